@@ -1,0 +1,1 @@
+//! Command-line arguments and their resolution into a configuration (STUB, issue 2).

@@ -1,0 +1,328 @@
+//! Typed, owned facts about what a flow carried, taken from protocol content.
+//!
+//! Every fact remembers the first frame that proved it (1-based, Wireshark's numbering) and how
+//! often it was seen, so every line of a report can be traced back to the capture. Collections are
+//! capped: a flow cannot grow a fact table without bound, and hitting a cap is counted.
+
+use std::collections::BTreeMap;
+
+use serde::ser::{SerializeMap, SerializeStruct};
+use serde::{Serialize, Serializer};
+
+/// Where a fact was first seen: the capture (index into the capture set) and the frame number
+/// inside it, 1-based as Wireshark numbers frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FrameRef {
+    /// Index of the capture in the capture set (0 for the first or only file).
+    pub capture: u16,
+    /// 1-based frame number inside that capture.
+    pub frame: u64,
+}
+
+impl FrameRef {
+    /// A frame of the first (or only) capture.
+    pub fn new(capture: u16, frame: u64) -> Self {
+        FrameRef { capture, frame }
+    }
+}
+
+/// Serialised as the bare frame number for the first capture and as `"capture:frame"` is never
+/// used: a fact that needs the capture index carries it as its own field (see [`Fact`]).
+impl Serialize for FrameRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.frame)
+    }
+}
+
+/// Most distinct values one fact list of one flow keeps. Beyond it values are counted in
+/// `Facts::dropped` and reported, not stored: a hostile capture cannot grow memory per flow.
+pub const MAX_FACTS_PER_LIST: usize = 256;
+
+/// One deduplicated fact with the first frame that showed it and how many times it was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact<T> {
+    /// The value (a principal name, a server name, an operation ...).
+    pub value: T,
+    /// The first frame that carried it.
+    pub first: FrameRef,
+    /// How many messages carried it.
+    pub count: u64,
+}
+
+impl<T: Serialize> Serialize for Fact<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let n = if self.first.capture > 0 { 4 } else { 3 };
+        let mut st = s.serialize_struct("Fact", n)?;
+        st.serialize_field("value", &self.value)?;
+        st.serialize_field("frame", &self.first.frame)?;
+        if self.first.capture > 0 {
+            st.serialize_field("capture", &self.first.capture)?;
+        }
+        st.serialize_field("count", &self.count)?;
+        st.end()
+    }
+}
+
+/// A capped, deduplicated list of facts of one kind. Serialised as a list ordered by first frame,
+/// then value, so output is deterministic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts<T: Ord> {
+    map: BTreeMap<T, (FrameRef, u64)>,
+    /// Distinct values not stored because the list was full.
+    pub dropped: u64,
+}
+
+impl<T: Ord> Default for Facts<T> {
+    fn default() -> Self {
+        Facts {
+            map: BTreeMap::new(),
+            dropped: 0,
+        }
+    }
+}
+
+impl<T: Ord + Clone> Facts<T> {
+    /// Records `value` seen at `at`; keeps the earliest frame and counts repeats.
+    pub fn add(&mut self, value: T, at: FrameRef) {
+        self.add_n(value, at, 1);
+    }
+
+    fn add_n(&mut self, value: T, at: FrameRef, n: u64) {
+        if let Some(e) = self.map.get_mut(&value) {
+            if at < e.0 {
+                e.0 = at;
+            }
+            e.1 += n;
+        } else if self.map.len() < MAX_FACTS_PER_LIST {
+            self.map.insert(value, (at, n));
+        } else {
+            self.dropped += n;
+        }
+    }
+
+    /// Folds `other` into `self` (connections folded into one flow).
+    pub fn merge(&mut self, other: Facts<T>) {
+        self.dropped += other.dropped;
+        for (v, (at, n)) in other.map {
+            self.add_n(v, at, n);
+        }
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty() && self.dropped == 0
+    }
+
+    /// Number of distinct values kept.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True if `value` was recorded.
+    pub fn contains(&self, value: &T) -> bool {
+        self.map.contains_key(value)
+    }
+
+    /// The first frame that showed `value`.
+    pub fn first_frame(&self, value: &T) -> Option<FrameRef> {
+        self.map.get(value).map(|e| e.0)
+    }
+
+    /// The facts ordered by first frame, then value.
+    pub fn iter(&self) -> impl Iterator<Item = Fact<&T>> {
+        let mut v: Vec<Fact<&T>> = self
+            .map
+            .iter()
+            .map(|(value, &(first, count))| Fact {
+                value,
+                first,
+                count,
+            })
+            .collect();
+        v.sort_by(|a, b| a.first.cmp(&b.first).then_with(|| a.value.cmp(b.value)));
+        v.into_iter()
+    }
+
+    /// The values alone, sorted.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.map.keys()
+    }
+}
+
+impl<T: Ord + Clone + Serialize> Serialize for Facts<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Counters keyed by name (message types, error codes ...), serialised as a JSON object in key
+/// order. Capped like [`Facts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    map: BTreeMap<String, u64>,
+    /// Increments not stored because the table was full.
+    pub dropped: u64,
+}
+
+impl Counts {
+    /// Adds `n` to the counter `key`.
+    pub fn add(&mut self, key: &str, n: u64) {
+        if let Some(c) = self.map.get_mut(key) {
+            *c += n;
+        } else if self.map.len() < MAX_FACTS_PER_LIST {
+            self.map.insert(key.to_string(), n);
+        } else {
+            self.dropped += n;
+        }
+    }
+    /// Folds `other` into `self`.
+    pub fn merge(&mut self, other: Counts) {
+        self.dropped += other.dropped;
+        for (k, n) in other.map {
+            self.add(&k, n);
+        }
+    }
+    /// The value of one counter.
+    pub fn get(&self, key: &str) -> u64 {
+        self.map.get(key).copied().unwrap_or(0)
+    }
+    /// True when nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty() && self.dropped == 0
+    }
+    /// The counters in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.map.iter().map(|(k, &v)| (k.as_str(), v))
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.map.len()))?;
+        for (k, v) in &self.map {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// Folding the evidence of one connection into the evidence of its flow.
+pub trait Merge {
+    /// Folds `other` into `self`.
+    fn merge(&mut self, other: Self);
+}
+
+impl<T: Ord + Clone> Merge for Facts<T> {
+    fn merge(&mut self, other: Self) {
+        Facts::merge(self, other)
+    }
+}
+
+impl Merge for Counts {
+    fn merge(&mut self, other: Self) {
+        Counts::merge(self, other)
+    }
+}
+
+impl<T: Merge> Merge for Option<T> {
+    fn merge(&mut self, other: Self) {
+        match (self.as_mut(), other) {
+            (Some(a), Some(b)) => a.merge(b),
+            (None, Some(b)) => *self = Some(b),
+            (_, None) => {}
+        }
+    }
+}
+
+/// Everything the protocol analyzers proved about one flow: one entry per protocol seen.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    /// Kerberos (RFC 4120) messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kerberos: Option<crate::proto::krb::KrbEvidence>,
+    /// Kerberos password change (RFC 3244).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kpasswd: Option<crate::proto::krb::KpasswdEvidence>,
+    /// LDAP (RFC 4511) and CLDAP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ldap: Option<crate::proto::ldap::LdapEvidence>,
+    /// TLS handshakes (RFC 5246, RFC 8446).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::proto::tls::TlsEvidence>,
+    /// DNS (RFC 1035).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<crate::proto::dns::DnsEvidence>,
+    /// SMB2/3 (MS-SMB2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smb: Option<crate::proto::smb::SmbEvidence>,
+    /// HTTP/1.x (RFC 9112).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<crate::proto::http::HttpEvidence>,
+    /// Connection-oriented DCE/RPC (C706, MS-RPCE), EPM and DCOM activation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dcerpc: Option<crate::proto::dcerpc::DcerpcEvidence>,
+    /// Notes on content: what the content proved, and where it contradicts the port.
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub notes: Facts<String>,
+}
+
+impl Evidence {
+    /// True when no analyzer recorded anything.
+    pub fn is_empty(&self) -> bool {
+        self.kerberos.is_none()
+            && self.kpasswd.is_none()
+            && self.ldap.is_none()
+            && self.tls.is_none()
+            && self.dns.is_none()
+            && self.smb.is_none()
+            && self.http.is_none()
+            && self.dcerpc.is_none()
+            && self.notes.is_empty()
+    }
+}
+
+impl Merge for Evidence {
+    fn merge(&mut self, o: Self) {
+        self.kerberos.merge(o.kerberos);
+        self.kpasswd.merge(o.kpasswd);
+        self.ldap.merge(o.ldap);
+        self.tls.merge(o.tls);
+        self.dns.merge(o.dns);
+        self.smb.merge(o.smb);
+        self.http.merge(o.http);
+        self.dcerpc.merge(o.dcerpc);
+        self.notes.merge(o.notes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_keep_first_frame_and_count() {
+        let mut f = Facts::default();
+        f.add("b".to_string(), FrameRef::new(0, 9));
+        f.add("a".to_string(), FrameRef::new(0, 12));
+        f.add("b".to_string(), FrameRef::new(0, 4));
+        let v: Vec<_> = f
+            .iter()
+            .map(|x| (x.value.clone(), x.first.frame, x.count))
+            .collect();
+        assert_eq!(v, vec![("b".into(), 4, 2), ("a".into(), 12, 1)]);
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"[{"value":"b","frame":4,"count":2},{"value":"a","frame":12,"count":1}]"#
+        );
+    }
+
+    #[test]
+    fn facts_are_capped() {
+        let mut f = Facts::default();
+        for i in 0..(MAX_FACTS_PER_LIST as u64 + 10) {
+            f.add(i, FrameRef::new(0, i + 1));
+        }
+        assert_eq!(f.len(), MAX_FACTS_PER_LIST);
+        assert_eq!(f.dropped, 10);
+    }
+}

@@ -1,0 +1,1 @@
+//! Connections and the flow set (STUB, issue 2).

@@ -1,0 +1,3 @@
+//! The certflow command (STUB, issue 2).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Rendering: tables and JSON (STUB, issue 2).
