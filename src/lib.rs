@@ -9,6 +9,7 @@
 //!
 //! Nothing below `cli` knows about clap; nothing in `report` touches packet bytes.
 
+pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod decode;

@@ -1,3 +1,56 @@
-//! The certflow command (STUB, issue 2).
+//! The certflow command: parse arguments, run, map errors to exit codes.
+//!
+//! Exit codes: 0 success; 2 bad input (a capture missing, unreadable, not a capture, or damaged
+//! midway: a damaged capture is still analysed up to the damage and reported); 2 also for usage
+//! errors (clap's convention). A closed output pipe (`| head`) is not an error.
 
-fn main() {}
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use certflow::analysis;
+use certflow::cli::{Cli, Command};
+use certflow::report;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("certflow: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> io::Result<ExitCode> {
+    match cli.command {
+        Command::Flows(args) => {
+            let cfg = args.resolve();
+            let analysis = match analysis::analyze(&cfg.inputs) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("certflow: error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            report::flows(&analysis, cfg.format, &mut out)?;
+            out.flush()?;
+            let mut code = ExitCode::SUCCESS;
+            for c in analysis.damaged() {
+                if let Some(d) = &c.info.damage {
+                    eprintln!(
+                        "certflow: warning: {}: offset {}: {}; analysed the {} packets read before the damage",
+                        c.info.path, d.offset, d.message, c.info.packets
+                    );
+                    code = ExitCode::from(2);
+                }
+            }
+            Ok(code)
+        }
+    }
+}

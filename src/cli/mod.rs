@@ -1,1 +1,77 @@
-//! Command-line arguments and their resolution into a configuration (STUB, issue 2).
+//! Command-line arguments (clap types) and their resolution into configurations the core reads.
+//! Nothing outside this module knows clap.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::capture::Input;
+use crate::report::Format;
+
+/// certflow: packet captures of AD CS enrollments -> flows, evidence and firewall rules.
+#[derive(Debug, Parser)]
+#[command(name = "certflow", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the flows of a capture set: who talked to whom, on which port, with what outcome.
+    Flows(FlowsArgs),
+}
+
+/// Arguments of `certflow flows`.
+#[derive(Debug, clap::Args)]
+pub struct FlowsArgs {
+    /// Capture files (pcap or pcapng, optionally gzip/zstd compressed); `-` reads standard input.
+    /// Several files form one capture set; frames are numbered per file.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// An aligned table for a terminal.
+    Table,
+    /// One JSON document (schema `certflow.flows/1`).
+    Json,
+}
+
+/// What `certflow flows` was asked to do, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowsConfig {
+    /// The capture set, in order.
+    pub inputs: Vec<Input>,
+    /// The output format.
+    pub format: Format,
+}
+
+impl FlowsArgs {
+    /// Resolves the arguments into a configuration.
+    pub fn resolve(&self) -> FlowsConfig {
+        let inputs = self
+            .captures
+            .iter()
+            .map(|c| {
+                if c == "-" {
+                    Input::Stdin
+                } else {
+                    Input::Path(PathBuf::from(c))
+                }
+            })
+            .collect();
+        let format = match self.format {
+            FormatArg::Table => Format::Table,
+            FormatArg::Json => Format::Json,
+        };
+        FlowsConfig { inputs, format }
+    }
+}

@@ -1,1 +1,287 @@
-//! Frames -> decoded packets: link layer, IPv4/IPv6, TCP/UDP (STUB, issue 2).
+//! Frames -> decoded packets: link layer, IPv4/IPv6 (etherparse, extension headers skipped),
+//! IPv4 reassembly, TCP, UDP, and ICMP/ICMPv6 destination-unreachable messages with the
+//! connection they quote.
+//!
+//! Borrowing only: a [`Packet`] points into the frame (or into the reassembly buffer for a
+//! reassembled datagram); nothing is allocated per packet on the common path.
+
+pub mod defrag;
+pub mod link;
+
+use std::net::IpAddr;
+
+use etherparse::{IpNumber, LaxIpSlice};
+
+use crate::proto::Transport;
+
+/// TCP header flags certflow uses (RFC 9293 3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpFlags {
+    /// SYN.
+    pub syn: bool,
+    /// ACK.
+    pub ack: bool,
+    /// FIN.
+    pub fin: bool,
+    /// RST.
+    pub rst: bool,
+}
+
+/// The transport part of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum L4<'a> {
+    /// A TCP segment.
+    Tcp {
+        /// Source port.
+        sport: u16,
+        /// Destination port.
+        dport: u16,
+        /// Sequence number.
+        seq: u32,
+        /// Acknowledgment number.
+        ack: u32,
+        /// Flags.
+        flags: TcpFlags,
+        /// Segment payload.
+        payload: &'a [u8],
+    },
+    /// A UDP datagram (reassembled when it was fragmented).
+    Udp {
+        /// Source port.
+        sport: u16,
+        /// Destination port.
+        dport: u16,
+        /// Datagram payload.
+        payload: &'a [u8],
+    },
+    /// An ICMP or ICMPv6 destination-unreachable message quoting a TCP/UDP packet.
+    Unreachable(Unreachable),
+}
+
+/// An ICMP destination-unreachable message (RFC 792, RFC 4443 3.1) and what it quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreachable {
+    /// 4 or 6.
+    pub icmp_version: u8,
+    /// The ICMP code (port unreachable, administratively prohibited ...).
+    pub code: u8,
+    /// Transport of the quoted packet.
+    pub transport: Transport,
+    /// Source address of the quoted packet (the sender of the packet that was refused).
+    pub src: IpAddr,
+    /// Destination address of the quoted packet.
+    pub dst: IpAddr,
+    /// Source port of the quoted packet.
+    pub sport: u16,
+    /// Destination port of the quoted packet.
+    pub dport: u16,
+}
+
+impl Unreachable {
+    /// A readable name for the ICMP code.
+    pub fn describe(&self) -> String {
+        let name = match (self.icmp_version, self.code) {
+            (4, 0) => "network unreachable",
+            (4, 1) => "host unreachable",
+            (4, 2) => "protocol unreachable",
+            (4, 3) => "port unreachable",
+            (4, 9) | (4, 10) | (4, 13) => "administratively prohibited",
+            (6, 0) => "no route",
+            (6, 1) => "administratively prohibited",
+            (6, 3) => "address unreachable",
+            (6, 4) => "port unreachable",
+            (6, 5) | (6, 6) => "policy rejected",
+            _ => "unreachable",
+        };
+        format!(
+            "icmpv{} {} (code {})",
+            if self.icmp_version == 6 { "6" } else { "4" },
+            name,
+            self.code
+        )
+    }
+}
+
+/// A decoded packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packet<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Transport content.
+    pub l4: L4<'a>,
+}
+
+/// Why a frame was not turned into a packet. Every skipped frame is counted under one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Skip {
+    /// The link type is not one certflow reads.
+    UnsupportedLinkType(u32),
+    /// The frame ends inside its link header.
+    TruncatedLink,
+    /// The link layer carries something other than IP (ARP, LLDP ...).
+    NotIp,
+    /// The IP header is malformed or truncated.
+    BadIp,
+    /// An IP protocol other than TCP, UDP, ICMP.
+    OtherIpProtocol,
+    /// ICMP other than destination unreachable (echo, time exceeded ...).
+    OtherIcmp,
+    /// The TCP or UDP header is malformed or truncated.
+    BadTransport,
+    /// An IPv4 fragment held for reassembly (counted as decoded once its datagram completes,
+    /// as `IncompleteFragments` if it never does).
+    FragmentHeld,
+    /// IPv4 fragments whose datagram never completed.
+    IncompleteFragments,
+    /// An IPv6 fragment (IPv6 reassembly is not implemented).
+    Ipv6Fragment,
+}
+
+impl Skip {
+    /// The reason as reported in `skipped` (snake_case).
+    pub fn reason(&self) -> String {
+        match self {
+            Skip::UnsupportedLinkType(n) => format!("unsupported_link_type_{n}"),
+            Skip::TruncatedLink => "truncated_link_header".into(),
+            Skip::NotIp => "not_ip".into(),
+            Skip::BadIp => "bad_ip_header".into(),
+            Skip::OtherIpProtocol => "other_ip_protocol".into(),
+            Skip::OtherIcmp => "icmp_not_unreachable".into(),
+            Skip::BadTransport => "bad_transport_header".into(),
+            Skip::FragmentHeld => "ip_fragment_held".into(),
+            Skip::IncompleteFragments => "incomplete_ip_fragments".into(),
+            Skip::Ipv6Fragment => "ipv6_fragment".into(),
+        }
+    }
+}
+
+/// Decodes one frame. `defrag` holds IPv4 fragments across calls; when a fragment completes a
+/// datagram the returned packet borrows the reassembled bytes from it.
+pub fn decode<'a>(
+    link_type: u32,
+    data: &'a [u8],
+    frame: u64,
+    ts_ns: i64,
+    defrag: &'a mut defrag::Defrag,
+) -> Result<Packet<'a>, Skip> {
+    let ip = match link::strip(link_type, data) {
+        Ok(link::LinkPayload::Ip(ip)) => ip,
+        Ok(link::LinkPayload::NotIp(_)) => return Err(Skip::NotIp),
+        Err(link::LinkError::Unsupported(n)) => return Err(Skip::UnsupportedLinkType(n)),
+        Err(link::LinkError::Truncated) => return Err(Skip::TruncatedLink),
+    };
+    let (slice, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::BadIp)?;
+    let src = slice.source_addr();
+    let dst = slice.destination_addr();
+    let p = slice.payload();
+    let (proto, payload): (IpNumber, &'a [u8]) = if p.fragmented {
+        match &slice {
+            LaxIpSlice::Ipv4(v4) => {
+                let h = v4.header();
+                let key = defrag::Key {
+                    src,
+                    dst,
+                    proto: p.ip_number.0,
+                    id: h.identification(),
+                };
+                let offset = usize::from(h.fragments_offset().value()) * 8;
+                match defrag.add(key, offset, h.more_fragments(), p.payload, frame, ts_ns) {
+                    Some(done) => (p.ip_number, done),
+                    None => return Err(Skip::FragmentHeld),
+                }
+            }
+            LaxIpSlice::Ipv6(_) => return Err(Skip::Ipv6Fragment),
+        }
+    } else {
+        (p.ip_number, p.payload)
+    };
+    let l4 = transport(proto, payload)?;
+    Ok(Packet { src, dst, l4 })
+}
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+
+fn be32(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes([
+        *d.get(at)?,
+        *d.get(at + 1)?,
+        *d.get(at + 2)?,
+        *d.get(at + 3)?,
+    ]))
+}
+
+/// Parses the transport header (RFC 9293 3.1, RFC 768, RFC 792, RFC 4443).
+fn transport(proto: IpNumber, d: &[u8]) -> Result<L4<'_>, Skip> {
+    match proto {
+        IpNumber::TCP => {
+            let off = usize::from(d.get(12).ok_or(Skip::BadTransport)? >> 4) * 4;
+            if off < 20 || d.len() < off {
+                return Err(Skip::BadTransport);
+            }
+            let fl = d[13];
+            Ok(L4::Tcp {
+                sport: be16(d, 0).ok_or(Skip::BadTransport)?,
+                dport: be16(d, 2).ok_or(Skip::BadTransport)?,
+                seq: be32(d, 4).ok_or(Skip::BadTransport)?,
+                ack: be32(d, 8).ok_or(Skip::BadTransport)?,
+                flags: TcpFlags {
+                    fin: fl & 0x01 != 0,
+                    syn: fl & 0x02 != 0,
+                    rst: fl & 0x04 != 0,
+                    ack: fl & 0x10 != 0,
+                },
+                payload: &d[off..],
+            })
+        }
+        IpNumber::UDP => {
+            if d.len() < 8 {
+                return Err(Skip::BadTransport);
+            }
+            // The UDP length field bounds the payload; trailing link padding is not payload.
+            let len = usize::from(be16(d, 4).unwrap_or(0));
+            let end = if (8..=d.len()).contains(&len) {
+                len
+            } else {
+                d.len()
+            };
+            Ok(L4::Udp {
+                sport: be16(d, 0).ok_or(Skip::BadTransport)?,
+                dport: be16(d, 2).ok_or(Skip::BadTransport)?,
+                payload: &d[8..end],
+            })
+        }
+        IpNumber::ICMP => unreachable_quote(4, d, 3),
+        IpNumber::IPV6_ICMP => unreachable_quote(6, d, 1),
+        _ => Err(Skip::OtherIpProtocol),
+    }
+}
+
+/// Reads a destination-unreachable message: type `unreach_type`, code, checksum, 4 unused bytes,
+/// then as much of the offending IP packet as fits.
+fn unreachable_quote(version: u8, d: &[u8], unreach_type: u8) -> Result<L4<'_>, Skip> {
+    if d.first() != Some(&unreach_type) {
+        return Err(Skip::OtherIcmp);
+    }
+    let code = *d.get(1).ok_or(Skip::BadTransport)?;
+    let quoted = d.get(8..).ok_or(Skip::BadTransport)?;
+    let (slice, _) = LaxIpSlice::from_slice(quoted).map_err(|_| Skip::BadTransport)?;
+    let q = slice.payload();
+    let transport = match q.ip_number {
+        IpNumber::TCP => Transport::Tcp,
+        IpNumber::UDP => Transport::Udp,
+        _ => return Err(Skip::OtherIcmp),
+    };
+    Ok(L4::Unreachable(Unreachable {
+        icmp_version: version,
+        code,
+        transport,
+        src: slice.source_addr(),
+        dst: slice.destination_addr(),
+        sport: be16(q.payload, 0).ok_or(Skip::BadTransport)?,
+        dport: be16(q.payload, 2).ok_or(Skip::BadTransport)?,
+    }))
+}

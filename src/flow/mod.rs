@@ -1,1 +1,340 @@
-//! Connections and the flow set (STUB, issue 2).
+//! Connections and the flow set.
+//!
+//! A connection is one TCP connection or one UDP exchange (a 5-tuple until it goes idle), with
+//! its client and server. Live connections sit in a bounded table; when one ends (RST, FIN both
+//! ways, idle, port reuse) it is folded into the flow set and its memory freed. The flow set
+//! aggregates connections by (client, server, transport, server port), so memory grows with the
+//! number of distinct flows, not with packets.
+
+pub mod conn;
+pub mod tcp;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ahash::RandomState;
+
+use crate::decode::{Packet, L4};
+use crate::evidence::{Evidence, Facts, FrameRef, Merge};
+use crate::proto::Transport;
+
+pub use conn::{Conn, Outcome};
+
+/// Most live connections tracked at once. When full, idle ones are folded early; if none can be,
+/// packets of new connections are counted as untracked.
+pub const MAX_LIVE_CONNECTIONS: usize = 500_000;
+/// Most distinct flows kept. Beyond it, connections of new flows are counted, not stored.
+pub const MAX_FLOWS: usize = 1_000_000;
+/// TCP connection idle time after which it is folded (capture time).
+pub const TCP_IDLE_NS: i64 = 300_000_000_000;
+/// Idle time after which a closed (FIN/RST) TCP connection is folded: late ACKs and
+/// retransmissions within it still belong to it.
+pub const TCP_CLOSED_NS: i64 = 30_000_000_000;
+/// UDP exchange idle time after which it is folded.
+pub const UDP_IDLE_NS: i64 = 120_000_000_000;
+/// How often (in packets) idle connections are looked for.
+const SWEEP_EVERY: u64 = 1 << 16;
+
+/// Key of a live connection: both endpoints in a canonical order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnKey {
+    lo: (IpAddr, u16),
+    hi: (IpAddr, u16),
+    transport: Transport,
+}
+
+impl ConnKey {
+    fn new(transport: Transport, a: (IpAddr, u16), b: (IpAddr, u16)) -> Self {
+        if a <= b {
+            ConnKey {
+                lo: a,
+                hi: b,
+                transport,
+            }
+        } else {
+            ConnKey {
+                lo: b,
+                hi: a,
+                transport,
+            }
+        }
+    }
+}
+
+/// Key of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    /// The server address.
+    pub server: IpAddr,
+    /// Transport.
+    pub transport: Transport,
+    /// The server port.
+    pub port: u16,
+    /// The client address.
+    pub client: IpAddr,
+}
+
+/// Connections aggregated by (client, server, transport, server port).
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// Which flow.
+    pub key: FlowKey,
+    /// The service proven by content, if any connection proved one.
+    pub proven_service: Option<&'static str>,
+    /// Connections folded into this flow.
+    pub connections: u64,
+    /// Connections by outcome.
+    pub outcomes: OutcomeCounts,
+    /// Connections whose start (SYN) was not in the capture.
+    pub midstream: u64,
+    /// Packets client->server and server->client.
+    pub packets: [u64; 2],
+    /// Bytes (frame lengths on the wire) client->server and server->client.
+    pub bytes: [u64; 2],
+    /// First frame of the first connection.
+    pub first: FrameRef,
+    /// First and last timestamp, ns since the epoch.
+    pub first_ts: i64,
+    /// Last timestamp.
+    pub last_ts: i64,
+    /// What the content proved.
+    pub evidence: Evidence,
+    /// ICMP destination-unreachable messages about this flow.
+    pub icmp: Facts<String>,
+    /// TCP reassembly losses summed over the connections.
+    pub stream_loss: tcp::StreamLoss,
+}
+
+/// Connections per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    /// TCP handshake completed (or data both ways); UDP answered.
+    pub established: u64,
+    /// TCP RST answering the SYN, or ICMP unreachable.
+    pub refused: u64,
+    /// No reply at all: SYNs without answer (a likely firewall drop), or UDP unanswered.
+    pub unanswered: u64,
+    /// Seen mid-stream, one way only: the capture cannot tell.
+    pub partial: u64,
+}
+
+/// Counters of the tracker, reported with every analysis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrackerStats {
+    /// Connections opened.
+    pub connections: u64,
+    /// Packets not tracked because the connection table was full.
+    pub untracked_packets: u64,
+    /// Connections not stored because the flow set was full.
+    pub flows_dropped: u64,
+    /// Highest number of live connections at once.
+    pub peak_live: u64,
+    /// ICMP unreachable messages that quote no known connection.
+    pub icmp_unmatched: u64,
+    /// True if [`MAX_LIVE_CONNECTIONS`] was reached.
+    pub live_cap_hit: bool,
+}
+
+/// Builds connections and the flow set from decoded packets.
+pub struct Tracker {
+    live: HashMap<ConnKey, Conn, RandomState>,
+    flows: HashMap<FlowKey, Flow, RandomState>,
+    stats: TrackerStats,
+    since_sweep: u64,
+    now_ns: i64,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tracker {
+    /// An empty tracker.
+    pub fn new() -> Self {
+        Tracker {
+            live: HashMap::with_hasher(RandomState::with_seeds(1, 2, 3, 4)),
+            flows: HashMap::with_hasher(RandomState::with_seeds(5, 6, 7, 8)),
+            stats: TrackerStats::default(),
+            since_sweep: 0,
+            now_ns: i64::MIN,
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> TrackerStats {
+        self.stats
+    }
+
+    /// Takes one decoded packet of `frame_len` bytes on the wire.
+    pub fn packet(&mut self, pkt: &Packet, at: FrameRef, ts_ns: i64, frame_len: u32) {
+        self.now_ns = self.now_ns.max(ts_ns);
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            self.since_sweep = 0;
+            self.sweep(false);
+        }
+        let (transport, sport, dport) = match pkt.l4 {
+            L4::Tcp { sport, dport, .. } => (Transport::Tcp, sport, dport),
+            L4::Udp { sport, dport, .. } => (Transport::Udp, sport, dport),
+            L4::Unreachable(u) => {
+                let key = ConnKey::new(u.transport, (u.src, u.sport), (u.dst, u.dport));
+                match self.live.get_mut(&key) {
+                    Some(c) => c.icmp(&u, at),
+                    None => self.stats.icmp_unmatched += 1,
+                }
+                return;
+            }
+        };
+        let key = ConnKey::new(transport, (pkt.src, sport), (pkt.dst, dport));
+        // Port reuse: a new SYN on a finished connection starts a new one.
+        if let L4::Tcp { flags, seq, .. } = pkt.l4 {
+            if flags.syn && !flags.ack {
+                if let Some(c) = self.live.get(&key) {
+                    if c.is_reused_by_syn(pkt.src, seq) {
+                        if let Some(old) = self.live.remove(&key) {
+                            self.fold(old);
+                        }
+                    }
+                }
+            }
+        }
+        if !self.live.contains_key(&key) {
+            if self.live.len() >= MAX_LIVE_CONNECTIONS {
+                self.stats.live_cap_hit = true;
+                self.sweep(true);
+                if self.live.len() >= MAX_LIVE_CONNECTIONS {
+                    self.stats.untracked_packets += 1;
+                    return;
+                }
+            }
+            self.stats.connections += 1;
+            self.live.insert(key, Conn::new(pkt, at, ts_ns));
+            self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
+        }
+        let Some(c) = self.live.get_mut(&key) else {
+            return;
+        };
+        c.packet(pkt, at, ts_ns, frame_len);
+    }
+
+    /// Folds connections that went idle (all of the closed ones when `hard`).
+    fn sweep(&mut self, hard: bool) {
+        let now = self.now_ns;
+        let idle: Vec<ConnKey> = self
+            .live
+            .iter()
+            .filter(|(_, c)| c.idle(now, hard))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in idle {
+            if let Some(c) = self.live.remove(&k) {
+                self.fold(c);
+            }
+        }
+    }
+
+    /// Ends a connection and adds it to its flow.
+    fn fold(&mut self, mut c: Conn) {
+        let done = c.finish();
+        let key = done.key;
+        if let Some(f) = self.flows.get_mut(&key) {
+            f.absorb(done);
+        } else if self.flows.len() < MAX_FLOWS {
+            self.flows.insert(key, Flow::from_conn(done));
+        } else {
+            self.stats.flows_dropped += 1;
+        }
+    }
+
+    /// Ends every live connection and returns the flow set, sorted by server, transport, port,
+    /// client.
+    pub fn finish(mut self) -> (Vec<Flow>, TrackerStats) {
+        let live: Vec<Conn> = self.live.drain().map(|(_, c)| c).collect();
+        for c in live {
+            self.fold(c);
+        }
+        let mut flows: Vec<Flow> = self.flows.into_values().collect();
+        flows.sort_by_key(|f| f.key);
+        (flows, self.stats)
+    }
+}
+
+impl Flow {
+    fn from_conn(c: conn::Finished) -> Flow {
+        let mut f = Flow {
+            key: c.key,
+            proven_service: None,
+            connections: 0,
+            outcomes: OutcomeCounts::default(),
+            midstream: 0,
+            packets: [0; 2],
+            bytes: [0; 2],
+            first: c.first,
+            first_ts: c.first_ts,
+            last_ts: c.last_ts,
+            evidence: Evidence::default(),
+            icmp: Facts::default(),
+            stream_loss: tcp::StreamLoss::default(),
+        };
+        f.absorb(c);
+        f
+    }
+
+    fn absorb(&mut self, c: conn::Finished) {
+        self.connections += 1;
+        match c.outcome {
+            Outcome::Established => self.outcomes.established += 1,
+            Outcome::Refused => self.outcomes.refused += 1,
+            Outcome::Unanswered => self.outcomes.unanswered += 1,
+            Outcome::Partial => self.outcomes.partial += 1,
+        }
+        self.midstream += u64::from(c.midstream);
+        for i in 0..2 {
+            self.packets[i] += c.packets[i];
+            self.bytes[i] += c.bytes[i];
+        }
+        if c.first < self.first {
+            self.first = c.first;
+        }
+        self.first_ts = self.first_ts.min(c.first_ts);
+        self.last_ts = self.last_ts.max(c.last_ts);
+        match (self.proven_service, c.service) {
+            (None, Some(s)) => self.proven_service = Some(s),
+            (Some(a), Some(b)) if a != b => self.evidence.notes.add(
+                format!("connections proved different services: {a}, {b}"),
+                c.first,
+            ),
+            _ => {}
+        }
+        self.evidence.merge(c.evidence);
+        self.icmp.merge(c.icmp);
+        self.stream_loss.gaps += c.loss.gaps;
+        self.stream_loss.missing_bytes += c.loss.missing_bytes;
+        self.stream_loss.overflow_bytes += c.loss.overflow_bytes;
+    }
+
+    /// Total packets both ways.
+    pub fn total_packets(&self) -> u64 {
+        self.packets[0] + self.packets[1]
+    }
+
+    /// Total bytes both ways.
+    pub fn total_bytes(&self) -> u64 {
+        self.bytes[0] + self.bytes[1]
+    }
+}
+
+impl Flow {
+    /// The flow's service: what content proved, else the well-known-port guess ("unknown" if
+    /// none). The endpoint mapper's port keeps "epm" when its content proves DCE/RPC.
+    pub fn service(&self) -> &'static str {
+        let guess = crate::services::well_known(self.key.transport, self.key.port);
+        match self.proven_service {
+            Some("dcerpc") if guess == "epm" => "epm",
+            Some(s) => s,
+            None => guess,
+        }
+    }
+}

@@ -1,1 +1,30 @@
-//! Rendering: tables and JSON (STUB, issue 2).
+//! Rendering: aligned tables for a terminal and JSON documents. Renders what the analysis
+//! holds; never parses packet bytes.
+
+pub mod json;
+pub mod table;
+pub mod text;
+
+use std::io::{self, Write};
+
+use crate::analysis::Analysis;
+
+/// Output format of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text table.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Writes the flow set of `a` in `format`.
+pub fn flows(a: &Analysis, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => table::flows(a, out),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &json::FlowsDoc::new(a))?;
+            writeln!(out)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The pipeline for a capture set: read -> decode -> track -> flows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::capture::{self, CaptureError, CaptureInfo, Input};
+use crate::decode::{self, defrag::Defrag, Skip};
+use crate::evidence::FrameRef;
+use crate::flow::{Flow, Tracker, TrackerStats};
+
+/// One capture of the set, with what was read and decoded from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptureSummary {
+    /// What the reader learned.
+    #[serde(flatten)]
+    pub info: CaptureInfo,
+    /// Frames turned into TCP/UDP/ICMP packets (IPv4 fragments count once their datagram
+    /// completes).
+    pub decoded: u64,
+    /// Frames not decoded, by reason.
+    pub skipped: BTreeMap<String, u64>,
+}
+
+/// Everything learned from a capture set.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The captures, in the order given.
+    pub captures: Vec<CaptureSummary>,
+    /// The flow set.
+    pub flows: Vec<Flow>,
+    /// Connection tracking counters.
+    pub tracker: TrackerStats,
+}
+
+impl Analysis {
+    /// Captures that were damaged midway.
+    pub fn damaged(&self) -> impl Iterator<Item = &CaptureSummary> {
+        self.captures.iter().filter(|c| c.info.damage.is_some())
+    }
+}
+
+/// Reads every capture of the set in order and builds the flow set. Frames are numbered per
+/// file; connections may continue from one file into the next (a ring-buffer capture set).
+pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
+    let mut tracker = Tracker::new();
+    let mut captures = Vec::with_capacity(inputs.len());
+    for (idx, input) in inputs.iter().enumerate() {
+        let capture_idx = u16::try_from(idx).unwrap_or(u16::MAX);
+        let mut defrag = Defrag::default();
+        let mut decoded = 0u64;
+        let mut skipped: BTreeMap<Skip, u64> = BTreeMap::new();
+        let mut on_frame = |f: &capture::Frame| {
+            let completed_before = defrag.completed;
+            let at = FrameRef::new(capture_idx, f.number);
+            match decode::decode(f.link_type, f.data, f.number, f.ts_ns, &mut defrag) {
+                Ok(pkt) => {
+                    tracker.packet(&pkt, at, f.ts_ns, f.orig_len);
+                    decoded += if defrag.completed != completed_before {
+                        defrag.last_frames
+                    } else {
+                        1
+                    };
+                }
+                Err(Skip::FragmentHeld) => {}
+                Err(why) => *skipped.entry(why).or_insert(0) += 1,
+            }
+        };
+        let info = capture::read(input, &mut on_frame)?;
+        defrag.finish();
+        if defrag.abandoned_frames > 0 {
+            *skipped.entry(Skip::IncompleteFragments).or_insert(0) += defrag.abandoned_frames;
+        }
+        captures.push(CaptureSummary {
+            info,
+            decoded,
+            skipped: skipped.into_iter().map(|(k, v)| (k.reason(), v)).collect(),
+        });
+    }
+    let (flows, stats) = tracker.finish();
+    Ok(Analysis {
+        captures,
+        flows,
+        tracker: stats,
+    })
+}

@@ -1,0 +1,376 @@
+//! One connection: its client and server, counters, outcome and analyzer.
+
+use std::net::IpAddr;
+
+use super::tcp::{Stream, StreamLoss};
+use super::{FlowKey, TCP_CLOSED_NS, TCP_IDLE_NS, UDP_IDLE_NS};
+use crate::decode::{Packet, Unreachable, L4};
+use crate::evidence::{Evidence, Facts, FrameRef};
+use crate::proto::{self, Analyzer, Ctx, Dir, Transport};
+use crate::services;
+
+/// How a connection ended, as a firewall reviewer reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// TCP handshake completed (or, seen mid-stream, data flowed both ways); UDP answered.
+    Established,
+    /// TCP RST answering the SYN, or an ICMP destination-unreachable for the client's packet.
+    Refused,
+    /// The client sent and nothing came back: SYNs without reply (a likely firewall drop), or
+    /// UDP without answer.
+    Unanswered,
+    /// Seen mid-stream, one way only: the capture cannot tell.
+    Partial,
+}
+
+/// A live connection.
+pub struct Conn {
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    transport: Transport,
+    first: FrameRef,
+    last: FrameRef,
+    first_ts: i64,
+    last_ts: i64,
+    packets: [u64; 2],
+    bytes: [u64; 2],
+    syn: bool,
+    client_isn: Option<u32>,
+    synack: bool,
+    rst_to_syn: bool,
+    rst: bool,
+    fin: [bool; 2],
+    midstream: bool,
+    icmp_refused: bool,
+    icmp: Facts<String>,
+    payload_seen: bool,
+    chosen: bool,
+    by_probe: bool,
+    analyzer: Option<Box<dyn Analyzer>>,
+    streams: Option<Box<[Stream; 2]>>,
+}
+
+/// A connection that ended, ready to be folded into its flow.
+pub struct Finished {
+    /// Its flow.
+    pub key: FlowKey,
+    /// First frame.
+    pub first: FrameRef,
+    /// First timestamp.
+    pub first_ts: i64,
+    /// Last timestamp.
+    pub last_ts: i64,
+    /// Packets client->server, server->client.
+    pub packets: [u64; 2],
+    /// Bytes client->server, server->client.
+    pub bytes: [u64; 2],
+    /// How it ended.
+    pub outcome: Outcome,
+    /// True if its start was not captured.
+    pub midstream: bool,
+    /// The service its content proved.
+    pub service: Option<&'static str>,
+    /// What its content proved.
+    pub evidence: Evidence,
+    /// ICMP unreachable messages about it.
+    pub icmp: Facts<String>,
+    /// Reassembly losses.
+    pub loss: StreamLoss,
+}
+
+/// Decides which end of a connection is the server from its first packet.
+///
+/// TCP: the SYN's sender is the client (the SYN-ACK's receiver). Without a handshake: the end on
+/// a well-known port, then the end below 1024, then (TCP) the lower port; UDP: the first sender is
+/// the client unless only its port is well-known.
+fn orient(pkt: &Packet) -> ((IpAddr, u16), (IpAddr, u16), bool) {
+    let (t, sport, dport, syn, ack) = match pkt.l4 {
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+            ..
+        } => (Transport::Tcp, sport, dport, flags.syn, flags.ack),
+        L4::Udp { sport, dport, .. } => (Transport::Udp, sport, dport, false, false),
+        L4::Unreachable(u) => (u.transport, u.sport, u.dport, false, false),
+    };
+    let src = (pkt.src, sport);
+    let dst = (pkt.dst, dport);
+    if syn {
+        return if ack {
+            (dst, src, false)
+        } else {
+            (src, dst, false)
+        };
+    }
+    let midstream = t == Transport::Tcp;
+    let ws = services::is_well_known(t, sport);
+    let wd = services::is_well_known(t, dport);
+    let dst_is_server = if wd != ws {
+        wd
+    } else if (sport < 1024) != (dport < 1024) {
+        dport < 1024
+    } else if t == Transport::Tcp {
+        dport <= sport
+    } else {
+        true
+    };
+    if dst_is_server {
+        (src, dst, midstream)
+    } else {
+        (dst, src, midstream)
+    }
+}
+
+impl Conn {
+    /// A connection starting with `pkt`.
+    pub fn new(pkt: &Packet, at: FrameRef, ts_ns: i64) -> Conn {
+        let (client, server, midstream) = orient(pkt);
+        let transport = match pkt.l4 {
+            L4::Tcp { .. } => Transport::Tcp,
+            L4::Udp { .. } => Transport::Udp,
+            L4::Unreachable(u) => u.transport,
+        };
+        Conn {
+            client,
+            server,
+            transport,
+            first: at,
+            last: at,
+            first_ts: ts_ns,
+            last_ts: ts_ns,
+            packets: [0; 2],
+            bytes: [0; 2],
+            syn: false,
+            client_isn: None,
+            synack: false,
+            rst_to_syn: false,
+            rst: false,
+            fin: [false; 2],
+            midstream,
+            icmp_refused: false,
+            icmp: Facts::default(),
+            payload_seen: false,
+            chosen: false,
+            by_probe: false,
+            analyzer: None,
+            streams: None,
+        }
+    }
+
+    fn closed(&self) -> bool {
+        self.rst || (self.fin[0] && self.fin[1])
+    }
+
+    /// True if a SYN from `src` with sequence number `seq` starts a new connection on this
+    /// 5-tuple rather than repeating this one's SYN.
+    pub fn is_reused_by_syn(&self, src: IpAddr, seq: u32) -> bool {
+        if self.closed() {
+            return true;
+        }
+        src == self.client.0 && self.synack && self.client_isn.is_some_and(|isn| isn != seq)
+    }
+
+    /// True if the connection should be folded at capture time `now`.
+    pub fn idle(&self, now: i64, hard: bool) -> bool {
+        let quiet = now.saturating_sub(self.last_ts);
+        let limit = match self.transport {
+            Transport::Tcp if self.closed() => TCP_CLOSED_NS,
+            Transport::Tcp => TCP_IDLE_NS,
+            Transport::Udp => UDP_IDLE_NS,
+        };
+        if hard {
+            quiet > limit / 10 || self.closed()
+        } else {
+            quiet > limit
+        }
+    }
+
+    /// An ICMP destination-unreachable quoting this connection.
+    pub fn icmp(&mut self, u: &Unreachable, at: FrameRef) {
+        if u.src == self.client.0 && u.sport == self.client.1 {
+            self.icmp_refused = true;
+        }
+        self.icmp.add(u.describe(), at);
+    }
+
+    fn ctx(&self, at: FrameRef, ts_ns: i64, dir: Dir) -> Ctx {
+        Ctx {
+            frame: at,
+            ts_ns,
+            dir,
+            transport: self.transport,
+            server_port: self.server.1,
+        }
+    }
+
+    /// Picks the analyzer from the first payload.
+    fn choose(&mut self, payload: &[u8]) {
+        self.chosen = true;
+        let port = self.server.1;
+        if let Some(d) = proto::DISSECTORS
+            .iter()
+            .find(|d| (d.probe)(self.transport, payload))
+        {
+            self.by_probe = true;
+            self.analyzer = Some((d.new)(self.transport, port));
+        } else if let Some(d) = proto::by_service(services::well_known(self.transport, port)) {
+            self.analyzer = Some((d.new)(self.transport, port));
+        }
+        if self.analyzer.is_some() && self.transport == Transport::Tcp {
+            self.streams = Some(Box::default());
+        }
+    }
+
+    /// Takes one packet of this connection.
+    pub fn packet(&mut self, pkt: &Packet, at: FrameRef, ts_ns: i64, frame_len: u32) {
+        let (sport, payload) = match pkt.l4 {
+            L4::Tcp { sport, payload, .. } | L4::Udp { sport, payload, .. } => (sport, payload),
+            L4::Unreachable(_) => return,
+        };
+        let dir = if (pkt.src, sport) == self.client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        let i = dir.index();
+        self.packets[i] += 1;
+        self.bytes[i] += u64::from(frame_len);
+        self.last_ts = self.last_ts.max(ts_ns);
+        if at < self.first {
+            self.first = at;
+        }
+        self.last = self.last.max(at);
+        if let L4::Tcp { flags, seq, .. } = pkt.l4 {
+            if flags.syn {
+                match (dir, flags.ack) {
+                    (Dir::ToServer, false) => {
+                        self.syn = true;
+                        self.client_isn.get_or_insert(seq);
+                    }
+                    (Dir::ToClient, true) => self.synack = true,
+                    _ => {}
+                }
+                if let Some(s) = self.streams.as_mut() {
+                    s[i].syn(seq);
+                }
+            }
+            if flags.rst {
+                self.rst = true;
+                if dir == Dir::ToClient && self.syn && !self.synack {
+                    self.rst_to_syn = true;
+                }
+            }
+            if flags.fin {
+                self.fin[i] = true;
+            }
+            if payload.is_empty() {
+                return;
+            }
+            self.payload_seen = true;
+            if !self.chosen {
+                self.choose(payload);
+            }
+            let ctx = self.ctx(at, ts_ns, dir);
+            if let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) {
+                st[i].segment(seq, payload, an.as_mut(), &ctx);
+            }
+        } else {
+            if payload.is_empty() {
+                return;
+            }
+            self.payload_seen = true;
+            if !self.chosen {
+                self.choose(payload);
+            }
+            let ctx = self.ctx(at, ts_ns, dir);
+            if let Some(an) = self.analyzer.as_mut() {
+                an.datagram(&ctx, payload);
+            }
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        let both = self.packets[0] > 0 && self.packets[1] > 0;
+        match self.transport {
+            Transport::Udp if self.packets[1] > 0 => Outcome::Established,
+            Transport::Udp if self.icmp_refused => Outcome::Refused,
+            Transport::Udp => Outcome::Unanswered,
+            Transport::Tcp if self.synack => Outcome::Established,
+            Transport::Tcp if self.rst_to_syn || self.icmp_refused => Outcome::Refused,
+            Transport::Tcp if both => Outcome::Established,
+            Transport::Tcp if self.syn => Outcome::Unanswered,
+            Transport::Tcp => Outcome::Partial,
+        }
+    }
+
+    /// Ends the connection: flushes reassembly, collects the analyzer's evidence.
+    pub fn finish(&mut self) -> Finished {
+        let mut evidence = Evidence::default();
+        let mut loss = StreamLoss::default();
+        let ctx = self.ctx(self.last, self.last_ts, Dir::ToServer);
+        let mut service = None;
+        if let Some(an) = self.analyzer.as_mut() {
+            if let Some(st) = self.streams.as_mut() {
+                for (i, s) in st.iter_mut().enumerate() {
+                    let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
+                    s.finish(an.as_mut(), &Ctx { dir, ..ctx });
+                    loss.gaps += s.loss.gaps;
+                    loss.missing_bytes += s.loss.missing_bytes;
+                    loss.overflow_bytes += s.loss.overflow_bytes;
+                }
+            }
+            an.finish(&mut evidence);
+            service = an.service();
+        }
+        self.note_content(service, &mut evidence);
+        Finished {
+            key: FlowKey {
+                server: self.server.0,
+                transport: self.transport,
+                port: self.server.1,
+                client: self.client.0,
+            },
+            first: self.first,
+            first_ts: self.first_ts,
+            last_ts: self.last_ts,
+            packets: self.packets,
+            bytes: self.bytes,
+            outcome: self.outcome(),
+            midstream: self.midstream && !self.syn,
+            service,
+            evidence,
+            icmp: std::mem::take(&mut self.icmp),
+            loss,
+        }
+    }
+
+    /// Says where content contradicts the port, or was not recognised.
+    fn note_content(&self, proven: Option<&'static str>, ev: &mut Evidence) {
+        if !self.payload_seen {
+            return;
+        }
+        let guess = services::well_known(self.transport, self.server.1);
+        let note = match proven {
+            Some(p) => {
+                let same = match (proto::by_service(p), proto::by_service(guess)) {
+                    (Some(a), Some(b)) => a.name == b.name,
+                    _ => p == guess,
+                };
+                if guess != "unknown" && !same {
+                    format!(
+                        "content is {p}, not the {guess} that port {} suggests",
+                        self.server.1
+                    )
+                } else {
+                    return;
+                }
+            }
+            None if guess != "unknown" => {
+                format!("no recognisable {guess} content on port {}", self.server.1)
+            }
+            None => "content not recognised".to_string(),
+        };
+        ev.notes.add(note, self.first);
+    }
+}

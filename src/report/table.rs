@@ -1,0 +1,110 @@
+//! Aligned text tables for a terminal.
+
+use std::io::{self, Write};
+
+use super::text::terminal_safe;
+use crate::analysis::Analysis;
+use crate::flow::Flow;
+
+/// Writes the capture summary and the flow table.
+pub fn flows(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+    for c in &a.captures {
+        let i = &c.info;
+        let skipped: u64 = c.skipped.values().sum();
+        write!(
+            out,
+            "capture {} ({}{}, {}): {} packets read, {} decoded, {} skipped",
+            terminal_safe(&i.path),
+            i.format,
+            i.compression
+                .as_deref()
+                .map(|z| format!("+{z}"))
+                .unwrap_or_default(),
+            i.variant,
+            i.packets,
+            c.decoded,
+            skipped
+        )?;
+        if skipped > 0 {
+            let why: Vec<String> = c.skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            write!(out, " ({})", why.join(", "))?;
+        }
+        writeln!(out)?;
+        if let Some(d) = &i.damage {
+            writeln!(
+                out,
+                "  damaged at offset {}: {}",
+                d.offset,
+                terminal_safe(&d.message)
+            )?;
+        }
+    }
+    let t = &a.tracker;
+    if t.untracked_packets > 0 || t.flows_dropped > 0 {
+        writeln!(
+            out,
+            "caps reached: {} packets untracked (live-connection cap), {} connections not stored (flow cap)",
+            t.untracked_packets, t.flows_dropped
+        )?;
+    }
+    writeln!(out)?;
+    let header = [
+        "CLIENT", "SERVER", "PROTO", "PORT", "SERVICE", "CONN", "EST", "REF", "UNANS", "PKTS",
+        "BYTES", "FRAME", "EVIDENCE",
+    ];
+    let rows: Vec<[String; 13]> = a.flows.iter().map(row).collect();
+    let mut width = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in width.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(width.iter()).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else if (5..12).contains(&i) || i == 3 {
+                s.push_str(&format!("{cell:>w$}  "));
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&header.map(String::from)))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    writeln!(out, "\n{} flows", a.flows.len())
+}
+
+fn row(f: &Flow) -> [String; 13] {
+    [
+        f.key.client.to_string(),
+        f.key.server.to_string(),
+        f.key.transport.as_str().to_string(),
+        f.key.port.to_string(),
+        f.service().to_string(),
+        f.connections.to_string(),
+        f.outcomes.established.to_string(),
+        f.outcomes.refused.to_string(),
+        f.outcomes.unanswered.to_string(),
+        f.total_packets().to_string(),
+        f.total_bytes().to_string(),
+        f.first.frame.to_string(),
+        terminal_safe(&evidence_summary(f)),
+    ]
+}
+
+/// A one-line summary of a flow's evidence for the table.
+fn evidence_summary(f: &Flow) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for n in f.icmp.values() {
+        parts.push(n.clone());
+    }
+    for n in f.evidence.notes.values() {
+        parts.push(n.clone());
+    }
+    parts.join("; ")
+}
