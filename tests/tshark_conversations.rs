@@ -9,6 +9,9 @@ use std::net::IpAddr;
 /// (client, server, transport, server port) -> packets.
 type FlowPackets = BTreeMap<(IpAddr, IpAddr, String, u16), u64>;
 
+/// One tshark conversation row: (transport, end A, end B, frames both ways).
+type Conversation = (String, (IpAddr, u16), (IpAddr, u16), u64);
+
 /// Splits "addr:port" (IPv6 addresses contain colons: the port follows the last one).
 fn endpoint(s: &str) -> Option<(IpAddr, u16)> {
     let (a, p) = s.rsplit_once(':')?;
@@ -22,7 +25,7 @@ fn endpoint(s: &str) -> Option<(IpAddr, u16)> {
 }
 
 /// Parses tshark's conversation tables: (transport, A, B, frames A<-B + A->B).
-fn tshark_conversations(text: &str) -> Vec<(String, (IpAddr, u16), (IpAddr, u16), u64)> {
+fn tshark_conversations(text: &str) -> Vec<Conversation> {
     let mut out = Vec::new();
     let mut transport = String::new();
     for line in text.lines() {

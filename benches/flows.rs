@@ -1,0 +1,230 @@
+//! Throughput and peak memory of `certflow flows`, side by side with `cat`, `tcpdump -nr` and
+//! `tshark -q -z conv,tcp` on the same large capture, in the same run.
+//!
+//! Run on demand: `cargo bench --bench flows` (builds the release binary first). The large
+//! capture is built under target/bench/ by replicating a real capture: each copy maps every IPv4
+//! address to a distinct one (second and third octet XOR the copy number), so flows multiply as
+//! in a larger network, and shifts timestamps past the previous copy. Environment:
+//! - `CERTFLOW_BENCH_SRC`: the capture to replicate (default: the public
+//!   `epm_map_netlogon_drsuapi_smb_dns.pcap`, real Windows AD traffic, else captures/ files);
+//! - `CERTFLOW_BENCH_MB`: target size in MB (default 1024);
+//! - `CERTFLOW_BENCH_TOOLS=0`: skip tcpdump and tshark (they take minutes on 1 GB).
+//!
+//! Peak memory comes from `/usr/bin/time -f %M` (Debian package `time`).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use certflow::capture::{self, Input};
+use certflow::decode::link;
+
+struct Packet {
+    ts_ns: i64,
+    link_type: u32,
+    data: Vec<u8>,
+    orig_len: u32,
+}
+
+fn load(src: &Path) -> Vec<Packet> {
+    let mut v = Vec::new();
+    capture::read(&Input::Path(src.to_path_buf()), &mut |f| {
+        v.push(Packet {
+            ts_ns: f.ts_ns,
+            link_type: f.link_type,
+            data: f.data.to_vec(),
+            orig_len: f.orig_len,
+        })
+    })
+    .expect("read the source capture");
+    v
+}
+
+/// Rewrites the IPv4 addresses of a frame for copy `k`.
+fn remap(p: &Packet, k: u32) -> Vec<u8> {
+    let mut d = p.data.clone();
+    if let Ok(link::LinkPayload::Ip(ip)) = link::strip(p.link_type, &p.data) {
+        let off = p.data.len() - ip.len();
+        if ip.first().is_some_and(|b| b >> 4 == 4) && ip.len() >= 20 {
+            for a in [off + 12, off + 16] {
+                d[a + 1] ^= (k >> 8) as u8;
+                d[a + 2] ^= k as u8;
+            }
+        }
+    }
+    d
+}
+
+fn build(src: &[Packet], target_bytes: u64, pcap: &Path, pcapng: &Path) -> (u64, u64) {
+    let link_type = src.first().map(|p| p.link_type).unwrap_or(1);
+    let span = src.last().map(|p| p.ts_ns).unwrap_or(0) - src.first().map(|p| p.ts_ns).unwrap_or(0)
+        + 1_000_000_000;
+    let mut a = BufWriter::with_capacity(1 << 20, File::create(pcap).unwrap());
+    let mut b = BufWriter::with_capacity(1 << 20, File::create(pcapng).unwrap());
+    // Classic pcap header: LE, microseconds, snaplen 262144.
+    a.write_all(&0xa1b2c3d4u32.to_le_bytes()).unwrap();
+    a.write_all(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+    a.write_all(&262_144u32.to_le_bytes()).unwrap();
+    a.write_all(&link_type.to_le_bytes()).unwrap();
+    // pcapng: SHB + one IDB (nanosecond resolution: if_tsresol = 9).
+    let shb: Vec<u8> = [
+        &0x0a0d0d0au32.to_le_bytes()[..],
+        &28u32.to_le_bytes(),
+        &0x1a2b3c4du32.to_le_bytes(),
+        &1u16.to_le_bytes(),
+        &0u16.to_le_bytes(),
+        &u64::MAX.to_le_bytes(),
+        &28u32.to_le_bytes(),
+    ]
+    .concat();
+    b.write_all(&shb).unwrap();
+    let idb: Vec<u8> = [
+        &1u32.to_le_bytes()[..],
+        &32u32.to_le_bytes(),
+        &(link_type as u16).to_le_bytes(),
+        &0u16.to_le_bytes(),
+        &262_144u32.to_le_bytes(),
+        &[9, 0, 1, 0, 9, 0, 0, 0],
+        &[0, 0, 0, 0],
+        &32u32.to_le_bytes(),
+    ]
+    .concat();
+    b.write_all(&idb).unwrap();
+    let (mut written, mut packets, mut k) = (0u64, 0u64, 0u32);
+    while written < target_bytes {
+        for p in src {
+            let d = remap(p, k);
+            let ts = p.ts_ns + i64::from(k) * span;
+            let (s, us) = (
+                ts.div_euclid(1_000_000_000),
+                ts.rem_euclid(1_000_000_000) / 1000,
+            );
+            a.write_all(&(s as u32).to_le_bytes()).unwrap();
+            a.write_all(&(us as u32).to_le_bytes()).unwrap();
+            a.write_all(&(d.len() as u32).to_le_bytes()).unwrap();
+            a.write_all(&p.orig_len.to_le_bytes()).unwrap();
+            a.write_all(&d).unwrap();
+            let pad = (4 - d.len() % 4) % 4;
+            let total = 32 + d.len() + pad;
+            let tsu = ts as u64;
+            b.write_all(&6u32.to_le_bytes()).unwrap();
+            b.write_all(&(total as u32).to_le_bytes()).unwrap();
+            b.write_all(&0u32.to_le_bytes()).unwrap();
+            b.write_all(&((tsu >> 32) as u32).to_le_bytes()).unwrap();
+            b.write_all(&(tsu as u32).to_le_bytes()).unwrap();
+            b.write_all(&(d.len() as u32).to_le_bytes()).unwrap();
+            b.write_all(&p.orig_len.to_le_bytes()).unwrap();
+            b.write_all(&d).unwrap();
+            b.write_all(&[0u8; 3][..pad]).unwrap();
+            b.write_all(&(total as u32).to_le_bytes()).unwrap();
+            written += 16 + d.len() as u64;
+            packets += 1;
+        }
+        k += 1;
+    }
+    (std::fs::metadata(pcap).unwrap().len(), packets)
+}
+
+/// Runs `cmd` under /usr/bin/time, returns (seconds, peak RSS in MB).
+fn measure(cmd: &str) -> Option<(f64, f64)> {
+    // Warm-up run so every program reads from the page cache.
+    let t0 = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "sh", "-c", cmd])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .ok()?;
+    let secs = t0.elapsed().as_secs_f64();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = err.lines().last()?.trim().parse().ok()?;
+    Some((secs, kb / 1024.0))
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let src = std::env::var_os("CERTFLOW_BENCH_SRC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/captures/epm_map_netlogon_drsuapi_smb_dns.pcap"));
+    let mb: u64 = std::env::var("CERTFLOW_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1024);
+    let tools = std::env::var("CERTFLOW_BENCH_TOOLS")
+        .map(|v| v != "0")
+        .unwrap_or(true);
+    if !Path::new("/usr/bin/time").exists() {
+        eprintln!("bench needs /usr/bin/time (apt-get install time)");
+        return;
+    }
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(&root)
+        .status();
+    assert!(
+        status.map(|s| s.success()).unwrap_or(false),
+        "cargo build --release failed"
+    );
+    let bin = root.join("target/release/certflow");
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pcap, pcapng) = (dir.join("big.pcap"), dir.join("big.pcapng"));
+    let source = load(&src);
+    let t = Instant::now();
+    let (bytes, packets) = build(&source, mb << 20, &pcap, &pcapng);
+    println!(
+        "built {} ({} MB, {} packets, {:.0} B mean) and {} from {} in {:.1}s",
+        pcap.display(),
+        bytes >> 20,
+        packets,
+        bytes as f64 / packets as f64,
+        pcapng.display(),
+        src.display(),
+        t.elapsed().as_secs_f64()
+    );
+    println!(
+        "{:<44} {:>8} {:>8} {:>9} {:>9}",
+        "program", "seconds", "GB/s", "Mpkt/s", "peak MB"
+    );
+    for file in [&pcap, &pcapng] {
+        let size = std::fs::metadata(file).unwrap().len() as f64;
+        let f = file.display();
+        let b = bin.display();
+        let mut cmds = vec![
+            (format!("cat {f}"), format!("cat {f} >/dev/null")),
+            (
+                format!(
+                    "certflow flows --format json {}",
+                    file.file_name().unwrap().to_string_lossy()
+                ),
+                format!("{b} flows --format json {f} >/dev/null"),
+            ),
+        ];
+        if tools {
+            cmds.push((
+                "tcpdump -nr".into(),
+                format!("tcpdump -nr {f} >/dev/null 2>&1"),
+            ));
+            cmds.push((
+                "tshark -q -z conv,tcp -r".into(),
+                format!("tshark -q -z conv,tcp -r {f} >/dev/null 2>&1"),
+            ));
+        }
+        let _ = measure(&format!("cat {f} >/dev/null"));
+        for (name, cmd) in cmds {
+            match measure(&cmd) {
+                Some((s, rss)) => println!(
+                    "{:<44} {:>8.2} {:>8.2} {:>9.2} {:>9.1}",
+                    name,
+                    s,
+                    size / s / 1e9,
+                    packets as f64 / s / 1e6,
+                    rss
+                ),
+                None => println!("{name:<44} (not run: command missing)"),
+            }
+        }
+    }
+}
