@@ -20,6 +20,10 @@ pub struct CaptureSummary {
     pub decoded: u64,
     /// Frames not decoded, by reason.
     pub skipped: BTreeMap<String, u64>,
+    /// Packets decoded inside UDP tunnels (VXLAN, Geneve), in addition to their outer packet.
+    pub tunnelled: u64,
+    /// Packets inside UDP tunnels that could not be decoded, by reason.
+    pub tunnelled_skipped: BTreeMap<String, u64>,
 }
 
 /// Everything learned from a capture set.
@@ -40,6 +44,25 @@ impl Analysis {
     }
 }
 
+/// If `pkt` is a UDP tunnel packet, copies its inner frame into `scratch` and returns the inner
+/// link type. (A copy, because the outer packet may borrow the reassembly buffer the inner
+/// decode needs.)
+fn udp_tunnel(pkt: &decode::Packet, scratch: &mut Vec<u8>) -> Option<u32> {
+    let decode::L4::Udp {
+        sport,
+        dport,
+        payload,
+    } = pkt.l4
+    else {
+        return None;
+    };
+    let (lt, inner) =
+        decode::udp_tunnel(dport, payload).or_else(|| decode::udp_tunnel(sport, payload))?;
+    scratch.clear();
+    scratch.extend_from_slice(inner);
+    Some(lt)
+}
+
 /// Reads every capture of the set in order and builds the flow set. Frames are numbered per
 /// file; connections may continue from one file into the next (a ring-buffer capture set).
 pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
@@ -50,12 +73,17 @@ pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
         let mut defrag = Defrag::default();
         let mut decoded = 0u64;
         let mut skipped: BTreeMap<Skip, u64> = BTreeMap::new();
+        let mut encapsulated: BTreeMap<Skip, u64> = BTreeMap::new();
+        let mut inner_decoded = 0u64;
+        let mut scratch: Vec<u8> = Vec::new();
         let mut on_frame = |f: &capture::Frame| {
             let completed_before = defrag.completed;
             let at = FrameRef::new(capture_idx, f.number);
+            let mut tunnel = None;
             match decode::decode(f.link_type, f.data, f.number, f.ts_ns, &mut defrag) {
                 Ok(pkt) => {
                     tracker.packet(&pkt, at, f.ts_ns, f.orig_len);
+                    tunnel = udp_tunnel(&pkt, &mut scratch);
                     decoded += if defrag.completed != completed_before {
                         defrag.last_frames
                     } else {
@@ -64,6 +92,23 @@ pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
                 }
                 Err(Skip::FragmentHeld) => {}
                 Err(why) => *skipped.entry(why).or_insert(0) += 1,
+            }
+            // A UDP tunnel (VXLAN, Geneve) carries a frame of its own: its packet is a second
+            // connection seen in the same frame, as tshark counts it.
+            let mut depth = 0;
+            while let Some(lt) = tunnel.take() {
+                depth += 1;
+                let inner = std::mem::take(&mut scratch);
+                match decode::decode(lt, &inner, f.number, f.ts_ns, &mut defrag) {
+                    Ok(pkt) => {
+                        tracker.packet(&pkt, at, f.ts_ns, f.orig_len);
+                        inner_decoded += 1;
+                        if depth < decode::MAX_ENCAP_DEPTH {
+                            tunnel = udp_tunnel(&pkt, &mut scratch);
+                        }
+                    }
+                    Err(why) => *encapsulated.entry(why).or_insert(0) += 1,
+                }
             }
         };
         let info = capture::read(input, &mut on_frame)?;
@@ -75,6 +120,11 @@ pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
             info,
             decoded,
             skipped: skipped.into_iter().map(|(k, v)| (k.reason(), v)).collect(),
+            tunnelled: inner_decoded,
+            tunnelled_skipped: encapsulated
+                .into_iter()
+                .map(|(k, v)| (k.reason(), v))
+                .collect(),
         });
     }
     let (flows, stats) = tracker.finish();

@@ -137,6 +137,10 @@ pub enum Skip {
     IncompleteFragments,
     /// An IPv6 fragment (IPv6 reassembly is not implemented).
     Ipv6Fragment,
+    /// An IPv4 fragment inside a tunnel (inner reassembly is not implemented).
+    TunnelledFragment,
+    /// A GRE header certflow cannot follow.
+    BadTunnel,
 }
 
 impl Skip {
@@ -153,12 +157,19 @@ impl Skip {
             Skip::FragmentHeld => "ip_fragment_held".into(),
             Skip::IncompleteFragments => "incomplete_ip_fragments".into(),
             Skip::Ipv6Fragment => "ipv6_fragment".into(),
+            Skip::TunnelledFragment => "tunnelled_ip_fragment".into(),
+            Skip::BadTunnel => "unsupported_tunnel".into(),
         }
     }
 }
 
+/// Most tunnel layers (IP-in-IP, GRE, VXLAN, Geneve) peeled off one frame.
+pub const MAX_ENCAP_DEPTH: usize = 3;
+
 /// Decodes one frame. `defrag` holds IPv4 fragments across calls; when a fragment completes a
-/// datagram the returned packet borrows the reassembled bytes from it.
+/// datagram the returned packet borrows the reassembled bytes from it. IP-in-IP (protocols 4 and
+/// 41) and GRE are unwrapped here (they carry no outer flow); UDP tunnels (VXLAN, Geneve) carry
+/// an outer flow of their own and are unwrapped by the caller with [`udp_tunnel`].
 pub fn decode<'a>(
     link_type: u32,
     data: &'a [u8],
@@ -166,19 +177,34 @@ pub fn decode<'a>(
     ts_ns: i64,
     defrag: &'a mut defrag::Defrag,
 ) -> Result<Packet<'a>, Skip> {
-    let ip = match link::strip(link_type, data) {
-        Ok(link::LinkPayload::Ip(ip)) => ip,
-        Ok(link::LinkPayload::NotIp(_)) => return Err(Skip::NotIp),
-        Err(link::LinkError::Unsupported(n)) => return Err(Skip::UnsupportedLinkType(n)),
-        Err(link::LinkError::Truncated) => return Err(Skip::TruncatedLink),
-    };
+    let ip = network(link_type, data)?;
+    decode_ip(ip, Some(defrag), frame, ts_ns, 0)
+}
+
+/// The IP packet inside a frame of `link_type`.
+fn network(link_type: u32, data: &[u8]) -> Result<&[u8], Skip> {
+    match link::strip(link_type, data) {
+        Ok(link::LinkPayload::Ip(ip)) => Ok(ip),
+        Ok(link::LinkPayload::NotIp(_)) => Err(Skip::NotIp),
+        Err(link::LinkError::Unsupported(n)) => Err(Skip::UnsupportedLinkType(n)),
+        Err(link::LinkError::Truncated) => Err(Skip::TruncatedLink),
+    }
+}
+
+fn decode_ip<'a>(
+    ip: &'a [u8],
+    defrag: Option<&'a mut defrag::Defrag>,
+    frame: u64,
+    ts_ns: i64,
+    depth: usize,
+) -> Result<Packet<'a>, Skip> {
     let (slice, _ext_err) = LaxIpSlice::from_slice(ip).map_err(|_| Skip::BadIp)?;
     let src = slice.source_addr();
     let dst = slice.destination_addr();
     let p = slice.payload();
     let (proto, payload): (IpNumber, &'a [u8]) = if p.fragmented {
-        match &slice {
-            LaxIpSlice::Ipv4(v4) => {
+        match (&slice, defrag) {
+            (LaxIpSlice::Ipv4(v4), Some(defrag)) => {
                 let h = v4.header();
                 let key = defrag::Key {
                     src,
@@ -192,13 +218,90 @@ pub fn decode<'a>(
                     None => return Err(Skip::FragmentHeld),
                 }
             }
-            LaxIpSlice::Ipv6(_) => return Err(Skip::Ipv6Fragment),
+            (LaxIpSlice::Ipv4(_), None) => return Err(Skip::TunnelledFragment),
+            (LaxIpSlice::Ipv6(_), _) => return Err(Skip::Ipv6Fragment),
         }
     } else {
         (p.ip_number, p.payload)
     };
+    if depth < MAX_ENCAP_DEPTH {
+        match proto {
+            IpNumber::IPV4 | IpNumber::IPV6 => {
+                return decode_ip(payload, None, frame, ts_ns, depth + 1)
+            }
+            IpNumber::GRE => {
+                let (lt, inner) = gre(payload).ok_or(Skip::BadTunnel)?;
+                let ip = network(lt, inner)?;
+                return decode_ip(ip, None, frame, ts_ns, depth + 1);
+            }
+            _ => {}
+        }
+    }
     let l4 = transport(proto, payload)?;
     Ok(Packet { src, dst, l4 })
+}
+
+/// GRE (RFC 2784, RFC 2890 key and sequence) and ERSPAN type II/III: the inner frame's link
+/// type and bytes.
+fn gre(d: &[u8]) -> Option<(u32, &[u8])> {
+    let flags = be16(d, 0)?;
+    let proto = be16(d, 2)?;
+    let mut off = 4;
+    for bit in [0x8000u16, 0x2000, 0x1000] {
+        // checksum (+reserved), key, sequence number: 4 bytes each when present
+        if flags & bit != 0 {
+            off += 4;
+        }
+    }
+    let rest = d.get(off..)?;
+    match proto {
+        0x0800 | 0x86dd => Some((link::LINKTYPE_RAW, rest)),
+        0x6558 => Some((link::LINKTYPE_ETHERNET, rest)),
+        // ERSPAN type II: 8-byte header; type III: 12 bytes, +8 with the O (optional) bit.
+        0x88be => Some((link::LINKTYPE_ETHERNET, rest.get(8..)?)),
+        0x22eb => {
+            let o = rest.get(11)? & 0x01 != 0;
+            Some((
+                link::LINKTYPE_ETHERNET,
+                rest.get(if o { 20 } else { 12 }..)?,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// UDP tunnels: VXLAN (RFC 7348, port 4789), VXLAN-GPE (port 4790, next-protocol field),
+/// Geneve (RFC 8926, port 6081). `port` is either port of the datagram (replies come from the
+/// tunnel port). Returns the inner frame's link type and bytes.
+pub fn udp_tunnel(port: u16, d: &[u8]) -> Option<(u32, &[u8])> {
+    match port {
+        4789 => {
+            // flags with the I bit (0x08) set, 3 reserved, VNI (3), reserved
+            (*d.first()? & 0x08 != 0).then_some((link::LINKTYPE_ETHERNET, d.get(8..)?))
+        }
+        4790 => {
+            let lt = match d.get(3)? {
+                1 => link::LINKTYPE_IPV4,
+                2 => link::LINKTYPE_IPV6,
+                3 => link::LINKTYPE_ETHERNET,
+                _ => return None,
+            };
+            Some((lt, d.get(8..)?))
+        }
+        6081 => {
+            if d.first()? >> 6 != 0 {
+                return None; // Geneve version 0 only
+            }
+            let opt_len = usize::from(d.first()? & 0x3f) * 4;
+            let inner = d.get(8 + opt_len..)?;
+            match be16(d, 2)? {
+                0x6558 => Some((link::LINKTYPE_ETHERNET, inner)),
+                0x0800 | 0x86dd => Some((link::LINKTYPE_RAW, inner)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 fn be16(d: &[u8], at: usize) -> Option<u16> {
@@ -242,12 +345,13 @@ fn transport(proto: IpNumber, d: &[u8]) -> Result<L4<'_>, Skip> {
                 return Err(Skip::BadTransport);
             }
             // The UDP length field bounds the payload; trailing link padding is not payload.
+            // A length below the header's own 8 bytes is malformed (RFC 768); one beyond the
+            // captured bytes means a snap length cut the datagram.
             let len = usize::from(be16(d, 4).unwrap_or(0));
-            let end = if (8..=d.len()).contains(&len) {
-                len
-            } else {
-                d.len()
-            };
+            if len < 8 {
+                return Err(Skip::BadTransport);
+            }
+            let end = len.min(d.len());
             Ok(L4::Udp {
                 sport: be16(d, 0).ok_or(Skip::BadTransport)?,
                 dport: be16(d, 2).ok_or(Skip::BadTransport)?,
