@@ -5,8 +5,8 @@
 //! capture is built under target/bench/ by replicating a real capture: each copy maps every IPv4
 //! address to a distinct one (second and third octet XOR the copy number), so flows multiply as
 //! in a larger network, and shifts timestamps past the previous copy. Environment:
-//! - `CERTFLOW_BENCH_SRC`: the capture to replicate (default: the public
-//!   `epm_map_netlogon_drsuapi_smb_dns.pcap`, real Windows AD traffic, else captures/ files);
+//! - `CERTFLOW_BENCH_SRC`: the capture to replicate (default: every public capture in
+//!   ../shared/captures, a mix of real Windows AD traffic; else the project's captures/);
 //! - `CERTFLOW_BENCH_MB`: target size in MB (default 1024);
 //! - `CERTFLOW_BENCH_TOOLS=0`: skip tcpdump and tshark (they take minutes on 1 GB).
 //!
@@ -28,18 +28,54 @@ struct Packet {
     orig_len: u32,
 }
 
-fn load(src: &Path) -> Vec<Packet> {
-    let mut v = Vec::new();
-    capture::read(&Input::Path(src.to_path_buf()), &mut |f| {
-        v.push(Packet {
-            ts_ns: f.ts_ns,
-            link_type: f.link_type,
-            data: f.data.to_vec(),
-            orig_len: f.orig_len,
-        })
-    })
-    .expect("read the source capture");
+/// Reads the Ethernet frames of `sources`, one after the other in time.
+fn load(sources: &[PathBuf]) -> Vec<Packet> {
+    let mut v: Vec<Packet> = Vec::new();
+    for src in sources {
+        let start = v.last().map(|p| p.ts_ns + 1_000_000_000).unwrap_or(0);
+        let mut first: Option<i64> = None;
+        let res = capture::read(&Input::Path(src.clone()), &mut |f| {
+            if f.link_type != link::LINKTYPE_ETHERNET {
+                return;
+            }
+            let base = *first.get_or_insert(f.ts_ns);
+            v.push(Packet {
+                ts_ns: start + (f.ts_ns - base).max(0),
+                link_type: f.link_type,
+                data: f.data.to_vec(),
+                orig_len: f.orig_len,
+            })
+        });
+        if let Err(e) = res {
+            eprintln!("skipping {}: {e}", src.display());
+        }
+    }
     v
+}
+
+/// The captures to replicate: `CERTFLOW_BENCH_SRC` (one file), else every public capture (a mix
+/// of real Windows AD traffic), else the project's own captures.
+fn sources(root: &Path) -> Vec<PathBuf> {
+    if let Some(p) = std::env::var_os("CERTFLOW_BENCH_SRC") {
+        return vec![PathBuf::from(p)];
+    }
+    for dir in [root.join("../shared/captures"), root.join("captures")] {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut v: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let n = p.to_string_lossy();
+                n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".pcapng.gz")
+            })
+            .collect();
+        v.sort();
+        if !v.is_empty() {
+            return v;
+        }
+    }
+    Vec::new()
 }
 
 /// Rewrites the IPv4 addresses of a frame for copy `k`.
@@ -145,9 +181,7 @@ fn measure(cmd: &str) -> Option<(f64, f64)> {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let src = std::env::var_os("CERTFLOW_BENCH_SRC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/captures/epm_map_netlogon_drsuapi_smb_dns.pcap"));
+    let srcs = sources(&root);
     let mb: u64 = std::env::var("CERTFLOW_BENCH_MB")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -171,17 +205,18 @@ fn main() {
     let dir = root.join("target/bench");
     std::fs::create_dir_all(&dir).unwrap();
     let (pcap, pcapng) = (dir.join("big.pcap"), dir.join("big.pcapng"));
-    let source = load(&src);
+    let source = load(&srcs);
+    assert!(!source.is_empty(), "no Ethernet frames to replicate");
     let t = Instant::now();
     let (bytes, packets) = build(&source, mb << 20, &pcap, &pcapng);
     println!(
-        "built {} ({} MB, {} packets, {:.0} B mean) and {} from {} in {:.1}s",
+        "built {} ({} MB, {} packets, {:.0} B mean) and {} from {} capture(s) in {:.1}s",
         pcap.display(),
         bytes >> 20,
         packets,
         bytes as f64 / packets as f64,
         pcapng.display(),
-        src.display(),
+        srcs.len(),
         t.elapsed().as_secs_f64()
     );
     println!(
