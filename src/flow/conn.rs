@@ -322,6 +322,9 @@ impl Conn {
             }
             an.finish(&mut evidence);
             service = an.service();
+            if self.midstream && !self.syn && !self.synack && an.roles_reversed() {
+                self.swap_roles();
+            }
         }
         self.note_content(service, &mut evidence);
         Finished {
@@ -343,6 +346,13 @@ impl Conn {
             icmp: std::mem::take(&mut self.icmp),
             loss,
         }
+    }
+
+    /// Content proved the guess of client and server wrong (a connection seen mid-stream).
+    fn swap_roles(&mut self) {
+        std::mem::swap(&mut self.client, &mut self.server);
+        self.packets.swap(0, 1);
+        self.bytes.swap(0, 1);
     }
 
     /// Says where content contradicts the port, or was not recognised.

@@ -101,6 +101,13 @@ pub trait Analyzer {
     /// The service the content proved ("kerberos", "ldap", "https", "dcerpc" ...), once known.
     fn service(&self) -> Option<&'static str>;
 
+    /// True when the content shows that the side the flow layer took for the client is really
+    /// the server (requests travelled `ToClient`, responses `ToServer`). Only consulted for
+    /// connections whose handshake was not captured, where the ports had to be guessed.
+    fn roles_reversed(&self) -> bool {
+        false
+    }
+
     /// Moves what was proved so far into `ev` (called once, when the connection ends).
     fn finish(&mut self, ev: &mut Evidence);
 }
