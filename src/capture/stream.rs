@@ -140,7 +140,13 @@ pub(super) fn drive<R: PcapReaderIterator>(
                     }
                     // The whole block is there, yet the parser wants more: its inner lengths
                     // disagree with its outer length.
-                    Some(c) if c <= avail => return damage(blocks.describe_bad(head)),
+                    Some(c) if c <= avail => {
+                        if let Some(skip) = blocks.skippable(head) {
+                            reader.consume(skip);
+                            continue;
+                        }
+                        return damage(blocks.describe_bad(head));
+                    }
                     _ => {}
                 }
                 if matches!(stall, Stall::Truncated) {
