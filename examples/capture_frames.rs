@@ -26,8 +26,12 @@ fn main() {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut bytes = 0u64;
     let start = Instant::now();
+    let mut last_frame_at = 0.0;
     let result = capture::read(&input, &mut |f| {
         bytes += f.data.len() as u64;
+        if count_only && f.number % 4096 == 0 {
+            last_frame_at = start.elapsed().as_secs_f64();
+        }
         if !count_only {
             let secs = f.ts_ns.div_euclid(1_000_000_000);
             let nanos = f.ts_ns.rem_euclid(1_000_000_000);
@@ -49,7 +53,7 @@ fn main() {
                 serde_json::to_string_pretty(&info).unwrap_or_default()
             );
             eprintln!(
-                "{} frames, {bytes} captured bytes in {elapsed:.3} s",
+                "{} frames, {bytes} captured bytes in {elapsed:.3} s (frames done by {last_frame_at:.3} s)",
                 info.packets
             );
         }

@@ -770,3 +770,47 @@ fn non_captures_are_errors_at_offset_zero() {
     let err = dir.expect_err("directory");
     assert!(err.message.starts_with("cannot read:"), "{}", err.message);
 }
+
+#[test]
+fn a_fifo_path_is_teed_not_opened_twice() {
+    let Some(orig) = load(PCAP) else { return };
+    let path = temp_path("fifo.pcap");
+    match Command::new("mkfifo").arg(&path).status() {
+        Ok(s) if s.success() => {}
+        _ => {
+            eprintln!("skipped: mkfifo unavailable");
+            return;
+        }
+    }
+    let writer = {
+        let (path, bytes) = (path.clone(), orig.clone());
+        std::thread::spawn(move || std::fs::write(path, bytes))
+    };
+    let mut frames = 0;
+    let result = capture::read(&Input::Path(path.clone()), &mut |_| frames += 1);
+    let _ = writer.join();
+    let _ = std::fs::remove_file(&path);
+    let info = result.expect("fifo read");
+    assert_eq!((info.packets, frames), (77, 77));
+    assert_eq!(info.sha256, hex(&Sha256::digest(&orig)));
+}
+
+#[test]
+fn interface_table_is_capped() {
+    let mut ng = Ng {
+        be: false,
+        out: Vec::new(),
+    };
+    ng.shb(false);
+    for _ in 0..=capture::MAX_INTERFACES {
+        ng.idb(1, 0, &[]);
+    }
+    let (info, _) = ok(&ng.out);
+    let damage = info.damage.expect("damage");
+    assert_eq!(damage.offset, 28 + 20 * capture::MAX_INTERFACES as u64);
+    assert!(
+        damage.message.contains("interface description blocks"),
+        "{}",
+        damage.message
+    );
+}

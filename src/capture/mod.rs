@@ -29,7 +29,7 @@ mod pcapng;
 mod source;
 mod stream;
 
-pub use pcapng::MAX_NAMES;
+pub use pcapng::{MAX_INTERFACES, MAX_NAMES};
 pub use stream::{BUFFER_LEN, MAX_BLOCK_LEN};
 
 /// Where a capture comes from.
@@ -135,8 +135,8 @@ impl std::error::Error for CaptureError {}
 /// Reads one capture, calling `on_frame` for every frame in file order.
 ///
 /// Returns `Err` only when nothing could be read; damage midway gives `Ok` with
-/// [`CaptureInfo::damage`] set. A file is hashed by a second thread reading the same path; standard
-/// input is teed to a hashing thread (see [`read_stream`]).
+/// [`CaptureInfo::damage`] set. A regular file is hashed by a second thread reading the same path;
+/// standard input, pipes and devices are teed to a hashing thread (see [`read_stream`]).
 pub fn read(input: &Input, on_frame: &mut dyn FnMut(&Frame)) -> Result<CaptureInfo, CaptureError> {
     let name = input.display_name();
     match input {
@@ -147,6 +147,11 @@ pub fn read(input: &Input, on_frame: &mut dyn FnMut(&Frame)) -> Result<CaptureIn
                 offset: 0,
                 message: format!("cannot open: {e}"),
             })?;
+            // A FIFO, character device or /dev/fd/N cannot be opened twice without the second
+            // reader stealing bytes: tee it like standard input.
+            if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+                return read_stream(&name, file, on_frame);
+            }
             let hasher = hash::FileHasher::spawn(path.clone());
             match read_source(&name, Box::new(file), on_frame) {
                 Ok(mut info) => {

@@ -40,6 +40,9 @@ const OPT_IF_TSRESOL: u16 = 9;
 const OPT_IF_TSOFFSET: u16 = 14;
 /// Default interface resolution: microseconds (section 4.2, if_tsresol absent).
 const DEFAULT_TSRESOL: u8 = 6;
+/// Interfaces per section. Real captures have a handful (the largest in our set, 126); a
+/// corrupt or hostile file of nothing but IDBs would otherwise grow the table without bound.
+pub const MAX_INTERFACES: usize = 1 << 16;
 /// Name resolution entries kept (address -> name). Enough for any lab capture's NRBs; a
 /// capture writer that dumped a whole resolver cache would otherwise grow memory without bound.
 pub const MAX_NAMES: usize = 10_000;
@@ -271,6 +274,12 @@ impl NgBlocks<'_> {
                 }
                 _ => {}
             }
+        }
+        if self.interfaces.len() >= MAX_INTERFACES {
+            return Err(format!(
+                "more than {MAX_INTERFACES} interface description blocks in section {}",
+                self.sections
+            ));
         }
         let ts = TsScale::new(tsresol, offset_s).ok_or_else(|| {
             format!("interface description block with unsupported if_tsresol 0x{tsresol:02x}")
