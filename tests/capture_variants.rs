@@ -814,3 +814,39 @@ fn interface_table_is_capped() {
         damage.message
     );
 }
+
+/// Deterministic mutation run (a poor man's fuzzer): flipped bytes and cuts in real captures
+/// must give frames, damage or an error, never a panic or a hang. `CAPTURE_MUTATIONS` raises
+/// the count for a longer run.
+#[test]
+fn mutated_captures_never_panic() {
+    let (Some(ng), Some(pcap)) = (load(NG_ETH), load("kerberos_kerberoast_tgsreq_rc4.pcap")) else {
+        return;
+    };
+    let rounds: u64 = std::env::var("CAPTURE_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..rounds {
+        let base = if round % 2 == 0 { &ng } else { &pcap };
+        let mut bytes = base.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % bytes.len() as u64) as usize;
+            bytes[at] = next() as u8;
+        }
+        if next() % 3 == 0 {
+            bytes.truncate((next() % bytes.len() as u64) as usize);
+        }
+        let (result, recs) = read_bytes(&bytes);
+        if let Ok(info) = result {
+            assert_eq!(info.packets, recs.len() as u64);
+        }
+    }
+}
