@@ -4,14 +4,33 @@
 //! a path or standard input, streaming through a fixed-size buffer so memory does not grow with
 //! the file. Frames are numbered from 1 in file order, exactly as Wireshark numbers them.
 //!
-//! STUB: the reader is being written (issue 2).
+//! One job per module:
+//! - `source`: sniff compression and capture magic, chain the bytes back, fill the buffer;
+//! - `decompress`: gzip / zstd by magic bytes;
+//! - `hash`: sha256 off the parsing thread (a second reader for files, a tee for streams);
+//! - `stream`: pcap-parser's next / consume / refill loop over a fixed buffer, damage handling;
+//! - `pcap`, `pcapng`: the two formats' blocks -> [`Frame`]s;
+//! - `linktype`: LINKTYPE number -> short name.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fs::File;
+use std::io::Read;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::Serialize;
+
+mod decompress;
+mod hash;
+pub mod linktype;
+mod pcap;
+mod pcapng;
+mod source;
+mod stream;
+
+pub use pcapng::{MAX_INTERFACES, MAX_NAMES};
+pub use stream::{BUFFER_LEN, MAX_BLOCK_LEN};
 
 /// Where a capture comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,9 +98,16 @@ pub struct CaptureInfo {
     pub first_ts_ns: Option<i64>,
     /// Timestamp of the last frame, ns since the epoch.
     pub last_ts_ns: Option<i64>,
-    /// Address -> name entries from pcapng name resolution blocks (capped).
+    /// Interface description blocks read (pcapng, all sections); 1 for classic pcap.
+    pub interfaces: u64,
+    /// Address -> name entries from pcapng name resolution blocks (capped at [`MAX_NAMES`]).
     #[serde(skip)]
     pub names: Vec<(IpAddr, String)>,
+    /// Name resolution entries not kept: over [`MAX_NAMES`], or longer than a DNS name.
+    pub names_dropped: u64,
+    /// pcapng blocks that failed to parse but were skipped by their length (not packet,
+    /// interface or section blocks, whose loss would change the framing).
+    pub skipped_blocks: u64,
     /// Set when the capture is damaged or truncated midway: frames before it were delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub damage: Option<Damage>,
@@ -109,12 +135,89 @@ impl std::error::Error for CaptureError {}
 /// Reads one capture, calling `on_frame` for every frame in file order.
 ///
 /// Returns `Err` only when nothing could be read; damage midway gives `Ok` with
-/// [`CaptureInfo::damage`] set.
+/// [`CaptureInfo::damage`] set. A regular file is hashed by a second thread reading the same path;
+/// standard input, pipes and devices are teed to a hashing thread (see [`read_stream`]).
 pub fn read(input: &Input, on_frame: &mut dyn FnMut(&Frame)) -> Result<CaptureInfo, CaptureError> {
-    let _ = on_frame;
-    Err(CaptureError {
-        path: input.display_name(),
-        offset: 0,
-        message: "capture reader not implemented yet".into(),
-    })
+    let name = input.display_name();
+    match input {
+        Input::Stdin => read_stream(&name, std::io::stdin().lock(), on_frame),
+        Input::Path(path) => {
+            let file = File::open(path).map_err(|e| CaptureError {
+                path: name.clone(),
+                offset: 0,
+                message: format!("cannot open: {e}"),
+            })?;
+            // A FIFO, character device or /dev/fd/N cannot be opened twice without the second
+            // reader stealing bytes: tee it like standard input.
+            if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+                return read_stream(&name, file, on_frame);
+            }
+            let hasher = hash::FileHasher::spawn(path.clone());
+            match read_source(&name, Box::new(file), on_frame) {
+                Ok(mut info) => {
+                    // A hashing failure (file changed or vanished meanwhile) leaves the digest
+                    // empty rather than discarding frames already delivered.
+                    info.sha256 = hasher.finish().unwrap_or_default();
+                    Ok(info)
+                }
+                Err(e) => {
+                    hasher.cancel();
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Reads one capture from any byte stream (standard input, a pipe, bytes in memory), named
+/// `name` in messages and in [`CaptureInfo::path`].
+///
+/// The bytes are teed to a hashing thread as they are read; when reading stops early (damage),
+/// the rest of the stream is read and hashed too, so the digest is that of the whole stream.
+pub fn read_stream<R: Read>(
+    name: &str,
+    reader: R,
+    on_frame: &mut dyn FnMut(&Frame),
+) -> Result<CaptureInfo, CaptureError> {
+    let tee = hash::Tee::new(reader);
+    let result = read_source(name, Box::new(tee.handle()), on_frame);
+    match result {
+        Ok(mut info) => {
+            info.sha256 = tee.finish(true).unwrap_or_default();
+            Ok(info)
+        }
+        Err(e) => {
+            let _ = tee.finish(false);
+            Err(e)
+        }
+    }
+}
+
+/// Sniffs, decompresses and frames `raw`; everything but the hash.
+fn read_source<'a>(
+    name: &str,
+    raw: Box<dyn Read + 'a>,
+    on_frame: &mut dyn FnMut(&Frame),
+) -> Result<CaptureInfo, CaptureError> {
+    let opened = source::open(name, raw)?;
+    let mut info = CaptureInfo {
+        path: name.to_string(),
+        compression: opened.compression.name().map(str::to_string),
+        ..CaptureInfo::default()
+    };
+    match opened.format {
+        source::Format::Pcap { big_endian, nanos } => pcap::read(
+            name,
+            opened.reader,
+            &opened.errors,
+            big_endian,
+            nanos,
+            &mut info,
+            on_frame,
+        )?,
+        source::Format::PcapNg => {
+            pcapng::read(name, opened.reader, &opened.errors, &mut info, on_frame)?
+        }
+    }
+    Ok(info)
 }
