@@ -26,6 +26,8 @@ pub mod names;
 pub mod pdu;
 #[cfg(test)]
 pub(crate) mod testutil;
+#[cfg(test)]
+mod tshark_check;
 
 use std::collections::BTreeMap;
 
