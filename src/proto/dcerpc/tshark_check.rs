@@ -373,3 +373,106 @@ fn agrees_with_tshark_on_every_capture() {
         "disagreements with tshark: {failures:?}"
     );
 }
+
+/// (server port, first payload frame, [(interface name, learned values)]) per connection.
+type Attributed = Vec<(u16, u64, Vec<(String, Vec<String>)>)>;
+
+/// Runs the attribution pass over every connection of `name` and returns, per connection
+/// (server port, first payload frame), the interfaces with their `learned` values.
+fn attributed(name: &str) -> Option<Attributed> {
+    let mut conns = analyze_capture(name)?;
+    let mut slots: Vec<super::FlowSlot<'_>> = conns
+        .iter_mut()
+        .map(|c| super::FlowSlot {
+            client: c.client,
+            server: c.server,
+            transport: Transport::Tcp,
+            port: c.server_port,
+            first: crate::evidence::FrameRef::new(0, c.first_frame),
+            evidence: &mut c.ev,
+        })
+        .collect();
+    super::attribute(&mut slots);
+    drop(slots);
+    Some(
+        conns
+            .iter()
+            .map(|c| {
+                let ifs =
+                    c.ev.dcerpc
+                        .as_ref()
+                        .map(|d| {
+                            d.interfaces
+                                .values()
+                                .map(|i| (i.name.clone(), i.learned.values().cloned().collect()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                (c.server_port, c.first_frame, ifs)
+            })
+            .collect(),
+    )
+}
+
+fn learned_on(flows: &Attributed, port: u16, first: u64, iface: &str) -> Vec<String> {
+    let (_, _, ifs) = flows
+        .iter()
+        .find(|(p, f, _)| *p == port && *f == first)
+        .unwrap_or_else(|| panic!("no flow to {port} starting at {first}"));
+    let mut v = ifs
+        .iter()
+        .find(|(n, _)| n == iface)
+        .unwrap_or_else(|| panic!("no {iface} on {port}@{first}: {ifs:?}"))
+        .1
+        .clone();
+    v.sort();
+    v
+}
+
+#[test]
+fn attribution_on_whole_captures() {
+    // Frames: first payload frame of the later flow (its bind), and the answer frame in the
+    // tshark EPM / DCOM tables of each capture's .tshark.txt.
+    let Some(z) = attributed("epm_map_netlogon_zerologon_win2019.pcap") else {
+        return;
+    };
+    assert_eq!(
+        learned_on(&z, 49668, 16, "NETLOGON"),
+        ["bind", "epm map at frame 8"]
+    );
+    // The 21st flow (bind at frame 563) follows the map answered at frame 554.
+    assert_eq!(
+        learned_on(&z, 49668, 563, "NETLOGON"),
+        ["bind", "epm map at frame 554"]
+    );
+    let Some(w) = attributed("dcom_wmi_activation_oxid_smb_dns.pcap") else {
+        return;
+    };
+    let first = w.iter().find(|(p, _, _)| *p == 52419).unwrap().1;
+    assert_eq!(
+        learned_on(&w, 52419, first, "IWbemLevel1Login"),
+        ["bind", "dcom activation at frame 60"]
+    );
+    let Some(m) = attributed("epm_map_exchange_mapi_dcerpc.pcap") else {
+        return;
+    };
+    assert_eq!(
+        learned_on(&m, 4997, 408, "NSPI (Exchange address book)"),
+        ["bind", "epm map at frame 400"]
+    );
+    assert_eq!(
+        learned_on(&m, 1032, 711, "EMSMDB (Exchange MAPI)"),
+        ["bind", "epm map at frame 705"]
+    );
+    // The mid-stream 1032 flows of other clients learn nothing from .173's map.
+    let (_, _, ifs) = m.iter().find(|(p, f, _)| *p == 1032 && *f == 2).unwrap();
+    assert!(ifs.is_empty(), "{ifs:?}");
+    let Some(s) = attributed("dcom_activation_shellwindows_cldap_kerberos_ws5.pcap") else {
+        return;
+    };
+    let first = s.iter().find(|(p, _, _)| *p == 49913).unwrap().1;
+    assert_eq!(
+        learned_on(&s, 49913, first, "IClassFactory"),
+        ["bind", "dcom activation at frame 153"]
+    );
+}
