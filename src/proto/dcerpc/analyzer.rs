@@ -185,6 +185,21 @@ impl DcerpcAnalyzer {
                             .unbound_requests
                             .add(&format!("ctx {ctx_id} opnum {opnum}"), 1),
                     }
+                    let decodable = iface.is_some_and(|s| {
+                        s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
+                    });
+                    if encrypted && decodable {
+                        if let Some(s) = iface {
+                            let op = names::opnum_name(&s.uuid, opnum)
+                                .map(str::to_string)
+                                .unwrap_or_else(|| format!("opnum {opnum}"));
+                            let what = format!("{} {op}", names::interface_name(&s.uuid));
+                            if s.uuid == ISYSTEM_ACTIVATOR {
+                                self.ev.activations.add(format!("encrypted {op}"), at);
+                            }
+                            self.ev.encrypted_calls.add(what, at);
+                        }
+                    }
                     // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR (Windows DCOM
                     // never negotiates NDR64 for ORPC).
                     let want_stub = !encrypted
@@ -825,6 +840,119 @@ mod tests {
         assert_eq!(d.endpoint_maps.len(), 1);
         assert_eq!(d.endpoint_maps[0].port, Some(49668));
         assert_eq!(d.malformed, 0);
+    }
+
+    /// Feeds whole PDUs (one per segment) alternating as given.
+    fn feed_pdus(pdus: &[(Dir, Vec<u8>, u64)]) -> Evidence {
+        let conn: Vec<(Dir, crate::proto::dcerpc::testutil::Seg)> = pdus
+            .iter()
+            .map(|(d, b, f)| {
+                (
+                    *d,
+                    crate::proto::dcerpc::testutil::Seg {
+                        frame: *f,
+                        src: [0, 0, 0, 0].into(),
+                        sport: 0,
+                        dst: [0, 0, 0, 0].into(),
+                        dport: 0,
+                        seq: 0,
+                        payload: b.clone(),
+                    },
+                )
+            })
+            .collect();
+        let mut a = DcerpcAnalyzer::new();
+        feed(&mut a, &conn, 135)
+    }
+
+    #[test]
+    fn fault_and_bind_nak() {
+        use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::dcerpc::testutil::hex;
+        // No capture has a fault or bind_nak over TCP: both are built from the header of
+        // epm_map_netlogon_zerologon_win2019.pcap frame 8 (response, call_id 1) by hand:
+        // ptype 3, pfc 0x23 (first|last|did_not_execute), frag_length 32, alloc_hint 0, ctx 0,
+        // status 0x1c010002, reserved.
+        let fault = hex("0500032310000000200000000100000000000000000000000200011c00000000");
+        // bind_nak: ptype 13, frag_length 20, call_id 1, reason 4, zero protocols, pad.
+        let nak = hex("05000d03100000001400000001000000040000 00");
+        let ev = feed_pdus(&[
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+            (Dir::ToServer, hex(ZL_F7_MAP_REQ), 7),
+            (Dir::ToClient, fault, 8),
+            (Dir::ToServer, hex(ZL_F4_BIND), 9),
+            (Dir::ToClient, nak, 10),
+        ]);
+        let d = dcerpc(&ev);
+        let f: Vec<(String, u64)> = d
+            .faults
+            .iter()
+            .map(|x| (x.value.clone(), x.first.frame))
+            .collect();
+        assert_eq!(f, vec![("0x1c010002 nca_s_op_rng_error".to_string(), 8)]);
+        assert!(d
+            .bind_naks
+            .contains(&"protocol_version_not_supported".to_string()));
+        assert!(d.endpoint_maps.is_empty());
+        assert_eq!(d.pdu_types.get("fault"), 1);
+        assert_eq!(d.pdu_types.get("bind_nak"), 1);
+        assert_eq!(d.malformed, 0);
+    }
+
+    #[test]
+    fn encrypted_activation_is_reported_not_decoded() {
+        // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap 49726 -> 135 with the
+        // auth_level of frames 14 (request) and 17 (reply) raised from 5 to 6 (privacy) in
+        // their sec_trailer: the stubs must be reported as encrypted and not decoded.
+        let Some(segs) = tcp_segments("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap")
+        else {
+            return;
+        };
+        let mut conn = connection(&segs, 49726, 135);
+        for (_, s) in conn
+            .iter_mut()
+            .filter(|(_, s)| s.frame == 14 || s.frame == 17)
+        {
+            let h = pdu::parse_header(&s.payload).unwrap();
+            let t = h.frag_len as usize - h.auth_len as usize - pdu::SEC_TRAILER_LEN;
+            assert_eq!(s.payload[t + 1], 5, "frame {} level", s.frame);
+            s.payload[t + 1] = 6;
+        }
+        let mut a = DcerpcAnalyzer::new();
+        let ev = feed(&mut a, &conn, 135);
+        let d = dcerpc(&ev);
+        assert!(d
+            .activations
+            .contains(&"encrypted RemoteGetClassObject".to_string()));
+        assert!(d
+            .encrypted_calls
+            .contains(&"IRemoteSCMActivator RemoteGetClassObject".to_string()));
+        assert!(d.endpoint_maps.is_empty(), "{:?}", d.endpoint_maps);
+        assert_eq!(d.encrypted_stubs, 2);
+        let s = iface(d, "000001a0-0000-0000-c000-000000000046");
+        assert_eq!(s.auth_level, "privacy");
+    }
+
+    #[test]
+    fn every_prefix_waits_then_completes() {
+        // Feeding any prefix of a real PDU consumes nothing (waits); the rest completes it.
+        use crate::proto::dcerpc::epm::tests::ZL_F8_MAP_RESP;
+        use crate::proto::dcerpc::testutil::hex;
+        let b = hex(ZL_F8_MAP_RESP);
+        for n in 0..b.len() {
+            let mut a = DcerpcAnalyzer::new();
+            let ctx = Ctx {
+                frame: FrameRef::new(0, 8),
+                ts_ns: 0,
+                dir: Dir::ToClient,
+                transport: Transport::Tcp,
+                server_port: 135,
+            };
+            assert_eq!(a.stream(&ctx, &b[..n]), 0, "prefix {n}");
+            assert_eq!(a.stream(&ctx, &b), b.len());
+        }
     }
 
     #[test]

@@ -411,6 +411,31 @@ pub(crate) mod tests {
         );
     }
 
+    // dcom_wmi_activation_oxid_smb_dns.pcap frames 59/60: RemoteCreateInstance request for
+    // CLSID 8bc3f05e-d86b-11d0-a075-00c04fb68820 asking IWbemLevel1Login f309ad18-..., and its
+    // reply (tshark: retval 0, bindings WORKSTATION6[52419], 172.18.39.6[52419]).
+    const WMI_F59_CREATE_REQ: &str = include_str!("testdata/wmi_f59.hex");
+    const WMI_F60_CREATE_REPLY: &str = include_str!("testdata/wmi_f60.hex");
+
+    #[test]
+    fn create_instance_real() {
+        let q = parse_activation_request(&stub_of(WMI_F59_CREATE_REQ)).unwrap();
+        assert_eq!(
+            q.clsid.unwrap().to_string(),
+            "8bc3f05e-d86b-11d0-a075-00c04fb68820"
+        );
+        let iwbem = Uuid::parse("f309ad18-d86a-11d0-a075-00c04fb68820").unwrap();
+        assert_eq!(q.iids, vec![iwbem]);
+        let r = parse_activation_reply(&stub_of(WMI_F60_CREATE_REPLY)).unwrap();
+        assert_eq!(r.hresult, 0);
+        assert_eq!(r.iids, vec![iwbem]);
+        assert_eq!(
+            raws(&r.bindings),
+            ["WORKSTATION6[52419]", "172.18.39.6[52419]"]
+        );
+        assert!(r.bindings.iter().all(|b| b.port == Some(52419)));
+    }
+
     #[test]
     fn oxid_resolver_replies_real() {
         let b = parse_server_alive2_reply(&stub_of(CTX_F7_ALIVE2), true).unwrap();
@@ -452,10 +477,11 @@ pub(crate) mod tests {
             stub_of(CTX_F17_GCO_REPLY),
             stub_of(CTX_F14_GCO_REQ),
             stub_of(SW_F226_RESOLVE2),
+            stub_of(WMI_F60_CREATE_REPLY),
         ];
         let mut rng = Rng(0x5eed_0002);
         for i in 0..3000 {
-            let mut b = base[i % 3].clone();
+            let mut b = base[i % 4].clone();
             rng.mutate(&mut b);
             let _ = parse_activation_reply(&b);
             let _ = parse_activation_request(&b);

@@ -366,6 +366,42 @@ pub(crate) mod tests {
     // Same capture frame 6: the NDR64 request for DRSUAPI.
     const PRIV_F6_MAP_REQ_NDR64: &str = "0500000310000000a800000002000000900000000100030001000000000000000000000000000000000000000000000002000000000000004b000000000000004b000000050013000d354251e3064bd111ab0400c04fc2dcd204000200000013000d045d888aeb1cc9119fe808002b10486002000200000001000b020000000100070200008701000904000000000000000000000000000000000000000000000000000004000000";
 
+    // epm_map_exchange_mapi_dcerpc.pcap frame 505: ept_lookup response, one entry, annotation
+    // "MS Exchange Directory NSP Interface", NSPI v56.0, ncacn_http port 5000, floor 5 protocol
+    // 0x20 (tshark: "RightHandSide not decoded yet for proto_id 0x20").
+    const MAPI_F505_LOOKUP_RESP: &str = "0500020310000000d400000001000000bc00000000000000000000007cfc5f3b92b07544a3e3e4d53df481df01000000010000000000000001000000000000000000000000000000000000000300000000000000240000004d532045786368616e6765204469726563746f7279204e535020496e74657266616365004b0000004b000000050013000d185accf564421a108c5908002b2f842638000200000013000d045d888aeb1cc9119fe808002b10486002000200000001000b0200000001001f020013880100200400c0a800020000000000";
+
+    #[test]
+    fn lookup_response_real() {
+        let s = stub_of(MAPI_F505_LOOKUP_RESP);
+        let l = parse_lookup_response(&s, true, false).unwrap();
+        assert_eq!(l.status, 0);
+        assert_eq!(l.entries.len(), 1);
+        let e = &l.entries[0];
+        assert_eq!(e.object, Uuid::NIL);
+        assert_eq!(e.annotation, "MS Exchange Directory NSP Interface");
+        let t = e.tower.as_ref().unwrap();
+        let i = t.interface.unwrap();
+        assert_eq!(i.uuid.to_string(), "f5cc5a18-4264-101a-8c59-08002b2f8426");
+        assert_eq!((i.major, i.minor), (56, 0));
+        assert_eq!(t.http_port, Some(5000));
+        assert_eq!(t.tcp_port, None);
+        assert_eq!(t.unknown_floors, vec![0x20]);
+        for n in 0..s.len() {
+            assert!(
+                parse_lookup_response(&s[..n], true, false).is_err(),
+                "prefix {n}"
+            );
+        }
+        // annotation length 0xff > 64.
+        let mut c = s.clone();
+        c[60] = 0xff;
+        assert_eq!(
+            parse_lookup_response(&c, true, false),
+            Err(Error::Malformed("annotation length"))
+        );
+    }
+
     #[test]
     fn ndr64_map_real() {
         let m = parse_map_response(&stub_of(PRIV_F7_MAP_RESP_NDR64), true, true).unwrap();
@@ -433,10 +469,14 @@ pub(crate) mod tests {
 
     #[test]
     fn mutations_never_panic() {
-        let base = [stub_of(ZL_F8_MAP_RESP), stub_of(ZL_F7_MAP_REQ)];
+        let base = [
+            stub_of(ZL_F8_MAP_RESP),
+            stub_of(ZL_F7_MAP_REQ),
+            stub_of(MAPI_F505_LOOKUP_RESP),
+        ];
         let mut rng = Rng(0x5eed_0001);
         for i in 0..4000 {
-            let mut b = base[i % 2].clone();
+            let mut b = base[i % 3].clone();
             rng.mutate(&mut b);
             let n64 = i % 3 == 0;
             let _ = parse_map_response(&b, true, n64);

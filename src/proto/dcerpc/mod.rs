@@ -15,8 +15,10 @@
 //! `auth_level`, `learned` [facts]}], `endpoint_maps` [{`interface`, `name`, `host`, `port`,
 //! `frame`, `transport`, `via`, `binding_host`, `pipe`, `clsid`}], `faults`, `bind_naks`,
 //! `rejected_contexts`, `secondary_addresses`, `auth_types`, `transfer_syntaxes`,
-//! `epm_queries`, `epm_status`, `activations`, `unbound_requests`, `pdu_types`,
-//! `encrypted_stubs`, `malformed`, `endpoint_maps_dropped`.
+//! `epm_queries`, `epm_status`, `activations` (an encrypted activation shows as
+//! "encrypted <operation>"), `encrypted_calls`, `unbound_requests`, `pdu_types`,
+//! `encrypted_stubs`, `malformed`, `endpoint_maps_dropped`. Facts serialise as
+//! `{"value", "frame", "count"}` lists (see `crate::evidence::Facts`), counters as objects.
 
 pub mod analyzer;
 pub mod attribute;
@@ -192,8 +194,12 @@ pub struct DcerpcEvidence {
     pub epm_queries: Facts<String>,
     /// Non-zero ept_map / ept_lookup statuses: "0x16c9a0d6 ept_s_not_registered".
     pub epm_status: Facts<String>,
-    /// DCOM activations requested: "<clsid> <class name> iid <iid> <name>".
+    /// DCOM activations requested: "<clsid> <class name> iid <iid> <name>", or
+    /// "encrypted <operation>" when the request stub is sealed (auth level privacy).
     pub activations: Facts<String>,
+    /// Calls whose stubs certflow would decode (EPM, activation, OXID) but were encrypted (auth
+    /// level privacy): "<interface> <operation>".
+    pub encrypted_calls: Facts<String>,
     /// Requests on a context whose bind is not in the capture: "ctx N opnum M".
     pub unbound_requests: Counts,
     /// PDUs by type name.
@@ -261,6 +267,7 @@ impl Merge for DcerpcEvidence {
         self.epm_queries.merge(o.epm_queries);
         self.epm_status.merge(o.epm_status);
         self.activations.merge(o.activations);
+        self.encrypted_calls.merge(o.encrypted_calls);
         self.unbound_requests.merge(o.unbound_requests);
         self.pdu_types.merge(o.pdu_types);
         self.encrypted_stubs += o.encrypted_stubs;
