@@ -296,6 +296,56 @@ mod tests {
     }
 
     #[test]
+    fn bind_ack_secondary_address_names_another_port() {
+        // The evidence of epm_map_netlogon_zerologon_win2019.pcap 50556 -> 49668 (NETLOGON
+        // bound at frame 16, bind_ack secondary address "49668" at frame 17), placed on a flow
+        // whose own port is 1000: the secondary address then names another port, and a later
+        // flow to 49668 learns NETLOGON from it. (No capture has a secondary address differing
+        // from the connection's port; this checks the rule on real evidence.)
+        let Some(mut ev) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50556, 49668) else {
+            return;
+        };
+        let mut later = Evidence::default();
+        let c = ip("172.16.0.10");
+        let s = ip("172.16.5.58");
+        let mut flows = vec![
+            FlowSlot {
+                client: c,
+                server: s,
+                transport: Transport::Tcp,
+                port: 1000,
+                first: FrameRef::new(0, 13),
+                evidence: &mut ev,
+            },
+            FlowSlot {
+                client: c,
+                server: s,
+                transport: Transport::Tcp,
+                port: 49668,
+                first: FrameRef::new(0, 30),
+                evidence: &mut later,
+            },
+        ];
+        attribute(&mut flows);
+        drop(flows);
+        let i = later
+            .dcerpc
+            .as_ref()
+            .unwrap()
+            .interfaces
+            .values()
+            .next()
+            .unwrap();
+        assert_eq!(i.name, "NETLOGON");
+        let l: Vec<(String, u64)> = i
+            .learned
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame))
+            .collect();
+        assert_eq!(l, vec![("bind_ack secondary address".to_string(), 17)]);
+    }
+
+    #[test]
     fn dcom_activation_names_the_later_flow() {
         // dcom_wmi_activation_oxid_smb_dns.pcap: 172.18.39.5 -> 172.18.39.6:135 activation reply
         // at frame 60 announces 52419 for IWbemLevel1Login. A flow 172.18.39.5 -> :52419 that
