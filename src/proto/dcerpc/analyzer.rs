@@ -84,7 +84,7 @@ impl DcerpcAnalyzer {
             }
         };
         self.seen = true;
-        self.ev.pdu_types.add(&p.header.ptype.name(), 1);
+        self.ev.pdu_types.add(p.header.ptype.name().as_ref(), 1);
         if let Some(a) = p.auth {
             self.ev.auth_types.add(a.auth_type.name(), ctx.frame);
         }
@@ -101,10 +101,13 @@ impl DcerpcAnalyzer {
                     if self.contexts.len() < MAX_CONTEXTS_PER_ASSOC
                         || self.contexts.contains_key(&c.ctx_id)
                     {
-                        self.contexts.insert(c.ctx_id, (c.interface, false));
+                        // NDR64 until the ack says otherwise only if nothing else was offered.
+                        let only_ndr64 = !c.transfer.is_empty()
+                            && c.transfer.iter().all(|t| t.uuid == pdu::NDR64);
+                        self.contexts.insert(c.ctx_id, (c.interface, only_ndr64));
                     }
                     offered.push((c.ctx_id, c.interface));
-                    if let Some(i) = self.ev.interface(c.interface.uuid, &c.interface.version()) {
+                    if let Some(i) = self.ev.interface(c.interface) {
                         i.learned.add("bind".into(), at);
                         if let Some(l) = level {
                             i.add_level(l);
@@ -173,7 +176,7 @@ impl DcerpcAnalyzer {
                 if h.first_frag() {
                     match iface {
                         Some(s) => {
-                            if let Some(i) = self.ev.interface(s.uuid, &s.version()) {
+                            if let Some(i) = self.ev.interface(s) {
                                 i.add_opnum(opnum, at);
                                 if let Some(l) = level {
                                     i.add_level(l);
@@ -382,7 +385,11 @@ impl DcerpcAnalyzer {
                                 name: iid
                                     .map(|u| names::interface_name(&u))
                                     .unwrap_or_else(|| "object exporter".into()),
-                                version: "0.0".into(),
+                                syntax: iid.map(|uuid| SyntaxId {
+                                    uuid,
+                                    major: 0,
+                                    minor: 0,
+                                }),
                                 host: None,
                                 port: b.port,
                                 frame: at,
@@ -404,7 +411,7 @@ impl DcerpcAnalyzer {
                         self.ev.add_endpoint_map(EndpointMap {
                             interface: None,
                             name: "object exporter".into(),
-                            version: String::new(),
+                            syntax: None,
                             host: None,
                             port: b.port,
                             frame: at,
@@ -443,7 +450,7 @@ impl DcerpcAnalyzer {
                 .interface
                 .map(|s| names::interface_name(&s.uuid))
                 .unwrap_or_else(|| "unknown".into()),
-            version: t.interface.map(|s| s.version()).unwrap_or_default(),
+            syntax: t.interface,
             host: None,
             port,
             frame: at,

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::pdu::Uuid;
+use super::pdu::SyntaxId;
 use super::DcerpcEvidence;
 use crate::evidence::{Evidence, FrameRef};
 use crate::proto::Transport;
@@ -37,7 +37,7 @@ pub struct FlowSlot<'a> {
 }
 
 /// (interface uuid and version, or None for an OXID resolution; how it was learned).
-type AnnKey = (Option<(Uuid, String)>, &'static str);
+type AnnKey = (Option<SyntaxId>, &'static str);
 
 /// What an answer announced, ready to be matched with later flows.
 struct Announcement {
@@ -46,8 +46,8 @@ struct Announcement {
     transport: Transport,
     port: u16,
     frame: FrameRef,
-    /// (uuid, version); None for an OXID resolution.
-    interface: Option<(Uuid, String)>,
+    /// The interface; None for an OXID resolution.
+    interface: Option<SyntaxId>,
     /// "epm map", "dcom activation", "oxid resolve", "bind_ack secondary address".
     via: &'static str,
 }
@@ -77,14 +77,7 @@ pub fn attribute(flows: &mut [FlowSlot<'_>]) {
                 // ept_lookup dumps list every registered endpoint: not a connection intent.
                 _ => continue,
             };
-            let interface = m.interface.as_deref().and_then(Uuid::parse).map(|u| {
-                let v = if m.version.is_empty() {
-                    "0.0".to_string()
-                } else {
-                    m.version.clone()
-                };
-                (u, v)
-            });
+            let interface = m.syntax;
             ann.push(Announcement {
                 client,
                 server,
@@ -128,7 +121,7 @@ pub fn attribute(flows: &mut [FlowSlot<'_>]) {
                 && a.port == f.port
                 && a.frame < f.first
             {
-                let e = best.entry((a.interface.clone(), a.via)).or_insert(a.frame);
+                let e = best.entry((a.interface, a.via)).or_insert(a.frame);
                 if a.frame > *e {
                     *e = a.frame;
                 }
@@ -140,12 +133,12 @@ pub fn attribute(flows: &mut [FlowSlot<'_>]) {
                 v => format!("{v} at frame {}", at.frame),
             };
             match iface {
-                Some((u, v)) => {
+                Some(s) => {
                     let d = f
                         .evidence
                         .dcerpc
                         .get_or_insert_with(DcerpcEvidence::default);
-                    if let Some(i) = d.interface(u, &v) {
+                    if let Some(i) = d.interface(s) {
                         i.learned.add(text, at);
                     }
                 }
@@ -158,12 +151,12 @@ pub fn attribute(flows: &mut [FlowSlot<'_>]) {
     }
 }
 
-/// The (uuid, version) keys of the interfaces a flow bound itself.
-fn bound_interfaces(d: &DcerpcEvidence) -> Vec<(Uuid, String)> {
+/// The interfaces a flow bound itself.
+fn bound_interfaces(d: &DcerpcEvidence) -> Vec<SyntaxId> {
     d.interfaces
         .iter()
         .filter(|(_, i)| i.learned.contains(&"bind".to_string()))
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| *k)
         .collect()
 }
 

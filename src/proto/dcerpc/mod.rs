@@ -10,6 +10,12 @@
 //! - [`attribute`]: after all flows are built, endpoint maps answered on one flow name the
 //!   interface of a later flow to the announced port.
 //!
+//! Named pipes: the SMB analyzer keeps one [`analyzer::DcerpcAnalyzer`] per open pipe, offers
+//! WRITE/IOCTL input bytes as `Dir::ToServer` and READ/IOCTL output as `Dir::ToClient` through
+//! [`Analyzer::stream`] (keeping what it does not consume, exactly as the flow layer does for
+//! TCP), calls [`Analyzer::gap`] when pipe data was lost, and [`Analyzer::finish`] into the SMB
+//! flow's evidence. Nothing here depends on the TCP port.
+//!
 //! JSON of [`DcerpcEvidence`] (field names are a contract):
 //! `interfaces` [{`uuid`, `version`, `name`, `opnums` [{`opnum`, `name`, `count`, `frame`}],
 //! `auth_level`, `learned` [facts]}], `endpoint_maps` [{`interface`, `name`, `host`, `port`,
@@ -83,12 +89,12 @@ pub struct InterfaceUse {
 }
 
 impl InterfaceUse {
-    /// A fresh entry for `uuid` version `version`.
-    pub fn new(uuid: pdu::Uuid, version: String) -> Self {
+    /// A fresh entry for interface `s`.
+    pub fn new(s: pdu::SyntaxId) -> Self {
         InterfaceUse {
-            uuid,
-            version,
-            name: names::interface_name(&uuid),
+            uuid: s.uuid,
+            version: s.version(),
+            name: names::interface_name(&s.uuid),
             opnums: BTreeMap::new(),
             auth_level: "none".into(),
             level: 0,
@@ -148,9 +154,10 @@ pub struct EndpointMap {
     pub interface: Option<String>,
     /// Interface name (table), or the UUID, or "object exporter".
     pub name: String,
-    /// Interface version "major.minor" (towers; "0.0" for DCOM IIDs).
+    /// The interface with its version (tower floor 1; version 0.0 for DCOM IIDs), for
+    /// attribution; None for an OXID resolution.
     #[serde(skip)]
-    pub version: String,
+    pub syntax: Option<pdu::SyntaxId>,
     /// The host to connect to: the server of the flow that answered (filled by
     /// [`attribute::attribute`]; MS-RPCE 3.1.3.5.3: the tower's own address is ignored).
     pub host: Option<String>,
@@ -175,7 +182,7 @@ pub struct EndpointMap {
 pub struct DcerpcEvidence {
     /// Interfaces bound or learned, ordered by UUID then version.
     #[serde(serialize_with = "ser_values")]
-    pub interfaces: BTreeMap<(pdu::Uuid, String), InterfaceUse>,
+    pub interfaces: BTreeMap<pdu::SyntaxId, InterfaceUse>,
     /// Endpoint answers given on this flow, in frame order.
     pub endpoint_maps: Vec<EndpointMap>,
     /// Faults: "0x1c010002 nca_s_op_rng_error".
@@ -217,17 +224,16 @@ fn ser_values<K, V: Serialize, S: Serializer>(m: &BTreeMap<K, V>, s: S) -> Resul
 }
 
 impl DcerpcEvidence {
-    /// The entry of interface (`uuid`, `version`), created if absent (None when the table is
-    /// full).
-    pub fn interface(&mut self, uuid: pdu::Uuid, version: &str) -> Option<&mut InterfaceUse> {
-        let key = (uuid, version.to_string());
-        if !self.interfaces.contains_key(&key) && self.interfaces.len() >= MAX_INTERFACES {
+    /// The entry of interface `s` (UUID and version), created if absent (None when the table
+    /// is full). No allocation when the entry exists.
+    pub fn interface(&mut self, s: pdu::SyntaxId) -> Option<&mut InterfaceUse> {
+        if !self.interfaces.contains_key(&s) && self.interfaces.len() >= MAX_INTERFACES {
             return None;
         }
         Some(
             self.interfaces
-                .entry(key)
-                .or_insert_with(|| InterfaceUse::new(uuid, version.to_string())),
+                .entry(s)
+                .or_insert_with(|| InterfaceUse::new(s)),
         )
     }
 

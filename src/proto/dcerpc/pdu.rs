@@ -14,6 +14,7 @@
 //! auth trailer (`sec_trailer`, C706 13.2.6.1, MS-RPCE 2.2.2.11) is the last `8 + auth_length`
 //! bytes of the fragment.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
@@ -191,23 +192,23 @@ impl PType {
         matches!(self.0, 0 | 2 | 3 | 11..=19)
     }
 
-    /// The C706 name, or "ptype_N".
-    pub fn name(self) -> String {
-        match self.0 {
-            0 => "request".into(),
-            2 => "response".into(),
-            3 => "fault".into(),
-            11 => "bind".into(),
-            12 => "bind_ack".into(),
-            13 => "bind_nak".into(),
-            14 => "alter_context".into(),
-            15 => "alter_context_resp".into(),
-            16 => "auth3".into(),
-            17 => "shutdown".into(),
-            18 => "co_cancel".into(),
-            19 => "orphaned".into(),
-            n => format!("ptype_{n}"),
-        }
+    /// The C706 name, or "ptype_N" (no allocation for known types).
+    pub fn name(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self.0 {
+            0 => "request",
+            2 => "response",
+            3 => "fault",
+            11 => "bind",
+            12 => "bind_ack",
+            13 => "bind_nak",
+            14 => "alter_context",
+            15 => "alter_context_resp",
+            16 => "auth3",
+            17 => "shutdown",
+            18 => "co_cancel",
+            19 => "orphaned",
+            n => return Cow::Owned(format!("ptype_{n}")),
+        })
     }
 }
 
