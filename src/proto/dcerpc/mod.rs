@@ -7,7 +7,7 @@
 //! - [`epm`]: ept_map / ept_lookup stubs -> towers; [`dcom`]: activation / OXID stubs -> string
 //!   bindings; [`names`]: the one name table (`interfaces.tsv`);
 //! - [`analyzer`]: per-connection state (contexts, calls, fragment reassembly) -> evidence;
-//! - [`attribute`]: after all flows are built, endpoint maps answered on one flow name the
+//! - [`mod@attribute`]: after all flows are built, endpoint maps answered on one flow name the
 //!   interface of a later flow to the announced port.
 //!
 //! Named pipes: the SMB analyzer keeps one [`analyzer::DcerpcAnalyzer`] per open pipe, offers
@@ -18,11 +18,11 @@
 //!
 //! JSON of [`DcerpcEvidence`] (field names are a contract):
 //! `interfaces` [{`uuid`, `version`, `name`, `opnums` [{`opnum`, `name`, `count`, `frame`}],
-//! `auth_level`, `learned` [facts]}], `endpoint_maps` [{`interface`, `name`, `host`, `port`,
+//! `auth_level`, `learned` (facts)}], `endpoint_maps` [{`interface`, `name`, `host`, `port`,
 //! `frame`, `transport`, `via`, `binding_host`, `pipe`, `clsid`}], `faults`, `bind_naks`,
 //! `rejected_contexts`, `secondary_addresses`, `auth_types`, `transfer_syntaxes`,
 //! `epm_queries`, `epm_status`, `activations` (an encrypted activation shows as
-//! "encrypted <operation>"), `encrypted_calls`, `unbound_requests`, `pdu_types`,
+//! `"encrypted <operation>"`), `encrypted_calls`, `unbound_requests`, `pdu_types`,
 //! `encrypted_stubs`, `malformed`, `endpoint_maps_dropped`. Facts serialise as
 //! `{"value", "frame", "count"}` lists (see `crate::evidence::Facts`), counters as objects.
 
@@ -189,7 +189,7 @@ pub struct DcerpcEvidence {
     pub faults: Facts<String>,
     /// bind_nak reasons.
     pub bind_naks: Facts<String>,
-    /// Rejected presentation contexts: "<uuid> <name> v<ver>: <result>/<reason>".
+    /// Rejected presentation contexts: `"<uuid> <name> v<ver>: <result>/<reason>"`.
     pub rejected_contexts: Facts<String>,
     /// Secondary addresses of bind_acks (a port as text or a pipe name).
     pub secondary_addresses: Facts<String>,
@@ -197,15 +197,15 @@ pub struct DcerpcEvidence {
     pub auth_types: Facts<String>,
     /// Transfer syntaxes accepted ("ndr", "ndr64", "bind_time_feature_negotiation").
     pub transfer_syntaxes: Facts<String>,
-    /// Interfaces asked for in ept_map requests: "<uuid> <name> v<ver>".
+    /// Interfaces asked for in ept_map requests: `"<uuid> <name> v<ver>"`.
     pub epm_queries: Facts<String>,
     /// Non-zero ept_map / ept_lookup statuses: "0x16c9a0d6 ept_s_not_registered".
     pub epm_status: Facts<String>,
-    /// DCOM activations requested: "<clsid> <class name> iid <iid> <name>", or
-    /// "encrypted <operation>" when the request stub is sealed (auth level privacy).
+    /// DCOM activations requested: `"<clsid> <class name> iid <iid> <name>"`, or
+    /// `"encrypted <operation>"` when the request stub is sealed (auth level privacy).
     pub activations: Facts<String>,
     /// Calls whose stubs certflow would decode (EPM, activation, OXID) but were encrypted (auth
-    /// level privacy): "<interface> <operation>".
+    /// level privacy): `"<interface> <operation>"`.
     pub encrypted_calls: Facts<String>,
     /// Requests on a context whose bind is not in the capture: "ctx N opnum M".
     pub unbound_requests: Counts,
