@@ -962,16 +962,115 @@ mod tests {
         }
     }
 
+    /// Splits a single-fragment request/response PDU without auth into fragments whose stubs
+    /// are cut at `cuts` (offsets into the stub), fixing flags, frag_length and alloc_hint.
+    fn split(pdu_bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let h = pdu::parse_header(pdu_bytes).unwrap();
+        assert_eq!(h.auth_len, 0);
+        let hdr = &pdu_bytes[..24];
+        let stub = &pdu_bytes[24..h.frag_len as usize];
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(stub.len());
+        let n = bounds.len() - 1;
+        (0..n)
+            .map(|k| {
+                let part = &stub[bounds[k]..bounds[k + 1]];
+                let mut f = hdr.to_vec();
+                f[3] = (if k == 0 { pdu::PFC_FIRST_FRAG } else { 0 })
+                    | (if k == n - 1 { pdu::PFC_LAST_FRAG } else { 0 });
+                f[8..10].copy_from_slice(&((24 + part.len()) as u16).to_le_bytes());
+                f.extend_from_slice(part);
+                f
+            })
+            .collect()
+    }
+
+    #[test]
+    fn multi_fragment_epm_call_is_reassembled() {
+        // The zerologon ept_map request (frame 7) and response (frame 8) cut into 3 and 4
+        // fragments: the query and the tower must decode exactly as from the single PDUs, the
+        // answer dated by the last fragment's frame.
+        use crate::proto::dcerpc::epm::tests::{ZL_F7_MAP_REQ, ZL_F8_MAP_RESP};
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::dcerpc::testutil::hex;
+        let mut pdus = vec![
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+        ];
+        for (i, f) in split(&hex(ZL_F7_MAP_REQ), &[10, 61])
+            .into_iter()
+            .enumerate()
+        {
+            pdus.push((Dir::ToServer, f, 70 + i as u64));
+        }
+        for (i, f) in split(&hex(ZL_F8_MAP_RESP), &[3, 40, 100])
+            .into_iter()
+            .enumerate()
+        {
+            pdus.push((Dir::ToClient, f, 80 + i as u64));
+        }
+        let ev = feed_pdus(&pdus);
+        let d = dcerpc(&ev);
+        assert_eq!(d.pdu_types.get("request"), 3);
+        assert_eq!(d.pdu_types.get("response"), 4);
+        let e = iface(d, "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(e.opnums[&3].count, 1, "one call, not three");
+        assert!(d
+            .epm_queries
+            .contains(&"12345678-1234-abcd-ef00-01234567cffb NETLOGON v1.0".to_string()));
+        assert_eq!(d.endpoint_maps.len(), 1);
+        assert_eq!(d.endpoint_maps[0].port, Some(49668));
+        assert_eq!(d.endpoint_maps[0].frame.frame, 83);
+        assert_eq!(d.malformed, 0);
+    }
+
+    #[test]
+    fn oversized_call_is_not_decoded() {
+        // A call whose fragments exceed MAX_STUB_LEN: dropped from decoding, no panic, nothing
+        // invented. Built from the zerologon ept_map request header (frame 7) with zero stubs.
+        use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::dcerpc::testutil::hex;
+        let req = hex(ZL_F7_MAP_REQ);
+        let mut big = req[..24].to_vec();
+        big.resize(60_000, 0);
+        let mut pdus = vec![
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+        ];
+        let n = MAX_STUB_LEN / 60_000 + 2;
+        for k in 0..n {
+            let mut f = big.clone();
+            f[3] = if k == 0 { pdu::PFC_FIRST_FRAG } else { 0 }
+                | if k == n - 1 { pdu::PFC_LAST_FRAG } else { 0 };
+            f[8..10].copy_from_slice(&60_000u16.to_le_bytes());
+            pdus.push((Dir::ToServer, f, 10 + k as u64));
+        }
+        let ev = feed_pdus(&pdus);
+        let d = dcerpc(&ev);
+        assert_eq!(d.pdu_types.get("request"), n as u64);
+        assert!(d.epm_queries.is_empty());
+        assert_eq!(d.malformed, 0);
+    }
+
     #[test]
     fn mutated_streams_never_panic() {
         let Some(segs) = tcp_segments("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap")
         else {
             return;
         };
-        let conn = connection(&segs, 49726, 135);
+        let mut conns = vec![connection(&segs, 49726, 135)];
+        if let Some(w) = tcp_segments("dcom_wmi_activation_oxid_smb_dns.pcap") {
+            // The activation flow, and the flow with multi-fragment responses (frames 101-113,
+            // server -> client port 55275).
+            conns.push(connection(&w, 55274, 135));
+            let f101 = w.iter().find(|s| s.frame == 101).unwrap();
+            conns.push(connection(&w, f101.dport, f101.sport));
+        }
         let mut rng = Rng(0x5eed_0003);
-        for _ in 0..300 {
-            let mut c = conn.clone();
+        for it in 0..600 {
+            let mut c = conns[it % conns.len()].clone();
             let k = rng.below(c.len());
             rng.mutate(&mut c[k].1.payload);
             let mut a = DcerpcAnalyzer::new();
