@@ -1,0 +1,1082 @@
+//! Per-connection DCE/RPC state: PDU framing over the byte stream (with resynchronisation after
+//! gaps), presentation contexts per association (bind / alter_context / their acks, C706
+//! 12.6.4.1-12.6.4.4), calls by call_id (request opnum -> response decoding), and reassembly of
+//! multi-fragment stubs (C706 12.6.3.1 PFC_FIRST_FRAG / PFC_LAST_FRAG) for the interfaces whose
+//! stubs certflow decodes (EPM, IRemoteSCMActivator, IObjectExporter).
+
+use std::collections::BTreeMap;
+
+use super::dcom;
+use super::epm;
+use super::names;
+use super::pdu::{self, AuthLevel, Body, Error, Pdu, SyntaxId, Uuid};
+use super::{DcerpcEvidence, EndpointMap};
+use crate::evidence::{Evidence, FrameRef, Merge};
+use crate::proto::{Analyzer, Ctx, Dir};
+
+/// Most reassembled stub bytes kept per call. EPM lookup dumps and activation replies are a few
+/// KiB; WMI replies reach ~40 KiB but are not decoded. Beyond the cap the call is not decoded.
+pub const MAX_STUB_LEN: usize = 256 * 1024;
+/// Most calls awaiting a response per connection (clients pipeline a few; a capture that lost
+/// the responses must not grow the table).
+pub const MAX_PENDING_CALLS: usize = 64;
+/// Most binds awaiting their ack per connection.
+pub const MAX_PENDING_BINDS: usize = 16;
+/// Most presentation contexts per association (p_cont_id is a u16; Windows uses a few).
+pub const MAX_CONTEXTS_PER_ASSOC: usize = 256;
+
+/// EPM e1af8308-5d1f-11c9-91a4-08002b14a0fa (C706 appendix O).
+pub const EPM: Uuid = Uuid([
+    0xe1, 0xaf, 0x83, 0x08, 0x5d, 0x1f, 0x11, 0xc9, 0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa,
+]);
+/// IRemoteSCMActivator 000001a0-0000-0000-c000-000000000046 (MS-DCOM 3.1.2.5.2.3).
+pub const ISYSTEM_ACTIVATOR: Uuid =
+    Uuid([0, 0, 0x01, 0xa0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0x46]);
+/// IObjectExporter 99fcfec4-5260-101b-bbcb-00aa0021347a (MS-DCOM 3.1.2.5.1).
+pub const IOBJECT_EXPORTER: Uuid = Uuid([
+    0x99, 0xfc, 0xfe, 0xc4, 0x52, 0x60, 0x10, 0x1b, 0xbb, 0xcb, 0x00, 0xaa, 0x00, 0x21, 0x34, 0x7a,
+]);
+
+/// One call in progress.
+#[derive(Debug, Default)]
+struct Call {
+    iface: Option<SyntaxId>,
+    opnum: u16,
+    le: bool,
+    ndr64: bool,
+    want_stub: bool,
+    req: Vec<u8>,
+    resp: Vec<u8>,
+    overflow: bool,
+    activation: Option<dcom::ActivationRequest>,
+}
+
+/// The per-connection analyzer (see the module documentation).
+#[derive(Debug, Default)]
+pub struct DcerpcAnalyzer {
+    ev: DcerpcEvidence,
+    seen: bool,
+    resync: [bool; 2],
+    /// p_cont_id -> (interface, NDR64 accepted as transfer syntax).
+    contexts: BTreeMap<u16, (SyntaxId, bool)>,
+    /// call_id of a bind/alter_context -> the contexts it offered, in order.
+    pending_binds: BTreeMap<u32, Vec<(u16, SyntaxId)>>,
+    calls: BTreeMap<u32, Call>,
+}
+
+impl DcerpcAnalyzer {
+    /// A fresh analyzer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Offset of the first plausible PDU header in `data`, if any.
+    fn find_header(data: &[u8]) -> Option<usize> {
+        (0..data.len()).find(|&i| data.get(i..).is_some_and(pdu::plausible_header))
+    }
+
+    fn handle(&mut self, ctx: &Ctx, bytes: &[u8]) {
+        let p = match pdu::parse_pdu(bytes) {
+            Ok(p) => p,
+            Err(_) => {
+                self.ev.malformed += 1;
+                return;
+            }
+        };
+        self.seen = true;
+        self.ev.pdu_types.add(p.header.ptype.name().as_ref(), 1);
+        if let Some(a) = p.auth {
+            self.ev.auth_types.add(a.auth_type.name(), ctx.frame);
+        }
+        self.pdu(ctx.frame, p);
+    }
+
+    fn pdu(&mut self, at: FrameRef, p: Pdu<'_>) {
+        let h = p.header;
+        let level = p.auth.map(|a| a.level);
+        match p.body {
+            Body::Bind { contexts, .. } => {
+                let mut offered = Vec::with_capacity(contexts.len());
+                for c in contexts {
+                    if self.contexts.len() < MAX_CONTEXTS_PER_ASSOC
+                        || self.contexts.contains_key(&c.ctx_id)
+                    {
+                        // NDR64 until the ack says otherwise only if nothing else was offered.
+                        let only_ndr64 = !c.transfer.is_empty()
+                            && c.transfer.iter().all(|t| t.uuid == pdu::NDR64);
+                        self.contexts.insert(c.ctx_id, (c.interface, only_ndr64));
+                    }
+                    offered.push((c.ctx_id, c.interface));
+                    if let Some(i) = self.ev.interface(c.interface) {
+                        i.learned.add("bind".into(), at);
+                        if let Some(l) = level {
+                            i.add_level(l);
+                        }
+                    }
+                }
+                if self.pending_binds.len() < MAX_PENDING_BINDS {
+                    self.pending_binds.insert(h.call_id, offered);
+                }
+            }
+            Body::BindAck {
+                sec_addr, results, ..
+            } => {
+                if !sec_addr.is_empty() {
+                    self.ev.secondary_addresses.add(sec_addr, at);
+                }
+                let offered = self.pending_binds.remove(&h.call_id).unwrap_or_default();
+                for (i, r) in results.iter().enumerate() {
+                    if r.result == 0 {
+                        self.ev
+                            .transfer_syntaxes
+                            .add(pdu::transfer_syntax_name(&r.transfer.uuid), at);
+                        if let Some((id, _)) = offered.get(i) {
+                            if let Some(c) = self.contexts.get_mut(id) {
+                                c.1 = r.transfer.uuid == pdu::NDR64;
+                            }
+                        }
+                    } else if r.result != 3 {
+                        let what = match offered.get(i) {
+                            Some((_, s)) => format!(
+                                "{} {} v{}",
+                                s.uuid,
+                                names::interface_name(&s.uuid),
+                                s.version()
+                            ),
+                            None => format!("context #{i}"),
+                        };
+                        self.ev.rejected_contexts.add(
+                            format!(
+                                "{what}: {}/{}",
+                                pdu::ctx_result_name(r.result),
+                                pdu::provider_reason_name(r.reason)
+                            ),
+                            at,
+                        );
+                    }
+                }
+            }
+            Body::BindNak { reason } => {
+                self.ev.bind_naks.add(pdu::reject_reason_name(reason), at);
+            }
+            Body::Request {
+                ctx_id,
+                opnum,
+                stub,
+                ..
+            } => {
+                let (iface, ndr64) = match self.contexts.get(&ctx_id) {
+                    Some(&(s, n)) => (Some(s), n),
+                    None => (None, false),
+                };
+                let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
+                if encrypted && !stub.is_empty() {
+                    self.ev.encrypted_stubs += 1;
+                }
+                if h.first_frag() {
+                    match iface {
+                        Some(s) => {
+                            if let Some(i) = self.ev.interface(s) {
+                                i.add_opnum(opnum, at);
+                                if let Some(l) = level {
+                                    i.add_level(l);
+                                }
+                            }
+                        }
+                        None => self
+                            .ev
+                            .unbound_requests
+                            .add(&format!("ctx {ctx_id} opnum {opnum}"), 1),
+                    }
+                    let decodable = iface.is_some_and(|s| {
+                        s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
+                    });
+                    if encrypted && decodable {
+                        if let Some(s) = iface {
+                            let op = names::opnum_name(&s.uuid, opnum)
+                                .map(str::to_string)
+                                .unwrap_or_else(|| format!("opnum {opnum}"));
+                            let what = format!("{} {op}", names::interface_name(&s.uuid));
+                            if s.uuid == ISYSTEM_ACTIVATOR {
+                                self.ev.activations.add(format!("encrypted {op}"), at);
+                            }
+                            self.ev.encrypted_calls.add(what, at);
+                        }
+                    }
+                    // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR (Windows DCOM
+                    // never negotiates NDR64 for ORPC).
+                    let want_stub = !encrypted
+                        && iface.is_some_and(|s| {
+                            s.uuid == EPM
+                                || (!ndr64
+                                    && (s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER))
+                        });
+                    if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains_key(&h.call_id)
+                    {
+                        // Oldest call ids first: drop the oldest to make room.
+                        let first = self.calls.keys().next().copied();
+                        if let Some(k) = first {
+                            self.calls.remove(&k);
+                        }
+                    }
+                    self.calls.insert(
+                        h.call_id,
+                        Call {
+                            iface,
+                            opnum,
+                            le: h.little_endian(),
+                            ndr64,
+                            want_stub,
+                            ..Default::default()
+                        },
+                    );
+                }
+                let Some(call) = self.calls.get_mut(&h.call_id) else {
+                    return;
+                };
+                append(call, stub, true);
+                if h.last_frag() && call.want_stub && !call.overflow {
+                    let req = std::mem::take(&mut call.req);
+                    let (iface, opnum, le, n64) = (call.iface, call.opnum, call.le, call.ndr64);
+                    let act = self.decode_request(at, iface, opnum, &req, le, n64);
+                    if let Some(c) = self.calls.get_mut(&h.call_id) {
+                        c.activation = act;
+                    }
+                }
+            }
+            Body::Response { stub, .. } => {
+                let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
+                if encrypted && !stub.is_empty() {
+                    self.ev.encrypted_stubs += 1;
+                }
+                let Some(call) = self.calls.get_mut(&h.call_id) else {
+                    return;
+                };
+                if encrypted {
+                    call.want_stub = false;
+                }
+                append(call, stub, false);
+                if h.last_frag() {
+                    if let Some(call) = self.calls.remove(&h.call_id) {
+                        if call.want_stub && !call.overflow {
+                            self.decode_response(at, &call);
+                        }
+                    }
+                }
+            }
+            Body::Fault { status, .. } => {
+                self.ev
+                    .faults
+                    .add(format!("0x{status:08x} {}", pdu::fault_name(status)), at);
+                self.calls.remove(&h.call_id);
+            }
+            Body::Other => {}
+        }
+    }
+
+    /// Decodes a complete request stub; returns the activation asked for, if any.
+    fn decode_request(
+        &mut self,
+        at: FrameRef,
+        iface: Option<SyntaxId>,
+        opnum: u16,
+        stub: &[u8],
+        le: bool,
+        ndr64: bool,
+    ) -> Option<dcom::ActivationRequest> {
+        let u = iface?.uuid;
+        if u == EPM && opnum == 3 {
+            match epm::parse_map_request(stub, le, ndr64) {
+                Ok(m) => {
+                    if let Some(s) = m.tower.and_then(|t| t.interface) {
+                        self.ev.epm_queries.add(
+                            format!(
+                                "{} {} v{}",
+                                s.uuid,
+                                names::interface_name(&s.uuid),
+                                s.version()
+                            ),
+                            at,
+                        );
+                    }
+                }
+                Err(_) => self.ev.malformed += 1,
+            }
+        } else if u == ISYSTEM_ACTIVATOR && (opnum == 3 || opnum == 4) {
+            match dcom::parse_activation_request(stub) {
+                Ok(a) => {
+                    let clsid = a
+                        .clsid
+                        .map(|c| format!("{c} {}", names::interface_name(&c)))
+                        .unwrap_or_else(|| "no clsid".into());
+                    for iid in &a.iids {
+                        self.ev.activations.add(
+                            format!("{clsid} iid {iid} {}", names::interface_name(iid)),
+                            at,
+                        );
+                    }
+                    if a.iids.is_empty() {
+                        self.ev.activations.add(clsid, at);
+                    }
+                    return Some(a);
+                }
+                Err(_) => self.ev.malformed += 1,
+            }
+        }
+        None
+    }
+
+    fn decode_response(&mut self, at: FrameRef, call: &Call) {
+        let Some(u) = call.iface.map(|s| s.uuid) else {
+            return;
+        };
+        let stub = &call.resp[..];
+        let le = call.le;
+        if u == EPM && (call.opnum == 3 || call.opnum == 2) {
+            let (towers, status, via) = if call.opnum == 3 {
+                match epm::parse_map_response(stub, le, call.ndr64) {
+                    Ok(m) => (m.towers, m.status, "epm map"),
+                    Err(_) => {
+                        self.ev.malformed += 1;
+                        return;
+                    }
+                }
+            } else {
+                match epm::parse_lookup_response(stub, le, call.ndr64) {
+                    Ok(l) => (
+                        l.entries.into_iter().filter_map(|e| e.tower).collect(),
+                        l.status,
+                        "epm lookup",
+                    ),
+                    Err(_) => {
+                        self.ev.malformed += 1;
+                        return;
+                    }
+                }
+            };
+            if status != 0 {
+                let name = if status == epm::EPT_S_NOT_REGISTERED {
+                    "ept_s_not_registered"
+                } else {
+                    pdu::fault_name(status)
+                };
+                self.ev.epm_status.add(format!("0x{status:08x} {name}"), at);
+            }
+            for t in towers {
+                self.add_tower(at, via, &t);
+            }
+        } else if u == ISYSTEM_ACTIVATOR && (call.opnum == 3 || call.opnum == 4) {
+            match dcom::parse_activation_reply(stub) {
+                Ok(r) => {
+                    let clsid = call
+                        .activation
+                        .as_ref()
+                        .and_then(|a| a.clsid)
+                        .map(|c| c.to_string());
+                    let ifaces: Vec<Option<Uuid>> = if r.iids.is_empty() {
+                        vec![None]
+                    } else {
+                        r.iids.iter().copied().map(Some).collect()
+                    };
+                    for b in r.bindings.iter().filter(|b| b.port.is_some()) {
+                        for iid in &ifaces {
+                            self.ev.add_endpoint_map(EndpointMap {
+                                interface: iid.map(|u| u.to_string()),
+                                name: iid
+                                    .map(|u| names::interface_name(&u))
+                                    .unwrap_or_else(|| "object exporter".into()),
+                                syntax: iid.map(|uuid| SyntaxId {
+                                    uuid,
+                                    major: 0,
+                                    minor: 0,
+                                }),
+                                host: None,
+                                port: b.port,
+                                frame: at,
+                                transport: tower_id_transport(b.tower_id),
+                                via: "dcom activation".into(),
+                                binding_host: Some(b.host.clone()),
+                                pipe: None,
+                                clsid: clsid.clone(),
+                            });
+                        }
+                    }
+                }
+                Err(_) => self.ev.malformed += 1,
+            }
+        } else if u == IOBJECT_EXPORTER && (call.opnum == 0 || call.opnum == 4) {
+            match dcom::parse_resolve_oxid_reply(stub, le) {
+                Ok(bs) => {
+                    for b in bs.iter().filter(|b| b.port.is_some()) {
+                        self.ev.add_endpoint_map(EndpointMap {
+                            interface: None,
+                            name: "object exporter".into(),
+                            syntax: None,
+                            host: None,
+                            port: b.port,
+                            frame: at,
+                            transport: tower_id_transport(b.tower_id),
+                            via: "oxid resolve".into(),
+                            binding_host: Some(b.host.clone()),
+                            pipe: None,
+                            clsid: None,
+                        });
+                    }
+                }
+                Err(_) => self.ev.malformed += 1,
+            }
+        }
+    }
+
+    fn add_tower(&mut self, at: FrameRef, via: &str, t: &epm::Tower) {
+        let (transport, port, pipe) = if let Some(p) = t.tcp_port {
+            ("tcp", Some(p), None)
+        } else if let Some(p) = t.udp_port {
+            ("udp", Some(p), None)
+        } else if let Some(p) = t.http_port {
+            ("http", Some(p), None)
+        } else if let Some(n) = &t.pipe {
+            ("pipe", None, Some(n.clone()))
+        } else if let Some(n) = &t.local {
+            ("local", None, Some(n.clone()))
+        } else if let Some(n) = &t.netbios {
+            ("netbios", None, Some(n.clone()))
+        } else {
+            return;
+        };
+        self.ev.add_endpoint_map(EndpointMap {
+            interface: t.interface.map(|s| s.uuid.to_string()),
+            name: t
+                .interface
+                .map(|s| names::interface_name(&s.uuid))
+                .unwrap_or_else(|| "unknown".into()),
+            syntax: t.interface,
+            host: None,
+            port,
+            frame: at,
+            transport: transport.into(),
+            via: via.into(),
+            binding_host: t.ip.map(|i| i.to_string()),
+            pipe,
+            clsid: None,
+        });
+    }
+}
+
+/// "tcp" for ncacn_ip_tcp (0x07), "udp" for ncadg_ip_udp (0x08), "http" for ncacn_http (0x1f),
+/// else "tower_0xNN" (MS-DCOM 2.2.19.3 tower ids are the protocol ids of C706 appendix I).
+fn tower_id_transport(id: u16) -> String {
+    match id {
+        0x07 => "tcp".into(),
+        0x08 => "udp".into(),
+        0x1f => "http".into(),
+        0x0f => "pipe".into(),
+        n => format!("tower_0x{n:02x}"),
+    }
+}
+
+/// Appends a fragment's stub to the call's request or response buffer, up to [`MAX_STUB_LEN`].
+fn append(call: &mut Call, stub: &[u8], request: bool) {
+    if !call.want_stub || call.overflow {
+        return;
+    }
+    let buf = if request {
+        &mut call.req
+    } else {
+        &mut call.resp
+    };
+    if buf.len() + stub.len() > MAX_STUB_LEN {
+        call.overflow = true;
+        buf.clear();
+        return;
+    }
+    buf.extend_from_slice(stub);
+}
+
+impl Analyzer for DcerpcAnalyzer {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        let d = ctx.dir.index();
+        let mut off = 0usize;
+        loop {
+            let rest = data.get(off..).unwrap_or(&[]);
+            if rest.is_empty() {
+                return off;
+            }
+            if self.resync[d] {
+                match Self::find_header(rest) {
+                    Some(i) => {
+                        off += i;
+                        self.resync[d] = false;
+                        continue;
+                    }
+                    // Keep the last 15 bytes: they may start a header.
+                    None => return off + rest.len().saturating_sub(pdu::HEADER_LEN - 1),
+                }
+            }
+            match pdu::parse_header(rest) {
+                Err(Error::Incomplete(_)) => return off,
+                Err(Error::Malformed(_)) => {
+                    self.ev.malformed += 1;
+                    self.resync[d] = true;
+                    off += 1;
+                }
+                Ok(h) => {
+                    let n = h.frag_len as usize;
+                    let Some(bytes) = rest.get(..n) else {
+                        return off;
+                    };
+                    self.handle(ctx, bytes);
+                    off += n;
+                }
+            }
+        }
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        self.resync[dir.index()] = true;
+        // Fragments of calls in progress in this direction are lost: do not decode them.
+        for c in self.calls.values_mut() {
+            c.overflow = true;
+        }
+    }
+
+    fn service(&self) -> Option<&'static str> {
+        self.seen.then_some("dcerpc")
+    }
+
+    fn finish(&mut self, ev: &mut Evidence) {
+        if !self.seen && self.ev.malformed == 0 {
+            return;
+        }
+        let mine = std::mem::take(&mut self.ev);
+        match ev.dcerpc.as_mut() {
+            Some(d) => d.merge(mine),
+            None => ev.dcerpc = Some(mine),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::dcerpc::testutil::{analyze, connection, feed, tcp_segments, Rng};
+    use crate::proto::Transport;
+
+    fn dcerpc(ev: &Evidence) -> &DcerpcEvidence {
+        ev.dcerpc.as_ref().expect("dcerpc evidence")
+    }
+
+    fn iface<'a>(d: &'a DcerpcEvidence, uuid: &str) -> &'a super::super::InterfaceUse {
+        d.interfaces
+            .values()
+            .find(|i| i.uuid.to_string() == uuid)
+            .unwrap_or_else(|| panic!("no interface {uuid}: {:?}", d.interfaces.keys()))
+    }
+
+    #[test]
+    fn zerologon_epm_flow() {
+        // epm_map_netlogon_zerologon_win2019.pcap tcp 50555 -> 135 (frames 4-8): bind EPM 3.0,
+        // ept_map NETLOGON -> tcp 49668 (tshark epm.proto.tcp_port 49668, ip 172.16.5.58).
+        let Some(ev) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50555, 135) else {
+            return;
+        };
+        let d = dcerpc(&ev);
+        let e = iface(d, "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(e.name, "EPM");
+        assert_eq!(e.version, "3.0");
+        assert_eq!(e.auth_level, "none");
+        assert_eq!(e.learned.first_frame(&"bind".to_string()).unwrap().frame, 4);
+        let op = &e.opnums[&3];
+        assert_eq!(
+            (op.name.as_deref(), op.count, op.frame.frame),
+            (Some("ept_map"), 1, 7)
+        );
+        assert_eq!(d.endpoint_maps.len(), 1);
+        let m = &d.endpoint_maps[0];
+        assert_eq!(
+            m.interface.as_deref(),
+            Some("12345678-1234-abcd-ef00-01234567cffb")
+        );
+        assert_eq!(m.name, "NETLOGON");
+        assert_eq!((m.port, m.frame.frame), (Some(49668), 8));
+        assert_eq!(m.binding_host.as_deref(), Some("172.16.5.58"));
+        assert_eq!(m.via, "epm map");
+        assert!(d.secondary_addresses.contains(&"135".to_string()));
+        assert!(d
+            .epm_queries
+            .contains(&"12345678-1234-abcd-ef00-01234567cffb NETLOGON v1.0".to_string()));
+        assert_eq!(d.malformed, 0);
+    }
+
+    #[test]
+    fn zerologon_netlogon_flow() {
+        // Same capture tcp 50556 -> 49668: bind NETLOGON 1.0 (frame 16), sec_addr "49668",
+        // opnums 4 (frame 19) and 26 (frame 22), as tshark's dcerpc.opnum column.
+        let Some(ev) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50556, 49668) else {
+            return;
+        };
+        let d = dcerpc(&ev);
+        let n = iface(d, "12345678-1234-abcd-ef00-01234567cffb");
+        assert_eq!(n.name, "NETLOGON");
+        let ops: Vec<(u16, u64, u64)> = n
+            .opnums
+            .values()
+            .map(|o| (o.opnum, o.count, o.frame.frame))
+            .collect();
+        assert_eq!(ops, vec![(4, 1, 19), (26, 1, 22)]);
+        assert!(d.secondary_addresses.contains(&"49668".to_string()));
+    }
+
+    #[test]
+    fn privacy_sealed_binds() {
+        // epm_drsuapi_kerberos_privacy_sealed.pcapng.gz tcp 49701 -> 49667: bind DRSUAPI 4.0 in
+        // 3 contexts (NDR rejected, NDR64 accepted, bind-time features negotiate_ack; tshark
+        // ack results 2,0,3 reason 2), SPNEGO (9) at privacy (6); alter_context at frame 14;
+        // opnums 0, 12, 1 twice each with encrypted stubs.
+        let Some(ev) = analyze(
+            "epm_drsuapi_kerberos_privacy_sealed.pcapng.gz",
+            49701,
+            49667,
+        ) else {
+            return;
+        };
+        let d = dcerpc(&ev);
+        let r = iface(d, "e3514235-4b06-11d1-ab04-00c04fc2dcd2");
+        assert_eq!(r.name, "DRSUAPI");
+        assert_eq!(r.version, "4.0");
+        assert_eq!(r.auth_level, "privacy");
+        let ops: Vec<(u16, u64)> = r.opnums.values().map(|o| (o.opnum, o.count)).collect();
+        assert_eq!(ops, vec![(0, 2), (1, 2), (12, 2)]);
+        assert!(d.auth_types.contains(&"negotiate".to_string()));
+        assert_eq!(d.rejected_contexts.len(), 1);
+        let rej = d.rejected_contexts.values().next().unwrap();
+        assert!(
+            rej.contains("provider_rejection/proposed_transfer_syntaxes_not_supported"),
+            "{rej}"
+        );
+        assert!(d.transfer_syntaxes.contains(&"ndr64".to_string()));
+        assert!(d.encrypted_stubs >= 12, "{}", d.encrypted_stubs);
+        assert_eq!(d.malformed, 0);
+    }
+
+    #[test]
+    fn privacy_epm_flow_map_is_encrypted_or_decoded() {
+        // Same capture tcp 49700 -> 135: EPM bound at frame 4 (3 contexts), two ept_map
+        // requests (frames 6, 22) for DRSUAPI. tshark shows the maps with DRSUAPI.
+        let Some(ev) = analyze("epm_drsuapi_kerberos_privacy_sealed.pcapng.gz", 49700, 135) else {
+            return;
+        };
+        let d = dcerpc(&ev);
+        let e = iface(d, "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(e.opnums[&3].count, 2);
+        // The EPM association is unauthenticated: the answers are readable.
+        let got: Vec<(u64, Option<u16>, &str)> = d
+            .endpoint_maps
+            .iter()
+            .map(|m| (m.frame.frame, m.port, m.name.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(7, Some(49667), "DRSUAPI"), (23, Some(49667), "DRSUAPI")]
+        );
+    }
+
+    #[test]
+    fn dcom_get_class_object_flow() {
+        // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap: the activation at frame 14/17
+        // on 49726 -> 135. tshark: RemoteGetClassObject, bindings DC1[49724],
+        // 192.168.56.101[49724], auth level integrity (5), NTLM.
+        let Some(segs) = tcp_segments("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap")
+        else {
+            return;
+        };
+        let conn = connection(&segs, 49726, 135);
+        let mut a = DcerpcAnalyzer::new();
+        let ev = feed(&mut a, &conn, 135);
+        let d = dcerpc(&ev);
+        let s = iface(d, "000001a0-0000-0000-c000-000000000046");
+        assert_eq!(s.name, "IRemoteSCMActivator");
+        assert_eq!(s.opnums[&3].name.as_deref(), Some("RemoteGetClassObject"));
+        assert_eq!(s.opnums[&3].frame.frame, 14);
+        assert_eq!(s.auth_level, "integrity");
+        let ports: Vec<(Option<&str>, Option<u16>, u64)> = d
+            .endpoint_maps
+            .iter()
+            .map(|m| (m.binding_host.as_deref(), m.port, m.frame.frame))
+            .collect();
+        assert_eq!(
+            ports,
+            vec![
+                (Some("DC1"), Some(49724), 17),
+                (Some("192.168.56.101"), Some(49724), 17)
+            ]
+        );
+        assert_eq!(
+            d.endpoint_maps[0].interface.as_deref(),
+            Some("00000001-0000-0000-c000-000000000046")
+        );
+        assert_eq!(
+            d.endpoint_maps[0].clsid.as_deref(),
+            Some("49b2791a-b1ae-4c90-9b8e-e860ba07f889")
+        );
+        assert!(d.auth_types.contains(&"ntlm".to_string()));
+    }
+
+    #[test]
+    fn dcom_wmi_create_instance_flow() {
+        // dcom_wmi_activation_oxid_smb_dns.pcap tcp 55274 -> 135, frames 59/60:
+        // RemoteCreateInstance of 8bc3f05e-... for IWbemLevel1Login; tshark bindings
+        // WORKSTATION6[52419], 172.18.39.6[52419].
+        let Some(ev) = analyze("dcom_wmi_activation_oxid_smb_dns.pcap", 55274, 135) else {
+            return;
+        };
+        let d = dcerpc(&ev);
+        let s = iface(d, "000001a0-0000-0000-c000-000000000046");
+        assert_eq!(s.opnums[&4].frame.frame, 59);
+        let got: Vec<(Option<&str>, Option<u16>, u64, &str)> = d
+            .endpoint_maps
+            .iter()
+            .map(|m| {
+                (
+                    m.binding_host.as_deref(),
+                    m.port,
+                    m.frame.frame,
+                    m.name.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("WORKSTATION6"), Some(52419), 60, "IWbemLevel1Login"),
+                (Some("172.18.39.6"), Some(52419), 60, "IWbemLevel1Login")
+            ]
+        );
+        assert_eq!(
+            d.endpoint_maps[0].clsid.as_deref(),
+            Some("8bc3f05e-d86b-11d0-a075-00c04fb68820")
+        );
+    }
+
+    #[test]
+    fn multi_fragment_request() {
+        // dcom_activation_shellwindows_cldap_kerberos_ws5.pcap: frames 285/286 are one request
+        // in two fragments (5836 + 4972 bytes) to 49913 (tshark fragmentation table). The
+        // analyzer must count one call, not two, and consume everything.
+        let Some(segs) = tcp_segments("dcom_activation_shellwindows_cldap_kerberos_ws5.pcap")
+        else {
+            return;
+        };
+        let f285 = segs.iter().find(|s| s.frame == 285).expect("frame 285");
+        let conn = connection(&segs, f285.sport, f285.dport);
+        let mut a = DcerpcAnalyzer::new();
+        let ev = feed(&mut a, &conn, f285.dport);
+        let d = dcerpc(&ev);
+        assert_eq!(d.malformed, 0);
+        let total_requests = d.pdu_types.get("request");
+        let calls: u64 = d
+            .interfaces
+            .values()
+            .flat_map(|i| i.opnums.values())
+            .map(|o| o.count)
+            .sum::<u64>()
+            + d.unbound_requests.iter().map(|(_, n)| n).sum::<u64>();
+        assert_eq!(total_requests, calls + 1, "two fragments, one call");
+    }
+
+    #[test]
+    fn shellwindows_resolve_oxid2() {
+        // Same capture, 58405 -> 135 frames 225/226: ResolveOxid2 reply WORKSTATION6[49913],
+        // 172.18.39.6[49913]; earlier RemoteGetClassObject (151/153) with the same port.
+        let Some(ev) = analyze(
+            "dcom_activation_shellwindows_cldap_kerberos_ws5.pcap",
+            58405,
+            135,
+        ) else {
+            return;
+        };
+        let d = dcerpc(&ev);
+        let got: Vec<(&str, Option<u16>, u64)> = d
+            .endpoint_maps
+            .iter()
+            .map(|m| (m.via.as_str(), m.port, m.frame.frame))
+            .collect();
+        assert!(
+            got.contains(&("dcom activation", Some(49913), 153)),
+            "{got:?}"
+        );
+        assert!(got.contains(&("oxid resolve", Some(49913), 226)), "{got:?}");
+    }
+
+    #[test]
+    fn gap_resynchronises() {
+        // Zerologon EPM flow with 7 junk bytes injected before the ept_map request: the
+        // analyzer must resynchronise on the next header and still decode the answer.
+        let Some(segs) = tcp_segments("epm_map_netlogon_zerologon_win2019.pcap") else {
+            return;
+        };
+        let mut conn = connection(&segs, 50555, 135);
+        let i = conn.iter().position(|(_, s)| s.frame == 7).unwrap();
+        let mut a = DcerpcAnalyzer::new();
+        a.gap(Dir::ToServer);
+        conn[i].1.payload.splice(0..0, [1u8, 2, 3, 4, 5, 6, 7]);
+        let ev = feed(&mut a, &conn, 135);
+        let d = dcerpc(&ev);
+        assert_eq!(d.endpoint_maps.len(), 1);
+        assert_eq!(d.endpoint_maps[0].port, Some(49668));
+    }
+
+    #[test]
+    fn byte_by_byte_equals_whole() {
+        let Some(segs) = tcp_segments("epm_map_netlogon_zerologon_win2019.pcap") else {
+            return;
+        };
+        let conn = connection(&segs, 50555, 135);
+        let mut split = Vec::new();
+        for (d, s) in &conn {
+            for (k, b) in s.payload.iter().enumerate() {
+                let mut t = s.clone();
+                t.payload = vec![*b];
+                t.seq = s.seq.wrapping_add(k as u32);
+                split.push((*d, t));
+            }
+        }
+        let mut a = DcerpcAnalyzer::new();
+        let ev = feed(&mut a, &split, 135);
+        let d = dcerpc(&ev);
+        assert_eq!(d.endpoint_maps.len(), 1);
+        assert_eq!(d.endpoint_maps[0].port, Some(49668));
+        assert_eq!(d.malformed, 0);
+    }
+
+    /// Feeds whole PDUs (one per segment) alternating as given.
+    fn feed_pdus(pdus: &[(Dir, Vec<u8>, u64)]) -> Evidence {
+        let conn: Vec<(Dir, crate::proto::dcerpc::testutil::Seg)> = pdus
+            .iter()
+            .map(|(d, b, f)| {
+                (
+                    *d,
+                    crate::proto::dcerpc::testutil::Seg {
+                        frame: *f,
+                        src: [0, 0, 0, 0].into(),
+                        sport: 0,
+                        dst: [0, 0, 0, 0].into(),
+                        dport: 0,
+                        seq: 0,
+                        payload: b.clone(),
+                    },
+                )
+            })
+            .collect();
+        let mut a = DcerpcAnalyzer::new();
+        feed(&mut a, &conn, 135)
+    }
+
+    #[test]
+    fn fault_and_bind_nak() {
+        use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::dcerpc::testutil::hex;
+        // No capture has a fault or bind_nak over TCP: both are built from the header of
+        // epm_map_netlogon_zerologon_win2019.pcap frame 8 (response, call_id 1) by hand:
+        // ptype 3, pfc 0x23 (first|last|did_not_execute), frag_length 32, alloc_hint 0, ctx 0,
+        // status 0x1c010002, reserved.
+        let fault = hex("0500032310000000200000000100000000000000000000000200011c00000000");
+        // bind_nak: ptype 13, frag_length 20, call_id 1, reason 4, zero protocols, pad.
+        let nak = hex("05000d03100000001400000001000000040000 00");
+        let ev = feed_pdus(&[
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+            (Dir::ToServer, hex(ZL_F7_MAP_REQ), 7),
+            (Dir::ToClient, fault, 8),
+            (Dir::ToServer, hex(ZL_F4_BIND), 9),
+            (Dir::ToClient, nak, 10),
+        ]);
+        let d = dcerpc(&ev);
+        let f: Vec<(String, u64)> = d
+            .faults
+            .iter()
+            .map(|x| (x.value.clone(), x.first.frame))
+            .collect();
+        assert_eq!(f, vec![("0x1c010002 nca_s_op_rng_error".to_string(), 8)]);
+        assert!(d
+            .bind_naks
+            .contains(&"protocol_version_not_supported".to_string()));
+        assert!(d.endpoint_maps.is_empty());
+        assert_eq!(d.pdu_types.get("fault"), 1);
+        assert_eq!(d.pdu_types.get("bind_nak"), 1);
+        assert_eq!(d.malformed, 0);
+    }
+
+    #[test]
+    fn encrypted_activation_is_reported_not_decoded() {
+        // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap 49726 -> 135 with the
+        // auth_level of frames 14 (request) and 17 (reply) raised from 5 to 6 (privacy) in
+        // their sec_trailer: the stubs must be reported as encrypted and not decoded.
+        let Some(segs) = tcp_segments("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap")
+        else {
+            return;
+        };
+        let mut conn = connection(&segs, 49726, 135);
+        for (_, s) in conn
+            .iter_mut()
+            .filter(|(_, s)| s.frame == 14 || s.frame == 17)
+        {
+            let h = pdu::parse_header(&s.payload).unwrap();
+            let t = h.frag_len as usize - h.auth_len as usize - pdu::SEC_TRAILER_LEN;
+            assert_eq!(s.payload[t + 1], 5, "frame {} level", s.frame);
+            s.payload[t + 1] = 6;
+        }
+        let mut a = DcerpcAnalyzer::new();
+        let ev = feed(&mut a, &conn, 135);
+        let d = dcerpc(&ev);
+        assert!(d
+            .activations
+            .contains(&"encrypted RemoteGetClassObject".to_string()));
+        assert!(d
+            .encrypted_calls
+            .contains(&"IRemoteSCMActivator RemoteGetClassObject".to_string()));
+        assert!(d.endpoint_maps.is_empty(), "{:?}", d.endpoint_maps);
+        assert_eq!(d.encrypted_stubs, 2);
+        let s = iface(d, "000001a0-0000-0000-c000-000000000046");
+        assert_eq!(s.auth_level, "privacy");
+    }
+
+    #[test]
+    fn every_prefix_waits_then_completes() {
+        // Feeding any prefix of a real PDU consumes nothing (waits); the rest completes it.
+        use crate::proto::dcerpc::epm::tests::ZL_F8_MAP_RESP;
+        use crate::proto::dcerpc::testutil::hex;
+        let b = hex(ZL_F8_MAP_RESP);
+        for n in 0..b.len() {
+            let mut a = DcerpcAnalyzer::new();
+            let ctx = Ctx {
+                frame: FrameRef::new(0, 8),
+                ts_ns: 0,
+                dir: Dir::ToClient,
+                transport: Transport::Tcp,
+                server_port: 135,
+            };
+            assert_eq!(a.stream(&ctx, &b[..n]), 0, "prefix {n}");
+            assert_eq!(a.stream(&ctx, &b), b.len());
+        }
+    }
+
+    /// Splits a single-fragment request/response PDU without auth into fragments whose stubs
+    /// are cut at `cuts` (offsets into the stub), fixing flags, frag_length and alloc_hint.
+    fn split(pdu_bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let h = pdu::parse_header(pdu_bytes).unwrap();
+        assert_eq!(h.auth_len, 0);
+        let hdr = &pdu_bytes[..24];
+        let stub = &pdu_bytes[24..h.frag_len as usize];
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(stub.len());
+        let n = bounds.len() - 1;
+        (0..n)
+            .map(|k| {
+                let part = &stub[bounds[k]..bounds[k + 1]];
+                let mut f = hdr.to_vec();
+                f[3] = (if k == 0 { pdu::PFC_FIRST_FRAG } else { 0 })
+                    | (if k == n - 1 { pdu::PFC_LAST_FRAG } else { 0 });
+                f[8..10].copy_from_slice(&((24 + part.len()) as u16).to_le_bytes());
+                f.extend_from_slice(part);
+                f
+            })
+            .collect()
+    }
+
+    #[test]
+    fn multi_fragment_epm_call_is_reassembled() {
+        // The zerologon ept_map request (frame 7) and response (frame 8) cut into 3 and 4
+        // fragments: the query and the tower must decode exactly as from the single PDUs, the
+        // answer dated by the last fragment's frame.
+        use crate::proto::dcerpc::epm::tests::{ZL_F7_MAP_REQ, ZL_F8_MAP_RESP};
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::dcerpc::testutil::hex;
+        let mut pdus = vec![
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+        ];
+        for (i, f) in split(&hex(ZL_F7_MAP_REQ), &[10, 61])
+            .into_iter()
+            .enumerate()
+        {
+            pdus.push((Dir::ToServer, f, 70 + i as u64));
+        }
+        for (i, f) in split(&hex(ZL_F8_MAP_RESP), &[3, 40, 100])
+            .into_iter()
+            .enumerate()
+        {
+            pdus.push((Dir::ToClient, f, 80 + i as u64));
+        }
+        let ev = feed_pdus(&pdus);
+        let d = dcerpc(&ev);
+        assert_eq!(d.pdu_types.get("request"), 3);
+        assert_eq!(d.pdu_types.get("response"), 4);
+        let e = iface(d, "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(e.opnums[&3].count, 1, "one call, not three");
+        assert!(d
+            .epm_queries
+            .contains(&"12345678-1234-abcd-ef00-01234567cffb NETLOGON v1.0".to_string()));
+        assert_eq!(d.endpoint_maps.len(), 1);
+        assert_eq!(d.endpoint_maps[0].port, Some(49668));
+        assert_eq!(d.endpoint_maps[0].frame.frame, 83);
+        assert_eq!(d.malformed, 0);
+    }
+
+    #[test]
+    fn oversized_call_is_not_decoded() {
+        // A call whose fragments exceed MAX_STUB_LEN: dropped from decoding, no panic, nothing
+        // invented. Built from the zerologon ept_map request header (frame 7) with zero stubs.
+        use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::dcerpc::testutil::hex;
+        let req = hex(ZL_F7_MAP_REQ);
+        let mut big = req[..24].to_vec();
+        big.resize(60_000, 0);
+        let mut pdus = vec![
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+        ];
+        let n = MAX_STUB_LEN / 60_000 + 2;
+        for k in 0..n {
+            let mut f = big.clone();
+            f[3] = if k == 0 { pdu::PFC_FIRST_FRAG } else { 0 }
+                | if k == n - 1 { pdu::PFC_LAST_FRAG } else { 0 };
+            f[8..10].copy_from_slice(&60_000u16.to_le_bytes());
+            pdus.push((Dir::ToServer, f, 10 + k as u64));
+        }
+        let ev = feed_pdus(&pdus);
+        let d = dcerpc(&ev);
+        assert_eq!(d.pdu_types.get("request"), n as u64);
+        assert!(d.epm_queries.is_empty());
+        assert_eq!(d.malformed, 0);
+    }
+
+    #[test]
+    fn mutated_streams_never_panic() {
+        let Some(segs) = tcp_segments("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap")
+        else {
+            return;
+        };
+        let mut conns = vec![connection(&segs, 49726, 135)];
+        if let Some(w) = tcp_segments("dcom_wmi_activation_oxid_smb_dns.pcap") {
+            // The activation flow, and the flow with multi-fragment responses (frames 101-113,
+            // server -> client port 55275).
+            conns.push(connection(&w, 55274, 135));
+            let f101 = w.iter().find(|s| s.frame == 101).unwrap();
+            conns.push(connection(&w, f101.dport, f101.sport));
+        }
+        let mut rng = Rng(0x5eed_0003);
+        for it in 0..600 {
+            let mut c = conns[it % conns.len()].clone();
+            let k = rng.below(c.len());
+            rng.mutate(&mut c[k].1.payload);
+            let mut a = DcerpcAnalyzer::new();
+            let _ = feed(&mut a, &c, 135);
+            let _ = a.service();
+        }
+        let _ = Transport::Tcp;
+    }
+}

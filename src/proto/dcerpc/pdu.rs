@@ -1,0 +1,963 @@
+//! Connection-oriented DCE/RPC PDUs: pure parsing of one fragment, no state.
+//!
+//! C706 chapter 12.6 ("Connection-oriented PDU data types") and MS-RPCE 2.2.2 (extensions).
+//! Common header (C706 12.6.3.1), 16 bytes:
+//!
+//! ```text
+//!  0 rpc_vers u8 (=5)   1 rpc_vers_minor u8 (0|1)   2 PTYPE u8   3 pfc_flags u8
+//!  4 packed_drep[4]     8 frag_length u16           10 auth_length u16
+//! 12 call_id u32
+//! ```
+//!
+//! Every integer after `packed_drep` is in the byte order named by `drep[0] & 0x10` (1 =
+//! little-endian). UUIDs travel as GUIDs (first three fields in that byte order). The optional
+//! auth trailer (`sec_trailer`, C706 13.2.6.1, MS-RPCE 2.2.2.11) is the last `8 + auth_length`
+//! bytes of the fragment.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// Size of the common header (C706 12.6.3.1).
+pub const HEADER_LEN: usize = 16;
+/// Size of the auth trailer before `auth_value` (MS-RPCE 2.2.2.11).
+pub const SEC_TRAILER_LEN: usize = 8;
+/// Largest fragment accepted. `frag_length` is a u16, so 65535 is also the protocol's own
+/// limit; Windows negotiates 5840 (`max_xmit_frag`). Named so the bound is explicit.
+pub const MAX_FRAG_LEN: usize = u16::MAX as usize;
+
+/// pfc_flags bit: first fragment (C706 12.6.3.1).
+pub const PFC_FIRST_FRAG: u8 = 0x01;
+/// pfc_flags bit: last fragment.
+pub const PFC_LAST_FRAG: u8 = 0x02;
+/// pfc_flags bit: an object UUID follows the request header.
+pub const PFC_OBJECT_UUID: u8 = 0x80;
+
+/// Why a PDU could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// More bytes are needed (at least this many in total).
+    Incomplete(usize),
+    /// The bytes are not a valid PDU; the text names the field.
+    Malformed(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Incomplete(n) => write!(f, "incomplete, need {n} bytes"),
+            Error::Malformed(w) => write!(f, "malformed {w}"),
+        }
+    }
+}
+
+/// A UUID in its canonical (printed) byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Uuid(pub [u8; 16]);
+
+impl Uuid {
+    /// The nil UUID.
+    pub const NIL: Uuid = Uuid([0; 16]);
+
+    /// Reads a GUID as sent on the wire: `Data1` u32, `Data2` u16, `Data3` u16 in the given byte
+    /// order, then 8 bytes as is (MS-DTYP 2.3.4.2, C706 appendix A).
+    pub fn from_guid(b: &[u8; 16], little_endian: bool) -> Uuid {
+        let mut o = *b;
+        if little_endian {
+            o[0..4].reverse();
+            o[4..6].reverse();
+            o[6..8].reverse();
+        }
+        Uuid(o)
+    }
+
+    /// Parses the canonical text form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (any case).
+    pub fn parse(s: &str) -> Option<Uuid> {
+        let s = s.trim();
+        if s.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut n = 0;
+        let mut hi: Option<u8> = None;
+        for (i, c) in s.bytes().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let v = (c as char).to_digit(16)? as u8;
+            match hi.take() {
+                None => hi = Some(v),
+                Some(h) => {
+                    *out.get_mut(n)? = (h << 4) | v;
+                    n += 1;
+                }
+            }
+        }
+        (n == 16).then_some(Uuid(out))
+    }
+
+    /// True if the first `n` bytes equal those of `other` (used for UUID families such as the
+    /// bind-time feature negotiation syntax, which varies in its last bytes).
+    pub fn starts_like(&self, other: &Uuid, n: usize) -> bool {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .take(n)
+            .all(|(a, b)| a == b)
+    }
+}
+
+impl fmt::Display for Uuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Uuid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// NDR transfer syntax 8a885d04-1ceb-11c9-9fe8-08002b104860 version 2 (C706 14).
+pub const NDR: Uuid = Uuid([
+    0x8a, 0x88, 0x5d, 0x04, 0x1c, 0xeb, 0x11, 0xc9, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60,
+]);
+/// NDR64 transfer syntax 71710533-beba-4937-8319-b5dbef9ccc36 (MS-RPCE 2.2.5).
+pub const NDR64: Uuid = Uuid([
+    0x71, 0x71, 0x05, 0x33, 0xbe, 0xba, 0x49, 0x37, 0x83, 0x19, 0xb5, 0xdb, 0xef, 0x9c, 0xcc, 0x36,
+]);
+/// Bind-time feature negotiation syntax 6cb71c2c-9812-4540-xxxx-xxxxxxxxxxxx: the first 8 bytes
+/// are fixed, the rest carries the feature bitmask (MS-RPCE 3.3.1.5.3).
+pub const BIND_TIME_FEATURE_PREFIX: Uuid = Uuid([
+    0x6c, 0xb7, 0x1c, 0x2c, 0x98, 0x12, 0x45, 0x40, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
+
+/// Short name of a transfer syntax: "ndr", "ndr64", "bind_time_feature_negotiation", or the
+/// UUID itself.
+pub fn transfer_syntax_name(u: &Uuid) -> String {
+    if *u == NDR {
+        "ndr".into()
+    } else if *u == NDR64 {
+        "ndr64".into()
+    } else if u.starts_like(&BIND_TIME_FEATURE_PREFIX, 8) {
+        "bind_time_feature_negotiation".into()
+    } else {
+        u.to_string()
+    }
+}
+
+/// PDU type (C706 12.6.4 `PTYPE`), unknown values kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PType(pub u8);
+
+impl PType {
+    /// request (0).
+    pub const REQUEST: PType = PType(0);
+    /// response (2).
+    pub const RESPONSE: PType = PType(2);
+    /// fault (3).
+    pub const FAULT: PType = PType(3);
+    /// bind (11).
+    pub const BIND: PType = PType(11);
+    /// bind_ack (12).
+    pub const BIND_ACK: PType = PType(12);
+    /// bind_nak (13).
+    pub const BIND_NAK: PType = PType(13);
+    /// alter_context (14).
+    pub const ALTER_CONTEXT: PType = PType(14);
+    /// alter_context_resp (15).
+    pub const ALTER_CONTEXT_RESP: PType = PType(15);
+    /// auth3 (16, MS-RPCE 2.2.2.10).
+    pub const AUTH3: PType = PType(16);
+    /// shutdown (17).
+    pub const SHUTDOWN: PType = PType(17);
+    /// co_cancel (18).
+    pub const CO_CANCEL: PType = PType(18);
+    /// orphaned (19).
+    pub const ORPHANED: PType = PType(19);
+
+    /// True for the types a connection-oriented PDU may carry (C706 12.6.4: 0, 2, 3, 11-19).
+    pub fn is_connection_oriented(self) -> bool {
+        matches!(self.0, 0 | 2 | 3 | 11..=19)
+    }
+
+    /// The C706 name, or "ptype_N" (no allocation for known types).
+    pub fn name(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self.0 {
+            0 => "request",
+            2 => "response",
+            3 => "fault",
+            11 => "bind",
+            12 => "bind_ack",
+            13 => "bind_nak",
+            14 => "alter_context",
+            15 => "alter_context_resp",
+            16 => "auth3",
+            17 => "shutdown",
+            18 => "co_cancel",
+            19 => "orphaned",
+            n => return Cow::Owned(format!("ptype_{n}")),
+        })
+    }
+}
+
+/// Authentication service (`auth_type`, MS-RPCE 2.2.1.1.7), unknown values kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuthType(pub u8);
+
+impl AuthType {
+    /// The MS-RPCE name, or "auth_type_N".
+    pub fn name(self) -> String {
+        match self.0 {
+            0 => "none".into(),
+            9 => "negotiate".into(),
+            10 => "ntlm".into(),
+            14 => "schannel".into(),
+            16 => "kerberos".into(),
+            0x44 => "netlogon".into(),
+            0xff => "default".into(),
+            n => format!("auth_type_{n}"),
+        }
+    }
+}
+
+/// Authentication level (`auth_level`, MS-RPCE 2.2.1.1.8), ordered weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuthLevel(pub u8);
+
+impl AuthLevel {
+    /// RPC_C_AUTHN_LEVEL_PKT_PRIVACY: the stub is encrypted.
+    pub const PRIVACY: AuthLevel = AuthLevel(6);
+
+    /// "none", "connect", "call", "packet", "integrity", "privacy" (MS-RPCE 2.2.1.1.8; 0 is
+    /// "default"), or "level_N".
+    pub fn name(self) -> String {
+        match self.0 {
+            0 => "default".into(),
+            1 => "none".into(),
+            2 => "connect".into(),
+            3 => "call".into(),
+            4 => "packet".into(),
+            5 => "integrity".into(),
+            6 => "privacy".into(),
+            n => format!("level_{n}"),
+        }
+    }
+}
+
+/// The common header of every connection-oriented PDU (C706 12.6.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// rpc_vers_minor (0 or 1).
+    pub minor: u8,
+    /// PDU type.
+    pub ptype: PType,
+    /// pfc_flags.
+    pub flags: u8,
+    /// packed_drep.
+    pub drep: [u8; 4],
+    /// Length of the whole fragment, header included.
+    pub frag_len: u16,
+    /// Length of auth_value in the trailer.
+    pub auth_len: u16,
+    /// call_id.
+    pub call_id: u32,
+}
+
+impl Header {
+    /// True if integers are little-endian (`drep[0] & 0x10`).
+    pub fn little_endian(&self) -> bool {
+        self.drep[0] & 0x10 != 0
+    }
+    /// True if this fragment is the first of its call.
+    pub fn first_frag(&self) -> bool {
+        self.flags & PFC_FIRST_FRAG != 0
+    }
+    /// True if this fragment is the last of its call.
+    pub fn last_frag(&self) -> bool {
+        self.flags & PFC_LAST_FRAG != 0
+    }
+}
+
+/// Reads and checks the common header at the start of `data`. `Incomplete` when fewer than 16
+/// bytes are there; `Malformed` when the bytes cannot be a connection-oriented PDU (version,
+/// type, data representation, lengths).
+pub fn parse_header(data: &[u8]) -> Result<Header, Error> {
+    let b: &[u8; HEADER_LEN] = data
+        .get(..HEADER_LEN)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(Error::Incomplete(HEADER_LEN))?;
+    if b[0] != 5 {
+        return Err(Error::Malformed("rpc_vers"));
+    }
+    if b[1] > 1 {
+        return Err(Error::Malformed("rpc_vers_minor"));
+    }
+    let ptype = PType(b[2]);
+    if !ptype.is_connection_oriented() {
+        return Err(Error::Malformed("ptype"));
+    }
+    let drep = [b[4], b[5], b[6], b[7]];
+    // drep[0]: integer rep in the high nibble (0 big, 1 little), char rep in the low (0 ASCII,
+    // 1 EBCDIC); drep[1]: float rep 0..3; drep[2..4] reserved, zero (C706 14.1).
+    if drep[0] & 0xee != 0 || drep[1] > 3 || drep[2] != 0 || drep[3] != 0 {
+        return Err(Error::Malformed("drep"));
+    }
+    let le = drep[0] & 0x10 != 0;
+    let u16_at = |i: usize| {
+        if le {
+            u16::from_le_bytes([b[i], b[i + 1]])
+        } else {
+            u16::from_be_bytes([b[i], b[i + 1]])
+        }
+    };
+    let frag_len = u16_at(8);
+    let auth_len = u16_at(10);
+    let call_id = if le {
+        u32::from_le_bytes([b[12], b[13], b[14], b[15]])
+    } else {
+        u32::from_be_bytes([b[12], b[13], b[14], b[15]])
+    };
+    if (frag_len as usize) < HEADER_LEN || frag_len as usize > MAX_FRAG_LEN {
+        return Err(Error::Malformed("frag_length"));
+    }
+    if auth_len > 0 && HEADER_LEN + SEC_TRAILER_LEN + auth_len as usize > frag_len as usize {
+        return Err(Error::Malformed("auth_length"));
+    }
+    Ok(Header {
+        minor: b[1],
+        ptype,
+        flags: b[3],
+        drep,
+        frag_len,
+        auth_len,
+        call_id,
+    })
+}
+
+/// A bounds-checked reader over one PDU or stub, in the PDU's byte order. Every read returns
+/// `Malformed(what)` instead of reading past the end.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    le: bool,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at offset 0 of `buf`.
+    pub fn new(buf: &'a [u8], little_endian: bool) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            le: little_endian,
+        }
+    }
+    /// Current offset.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+    /// Moves to an absolute offset (not past the end).
+    pub fn seek(&mut self, pos: usize, what: &'static str) -> Result<(), Error> {
+        if pos > self.buf.len() {
+            return Err(Error::Malformed(what));
+        }
+        self.pos = pos;
+        Ok(())
+    }
+    /// Bytes left.
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+    /// The next `n` bytes.
+    pub fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Error> {
+        let end = self.pos.checked_add(n).ok_or(Error::Malformed(what))?;
+        let s = self.buf.get(self.pos..end).ok_or(Error::Malformed(what))?;
+        self.pos = end;
+        Ok(s)
+    }
+    /// Skips `n` bytes.
+    pub fn skip(&mut self, n: usize, what: &'static str) -> Result<(), Error> {
+        self.bytes(n, what).map(|_| ())
+    }
+    /// Aligns the offset to a multiple of `n` (NDR alignment, C706 14.2.2), relative to the
+    /// start of the buffer.
+    pub fn align(&mut self, n: usize, what: &'static str) -> Result<(), Error> {
+        let r = self.pos % n;
+        if r != 0 {
+            self.skip(n - r, what)?;
+        }
+        Ok(())
+    }
+    /// One byte.
+    pub fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
+        Ok(self.bytes(1, what)?.first().copied().unwrap_or(0))
+    }
+    /// A u16 in the reader's byte order.
+    pub fn u16(&mut self, what: &'static str) -> Result<u16, Error> {
+        let b: [u8; 2] = self
+            .bytes(2, what)?
+            .try_into()
+            .map_err(|_| Error::Malformed(what))?;
+        Ok(if self.le {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        })
+    }
+    /// A u32 in the reader's byte order.
+    pub fn u32(&mut self, what: &'static str) -> Result<u32, Error> {
+        let b: [u8; 4] = self
+            .bytes(4, what)?
+            .try_into()
+            .map_err(|_| Error::Malformed(what))?;
+        Ok(if self.le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    }
+    /// A u64 in the reader's byte order.
+    pub fn u64(&mut self, what: &'static str) -> Result<u64, Error> {
+        let b: [u8; 8] = self
+            .bytes(8, what)?
+            .try_into()
+            .map_err(|_| Error::Malformed(what))?;
+        Ok(if self.le {
+            u64::from_le_bytes(b)
+        } else {
+            u64::from_be_bytes(b)
+        })
+    }
+    /// An NDR pointer referent id: u32 in NDR, u64 aligned to 8 in NDR64 (MS-RPCE 2.2.5.3.3).
+    pub fn ndr_ptr(&mut self, ndr64: bool, what: &'static str) -> Result<u64, Error> {
+        if ndr64 {
+            self.align(8, what)?;
+            self.u64(what)
+        } else {
+            self.u32(what).map(u64::from)
+        }
+    }
+    /// An NDR conformance/variance count: u32 in NDR, u64 aligned to 8 in NDR64 (MS-RPCE
+    /// 2.2.5.3.4). Values that do not fit a usize saturate (callers cap them).
+    pub fn ndr_count(&mut self, ndr64: bool, what: &'static str) -> Result<usize, Error> {
+        let v = self.ndr_ptr(ndr64, what)?;
+        Ok(usize::try_from(v).unwrap_or(usize::MAX))
+    }
+    /// A GUID in the reader's byte order.
+    pub fn uuid(&mut self, what: &'static str) -> Result<Uuid, Error> {
+        let b: [u8; 16] = self
+            .bytes(16, what)?
+            .try_into()
+            .map_err(|_| Error::Malformed(what))?;
+        Ok(Uuid::from_guid(&b, self.le))
+    }
+}
+
+/// An interface or transfer syntax identifier: UUID and version (C706 12.6.3.1 `p_syntax_id_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SyntaxId {
+    /// The UUID.
+    pub uuid: Uuid,
+    /// Major version.
+    pub major: u16,
+    /// Minor version.
+    pub minor: u16,
+}
+
+impl SyntaxId {
+    /// "major.minor".
+    pub fn version(&self) -> String {
+        format!("{}.{}", self.major, self.minor)
+    }
+}
+
+/// One presentation context of a bind or alter_context (C706 12.6.3.1 `p_cont_elem_t`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresContext {
+    /// p_cont_id.
+    pub ctx_id: u16,
+    /// The interface (abstract syntax).
+    pub interface: SyntaxId,
+    /// The offered transfer syntaxes (the version is a u32 on the wire; kept in `major`/`minor`
+    /// as its low and high halves).
+    pub transfer: Vec<SyntaxId>,
+}
+
+/// One result of a bind_ack / alter_context_resp (C706 12.6.3.1 `p_result_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtxResult {
+    /// 0 acceptance, 1 user_rejection, 2 provider_rejection, 3 negotiate_ack (MS-RPCE 2.2.2.4).
+    pub result: u16,
+    /// The reason (provider reason, or the bind-time feature bits for negotiate_ack).
+    pub reason: u16,
+    /// The accepted transfer syntax.
+    pub transfer: SyntaxId,
+}
+
+/// Name of a `p_cont_def_result_t` value (C706 12.6.3.1, MS-RPCE 2.2.2.4).
+pub fn ctx_result_name(r: u16) -> String {
+    match r {
+        0 => "acceptance".into(),
+        1 => "user_rejection".into(),
+        2 => "provider_rejection".into(),
+        3 => "negotiate_ack".into(),
+        n => format!("result_{n}"),
+    }
+}
+
+/// Name of a `p_provider_reason_t` value (C706 12.6.3.1; MS-RPCE 2.2.2.5 adds 4 and 5).
+pub fn provider_reason_name(r: u16) -> String {
+    match r {
+        0 => "reason_not_specified".into(),
+        1 => "abstract_syntax_not_supported".into(),
+        2 => "proposed_transfer_syntaxes_not_supported".into(),
+        3 => "local_limit_exceeded".into(),
+        n => format!("reason_{n}"),
+    }
+}
+
+/// Name of a bind_nak `p_reject_reason_t` (C706 12.6.3.1; MS-RPCE 2.2.2.5 adds 8 and 9).
+pub fn reject_reason_name(r: u16) -> String {
+    match r {
+        0 => "reason_not_specified".into(),
+        1 => "temporary_congestion".into(),
+        2 => "local_limit_exceeded".into(),
+        3 => "called_paddr_unknown".into(),
+        4 => "protocol_version_not_supported".into(),
+        5 => "default_context_not_supported".into(),
+        6 => "user_data_not_readable".into(),
+        7 => "no_psap_available".into(),
+        8 => "authentication_type_not_recognized".into(),
+        9 => "invalid_checksum".into(),
+        n => format!("reason_{n}"),
+    }
+}
+
+/// Name of a fault status (C706 appendix E `nca_s_*`, MS-RPCE 2.2.2.9, Win32 codes that Windows
+/// puts in faults), or "unknown".
+pub fn fault_name(status: u32) -> &'static str {
+    match status {
+        0x0000_0005 => "access_denied",
+        0x0000_06f7 => "nca_s_fault_ndr",
+        0x1c01_0001 => "nca_s_comm_failure",
+        0x1c01_0002 => "nca_s_op_rng_error",
+        0x1c01_0003 => "nca_s_unk_if",
+        0x1c01_0006 => "nca_s_wrong_boot_time",
+        0x1c01_0009 => "nca_s_you_crashed",
+        0x1c01_000b => "nca_s_proto_error",
+        0x1c01_0013 => "nca_s_out_args_too_big",
+        0x1c01_0014 => "nca_s_server_too_busy",
+        0x1c01_0017 => "nca_s_unsupported_type",
+        0x1c00_0001 => "nca_s_fault_int_div_by_zero",
+        0x1c00_0002 => "nca_s_fault_addr_error",
+        _ => "unknown",
+    }
+}
+
+/// The auth trailer (`sec_trailer`, MS-RPCE 2.2.2.11), without `auth_value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthInfo {
+    /// auth_type.
+    pub auth_type: AuthType,
+    /// auth_level.
+    pub level: AuthLevel,
+    /// auth_pad_length: padding bytes before the trailer (stub alignment).
+    pub pad_len: u8,
+    /// auth_context_id.
+    pub context_id: u32,
+}
+
+/// The type-specific body of a PDU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// request (C706 12.6.4.9).
+    Request {
+        /// alloc_hint: the size of the whole stub of the call.
+        alloc_hint: u32,
+        /// p_cont_id.
+        ctx_id: u16,
+        /// opnum.
+        opnum: u16,
+        /// object UUID when PFC_OBJECT_UUID is set.
+        object: Option<Uuid>,
+        /// This fragment's stub bytes (auth padding removed).
+        stub: &'a [u8],
+    },
+    /// response (C706 12.6.4.10).
+    Response {
+        /// alloc_hint.
+        alloc_hint: u32,
+        /// p_cont_id.
+        ctx_id: u16,
+        /// This fragment's stub bytes (auth padding removed).
+        stub: &'a [u8],
+    },
+    /// fault (C706 12.6.4.7).
+    Fault {
+        /// p_cont_id.
+        ctx_id: u16,
+        /// The status code.
+        status: u32,
+    },
+    /// bind (11) or alter_context (14) (C706 12.6.4.3, 12.6.4.1).
+    Bind {
+        /// max_xmit_frag.
+        max_xmit: u16,
+        /// max_recv_frag.
+        max_recv: u16,
+        /// assoc_group_id.
+        assoc_group: u32,
+        /// Every presentation context offered.
+        contexts: Vec<PresContext>,
+    },
+    /// bind_ack (12) or alter_context_resp (15) (C706 12.6.4.4, 12.6.4.2).
+    BindAck {
+        /// max_xmit_frag.
+        max_xmit: u16,
+        /// max_recv_frag.
+        max_recv: u16,
+        /// assoc_group_id.
+        assoc_group: u32,
+        /// Secondary address: the server port as text, or a pipe name; empty if none.
+        sec_addr: String,
+        /// One result per context of the bind, in the same order.
+        results: Vec<CtxResult>,
+    },
+    /// bind_nak (C706 12.6.4.5).
+    BindNak {
+        /// provider_reject_reason.
+        reason: u16,
+    },
+    /// auth3, shutdown, co_cancel, orphaned: nothing certflow reads.
+    Other,
+}
+
+/// One parsed fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pdu<'a> {
+    /// The common header.
+    pub header: Header,
+    /// The type-specific body.
+    pub body: Body<'a>,
+    /// The auth trailer, when auth_length > 0.
+    pub auth: Option<AuthInfo>,
+}
+
+/// Most presentation contexts or results kept per bind. `n_context_elem` is a u8 (at most 255);
+/// each element is at least 44 bytes, so this also bounds the Vec by the fragment length.
+pub const MAX_CONTEXTS: usize = 255;
+/// Longest secondary address kept (a decimal port or `\PIPE\name`; Windows pipe names are
+/// short, 256 is the NTFS name limit).
+pub const MAX_SEC_ADDR_LEN: usize = 256;
+
+/// Parses one whole fragment. `buf` must hold at least `frag_length` bytes (extra bytes are
+/// ignored). Never panics; errors name the field that was wrong.
+pub fn parse_pdu(buf: &[u8]) -> Result<Pdu<'_>, Error> {
+    let header = parse_header(buf)?;
+    let frag = header.frag_len as usize;
+    let pdu = buf.get(..frag).ok_or(Error::Incomplete(frag))?;
+    let le = header.little_endian();
+    // Auth trailer: the last 8 + auth_length bytes (MS-RPCE 2.2.2.11).
+    let (auth, body_end) = if header.auth_len > 0 {
+        let t = frag - header.auth_len as usize - SEC_TRAILER_LEN;
+        let mut r = Reader::new(pdu, le);
+        r.seek(t, "sec_trailer")?;
+        let auth_type = AuthType(r.u8("auth_type")?);
+        let level = AuthLevel(r.u8("auth_level")?);
+        let pad_len = r.u8("auth_pad_length")?;
+        let _reserved = r.u8("auth_reserved")?;
+        let context_id = r.u32("auth_context_id")?;
+        (
+            Some(AuthInfo {
+                auth_type,
+                level,
+                pad_len,
+                context_id,
+            }),
+            t,
+        )
+    } else {
+        (None, frag)
+    };
+    let body_bytes = pdu.get(..body_end).ok_or(Error::Malformed("auth_length"))?;
+    let mut r = Reader::new(body_bytes, le);
+    r.seek(HEADER_LEN, "body")?;
+    let stub_end = |start: usize| -> Result<usize, Error> {
+        // Request/response stubs are padded to 16 before the trailer; auth_pad_length says by
+        // how much (MS-RPCE 2.2.2.11).
+        let pad = auth.map(|a| a.pad_len as usize).unwrap_or(0);
+        let end = body_end
+            .checked_sub(pad)
+            .ok_or(Error::Malformed("auth_pad_length"))?;
+        if end < start {
+            return Err(Error::Malformed("auth_pad_length"));
+        }
+        Ok(end)
+    };
+    let body = match header.ptype {
+        PType::REQUEST => {
+            let alloc_hint = r.u32("alloc_hint")?;
+            let ctx_id = r.u16("p_cont_id")?;
+            let opnum = r.u16("opnum")?;
+            let object = if header.flags & PFC_OBJECT_UUID != 0 {
+                Some(r.uuid("object")?)
+            } else {
+                None
+            };
+            let start = r.pos();
+            let end = stub_end(start)?;
+            Body::Request {
+                alloc_hint,
+                ctx_id,
+                opnum,
+                object,
+                stub: body_bytes.get(start..end).ok_or(Error::Malformed("stub"))?,
+            }
+        }
+        PType::RESPONSE => {
+            let alloc_hint = r.u32("alloc_hint")?;
+            let ctx_id = r.u16("p_cont_id")?;
+            let _cancel_count = r.u8("cancel_count")?;
+            let _reserved = r.u8("reserved")?;
+            let start = r.pos();
+            let end = stub_end(start)?;
+            Body::Response {
+                alloc_hint,
+                ctx_id,
+                stub: body_bytes.get(start..end).ok_or(Error::Malformed("stub"))?,
+            }
+        }
+        PType::FAULT => {
+            let _alloc_hint = r.u32("alloc_hint")?;
+            let ctx_id = r.u16("p_cont_id")?;
+            let _cancel_count = r.u8("cancel_count")?;
+            let _reserved = r.u8("reserved")?;
+            let status = r.u32("status")?;
+            Body::Fault { ctx_id, status }
+        }
+        PType::BIND | PType::ALTER_CONTEXT => {
+            let max_xmit = r.u16("max_xmit_frag")?;
+            let max_recv = r.u16("max_recv_frag")?;
+            let assoc_group = r.u32("assoc_group_id")?;
+            let n = r.u8("n_context_elem")? as usize;
+            r.skip(3, "reserved")?;
+            let mut contexts = Vec::with_capacity(n.min(MAX_CONTEXTS).min(r.remaining() / 44));
+            for _ in 0..n {
+                let ctx_id = r.u16("p_cont_id")?;
+                let n_ts = r.u8("n_transfer_syn")? as usize;
+                let _reserved = r.u8("reserved")?;
+                let interface = syntax_id(&mut r, "abstract_syntax")?;
+                let mut transfer = Vec::with_capacity(n_ts.min(r.remaining() / 20));
+                for _ in 0..n_ts {
+                    transfer.push(syntax_id(&mut r, "transfer_syntax")?);
+                }
+                contexts.push(PresContext {
+                    ctx_id,
+                    interface,
+                    transfer,
+                });
+            }
+            Body::Bind {
+                max_xmit,
+                max_recv,
+                assoc_group,
+                contexts,
+            }
+        }
+        PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => {
+            let max_xmit = r.u16("max_xmit_frag")?;
+            let max_recv = r.u16("max_recv_frag")?;
+            let assoc_group = r.u32("assoc_group_id")?;
+            let len = r.u16("sec_addr_length")? as usize;
+            if len > MAX_SEC_ADDR_LEN {
+                return Err(Error::Malformed("sec_addr_length"));
+            }
+            let raw = r.bytes(len, "sec_addr")?;
+            let sec_addr = raw
+                .iter()
+                .take_while(|&&c| c != 0)
+                .map(|&c| {
+                    if c.is_ascii_graphic() || c == b' ' {
+                        c as char
+                    } else {
+                        '?'
+                    }
+                })
+                .collect::<String>();
+            r.align(4, "sec_addr padding")?;
+            let n = r.u8("n_results")? as usize;
+            r.skip(3, "reserved")?;
+            let mut results = Vec::with_capacity(n.min(r.remaining() / 24));
+            for _ in 0..n {
+                let result = r.u16("ack_result")?;
+                let reason = r.u16("ack_reason")?;
+                let transfer = syntax_id(&mut r, "transfer_syntax")?;
+                results.push(CtxResult {
+                    result,
+                    reason,
+                    transfer,
+                });
+            }
+            Body::BindAck {
+                max_xmit,
+                max_recv,
+                assoc_group,
+                sec_addr,
+                results,
+            }
+        }
+        PType::BIND_NAK => Body::BindNak {
+            reason: r.u16("provider_reject_reason")?,
+        },
+        _ => Body::Other,
+    };
+    Ok(Pdu { header, body, auth })
+}
+
+/// `p_syntax_id_t` for an abstract syntax (u16 major, u16 minor) or a transfer syntax (u32
+/// version, split into halves in the PDU's byte order, which is the same thing on the wire).
+fn syntax_id(r: &mut Reader<'_>, what: &'static str) -> Result<SyntaxId, Error> {
+    let uuid = r.uuid(what)?;
+    let major = r.u16(what)?;
+    let minor = r.u16(what)?;
+    Ok(SyntaxId { uuid, major, minor })
+}
+
+/// Cheap content test used by the dissector probe and by resynchronisation: can `data` start a
+/// connection-oriented PDU? Needs 10 bytes (through frag_length); with 16 the whole header is
+/// checked.
+pub fn plausible_header(data: &[u8]) -> bool {
+    if data.len() >= HEADER_LEN {
+        return parse_header(data).is_ok();
+    }
+    let (Some(&v), Some(&m), Some(&t), Some(&d0), Some(&d1), Some(&d2)) = (
+        data.first(),
+        data.get(1),
+        data.get(2),
+        data.get(4),
+        data.get(5),
+        data.get(6),
+    ) else {
+        return false;
+    };
+    v == 5 && m <= 1 && PType(t).is_connection_oriented() && d0 & 0xee == 0 && d1 <= 3 && d2 == 0
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::proto::dcerpc::testutil::hex;
+
+    // epm_map_netlogon_zerologon_win2019.pcap frame 4: bind EPM v3.0, ctx 0, NDR (tshark:
+    // dcerpc.cn_bind_to_uuid e1af8308-..., if_ver 3, no auth). Cut with
+    // `tshark -r F -Y frame.number==4 -T fields -e tcp.payload`.
+    pub(crate) const ZL_F4_BIND: &str = "05000b03100000004800000001000000b810b8100000000001000000000001000883afe11f5dc91191a408002b14a0fa03000000045d888aeb1cc9119fe808002b10486002000000";
+    // Same capture frame 5: bind_ack, sec_addr "135", one result acceptance, NDR.
+    pub(crate) const ZL_F5_BIND_ACK: &str = "05000c03100000003c00000001000000b810b81057e0000004003133350000000100000000000000045d888aeb1cc9119fe808002b10486002000000";
+
+    #[test]
+    fn uuid_text_round_trip() {
+        let u = Uuid::parse("E1AF8308-5D1F-11C9-91A4-08002B14A0FA").unwrap();
+        assert_eq!(u.to_string(), "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(Uuid::parse("e1af8308-5d1f-11c9-91a4-08002b14a0f"), None);
+        assert_eq!(Uuid::parse("e1af8308x5d1f-11c9-91a4-08002b14a0fa"), None);
+        assert_eq!(NDR.to_string(), "8a885d04-1ceb-11c9-9fe8-08002b104860");
+        assert_eq!(NDR64.to_string(), "71710533-beba-4937-8319-b5dbef9ccc36");
+    }
+
+    #[test]
+    fn bind_real() {
+        let b = hex(ZL_F4_BIND);
+        let p = parse_pdu(&b).unwrap();
+        assert_eq!(p.header.ptype, PType::BIND);
+        assert_eq!(p.header.frag_len, 72);
+        assert_eq!(p.header.call_id, 1);
+        assert!(p.auth.is_none());
+        let Body::Bind { contexts, .. } = p.body else {
+            panic!("not a bind")
+        };
+        assert_eq!(contexts.len(), 1);
+        assert_eq!(contexts[0].ctx_id, 0);
+        assert_eq!(
+            contexts[0].interface.uuid.to_string(),
+            "e1af8308-5d1f-11c9-91a4-08002b14a0fa"
+        );
+        assert_eq!(contexts[0].interface.version(), "3.0");
+        assert_eq!(transfer_syntax_name(&contexts[0].transfer[0].uuid), "ndr");
+        assert_eq!(contexts[0].transfer[0].major, 2);
+    }
+
+    #[test]
+    fn bind_ack_real() {
+        let b = hex(ZL_F5_BIND_ACK);
+        let p = parse_pdu(&b).unwrap();
+        let Body::BindAck {
+            sec_addr, results, ..
+        } = p.body
+        else {
+            panic!("not a bind_ack")
+        };
+        assert_eq!(sec_addr, "135");
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].result, 0);
+        assert_eq!(results[0].transfer.uuid, NDR);
+    }
+
+    #[test]
+    fn big_endian_header() {
+        // The zerologon bind with drep switched to big-endian and its integers swapped by hand:
+        // frag_length 0x0048 -> 00 48, call_id 1 -> 00 00 00 01.
+        let mut b = hex(ZL_F4_BIND);
+        b[4] = 0x00;
+        b[8] = 0x00;
+        b[9] = 0x48;
+        b[12..16].copy_from_slice(&[0, 0, 0, 1]);
+        let h = parse_header(&b).unwrap();
+        assert!(!h.little_endian());
+        assert_eq!(h.frag_len, 72);
+        assert_eq!(h.call_id, 1);
+    }
+
+    #[test]
+    fn every_prefix_is_an_error_not_a_panic() {
+        for s in [ZL_F4_BIND, ZL_F5_BIND_ACK] {
+            let b = hex(s);
+            for n in 0..b.len() {
+                assert!(parse_pdu(&b[..n]).is_err(), "prefix {n} parsed");
+            }
+            assert!(parse_pdu(&b).is_ok());
+        }
+    }
+
+    #[test]
+    fn corrupted_lengths_are_errors() {
+        let mut b = hex(ZL_F4_BIND);
+        b[8] = 15; // frag_length below the header size
+        b[9] = 0;
+        assert_eq!(parse_pdu(&b), Err(Error::Malformed("frag_length")));
+        let mut b = hex(ZL_F4_BIND);
+        b[8] = 0x47; // one byte short: the last transfer syntax no longer fits
+        assert!(matches!(parse_pdu(&b), Err(Error::Malformed(_))));
+        let mut b = hex(ZL_F4_BIND);
+        b[10] = 0x60; // auth_length larger than the fragment
+        assert_eq!(parse_pdu(&b), Err(Error::Malformed("auth_length")));
+        let mut b = hex(ZL_F4_BIND);
+        b[24] = 0xff; // 255 contexts announced, one present
+        assert!(matches!(parse_pdu(&b), Err(Error::Malformed(_))));
+        let mut b = hex(ZL_F5_BIND_ACK);
+        b[24] = 0xff; // sec_addr_length 255: runs past the fragment
+        assert!(matches!(parse_pdu(&b), Err(Error::Malformed(_))));
+    }
+}
