@@ -1,5 +1,9 @@
 //! LDAP and CLDAP (RFC 4511) (stub: not yet dissected).
 
+pub(crate) mod ber;
+#[cfg(test)]
+pub(crate) mod testutil;
+
 use serde::Serialize;
 
 use crate::evidence::Merge;
