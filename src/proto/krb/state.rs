@@ -251,7 +251,7 @@ impl Analyzer for KpasswdAnalyzer {
 mod tests {
     use super::*;
     use crate::evidence::Merge;
-    use crate::proto::ldap::testutil::{hex, payloads, run_tcp, run_udp, Feeder, Seg};
+    use crate::proto::ldap::testutil::{hex, payloads, run_tcp, run_udp, Feeder, Seg, NO_SEQ};
 
     fn frames<T: Ord + Clone>(f: &crate::evidence::Facts<T>) -> Vec<(T, u64)> {
         f.iter().map(|x| (x.value.clone(), x.first.frame)).collect()
@@ -408,11 +408,13 @@ mod tests {
                 frame: 3,
                 src_port: 43792,
                 bytes: hex("0000006a6a683066a103020105a20302010aa45a3058a00703050040000010a21a1b186b65726265726f735f7265616c6d5f74696d652e6e61736ca511180f32303337303931333032343830355aa611180f32303337303931333032343830355aa704020265d5a805300302010b"),
+                seq: NO_SEQ,
             },
             Seg {
                 frame: 4,
                 src_port: 88,
                 bytes: hex("000000567e543052a003020105a10302011ea411180f32303132303331363137323934365aa50502030a27dba60302013ca9091b074845432e4e4554aa1c301aa003020102a11330111b066b72627467741b074845432e4e4554"),
+                seq: NO_SEQ,
             },
         ]
     }
@@ -431,6 +433,7 @@ mod tests {
                         frame: s.frame,
                         src_port: s.src_port,
                         bytes: vec![*b],
+                        seq: NO_SEQ,
                     },
                 );
             }
@@ -449,6 +452,7 @@ mod tests {
                     frame: 3,
                     src_port: 43792,
                     bytes: junk,
+                    seq: NO_SEQ,
                 },
                 segs[1].clone(),
             ],
@@ -486,6 +490,7 @@ mod tests {
                 frame: 1,
                 src_port: 5,
                 bytes: vec![0x7f, 0xff, 0xff, 0xff, 0x6a, 0x00],
+                seq: NO_SEQ,
             },
         );
         // Only a short tail is kept while looking for the next record, not the announced 2 GiB.
@@ -498,7 +503,7 @@ mod tests {
 #[cfg(test)]
 mod kpasswd_tests {
     use super::*;
-    use crate::proto::ldap::testutil::{hex, run_tcp, run_udp, Seg};
+    use crate::proto::ldap::testutil::{hex, run_tcp, run_udp, Seg, NO_SEQ};
 
     /// No capture holds kpasswd (PROVENANCE.md: none of the collected files uses 464). The
     /// message is the KRB-ERROR of kerberos_udp_vlan_krb_error.pcap frame 2 (udp.payload)
@@ -519,6 +524,7 @@ mod kpasswd_tests {
                 frame: 2,
                 src_port: 464,
                 bytes: error_reply(),
+                seq: NO_SEQ,
             }],
         );
         assert_eq!(a.service(), Some("kpasswd"));
@@ -545,11 +551,13 @@ mod kpasswd_tests {
                     frame: 7,
                     src_port: 464,
                     bytes: x.to_vec(),
+                    seq: NO_SEQ,
                 },
                 Seg {
                     frame: 8,
                     src_port: 464,
                     bytes: y.to_vec(),
+                    seq: NO_SEQ,
                 },
             ],
         );
@@ -565,6 +573,7 @@ mod kpasswd_tests {
                 frame: 2,
                 src_port: 464,
                 bytes: r[..40].to_vec(),
+                seq: NO_SEQ,
             }],
         );
         assert_eq!(ev.kpasswd.unwrap().malformed, 1);

@@ -17,12 +17,17 @@ pub(crate) fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// `Seg::seq` of hand-made segments: fed in the order given, without sequence checks.
+pub(crate) const NO_SEQ: u64 = u64::MAX;
+
 /// One payload: the frame that carried it, its source port and bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct Seg {
     pub frame: u64,
     pub src_port: u16,
     pub bytes: Vec<u8>,
+    /// TCP relative sequence number (tshark `tcp.seq`), 0 when unknown.
+    pub seq: u64,
 }
 
 /// Path of a capture, or `None` (with the reason printed) when the captures are absent or tshark
@@ -55,6 +60,14 @@ pub(crate) fn payloads(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>
             "-e",
             &format!("{proto}.payload"),
         ])
+        .args([
+            "-e",
+            if proto == "tcp" {
+                "tcp.seq"
+            } else {
+                "frame.len"
+            },
+        ])
         .output()
         .expect("tshark runs");
     let text = String::from_utf8(out.stdout).expect("utf-8");
@@ -65,10 +78,16 @@ pub(crate) fn payloads(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>
             let frame = f.next()?.parse().ok()?;
             let src_port = f.next()?.parse().ok()?;
             let bytes = hex(f.next()?);
+            let seq = if proto == "tcp" {
+                f.next()?.parse().ok()?
+            } else {
+                0
+            };
             (!bytes.is_empty()).then_some(Seg {
                 frame,
                 src_port,
                 bytes,
+                seq,
             })
         })
         .collect();
@@ -92,6 +111,9 @@ pub(crate) fn ctx(frame: u64, dir: Dir, transport: Transport, server_port: u16) 
 /// direction of that frame's segment lost bytes (`gap` is called, the remainder dropped).
 pub(crate) struct Feeder {
     bufs: [Vec<u8>; 2],
+    next_seq: [Option<u64>; 2],
+    /// Gaps signalled so far.
+    pub gaps: u64,
     /// The server's port (decides the direction of each segment).
     pub server_port: u16,
 }
@@ -101,6 +123,8 @@ impl Feeder {
     pub fn new(server_port: u16) -> Self {
         Feeder {
             bufs: [Vec::new(), Vec::new()],
+            next_seq: [None, None],
+            gaps: 0,
             server_port,
         }
     }
@@ -124,6 +148,30 @@ impl Feeder {
         buf.drain(..used);
     }
 
+    /// Offers one segment placed by its sequence number: retransmitted bytes are dropped, a
+    /// hole before the segment is signalled with `gap` (as the flow layer will do).
+    pub fn feed_seq(&mut self, a: &mut dyn Analyzer, s: &Seg) {
+        if s.seq == NO_SEQ {
+            return self.feed(a, s);
+        }
+        let d = self.dir(s).index();
+        let end = s.seq + s.bytes.len() as u64;
+        let mut s = s.clone();
+        if let Some(next) = self.next_seq[d] {
+            if end <= next {
+                return;
+            }
+            if s.seq > next {
+                self.gaps += 1;
+                self.gap(a, &s);
+            } else if s.seq < next {
+                s.bytes.drain(..(next - s.seq) as usize);
+            }
+        }
+        self.next_seq[d] = Some(end);
+        self.feed(a, &s);
+    }
+
     /// Signals lost bytes in the direction of `s` and drops what was buffered there.
     pub fn gap(&mut self, a: &mut dyn Analyzer, s: &Seg) {
         let dir = self.dir(s);
@@ -141,7 +189,7 @@ impl Feeder {
 pub(crate) fn run_tcp(a: &mut dyn Analyzer, server_port: u16, segs: &[Seg]) -> Evidence {
     let mut f = Feeder::new(server_port);
     for s in segs {
-        f.feed(a, s);
+        f.feed_seq(a, s);
     }
     let mut ev = Evidence::default();
     a.finish(&mut ev);
