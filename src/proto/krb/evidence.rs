@@ -1,0 +1,206 @@
+//! What Kerberos (RFC 4120) and kpasswd (RFC 3244) content proved about one flow.
+
+use serde::Serialize;
+
+use crate::evidence::{Facts, FrameRef, Merge};
+
+use super::parse::{self, KrbMessage, MsgType};
+
+/// A protocol number with its name ("unknown" when certflow has no name for it): message types,
+/// error codes, encryption types, padata types.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Code {
+    /// The number as on the wire.
+    pub code: i64,
+    /// Its name from the RFC / IANA registry, or "unknown".
+    pub name: String,
+}
+
+impl Code {
+    /// A number and its name.
+    pub fn new(code: i64, name: impl Into<String>) -> Self {
+        Code {
+            code,
+            name: name.into(),
+        }
+    }
+}
+
+/// Kerberos facts of one flow. JSON field names are stable.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KrbEvidence {
+    /// Messages read (top level: one per UDP datagram or TCP record).
+    pub messages: u64,
+    /// Messages that did not parse (counted, skipped).
+    pub malformed: u64,
+    /// Top-level message types (`{code, name}`, e.g. 12 "TGS-REQ").
+    pub msg_types: Facts<Code>,
+    /// KRB-ERROR error codes with names (e.g. 25 "KDC_ERR_PREAUTH_REQUIRED").
+    pub errors: Facts<Code>,
+    /// Realms named anywhere in the messages.
+    pub realms: Facts<String>,
+    /// Client principals `cname@realm`.
+    pub client_principals: Facts<String>,
+    /// Requested service principals (`sname` of AS-REQ/TGS-REQ bodies, e.g. "HOST/ca1",
+    /// "krbtgt/REALM").
+    pub spns: Facts<String>,
+    /// Service principals of tickets carried (replies, AP-REQ, the TGT in a TGS-REQ) and of
+    /// KRB-ERRORs.
+    pub ticket_spns: Facts<String>,
+    /// Encryption types offered by clients (KDC-REQ-BODY `etype`).
+    pub etypes_requested: Facts<Code>,
+    /// Encryption types of reply enc-parts (the session key's type chosen by the KDC).
+    pub etypes_used: Facts<Code>,
+    /// Encryption types of tickets (the service key's type: 23 rc4-hmac is what Kerberoasting
+    /// wants).
+    pub ticket_etypes: Facts<Code>,
+    /// Pre-authentication data types in requests (not the hint lists of KRB-ERROR e-data).
+    pub padata_types: Facts<Code>,
+    /// True if a request carried PA-PK-AS-REQ (PKINIT, RFC 4556); the frame is in
+    /// `padata_types` (code 16).
+    pub pkinit: bool,
+}
+
+impl Merge for KrbEvidence {
+    fn merge(&mut self, o: Self) {
+        self.messages += o.messages;
+        self.malformed += o.malformed;
+        self.msg_types.merge(o.msg_types);
+        self.errors.merge(o.errors);
+        self.realms.merge(o.realms);
+        self.client_principals.merge(o.client_principals);
+        self.spns.merge(o.spns);
+        self.ticket_spns.merge(o.ticket_spns);
+        self.etypes_requested.merge(o.etypes_requested);
+        self.etypes_used.merge(o.etypes_used);
+        self.ticket_etypes.merge(o.ticket_etypes);
+        self.padata_types.merge(o.padata_types);
+        self.pkinit |= o.pkinit;
+    }
+}
+
+fn etype(e: i32) -> Code {
+    Code::new(i64::from(e), parse::etype_name(e))
+}
+
+impl KrbEvidence {
+    /// Records one parsed message seen at `at`.
+    pub fn record(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
+        self.messages += 1;
+        if let Some(t) = m.msg_type {
+            self.msg_types.add(Code::new(i64::from(t.0), t.name()), at);
+        }
+        self.record_names(m, at);
+        let is_request = matches!(m.msg_type, Some(MsgType::AS_REQ) | Some(MsgType::TGS_REQ));
+        for &e in &m.etypes_requested {
+            self.etypes_requested.add(etype(e), at);
+        }
+        if let Some(e) = m.enc_part_etype {
+            self.etypes_used.add(etype(e), at);
+        }
+        for &e in &m.ticket_etypes {
+            self.ticket_etypes.add(etype(e), at);
+        }
+        if is_request {
+            for &p in &m.padata_types {
+                self.padata_types
+                    .add(Code::new(i64::from(p), parse::padata_name(p)), at);
+            }
+        }
+        if m.is_pkinit_request() {
+            self.pkinit = true;
+        }
+        if let Some(c) = m.error_code {
+            self.errors
+                .add(Code::new(i64::from(c), parse::error_name(c)), at);
+        }
+    }
+
+    /// Records realms and principals only (used for the AP-REQ inside kpasswd as well).
+    fn record_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
+        for r in &m.realms {
+            self.realms.add(r.clone(), at);
+        }
+        if let Some(c) = &m.client {
+            self.client_principals.add(c.clone(), at);
+        }
+        if let Some(s) = &m.sname {
+            self.spns.add(s.clone(), at);
+        }
+        for s in m.ticket_snames.iter().chain(m.error_sname.iter()) {
+            self.ticket_spns.add(s.clone(), at);
+        }
+    }
+}
+
+/// kpasswd (RFC 3244) facts of one flow: the password-change exchange and its visible outcome.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KpasswdEvidence {
+    /// Requests seen, by protocol version (`{code, name}`: 1 "change-password", 65408
+    /// "set-password").
+    pub requests: Facts<Code>,
+    /// Replies seen: "ap-rep+krb-priv" (the result code is inside the encrypted KRB-PRIV) or
+    /// "krb-error".
+    pub replies: Facts<String>,
+    /// KRB-ERROR codes of error replies.
+    pub errors: Facts<Code>,
+    /// kpasswd result codes readable in the e-data of error replies (RFC 3244 2).
+    pub result_codes: Facts<Code>,
+    /// Realms of the tickets presented and of errors.
+    pub realms: Facts<String>,
+    /// Service principals of the tickets presented (normally "kadmin/changepw").
+    pub ticket_spns: Facts<String>,
+    /// Messages that did not parse.
+    pub malformed: u64,
+}
+
+impl Merge for KpasswdEvidence {
+    fn merge(&mut self, o: Self) {
+        self.requests.merge(o.requests);
+        self.replies.merge(o.replies);
+        self.errors.merge(o.errors);
+        self.result_codes.merge(o.result_codes);
+        self.realms.merge(o.realms);
+        self.ticket_spns.merge(o.ticket_spns);
+        self.malformed += o.malformed;
+    }
+}
+
+impl KpasswdEvidence {
+    /// Records one parsed kpasswd message seen at `at`.
+    pub fn record(&mut self, m: &parse::KpasswdMessage<'_>, at: FrameRef) {
+        match m {
+            parse::KpasswdMessage::Request { version, ap_req } => {
+                self.requests.add(
+                    Code::new(i64::from(*version), parse::kpasswd_version_name(*version)),
+                    at,
+                );
+                self.add_names(ap_req, at);
+            }
+            parse::KpasswdMessage::Reply { .. } => {
+                self.replies.add("ap-rep+krb-priv".to_string(), at);
+            }
+            parse::KpasswdMessage::Error { error } => {
+                self.replies.add("krb-error".to_string(), at);
+                if let Some(c) = error.error_code {
+                    self.errors
+                        .add(Code::new(i64::from(c), parse::error_name(c)), at);
+                }
+                if let Some(rc) = error.e_data.and_then(parse::kpasswd_result_code) {
+                    self.result_codes
+                        .add(Code::new(i64::from(rc), parse::kpasswd_result_name(rc)), at);
+                }
+                self.add_names(error, at);
+            }
+        }
+    }
+
+    fn add_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
+        for r in &m.realms {
+            self.realms.add(r.clone(), at);
+        }
+        for s in &m.ticket_snames {
+            self.ticket_spns.add(s.clone(), at);
+        }
+    }
+}

@@ -1,0 +1,582 @@
+//! Per-connection state of the Kerberos and kpasswd analyzers: TCP record framing (RFC 4120
+//! 7.2.2) with resynchronisation after gaps, UDP datagrams, and the evidence being filled.
+
+use crate::evidence::Evidence;
+use crate::proto::{Analyzer, Ctx, Dir, Transport};
+
+use super::evidence::{KpasswdEvidence, KrbEvidence};
+use super::parse::{self, Record};
+
+/// Bytes after the record mark needed before its content is checked (the longest prefix
+/// [`parse::looks_like_kpasswd`] reads: 6-byte header, 6-byte APPLICATION header, 6-byte
+/// SEQUENCE header, 5 bytes of pvno).
+const CHECK_BYTES: usize = 24;
+
+/// Bytes kept unconsumed while searching for a record start after a gap: a record mark and the
+/// start of a message straddling two segments are found once the next segment arrives.
+const RESYNC_KEEP: usize = 4 + CHECK_BYTES;
+
+/// How a record's first bytes are checked before the analyzer waits for the rest of it.
+type StartCheck = fn(&[u8], usize) -> bool;
+
+fn krb_start(body: &[u8], len: usize) -> bool {
+    parse::looks_like_message(body, Some(len))
+}
+
+fn kpasswd_start(body: &[u8], len: usize) -> bool {
+    parse::looks_like_kpasswd(body, len) || (body.first() == Some(&0x7e) && krb_start(body, len))
+}
+
+/// What the framing loop found at the head of the buffer.
+enum Head {
+    /// Wait for more bytes.
+    Wait,
+    /// A whole, plausible record of this many content bytes.
+    Record(usize),
+    /// Not a plausible record start.
+    Bad,
+}
+
+fn head(data: &[u8], check: StartCheck) -> Head {
+    let len = match parse::record(data) {
+        Record::Invalid => return Head::Bad,
+        Record::Complete(len) => len,
+        Record::Incomplete => match data.get(..4) {
+            None => return Head::Wait,
+            Some(m) => u32::from_be_bytes([m[0], m[1], m[2], m[3]]) as usize,
+        },
+    };
+    let avail = data.len() - 4;
+    if avail < len.min(CHECK_BYTES) {
+        return Head::Wait;
+    }
+    let body = &data[4..4 + avail.min(len)];
+    if !check(body, len) {
+        return Head::Bad;
+    }
+    if avail < len {
+        Head::Wait
+    } else {
+        Head::Record(len)
+    }
+}
+
+/// Splits record-marked TCP bytes of one direction into messages, calling `on_record` with each
+/// message (mark removed). Returns the bytes consumed. Bad marks are counted in `malformed` and
+/// start a search for the next plausible record.
+fn frame<'a>(
+    resync: &mut bool,
+    malformed: &mut u64,
+    data: &'a [u8],
+    check: StartCheck,
+    mut on_record: impl FnMut(&'a [u8]),
+) -> usize {
+    let mut at = 0;
+    while at < data.len() {
+        let rest = &data[at..];
+        if *resync {
+            match (0..rest.len()).find(|&i| matches!(head(&rest[i..], check), Head::Record(_))) {
+                Some(i) => {
+                    at += i;
+                    *resync = false;
+                }
+                None => {
+                    // Keep a tail in case a record start straddles segments, unless the tail
+                    // is a plausible start waiting for its completion.
+                    let wait = (0..rest.len()).find(|&i| {
+                        rest.len() - i <= RESYNC_KEEP
+                            || matches!(head(&rest[i..], check), Head::Wait)
+                    });
+                    return at + wait.unwrap_or(rest.len());
+                }
+            }
+            continue;
+        }
+        match head(rest, check) {
+            Head::Wait => break,
+            Head::Record(len) => {
+                on_record(&rest[4..4 + len]);
+                at += 4 + len;
+            }
+            Head::Bad => {
+                *malformed += 1;
+                *resync = true;
+            }
+        }
+    }
+    at
+}
+
+/// Kerberos analyzer (RFC 4120): UDP datagrams or record-marked TCP.
+pub struct KrbAnalyzer {
+    ev: KrbEvidence,
+    resync: [bool; 2],
+    proved: bool,
+}
+
+impl KrbAnalyzer {
+    /// A fresh analyzer for one connection.
+    pub fn new(_transport: Transport, _server_port: u16) -> Self {
+        KrbAnalyzer {
+            ev: KrbEvidence::default(),
+            resync: [false; 2],
+            proved: false,
+        }
+    }
+
+    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+        match parse::parse_message(msg) {
+            Ok(m) => {
+                self.proved = true;
+                self.ev.record(&m, ctx.frame);
+            }
+            Err(_) => self.ev.malformed += 1,
+        }
+    }
+}
+
+impl Analyzer for KrbAnalyzer {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        let d = ctx.dir.index();
+        let mut msgs = Vec::new();
+        let mut malformed = 0;
+        let used = frame(&mut self.resync[d], &mut malformed, data, krb_start, |m| {
+            msgs.push(m)
+        });
+        self.ev.malformed += malformed;
+        for m in msgs {
+            self.message(ctx, m);
+        }
+        used
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        self.resync[dir.index()] = true;
+    }
+
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
+        if data.len() > parse::MAX_RECORD_LEN {
+            self.ev.malformed += 1;
+            return;
+        }
+        self.message(ctx, data);
+    }
+
+    fn service(&self) -> Option<&'static str> {
+        self.proved.then_some("kerberos")
+    }
+
+    fn finish(&mut self, ev: &mut Evidence) {
+        let mine = std::mem::take(&mut self.ev);
+        if mine.messages > 0 || mine.malformed > 0 {
+            crate::evidence::Merge::merge(&mut ev.kerberos, Some(mine));
+        }
+    }
+}
+
+/// kpasswd analyzer (RFC 3244): UDP datagrams or record-marked TCP.
+pub struct KpasswdAnalyzer {
+    ev: KpasswdEvidence,
+    resync: [bool; 2],
+    proved: bool,
+    touched: bool,
+}
+
+impl KpasswdAnalyzer {
+    /// A fresh analyzer for one connection.
+    pub fn new(_transport: Transport, _server_port: u16) -> Self {
+        KpasswdAnalyzer {
+            ev: KpasswdEvidence::default(),
+            resync: [false; 2],
+            proved: false,
+            touched: false,
+        }
+    }
+
+    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+        self.touched = true;
+        match parse::parse_kpasswd(msg) {
+            Ok(m) => {
+                self.proved = true;
+                self.ev.record(&m, ctx.frame);
+            }
+            Err(_) => self.ev.malformed += 1,
+        }
+    }
+}
+
+impl Analyzer for KpasswdAnalyzer {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        let d = ctx.dir.index();
+        let mut msgs = Vec::new();
+        let mut malformed = 0;
+        let used = frame(
+            &mut self.resync[d],
+            &mut malformed,
+            data,
+            kpasswd_start,
+            |m| msgs.push(m),
+        );
+        if malformed > 0 {
+            self.touched = true;
+            self.ev.malformed += malformed;
+        }
+        for m in msgs {
+            self.message(ctx, m);
+        }
+        used
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        self.resync[dir.index()] = true;
+    }
+
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
+        self.message(ctx, data);
+    }
+
+    fn service(&self) -> Option<&'static str> {
+        self.proved.then_some("kpasswd")
+    }
+
+    fn finish(&mut self, ev: &mut Evidence) {
+        if self.touched {
+            let mine = std::mem::take(&mut self.ev);
+            crate::evidence::Merge::merge(&mut ev.kpasswd, Some(mine));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::Merge;
+    use crate::proto::ldap::testutil::{hex, payloads, run_tcp, run_udp, Feeder, Seg, NO_SEQ};
+
+    fn frames<T: Ord + Clone>(f: &crate::evidence::Facts<T>) -> Vec<(T, u64)> {
+        f.iter().map(|x| (x.value.clone(), x.first.frame)).collect()
+    }
+
+    fn names(f: &crate::evidence::Facts<super::super::Code>) -> Vec<(String, u64)> {
+        f.iter()
+            .map(|x| (x.value.name.clone(), x.first.frame))
+            .collect()
+    }
+
+    #[test]
+    fn kerberoast_tgs_rep_over_two_segments() {
+        // kerberos_kerberoast_tgsreq_rc4.pcap tcp.stream 0: TGS-REQ frame 4 (1600 bytes), TGS-REP
+        // in frames 6 (1460) + 7 (88). tshark: msg_type 12 (f4) and 13 (f7), SNameString
+        // krbtgt/OFFENSE.LOCAL + HTTP/dc-mantvydas.offense.local, CNameString spotless, ticket
+        // etype 23 and enc-part etype 18 in the TGS-REP.
+        let Some(segs) = payloads(
+            "kerberos_kerberoast_tgsreq_rc4.pcap",
+            "tcp",
+            "tcp.stream==0",
+        ) else {
+            return;
+        };
+        let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
+        let mut f = Feeder::new(88);
+        f.feed(&mut a, &segs[0]);
+        f.feed(&mut a, &segs[1]);
+        // First half of the TGS-REP waits for the rest: nothing consumed yet.
+        assert_eq!(f.pending(), (0, 1460));
+        assert_eq!(a.ev.messages, 1);
+        f.feed(&mut a, &segs[2]);
+        assert_eq!(f.pending(), (0, 0));
+        assert_eq!(a.service(), Some("kerberos"));
+        let mut ev = crate::evidence::Evidence::default();
+        a.finish(&mut ev);
+        let k = ev.kerberos.unwrap();
+        assert_eq!(k.messages, 2);
+        assert_eq!(k.malformed, 0);
+        assert_eq!(
+            names(&k.msg_types),
+            vec![("TGS-REQ".into(), 4), ("TGS-REP".into(), 7)]
+        );
+        assert_eq!(
+            frames(&k.spns),
+            vec![("HTTP/dc-mantvydas.offense.local".into(), 4)]
+        );
+        assert_eq!(
+            frames(&k.ticket_spns),
+            vec![
+                ("krbtgt/OFFENSE.LOCAL".into(), 4),
+                ("HTTP/dc-mantvydas.offense.local".into(), 7)
+            ]
+        );
+        assert_eq!(
+            frames(&k.client_principals),
+            vec![("spotless@OFFENSE.LOCAL".into(), 7)]
+        );
+        assert_eq!(
+            names(&k.ticket_etypes),
+            vec![
+                ("aes256-cts-hmac-sha1-96".into(), 4),
+                ("rc4-hmac".into(), 7)
+            ]
+        );
+        assert_eq!(
+            names(&k.etypes_used),
+            vec![("aes256-cts-hmac-sha1-96".into(), 7)]
+        );
+        assert_eq!(frames(&k.realms), vec![("OFFENSE.LOCAL".into(), 4)]);
+        assert!(!k.pkinit);
+    }
+
+    #[test]
+    fn as_tgs_error_streams() {
+        // kerberos_msg_types_as_tgs_error.pcap, tcp.stream 1..=5 (one connection each).
+        // tshark: f8 AS-REQ robin, f9 KRB-ERROR 25 (its METHOD-DATA lists padata 16 as a hint),
+        // f16 AS-REQ with padata 2,128, f18 AS-REP, f26/29 TGS ldap/dc01, f37/38 TGS
+        // krbtgt/CYLERA.LAB, f45/48 TGS http/1027814774sa.
+        let mut total = KrbEvidence::default();
+        for s in 1..=5 {
+            let Some(segs) = payloads(
+                "kerberos_msg_types_as_tgs_error.pcap",
+                "tcp",
+                &format!("tcp.stream=={s}"),
+            ) else {
+                return;
+            };
+            let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
+            let ev = run_tcp(&mut a, 88, &segs);
+            total.merge(ev.kerberos.unwrap());
+        }
+        assert_eq!(total.messages, 10);
+        assert_eq!(total.malformed, 0);
+        assert_eq!(total.msg_types.len(), 5);
+        assert_eq!(total.msg_types.iter().map(|f| f.count).sum::<u64>(), 10);
+        assert_eq!(
+            names(&total.errors),
+            vec![("KDC_ERR_PREAUTH_REQUIRED".into(), 9)]
+        );
+        assert_eq!(total.errors.iter().next().unwrap().value.code, 25);
+        assert!(!total.pkinit, "hint list inside KRB-ERROR is not PKINIT");
+        assert!(!total.padata_types.iter().any(|p| p.value.code == 16));
+        assert_eq!(
+            frames(&total.spns),
+            vec![
+                ("krbtgt/CYLERA.LAB".into(), 8),
+                ("ldap/dc01".into(), 26),
+                ("http/1027814774sa".into(), 45)
+            ]
+        );
+        assert_eq!(
+            frames(&total.client_principals),
+            vec![("robin@CYLERA.LAB".into(), 8)]
+        );
+        assert_eq!(
+            names(&total.padata_types),
+            vec![
+                ("PA-PAC-REQUEST".into(), 8),
+                ("PA-ENC-TIMESTAMP".into(), 16),
+                ("PA-TGS-REQ".into(), 26),
+                ("PA-PAC-OPTIONS".into(), 26)
+            ]
+        );
+        assert_eq!(frames(&total.realms), vec![("CYLERA.LAB".into(), 8)]);
+    }
+
+    #[test]
+    fn udp_exchange() {
+        // kerberos_udp_vlan_krb_error.pcap frames 1 (AS-REQ) and 2 (KRB-ERROR 52).
+        let Some(segs) = payloads("kerberos_udp_vlan_krb_error.pcap", "udp", "udp") else {
+            return;
+        };
+        assert!(crate::proto::krb::probe(Transport::Udp, &segs[0].bytes));
+        assert!(crate::proto::krb::probe(Transport::Udp, &segs[1].bytes));
+        let mut a = KrbAnalyzer::new(Transport::Udp, 88);
+        let ev = run_udp(&mut a, 88, &segs);
+        let k = ev.kerberos.unwrap();
+        assert_eq!(
+            names(&k.msg_types),
+            vec![("AS-REQ".into(), 1), ("KRB-ERROR".into(), 2)]
+        );
+        assert_eq!(
+            names(&k.errors),
+            vec![("KRB_ERR_RESPONSE_TOO_BIG".into(), 2)]
+        );
+        assert_eq!(k.etypes_requested.len(), 8);
+    }
+
+    /// kerberos_tcp_vlan_optional_sname.pcap frames 3 and 4 (tcp.payload), see parse.rs.
+    fn optional_sname_segments() -> Vec<Seg> {
+        vec![
+            Seg {
+                frame: 3,
+                src_port: 43792,
+                bytes: hex("0000006a6a683066a103020105a20302010aa45a3058a00703050040000010a21a1b186b65726265726f735f7265616c6d5f74696d652e6e61736ca511180f32303337303931333032343830355aa611180f32303337303931333032343830355aa704020265d5a805300302010b"),
+                seq: NO_SEQ,
+            },
+            Seg {
+                frame: 4,
+                src_port: 88,
+                bytes: hex("000000567e543052a003020105a10302011ea411180f32303132303331363137323934365aa50502030a27dba60302013ca9091b074845432e4e4554aa1c301aa003020102a11330111b066b72627467741b074845432e4e4554"),
+                seq: NO_SEQ,
+            },
+        ]
+    }
+
+    #[test]
+    fn byte_by_byte_and_junk_then_resync() {
+        let segs = optional_sname_segments();
+        // Every split point: the analyzer waits, never misparses.
+        let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
+        let mut f = Feeder::new(88);
+        for s in &segs {
+            for b in &s.bytes {
+                f.feed(
+                    &mut a,
+                    &Seg {
+                        frame: s.frame,
+                        src_port: s.src_port,
+                        bytes: vec![*b],
+                        seq: NO_SEQ,
+                    },
+                );
+            }
+        }
+        assert_eq!((a.ev.messages, a.ev.malformed), (2, 0));
+        // Junk before a record (a connection picked up mid-message): one malformed, then the
+        // record is found.
+        let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
+        let mut junk = vec![0x17, 0x03, 0x03, 0x00, 0x20, 0x41, 0x42];
+        junk.extend_from_slice(&segs[0].bytes);
+        let ev = run_tcp(
+            &mut a,
+            88,
+            &[
+                Seg {
+                    frame: 3,
+                    src_port: 43792,
+                    bytes: junk,
+                    seq: NO_SEQ,
+                },
+                segs[1].clone(),
+            ],
+        );
+        let k = ev.kerberos.unwrap();
+        assert_eq!((k.messages, k.malformed), (2, 1));
+        // After a gap the next record is found again.
+        let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
+        let mut f = Feeder::new(88);
+        let half = Seg {
+            bytes: segs[0].bytes[..50].to_vec(),
+            ..segs[0].clone()
+        };
+        f.feed(&mut a, &half);
+        f.gap(&mut a, &half);
+        f.feed(&mut a, &segs[0]);
+        assert_eq!((a.ev.messages, a.ev.malformed), (1, 0));
+    }
+
+    #[test]
+    fn corrupted_record_length_is_counted() {
+        let mut segs = optional_sname_segments();
+        // Record mark says 0x6b but the message is 0x6a long: the shape check fails.
+        segs[0].bytes[3] = 0x6b;
+        let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
+        let ev = run_tcp(&mut a, 88, &segs);
+        let k = ev.kerberos.unwrap();
+        assert_eq!((k.messages, k.malformed), (1, 1));
+        // Huge length: invalid, never buffered.
+        let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
+        let mut f = Feeder::new(88);
+        f.feed(
+            &mut a,
+            &Seg {
+                frame: 1,
+                src_port: 5,
+                bytes: vec![0x7f, 0xff, 0xff, 0xff, 0x6a, 0x00],
+                seq: NO_SEQ,
+            },
+        );
+        // Only a short tail is kept while looking for the next record, not the announced 2 GiB.
+        assert!(f.pending().0 <= RESYNC_KEEP);
+        assert_eq!(a.ev.malformed, 1);
+        assert_eq!(a.service(), None);
+    }
+}
+
+#[cfg(test)]
+mod kpasswd_tests {
+    use super::*;
+    use crate::proto::ldap::testutil::{hex, run_tcp, run_udp, Seg, NO_SEQ};
+
+    /// No capture holds kpasswd (PROVENANCE.md: none of the collected files uses 464). The
+    /// message is the KRB-ERROR of kerberos_udp_vlan_krb_error.pcap frame 2 (udp.payload)
+    /// behind an RFC 3244 reply header (length 108, version 1, AP-REP length 0).
+    fn error_reply() -> Vec<u8> {
+        let mut b = vec![0, 108, 0, 1, 0, 0];
+        b.extend_from_slice(&hex("7e643062a003020105a10302011ea411180f32303232303232323037343630345aa50502030ec26da603020134a9111b0f4c494e55582e5348454c4c2e434f4daa243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4d"));
+        b
+    }
+
+    #[test]
+    fn kpasswd_error_reply_udp_and_tcp() {
+        let mut a = KpasswdAnalyzer::new(Transport::Udp, 464);
+        let ev = run_udp(
+            &mut a,
+            464,
+            &[Seg {
+                frame: 2,
+                src_port: 464,
+                bytes: error_reply(),
+                seq: NO_SEQ,
+            }],
+        );
+        assert_eq!(a.service(), Some("kpasswd"));
+        let k = ev.kpasswd.unwrap();
+        assert_eq!(
+            k.replies
+                .iter()
+                .map(|f| f.value.clone())
+                .collect::<Vec<_>>(),
+            vec!["krb-error"]
+        );
+        assert_eq!(k.errors.iter().next().unwrap().value.code, 52);
+        assert_eq!(k.malformed, 0);
+        // TCP: record mark in front, delivered in two segments.
+        let mut b = vec![0, 0, 0, 108];
+        b.extend_from_slice(&error_reply());
+        let (x, y) = b.split_at(30);
+        let mut a = KpasswdAnalyzer::new(Transport::Tcp, 464);
+        let ev = run_tcp(
+            &mut a,
+            464,
+            &[
+                Seg {
+                    frame: 7,
+                    src_port: 464,
+                    bytes: x.to_vec(),
+                    seq: NO_SEQ,
+                },
+                Seg {
+                    frame: 8,
+                    src_port: 464,
+                    bytes: y.to_vec(),
+                    seq: NO_SEQ,
+                },
+            ],
+        );
+        let k = ev.kpasswd.unwrap();
+        assert_eq!(k.errors.iter().next().unwrap().first.frame, 8);
+        // Truncated datagram: counted, not recorded.
+        let mut a = KpasswdAnalyzer::new(Transport::Udp, 464);
+        let r = error_reply();
+        let ev = run_udp(
+            &mut a,
+            464,
+            &[Seg {
+                frame: 2,
+                src_port: 464,
+                bytes: r[..40].to_vec(),
+                seq: NO_SEQ,
+            }],
+        );
+        assert_eq!(ev.kpasswd.unwrap().malformed, 1);
+        assert_eq!(a.service(), None);
+    }
+}

@@ -1,0 +1,596 @@
+//! Pure parsing of one LDAP message (RFC 4511 4.1.1 `LDAPMessage`), its framing on a stream,
+//! and the rendering of search filters as strings (RFC 4515).
+//!
+//! The ASN.1 decoding is done by `ldap-parser` 0.5; this module turns its borrowed structures into
+//! the few facts certflow keeps. Two gaps of ldap-parser are worked around here: it does not
+//! decode the `referral [3]` of LDAPResult (harmless: the field is skipped because the enclosing
+//! element's length bounds the parse) and it rejects unknown protocolOp tags (counted as
+//! malformed, the tag is still reported by [`peek_op`]).
+
+use ldap_parser::filter::{Filter, Substring};
+use ldap_parser::ldap::{AuthenticationChoice, LdapMessage, ProtocolOp};
+use ldap_parser::FromBer;
+
+use super::ber::{self, BerError};
+
+/// Largest LDAP message accepted, in bytes. RFC 4511 sets no limit; Active Directory's
+/// MaxReceiveBuffer defaults to 10 MB for requests, and single search result entries carrying
+/// CRLs or large ntSecurityDescriptors stay below a few MiB. 4 MiB bounds what one direction may
+/// make the flow layer buffer; bigger messages are skipped and counted.
+pub const MAX_MESSAGE_LEN: usize = 4 << 20;
+
+/// Longest filter string kept (after RFC 4515 escaping); longer ones are cut and end in "...".
+/// AD CS discovery filters are below 200 characters; PowerView builds filters of a few hundred.
+pub const MAX_FILTER_STRING_LEN: usize = 512;
+
+/// Longest DN, attribute name or mechanism string kept as a fact, in bytes.
+pub const MAX_STRING_LEN: usize = 512;
+
+/// The StartTLS extended operation (RFC 4511 4.14.1).
+pub const STARTTLS_OID: &str = "1.3.6.1.4.1.1466.20037";
+
+/// Name of a protocolOp (RFC 4511 4.2-4.14 ASN.1 `protocolOp` CHOICE names, as Wireshark shows
+/// them in `ldap.protocolOp`), from its APPLICATION tag number.
+pub fn op_name(tag: u32) -> &'static str {
+    match tag {
+        0 => "bindRequest",
+        1 => "bindResponse",
+        2 => "unbindRequest",
+        3 => "searchRequest",
+        4 => "searchResEntry",
+        5 => "searchResDone",
+        6 => "modifyRequest",
+        7 => "modifyResponse",
+        8 => "addRequest",
+        9 => "addResponse",
+        10 => "delRequest",
+        11 => "delResponse",
+        12 => "modDNRequest",
+        13 => "modDNResponse",
+        14 => "compareRequest",
+        15 => "compareResponse",
+        16 => "abandonRequest",
+        19 => "searchResRef",
+        23 => "extendedReq",
+        24 => "extendedResp",
+        25 => "intermediateResponse",
+        _ => "unknown",
+    }
+}
+
+/// Name of an LDAPResult resultCode (RFC 4511 4.1.9 and appendix A), or "unknown".
+pub fn result_name(code: u32) -> &'static str {
+    match code {
+        0 => "success",
+        1 => "operationsError",
+        2 => "protocolError",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded",
+        5 => "compareFalse",
+        6 => "compareTrue",
+        7 => "authMethodNotSupported",
+        8 => "strongerAuthRequired",
+        10 => "referral",
+        11 => "adminLimitExceeded",
+        12 => "unavailableCriticalExtension",
+        13 => "confidentialityRequired",
+        14 => "saslBindInProgress",
+        16 => "noSuchAttribute",
+        17 => "undefinedAttributeType",
+        18 => "inappropriateMatching",
+        19 => "constraintViolation",
+        20 => "attributeOrValueExists",
+        21 => "invalidAttributeSyntax",
+        32 => "noSuchObject",
+        33 => "aliasProblem",
+        34 => "invalidDNSyntax",
+        36 => "aliasDereferencingProblem",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        54 => "loopDetect",
+        64 => "namingViolation",
+        65 => "objectClassViolation",
+        66 => "notAllowedOnNonLeaf",
+        67 => "notAllowedOnRDN",
+        68 => "entryAlreadyExists",
+        69 => "objectClassModsProhibited",
+        71 => "affectsMultipleDSAs",
+        80 => "other",
+        _ => "unknown",
+    }
+}
+
+/// Where the next element of a stream ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// More bytes are needed to know, or to have all of it.
+    Incomplete,
+    /// The element is complete and this many bytes long.
+    Complete(usize),
+    /// Too long (above the cap, this many bytes): skip it.
+    TooLong(usize),
+    /// Not a plausible start.
+    Invalid,
+}
+
+/// Frames the LDAPMessage (a BER SEQUENCE, RFC 4511 5.1) at the start of `data`.
+pub fn message_frame(data: &[u8]) -> Frame {
+    match ber::header(data) {
+        Err(BerError::Incomplete) => Frame::Incomplete,
+        Err(BerError::Invalid) => Frame::Invalid,
+        Ok(t) if t.tag != 0x30 => Frame::Invalid,
+        Ok(t) if t.total_len() > MAX_MESSAGE_LEN => Frame::TooLong(t.total_len()),
+        Ok(t) if t.total_len() > data.len() => Frame::Incomplete,
+        Ok(t) => Frame::Complete(t.total_len()),
+    }
+}
+
+/// Is `tag` the identifier octet of a protocolOp (APPLICATION class; constructed for the
+/// SEQUENCE-based ones, primitive for unbindRequest (NULL), delRequest (LDAPDN) and
+/// abandonRequest (MessageID))?
+fn is_op_tag(tag: u8) -> bool {
+    match tag {
+        0x42 | 0x4a | 0x50 => true,
+        t if t & 0xe0 == 0x60 => matches!(t & 0x1f, 0 | 1 | 3..=9 | 11..=15 | 19 | 23..=25),
+        _ => false,
+    }
+}
+
+/// The messageID and protocolOp tag of the message at the start of `data`, read from its first
+/// bytes only (`SEQUENCE { INTEGER (1-4 octets), [APPLICATION n] ...`), if they have that shape.
+pub fn peek_op(data: &[u8]) -> Option<(u32, u32)> {
+    let seq = ber::header(data).ok()?;
+    if seq.tag != 0x30 {
+        return None;
+    }
+    let inner = data.get(seq.header_len..)?;
+    let id = ber::header(inner).ok()?;
+    if id.tag != 0x02 || id.content_len == 0 || id.content_len > 4 || id.header_len != 2 {
+        return None;
+    }
+    let id_bytes = inner.get(2..2 + id.content_len)?;
+    let msg_id = id_bytes
+        .iter()
+        .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
+    let op = inner.get(2 + id.content_len..)?;
+    let op_hdr = ber::header(op).ok()?;
+    if !is_op_tag(op_hdr.tag) {
+        return None;
+    }
+    // The protocolOp must fit in the message.
+    if id.total_len() + op_hdr.total_len() > seq.content_len {
+        return None;
+    }
+    Some((msg_id, u32::from(op_hdr.tag & 0x1f)))
+}
+
+/// True if `data` starts like an LDAPMessage: SEQUENCE, messageID, a known protocolOp. Cheap,
+/// reads at most the first 16 bytes.
+pub fn looks_like_message(data: &[u8]) -> bool {
+    peek_op(data).is_some()
+}
+
+/// How a client authenticates in a bindRequest (RFC 4511 4.2, RFC 4513 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindKind {
+    /// Simple bind with empty name and password (RFC 4513 5.1.1).
+    Anonymous,
+    /// Simple bind with a name and no password (RFC 4513 5.1.2).
+    Unauthenticated,
+    /// Simple bind with a password (RFC 4513 5.1.3); the password is not kept.
+    Simple,
+    /// SASL bind with this mechanism (RFC 4513 5.2): GSS-SPNEGO, GSSAPI, EXTERNAL ...
+    Sasl(String),
+}
+
+impl BindKind {
+    /// "anonymous", "unauthenticated", "simple" or "sasl:<mechanism>".
+    pub fn label(&self) -> String {
+        match self {
+            BindKind::Anonymous => "anonymous".into(),
+            BindKind::Unauthenticated => "unauthenticated".into(),
+            BindKind::Simple => "simple".into(),
+            BindKind::Sasl(m) => format!("sasl:{m}"),
+        }
+    }
+}
+
+/// A searchRequest (RFC 4511 4.5.1), reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    /// baseObject ("" is the root DSE).
+    pub base: String,
+    /// scope: 0 baseObject, 1 singleLevel, 2 wholeSubtree.
+    pub scope: u32,
+    /// The filter as an RFC 4515 string.
+    pub filter: String,
+    /// Requested attributes.
+    pub attributes: Vec<String>,
+    /// For a DC locator ping (MS-ADTS 6.3.3: filter on DnsDomain/Host/NtVer..., attribute
+    /// Netlogon), the DnsDomain asked for ("" when the filter has none).
+    pub locator_domain: Option<String>,
+}
+
+/// What one LDAPMessage says, reduced to the facts certflow reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    /// bindRequest.
+    Bind {
+        /// The bind name (DN or, for AD, a UPN / NetBIOS name), "" if none.
+        name: String,
+        /// How it authenticates.
+        kind: BindKind,
+    },
+    /// A response carrying an LDAPResult (bindResponse, searchResDone, modifyResponse, ...).
+    Result {
+        /// resultCode.
+        code: u32,
+    },
+    /// searchRequest.
+    Search(Search),
+    /// extendedReq.
+    Extended {
+        /// requestName (an OID).
+        oid: String,
+    },
+    /// extendedResp.
+    ExtendedResp {
+        /// resultCode.
+        code: u32,
+        /// responseName, if present.
+        oid: Option<String>,
+    },
+    /// Nothing certflow keeps beyond the operation.
+    None,
+}
+
+/// One LDAPMessage, reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// messageID.
+    pub id: u32,
+    /// protocolOp APPLICATION tag number (see [`op_name`]).
+    pub op: u32,
+    /// Facts of the operation.
+    pub detail: Detail,
+}
+
+/// Why a message could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdapParseError {
+    /// Cut short: the BER lengths run past the end.
+    Truncated,
+    /// Not decodable as an LDAPMessage (RFC 4511 4.1.1).
+    Malformed,
+}
+
+fn cap(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// Parses one whole LDAPMessage (RFC 4511 4.1.1) at the start of `data`.
+pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
+    let m = match LdapMessage::from_ber(data) {
+        Ok((_, m)) => m,
+        Err(ldap_parser::Err::Incomplete(_)) => return Err(LdapParseError::Truncated),
+        Err(_) => return Err(LdapParseError::Malformed),
+    };
+    let op = m.protocol_op.tag().0;
+    let detail = match &m.protocol_op {
+        ProtocolOp::BindRequest(b) => {
+            let kind = match &b.authentication {
+                AuthenticationChoice::Simple(pw) if pw.is_empty() && b.name.0.is_empty() => {
+                    BindKind::Anonymous
+                }
+                AuthenticationChoice::Simple(pw) if pw.is_empty() => BindKind::Unauthenticated,
+                AuthenticationChoice::Simple(_) => BindKind::Simple,
+                AuthenticationChoice::Sasl(s) => {
+                    BindKind::Sasl(cap(&s.mechanism.0, MAX_STRING_LEN))
+                }
+            };
+            Detail::Bind {
+                name: cap(&b.name.0, MAX_STRING_LEN),
+                kind,
+            }
+        }
+        ProtocolOp::BindResponse(r) => Detail::Result {
+            code: r.result.result_code.0,
+        },
+        ProtocolOp::SearchResultDone(r)
+        | ProtocolOp::AddResponse(r)
+        | ProtocolOp::DelResponse(r)
+        | ProtocolOp::ModDnResponse(r)
+        | ProtocolOp::CompareResponse(r) => Detail::Result {
+            code: r.result_code.0,
+        },
+        ProtocolOp::ModifyResponse(r) => Detail::Result {
+            code: r.result.result_code.0,
+        },
+        ProtocolOp::SearchRequest(s) => {
+            let attributes: Vec<String> = s
+                .attributes
+                .iter()
+                .map(|a| cap(&a.0, MAX_STRING_LEN))
+                .collect();
+            let locator_domain = locator_domain(&s.filter, &attributes);
+            Detail::Search(Search {
+                base: cap(&s.base_object.0, MAX_STRING_LEN),
+                scope: s.scope.0,
+                filter: filter_string(&s.filter),
+                attributes,
+                locator_domain,
+            })
+        }
+        ProtocolOp::ExtendedRequest(e) => Detail::Extended {
+            oid: cap(&e.request_name.0, MAX_STRING_LEN),
+        },
+        ProtocolOp::ExtendedResponse(e) => Detail::ExtendedResp {
+            code: e.result.result_code.0,
+            oid: e.response_name.as_ref().map(|o| cap(&o.0, MAX_STRING_LEN)),
+        },
+        _ => Detail::None,
+    };
+    Ok(Message {
+        id: m.message_id.0,
+        op,
+        detail,
+    })
+}
+
+/// Appends `v` escaped per RFC 4515 3: `*`, `(`, `)`, `\`, NUL and every byte that is not
+/// printable ASCII become `\xx`.
+fn escape_value(out: &mut String, v: &[u8]) {
+    for &b in v {
+        if b.is_ascii_graphic() && !matches!(b, b'*' | b'(' | b')' | b'\\') || b == b' ' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("\\{b:02x}"));
+        }
+    }
+}
+
+fn write_filter(out: &mut String, f: &Filter<'_>) {
+    if out.len() > MAX_FILTER_STRING_LEN {
+        return;
+    }
+    match f {
+        Filter::And(v) | Filter::Or(v) => {
+            out.push_str(if matches!(f, Filter::And(_)) {
+                "(&"
+            } else {
+                "(|"
+            });
+            for x in v {
+                write_filter(out, x);
+            }
+            out.push(')');
+        }
+        Filter::Not(x) => {
+            out.push_str("(!");
+            write_filter(out, x);
+            out.push(')');
+        }
+        Filter::EqualityMatch(a)
+        | Filter::GreaterOrEqual(a)
+        | Filter::LessOrEqual(a)
+        | Filter::ApproxMatch(a) => {
+            let op = match f {
+                Filter::GreaterOrEqual(_) => ">=",
+                Filter::LessOrEqual(_) => "<=",
+                Filter::ApproxMatch(_) => "~=",
+                _ => "=",
+            };
+            out.push('(');
+            out.push_str(&a.attribute_desc.0);
+            out.push_str(op);
+            escape_value(out, &a.assertion_value);
+            out.push(')');
+        }
+        Filter::Present(a) => {
+            out.push('(');
+            out.push_str(&a.0);
+            out.push_str("=*)");
+        }
+        Filter::Substrings(s) => {
+            out.push('(');
+            out.push_str(&s.filter_type.0);
+            out.push('=');
+            // RFC 4515 3: [initial] "*" *(any "*") [final]
+            for part in &s.substrings {
+                match part {
+                    Substring::Initial(v) => escape_value(out, &v.0),
+                    Substring::Any(v) | Substring::Final(v) => {
+                        out.push('*');
+                        escape_value(out, &v.0);
+                    }
+                }
+            }
+            if !s
+                .substrings
+                .last()
+                .is_some_and(|p| matches!(p, Substring::Final(_)))
+            {
+                out.push('*');
+            }
+            out.push(')');
+        }
+        Filter::ExtensibleMatch(m) => {
+            out.push('(');
+            if let Some(t) = &m.rule_type {
+                out.push_str(&t.0);
+            }
+            if m.dn_attributes == Some(true) {
+                out.push_str(":dn");
+            }
+            if let Some(r) = &m.matching_rule {
+                out.push(':');
+                out.push_str(&r.0);
+            }
+            out.push_str(":=");
+            escape_value(out, &m.assertion_value.0);
+            out.push(')');
+        }
+    }
+}
+
+/// Renders a search filter as an RFC 4515 string, cut at [`MAX_FILTER_STRING_LEN`].
+pub fn filter_string(f: &Filter<'_>) -> String {
+    let mut s = String::new();
+    write_filter(&mut s, f);
+    if s.len() > MAX_FILTER_STRING_LEN {
+        cap(&s, MAX_FILTER_STRING_LEN)
+    } else {
+        s
+    }
+}
+
+/// Attributes of a DC locator ping filter (MS-ADTS 6.3.3.2).
+const LOCATOR_ATTRS: &[&str] = &[
+    "dnsdomain",
+    "host",
+    "ntver",
+    "domainguid",
+    "domainsid",
+    "user",
+    "aac",
+    "dnshostname",
+];
+
+/// For a DC locator ping (MS-ADTS 6.3.3: an `(&(DnsDomain=..)(NtVer=..)...)` filter and the
+/// `Netlogon` attribute), the DnsDomain value ("" when absent); `None` for other searches.
+fn locator_domain(f: &Filter<'_>, attributes: &[String]) -> Option<String> {
+    if !attributes
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case("netlogon"))
+    {
+        return None;
+    }
+    let terms: Vec<&ldap_parser::filter::AttributeValueAssertion<'_>> = match f {
+        Filter::And(v) => v
+            .iter()
+            .filter_map(|x| match x {
+                Filter::EqualityMatch(a) => Some(a),
+                _ => None,
+            })
+            .collect(),
+        Filter::EqualityMatch(a) => vec![a],
+        _ => return None,
+    };
+    let is = |a: &&ldap_parser::filter::AttributeValueAssertion<'_>, n: &str| {
+        a.attribute_desc.0.eq_ignore_ascii_case(n)
+    };
+    let locator = terms.iter().any(|a| LOCATOR_ATTRS.iter().any(|n| is(a, n)));
+    if !locator {
+        return None;
+    }
+    let domain = terms
+        .iter()
+        .find(|a| is(a, "dnsdomain"))
+        .map(|a| cap(&String::from_utf8_lossy(&a.assertion_value), MAX_STRING_LEN))
+        .unwrap_or_default();
+    Some(domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ldap::testutil::hex;
+    use ldap_parser::filter::{AssertionValue, AttributeValueAssertion, SubstringFilter};
+    use ldap_parser::ldap::LdapString;
+    use std::borrow::Cow;
+
+    /// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 4, tcp.payload (350 bytes): searchRequest
+    /// messageID 5, baseObject "" (rootDSE), scope baseObject, filter (objectclass=*), 15
+    /// attributes (tshark: ldap.protocolOp 3, "Filter: (objectclass=*)").
+    const F4_ROOTDSE_SEARCH: &str = "30840000015802010563840000014f04000a01000a010002010002011e010100870b6f626a656374636c61737330840000012b0411737562736368656d61537562656e747279040d6473536572766963654e616d65040e6e616d696e67436f6e7465787473041464656661756c744e616d696e67436f6e746578740413736368656d614e616d696e67436f6e74657874041a636f6e66696775726174696f6e4e616d696e67436f6e746578740417726f6f74446f6d61696e4e616d696e67436f6e746578740410737570706f72746564436f6e74726f6c0414737570706f727465644c44415056657273696f6e0415737570706f727465644c444150506f6c69636965730417737570706f727465645341534c4d656368616e69736d73040b646e73486f73744e616d65040f6c646170536572766963654e616d65040a7365727665724e616d650415737570706f727465644361706162696c6974696573";
+
+    #[test]
+    fn rootdse_search_matches_tshark() {
+        let b = hex(F4_ROOTDSE_SEARCH);
+        assert_eq!(message_frame(&b), Frame::Complete(b.len()));
+        assert_eq!(peek_op(&b), Some((5, 3)));
+        let m = parse_message(&b).unwrap();
+        assert_eq!((m.id, op_name(m.op)), (5, "searchRequest"));
+        let Detail::Search(s) = m.detail else {
+            panic!("not a search");
+        };
+        assert_eq!((s.base.as_str(), s.scope), ("", 0));
+        assert_eq!(s.filter, "(objectclass=*)");
+        assert_eq!(s.attributes.len(), 15);
+        assert_eq!(s.attributes[0], "subschemaSubentry");
+        assert_eq!(s.locator_domain, None);
+    }
+
+    #[test]
+    fn truncated_prefixes_are_errors() {
+        let b = hex(F4_ROOTDSE_SEARCH);
+        for n in 0..b.len() {
+            assert_eq!(message_frame(&b[..n]), Frame::Incomplete, "prefix {n}");
+            assert!(parse_message(&b[..n]).is_err(), "prefix {n}");
+        }
+    }
+
+    #[test]
+    fn corrupted_lengths() {
+        let mut b = hex(F4_ROOTDSE_SEARCH);
+        // SEQUENCE length with 5 length octets, and the indefinite form: invalid.
+        b[1] = 0x85;
+        assert_eq!(message_frame(&b), Frame::Invalid);
+        b[1] = 0x80;
+        assert_eq!(message_frame(&b), Frame::Invalid);
+        // searchRequest length larger than the message: not an LDAP message start.
+        let mut b = hex(F4_ROOTDSE_SEARCH);
+        b[12] = 0x02;
+        assert_eq!(peek_op(&b), None);
+        assert!(parse_message(&b).is_err());
+        // Outer length above the cap.
+        assert_eq!(
+            message_frame(&[0x30, 0x84, 0x10, 0, 0, 0]),
+            Frame::TooLong(0x1000_0006)
+        );
+    }
+
+    #[test]
+    fn filter_strings_follow_rfc4515() {
+        let s = |v: &'static str| LdapString(Cow::Borrowed(v));
+        let av = |v: &'static [u8]| AssertionValue(Cow::Borrowed(v));
+        // (cn=ab*c\2a*d) and (!(sid=\01\00)): examples shaped like RFC 4515 4.
+        let f = Filter::And(vec![
+            Filter::Substrings(SubstringFilter {
+                filter_type: s("cn"),
+                substrings: vec![
+                    Substring::Initial(av(b"ab")),
+                    Substring::Any(av(b"c*")),
+                    Substring::Final(av(b"d")),
+                ],
+            }),
+            Filter::Not(Box::new(Filter::EqualityMatch(AttributeValueAssertion {
+                attribute_desc: s("sid"),
+                assertion_value: Cow::Borrowed(&[1, 0]),
+            }))),
+            Filter::Substrings(SubstringFilter {
+                filter_type: s("o"),
+                substrings: vec![Substring::Any(av(b"x"))],
+            }),
+        ]);
+        assert_eq!(
+            filter_string(&f),
+            "(&(cn=ab*c\\2a*d)(!(sid=\\01\\00))(o=*x*))"
+        );
+        let long = Filter::Or(vec![Filter::Present(s("objectClass")); 100]);
+        let out = filter_string(&long);
+        assert!(out.ends_with("..."));
+        assert!(out.len() <= MAX_FILTER_STRING_LEN + 3);
+    }
+}

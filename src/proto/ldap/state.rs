@@ -1,0 +1,809 @@
+//! Per-connection state of the LDAP/CLDAP analyzer: message framing on the TCP stream (several
+//! messages per segment, messages across segments), SASL security layer buffers after a SASL bind
+//! (RFC 4422 3.7), StartTLS hand-over to the TLS dissector (RFC 4511 4.14), resynchronisation
+//! after gaps, and CLDAP datagrams.
+
+use crate::evidence::{Evidence, FrameRef};
+use crate::proto::{Analyzer, Ctx, Dir, Transport};
+
+use super::evidence::LdapEvidence;
+use super::parse::{self, Detail, Frame};
+use super::sasl::{self, Protection, TokenKind};
+
+/// Bytes kept unconsumed while searching for the next message after a gap: a message or SASL
+/// buffer start straddling two segments is found once the next segment arrives.
+const RESYNC_KEEP: usize = 40;
+
+/// Bytes of a message or token needed before its shape is checked (the longest prefix
+/// [`parse::peek_op`] and [`sasl::classify`] read).
+const CHECK_BYTES: usize = 32;
+
+/// Largest integrity-only SASL buffer waited for and unwrapped: one maximal LDAP message plus
+/// token overhead (RFC 4121 header and checksum, NTLM signature).
+const MAX_READABLE_BUFFER: usize = parse::MAX_MESSAGE_LEN + 64;
+
+/// State of one direction.
+#[derive(Debug, Default)]
+struct DirState {
+    /// Looking for the next message start (after a gap or bad bytes).
+    resync: bool,
+    /// Bytes of an oversized message or a sealed SASL buffer still to skip.
+    skip: usize,
+    /// Whether the bytes being skipped belong to a SASL buffer.
+    skip_sasl: bool,
+    /// Cleartext unwrapped from integrity-only SASL buffers, not yet framed into messages.
+    inner: Vec<u8>,
+}
+
+/// What the head of a direction's bytes is.
+enum Head {
+    /// Need more bytes.
+    Wait,
+    /// A complete LDAP message of this length.
+    Message(usize),
+    /// An LDAP message longer than [`parse::MAX_MESSAGE_LEN`]: skip this many bytes.
+    TooLong(usize),
+    /// A SASL buffer: total length (prefix included), token kind (if known), protection.
+    Sasl(usize, Option<TokenKind>, Protection),
+    /// Not a message start.
+    Bad,
+}
+
+/// LDAP (TCP) / CLDAP (UDP) analyzer.
+pub struct LdapAnalyzer {
+    transport: Transport,
+    server_port: u16,
+    ev: LdapEvidence,
+    dirs: [DirState; 2],
+    proved: bool,
+    /// Mechanism of the SASL bind in progress.
+    sasl_mech: Option<String>,
+    /// A SASL bind succeeded: SASL buffers of any token kind are expected.
+    sasl_layer: bool,
+    /// Frame that last carried SASL bytes (to count frames once).
+    last_sasl_frame: Option<FrameRef>,
+    /// StartTLS requested, response not seen yet.
+    starttls_pending: bool,
+    /// StartTLS accepted: everything now belongs to TLS.
+    tls_started: bool,
+    /// The TLS analyzer the stream is handed to after StartTLS.
+    tls: Option<Box<dyn Analyzer>>,
+}
+
+impl LdapAnalyzer {
+    /// A fresh analyzer for one connection to `server_port`.
+    pub fn new(transport: Transport, server_port: u16) -> Self {
+        LdapAnalyzer {
+            transport,
+            server_port,
+            ev: LdapEvidence::default(),
+            dirs: Default::default(),
+            proved: false,
+            sasl_mech: None,
+            sasl_layer: false,
+            last_sasl_frame: None,
+            starttls_pending: false,
+            tls_started: false,
+            tls: None,
+        }
+    }
+
+    /// What LDAP content proved so far (for tests and callers that inspect before `finish`).
+    pub fn evidence(&self) -> &LdapEvidence {
+        &self.ev
+    }
+
+    fn head(&self, data: &[u8]) -> Head {
+        let Some(&first) = data.first() else {
+            return Head::Wait;
+        };
+        if first == 0x30 {
+            return match parse::message_frame(data) {
+                Frame::Incomplete => {
+                    let enough = data.len() >= CHECK_BYTES;
+                    if enough && !parse::looks_like_message(data) {
+                        Head::Bad
+                    } else {
+                        Head::Wait
+                    }
+                }
+                Frame::Complete(n) => {
+                    if parse::looks_like_message(data) {
+                        Head::Message(n)
+                    } else {
+                        Head::Bad
+                    }
+                }
+                Frame::TooLong(n) => {
+                    if parse::looks_like_message(data) {
+                        Head::TooLong(n)
+                    } else {
+                        Head::Bad
+                    }
+                }
+                Frame::Invalid => Head::Bad,
+            };
+        }
+        let Some(len) = sasl::buffer_len(data) else {
+            return if first == 0 { Head::Wait } else { Head::Bad };
+        };
+        if len == 0 || len > sasl::MAX_BUFFER_LEN {
+            return Head::Bad;
+        }
+        let token = &data[sasl::LEN_PREFIX..];
+        if token.len() < len.min(CHECK_BYTES) {
+            return Head::Wait;
+        }
+        match sasl::classify(token) {
+            Some((k, p)) => Head::Sasl(sasl::LEN_PREFIX + len, Some(k), p),
+            None if self.sasl_layer => {
+                Head::Sasl(sasl::LEN_PREFIX + len, None, Protection::Unknown)
+            }
+            None => Head::Bad,
+        }
+    }
+
+    /// Offset of the first plausible message or SASL buffer start in `data`.
+    fn find_start(&self, data: &[u8]) -> Option<usize> {
+        (0..data.len()).find(|&i| {
+            let r = &data[i..];
+            match r.first() {
+                Some(0x30) => match self.head(r) {
+                    Head::Message(n) => parse::parse_message(&r[..n]).is_ok(),
+                    Head::Wait => parse::looks_like_message(r),
+                    _ => false,
+                },
+                Some(0x00) => sasl::looks_like_buffer(r),
+                _ => false,
+            }
+        })
+    }
+
+    fn bad(&mut self, d: usize) {
+        self.ev.malformed += 1;
+        self.ev.resyncs += 1;
+        self.dirs[d].resync = true;
+    }
+
+    fn note_sasl_frame(&mut self, at: FrameRef) {
+        if self.last_sasl_frame != Some(at) {
+            self.last_sasl_frame = Some(at);
+            self.ev.sasl_frames += 1;
+        }
+    }
+
+    /// One whole LDAPMessage.
+    fn message(&mut self, ctx: &Ctx, bytes: &[u8], wrapped: bool) {
+        let m = match parse::parse_message(bytes) {
+            Ok(m) => m,
+            Err(_) => {
+                self.ev.malformed += 1;
+                return;
+            }
+        };
+        self.proved = true;
+        self.ev.record(&m, ctx.frame, wrapped);
+        match &m.detail {
+            Detail::Bind { kind, .. } => {
+                self.sasl_mech = match kind {
+                    parse::BindKind::Sasl(mech) => Some(mech.clone()),
+                    _ => None,
+                };
+            }
+            // RFC 4513 5.2.1.5 / RFC 4422 3.7: the security layer starts after a successful
+            // SASL bind (resultCode success); 14 saslBindInProgress keeps the bind going.
+            Detail::Result { code } if m.op == 1 => {
+                if *code == 0 && self.sasl_mech.is_some() {
+                    self.sasl_layer = true;
+                }
+                if *code != 14 {
+                    self.sasl_mech = None;
+                }
+            }
+            Detail::Extended { oid } if oid == parse::STARTTLS_OID => {
+                self.ev.starttls.add("requested".to_string(), ctx.frame);
+                self.starttls_pending = true;
+            }
+            Detail::ExtendedResp { code, oid }
+                if self.starttls_pending
+                    && oid.as_deref().is_none_or(|o| o == parse::STARTTLS_OID) =>
+            {
+                self.starttls_pending = false;
+                if *code == 0 {
+                    self.ev.starttls.add("accepted".to_string(), ctx.frame);
+                    self.start_tls();
+                } else {
+                    self.ev.starttls.add("refused".to_string(), ctx.frame);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// RFC 4511 4.14.2: after a successful StartTLS response both directions carry TLS.
+    fn start_tls(&mut self) {
+        self.tls_started = true;
+        self.tls =
+            crate::proto::by_service("tls").map(|d| (d.new)(self.transport, self.server_port));
+        for d in &mut self.dirs {
+            *d = DirState::default();
+        }
+    }
+
+    /// One whole SASL buffer (prefix included) whose token may be unwrapped.
+    fn sasl_buffer(&mut self, ctx: &Ctx, d: usize, buf: &[u8]) {
+        let token = buf.get(sasl::LEN_PREFIX..).unwrap_or(&[]);
+        let Some(clear) = sasl::plaintext(token) else {
+            self.ev.malformed += 1;
+            return;
+        };
+        // NTLM signatures do not say whether the session seals: readable LDAP means signing.
+        let ntlm = matches!(sasl::classify(token), Some((TokenKind::Ntlm, _)));
+        if ntlm && !parse::looks_like_message(&clear) && self.dirs[d].inner.is_empty() {
+            self.ev
+                .sasl_protection
+                .add("privacy".to_string(), ctx.frame);
+            return;
+        }
+        self.ev
+            .sasl_protection
+            .add("integrity".to_string(), ctx.frame);
+        let inner = &mut self.dirs[d].inner;
+        if inner.len() + clear.len() > parse::MAX_MESSAGE_LEN {
+            inner.clear();
+            self.ev.malformed += 1;
+            return;
+        }
+        inner.extend_from_slice(&clear);
+        let mut inner = std::mem::take(&mut self.dirs[d].inner);
+        let mut at = 0;
+        while at < inner.len() {
+            match parse::message_frame(&inner[at..]) {
+                Frame::Complete(n) => {
+                    self.message(ctx, &inner[at..at + n], true);
+                    at += n;
+                }
+                Frame::Incomplete => break,
+                Frame::TooLong(_) | Frame::Invalid => {
+                    self.ev.malformed += 1;
+                    at = inner.len();
+                }
+            }
+        }
+        inner.drain(..at);
+        if !self.tls_started {
+            self.dirs[d].inner = inner;
+        }
+    }
+}
+
+impl Analyzer for LdapAnalyzer {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        if self.tls_started {
+            return match &mut self.tls {
+                Some(t) => t.stream(ctx, data),
+                None => data.len(),
+            };
+        }
+        let d = ctx.dir.index();
+        if data.first() == Some(&0) || (self.dirs[d].skip > 0 && self.dirs[d].skip_sasl) {
+            self.note_sasl_frame(ctx.frame);
+        }
+        let mut at = 0;
+        while at < data.len() {
+            let rest = &data[at..];
+            let st = &mut self.dirs[d];
+            if st.skip > 0 {
+                let n = st.skip.min(rest.len());
+                st.skip -= n;
+                at += n;
+                continue;
+            }
+            if st.resync {
+                match self.find_start(rest) {
+                    Some(i) => {
+                        at += i;
+                        self.dirs[d].resync = false;
+                        continue;
+                    }
+                    None => return at + rest.len().saturating_sub(RESYNC_KEEP),
+                }
+            }
+            match self.head(rest) {
+                Head::Wait => break,
+                Head::Bad => self.bad(d),
+                Head::Message(n) => {
+                    self.message(ctx, &rest[..n], false);
+                    at += n;
+                    if self.tls_started {
+                        // The rest of this direction is already TLS (RFC 4511 4.14.2).
+                        let more = match &mut self.tls {
+                            Some(t) => t.stream(ctx, &data[at..]),
+                            None => data.len() - at,
+                        };
+                        return at + more;
+                    }
+                }
+                Head::TooLong(n) => {
+                    self.ev.malformed += 1;
+                    let st = &mut self.dirs[d];
+                    st.skip = n;
+                    st.skip_sasl = false;
+                }
+                Head::Sasl(n, kind, prot) => {
+                    self.proved = true;
+                    let readable = kind != Some(TokenKind::Krb5Legacy)
+                        && (prot == Protection::Integrity
+                            || (prot == Protection::Unknown && kind == Some(TokenKind::Ntlm)));
+                    if readable && n <= MAX_READABLE_BUFFER {
+                        if rest.len() < n {
+                            break;
+                        }
+                        self.ev.sasl_buffers += 1;
+                        self.ev.sasl_bytes += n as u64;
+                        self.sasl_buffer(ctx, d, &rest[..n]);
+                        at += n;
+                    } else {
+                        // Sealed, unknown, or too big to unwrap: counted and skipped as it
+                        // arrives, never buffered.
+                        self.ev.sasl_buffers += 1;
+                        self.ev.sasl_bytes += n as u64;
+                        if readable {
+                            self.ev.malformed += 1;
+                        } else {
+                            self.ev
+                                .sasl_protection
+                                .add(prot.as_str().to_string(), ctx.frame);
+                        }
+                        let st = &mut self.dirs[d];
+                        st.skip = n;
+                        st.skip_sasl = true;
+                    }
+                }
+            }
+        }
+        at
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        if self.tls_started {
+            if let Some(t) = &mut self.tls {
+                t.gap(dir);
+            }
+            return;
+        }
+        self.ev.resyncs += 1;
+        let st = &mut self.dirs[dir.index()];
+        st.resync = true;
+        st.skip = 0;
+        st.inner.clear();
+    }
+
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
+        // CLDAP (RFC 1798, MS-ADTS 6.3.3): one LDAPMessage per datagram.
+        let mut at = 0;
+        while at < data.len() {
+            match parse::message_frame(&data[at..]) {
+                Frame::Complete(n) => {
+                    self.message(ctx, &data[at..at + n], false);
+                    at += n;
+                }
+                _ => {
+                    self.ev.malformed += 1;
+                    break;
+                }
+            }
+        }
+    }
+
+    fn service(&self) -> Option<&'static str> {
+        if !self.proved {
+            return None;
+        }
+        Some(match (self.transport, self.server_port) {
+            (Transport::Udp, _) => "cldap",
+            (Transport::Tcp, 3268) => "gc",
+            (Transport::Tcp, _) => "ldap",
+        })
+    }
+
+    fn finish(&mut self, ev: &mut Evidence) {
+        if let Some(t) = &mut self.tls {
+            t.finish(ev);
+        }
+        let mine = std::mem::take(&mut self.ev);
+        if !mine.is_empty() {
+            crate::evidence::Merge::merge(&mut ev.ldap, Some(mine));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{Evidence, Facts};
+    use crate::proto::ldap::testutil::{hex, payloads, run_tcp, run_udp, Feeder, Seg, NO_SEQ};
+
+    fn frames<T: Ord + Clone>(f: &Facts<T>) -> Vec<(T, u64)> {
+        f.iter().map(|x| (x.value.clone(), x.first.frame)).collect()
+    }
+
+    fn counts(f: &Facts<String>) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = f.iter().map(|x| (x.value.clone(), x.count)).collect();
+        v.sort();
+        v
+    }
+
+    fn tcp(file: &str, filter: &str) -> Option<(LdapEvidence, LdapAnalyzer, Vec<Seg>)> {
+        let segs = payloads(file, "tcp", filter)?;
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let ev = run_tcp(&mut a, 389, &segs);
+        Some((ev.ldap.expect("ldap evidence"), a, segs))
+    }
+
+    #[test]
+    fn rootdse_sasl_bind_then_integrity_wrapped_modify() {
+        // ldap_rootdse_bind_modify_vlan_ipv6.pcapng. tshark: f4 searchRequest, f6 searchResEntry
+        // + searchResDone (reassembled from f5+f6), f9 bindRequest GSS-SPNEGO (f8+f9),
+        // f11 bindResponse success, then SASL buffers f12 (205) modifyRequest, f13 (50)
+        // modifyResponse, f14 (39) unbindRequest.
+        let Some((l, a, _)) = tcp("ldap_rootdse_bind_modify_vlan_ipv6.pcapng", "tcp") else {
+            return;
+        };
+        assert_eq!(a.service(), Some("ldap"));
+        assert_eq!((l.messages, l.malformed, l.resyncs), (8, 0, 0));
+        assert_eq!(
+            frames(&l.operations),
+            vec![
+                ("searchRequest".into(), 4),
+                ("searchResDone".into(), 6),
+                ("searchResEntry".into(), 6),
+                ("bindRequest".into(), 9),
+                ("bindResponse".into(), 11),
+                ("modifyRequest".into(), 12),
+                ("modifyResponse".into(), 13),
+                ("unbindRequest".into(), 14),
+            ]
+        );
+        assert_eq!(frames(&l.binds), vec![("sasl:GSS-SPNEGO".into(), 9)]);
+        assert_eq!(frames(&l.search_bases), vec![("".into(), 4)]);
+        assert_eq!(
+            frames(&l.search_filters),
+            vec![("(objectclass=*)".into(), 4)]
+        );
+        // SASL buffer lengths 205 + 50 + 39, plus 4-byte prefixes.
+        assert_eq!((l.sasl_buffers, l.sasl_bytes), (3, 205 + 50 + 39 + 12));
+        assert_eq!(frames(&l.sasl_protection), vec![("integrity".into(), 12)]);
+        assert_eq!(l.unwrapped.get("modifyRequest"), 1);
+        assert_eq!(l.unwrapped.get("modifyResponse"), 1);
+        let mr = l
+            .results
+            .iter()
+            .find(|r| r.value.op == "modifyResponse")
+            .unwrap();
+        assert_eq!(
+            (mr.value.code, mr.value.name.as_str(), mr.first.frame),
+            (0, "success", 13)
+        );
+    }
+
+    #[test]
+    fn sealed_buffers_with_gap_and_retransmission() {
+        // ldap_gss_privacy_vlan_ipv6_gap_pernpkt_encap.pcapng: bind f5, bindResponse f7, then
+        // GSS-API privacy buffers f8 f9 f11 f16 (client) and f10 f13 (server); server bytes
+        // 211..1553 were not captured (tshark: "previous segment not captured" at f10) and f14
+        // retransmits f13.
+        let Some(segs) = payloads(
+            "ldap_gss_privacy_vlan_ipv6_gap_pernpkt_encap.pcapng",
+            "tcp",
+            "tcp",
+        ) else {
+            return;
+        };
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let mut f = Feeder::new(389);
+        for s in &segs {
+            f.feed_seq(&mut a, s);
+        }
+        assert_eq!(f.gaps, 1);
+        assert_eq!(f.pending(), (0, 0));
+        let mut ev = Evidence::default();
+        a.finish(&mut ev);
+        let l = ev.ldap.unwrap();
+        assert_eq!((l.messages, l.malformed, l.resyncs), (2, 0, 1));
+        assert_eq!(
+            counts(&l.operations),
+            vec![("bindRequest".into(), 1), ("bindResponse".into(), 1)]
+        );
+        assert_eq!(l.sasl_buffers, 6);
+        assert_eq!(l.sasl_bytes, 204 + 161 + 223 + 247 + 206 + 71 + 6 * 4);
+        assert_eq!(frames(&l.sasl_protection), vec![("privacy".into(), 8)]);
+        assert!(l.unwrapped.is_empty());
+    }
+
+    #[test]
+    fn stream_starting_with_sealed_buffers() {
+        // Same capture from f8 on (no bind seen): the buffers are recognised by their RFC 4121
+        // token header, counted, never parsed as LDAP.
+        let Some(segs) = payloads(
+            "ldap_gss_privacy_vlan_ipv6_gap_pernpkt_encap.pcapng",
+            "tcp",
+            "frame.number==8 || frame.number==9 || frame.number==11 || frame.number==16",
+        ) else {
+            return;
+        };
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let ev = run_tcp(&mut a, 389, &segs);
+        assert_eq!(a.service(), Some("ldap"));
+        let l = ev.ldap.unwrap();
+        assert_eq!((l.messages, l.malformed, l.sasl_buffers), (0, 0, 4));
+        assert_eq!(l.sasl_frames, 4);
+    }
+
+    #[test]
+    fn search_mid_stream_with_references() {
+        // ldap_search_linux_cooked_sll.pcapng (no handshake): f1 searchRequest base
+        // DC=matrix,DC=local, tshark filter "(departmentNumber:2.16.840.1.113730.3.3.2.46.1:=>=N4709)";
+        // f2 searchResRef x3 + searchResDone.
+        let Some((l, _, _)) = tcp("ldap_search_linux_cooked_sll.pcapng", "tcp") else {
+            return;
+        };
+        assert_eq!((l.messages, l.malformed), (5, 0));
+        assert_eq!(
+            counts(&l.operations),
+            vec![
+                ("searchRequest".into(), 1),
+                ("searchResDone".into(), 1),
+                ("searchResRef".into(), 3)
+            ]
+        );
+        assert_eq!(
+            frames(&l.search_bases),
+            vec![("DC=matrix,DC=local".into(), 1)]
+        );
+        assert_eq!(
+            frames(&l.search_filters),
+            vec![(
+                "(departmentNumber:2.16.840.1.113730.3.3.2.46.1:=>=N4709)".into(),
+                1
+            )]
+        );
+        assert_eq!(l.sasl_buffers, 0);
+    }
+
+    #[test]
+    fn adcs_enrollment_services_discovery() {
+        // adcs_ldap_enrollment_services_query_krb5_integrity.pcapng, all three connections.
+        // tshark protocolOp counts over the file: searchRequest 17, searchResEntry 54,
+        // searchResDone 17, bindRequest 3, bindResponse 3, unbindRequest 2 (96 messages);
+        // f14 searches CN=Enrollment Services,... with (objectCategory=pKIEnrollmentService),
+        // f257/f259 CN=Certificate Templates,... with (objectclass=pKICertificateTemplate).
+        let mut l = LdapEvidence::default();
+        for s in 0..3 {
+            let Some((e, _, _)) = tcp(
+                "adcs_ldap_enrollment_services_query_krb5_integrity.pcapng",
+                &format!("tcp.stream=={s}"),
+            ) else {
+                return;
+            };
+            crate::evidence::Merge::merge(&mut l, e);
+        }
+        assert_eq!((l.messages, l.malformed, l.resyncs), (96, 0, 0));
+        assert_eq!(
+            counts(&l.operations),
+            vec![
+                ("bindRequest".into(), 3),
+                ("bindResponse".into(), 3),
+                ("searchRequest".into(), 17),
+                ("searchResDone".into(), 17),
+                ("searchResEntry".into(), 54),
+                ("unbindRequest".into(), 2),
+            ]
+        );
+        let es = "CN=Enrollment Services,CN=Public Key Services,CN=Services,CN=Configuration,DC=DMC,DC=local";
+        let ct = "CN=Certificate Templates,CN=Public Key Services,CN=Services,CN=Configuration,DC=DMC,DC=local";
+        assert_eq!(
+            l.search_bases.first_frame(&es.to_string()).map(|f| f.frame),
+            Some(10)
+        );
+        assert_eq!(
+            l.search_bases.first_frame(&ct.to_string()).map(|f| f.frame),
+            Some(257)
+        );
+        let filt = |s: &str| {
+            l.search_filters
+                .first_frame(&s.to_string())
+                .map(|f| f.frame)
+        };
+        assert_eq!(filt("(objectCategory=pKIEnrollmentService)"), Some(14));
+        assert_eq!(filt("(objectclass=pKICertificateTemplate)"), Some(259));
+        assert_eq!(frames(&l.binds), vec![("sasl:GSS-SPNEGO".into(), 4)]);
+        assert_eq!(l.binds.iter().next().unwrap().count, 3);
+        assert_eq!(frames(&l.sasl_protection), vec![("integrity".into(), 6)]);
+    }
+
+    #[test]
+    fn cldap_dc_locator_ping() {
+        // dcom_activation_shellwindows_cldap_kerberos_ws5.pcap udp/389: f157 searchRequest
+        // (tshark: DnsDomain=THESHIRE.LOCAL, Host=WORKSTATION5, DomainGuid, NtVer,
+        // DnsHostName; attribute Netlogon), f158 searchResEntry + searchResDone.
+        let Some(segs) = payloads(
+            "dcom_activation_shellwindows_cldap_kerberos_ws5.pcap",
+            "udp",
+            "udp.port==389",
+        ) else {
+            return;
+        };
+        assert!(crate::proto::ldap::probe(Transport::Udp, &segs[0].bytes));
+        let mut a = LdapAnalyzer::new(Transport::Udp, 389);
+        let ev = run_udp(&mut a, 389, &segs);
+        assert_eq!(a.service(), Some("cldap"));
+        let l = ev.ldap.unwrap();
+        assert_eq!(l.dc_locator_pings, 1);
+        assert_eq!(
+            frames(&l.locator_domains),
+            vec![("THESHIRE.LOCAL".into(), 157)]
+        );
+        assert_eq!(frames(&l.search_attributes), vec![("Netlogon".into(), 157)]);
+        assert_eq!(
+            frames(&l.operations),
+            vec![
+                ("searchRequest".into(), 157),
+                ("searchResDone".into(), 158),
+                ("searchResEntry".into(), 158)
+            ]
+        );
+        let f = &l.search_filters.iter().next().unwrap().value.clone();
+        assert!(
+            f.starts_with("(&(DnsDomain=THESHIRE.LOCAL)(Host=WORKSTATION5)(DomainGuid="),
+            "{f}"
+        );
+        assert!(
+            f.ends_with("(DnsHostName=WORKSTATION5.theshire.local))"),
+            "{f}"
+        );
+    }
+
+    /// No capture holds StartTLS (PROVENANCE.md). Messages encoded by hand from RFC 4511 4.14:
+    /// extendedReq { requestName [0] "1.3.6.1.4.1.1466.20037" } with messageID 1, and
+    /// extendedResp { success, "", "", responseName [10] same OID }.
+    const STARTTLS_REQ: &str = "301d02010177188016312e332e362e312e342e312e313436362e3230303337";
+    const STARTTLS_RESP: &str =
+        "302402010178 1f 0a0100 0400 0400 8a16312e332e362e312e342e312e313436362e3230303337";
+    /// First bytes of a TLS 1.2 ClientHello record (record header + handshake header).
+    const TLS_HELLO_HEAD: &str = "16030100c8010000c40303";
+
+    fn seg(frame: u64, src_port: u16, h: &str) -> Seg {
+        Seg {
+            frame,
+            src_port,
+            bytes: hex(h),
+            seq: NO_SEQ,
+        }
+    }
+
+    #[test]
+    fn starttls_hands_over_to_tls() {
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        // The server's response and the first TLS bytes may share a segment.
+        let resp_and_tls = format!("{STARTTLS_RESP}{TLS_HELLO_HEAD}");
+        let mut f = Feeder::new(389);
+        f.feed(&mut a, &seg(1, 50000, STARTTLS_REQ));
+        f.feed(&mut a, &seg(2, 389, &resp_and_tls));
+        // After the hand-over an LDAP-looking message is TLS content, not LDAP.
+        f.feed(&mut a, &seg(3, 50000, STARTTLS_REQ));
+        assert_eq!(f.pending(), (0, 0));
+        let mut ev = Evidence::default();
+        a.finish(&mut ev);
+        let l = ev.ldap.unwrap();
+        assert_eq!(l.messages, 2);
+        assert_eq!(
+            frames(&l.starttls),
+            vec![("requested".into(), 1), ("accepted".into(), 2)]
+        );
+        assert_eq!(
+            frames(&l.extended_ops),
+            vec![(parse::STARTTLS_OID.into(), 1)]
+        );
+        // Refused StartTLS (resultCode 2 protocolError): the stream stays LDAP.
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let refused = STARTTLS_RESP.replacen("0a0100", "0a0102", 1);
+        let ev = run_tcp(
+            &mut a,
+            389,
+            &[
+                seg(1, 50000, STARTTLS_REQ),
+                seg(2, 389, &refused),
+                seg(3, 50000, STARTTLS_REQ),
+            ],
+        );
+        let l = ev.ldap.unwrap();
+        assert_eq!(l.messages, 3);
+        assert_eq!(
+            frames(&l.starttls),
+            vec![("requested".into(), 1), ("refused".into(), 2)]
+        );
+    }
+
+    #[test]
+    fn split_everywhere_and_garbage() {
+        // ldap_search_linux_cooked_sll.pcapng f1 (searchRequest) and f2 (3 refs + done) fed
+        // one byte at a time, then behind junk bytes.
+        let Some(segs) = payloads("ldap_search_linux_cooked_sll.pcapng", "tcp", "tcp") else {
+            return;
+        };
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let mut f = Feeder::new(389);
+        for s in &segs {
+            for b in &s.bytes {
+                f.feed(
+                    &mut a,
+                    &Seg {
+                        bytes: vec![*b],
+                        seq: NO_SEQ,
+                        ..s.clone()
+                    },
+                );
+            }
+        }
+        assert_eq!((a.ev.messages, a.ev.malformed), (5, 0));
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let mut junk = hex("ffee0102030405060708");
+        junk.extend_from_slice(&segs[0].bytes);
+        let ev = run_tcp(
+            &mut a,
+            389,
+            &[Seg {
+                bytes: junk,
+                seq: NO_SEQ,
+                ..segs[0].clone()
+            }],
+        );
+        let l = ev.ldap.unwrap();
+        assert_eq!((l.messages, l.malformed, l.resyncs), (1, 1, 1));
+    }
+
+    #[test]
+    fn corrupted_lengths_are_counted() {
+        let Some(segs) = payloads(
+            "ldap_search_linux_cooked_sll.pcapng",
+            "tcp",
+            "frame.number==1",
+        ) else {
+            return;
+        };
+        // Inner length of the baseObject made too long: framing holds, decoding fails.
+        let mut b = segs[0].bytes.clone();
+        let pos = b
+            .windows(2)
+            .position(|w| w == [0x04, 0x12])
+            .expect("baseObject header");
+        b[pos + 1] = 0x7f;
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let ev = run_tcp(
+            &mut a,
+            389,
+            &[Seg {
+                bytes: b,
+                seq: NO_SEQ,
+                ..segs[0].clone()
+            }],
+        );
+        assert_eq!(ev.ldap.unwrap().malformed, 1);
+        assert_eq!(a.service(), None);
+        // Outer length above MAX_MESSAGE_LEN: skipped as it arrives, never buffered.
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let mut f = Feeder::new(389);
+        f.feed(&mut a, &seg(1, 5000, "308401000000020101630000"));
+        assert_eq!(f.pending(), (0, 0));
+        assert_eq!(a.ev.malformed, 1);
+        // A SASL length above the cap is not a buffer.
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        f.feed(
+            &mut a,
+            &seg(2, 5000, "7f000000050404ff000c000c0000000000000000"),
+        );
+        assert_eq!(a.ev.sasl_buffers, 0);
+        assert_eq!(a.ev.malformed, 1);
+    }
+}
