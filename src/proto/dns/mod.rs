@@ -38,8 +38,14 @@ pub fn probe(t: Transport, data: &[u8]) -> bool {
     if h.qdcount != 1 || !matches!(h.opcode, 0 | 4 | 5) || !z_clear {
         return false;
     }
+    // NetBIOS name service (RFC 1002 4.2) shares the format; its names are one 32-byte label of
+    // letters 'A'..='P' (RFC 1001 14.1 first-level encoding).
+    let nbns = msg.get(parse::HEADER_LEN) == Some(&32)
+        && msg
+            .get(parse::HEADER_LEN + 1..parse::HEADER_LEN + 33)
+            .is_some_and(|l| l.iter().all(|b| (b'A'..=b'P').contains(b)));
     match parse::name(msg, parse::HEADER_LEN) {
-        Ok((_, after)) => msg.len() >= after + 4,
+        Ok((_, after)) => !nbns && msg.len() >= after + 4,
         Err(_) => false,
     }
 }
@@ -245,6 +251,11 @@ mod tests {
         assert!(!probe(
             Transport::Udp,
             &[0x6a, 0x82, 0x01, 0x2c, 0x30, 0x82, 0x01, 0x28, 0xa1, 0x03, 0x02, 0x01, 0x05]
+        ));
+        // NetBIOS name query, SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 536 (udp 137).
+        assert!(!probe(
+            Transport::Udp,
+            &unhex("12340110000100000000000020464845504643454c4644464545424645454a4550454f434143414341434141410000200001")
         ));
         // CLDAP search (BER SEQUENCE).
         assert!(!probe(

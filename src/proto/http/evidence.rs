@@ -42,7 +42,7 @@ pub struct HttpEvidence {
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub pki: Facts<PkiAccess>,
     /// Messages by kind: "request", "response", "upgrade" (101 or CONNECT tunnel: the rest of
-    /// the connection is not HTTP).
+    /// the connection is not HTTP), "midstream_start" (the capture began inside a message).
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub messages: Counts,
     /// Body bytes skipped (counted, not read).

@@ -217,11 +217,18 @@ mod tests {
 
     #[test]
     fn truncated_and_corrupted_messages() {
-        // Frame 103 without its first 5 bytes ("POST "): no request line, counted, then nothing.
+        // Frame 103 without its first 5 bytes ("POST "): a capture that began mid-message.
         let full = unhex(CEP_POST_103);
         let ev = run_quiet(&[(103, Dir::ToServer, full[5..].to_vec())]);
-        assert_eq!(ev.malformed, 1);
+        assert_eq!(ev.malformed, 0);
+        assert_eq!(ev.messages.get("midstream_start"), 1);
         assert!(ev.requests.is_empty());
+        // The same after a whole request: malformed.
+        let mut two = full.clone();
+        two.extend_from_slice(&full[5..]);
+        let ev = run_quiet(&[(103, Dir::ToServer, two)]);
+        assert_eq!(ev.malformed, 1);
+        assert_eq!(ev.requests.len(), 1);
         // Corrupted Content-Length: counted; the head is still recorded.
         let bad = String::from_utf8(full.clone())
             .unwrap()
@@ -268,6 +275,16 @@ mod tests {
         assert!(!probe(Transport::Udp, &unhex(CEP_POST_103)));
         assert!(!probe(Transport::Tcp, b"GETX / HTTP/1.1"));
         assert!(!probe(Transport::Tcp, b"HTTP/2 200"));
+        // SIP and RTSP share method names (SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap has SIP
+        // on tcp 5060).
+        assert!(!probe(
+            Transport::Tcp,
+            b"OPTIONS sip:bob@example.com SIP/2.0\r\n"
+        ));
+        assert!(!probe(
+            Transport::Tcp,
+            b"OPTIONS rtsp://example.com/media RTSP/1.0\r\n"
+        ));
         assert!(!probe(Transport::Tcp, &[0x16, 3, 1, 0, 0x4b, 1]));
     }
 }

@@ -250,15 +250,33 @@ pub fn chunk_size(data: &[u8]) -> Result<Option<(u64, usize)>, HttpError> {
     Ok(Some((size, nl + 1)))
 }
 
-/// True if `data` starts like an HTTP/1.x message: a known method and a space, or `HTTP/1.x `.
+/// True if `data` starts like an HTTP/1.x message: `HTTP/1.x ` and a digit, or a known method,
+/// a space and a request-target; when the whole request line is present it must end in
+/// `HTTP/1.x` (so SIP's `OPTIONS sip:... SIP/2.0` and RTSP are not taken for HTTP).
 pub fn looks_like_start(data: &[u8]) -> bool {
     if let Some(rest) = data.strip_prefix(b"HTTP/1.") {
-        return matches!(rest.first(), Some(b'0' | b'1')) && rest.get(1) == Some(&b' ');
+        return matches!(rest.first(), Some(b'0' | b'1'))
+            && rest.get(1) == Some(&b' ')
+            && rest.get(2).is_some_and(|b| b.is_ascii_digit());
     }
-    KNOWN_METHODS.iter().any(|m| {
+    let known = KNOWN_METHODS.iter().any(|m| {
         data.strip_prefix(m.as_bytes())
             .is_some_and(|r| r.first() == Some(&b' ') && r.get(1).is_some_and(|&b| b != b' '))
-    })
+    });
+    if !known {
+        return false;
+    }
+    match data.iter().position(|&b| b == b'\n') {
+        None => true,
+        Some(nl) => {
+            let line = data.get(..nl).unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            line.len() >= 9
+                && line
+                    .get(line.len() - 9..line.len() - 1)
+                    .is_some_and(|v| v == b" HTTP/1.")
+        }
+    }
 }
 
 /// What a request or response has to do with certificates, judged by path and media type:

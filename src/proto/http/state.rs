@@ -41,6 +41,8 @@ pub struct HttpAnalyzer {
     phase: [Phase; 2],
     /// Requests awaiting a response: (method, host, path).
     pending: VecDeque<(String, String, String)>,
+    /// Per direction: a head was read (junk before it is a mid-connection start).
+    synced: [bool; 2],
     ev: HttpEvidence,
     proved: bool,
 }
@@ -141,7 +143,11 @@ impl HttpAnalyzer {
     /// Counts a malformed piece and looks for the next start line after its first byte. Returns
     /// the bytes to step over (1, so the same bad start is not found again).
     fn bad(&mut self, i: usize) -> usize {
-        self.ev.malformed += 1;
+        if self.synced[i] {
+            self.ev.malformed += 1;
+        } else {
+            self.ev.messages.add("midstream_start", 1);
+        }
         self.phase[i] = Phase::Resync;
         1
     }
@@ -166,6 +172,7 @@ impl Analyzer for HttpAnalyzer {
                     match head(rest) {
                         Ok(None) => return pos,
                         Ok(Some((h, len))) => {
+                            self.synced[i] = true;
                             pos += len;
                             self.phase[i] = self.on_head(ctx, &h);
                         }

@@ -31,8 +31,9 @@ pub struct SmbEvidence {
     /// Files opened on other shares (CREATE names).
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub files: Facts<String>,
-    /// SMB2 requests by command ("negotiate", "create", "ioctl" ...), plus "smb1" for SMB1
-    /// messages.
+    /// SMB2 requests by command ("negotiate", "create", "ioctl" ...), plus "smb1" and
+    /// "smb1_negotiate" for SMB1 messages and "midstream_start" when the capture began inside a
+    /// message.
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub commands: Counts,
     /// Responses whose NT status is not STATUS_SUCCESS, by status ("0xc0000016" is

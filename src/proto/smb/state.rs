@@ -59,6 +59,8 @@ pub struct SmbAnalyzer {
     skip: [usize; 2],
     /// Per direction: out of step, looking for the next message header.
     resync: [bool; 2],
+    /// Per direction: a message header was read (junk before it is a mid-connection start).
+    synced: [bool; 2],
     pending: BTreeMap<u64, Pending>,
     trees: BTreeMap<(u64, u32), Tree>,
     pipes: BTreeMap<FileId, Pipe>,
@@ -87,6 +89,7 @@ impl SmbAnalyzer {
             pipe_new,
             skip: [0; 2],
             resync: [false; 2],
+            synced: [false; 2],
             pending: BTreeMap::new(),
             trees: BTreeMap::new(),
             pipes: BTreeMap::new(),
@@ -322,6 +325,17 @@ impl SmbAnalyzer {
         buf.drain(..used);
     }
 
+    /// Counts junk where a message header should be (not at the start of a capture that began
+    /// mid-connection) and starts looking for the next header.
+    fn out_of_step(&mut self, i: usize) {
+        if self.synced[i] {
+            self.ev.malformed += 1;
+        } else {
+            self.ev.commands.add("midstream_start", 1);
+        }
+        self.resync[i] = true;
+    }
+
     /// Finds the next plausible message start (session-message type 0 followed by an SMB
     /// protocol id) at or after `pos`.
     fn find_message(data: &[u8], mut pos: usize) -> Option<usize> {
@@ -375,7 +389,7 @@ impl Analyzer for SmbAnalyzer {
             if kind != 0 {
                 // Other NetBIOS session packets (RFC 1002 4.3: request, responses, keepalive).
                 if !matches!(kind, 0x81..=0x85) || len > p::MAX_PARSE_LEN {
-                    self.ev.malformed += 1;
+                    self.out_of_step(i);
                     self.resync[i] = true;
                     pos += 1;
                     continue;
@@ -390,12 +404,12 @@ impl Analyzer for SmbAnalyzer {
             match rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + 4) {
                 None => return pos,
                 Some(id) if p::protocol(id).is_none() => {
-                    self.ev.malformed += 1;
+                    self.out_of_step(i);
                     self.resync[i] = true;
                     pos += 1;
                     continue;
                 }
-                Some(_) => {}
+                Some(_) => self.synced[i] = true,
             }
             if len > p::MAX_PARSE_LEN {
                 self.proved = true;

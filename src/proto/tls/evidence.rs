@@ -47,7 +47,8 @@ pub struct TlsEvidence {
     /// Handshake messages read in clear, by name ("client_hello", "certificate" ...).
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub handshake: Counts,
-    /// Records by content type ("handshake", "application_data" ...).
+    /// Records by content type ("handshake", "application_data" ...), and "midstream_start"
+    /// when the capture began inside a record.
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub records: Counts,
     /// Records after ChangeCipherSpec (or after a TLS 1.3 ServerHello), counted, not parsed.

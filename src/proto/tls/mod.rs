@@ -147,6 +147,7 @@ mod tests {
 
     #[test]
     fn truncated_prefix_resynchronises() {
+        // A capture that begins inside a record: not malformed, but noted.
         let mut a = TlsAnalyzer::new(8443);
         let mut data = unhex(CLIENT_HELLO_456);
         data.drain(..3);
@@ -154,7 +155,8 @@ mod tests {
         let used = a.stream(&c, &data);
         assert!(used <= data.len());
         let ev = finish(&mut a).tls.unwrap();
-        assert!(ev.malformed >= 1);
+        assert_eq!(ev.malformed, 0);
+        assert_eq!(ev.records.get("midstream_start"), 1);
         assert!(ev.sni.is_empty());
         // After the junk, a whole record is found again.
         let mut a = TlsAnalyzer::new(8443);
@@ -163,6 +165,15 @@ mod tests {
         assert_eq!(a.stream(&c, &data), data.len());
         let ev = finish(&mut a).tls.unwrap();
         assert_eq!(values(&ev.sni), vec!["certs.example.com"]);
+        assert_eq!(ev.malformed, 0);
+        // Junk between two records once in step is malformed (counted once per resync).
+        let mut a = TlsAnalyzer::new(8443);
+        let mut data = unhex(CLIENT_HELLO_456);
+        data.extend([0xde, 0xad, 0xbe]);
+        data.extend(unhex(CLIENT_HELLO_456));
+        assert_eq!(a.stream(&c, &data), data.len());
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(ev.sni.iter().next().unwrap().count, 2);
         assert_eq!(ev.malformed, 1);
     }
 
@@ -185,9 +196,11 @@ mod tests {
         let mut a = TlsAnalyzer::new(443);
         a.stream(&c, &data);
         assert_eq!(finish(&mut a).tls.unwrap().malformed, 1);
-        // Record length over MAX_RECORD_LEN.
+        // Record length over MAX_RECORD_LEN, after a valid record.
         let mut a = TlsAnalyzer::new(443);
-        a.stream(&c, &[0x16, 3, 1, 0xff, 0xff, 1, 0, 0]);
+        let mut data = unhex(CLIENT_HELLO_456);
+        data.extend([0x16, 3, 1, 0xff, 0xff, 1, 0, 0]);
+        a.stream(&c, &data);
         assert_eq!(finish(&mut a).tls.unwrap().malformed, 1);
         // Every prefix of a valid record: waits (consumes nothing), never panics.
         let data = unhex(SERVER_HELLO_CERT_457);
@@ -265,6 +278,31 @@ mod tests {
             789
         );
         assert_eq!(ev.records.get("change_cipher_spec"), 2);
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
+    fn certificate_with_timezone_offset_times() {
+        // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap tcp 59000 -> 443, frame 617: the
+        // certificate's UTCTime carries "+0530", which x509-parser refuses; tshark shows
+        // subject CN=tztest.example.com,O=TZTest,C=US and issuer CN=TestCA,O=TestCA,C=US.
+        let Some(p) = capture("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap") else {
+            return;
+        };
+        let mut a = TlsAnalyzer::new(443);
+        feed_tcp(&mut a, &tcp_stream(&p, 59000, 443), 443);
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(
+            values(&ev.cert_subject),
+            vec!["C=US, O=TZTest, CN=tztest.example.com"]
+        );
+        assert_eq!(values(&ev.cert_issuer), vec!["C=US, O=TestCA, CN=TestCA"]);
+        assert_eq!(ev.cert_subject.iter().next().unwrap().first.frame, 617);
+        // tshark: cipher suite 0x002f.
+        assert_eq!(
+            ev.cipher_suite.iter().next().unwrap().value.name,
+            "TLS_RSA_WITH_AES_128_CBC_SHA"
+        );
         assert_eq!(ev.malformed, 0);
     }
 

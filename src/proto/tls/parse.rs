@@ -302,36 +302,114 @@ pub fn handshake(msg: &[u8]) -> Result<Handshake, BadHandshake> {
     }
 }
 
-/// Subject, issuer and subjectAltName of one DER certificate (RFC 5280 4.1, 4.2.1.6).
+/// Subject, issuer and subjectAltName of one DER certificate (RFC 5280 4.1, 4.2.1.6). When
+/// x509-parser refuses the whole certificate (it is strict about, e.g., UTCTime with a time-zone
+/// offset), the names are still read by walking the TBSCertificate fields one by one.
 pub fn certificate(der: &[u8]) -> Option<ServerCert> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return certificate_lenient(der);
+    };
     let mut out = ServerCert {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
         san: Vec::new(),
     };
     if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for g in &san.value.general_names {
-            out.san.push(match g {
-                GeneralName::DNSName(n) => format!("dns:{n}"),
-                GeneralName::RFC822Name(n) => format!("email:{n}"),
-                GeneralName::URI(n) => format!("uri:{n}"),
-                GeneralName::IPAddress(b) => match b.len() {
-                    4 => format!("ip:{}.{}.{}.{}", b[0], b[1], b[2], b[3]),
-                    16 => {
-                        let mut a = [0u8; 16];
-                        a.copy_from_slice(b);
-                        format!("ip:{}", std::net::Ipv6Addr::from(a))
-                    }
-                    _ => format!("ip:{b:02x?}"),
-                },
-                GeneralName::DirectoryName(n) => format!("dirname:{n}"),
-                GeneralName::OtherName(oid, _) => format!("othername:{oid}"),
-                GeneralName::RegisteredID(oid) => format!("rid:{oid}"),
-                GeneralName::X400Address(_) => "x400".into(),
-                GeneralName::EDIPartyName(_) => "edipartyname".into(),
-            });
+        out.san = san_strings(&san.value.general_names);
+    }
+    Some(out)
+}
+
+/// Most bytes of a DER length field read (4: lengths up to 4 GiB, far above any certificate).
+const MAX_DER_LEN_BYTES: usize = 4;
+
+/// One DER TLV at the start of `data` (X.690 8.1): (tag, whole TLV, contents, rest).
+fn der_tlv(data: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+    let tag = *data.first()?;
+    let first = *data.get(1)?;
+    let (len, hdr) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > MAX_DER_LEN_BYTES {
+            return None;
+        }
+        let bytes = data.get(2..2 + n)?;
+        (
+            bytes.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)),
+            2 + n,
+        )
+    };
+    let end = hdr.checked_add(len)?;
+    Some((tag, data.get(..end)?, data.get(hdr..end)?, data.get(end..)?))
+}
+
+/// Issuer, subject and subjectAltName read field by field from the TBSCertificate (RFC 5280
+/// 4.1): version [0], serialNumber, signature, issuer, validity (skipped), subject,
+/// subjectPublicKeyInfo, [1], [2], extensions [3].
+fn certificate_lenient(der: &[u8]) -> Option<ServerCert> {
+    use x509_parser::extensions::{ParsedExtension, X509Extension};
+    use x509_parser::prelude::FromDer;
+    use x509_parser::x509::X509Name;
+
+    let (_, _, cert, _) = der_tlv(der).filter(|t| t.0 == 0x30)?;
+    let (_, _, tbs, _) = der_tlv(cert).filter(|t| t.0 == 0x30)?;
+    let mut rest = tbs;
+    if rest.first() == Some(&0xa0) {
+        rest = der_tlv(rest)?.3;
+    }
+    rest = der_tlv(rest)?.3; // serialNumber
+    rest = der_tlv(rest)?.3; // signature
+    let (_, issuer_raw, _, r) = der_tlv(rest)?;
+    rest = der_tlv(r)?.3; // validity
+    let (_, subject_raw, _, r) = der_tlv(rest)?;
+    rest = der_tlv(r)?.3; // subjectPublicKeyInfo
+    let name = |raw: &[u8]| X509Name::from_der(raw).ok().map(|(_, n)| n.to_string());
+    let mut out = ServerCert {
+        subject: name(subject_raw)?,
+        issuer: name(issuer_raw)?,
+        san: Vec::new(),
+    };
+    while let Some((tag, _, inner, r)) = der_tlv(rest) {
+        rest = r;
+        if tag != 0xa3 {
+            continue;
+        }
+        let (_, _, mut exts, _) = der_tlv(inner)?;
+        while let Some((_, ext_raw, _, r)) = der_tlv(exts) {
+            exts = r;
+            if let Ok((_, ext)) = X509Extension::from_der(ext_raw) {
+                if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+                    out.san = san_strings(&san.general_names);
+                }
+            }
         }
     }
     Some(out)
+}
+
+/// subjectAltName entries as "dns:NAME", "ip:ADDR", "email:..", "uri:..", "dirname:..".
+fn san_strings(names: &[GeneralName]) -> Vec<String> {
+    names
+        .iter()
+        .map(|g| match g {
+            GeneralName::DNSName(n) => format!("dns:{n}"),
+            GeneralName::RFC822Name(n) => format!("email:{n}"),
+            GeneralName::URI(n) => format!("uri:{n}"),
+            GeneralName::IPAddress(b) => match b.len() {
+                4 => format!("ip:{}.{}.{}.{}", b[0], b[1], b[2], b[3]),
+                16 => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(b);
+                    format!("ip:{}", std::net::Ipv6Addr::from(a))
+                }
+                _ => format!("ip:{b:02x?}"),
+            },
+            GeneralName::DirectoryName(n) => format!("dirname:{n}"),
+            GeneralName::OtherName(oid, _) => format!("othername:{oid}"),
+            GeneralName::RegisteredID(oid) => format!("rid:{oid}"),
+            GeneralName::X400Address(_) => "x400".into(),
+            GeneralName::EDIPartyName(_) => "edipartyname".into(),
+        })
+        .collect()
 }

@@ -24,6 +24,9 @@ struct Side {
     resync: bool,
     /// Handshake reassembly gave up (oversized or undecodable length); records still counted.
     hs_broken: bool,
+    /// A valid record header was read: junk from now on is malformed, while junk before it is
+    /// a capture that began mid-connection.
+    synced: bool,
 }
 
 /// The TLS analyzer of one connection.
@@ -190,10 +193,17 @@ impl Analyzer for TlsAnalyzer {
                 continue;
             }
             let h = match record_header(rest) {
-                Ok(h) => h,
+                Ok(h) => {
+                    self.side[i].synced = true;
+                    h
+                }
                 Err(RecordError::Short) => return pos,
                 Err(RecordError::Invalid) => {
-                    self.ev.malformed += 1;
+                    if self.side[i].synced {
+                        self.ev.malformed += 1;
+                    } else {
+                        self.ev.records.add("midstream_start", 1);
+                    }
                     self.side[i].resync = true;
                     self.side[i].hs.clear();
                     pos += 1;

@@ -80,7 +80,7 @@ pub fn tcp_stream(path: &PathBuf, client_port: u16, server_port: u16) -> Vec<Seg
     let mut next: [Option<u32>; 2] = [None, None];
     let mut out = Vec::new();
     for (frame, data) in frames(path) {
-        let Ok(p) = etherparse::SlicedPacket::from_ethernet(&data) else {
+        let Ok(p) = etherparse::LaxSlicedPacket::from_ethernet(&data) else {
             continue;
         };
         let Some(etherparse::TransportSlice::Tcp(t)) = p.transport else {
@@ -95,6 +95,13 @@ pub fn tcp_stream(path: &PathBuf, client_port: u16, server_port: u16) -> Vec<Seg
         // Data starts one after a SYN's sequence number.
         let seq = t.sequence_number().wrapping_add(u32::from(t.syn()));
         let mut payload = t.payload();
+        if payload.is_empty() {
+            // Only a SYN fixes where data starts; bare ACKs say nothing about missing data.
+            if t.syn() {
+                next[i] = Some(seq);
+            }
+            continue;
+        }
         let mut start = seq;
         let mut gap_before = false;
         if let Some(exp) = next[i] {
@@ -127,7 +134,7 @@ pub fn tcp_stream(path: &PathBuf, client_port: u16, server_port: u16) -> Vec<Seg
 pub fn udp_datagrams(path: &PathBuf, client_port: u16, server_port: u16) -> Vec<Seg> {
     let mut out = Vec::new();
     for (frame, data) in frames(path) {
-        let Ok(p) = etherparse::SlicedPacket::from_ethernet(&data) else {
+        let Ok(p) = etherparse::LaxSlicedPacket::from_ethernet(&data) else {
             continue;
         };
         let Some(etherparse::TransportSlice::Udp(u)) = p.transport else {
@@ -197,4 +204,196 @@ pub fn unhex(s: &str) -> Vec<u8> {
     s.chunks(2)
         .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 16).unwrap_or(0))
         .collect()
+}
+
+/// Every frame's transport payload: (frame, transport, src port, dst port, syn-only, payload).
+pub fn all_payloads(path: &PathBuf) -> Vec<(u64, Transport, u16, u16, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (frame, data) in frames(path) {
+        let Ok(p) = etherparse::LaxSlicedPacket::from_ethernet(&data) else {
+            continue;
+        };
+        match p.transport {
+            Some(etherparse::TransportSlice::Tcp(t)) if !t.payload().is_empty() => out.push((
+                frame,
+                Transport::Tcp,
+                t.source_port(),
+                t.destination_port(),
+                t.payload().to_vec(),
+            )),
+            Some(etherparse::TransportSlice::Udp(u)) => out.push((
+                frame,
+                Transport::Udp,
+                u.source_port(),
+                u.destination_port(),
+                u.payload().to_vec(),
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore]
+fn probe_sweep() {
+    use std::collections::BTreeSet;
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures"));
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut names: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    names.sort();
+    for p in names {
+        let n = p.to_string_lossy().to_string();
+        if !(n.ends_with(".pcap") || n.ends_with(".pcapng")) {
+            continue;
+        }
+        let mut seen = BTreeSet::new();
+        for (frame, t, sp, dp, data) in all_payloads(&p) {
+            let key = (t, sp.min(dp), sp.max(dp));
+            if !seen.insert(key) {
+                continue;
+            }
+            let claims: Vec<&str> = [
+                &crate::proto::tls::DISSECTOR,
+                &crate::proto::dns::DISSECTOR,
+                &crate::proto::http::DISSECTOR,
+                &crate::proto::smb::DISSECTOR,
+            ]
+            .iter()
+            .filter(|d| (d.probe)(t, &data))
+            .map(|d| d.name)
+            .collect();
+            println!(
+                "{} {} {:?} {}->{} {:?}",
+                p.file_name().unwrap().to_string_lossy(),
+                frame,
+                t,
+                sp,
+                dp,
+                claims
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn analyzer_sweep() {
+    use std::collections::BTreeSet;
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures"));
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut names: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    names.sort();
+    let ours = [
+        &crate::proto::tls::DISSECTOR,
+        &crate::proto::dns::DISSECTOR,
+        &crate::proto::http::DISSECTOR,
+        &crate::proto::smb::DISSECTOR,
+    ];
+    for p in names {
+        let n = p.to_string_lossy().to_string();
+        if !(n.ends_with(".pcap") || n.ends_with(".pcapng")) {
+            continue;
+        }
+        let file = p.file_name().unwrap().to_string_lossy().to_string();
+        let mut seen = BTreeSet::new();
+        for (frame, t, sp, dp, data) in all_payloads(&p) {
+            let key = (t, sp.min(dp), sp.max(dp));
+            if !seen.insert(key) {
+                continue;
+            }
+            let d = ours
+                .iter()
+                .find(|d| (d.probe)(t, &data))
+                .copied()
+                .or_else(|| {
+                    let port = sp.min(dp);
+                    let s = crate::services::well_known(t, port);
+                    crate::proto::by_service(s).filter(|d| ours.iter().any(|o| o.name == d.name))
+                });
+            let Some(d) = d else { continue };
+            let (client, server) = if crate::services::is_well_known(t, dp) || dp < sp {
+                (sp, dp)
+            } else {
+                (dp, sp)
+            };
+            let mut a = (d.new)(t, server);
+            match t {
+                Transport::Tcp => feed_tcp(a.as_mut(), &tcp_stream(&p, client, server), server),
+                Transport::Udp => feed_udp(a.as_mut(), &udp_datagrams(&p, client, server), server),
+            }
+            let svc = a.service();
+            let ev = finish(a.as_mut());
+            let js = serde_json::to_value(&ev).unwrap();
+            let mal: u64 = ["tls", "dns", "http", "smb"]
+                .iter()
+                .filter_map(|k| {
+                    js.get(k)
+                        .and_then(|v| v.get("malformed"))
+                        .and_then(|m| m.as_u64())
+                })
+                .sum();
+            println!(
+                "{file} {frame} {t:?} {client}->{server} {} svc={svc:?} malformed={mal}",
+                d.name
+            );
+        }
+    }
+}
+
+/// Prints the evidence of one connection: `SWEEP_FILE=name SWEEP_PORTS=client,server
+/// SWEEP_PROTO=http cargo test --lib dump_one -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dump_one() {
+    let (Ok(f), Ok(ports), Ok(proto)) = (
+        std::env::var("SWEEP_FILE"),
+        std::env::var("SWEEP_PORTS"),
+        std::env::var("SWEEP_PROTO"),
+    ) else {
+        return;
+    };
+    let Some(p) = capture(&f) else { return };
+    let mut it = ports.split(',').map(|x| x.parse::<u16>().unwrap_or(0));
+    let (c, s) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    let Some(d) = crate::proto::by_service(&proto) else {
+        return;
+    };
+    let udp = std::env::var("SWEEP_UDP").is_ok();
+    let t = if udp { Transport::Udp } else { Transport::Tcp };
+    let mut a = (d.new)(t, s);
+    if udp {
+        feed_udp(a.as_mut(), &udp_datagrams(&p, c, s), s);
+    } else {
+        feed_tcp(a.as_mut(), &tcp_stream(&p, c, s), s);
+    }
+    println!("service {:?}", a.service());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&finish(a.as_mut())).unwrap()
+    );
+}
+
+#[test]
+#[ignore]
+fn dump_segs() {
+    let (Ok(f), Ok(ports)) = (std::env::var("SWEEP_FILE"), std::env::var("SWEEP_PORTS")) else {
+        return;
+    };
+    let Some(p) = capture(&f) else { return };
+    let mut it = ports.split(',').map(|x| x.parse::<u16>().unwrap_or(0));
+    let (c, s) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    for seg in tcp_stream(&p, c, s) {
+        println!(
+            "{} {:?} {} gap={}",
+            seg.frame,
+            seg.dir,
+            seg.data.len(),
+            seg.gap_before
+        );
+    }
 }
