@@ -323,8 +323,11 @@ pub fn certificate(der: &[u8]) -> Option<ServerCert> {
 /// Most bytes of a DER length field read (4: lengths up to 4 GiB, far above any certificate).
 const MAX_DER_LEN_BYTES: usize = 4;
 
-/// One DER TLV at the start of `data` (X.690 8.1): (tag, whole TLV, contents, rest).
-fn der_tlv(data: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+/// One DER TLV split off a buffer: (tag, whole TLV, contents, rest).
+type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+/// One DER TLV at the start of `data` (X.690 8.1).
+fn der_tlv(data: &[u8]) -> Option<Tlv<'_>> {
     let tag = *data.first()?;
     let first = *data.get(1)?;
     let (len, hdr) = if first < 0x80 {
