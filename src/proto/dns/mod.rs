@@ -1,21 +1,303 @@
-//! DNS (RFC 1035) (stub: not yet dissected).
+//! DNS (RFC 1035) over UDP and TCP (2-byte length prefix, RFC 1035 4.2.2): questions, answers
+//! (A, AAAA, CNAME, PTR, SRV) with response codes, and the address -> name mapping the answers
+//! prove ([`DnsEvidence::address_names`]) for naming hosts.
+//!
+//! Layers: [`parse`] (one message; pure), [`state`] ([`DnsAnalyzer`]), [`evidence`].
 
-use serde::Serialize;
+pub mod evidence;
+pub mod parse;
+pub mod state;
 
-use crate::evidence::Merge;
-use crate::proto::{new_opaque, probe_never, Dissector};
+pub use evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
+pub use state::DnsAnalyzer;
 
-/// What DNS (RFC 1035) content proved about a flow.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct DnsEvidence {}
+use crate::proto::{Analyzer, Dissector, Transport};
 
-impl Merge for DnsEvidence {
-    fn merge(&mut self, _other: Self) {}
+/// True when `data` starts a DNS message (TCP: after its 2-byte length): exactly one question
+/// (what every real resolver sends), a query/notify/update opcode, the Z bit clear, and a question
+/// that decodes within the bytes given.
+pub fn probe(t: Transport, data: &[u8]) -> bool {
+    let msg = match t {
+        Transport::Udp => data,
+        Transport::Tcp => {
+            let Some(l) = data.get(..state::TCP_PREFIX_LEN) else {
+                return false;
+            };
+            let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
+            let body = data.get(state::TCP_PREFIX_LEN..).unwrap_or_default();
+            if len < parse::HEADER_LEN || body.len() > len {
+                return false;
+            }
+            body
+        }
+    };
+    let Ok(h) = parse::header(msg) else {
+        return false;
+    };
+    let z_clear = msg.get(3).is_some_and(|f| f & 0x40 == 0);
+    if h.qdcount != 1 || !matches!(h.opcode, 0 | 4 | 5) || !z_clear {
+        return false;
+    }
+    // NetBIOS name service (RFC 1002 4.2) shares the format; its names are one 32-byte label of
+    // letters 'A'..='P' (RFC 1001 14.1 first-level encoding).
+    let nbns = msg.get(parse::HEADER_LEN) == Some(&32)
+        && msg
+            .get(parse::HEADER_LEN + 1..parse::HEADER_LEN + 33)
+            .is_some_and(|l| l.iter().all(|b| (b'A'..=b'P').contains(b)));
+    match parse::name(msg, parse::HEADER_LEN) {
+        Ok((_, after)) => !nbns && msg.len() >= after + 4,
+        Err(_) => false,
+    }
 }
 
-/// The DNS (RFC 1035) dissector.
+fn new(_t: Transport, _server_port: u16) -> Box<dyn Analyzer> {
+    Box::new(DnsAnalyzer::new())
+}
+
+/// The DNS dissector.
 pub const DISSECTOR: Dissector = Dissector {
     name: "dns",
-    probe: probe_never,
-    new: new_opaque,
+    probe,
+    new,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::parse::{message, name, DnsError, RData};
+    use super::*;
+    use crate::proto::tls::testutil::{capture, ctx, feed_udp, finish, udp_datagrams, unhex};
+    use crate::proto::Dir;
+    use std::net::IpAddr;
+
+    /// dcom_wmi_activation_oxid_smb_dns.pcap frame 36 (udp 53 -> 63959): A v10.events.data.microsoft.com
+    /// -> CNAME global.asimov.events.data.trafficmanager.net -> CNAME
+    /// skypedataprdcolwus04.cloudapp.net -> A 52.114.158.91 (compressed names).
+    const CNAME_CHAIN_36: &str = "b1908180000100030000000003763130066576656e74730464617461096d6963726f736f667403636f6d0000010001c00c00050001000005d7002e06676c6f62616c066173696d6f76066576656e747304646174610e747261666669636d616e61676572036e657400c03b0005000100000025002014736b79706564617461707264636f6c777573303408636c6f7564617070c064c0750001000100000000000434729e5b";
+
+    /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frames 353 and 354 (tcp 54321 <-> 53):
+    /// length-prefixed query and answer tcptest.example.org A 10.10.10.10.
+    const TCP_QUERY_353: &str =
+        "0025200d010000010000000000000774637074657374076578616d706c65036f72670000010001";
+    const TCP_ANSWER_354: &str = "0048200d858000010001000000000774637074657374076578616d706c65036f726700000100010774637074657374076578616d706c65036f726700000100010000012c00040a0a0a0a";
+
+    /// Hand-built SRV response (no capture holds an SRV answer), checked with
+    /// `text2pcap -u 53,50000` + `tshark -V`: _ldap._tcp.dc._msdcs.corp.example SRV 0 100 389
+    /// dc01.corp.example, additional dc01.corp.example A 10.0.0.10.
+    const SRV_RESPONSE: &str = "123485800001000100000001055f6c646170045f746370026463065f6d7364637304636f7270076578616d706c650000210001c00c0021000100000258000d0000006401850464633031c021c045000100010000025800040a00000a";
+
+    fn names(ev: &DnsEvidence) -> Vec<(IpAddr, String, u64)> {
+        ev.address_names()
+            .map(|(a, n, f)| (a, n.to_string(), f.frame))
+            .collect()
+    }
+
+    #[test]
+    fn cname_chain_names_the_address() {
+        let mut a = DnsAnalyzer::new();
+        a.datagram(
+            &ctx(36, Dir::ToClient, Transport::Udp, 53),
+            &unhex(CNAME_CHAIN_36),
+        );
+        assert_eq!(a.service(), Some("dns"));
+        let ev = finish(&mut a).dns.unwrap();
+        // tshark frame 36: dns.a 52.114.158.91, dns.cname global.asimov... , skypedataprd...
+        let ip: IpAddr = "52.114.158.91".parse().unwrap();
+        assert_eq!(
+            names(&ev),
+            vec![
+                (
+                    ip,
+                    "global.asimov.events.data.trafficmanager.net".into(),
+                    36
+                ),
+                (ip, "skypedataprdcolwus04.cloudapp.net".into(), 36),
+                (ip, "v10.events.data.microsoft.com".into(), 36),
+            ]
+        );
+        let cn: Vec<_> = ev
+            .answers
+            .iter()
+            .filter(|f| f.value.rtype == "CNAME")
+            .map(|f| f.value.data.clone())
+            .collect();
+        assert_eq!(
+            cn,
+            // Ordered by owner name: global.asimov... -> skypedataprd..., v10... -> global.asimov...
+            vec![
+                "skypedataprdcolwus04.cloudapp.net",
+                "global.asimov.events.data.trafficmanager.net"
+            ]
+        );
+        assert_eq!(ev.rcodes.get("NOERROR"), 1);
+    }
+
+    #[test]
+    fn srv_and_additional_address() {
+        let m = message(&unhex(SRV_RESPONSE)).unwrap();
+        assert_eq!(
+            m.records[0].data,
+            RData::Srv {
+                priority: 0,
+                weight: 100,
+                port: 389,
+                target: "dc01.corp.example".into()
+            }
+        );
+        let mut a = DnsAnalyzer::new();
+        a.datagram(
+            &ctx(5, Dir::ToClient, Transport::Udp, 53),
+            &unhex(SRV_RESPONSE),
+        );
+        let ev = finish(&mut a).dns.unwrap();
+        let srv: Vec<_> = ev.srv.iter().map(|f| f.value.clone()).collect();
+        assert_eq!(
+            srv,
+            vec![SrvTarget {
+                name: "_ldap._tcp.dc._msdcs.corp.example".into(),
+                target: "dc01.corp.example".into(),
+                port: 389
+            }]
+        );
+        assert_eq!(
+            names(&ev),
+            vec![("10.0.0.10".parse().unwrap(), "dc01.corp.example".into(), 5)]
+        );
+        assert_eq!(
+            serde_json::to_string(&ev.queries).unwrap(),
+            r#"[{"value":{"name":"_ldap._tcp.dc._msdcs.corp.example","type":"SRV"},"frame":5,"count":1}]"#
+        );
+    }
+
+    #[test]
+    fn tcp_length_prefix_split_anywhere() {
+        let q = unhex(TCP_QUERY_353);
+        let r = unhex(TCP_ANSWER_354);
+        assert!(probe(Transport::Tcp, &q));
+        for step in [1, 3, 100] {
+            let mut a = DnsAnalyzer::new();
+            for (frame, dir, bytes) in [(353, Dir::ToServer, &q), (354, Dir::ToClient, &r)] {
+                let mut buf = Vec::new();
+                for c in bytes.chunks(step) {
+                    buf.extend_from_slice(c);
+                    let used = a.stream(&ctx(frame, dir, Transport::Tcp, 53), &buf);
+                    buf.drain(..used);
+                }
+                assert!(buf.is_empty());
+            }
+            let ev = finish(&mut a).dns.unwrap();
+            // tshark 353/354: dns.qry.name tcptest.example.org type 1, dns.a 10.10.10.10.
+            assert_eq!(
+                names(&ev),
+                vec![(
+                    "10.10.10.10".parse().unwrap(),
+                    "tcptest.example.org".into(),
+                    354
+                )]
+            );
+            assert_eq!(ev.queries.iter().next().unwrap().first.frame, 353);
+            assert_eq!(ev.messages.get("query"), 1);
+            assert_eq!(ev.messages.get("response"), 1);
+        }
+    }
+
+    #[test]
+    fn truncated_and_corrupted_messages() {
+        let full = unhex(CNAME_CHAIN_36);
+        for n in 0..full.len() {
+            assert!(message(&full[..n]).is_err(), "prefix {n}");
+        }
+        // Pointer loop: the answer name points at itself.
+        let mut looped = full.clone();
+        // First answer's name pointer (c00c): after the header, the 31-byte question name and
+        // QTYPE/QCLASS.
+        let at = 12 + 31 + 4;
+        assert_eq!(&full[at..at + 2], &[0xc0, 0x0c]);
+        looped[at] = 0xc0;
+        looped[at + 1] = at as u8;
+        assert_eq!(message(&looped), Err(DnsError::NameTooLong));
+        assert_eq!(name(&[0x80, 0], 0), Err(DnsError::BadLabel));
+        // RDLENGTH of the A record claims more than is there.
+        let mut long = full.clone();
+        let l = long.len();
+        long[l - 5] = 0x40;
+        let mut a = DnsAnalyzer::new();
+        let c = ctx(1, Dir::ToClient, Transport::Udp, 53);
+        a.datagram(&c, &long);
+        a.datagram(&c, &full[..20]);
+        assert_eq!(finish(&mut a).dns.unwrap().malformed, 2);
+        // TCP: a length below the header size resynchronises on the next real message.
+        let mut a = DnsAnalyzer::new();
+        let c = ctx(1, Dir::ToServer, Transport::Tcp, 53);
+        let mut data = vec![0x00, 0x03, 0xff, 0xff, 0xff];
+        data.extend(unhex(TCP_QUERY_353));
+        let mut buf = data.clone();
+        for _ in 0..4 {
+            let used = a.stream(&c, &buf);
+            buf.drain(..used);
+        }
+        assert!(buf.is_empty());
+        let ev = finish(&mut a).dns.unwrap();
+        assert_eq!(ev.malformed, 1);
+        assert_eq!(ev.messages.get("query"), 1);
+    }
+
+    #[test]
+    fn probe_is_strict() {
+        assert!(probe(Transport::Udp, &unhex(CNAME_CHAIN_36)));
+        assert!(!probe(Transport::Udp, &unhex(CNAME_CHAIN_36)[..20]));
+        assert!(!probe(Transport::Tcp, &unhex(CNAME_CHAIN_36)));
+        assert!(!probe(Transport::Udp, b"GET / HTTP/1.1\r\n\r\n"));
+        // Kerberos AS-REQ start (kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap style APPLICATION 10).
+        assert!(!probe(
+            Transport::Udp,
+            &[0x6a, 0x82, 0x01, 0x2c, 0x30, 0x82, 0x01, 0x28, 0xa1, 0x03, 0x02, 0x01, 0x05]
+        ));
+        // NetBIOS name query, SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 536 (udp 137).
+        assert!(!probe(
+            Transport::Udp,
+            &unhex("12340110000100000000000020464845504643454c4644464545424645454a4550454f434143414341434141410000200001")
+        ));
+        // CLDAP search (BER SEQUENCE).
+        assert!(!probe(
+            Transport::Udp,
+            &[0x30, 0x84, 0, 0, 0, 0x5c, 2, 1, 1, 0x63, 0x84, 0]
+        ));
+    }
+
+    #[test]
+    fn wmi_capture_dns_flows() {
+        // dcom_wmi_activation_oxid_smb_dns.pcap: udp 63959 <-> 53 (frames 35, 36), udp 60587 <-> 53
+        // (frames 231, 232: wpad.theshire.local NXDOMAIN).
+        let Some(p) = capture("dcom_wmi_activation_oxid_smb_dns.pcap") else {
+            return;
+        };
+        let mut a = DnsAnalyzer::new();
+        feed_udp(&mut a, &udp_datagrams(&p, 63959, 53), 53);
+        let ev = finish(&mut a).dns.unwrap();
+        let q = ev.queries.iter().next().unwrap();
+        assert_eq!(
+            (
+                q.value.name.as_str(),
+                q.value.qtype.as_str(),
+                q.first.frame,
+                q.count
+            ),
+            ("v10.events.data.microsoft.com", "A", 35, 2)
+        );
+        assert!(names(&ev).contains(&(
+            "52.114.158.91".parse().unwrap(),
+            "v10.events.data.microsoft.com".into(),
+            36
+        )));
+        let mut a = DnsAnalyzer::new();
+        feed_udp(&mut a, &udp_datagrams(&p, 60587, 53), 53);
+        let ev = finish(&mut a).dns.unwrap();
+        // tshark frame 232: dns.flags.rcode 3.
+        assert_eq!(ev.rcodes.get("NXDOMAIN"), 1);
+        assert!(ev.names.is_empty());
+        assert_eq!(
+            ev.queries.iter().next().unwrap().value.name,
+            "wpad.theshire.local"
+        );
+    }
+}

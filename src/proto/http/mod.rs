@@ -1,21 +1,290 @@
-//! HTTP/1.x (RFC 9112) (stub: not yet dissected).
+//! HTTP/1.x (RFC 9112) on port 80 and on any port by content: method, Host, request-target,
+//! status, Content-Type; CRL / AIA / OCSP retrieval and AD CS web enrollment (certsrv, CEP, CES,
+//! SCEP) recognised. Heads are capped, bodies skipped by Content-Length or chunked framing.
+//!
+//! Layers: [`parse`] (heads, chunk lines, URL classes; pure), [`state`] ([`HttpAnalyzer`]),
+//! [`evidence`] ([`HttpEvidence`]).
 
-use serde::Serialize;
+pub mod evidence;
+pub mod parse;
+pub mod state;
 
-use crate::evidence::Merge;
-use crate::proto::{new_opaque, probe_never, Dissector};
+pub use evidence::{HttpEvidence, PkiAccess, Request};
+pub use state::HttpAnalyzer;
 
-/// What HTTP/1.x (RFC 9112) content proved about a flow.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct HttpEvidence {}
+use crate::proto::{Analyzer, Dissector, Transport};
 
-impl Merge for HttpEvidence {
-    fn merge(&mut self, _other: Self) {}
+/// True when `data` starts with a request line of a known method (`GET `, `POST ` ...) or a
+/// status line (`HTTP/1.0 ` / `HTTP/1.1 `), over TCP.
+pub fn probe(t: Transport, data: &[u8]) -> bool {
+    t == Transport::Tcp && parse::looks_like_start(data)
 }
 
-/// The HTTP/1.x (RFC 9112) dissector.
+fn new(_t: Transport, _server_port: u16) -> Box<dyn Analyzer> {
+    Box::new(HttpAnalyzer::new())
+}
+
+/// The HTTP dissector.
 pub const DISSECTOR: Dissector = Dissector {
     name: "http",
-    probe: probe_never,
-    new: new_opaque,
+    probe,
+    new,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::parse::{chunk_size, head, HttpError};
+    use super::*;
+    use crate::proto::tls::testutil::{capture, ctx, feed_tcp, finish, tcp_stream, unhex};
+    use crate::proto::Dir;
+
+    /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 103 (tcp 50010 -> 80):
+    /// POST /ADPolicyProvider_CEP_Kerberos/service.svc/CEP, Host ca.example.com, 7-byte body.
+    const CEP_POST_103: &str = "504f5354202f4144506f6c69637950726f76696465725f4345505f4b65726265726f732f736572766963652e7376632f43455020485454502f312e310d0a486f73743a2063612e6578616d706c652e636f6d0d0a436f6e74656e742d547970653a206170706c69636174696f6e2f782d7777772d666f726d2d75726c656e636f6465640d0a436f6e74656e742d4c656e6774683a20370d0a557365722d4167656e743a204d6f7a696c6c612f352e300d0a0d0a3c736f61702f3e";
+    /// Same capture, frame 105 (80 -> 50010): 200 OK, text/html, 15-byte body.
+    const OK_105: &str = "485454502f312e3120323030204f4b0d0a436f6e74656e742d547970653a20746578742f68746d6c0d0a436f6e74656e742d4c656e6774683a2031350d0a5365727665723a204d6963726f736f66742d4949532f31302e300d0a0d0a3c68746d6c3e6f6b3c2f68746d6c3e";
+
+    fn run(parts: &[(u64, Dir, Vec<u8>)], step: usize) -> HttpEvidence {
+        let mut a = HttpAnalyzer::new();
+        let mut bufs = [Vec::new(), Vec::new()];
+        for (frame, dir, bytes) in parts {
+            let b = &mut bufs[dir.index()];
+            for c in bytes.chunks(step) {
+                b.extend_from_slice(c);
+                let used = a.stream(&ctx(*frame, *dir, Transport::Tcp, 80), b);
+                b.drain(..used);
+            }
+        }
+        assert_eq!(a.service(), Some("http"));
+        finish(&mut a).http.unwrap()
+    }
+
+    #[test]
+    fn cep_post_and_response() {
+        let parts = [
+            (103, Dir::ToServer, unhex(CEP_POST_103)),
+            (105, Dir::ToClient, unhex(OK_105)),
+        ];
+        for step in [1, 5, 4096] {
+            let ev = run(&parts, step);
+            // tshark 103: http.request.method POST, http.host ca.example.com, http.request.uri
+            // /ADPolicyProvider_CEP_Kerberos/service.svc/CEP, content length 7;
+            // 105: http.response.code 200, http.content_type text/html, content length 15.
+            let r = ev.requests.iter().next().unwrap();
+            assert_eq!(
+                (
+                    r.value.method.as_str(),
+                    r.value.host.as_str(),
+                    r.value.path.as_str()
+                ),
+                (
+                    "POST",
+                    "ca.example.com",
+                    "/ADPolicyProvider_CEP_Kerberos/service.svc/CEP"
+                )
+            );
+            assert_eq!(r.first.frame, 103);
+            assert_eq!(
+                ev.status.iter().next().map(|f| (*f.value, f.first.frame)),
+                Some((200, 105))
+            );
+            let ct: Vec<_> = ev.content_types.values().cloned().collect();
+            assert_eq!(ct, vec!["application/x-www-form-urlencoded", "text/html"]);
+            let pki: Vec<_> = ev.pki.values().map(|p| p.kind.clone()).collect();
+            assert_eq!(pki, vec!["cep"]);
+            assert_eq!(ev.body_bytes, 7 + 15);
+            assert_eq!(ev.malformed, 0);
+        }
+    }
+
+    #[test]
+    fn synthetic_certsrv_streams_match_tshark() {
+        let Some(p) = capture("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap") else {
+            return;
+        };
+        // tshark -Y http: tcp.stream 0..11 are client ports 50001..50012 -> 80.
+        let want = [
+            (50001, "GET", "/certsrv/", 401, Some("certsrv")),
+            (50002, "GET", "/certsrv/certfnsh.asp", 200, Some("certsrv")),
+            (50003, "POST", "/certsrv/certfnsh.asp", 200, Some("certsrv")),
+            (50005, "GET", "/CERTSRV/certrqma.asp", 200, Some("certsrv")),
+            (
+                50008,
+                "GET",
+                "/certsrv/mscep/mscep.dll?operation=GetCACert&message=foo",
+                200,
+                Some("mscep"),
+            ),
+            (50009, "GET", "/certsrv/mscep_admin/", 200, Some("mscep")),
+            (
+                50010,
+                "POST",
+                "/ADPolicyProvider_CEP_Kerberos/service.svc/CEP",
+                200,
+                Some("cep"),
+            ),
+            (50011, "POST", "/EnrollmentServer/service.svc", 200, None),
+            (50012, "GET", "/unrelated/path", 200, None),
+        ];
+        for (port, method, path, status, kind) in want {
+            let mut a = HttpAnalyzer::new();
+            feed_tcp(&mut a, &tcp_stream(&p, port, 80), 80);
+            let ev = finish(&mut a).http.unwrap();
+            let r: Vec<_> = ev.requests.values().cloned().collect();
+            assert_eq!(r.len(), 1, "port {port}");
+            assert_eq!((r[0].method.as_str(), r[0].path.as_str()), (method, path));
+            assert!(r[0].host.ends_with("example.com"));
+            assert_eq!(
+                ev.status.values().copied().collect::<Vec<_>>(),
+                vec![status]
+            );
+            assert_eq!(
+                ev.pki.values().next().map(|p| p.kind.as_str()),
+                kind,
+                "port {port}"
+            );
+            assert_eq!(ev.malformed, 0);
+        }
+        // tcp.stream 12 (51001 -> 80): RPC_IN_DATA with Content-Length 1073741824 (RPC over HTTP).
+        let mut a = HttpAnalyzer::new();
+        feed_tcp(&mut a, &tcp_stream(&p, 51001, 80), 80);
+        let ev = finish(&mut a).http.unwrap();
+        let r = ev.requests.values().next().unwrap();
+        assert_eq!(r.method, "RPC_IN_DATA");
+        assert_eq!(r.path, "/rpc/rpcproxy.dll?MAIL.example.com:6001");
+        assert_eq!(r.host, "mail.example.com");
+    }
+
+    #[test]
+    fn petitpotam_battle_net_requests() {
+        // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng tcp.stream 204 (54505 -> 80):
+        // tshark frames 2812 and 2821, responses 200 in 2813 and 2822.
+        let Some(p) = capture("efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng") else {
+            return;
+        };
+        let mut a = HttpAnalyzer::new();
+        feed_tcp(&mut a, &tcp_stream(&p, 54505, 80), 80);
+        let ev = finish(&mut a).http.unwrap();
+        let r: Vec<_> = ev
+            .requests
+            .iter()
+            .map(|f| (f.value.path.clone(), f.first.frame))
+            .collect();
+        assert_eq!(
+            r,
+            vec![
+                ("/service/app/alert/fr-fr".into(), 2812),
+                ("/service/app/maintenance/fr-fr".into(), 2821)
+            ]
+        );
+        assert_eq!(
+            ev.status.iter().next().map(|f| (*f.value, f.count)),
+            Some((200, 2))
+        );
+        assert_eq!(ev.messages.get("response"), 2);
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
+    fn chunked_body_and_crl_path() {
+        // Hand-built (no capture holds a chunked body or a CRL fetch).
+        let req =
+            b"GET /CertEnroll/Example%20CA.crl HTTP/1.1\r\nHost: pki.example.com\r\n\r\n".to_vec();
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nabcde\r\n3\r\nxyz\r\n0\r\nX-T: 1\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n".to_vec();
+        for step in [1, 2, 3, 1000] {
+            let ev = run(
+                &[
+                    (1, Dir::ToServer, req.clone()),
+                    (2, Dir::ToClient, resp.clone()),
+                ],
+                step,
+            );
+            assert_eq!(ev.body_bytes, 8);
+            assert_eq!(ev.messages.get("response"), 2);
+            let s: Vec<u16> = ev.status.values().copied().collect();
+            assert_eq!(s, vec![200, 304]);
+            let pki: Vec<_> = ev
+                .pki
+                .iter()
+                .map(|f| (f.value.kind.clone(), f.first.frame))
+                .collect();
+            // Seen by path in the request (frame 1) and by media type in the response (frame 2).
+            assert_eq!(pki, vec![("crl".into(), 1)]);
+            assert_eq!(ev.pki.iter().next().unwrap().count, 2);
+            assert_eq!(ev.malformed, 0);
+        }
+    }
+
+    #[test]
+    fn truncated_and_corrupted_messages() {
+        // Frame 103 without its first 5 bytes ("POST "): a capture that began mid-message.
+        let full = unhex(CEP_POST_103);
+        let ev = run_quiet(&[(103, Dir::ToServer, full[5..].to_vec())]);
+        assert_eq!(ev.malformed, 0);
+        assert_eq!(ev.messages.get("midstream_start"), 1);
+        assert!(ev.requests.is_empty());
+        // The same after a whole request: malformed.
+        let mut two = full.clone();
+        two.extend_from_slice(&full[5..]);
+        let ev = run_quiet(&[(103, Dir::ToServer, two)]);
+        assert_eq!(ev.malformed, 1);
+        assert_eq!(ev.requests.len(), 1);
+        // Corrupted Content-Length: counted; the head is still recorded.
+        let bad = String::from_utf8(full.clone())
+            .unwrap()
+            .replace("Length: 7", "Length: 7x");
+        let ev = run_quiet(&[(103, Dir::ToServer, bad.into_bytes())]);
+        assert_eq!(ev.malformed, 1);
+        assert_eq!(ev.requests.len(), 1);
+        // A chunk-size line that is not hex.
+        assert_eq!(chunk_size(b"zz\r\n"), Err(HttpError::BadChunk));
+        // An over-long head.
+        let mut long = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        long.resize(super::parse::MAX_HEAD_LEN + 1, b'a');
+        assert_eq!(head(&long), Err(HttpError::TooLong));
+        // Every prefix of a head waits or fails, never panics.
+        for n in 0..full.len() {
+            let _ = head(&full[..n]);
+        }
+        // After a gap, the next request line is found again.
+        let mut a = HttpAnalyzer::new();
+        let c = ctx(7, Dir::ToServer, Transport::Tcp, 80);
+        a.gap(Dir::ToServer);
+        let mut data = b"ody of something lost\r\n".to_vec();
+        data.extend_from_slice(&full);
+        assert_eq!(a.stream(&c, &data), data.len());
+        assert_eq!(finish(&mut a).http.unwrap().requests.len(), 1);
+    }
+
+    fn run_quiet(parts: &[(u64, Dir, Vec<u8>)]) -> HttpEvidence {
+        let mut a = HttpAnalyzer::new();
+        for (frame, dir, bytes) in parts {
+            a.stream(&ctx(*frame, *dir, Transport::Tcp, 80), bytes);
+        }
+        finish(&mut a).http.unwrap()
+    }
+
+    #[test]
+    fn probe_is_strict() {
+        assert!(probe(Transport::Tcp, &unhex(CEP_POST_103)));
+        assert!(probe(Transport::Tcp, &unhex(OK_105)));
+        assert!(probe(
+            Transport::Tcp,
+            b"RPC_IN_DATA /rpc/rpcproxy.dll HTTP/1.1\r\n"
+        ));
+        assert!(!probe(Transport::Udp, &unhex(CEP_POST_103)));
+        assert!(!probe(Transport::Tcp, b"GETX / HTTP/1.1"));
+        assert!(!probe(Transport::Tcp, b"HTTP/2 200"));
+        // SIP and RTSP share method names (SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap has SIP
+        // on tcp 5060).
+        assert!(!probe(
+            Transport::Tcp,
+            b"OPTIONS sip:bob@example.com SIP/2.0\r\n"
+        ));
+        assert!(!probe(
+            Transport::Tcp,
+            b"OPTIONS rtsp://example.com/media RTSP/1.0\r\n"
+        ));
+        assert!(!probe(Transport::Tcp, &[0x16, 3, 1, 0, 0x4b, 1]));
+    }
+}

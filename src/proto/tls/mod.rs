@@ -1,21 +1,320 @@
-//! TLS (RFC 5246, RFC 8446) (stub: not yet dissected).
+//! TLS (RFC 5246, RFC 8446) on any port: ClientHello server name, ALPN and offered versions,
+//! ServerHello version and cipher suite, and (TLS <= 1.2) the server certificate's subject and
+//! subject alternative names. Records after ChangeCipherSpec, and everything after a TLS 1.3
+//! ServerHello, are counted, not parsed.
+//!
+//! Layers: [`parse`] (records, handshake messages; pure), [`state`] (the per-connection
+//! [`TlsAnalyzer`]), [`evidence`] ([`TlsEvidence`]).
 
-use serde::Serialize;
+pub mod evidence;
+pub mod parse;
+pub mod state;
+#[cfg(test)]
+pub(crate) mod testutil;
 
-use crate::evidence::Merge;
-use crate::proto::{new_opaque, probe_never, Dissector};
+pub use evidence::{CipherSuite, TlsEvidence};
+pub use state::TlsAnalyzer;
 
-/// What TLS (RFC 5246, RFC 8446) content proved about a flow.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TlsEvidence {}
+use crate::proto::{Analyzer, Dissector, Transport};
 
-impl Merge for TlsEvidence {
-    fn merge(&mut self, _other: Self) {}
+/// True when `data` starts with a TLS handshake record (RFC 5246 6.2.1) carrying a ClientHello
+/// or ServerHello (RFC 5246 7.4): type 22, version 3.0-3.4, a sane length, and a handshake type
+/// of 1 or 2 in the sixth byte.
+pub fn probe(t: Transport, data: &[u8]) -> bool {
+    if t != Transport::Tcp {
+        return false;
+    }
+    match (
+        parse::record_header(data),
+        data.get(parse::RECORD_HEADER_LEN),
+    ) {
+        (Ok(h), Some(&ht)) => {
+            h.content_type == parse::ContentType::HANDSHAKE
+                && h.len >= parse::HANDSHAKE_HEADER_LEN
+                && (ht == 1 || ht == 2)
+        }
+        _ => false,
+    }
 }
 
-/// The TLS (RFC 5246, RFC 8446) dissector.
+fn new(_t: Transport, server_port: u16) -> Box<dyn Analyzer> {
+    Box::new(TlsAnalyzer::new(server_port))
+}
+
+/// The TLS dissector.
 pub const DISSECTOR: Dissector = Dissector {
     name: "tls",
-    probe: probe_never,
-    new: new_opaque,
+    probe,
+    new,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::{capture, ctx, feed_tcp, finish, tcp_stream, unhex};
+    use super::*;
+    use crate::proto::{Analyzer, Dir};
+
+    /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 456 (tcp 56006 -> 443): one record
+    /// holding a ClientHello with SNI certs.example.com, ciphers 0x1301,0x1302.
+    const CLIENT_HELLO_456: &str = "160301004b0100004703030000000000000000000000000000000000000000000000000000000000000000000004130113020100001a00000016001400001163657274732e6578616d706c652e636f6d";
+
+    /// Same capture, frame 457 (443 -> 56006): one record holding ServerHello (0x0303,
+    /// TLS_AES_128_GCM_SHA256) and Certificate (CN=certs.example.com, SAN *.example.com).
+    const SERVER_HELLO_CERT_457: &str = "160303025a02000046030300000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000000000000000000000000000000000001301000b00020c000209000206308202023082016aa00302010202023039300d06092a864886f70d01010b0500302e3110300e06035504030c0754657374204341311a3018060355040a0c1154657374204f7267616e697a6174696f6e301e170d3235303130313030303030305a170d3236303130313030303030305a304a311a301806035504030c1163657274732e6578616d706c652e636f6d31143012060355040a0c0b4578616d706c6520496e6331163014060355040b0c0d4954204465706172746d656e7430820094300d06092a864886f70d010101050003820081000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000a31c301a30180603551d110411300f820d2a2e6578616d706c652e636f6d300d06092a864886f70d01010b050003820081000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+
+    fn values(f: &crate::evidence::Facts<String>) -> Vec<String> {
+        f.iter().map(|x| x.value.clone()).collect()
+    }
+
+    #[test]
+    fn probe_accepts_hellos_only() {
+        assert!(probe(Transport::Tcp, &unhex(CLIENT_HELLO_456)));
+        assert!(probe(Transport::Tcp, &unhex(SERVER_HELLO_CERT_457)));
+        assert!(!probe(Transport::Udp, &unhex(CLIENT_HELLO_456)));
+        assert!(!probe(Transport::Tcp, b"GET / HTTP/1.1\r\n"));
+        // An LDAP bindRequest (BER SEQUENCE) and an SMB2 negotiate over NetBIOS.
+        assert!(!probe(Transport::Tcp, &[0x30, 0x84, 0, 0, 0, 0x10, 2, 1]));
+        assert!(!probe(
+            Transport::Tcp,
+            &[0, 0, 0, 0x66, 0xfe, b'S', b'M', b'B']
+        ));
+        assert!(!probe(Transport::Tcp, &[0x16, 3, 1]));
+        // Application data is TLS, but not a first message a probe should claim.
+        assert!(!probe(Transport::Tcp, &[0x17, 3, 3, 0, 5, 1, 2, 3, 4, 5]));
+    }
+
+    /// Feeds the two embedded records, `step` bytes at a time, keeping the unconsumed rest.
+    fn run_embedded(step: usize) -> TlsEvidence {
+        let mut a = TlsAnalyzer::new(443);
+        for (frame, dir, hex) in [
+            (456, Dir::ToServer, CLIENT_HELLO_456),
+            (457, Dir::ToClient, SERVER_HELLO_CERT_457),
+        ] {
+            let bytes = unhex(hex);
+            let mut buf = Vec::new();
+            for chunk in bytes.chunks(step) {
+                buf.extend_from_slice(chunk);
+                let used = a.stream(&ctx(frame, dir, Transport::Tcp, 443), &buf);
+                buf.drain(..used);
+            }
+            assert!(buf.is_empty());
+        }
+        assert_eq!(a.service(), Some("https"));
+        finish(&mut a).tls.expect("tls evidence")
+    }
+
+    #[test]
+    fn embedded_hello_and_certificate_match_tshark() {
+        for step in [1, 7, 1000] {
+            let ev = run_embedded(step);
+            // tshark: tls.handshake.extensions_server_name = certs.example.com (frame 456)
+            assert_eq!(values(&ev.sni), vec!["certs.example.com"]);
+            assert_eq!(
+                ev.sni
+                    .first_frame(&"certs.example.com".into())
+                    .unwrap()
+                    .frame,
+                456
+            );
+            // tshark: tls.handshake.version 0x0303 in both hellos, cipher 0x1301 in 457.
+            assert_eq!(values(&ev.offered_versions), vec!["TLS 1.2"]);
+            assert_eq!(values(&ev.server_version), vec!["TLS 1.2"]);
+            let c: Vec<_> = ev.cipher_suite.iter().map(|f| f.value.clone()).collect();
+            assert_eq!(
+                c,
+                vec![CipherSuite {
+                    id: 0x1301,
+                    name: "TLS_AES_128_GCM_SHA256".into()
+                }]
+            );
+            // tshark: x509sat CN certs.example.com, O Example Inc, OU IT Department; issuer
+            // Test CA / Test Organization; x509ce.dNSName *.example.com.
+            assert_eq!(
+                values(&ev.cert_subject),
+                vec!["CN=certs.example.com, O=Example Inc, OU=IT Department"]
+            );
+            assert_eq!(
+                values(&ev.cert_issuer),
+                vec!["CN=Test CA, O=Test Organization"]
+            );
+            assert_eq!(values(&ev.cert_san), vec!["dns:*.example.com"]);
+            assert_eq!(ev.handshake.get("client_hello"), 1);
+            assert_eq!(ev.handshake.get("server_hello"), 1);
+            assert_eq!(ev.handshake.get("certificate"), 1);
+            assert_eq!(ev.malformed, 0);
+        }
+    }
+
+    #[test]
+    fn truncated_prefix_resynchronises() {
+        // A capture that begins inside a record: not malformed, but noted.
+        let mut a = TlsAnalyzer::new(8443);
+        let mut data = unhex(CLIENT_HELLO_456);
+        data.drain(..3);
+        let c = ctx(1, Dir::ToServer, Transport::Tcp, 8443);
+        let used = a.stream(&c, &data);
+        assert!(used <= data.len());
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(ev.malformed, 0);
+        assert_eq!(ev.records.get("midstream_start"), 1);
+        assert!(ev.sni.is_empty());
+        // After the junk, a whole record is found again.
+        let mut a = TlsAnalyzer::new(8443);
+        let mut data = vec![0xde, 0xad, 0xbe];
+        data.extend(unhex(CLIENT_HELLO_456));
+        assert_eq!(a.stream(&c, &data), data.len());
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(values(&ev.sni), vec!["certs.example.com"]);
+        assert_eq!(ev.malformed, 0);
+        // Junk between two records once in step is malformed (counted once per resync).
+        let mut a = TlsAnalyzer::new(8443);
+        let mut data = unhex(CLIENT_HELLO_456);
+        data.extend([0xde, 0xad, 0xbe]);
+        data.extend(unhex(CLIENT_HELLO_456));
+        assert_eq!(a.stream(&c, &data), data.len());
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(ev.sni.iter().next().unwrap().count, 2);
+        assert_eq!(ev.malformed, 1);
+    }
+
+    #[test]
+    fn corrupted_lengths_are_counted() {
+        let c = ctx(1, Dir::ToServer, Transport::Tcp, 443);
+        // Handshake length 0xffffff (over MAX_HANDSHAKE_LEN) inside a valid record.
+        let mut data = unhex(CLIENT_HELLO_456);
+        data[6] = 0xff;
+        data[7] = 0xff;
+        data[8] = 0xff;
+        let mut a = TlsAnalyzer::new(443);
+        assert_eq!(a.stream(&c, &data), data.len());
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(ev.malformed, 1);
+        assert!(ev.sni.is_empty());
+        // session_id length 0xff (RFC 5246 7.4.1.2) runs past the message: undecodable.
+        let mut data = unhex(CLIENT_HELLO_456);
+        data[43] = 0xff;
+        let mut a = TlsAnalyzer::new(443);
+        a.stream(&c, &data);
+        assert_eq!(finish(&mut a).tls.unwrap().malformed, 1);
+        // Record length over MAX_RECORD_LEN, after a valid record.
+        let mut a = TlsAnalyzer::new(443);
+        let mut data = unhex(CLIENT_HELLO_456);
+        data.extend([0x16, 3, 1, 0xff, 0xff, 1, 0, 0]);
+        a.stream(&c, &data);
+        assert_eq!(finish(&mut a).tls.unwrap().malformed, 1);
+        // Every prefix of a valid record: waits (consumes nothing), never panics.
+        let data = unhex(SERVER_HELLO_CERT_457);
+        for n in 0..data.len() {
+            let mut a = TlsAnalyzer::new(443);
+            assert_eq!(a.stream(&c, &data[..n]), 0);
+        }
+    }
+
+    #[test]
+    fn tls13_netflix_stream() {
+        // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng, tcp.stream 46 (56780 -> 443).
+        let Some(p) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+            return;
+        };
+        let segs = tcp_stream(&p, 56780, 443);
+        let mut a = TlsAnalyzer::new(443);
+        feed_tcp(&mut a, &segs, 443);
+        assert_eq!(a.service(), Some("https"));
+        let ev = finish(&mut a).tls.unwrap();
+        // tshark frame 1248: SNI www.netflix.com, supported_versions 0xaaaa(GREASE),0x0304..0x0301,
+        // ALPN h2,http/1.1; frame 1255: supported_version 0x0304, cipher 0x1301.
+        assert_eq!(values(&ev.sni), vec!["www.netflix.com"]);
+        assert_eq!(
+            ev.sni.first_frame(&"www.netflix.com".into()).unwrap().frame,
+            1248
+        );
+        let mut offered = values(&ev.offered_versions);
+        offered.sort();
+        assert_eq!(offered, vec!["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"]);
+        assert_eq!(values(&ev.alpn), vec!["h2", "http/1.1"]);
+        assert_eq!(values(&ev.server_version), vec!["TLS 1.3"]);
+        assert_eq!(ev.cipher_suite.iter().next().unwrap().value.id, 0x1301);
+        assert_eq!(ev.cipher_suite.iter().next().unwrap().first.frame, 1255);
+        assert!(ev.cert_subject.is_empty());
+        assert!(ev.encrypted_records > 0);
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
+    fn tls12_certificate_stream() {
+        // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng, tcp.stream 41 (57207 -> 443).
+        let Some(p) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+            return;
+        };
+        let segs = tcp_stream(&p, 57207, 443);
+        let mut a = TlsAnalyzer::new(443);
+        feed_tcp(&mut a, &segs, 443);
+        let ev = finish(&mut a).tls.unwrap();
+        // tshark frame 782: SNI v10.events.data.microsoft.com, ALPN h2,http/1.1, version 0x0303;
+        // frame 789 (reassembled from 784, 785, 788, 789): ServerHello 0x0303 cipher 0xc030,
+        // Certificate CN *.events.data.microsoft.com with dNSName *.events.data.microsoft.com ...
+        assert_eq!(values(&ev.sni), vec!["v10.events.data.microsoft.com"]);
+        assert_eq!(values(&ev.server_version), vec!["TLS 1.2"]);
+        let cs = ev.cipher_suite.iter().next().unwrap();
+        assert_eq!(cs.value.id, 0xc030);
+        assert_eq!(cs.value.name, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
+        assert_eq!(cs.first.frame, 789);
+        let subj = values(&ev.cert_subject);
+        assert_eq!(subj.len(), 1);
+        assert!(
+            subj[0].contains("CN=*.events.data.microsoft.com"),
+            "{subj:?}"
+        );
+        assert!(values(&ev.cert_issuer)[0].contains("CN=Microsoft Secure Server CA 2011"));
+        assert!(ev
+            .cert_san
+            .contains(&"dns:*.events.data.microsoft.com".into()));
+        assert!(ev.cert_san.contains(&"dns:watson.microsoft.com".into()));
+        assert_eq!(
+            ev.cert_san
+                .first_frame(&"dns:watson.microsoft.com".into())
+                .unwrap()
+                .frame,
+            789
+        );
+        assert_eq!(ev.records.get("change_cipher_spec"), 2);
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
+    fn certificate_with_timezone_offset_times() {
+        // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap tcp 59000 -> 443, frame 617: the
+        // certificate's UTCTime carries "+0530", which x509-parser refuses; tshark shows
+        // subject CN=tztest.example.com,O=TZTest,C=US and issuer CN=TestCA,O=TestCA,C=US.
+        let Some(p) = capture("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap") else {
+            return;
+        };
+        let mut a = TlsAnalyzer::new(443);
+        feed_tcp(&mut a, &tcp_stream(&p, 59000, 443), 443);
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(
+            values(&ev.cert_subject),
+            vec!["C=US, O=TZTest, CN=tztest.example.com"]
+        );
+        assert_eq!(values(&ev.cert_issuer), vec!["C=US, O=TestCA, CN=TestCA"]);
+        assert_eq!(ev.cert_subject.iter().next().unwrap().first.frame, 617);
+        // tshark: cipher suite 0x002f.
+        assert_eq!(
+            ev.cipher_suite.iter().next().unwrap().value.name,
+            "TLS_RSA_WITH_AES_128_CBC_SHA"
+        );
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
+    fn ldaps_and_plain_tls_service_names() {
+        let c = ctx(1, Dir::ToServer, Transport::Tcp, 636);
+        for (port, want) in [(636, "ldaps"), (3269, "gc-ldaps"), (8443, "tls")] {
+            let mut a = TlsAnalyzer::new(port);
+            assert_eq!(a.service(), None);
+            let data = unhex(CLIENT_HELLO_456);
+            assert_eq!(a.stream(&c, &data), data.len());
+            assert_eq!(a.service(), Some(want));
+        }
+    }
+}

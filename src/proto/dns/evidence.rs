@@ -1,0 +1,102 @@
+//! What DNS content proved about a flow (RFC 1035).
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::evidence::{Counts, Facts, FrameRef, Merge};
+
+/// A question asked.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Query {
+    /// QNAME as sent (case kept).
+    pub name: String,
+    /// QTYPE mnemonic ("A", "SRV", "TYPE65" ...).
+    #[serde(rename = "type")]
+    pub qtype: String,
+}
+
+/// An answer record of a type certflow reads (A, AAAA, CNAME, PTR, SRV), from the answer or
+/// additional section.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Answer {
+    /// Owner name.
+    pub name: String,
+    /// Record type mnemonic.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// The data: an address, a target name, or "priority weight port target" for SRV.
+    pub data: String,
+}
+
+/// An SRV answer (RFC 2782): which host serves a service, on which port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SrvTarget {
+    /// Owner name, e.g. `_ldap._tcp.dc._msdcs.example.com`.
+    pub name: String,
+    /// Target host.
+    pub target: String,
+    /// Port.
+    pub port: u16,
+}
+
+/// An address and a name that answers proved for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AddressName {
+    /// The address.
+    pub address: IpAddr,
+    /// A name for it (A/AAAA owner, a name whose CNAME chain leads there, or a PTR target).
+    pub name: String,
+}
+
+/// What DNS messages of a flow showed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DnsEvidence {
+    /// Questions asked (from queries and responses).
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub queries: Facts<Query>,
+    /// A, AAAA, CNAME, PTR and SRV records answered.
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub answers: Facts<Answer>,
+    /// SRV targets and ports.
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub srv: Facts<SrvTarget>,
+    /// Address -> name mapping learned from answers.
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub names: Facts<AddressName>,
+    /// Responses by response code ("NOERROR", "NXDOMAIN" ...).
+    #[serde(skip_serializing_if = "Counts::is_empty")]
+    pub rcodes: Counts,
+    /// Messages by kind ("query", "response", "truncated" for TC=1).
+    #[serde(skip_serializing_if = "Counts::is_empty")]
+    pub messages: Counts,
+    /// Messages that could not be decoded.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub malformed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl DnsEvidence {
+    /// Every (address, name, first frame) the answers proved, ordered by first frame, for naming
+    /// hosts.
+    pub fn address_names(&self) -> impl Iterator<Item = (IpAddr, &str, FrameRef)> {
+        self.names
+            .iter()
+            .map(|f| (f.value.address, f.value.name.as_str(), f.first))
+    }
+}
+
+impl Merge for DnsEvidence {
+    fn merge(&mut self, o: Self) {
+        self.queries.merge(o.queries);
+        self.answers.merge(o.answers);
+        self.srv.merge(o.srv);
+        self.names.merge(o.names);
+        self.rcodes.merge(o.rcodes);
+        self.messages.merge(o.messages);
+        self.malformed += o.malformed;
+    }
+}

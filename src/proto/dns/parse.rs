@@ -1,0 +1,422 @@
+//! Pure parsing of one DNS message (RFC 1035 section 4.1), with name compression (4.1.4), the
+//! SRV record (RFC 2782) and AAAA (RFC 3596). No state.
+//!
+//! ```text
+//! header: ID u16 | QR(1) Opcode(4) AA TC RD RA Z AD CD RCODE(4) | QDCOUNT | ANCOUNT | NSCOUNT | ARCOUNT
+//! question: QNAME QTYPE u16 QCLASS u16
+//! RR: NAME TYPE u16 CLASS u16 TTL u32 RDLENGTH u16 RDATA
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Length of the fixed header (RFC 1035 4.1.1).
+pub const HEADER_LEN: usize = 12;
+
+/// Longest name in wire octets (RFC 1035 2.3.4: 255).
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Most compression pointers followed while reading one name. Real names need a handful; a
+/// pointer loop would otherwise never end.
+pub const MAX_POINTER_JUMPS: usize = 32;
+
+/// Most questions + records decoded from one message. Each record takes at least 11 bytes, so a
+/// 64 KiB message could claim ~6000; real answers hold a few dozen.
+pub const MAX_RECORDS: usize = 512;
+
+/// Longest CNAME chain followed when naming an address.
+pub const MAX_CNAME_CHAIN: usize = 16;
+
+/// Why a message could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsError {
+    /// Shorter than its header, or a field runs past the end.
+    Truncated,
+    /// A label type other than 0 or 0xC0 (RFC 1035 4.1.4; 0x40/0x80 are obsolete).
+    BadLabel,
+    /// A name longer than [`MAX_NAME_LEN`], or more than [`MAX_POINTER_JUMPS`] pointers.
+    NameTooLong,
+}
+
+/// A record type (RFC 1035 3.2.2 and later RFCs), kept as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RrType(pub u16);
+
+impl RrType {
+    /// IPv4 address.
+    pub const A: RrType = RrType(1);
+    /// Canonical name.
+    pub const CNAME: RrType = RrType(5);
+    /// Domain name pointer.
+    pub const PTR: RrType = RrType(12);
+    /// IPv6 address (RFC 3596).
+    pub const AAAA: RrType = RrType(28);
+    /// Service location (RFC 2782).
+    pub const SRV: RrType = RrType(33);
+
+    /// The mnemonic ("A", "SRV" ...), or "TYPEn" (RFC 3597 5) when not in the table.
+    pub fn name(self) -> String {
+        let s = match self.0 {
+            1 => "A",
+            2 => "NS",
+            5 => "CNAME",
+            6 => "SOA",
+            12 => "PTR",
+            15 => "MX",
+            16 => "TXT",
+            28 => "AAAA",
+            33 => "SRV",
+            35 => "NAPTR",
+            41 => "OPT",
+            43 => "DS",
+            46 => "RRSIG",
+            47 => "NSEC",
+            48 => "DNSKEY",
+            64 => "SVCB",
+            65 => "HTTPS",
+            250 => "TSIG",
+            251 => "IXFR",
+            252 => "AXFR",
+            255 => "ANY",
+            257 => "CAA",
+            n => return format!("TYPE{n}"),
+        };
+        s.to_string()
+    }
+}
+
+/// Name of a response code (RFC 1035 4.1.1, RFC 2136), or "RCODEn".
+pub fn rcode_name(rcode: u8) -> String {
+    match rcode {
+        0 => "NOERROR".into(),
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        6 => "YXDOMAIN".into(),
+        7 => "YXRRSET".into(),
+        8 => "NXRRSET".into(),
+        9 => "NOTAUTH".into(),
+        10 => "NOTZONE".into(),
+        n => format!("RCODE{n}"),
+    }
+}
+
+/// The fixed header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Transaction id.
+    pub id: u16,
+    /// QR: this is a response.
+    pub response: bool,
+    /// OPCODE (0 query, 4 notify, 5 update).
+    pub opcode: u8,
+    /// TC: truncated (the client retries over TCP).
+    pub truncated: bool,
+    /// RCODE.
+    pub rcode: u8,
+    /// QDCOUNT.
+    pub qdcount: u16,
+    /// ANCOUNT.
+    pub ancount: u16,
+    /// NSCOUNT.
+    pub nscount: u16,
+    /// ARCOUNT.
+    pub arcount: u16,
+}
+
+/// Reads the fixed header.
+pub fn header(msg: &[u8]) -> Result<Header, DnsError> {
+    let h = msg.get(..HEADER_LEN).ok_or(DnsError::Truncated)?;
+    let u = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+    let flags = u(2);
+    Ok(Header {
+        id: u(0),
+        response: flags & 0x8000 != 0,
+        opcode: ((flags >> 11) & 0xf) as u8,
+        truncated: flags & 0x0200 != 0,
+        rcode: (flags & 0xf) as u8,
+        qdcount: u(4),
+        ancount: u(6),
+        nscount: u(8),
+        arcount: u(10),
+    })
+}
+
+/// Reads the (possibly compressed) name at `pos`; returns it (dotted, no trailing dot, "<Root>"
+/// for the root) and the offset just past it in the uncompressed stream.
+pub fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
+    let mut out = String::new();
+    let mut p = pos;
+    let mut end: Option<usize> = None;
+    let mut jumps = 0usize;
+    let mut wire_len = 0usize;
+    loop {
+        let len = *msg.get(p).ok_or(DnsError::Truncated)?;
+        match len & 0xc0 {
+            0x00 if len == 0 => {
+                let after = end.unwrap_or(p + 1);
+                if out.is_empty() {
+                    out.push_str("<Root>");
+                }
+                return Ok((out, after));
+            }
+            0x00 => {
+                let l = usize::from(len);
+                wire_len += l + 1;
+                if wire_len > MAX_NAME_LEN {
+                    return Err(DnsError::NameTooLong);
+                }
+                let label = msg.get(p + 1..p + 1 + l).ok_or(DnsError::Truncated)?;
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&String::from_utf8_lossy(label));
+                p += 1 + l;
+            }
+            0xc0 => {
+                let lo = *msg.get(p + 1).ok_or(DnsError::Truncated)?;
+                jumps += 1;
+                if jumps > MAX_POINTER_JUMPS {
+                    return Err(DnsError::NameTooLong);
+                }
+                if end.is_none() {
+                    end = Some(p + 2);
+                }
+                p = (usize::from(len & 0x3f) << 8) | usize::from(lo);
+            }
+            _ => return Err(DnsError::BadLabel),
+        }
+    }
+}
+
+/// One question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// QNAME.
+    pub name: String,
+    /// QTYPE.
+    pub qtype: RrType,
+}
+
+/// The decoded RDATA of the record types certflow uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RData {
+    /// A or AAAA.
+    Addr(IpAddr),
+    /// CNAME target.
+    Cname(String),
+    /// PTR target.
+    Ptr(String),
+    /// SRV (RFC 2782).
+    Srv {
+        /// Priority.
+        priority: u16,
+        /// Weight.
+        weight: u16,
+        /// Port.
+        port: u16,
+        /// Target host.
+        target: String,
+    },
+    /// Any other type: its RDATA length.
+    Other(usize),
+}
+
+/// Which section a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Answer.
+    Answer,
+    /// Authority.
+    Authority,
+    /// Additional.
+    Additional,
+}
+
+/// One resource record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Section.
+    pub section: Section,
+    /// Owner name.
+    pub name: String,
+    /// TYPE.
+    pub rtype: RrType,
+    /// Decoded RDATA.
+    pub data: RData,
+}
+
+/// One decoded message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The header.
+    pub header: Header,
+    /// Questions.
+    pub questions: Vec<Question>,
+    /// Records of all three sections, in wire order.
+    pub records: Vec<Record>,
+}
+
+fn be16(msg: &[u8], p: usize) -> Result<u16, DnsError> {
+    let b = msg.get(p..p + 2).ok_or(DnsError::Truncated)?;
+    Ok(u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// Decodes a whole message. Records beyond [`MAX_RECORDS`] are not decoded (not an error).
+pub fn message(msg: &[u8]) -> Result<Message, DnsError> {
+    let header = header(msg)?;
+    let mut p = HEADER_LEN;
+    let mut questions = Vec::new();
+    for _ in 0..header.qdcount {
+        let (n, after) = name(msg, p)?;
+        let qtype = RrType(be16(msg, after)?);
+        be16(msg, after + 2)?;
+        p = after + 4;
+        if questions.len() < MAX_RECORDS {
+            questions.push(Question { name: n, qtype });
+        }
+    }
+    let mut records = Vec::new();
+    let sections = [
+        (Section::Answer, header.ancount),
+        (Section::Authority, header.nscount),
+        (Section::Additional, header.arcount),
+    ];
+    for (section, count) in sections {
+        for _ in 0..count {
+            if questions.len() + records.len() >= MAX_RECORDS {
+                return Ok(Message {
+                    header,
+                    questions,
+                    records,
+                });
+            }
+            let (owner, after) = name(msg, p)?;
+            let rtype = RrType(be16(msg, after)?);
+            let rdlen = usize::from(be16(msg, after + 8)?);
+            let start = after + 10;
+            let rdata = msg.get(start..start + rdlen).ok_or(DnsError::Truncated)?;
+            let data = match (rtype, rdlen) {
+                (RrType::A, 4) => RData::Addr(IpAddr::V4(Ipv4Addr::new(
+                    rdata[0], rdata[1], rdata[2], rdata[3],
+                ))),
+                (RrType::AAAA, 16) => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(rdata);
+                    RData::Addr(IpAddr::V6(Ipv6Addr::from(a)))
+                }
+                (RrType::A, _) | (RrType::AAAA, _) => return Err(DnsError::Truncated),
+                (RrType::CNAME, _) => RData::Cname(name(msg, start)?.0),
+                (RrType::PTR, _) => RData::Ptr(name(msg, start)?.0),
+                (RrType::SRV, _) if rdlen >= 7 => RData::Srv {
+                    priority: be16(msg, start)?,
+                    weight: be16(msg, start + 2)?,
+                    port: be16(msg, start + 4)?,
+                    target: name(msg, start + 6)?.0,
+                },
+                (RrType::SRV, _) => return Err(DnsError::Truncated),
+                _ => RData::Other(rdlen),
+            };
+            p = start + rdlen;
+            records.push(Record {
+                section,
+                name: owner,
+                rtype,
+                data,
+            });
+        }
+    }
+    Ok(Message {
+        header,
+        questions,
+        records,
+    })
+}
+
+/// The address a reverse-lookup name stands for: `d.c.b.a.in-addr.arpa` (RFC 1035 3.5) or the
+/// 32 nibbles of `ip6.arpa` (RFC 3596 2.5). Case-insensitive.
+pub fn reverse_name_addr(name: &str) -> Option<IpAddr> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(v4) = lower.strip_suffix(".in-addr.arpa") {
+        let parts: Vec<&str> = v4.split('.').collect();
+        if parts.len() != 4 {
+            return None;
+        }
+        let mut o = [0u8; 4];
+        for (i, p) in parts.iter().rev().enumerate() {
+            o[i] = p.parse().ok()?;
+        }
+        return Some(IpAddr::V4(Ipv4Addr::from(o)));
+    }
+    if let Some(v6) = lower.strip_suffix(".ip6.arpa") {
+        let nibbles: Vec<&str> = v6.split('.').collect();
+        if nibbles.len() != 32 {
+            return None;
+        }
+        let mut a = [0u8; 16];
+        for (i, n) in nibbles.iter().rev().enumerate() {
+            let v = u8::from_str_radix(n, 16).ok()?;
+            if n.len() != 1 {
+                return None;
+            }
+            a[i / 2] |= if i % 2 == 0 { v << 4 } else { v };
+        }
+        return Some(IpAddr::V6(Ipv6Addr::from(a)));
+    }
+    None
+}
+
+/// Pairs every address of a response with the names it answers for: the A/AAAA owner and every
+/// name whose CNAME chain (within this message, at most [`MAX_CNAME_CHAIN`] links) leads to that
+/// owner; plus PTR answers (reverse name -> target). Sorted and deduplicated.
+pub fn address_names(m: &Message) -> Vec<(IpAddr, String)> {
+    let cnames: Vec<(&str, &str)> = m
+        .records
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::Cname(t) => Some((r.name.as_str(), t.as_str())),
+            _ => None,
+        })
+        .collect();
+    let resolves_to = |from: &str, owner: &str| {
+        let mut cur = from;
+        for _ in 0..=MAX_CNAME_CHAIN {
+            if cur.eq_ignore_ascii_case(owner) {
+                return true;
+            }
+            match cnames.iter().find(|(o, _)| o.eq_ignore_ascii_case(cur)) {
+                Some((_, t)) => cur = t,
+                None => return false,
+            }
+        }
+        false
+    };
+    let mut out = Vec::new();
+    for r in &m.records {
+        match &r.data {
+            RData::Addr(a) => {
+                out.push((*a, r.name.clone()));
+                let aliases = m
+                    .questions
+                    .iter()
+                    .map(|q| q.name.as_str())
+                    .chain(cnames.iter().map(|(o, _)| *o));
+                for n in aliases {
+                    if !n.eq_ignore_ascii_case(&r.name) && resolves_to(n, &r.name) {
+                        out.push((*a, n.to_string()));
+                    }
+                }
+            }
+            RData::Ptr(t) => {
+                if let Some(a) = reverse_name_addr(&r.name) {
+                    out.push((a, t.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,171 @@
+//! Per-connection DNS state: whole datagrams over UDP, and the 2-byte length framing of
+//! RFC 1035 4.2.2 over TCP (with resynchronisation after a gap).
+
+use crate::evidence::{Evidence, Merge};
+use crate::proto::{Analyzer, Ctx, Dir};
+
+use super::evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
+use super::parse::{self, address_names, rcode_name, RData, Section, HEADER_LEN};
+
+/// Length of the TCP message length prefix (RFC 1035 4.2.2).
+pub const TCP_PREFIX_LEN: usize = 2;
+
+/// The DNS analyzer of one connection or UDP exchange.
+#[derive(Default)]
+pub struct DnsAnalyzer {
+    ev: DnsEvidence,
+    /// Per direction: out of step after a gap, looking for a message boundary.
+    resync: [bool; 2],
+    /// A message was decoded.
+    proved: bool,
+}
+
+impl DnsAnalyzer {
+    /// A fresh analyzer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The evidence gathered so far.
+    pub fn evidence(&self) -> &DnsEvidence {
+        &self.ev
+    }
+
+    /// Decodes one message and records what it shows; counts it as malformed if undecodable.
+    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+        let m = match parse::message(msg) {
+            Ok(m) => m,
+            Err(_) => {
+                self.ev.malformed += 1;
+                return;
+            }
+        };
+        self.proved = true;
+        let at = ctx.frame;
+        let h = m.header;
+        self.ev
+            .messages
+            .add(if h.response { "response" } else { "query" }, 1);
+        if h.truncated {
+            self.ev.messages.add("truncated", 1);
+        }
+        if h.response {
+            self.ev.rcodes.add(&rcode_name(h.rcode), 1);
+        }
+        for q in &m.questions {
+            self.ev.queries.add(
+                Query {
+                    name: q.name.clone(),
+                    qtype: q.qtype.name(),
+                },
+                at,
+            );
+        }
+        if !h.response {
+            return;
+        }
+        for r in &m.records {
+            if r.section == Section::Authority {
+                continue;
+            }
+            let data = match &r.data {
+                RData::Addr(a) => a.to_string(),
+                RData::Cname(t) | RData::Ptr(t) => t.clone(),
+                RData::Srv {
+                    priority,
+                    weight,
+                    port,
+                    target,
+                } => {
+                    self.ev.srv.add(
+                        SrvTarget {
+                            name: r.name.clone(),
+                            target: target.clone(),
+                            port: *port,
+                        },
+                        at,
+                    );
+                    format!("{priority} {weight} {port} {target}")
+                }
+                RData::Other(_) => continue,
+            };
+            self.ev.answers.add(
+                Answer {
+                    name: r.name.clone(),
+                    rtype: r.rtype.name(),
+                    data,
+                },
+                at,
+            );
+        }
+        for (address, name) in address_names(&m) {
+            self.ev.names.add(AddressName { address, name }, at);
+        }
+    }
+
+    /// True if a whole, decodable message of exactly `len` bytes sits at the start of `data`.
+    fn boundary_at(data: &[u8]) -> bool {
+        let Some(l) = data.get(..TCP_PREFIX_LEN) else {
+            return false;
+        };
+        let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
+        len >= HEADER_LEN
+            && data
+                .get(TCP_PREFIX_LEN..TCP_PREFIX_LEN + len)
+                .is_some_and(|m| parse::message(m).is_ok())
+    }
+}
+
+impl Analyzer for DnsAnalyzer {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        let i = ctx.dir.index();
+        let mut pos = 0usize;
+        if self.resync[i] {
+            // Look for a length prefix followed by a whole decodable message.
+            while pos + TCP_PREFIX_LEN + HEADER_LEN <= data.len() {
+                if Self::boundary_at(data.get(pos..).unwrap_or_default()) {
+                    self.resync[i] = false;
+                    break;
+                }
+                pos += 1;
+            }
+            if self.resync[i] {
+                return pos;
+            }
+        }
+        loop {
+            let rest = data.get(pos..).unwrap_or_default();
+            let Some(l) = rest.get(..TCP_PREFIX_LEN) else {
+                return pos;
+            };
+            let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
+            if len < HEADER_LEN {
+                // No message is shorter than its header: the stream is out of step.
+                self.ev.malformed += 1;
+                self.resync[i] = true;
+                return pos + 1;
+            }
+            let Some(msg) = rest.get(TCP_PREFIX_LEN..TCP_PREFIX_LEN + len) else {
+                return pos;
+            };
+            self.message(ctx, msg);
+            pos += TCP_PREFIX_LEN + len;
+        }
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        self.resync[dir.index()] = true;
+    }
+
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
+        self.message(ctx, data);
+    }
+
+    fn service(&self) -> Option<&'static str> {
+        self.proved.then_some("dns")
+    }
+
+    fn finish(&mut self, ev: &mut Evidence) {
+        ev.dns.merge(Some(std::mem::take(&mut self.ev)));
+    }
+}

@@ -1,0 +1,275 @@
+//! Per-connection HTTP/1.x state: message heads, then bodies skipped by the length rules of
+//! RFC 9112 6.3 (Content-Length, chunked, or until close), pairing responses with requests for
+//! HEAD / 1xx / 204 / 304 bodies and for naming the path of a response's content.
+
+use std::collections::VecDeque;
+
+use crate::evidence::{Evidence, Merge};
+use crate::proto::{Analyzer, Ctx, Dir};
+
+use super::evidence::{HttpEvidence, PkiAccess, Request};
+use super::parse::{chunk_size, head, looks_like_start, pki_kind, Head, HttpError, StartLine};
+
+/// Most requests remembered while waiting for their responses (pipelining depth).
+pub const MAX_PENDING: usize = 64;
+
+/// Where one direction is in its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Phase {
+    /// Expecting a start line.
+    #[default]
+    Head,
+    /// Body with this many bytes left.
+    Body(u64),
+    /// Chunked body: expecting a chunk-size line.
+    ChunkSize,
+    /// Chunked body: this many chunk-data bytes left, then CRLF.
+    ChunkData(u64),
+    /// Chunked body: the CRLF after chunk data.
+    ChunkEnd,
+    /// Chunked body: trailer section up to the empty line.
+    Trailer,
+    /// Body until the connection closes; or a tunnel after 101 / CONNECT.
+    Rest,
+    /// Out of step: looking for the next start line.
+    Resync,
+}
+
+/// The HTTP analyzer of one connection.
+#[derive(Default)]
+pub struct HttpAnalyzer {
+    phase: [Phase; 2],
+    /// Requests awaiting a response: (method, host, path).
+    pending: VecDeque<(String, String, String)>,
+    /// Per direction: a head was read (junk before it is a mid-connection start).
+    synced: [bool; 2],
+    ev: HttpEvidence,
+    proved: bool,
+}
+
+impl HttpAnalyzer {
+    /// A fresh analyzer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The evidence gathered so far.
+    pub fn evidence(&self) -> &HttpEvidence {
+        &self.ev
+    }
+
+    /// Records a head and returns the phase its body puts the direction in.
+    fn on_head(&mut self, ctx: &Ctx, h: &Head) -> Phase {
+        self.proved = true;
+        let at = ctx.frame;
+        let media = h.media_type();
+        if let Some(m) = &media {
+            self.ev.content_types.add(m.clone(), at);
+        }
+        let framing = match (h.chunked(), h.content_length()) {
+            (true, _) => Ok(Phase::ChunkSize),
+            (false, Ok(Some(n))) => Ok(Phase::Body(n)),
+            (false, Ok(None)) => Err(()),
+            (false, Err(_)) => {
+                self.ev.malformed += 1;
+                Err(())
+            }
+        };
+        match &h.start {
+            StartLine::Request { method, target } => {
+                self.ev.messages.add("request", 1);
+                let host = h.header("host").unwrap_or("").to_string();
+                self.ev.requests.add(
+                    Request {
+                        method: method.clone(),
+                        host: host.clone(),
+                        path: target.clone(),
+                    },
+                    at,
+                );
+                if let Some(kind) = pki_kind(target, media.as_deref()) {
+                    self.add_pki(kind, &host, target, ctx);
+                }
+                if self.pending.len() < MAX_PENDING {
+                    self.pending
+                        .push_back((method.clone(), host, target.clone()));
+                }
+                // A request without length has no body (RFC 9112 6.3 item 7).
+                framing.unwrap_or(Phase::Body(0))
+            }
+            StartLine::Response { status } => {
+                let status = *status;
+                self.ev.messages.add("response", 1);
+                self.ev.status.add(status, at);
+                // Interim 1xx responses (except 101) precede the final one for the same request.
+                let req = if (100..200).contains(&status) && status != 101 {
+                    self.pending.front().cloned()
+                } else {
+                    self.pending.pop_front()
+                };
+                let (method, host, path) = req.unwrap_or_default();
+                if let Some(kind) = media.as_deref().and_then(|m| pki_kind("", Some(m))) {
+                    self.add_pki(kind, &host, &path, ctx);
+                }
+                let tunnel = status == 101 || (method == "CONNECT" && (200..300).contains(&status));
+                if tunnel {
+                    self.ev.messages.add("upgrade", 1);
+                    self.phase[Dir::ToServer.index()] = Phase::Rest;
+                    return Phase::Rest;
+                }
+                if method == "HEAD"
+                    || (100..200).contains(&status)
+                    || status == 204
+                    || status == 304
+                {
+                    return Phase::Body(0);
+                }
+                framing.unwrap_or(Phase::Rest)
+            }
+        }
+    }
+
+    fn add_pki(&mut self, kind: &str, host: &str, path: &str, ctx: &Ctx) {
+        self.ev.pki.add(
+            PkiAccess {
+                kind: kind.to_string(),
+                host: host.to_string(),
+                path: path.to_string(),
+            },
+            ctx.frame,
+        );
+    }
+
+    /// Counts a malformed piece and looks for the next start line after its first byte. Returns
+    /// the bytes to step over (1, so the same bad start is not found again).
+    fn bad(&mut self, i: usize) -> usize {
+        if self.synced[i] {
+            self.ev.malformed += 1;
+        } else {
+            self.ev.messages.add("midstream_start", 1);
+        }
+        self.phase[i] = Phase::Resync;
+        1
+    }
+}
+
+impl Analyzer for HttpAnalyzer {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        let i = ctx.dir.index();
+        let mut pos = 0usize;
+        loop {
+            let rest = data.get(pos..).unwrap_or_default();
+            if rest.is_empty() {
+                return pos;
+            }
+            match self.phase[i] {
+                Phase::Head => {
+                    // RFC 9112 2.2: ignore empty lines before a request line.
+                    if rest.first() == Some(&b'\r') || rest.first() == Some(&b'\n') {
+                        pos += 1;
+                        continue;
+                    }
+                    match head(rest) {
+                        Ok(None) => return pos,
+                        Ok(Some((h, len))) => {
+                            self.synced[i] = true;
+                            pos += len;
+                            self.phase[i] = self.on_head(ctx, &h);
+                        }
+                        Err(_) => pos += self.bad(i),
+                    }
+                }
+                Phase::Body(n) | Phase::ChunkData(n) => {
+                    let take = n.min(rest.len() as u64);
+                    self.ev.body_bytes += take;
+                    pos += take as usize;
+                    let left = n - take;
+                    self.phase[i] = match (self.phase[i], left) {
+                        (Phase::Body(_), 0) => Phase::Head,
+                        (Phase::Body(_), l) => Phase::Body(l),
+                        (_, 0) => Phase::ChunkEnd,
+                        (_, l) => Phase::ChunkData(l),
+                    };
+                }
+                Phase::ChunkSize => match chunk_size(rest) {
+                    Ok(None) => return pos,
+                    Ok(Some((0, len))) => {
+                        pos += len;
+                        self.phase[i] = Phase::Trailer;
+                    }
+                    Ok(Some((n, len))) => {
+                        pos += len;
+                        self.phase[i] = Phase::ChunkData(n);
+                    }
+                    Err(HttpError::BadChunk) | Err(_) => pos += self.bad(i),
+                },
+                Phase::ChunkEnd => match rest {
+                    [b'\r', b'\n', ..] => {
+                        pos += 2;
+                        self.phase[i] = Phase::ChunkSize;
+                    }
+                    [b'\n', ..] => {
+                        pos += 1;
+                        self.phase[i] = Phase::ChunkSize;
+                    }
+                    [b'\r'] => return pos,
+                    _ => pos += self.bad(i),
+                },
+                Phase::Trailer => match chunk_size_line_end(rest) {
+                    None if rest.len() >= super::parse::MAX_HEAD_LEN => pos += self.bad(i),
+                    None => return pos,
+                    Some((len, empty)) => {
+                        pos += len;
+                        if empty {
+                            self.phase[i] = Phase::Head;
+                        }
+                    }
+                },
+                Phase::Rest => {
+                    self.ev.body_bytes += rest.len() as u64;
+                    return data.len();
+                }
+                Phase::Resync => {
+                    // The next start line begins at a line start.
+                    let found = (0..rest.len()).find(|&k| {
+                        (k == 0 || rest.get(k - 1) == Some(&b'\n'))
+                            && rest.get(k..).is_some_and(looks_like_start)
+                    });
+                    match found {
+                        Some(k) => {
+                            pos += k;
+                            self.phase[i] = Phase::Head;
+                        }
+                        None => {
+                            // Keep a tail that may hold the start of a method name.
+                            let keep = rest.len().min(16);
+                            return pos + rest.len() - keep;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        let i = dir.index();
+        if self.phase[i] != Phase::Rest {
+            self.phase[i] = Phase::Resync;
+        }
+    }
+
+    fn service(&self) -> Option<&'static str> {
+        self.proved.then_some("http")
+    }
+
+    fn finish(&mut self, ev: &mut Evidence) {
+        ev.http.merge(Some(std::mem::take(&mut self.ev)));
+    }
+}
+
+/// One trailer line: its length including the line end, and whether it was the empty line.
+fn chunk_size_line_end(data: &[u8]) -> Option<(usize, bool)> {
+    let nl = data.iter().position(|&b| b == b'\n')?;
+    let empty = nl == 0 || (nl == 1 && data.first() == Some(&b'\r'));
+    Some((nl + 1, empty))
+}

@@ -1,0 +1,78 @@
+//! What SMB content proved about a flow (MS-SMB2, MS-CIFS negotiate).
+
+use serde::Serialize;
+
+use crate::evidence::{Counts, Facts, Merge};
+
+/// What SMB messages of a flow showed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SmbEvidence {
+    /// Dialects offered by the client: SMB2 dialects ("2.0.2" .. "3.1.1") and SMB1 NEGOTIATE
+    /// dialect strings as sent ("NT LM 0.12", "SMB 2.002", "SMB 2.???").
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub dialects_offered: Facts<String>,
+    /// Dialect chosen by the server ("3.1.1" ...; "2.???" when the server answered an SMB1
+    /// negotiate with the SMB2 wildcard).
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub dialect: Facts<String>,
+    /// True when traffic is encrypted: a TRANSFORM_HEADER was seen, or the session or a share
+    /// demands encryption.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
+    /// Why `encrypted` is set: "transform_header", "session_encrypt_data", "share_encrypt_data".
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub encryption: Facts<String>,
+    /// Share paths of TREE_CONNECT requests (`\\host\IPC$`).
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub trees: Facts<String>,
+    /// Named pipes opened on IPC$ (CREATE names: `cert`, `samr`, `lsarpc` ...).
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub pipes: Facts<String>,
+    /// Files opened on other shares (CREATE names).
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub files: Facts<String>,
+    /// SMB2 requests by command ("negotiate", "create", "ioctl" ...), plus "smb1" and
+    /// "smb1_negotiate" for SMB1 messages and "midstream_start" when the capture began inside a
+    /// message.
+    #[serde(skip_serializing_if = "Counts::is_empty")]
+    pub commands: Counts,
+    /// Responses whose NT status is not STATUS_SUCCESS, by status ("0xc0000016" is
+    /// MORE_PROCESSING_REQUIRED in session setup, "0xc0000034" OBJECT_NAME_NOT_FOUND ...);
+    /// interim STATUS_PENDING left out.
+    #[serde(skip_serializing_if = "Counts::is_empty")]
+    pub statuses: Counts,
+    /// Messages that were part of a compound (NextCommand or RELATED set).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub compounded: u64,
+    /// Encrypted (TRANSFORM) and compressed messages, counted, not read.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub opaque_messages: u64,
+    /// Named-pipe bytes handed to DCE/RPC.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pipe_bytes: u64,
+    /// Messages that could not be parsed, resynchronisations, and pipe data lost to caps.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub malformed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Merge for SmbEvidence {
+    fn merge(&mut self, o: Self) {
+        self.dialects_offered.merge(o.dialects_offered);
+        self.dialect.merge(o.dialect);
+        self.encrypted |= o.encrypted;
+        self.encryption.merge(o.encryption);
+        self.trees.merge(o.trees);
+        self.pipes.merge(o.pipes);
+        self.files.merge(o.files);
+        self.commands.merge(o.commands);
+        self.statuses.merge(o.statuses);
+        self.compounded += o.compounded;
+        self.opaque_messages += o.opaque_messages;
+        self.pipe_bytes += o.pipe_bytes;
+        self.malformed += o.malformed;
+    }
+}

@@ -1,0 +1,400 @@
+//! Pure parsing of SMB over direct TCP: the 4-byte session header (MS-SMB2 2.1, RFC 1002 4.3.1),
+//! the SMB2 header (MS-SMB2 2.2.1) and the bodies certflow reads (NEGOTIATE 2.2.3/2.2.4,
+//! SESSION_SETUP response 2.2.6, TREE_CONNECT 2.2.9/2.2.10, CREATE 2.2.13/2.2.14, CLOSE 2.2.15,
+//! READ 2.2.19/2.2.20, WRITE 2.2.21, IOCTL 2.2.31/2.2.32), the TRANSFORM_HEADER (2.2.41) and the
+//! SMB1 NEGOTIATE request (MS-CIFS 2.2.4.52.1). No state.
+//!
+//! Offsets inside SMB2 bodies (names, data buffers) are counted from the start of the SMB2
+//! header, as the spec defines them; every one is checked against the message length.
+
+/// Length of the direct-TCP / NetBIOS session header: type u8, length u24 big-endian.
+pub const NBSS_HEADER_LEN: usize = 4;
+
+/// Largest SMB message parsed. Named-pipe traffic (DCE/RPC fragments) stays far below 64 KiB;
+/// larger messages are file data (up to 8 MiB with multi-credit I/O), skipped without buffering.
+pub const MAX_PARSE_LEN: usize = 1024 * 1024;
+
+/// Length of the SMB2 header (MS-SMB2 2.2.1).
+pub const SMB2_HEADER_LEN: usize = 64;
+
+/// Length of the SMB2 TRANSFORM_HEADER (MS-SMB2 2.2.41).
+pub const TRANSFORM_HEADER_LEN: usize = 52;
+
+/// Length of the SMB1 header (MS-CIFS 2.2.3.1).
+pub const SMB1_HEADER_LEN: usize = 32;
+
+/// Most dialects read from one NEGOTIATE request (Windows offers at most 5 SMB2 dialects and a
+/// dozen SMB1 strings).
+pub const MAX_DIALECTS: usize = 64;
+
+/// Longest path or file name decoded, in bytes of UTF-16 (MS-SMB2 limits names to 32 KiB).
+pub const MAX_NAME_BYTES: usize = 2048;
+
+/// SMB2 flags (MS-SMB2 2.2.1.2).
+pub mod flags {
+    /// SMB2_FLAGS_SERVER_TO_REDIR: a response.
+    pub const RESPONSE: u32 = 0x0000_0001;
+    /// SMB2_FLAGS_ASYNC_COMMAND: AsyncId instead of TreeId.
+    pub const ASYNC: u32 = 0x0000_0002;
+    /// SMB2_FLAGS_RELATED_OPERATIONS: part of a related compound.
+    pub const RELATED: u32 = 0x0000_0004;
+    /// SMB2_FLAGS_SIGNED.
+    pub const SIGNED: u32 = 0x0000_0008;
+}
+
+/// FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.49): a write and read on a named pipe in one IOCTL.
+pub const FSCTL_PIPE_TRANSCEIVE: u32 = 0x0011_C017;
+
+/// STATUS_SUCCESS.
+pub const STATUS_SUCCESS: u32 = 0;
+/// STATUS_PENDING: interim response, the real one follows (MS-SMB2 3.3.4.2).
+pub const STATUS_PENDING: u32 = 0x0000_0103;
+/// STATUS_BUFFER_OVERFLOW: a pipe read that returned part of a message; the data is valid.
+pub const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
+
+/// SMB2_SESSION_FLAG_ENCRYPT_DATA (MS-SMB2 2.2.6).
+pub const SESSION_FLAG_ENCRYPT_DATA: u16 = 0x0004;
+/// SMB2_SHAREFLAG_ENCRYPT_DATA (MS-SMB2 2.2.10).
+pub const SHAREFLAG_ENCRYPT_DATA: u32 = 0x0000_8000;
+/// SMB2_SHARE_TYPE_PIPE (MS-SMB2 2.2.10).
+pub const SHARE_TYPE_PIPE: u8 = 0x02;
+
+/// An SMB2 command code (MS-SMB2 2.2.1.2), kept as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Command(pub u16);
+
+impl Command {
+    /// NEGOTIATE.
+    pub const NEGOTIATE: Command = Command(0);
+    /// SESSION_SETUP.
+    pub const SESSION_SETUP: Command = Command(1);
+    /// TREE_CONNECT.
+    pub const TREE_CONNECT: Command = Command(3);
+    /// CREATE.
+    pub const CREATE: Command = Command(5);
+    /// CLOSE.
+    pub const CLOSE: Command = Command(6);
+    /// READ.
+    pub const READ: Command = Command(8);
+    /// WRITE.
+    pub const WRITE: Command = Command(9);
+    /// IOCTL.
+    pub const IOCTL: Command = Command(11);
+
+    /// Lowercase name ("negotiate", "create" ...) or "command_N".
+    pub fn name(self) -> String {
+        let s = match self.0 {
+            0 => "negotiate",
+            1 => "session_setup",
+            2 => "logoff",
+            3 => "tree_connect",
+            4 => "tree_disconnect",
+            5 => "create",
+            6 => "close",
+            7 => "flush",
+            8 => "read",
+            9 => "write",
+            10 => "lock",
+            11 => "ioctl",
+            12 => "cancel",
+            13 => "echo",
+            14 => "query_directory",
+            15 => "change_notify",
+            16 => "query_info",
+            17 => "set_info",
+            18 => "oplock_break",
+            n => return format!("command_{n}"),
+        };
+        s.to_string()
+    }
+}
+
+/// The dialect name: 0x0202 "2.0.2", 0x0210 "2.1", 0x0300 "3.0", 0x0302 "3.0.2", 0x0311
+/// "3.1.1", 0x02FF "2.???" (the SMB2 wildcard of MS-SMB2 3.3.5.3.1), else "0x%04x".
+pub fn dialect_name(d: u16) -> String {
+    match d {
+        0x0202 => "2.0.2".into(),
+        0x0210 => "2.1".into(),
+        0x0222 => "2.2.2".into(),
+        0x0224 => "2.2.4".into(),
+        0x0300 => "3.0".into(),
+        0x0302 => "3.0.2".into(),
+        0x0310 => "3.1".into(),
+        0x0311 => "3.1.1".into(),
+        0x02ff => "2.???".into(),
+        d => format!("0x{d:04x}"),
+    }
+}
+
+/// Why a message could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmbError {
+    /// A field or buffer runs past the end of the message.
+    Truncated,
+    /// Not an SMB message (bad protocol id or structure size).
+    NotSmb,
+}
+
+fn le16(b: &[u8], at: usize) -> Result<u16, SmbError> {
+    let s = b.get(at..at + 2).ok_or(SmbError::Truncated)?;
+    Ok(u16::from_le_bytes([s[0], s[1]]))
+}
+
+fn le32(b: &[u8], at: usize) -> Result<u32, SmbError> {
+    let s = b.get(at..at + 4).ok_or(SmbError::Truncated)?;
+    Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn le64(b: &[u8], at: usize) -> Result<u64, SmbError> {
+    let s = b.get(at..at + 8).ok_or(SmbError::Truncated)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Ok(u64::from_le_bytes(a))
+}
+
+/// A 16-byte SMB2_FILEID (persistent + volatile).
+pub type FileId = [u8; 16];
+
+fn file_id(b: &[u8], at: usize) -> Result<FileId, SmbError> {
+    let s = b.get(at..at + 16).ok_or(SmbError::Truncated)?;
+    let mut f = [0u8; 16];
+    f.copy_from_slice(s);
+    Ok(f)
+}
+
+/// The buffer at `offset` (from the SMB2 header start) of `len` bytes.
+fn buffer(msg: &[u8], offset: usize, len: usize) -> Result<&[u8], SmbError> {
+    msg.get(offset..offset.checked_add(len).ok_or(SmbError::Truncated)?)
+        .ok_or(SmbError::Truncated)
+}
+
+/// UTF-16LE to a String (lossy), at most [`MAX_NAME_BYTES`] bytes.
+pub fn utf16(b: &[u8]) -> String {
+    let b = b.get(..b.len().min(MAX_NAME_BYTES)).unwrap_or_default();
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
+/// The direct-TCP header: (type, length of the message that follows).
+pub fn nbss_header(data: &[u8]) -> Option<(u8, usize)> {
+    let h = data.get(..NBSS_HEADER_LEN)?;
+    let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
+    Some((h[0], len))
+}
+
+/// What the first four bytes of a message are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// 0xFF 'SMB': SMB1.
+    Smb1,
+    /// 0xFE 'SMB': SMB2/3.
+    Smb2,
+    /// 0xFD 'SMB': SMB3 TRANSFORM_HEADER (encrypted).
+    Transform,
+    /// 0xFC 'SMB': SMB3 COMPRESSION_TRANSFORM_HEADER.
+    Compressed,
+}
+
+/// Identifies the protocol id at the start of `msg`.
+pub fn protocol(msg: &[u8]) -> Option<Protocol> {
+    match msg.get(..4)? {
+        [0xff, b'S', b'M', b'B'] => Some(Protocol::Smb1),
+        [0xfe, b'S', b'M', b'B'] => Some(Protocol::Smb2),
+        [0xfd, b'S', b'M', b'B'] => Some(Protocol::Transform),
+        [0xfc, b'S', b'M', b'B'] => Some(Protocol::Compressed),
+        _ => None,
+    }
+}
+
+/// The SMB2 header fields certflow uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Status (responses).
+    pub status: u32,
+    /// Command.
+    pub command: Command,
+    /// Flags.
+    pub flags: u32,
+    /// NextCommand: offset of the next message of a compound, 0 for the last.
+    pub next_command: u32,
+    /// MessageId.
+    pub message_id: u64,
+    /// TreeId (0 for async messages).
+    pub tree_id: u32,
+    /// SessionId.
+    pub session_id: u64,
+}
+
+impl Header {
+    /// True for a response.
+    pub fn is_response(&self) -> bool {
+        self.flags & flags::RESPONSE != 0
+    }
+}
+
+/// Reads the SMB2 header at the start of `msg`.
+pub fn header(msg: &[u8]) -> Result<Header, SmbError> {
+    if protocol(msg) != Some(Protocol::Smb2) {
+        return Err(SmbError::NotSmb);
+    }
+    if msg.len() < SMB2_HEADER_LEN {
+        return Err(SmbError::Truncated);
+    }
+    if le16(msg, 4)? != 64 {
+        return Err(SmbError::NotSmb);
+    }
+    let flags = le32(msg, 16)?;
+    Ok(Header {
+        status: le32(msg, 8)?,
+        command: Command(le16(msg, 12)?),
+        flags,
+        next_command: le32(msg, 20)?,
+        message_id: le64(msg, 24)?,
+        tree_id: if flags & flags::ASYNC != 0 {
+            0
+        } else {
+            le32(msg, 36)?
+        },
+        session_id: le64(msg, 40)?,
+    })
+}
+
+const B: usize = SMB2_HEADER_LEN;
+
+/// NEGOTIATE request (2.2.3): the offered dialects.
+pub fn negotiate_request(msg: &[u8]) -> Result<Vec<u16>, SmbError> {
+    let n = usize::from(le16(msg, B + 2)?).min(MAX_DIALECTS);
+    (0..n).map(|i| le16(msg, B + 36 + 2 * i)).collect()
+}
+
+/// NEGOTIATE response (2.2.4): the chosen dialect.
+pub fn negotiate_response(msg: &[u8]) -> Result<u16, SmbError> {
+    le16(msg, B + 4)
+}
+
+/// SESSION_SETUP response (2.2.6): SessionFlags.
+pub fn session_setup_response(msg: &[u8]) -> Result<u16, SmbError> {
+    le16(msg, B + 2)
+}
+
+/// TREE_CONNECT request (2.2.9): the share path, e.g. `\\host\IPC$`.
+pub fn tree_connect_request(msg: &[u8]) -> Result<String, SmbError> {
+    let off = usize::from(le16(msg, B + 4)?);
+    let len = usize::from(le16(msg, B + 6)?);
+    Ok(utf16(buffer(msg, off, len)?))
+}
+
+/// TREE_CONNECT response (2.2.10): (ShareType, ShareFlags).
+pub fn tree_connect_response(msg: &[u8]) -> Result<(u8, u32), SmbError> {
+    let t = *msg.get(B + 2).ok_or(SmbError::Truncated)?;
+    Ok((t, le32(msg, B + 4)?))
+}
+
+/// CREATE request (2.2.13): the name relative to the share (a pipe name on IPC$).
+pub fn create_request(msg: &[u8]) -> Result<String, SmbError> {
+    let off = usize::from(le16(msg, B + 44)?);
+    let len = usize::from(le16(msg, B + 46)?);
+    Ok(utf16(buffer(msg, off, len)?))
+}
+
+/// CREATE response (2.2.14): the FileId.
+pub fn create_response(msg: &[u8]) -> Result<FileId, SmbError> {
+    file_id(msg, B + 64)
+}
+
+/// CLOSE request (2.2.15): the FileId.
+pub fn close_request(msg: &[u8]) -> Result<FileId, SmbError> {
+    file_id(msg, B + 8)
+}
+
+/// READ request (2.2.19): the FileId.
+pub fn read_request(msg: &[u8]) -> Result<FileId, SmbError> {
+    file_id(msg, B + 16)
+}
+
+/// READ response (2.2.20): the data read.
+pub fn read_response(msg: &[u8]) -> Result<&[u8], SmbError> {
+    let off = usize::from(*msg.get(B + 2).ok_or(SmbError::Truncated)?);
+    let len = le32(msg, B + 4)? as usize;
+    buffer(msg, off, len)
+}
+
+/// WRITE request (2.2.21): (FileId, data written).
+pub fn write_request(msg: &[u8]) -> Result<(FileId, &[u8]), SmbError> {
+    let off = usize::from(le16(msg, B + 2)?);
+    let len = le32(msg, B + 4)? as usize;
+    Ok((file_id(msg, B + 16)?, buffer(msg, off, len)?))
+}
+
+/// An IOCTL request or response (2.2.31, 2.2.32): control code, FileId and the input (request)
+/// or output (response) buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ioctl<'a> {
+    /// CtlCode.
+    pub ctl_code: u32,
+    /// FileId.
+    pub file_id: FileId,
+    /// Input buffer of a request, output buffer of a response.
+    pub data: &'a [u8],
+}
+
+/// IOCTL request (2.2.31).
+pub fn ioctl_request(msg: &[u8]) -> Result<Ioctl<'_>, SmbError> {
+    let off = le32(msg, B + 24)? as usize;
+    let len = le32(msg, B + 28)? as usize;
+    Ok(Ioctl {
+        ctl_code: le32(msg, B + 4)?,
+        file_id: file_id(msg, B + 8)?,
+        data: if len == 0 {
+            &[]
+        } else {
+            buffer(msg, off, len)?
+        },
+    })
+}
+
+/// IOCTL response (2.2.32).
+pub fn ioctl_response(msg: &[u8]) -> Result<Ioctl<'_>, SmbError> {
+    let off = le32(msg, B + 32)? as usize;
+    let len = le32(msg, B + 36)? as usize;
+    Ok(Ioctl {
+        ctl_code: le32(msg, B + 4)?,
+        file_id: file_id(msg, B + 8)?,
+        data: if len == 0 {
+            &[]
+        } else {
+            buffer(msg, off, len)?
+        },
+    })
+}
+
+/// SMB1 NEGOTIATE request (MS-CIFS 2.2.4.52.1): command 0x72; returns the dialect strings
+/// (`NT LM 0.12`, `SMB 2.002`, `SMB 2.???`), or `None` for another SMB1 command.
+pub fn smb1_negotiate_dialects(msg: &[u8]) -> Result<Option<Vec<String>>, SmbError> {
+    if protocol(msg) != Some(Protocol::Smb1) {
+        return Err(SmbError::NotSmb);
+    }
+    let cmd = *msg.get(4).ok_or(SmbError::Truncated)?;
+    let reply = msg.get(9).ok_or(SmbError::Truncated)? & 0x80 != 0;
+    if cmd != 0x72 || reply {
+        return Ok(None);
+    }
+    let wc = usize::from(*msg.get(SMB1_HEADER_LEN).ok_or(SmbError::Truncated)?);
+    let bc_at = SMB1_HEADER_LEN + 1 + 2 * wc;
+    let bc = usize::from(le16(msg, bc_at)?);
+    let bytes = buffer(msg, bc_at + 2, bc)?;
+    let mut out = Vec::new();
+    // Each dialect: buffer format 0x02, then a NUL-terminated OEM string.
+    for part in bytes.split(|&b| b == 0) {
+        if out.len() >= MAX_DIALECTS {
+            break;
+        }
+        if let Some((&0x02, s)) = part.split_first() {
+            out.push(String::from_utf8_lossy(s).into_owned());
+        }
+    }
+    Ok(Some(out))
+}

@@ -1,0 +1,449 @@
+//! Per-connection SMB state: direct-TCP framing, SMB2 compound chains, the maps that tie
+//! responses to requests (MessageId), trees to share paths (TreeId) and handles to pipe names
+//! (FileId), and one DCE/RPC analyzer per named pipe fed with the pipe's bytes (MS-RPCE 2.1.1.2:
+//! RPC over SMB named pipes, carried in WRITE / READ and FSCTL_PIPE_TRANSCEIVE).
+
+use std::collections::BTreeMap;
+
+use crate::evidence::{Evidence, Merge};
+use crate::proto::{Analyzer, Ctx, Dir, Transport};
+
+use super::evidence::SmbEvidence;
+use super::parse::{self as p, Command, FileId, Header, Protocol};
+
+/// Requests remembered while waiting for their responses. Clients keep at most a few hundred
+/// credits outstanding.
+pub const MAX_PENDING: usize = 1024;
+/// Trees remembered per connection.
+pub const MAX_TREES: usize = 256;
+/// Named pipes followed per connection (each owns a DCE/RPC analyzer).
+pub const MAX_PIPES: usize = 64;
+/// Unconsumed bytes kept per pipe and direction (a DCE/RPC fragment is at most 64 KiB;
+/// MS-RPCE 3.3.3.5.3 max_xmit_frag).
+pub const MAX_PIPE_BUF: usize = 256 * 1024;
+/// Messages followed in one compound chain.
+pub const MAX_COMPOUND: usize = 64;
+
+/// Builds the analyzer that reads a named pipe's bytes (the DCE/RPC dissector's `new`).
+pub type PipeFactory = fn(Transport, u16) -> Box<dyn Analyzer>;
+
+/// What a request left for its response.
+#[derive(Debug, Clone)]
+enum Pending {
+    /// TREE_CONNECT of this path.
+    Tree(String),
+    /// CREATE; true when on a pipe share.
+    Create(bool),
+    /// READ of a pipe.
+    Read(FileId),
+}
+
+/// A connected tree.
+#[derive(Debug, Clone)]
+struct Tree {
+    /// True for IPC$ (share type pipe).
+    pipe: bool,
+}
+
+/// A named pipe being followed.
+struct Pipe {
+    analyzer: Box<dyn Analyzer>,
+    buf: [Vec<u8>; 2],
+}
+
+/// The SMB analyzer of one connection.
+pub struct SmbAnalyzer {
+    server_port: u16,
+    pipe_new: PipeFactory,
+    /// Per direction: bytes of an oversized message still to skip.
+    skip: [usize; 2],
+    /// Per direction: out of step, looking for the next message header.
+    resync: [bool; 2],
+    /// Per direction: a message header was read (junk before it is a mid-connection start).
+    synced: [bool; 2],
+    pending: BTreeMap<u64, Pending>,
+    trees: BTreeMap<(u64, u32), Tree>,
+    pipes: BTreeMap<FileId, Pipe>,
+    ev: SmbEvidence,
+    proved: bool,
+}
+
+/// The DCE/RPC dissector's `new`, or an analyzer that reads nothing if it is missing.
+fn dcerpc_new(t: Transport, port: u16) -> Box<dyn Analyzer> {
+    match crate::proto::by_service("dcerpc") {
+        Some(d) => (d.new)(t, port),
+        None => crate::proto::new_opaque(t, port),
+    }
+}
+
+impl SmbAnalyzer {
+    /// A fresh analyzer for a connection to `server_port`, following pipes with DCE/RPC.
+    pub fn new(server_port: u16) -> Self {
+        Self::with_pipe_analyzer(server_port, dcerpc_new)
+    }
+
+    /// Same, with `pipe_new` building the analyzer of each named pipe.
+    pub fn with_pipe_analyzer(server_port: u16, pipe_new: PipeFactory) -> Self {
+        SmbAnalyzer {
+            server_port,
+            pipe_new,
+            skip: [0; 2],
+            resync: [false; 2],
+            synced: [false; 2],
+            pending: BTreeMap::new(),
+            trees: BTreeMap::new(),
+            pipes: BTreeMap::new(),
+            ev: SmbEvidence::default(),
+            proved: false,
+        }
+    }
+
+    /// The evidence gathered so far.
+    pub fn evidence(&self) -> &SmbEvidence {
+        &self.ev
+    }
+
+    fn encrypted(&mut self, why: &str, ctx: &Ctx) {
+        self.ev.encrypted = true;
+        self.ev.encryption.add(why.to_string(), ctx.frame);
+    }
+
+    /// One message after the direct-TCP header.
+    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+        match p::protocol(msg) {
+            None => self.ev.malformed += 1,
+            Some(Protocol::Smb1) => {
+                self.proved = true;
+                self.ev.commands.add("smb1", 1);
+                match p::smb1_negotiate_dialects(msg) {
+                    Ok(Some(ds)) => {
+                        self.ev.commands.add("smb1_negotiate", 1);
+                        for d in ds {
+                            self.ev.dialects_offered.add(d, ctx.frame);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => self.ev.malformed += 1,
+                }
+            }
+            Some(Protocol::Transform) => {
+                self.proved = true;
+                self.ev.opaque_messages += 1;
+                self.encrypted("transform_header", ctx);
+            }
+            Some(Protocol::Compressed) => {
+                self.proved = true;
+                self.ev.opaque_messages += 1;
+            }
+            Some(Protocol::Smb2) => self.compound(ctx, msg),
+        }
+    }
+
+    /// Walks a compound chain (MS-SMB2 3.2.4.1.4): each header's NextCommand is the offset of
+    /// the next one, 8-byte aligned; 0 ends the chain.
+    fn compound(&mut self, ctx: &Ctx, msg: &[u8]) {
+        let mut off = 0usize;
+        for _ in 0..MAX_COMPOUND {
+            let Some(sub) = msg.get(off..) else {
+                self.ev.malformed += 1;
+                return;
+            };
+            let h = match p::header(sub) {
+                Ok(h) => h,
+                Err(_) => {
+                    self.ev.malformed += 1;
+                    return;
+                }
+            };
+            self.proved = true;
+            let next = h.next_command as usize;
+            if next != 0 || h.flags & p::flags::RELATED != 0 {
+                self.ev.compounded += 1;
+            }
+            let this = if next == 0 {
+                sub
+            } else if next < p::SMB2_HEADER_LEN || next % 8 != 0 || next > sub.len() {
+                self.ev.malformed += 1;
+                return;
+            } else {
+                sub.get(..next).unwrap_or_default()
+            };
+            if self.smb2(ctx, &h, this).is_err() {
+                self.ev.malformed += 1;
+            }
+            if next == 0 {
+                return;
+            }
+            off += next;
+        }
+    }
+
+    /// One SMB2 message (header `h`, whole message `m`).
+    fn smb2(&mut self, ctx: &Ctx, h: &Header, m: &[u8]) -> Result<(), p::SmbError> {
+        let at = ctx.frame;
+        if !h.is_response() {
+            self.ev.commands.add(&h.command.name(), 1);
+            match h.command {
+                Command::NEGOTIATE => {
+                    for d in p::negotiate_request(m)? {
+                        self.ev.dialects_offered.add(p::dialect_name(d), at);
+                    }
+                }
+                Command::TREE_CONNECT => {
+                    let path = p::tree_connect_request(m)?;
+                    self.ev.trees.add(path.clone(), at);
+                    self.remember(h.message_id, Pending::Tree(path));
+                }
+                Command::CREATE => {
+                    let name = p::create_request(m)?;
+                    let pipe = match self.trees.get(&(h.session_id, h.tree_id)) {
+                        Some(t) => t.pipe,
+                        // Tree connected before the capture began: judge by the name.
+                        None => looks_like_pipe_name(&name),
+                    };
+                    if pipe {
+                        self.ev.pipes.add(name, at);
+                    } else {
+                        self.ev.files.add(name, at);
+                    }
+                    self.remember(h.message_id, Pending::Create(pipe));
+                }
+                Command::READ => {
+                    let fid = p::read_request(m)?;
+                    if self.pipes.contains_key(&fid) {
+                        self.remember(h.message_id, Pending::Read(fid));
+                    }
+                }
+                Command::WRITE => {
+                    let (fid, data) = p::write_request(m)?;
+                    self.feed(ctx, &fid, Dir::ToServer, data);
+                }
+                Command::IOCTL => {
+                    let io = p::ioctl_request(m)?;
+                    if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
+                        self.feed(ctx, &io.file_id, Dir::ToServer, io.data);
+                    }
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
+        if h.status == p::STATUS_PENDING {
+            return Ok(());
+        }
+        let pending = self.pending.remove(&h.message_id);
+        let ok = h.status == p::STATUS_SUCCESS || h.status == p::STATUS_BUFFER_OVERFLOW;
+        if h.status != p::STATUS_SUCCESS {
+            self.ev.statuses.add(&format!("0x{:08x}", h.status), 1);
+        }
+        match h.command {
+            Command::NEGOTIATE if ok => {
+                self.ev
+                    .dialect
+                    .add(p::dialect_name(p::negotiate_response(m)?), at);
+            }
+            Command::SESSION_SETUP
+                if ok && p::session_setup_response(m)? & p::SESSION_FLAG_ENCRYPT_DATA != 0 =>
+            {
+                self.encrypted("session_encrypt_data", ctx);
+            }
+            Command::TREE_CONNECT if ok => {
+                let (share_type, share_flags) = p::tree_connect_response(m)?;
+                if share_flags & p::SHAREFLAG_ENCRYPT_DATA != 0 {
+                    self.encrypted("share_encrypt_data", ctx);
+                }
+                let by_path = matches!(&pending, Some(Pending::Tree(path))
+                    if path.to_ascii_uppercase().ends_with("\\IPC$"));
+                if self.trees.len() < MAX_TREES {
+                    self.trees.insert(
+                        (h.session_id, h.tree_id),
+                        Tree {
+                            pipe: share_type == p::SHARE_TYPE_PIPE || by_path,
+                        },
+                    );
+                }
+            }
+            Command::CREATE if ok => {
+                let fid = p::create_response(m)?;
+                if let Some(Pending::Create(true)) = pending {
+                    if self.pipes.len() < MAX_PIPES {
+                        let analyzer = (self.pipe_new)(Transport::Tcp, self.server_port);
+                        self.pipes.insert(
+                            fid,
+                            Pipe {
+                                analyzer,
+                                buf: [Vec::new(), Vec::new()],
+                            },
+                        );
+                    } else {
+                        self.ev.malformed += 1;
+                    }
+                }
+            }
+            Command::READ if ok => {
+                if let Some(Pending::Read(fid)) = pending {
+                    let data = p::read_response(m)?;
+                    self.feed(ctx, &fid, Dir::ToClient, data);
+                }
+            }
+            Command::IOCTL if ok => {
+                let io = p::ioctl_response(m)?;
+                if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
+                    self.feed(ctx, &io.file_id, Dir::ToClient, io.data);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, message_id: u64, what: Pending) {
+        if self.pending.len() < MAX_PENDING {
+            self.pending.insert(message_id, what);
+        }
+    }
+
+    /// Hands pipe bytes to the pipe's analyzer as a stream of `dir`, keeping what it did not
+    /// consume (as the flow layer does for TCP).
+    fn feed(&mut self, ctx: &Ctx, fid: &FileId, dir: Dir, data: &[u8]) {
+        let Some(pipe) = self.pipes.get_mut(fid) else {
+            return;
+        };
+        if data.is_empty() {
+            return;
+        }
+        self.ev.pipe_bytes += data.len() as u64;
+        let buf = &mut pipe.buf[dir.index()];
+        if buf.len() + data.len() > MAX_PIPE_BUF {
+            buf.clear();
+            pipe.analyzer.gap(dir);
+            self.ev.malformed += 1;
+        }
+        buf.extend_from_slice(data);
+        let sub = Ctx { dir, ..*ctx };
+        let used = pipe.analyzer.stream(&sub, buf).min(buf.len());
+        buf.drain(..used);
+    }
+
+    /// Counts junk where a message header should be (not at the start of a capture that began
+    /// mid-connection) and starts looking for the next header.
+    fn out_of_step(&mut self, i: usize) {
+        if self.synced[i] {
+            self.ev.malformed += 1;
+        } else {
+            self.ev.commands.add("midstream_start", 1);
+        }
+        self.resync[i] = true;
+    }
+
+    /// Finds the next plausible message start (session-message type 0 followed by an SMB
+    /// protocol id) at or after `pos`.
+    fn find_message(data: &[u8], mut pos: usize) -> Option<usize> {
+        while pos + p::NBSS_HEADER_LEN + 4 <= data.len() {
+            let at = data.get(pos..).unwrap_or_default();
+            if at.first() == Some(&0)
+                && p::protocol(at.get(p::NBSS_HEADER_LEN..).unwrap_or_default()).is_some()
+            {
+                return Some(pos);
+            }
+            pos += 1;
+        }
+        None
+    }
+}
+
+/// Pipe names seen on IPC$ have no path separator and no extension (`samr`, `lsarpc`, `cert`,
+/// `srvsvc`, `epmapper` ...).
+fn looks_like_pipe_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['\\', '/', '.'])
+}
+
+impl Analyzer for SmbAnalyzer {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        let i = ctx.dir.index();
+        let mut pos = 0usize;
+        loop {
+            let rest = data.get(pos..).unwrap_or_default();
+            if self.skip[i] > 0 {
+                let n = self.skip[i].min(rest.len());
+                self.skip[i] -= n;
+                pos += n;
+                if self.skip[i] > 0 || n == rest.len() {
+                    return pos;
+                }
+                continue;
+            }
+            if self.resync[i] {
+                match Self::find_message(data, pos) {
+                    Some(p) => {
+                        pos = p;
+                        self.resync[i] = false;
+                    }
+                    None => return data.len().saturating_sub(p::NBSS_HEADER_LEN + 3).max(pos),
+                }
+                continue;
+            }
+            let Some((kind, len)) = p::nbss_header(rest) else {
+                return pos;
+            };
+            if kind != 0 {
+                // Other NetBIOS session packets (RFC 1002 4.3: request, responses, keepalive).
+                if !matches!(kind, 0x81..=0x85) || len > p::MAX_PARSE_LEN {
+                    self.out_of_step(i);
+                    self.resync[i] = true;
+                    pos += 1;
+                    continue;
+                }
+                let Some(_) = rest.get(..p::NBSS_HEADER_LEN + len) else {
+                    return pos;
+                };
+                pos += p::NBSS_HEADER_LEN + len;
+                continue;
+            }
+            // The protocol id must follow: anything else means the stream is out of step.
+            match rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + 4) {
+                None => return pos,
+                Some(id) if p::protocol(id).is_none() => {
+                    self.out_of_step(i);
+                    self.resync[i] = true;
+                    pos += 1;
+                    continue;
+                }
+                Some(_) => self.synced[i] = true,
+            }
+            if len > p::MAX_PARSE_LEN {
+                self.proved = true;
+                self.ev.opaque_messages += 1;
+                self.skip[i] = len;
+                pos += p::NBSS_HEADER_LEN;
+                continue;
+            }
+            let Some(msg) = rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + len) else {
+                return pos;
+            };
+            self.message(ctx, msg);
+            pos += p::NBSS_HEADER_LEN + len;
+        }
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        let i = dir.index();
+        self.skip[i] = 0;
+        self.resync[i] = true;
+        for pipe in self.pipes.values_mut() {
+            pipe.buf[i].clear();
+            pipe.analyzer.gap(dir);
+        }
+    }
+
+    fn service(&self) -> Option<&'static str> {
+        self.proved.then_some("smb")
+    }
+
+    fn finish(&mut self, ev: &mut Evidence) {
+        for pipe in self.pipes.values_mut() {
+            pipe.analyzer.finish(ev);
+        }
+        ev.smb.merge(Some(std::mem::take(&mut self.ev)));
+    }
+}

@@ -1,0 +1,267 @@
+//! Per-connection TLS state: record framing over the TCP stream of each direction, handshake
+//! reassembly across records (RFC 5246 6.2.1: handshake messages may span records, records may
+//! span segments), and the point after which records are encrypted and only counted.
+
+use crate::evidence::{Evidence, Merge};
+use crate::proto::{Analyzer, Ctx, Dir};
+
+use super::evidence::{CipherSuite, TlsEvidence};
+use super::parse::{
+    cipher_name, handshake, handshake_name, record_header, version_name, ContentType, Handshake,
+    RecordError, HANDSHAKE_HEADER_LEN, MAX_HANDSHAKE_LEN, RECORD_HEADER_LEN,
+};
+
+/// Per-direction framing state.
+#[derive(Debug, Default)]
+struct Side {
+    /// Bytes of the current encrypted record still to skip (not buffered).
+    skip: usize,
+    /// Handshake bytes waiting for the rest of their message.
+    hs: Vec<u8>,
+    /// Records from now on are encrypted (after ChangeCipherSpec, or TLS 1.3 ServerHello).
+    encrypted: bool,
+    /// Out of step (after a gap or a bad header): look for the next plausible record header.
+    resync: bool,
+    /// Handshake reassembly gave up (oversized or undecodable length); records still counted.
+    hs_broken: bool,
+    /// A valid record header was read: junk from now on is malformed, while junk before it is
+    /// a capture that began mid-connection.
+    synced: bool,
+}
+
+/// The TLS analyzer of one connection.
+pub struct TlsAnalyzer {
+    server_port: u16,
+    side: [Side; 2],
+    ev: TlsEvidence,
+    /// A ClientHello or ServerHello was decoded: the content is TLS.
+    proved: bool,
+}
+
+impl TlsAnalyzer {
+    /// A fresh analyzer for a connection to `server_port`.
+    pub fn new(server_port: u16) -> Self {
+        TlsAnalyzer {
+            server_port,
+            side: Default::default(),
+            ev: TlsEvidence::default(),
+            proved: false,
+        }
+    }
+
+    /// The evidence gathered so far.
+    pub fn evidence(&self) -> &TlsEvidence {
+        &self.ev
+    }
+
+    /// Handles the fragment of one complete record read in clear.
+    fn record(&mut self, ctx: &Ctx, ct: ContentType, frag: &[u8]) {
+        let i = ctx.dir.index();
+        self.ev.records.add(&ct.name(), 1);
+        match ct {
+            ContentType::CHANGE_CIPHER_SPEC => self.side[i].encrypted = true,
+            ContentType::HANDSHAKE => self.handshake_bytes(ctx, frag),
+            _ => {}
+        }
+    }
+
+    /// Appends handshake bytes and decodes every complete message.
+    fn handshake_bytes(&mut self, ctx: &Ctx, frag: &[u8]) {
+        let i = ctx.dir.index();
+        if self.side[i].hs_broken {
+            return;
+        }
+        self.side[i].hs.extend_from_slice(frag);
+        loop {
+            let hs = &self.side[i].hs;
+            let Some(h) = hs.get(..HANDSHAKE_HEADER_LEN) else {
+                return;
+            };
+            let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
+            if len > MAX_HANDSHAKE_LEN {
+                self.ev.malformed += 1;
+                self.side[i].hs.clear();
+                self.side[i].hs_broken = true;
+                return;
+            }
+            let total = HANDSHAKE_HEADER_LEN + len;
+            if hs.len() < total {
+                return;
+            }
+            let msg: Vec<u8> = self.side[i].hs.drain(..total).collect();
+            self.message(ctx, &msg);
+            if self.side[i].encrypted {
+                // TLS 1.3: what follows the ServerHello is encrypted.
+                self.side[i].hs.clear();
+                return;
+            }
+        }
+    }
+
+    /// Records what one handshake message shows.
+    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+        let at = ctx.frame;
+        let t = msg.first().copied().unwrap_or(0);
+        self.ev.handshake.add(&handshake_name(t), 1);
+        match handshake(msg) {
+            Err(_) => self.ev.malformed += 1,
+            Ok(Handshake::ClientHello(ch)) => {
+                self.proved = true;
+                for n in ch.sni {
+                    self.ev.sni.add(n, at);
+                }
+                for p in ch.alpn {
+                    self.ev.alpn.add(p, at);
+                }
+                self.ev
+                    .offered_versions
+                    .add(version_name(ch.legacy_version), at);
+                for v in ch.supported_versions {
+                    self.ev.offered_versions.add(version_name(v), at);
+                }
+            }
+            Ok(Handshake::ServerHello(sh)) => {
+                self.proved = true;
+                if let Some(p) = &sh.alpn {
+                    self.ev.alpn_selected.add(p.clone(), at);
+                }
+                self.ev.cipher_suite.add(
+                    CipherSuite {
+                        id: sh.cipher,
+                        name: cipher_name(sh.cipher).to_string(),
+                    },
+                    at,
+                );
+                if sh.retry {
+                    return;
+                }
+                let v = sh.version();
+                self.ev.server_version.add(version_name(v), at);
+                if v == 0x0304 || v >> 8 == 0x7f {
+                    // RFC 8446 2: everything after the ServerHello is encrypted.
+                    self.side[ctx.dir.index()].encrypted = true;
+                }
+            }
+            Ok(Handshake::Certificate(Some(c))) => {
+                self.ev.cert_subject.add(c.subject, at);
+                self.ev.cert_issuer.add(c.issuer, at);
+                for s in c.san {
+                    self.ev.cert_san.add(s, at);
+                }
+            }
+            Ok(Handshake::Certificate(None)) | Ok(Handshake::Other(_)) => {}
+        }
+    }
+
+    /// Skips to the next plausible record header in `data`, from `pos`. Returns the new position
+    /// (possibly the last 4 bytes, kept for the next call).
+    fn find_header(data: &[u8], mut pos: usize) -> (usize, bool) {
+        while pos < data.len() {
+            match record_header(data.get(pos..).unwrap_or_default()) {
+                Ok(_) => return (pos, true),
+                Err(RecordError::Short) => return (pos, false),
+                Err(RecordError::Invalid) => pos += 1,
+            }
+        }
+        (pos, false)
+    }
+}
+
+impl Analyzer for TlsAnalyzer {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        let i = ctx.dir.index();
+        let mut pos = 0usize;
+        loop {
+            let rest = data.get(pos..).unwrap_or_default();
+            if self.side[i].skip > 0 {
+                let n = self.side[i].skip.min(rest.len());
+                self.side[i].skip -= n;
+                self.ev.encrypted_bytes += n as u64;
+                pos += n;
+                if self.side[i].skip > 0 {
+                    return pos;
+                }
+                continue;
+            }
+            if self.side[i].resync {
+                let (p, found) = Self::find_header(data, pos);
+                pos = p;
+                if !found {
+                    return pos;
+                }
+                self.side[i].resync = false;
+                continue;
+            }
+            let h = match record_header(rest) {
+                Ok(h) => {
+                    self.side[i].synced = true;
+                    h
+                }
+                Err(RecordError::Short) => return pos,
+                Err(RecordError::Invalid) => {
+                    if self.side[i].synced {
+                        self.ev.malformed += 1;
+                    } else {
+                        self.ev.records.add("midstream_start", 1);
+                    }
+                    self.side[i].resync = true;
+                    self.side[i].hs.clear();
+                    pos += 1;
+                    continue;
+                }
+            };
+            let encrypted =
+                self.side[i].encrypted || h.content_type == ContentType::APPLICATION_DATA;
+            if encrypted {
+                // Counted, never buffered: consume the header and skip the body as it comes.
+                self.ev.records.add(&h.content_type.name(), 1);
+                self.ev.encrypted_records += 1;
+                self.side[i].skip = h.len;
+                pos += RECORD_HEADER_LEN;
+                continue;
+            }
+            let Some(frag) = rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + h.len) else {
+                return pos;
+            };
+            self.record(ctx, h.content_type, frag);
+            pos += RECORD_HEADER_LEN + h.len;
+        }
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        let s = &mut self.side[dir.index()];
+        s.skip = 0;
+        s.hs.clear();
+        s.resync = true;
+    }
+
+    fn service(&self) -> Option<&'static str> {
+        if !self.proved {
+            return None;
+        }
+        Some(match self.server_port {
+            636 => "ldaps",
+            3269 => "gc-ldaps",
+            443 => "https",
+            _ if self.speaks_http() => "https",
+            _ => "tls",
+        })
+    }
+
+    fn finish(&mut self, ev: &mut Evidence) {
+        let mine = std::mem::take(&mut self.ev);
+        ev.tls.merge(Some(mine));
+    }
+}
+
+impl TlsAnalyzer {
+    /// True when ALPN (selected, or offered when none was selected) names HTTP.
+    fn speaks_http(&self) -> bool {
+        let http = |p: &String| p == "http/1.1" || p == "http/1.0" || p == "h2" || p == "h3";
+        if self.ev.alpn_selected.is_empty() {
+            self.ev.alpn.values().any(http)
+        } else {
+            self.ev.alpn_selected.values().any(http)
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Test-only helpers shared by the TLS, DNS, HTTP and SMB analyzers: read one connection's
+//! payloads out of a public capture (pcap or pcapng, Ethernet) and feed them to an analyzer the
+//! way the flow layer will (in order per direction, keeping the unconsumed remainder).
+//!
+//! This is a deliberately small stand-in for the capture/decode/flow stages, which live elsewhere:
+//! retransmitted bytes are dropped by sequence number, a hole in the sequence is reported as a gap.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+
+use crate::evidence::{Evidence, FrameRef};
+use crate::proto::{Analyzer, Ctx, Dir, Transport};
+
+/// The shared captures folder, or `None` (with a printed reason) when it is absent.
+pub fn capture(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures")).join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: capture {} not found", p.display());
+        None
+    }
+}
+
+/// One piece of payload of the chosen connection.
+#[derive(Debug, Clone)]
+pub struct Seg {
+    /// 1-based frame number.
+    pub frame: u64,
+    /// Direction (the server is the side whose port was given).
+    pub dir: Dir,
+    /// True when bytes before this segment are missing in its direction (TCP only).
+    pub gap_before: bool,
+    /// Payload bytes.
+    pub data: Vec<u8>,
+}
+
+/// Every frame's (number, link data) of a capture.
+fn frames(path: &PathBuf) -> Vec<(u64, Vec<u8>)> {
+    let file = std::fs::File::open(path).expect("open capture");
+    let mut rd = create_reader(1 << 20, file).expect("capture reader");
+    let mut out = Vec::new();
+    let mut n = 0u64;
+    loop {
+        match rd.next() {
+            Ok((off, block)) => {
+                let data = match block {
+                    PcapBlockOwned::Legacy(b) => Some(b.data.to_vec()),
+                    PcapBlockOwned::NG(Block::EnhancedPacket(b)) => {
+                        Some(b.data[..b.caplen as usize].to_vec())
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(b)) => Some(b.data.to_vec()),
+                    _ => None,
+                };
+                if let Some(d) = data {
+                    n += 1;
+                    out.push((n, d));
+                }
+                rd.consume(off);
+            }
+            Err(PcapError::Eof) => break,
+            Err(PcapError::Incomplete(_)) => {
+                if rd.refill().is_err() {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Payloads of the TCP connection between `client_port` and `server_port` (any addresses), in
+/// capture order, with retransmissions dropped.
+pub fn tcp_stream(path: &PathBuf, client_port: u16, server_port: u16) -> Vec<Seg> {
+    let mut next: [Option<u32>; 2] = [None, None];
+    let mut out = Vec::new();
+    for (frame, data) in frames(path) {
+        let Ok(p) = etherparse::LaxSlicedPacket::from_ethernet(&data) else {
+            continue;
+        };
+        let Some(etherparse::TransportSlice::Tcp(t)) = p.transport else {
+            continue;
+        };
+        let dir = match (t.source_port(), t.destination_port()) {
+            (s, d) if s == client_port && d == server_port => Dir::ToServer,
+            (s, d) if s == server_port && d == client_port => Dir::ToClient,
+            _ => continue,
+        };
+        let i = dir.index();
+        // Data starts one after a SYN's sequence number.
+        let seq = t.sequence_number().wrapping_add(u32::from(t.syn()));
+        let mut payload = t.payload();
+        if payload.is_empty() {
+            // Only a SYN fixes where data starts; bare ACKs say nothing about missing data.
+            if t.syn() {
+                next[i] = Some(seq);
+            }
+            continue;
+        }
+        let mut start = seq;
+        let mut gap_before = false;
+        if let Some(exp) = next[i] {
+            let ahead = seq.wrapping_sub(exp) as i32;
+            if ahead < 0 {
+                let skip = ahead.unsigned_abs() as usize;
+                if skip >= payload.len() {
+                    continue;
+                }
+                payload = &payload[skip..];
+                start = exp;
+            } else if ahead > 0 {
+                gap_before = true;
+            }
+        }
+        next[i] = Some(start.wrapping_add(payload.len() as u32));
+        if !payload.is_empty() {
+            out.push(Seg {
+                frame,
+                dir,
+                gap_before,
+                data: payload.to_vec(),
+            });
+        }
+    }
+    out
+}
+
+/// UDP payloads between `client_port` and `server_port` (any addresses), in capture order.
+pub fn udp_datagrams(path: &PathBuf, client_port: u16, server_port: u16) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for (frame, data) in frames(path) {
+        let Ok(p) = etherparse::LaxSlicedPacket::from_ethernet(&data) else {
+            continue;
+        };
+        let Some(etherparse::TransportSlice::Udp(u)) = p.transport else {
+            continue;
+        };
+        let dir = match (u.source_port(), u.destination_port()) {
+            (s, d) if s == client_port && d == server_port => Dir::ToServer,
+            (s, d) if s == server_port && d == client_port => Dir::ToClient,
+            _ => continue,
+        };
+        out.push(Seg {
+            frame,
+            dir,
+            gap_before: false,
+            data: u.payload().to_vec(),
+        });
+    }
+    out
+}
+
+/// The context of one piece of data.
+pub fn ctx(frame: u64, dir: Dir, transport: Transport, server_port: u16) -> Ctx {
+    Ctx {
+        frame: FrameRef::new(0, frame),
+        ts_ns: 0,
+        dir,
+        transport,
+        server_port,
+    }
+}
+
+/// Feeds TCP segments to `a` as the flow layer will: per direction, unconsumed bytes are kept and
+/// offered again with the next segment appended; a hole calls `gap` and drops the remainder.
+pub fn feed_tcp(a: &mut dyn Analyzer, segs: &[Seg], server_port: u16) {
+    let mut buf: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    for s in segs {
+        let i = s.dir.index();
+        if s.gap_before {
+            buf[i].clear();
+            a.gap(s.dir);
+        }
+        buf[i].extend_from_slice(&s.data);
+        let c = ctx(s.frame, s.dir, Transport::Tcp, server_port);
+        let used = a.stream(&c, &buf[i]).min(buf[i].len());
+        buf[i].drain(..used);
+    }
+}
+
+/// Feeds UDP datagrams to `a`.
+pub fn feed_udp(a: &mut dyn Analyzer, segs: &[Seg], server_port: u16) {
+    for s in segs {
+        let c = ctx(s.frame, s.dir, Transport::Udp, server_port);
+        a.datagram(&c, &s.data);
+    }
+}
+
+/// Runs `a` to the end and returns the evidence it produced.
+pub fn finish(a: &mut dyn Analyzer) -> Evidence {
+    let mut ev = Evidence::default();
+    a.finish(&mut ev);
+    ev
+}
+
+/// Hex string (as printed by `tshark -T fields -e tcp.payload`) to bytes.
+pub fn unhex(s: &str) -> Vec<u8> {
+    let s: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
+    s.chunks(2)
+        .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 16).unwrap_or(0))
+        .collect()
+}
+
+/// Every frame's transport payload: (frame, transport, src port, dst port, syn-only, payload).
+pub fn all_payloads(path: &PathBuf) -> Vec<(u64, Transport, u16, u16, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (frame, data) in frames(path) {
+        let Ok(p) = etherparse::LaxSlicedPacket::from_ethernet(&data) else {
+            continue;
+        };
+        match p.transport {
+            Some(etherparse::TransportSlice::Tcp(t)) if !t.payload().is_empty() => out.push((
+                frame,
+                Transport::Tcp,
+                t.source_port(),
+                t.destination_port(),
+                t.payload().to_vec(),
+            )),
+            Some(etherparse::TransportSlice::Udp(u)) => out.push((
+                frame,
+                Transport::Udp,
+                u.source_port(),
+                u.destination_port(),
+                u.payload().to_vec(),
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore]
+fn probe_sweep() {
+    use std::collections::BTreeSet;
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures"));
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut names: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    names.sort();
+    for p in names {
+        let n = p.to_string_lossy().to_string();
+        if !(n.ends_with(".pcap") || n.ends_with(".pcapng")) {
+            continue;
+        }
+        let mut seen = BTreeSet::new();
+        for (frame, t, sp, dp, data) in all_payloads(&p) {
+            let key = (t, sp.min(dp), sp.max(dp));
+            if !seen.insert(key) {
+                continue;
+            }
+            let claims: Vec<&str> = [
+                &crate::proto::tls::DISSECTOR,
+                &crate::proto::dns::DISSECTOR,
+                &crate::proto::http::DISSECTOR,
+                &crate::proto::smb::DISSECTOR,
+            ]
+            .iter()
+            .filter(|d| (d.probe)(t, &data))
+            .map(|d| d.name)
+            .collect();
+            println!(
+                "{} {} {:?} {}->{} {:?}",
+                p.file_name().unwrap().to_string_lossy(),
+                frame,
+                t,
+                sp,
+                dp,
+                claims
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn analyzer_sweep() {
+    use std::collections::BTreeSet;
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures"));
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut names: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    names.sort();
+    let ours = [
+        &crate::proto::tls::DISSECTOR,
+        &crate::proto::dns::DISSECTOR,
+        &crate::proto::http::DISSECTOR,
+        &crate::proto::smb::DISSECTOR,
+    ];
+    for p in names {
+        let n = p.to_string_lossy().to_string();
+        if !(n.ends_with(".pcap") || n.ends_with(".pcapng")) {
+            continue;
+        }
+        let file = p.file_name().unwrap().to_string_lossy().to_string();
+        let mut seen = BTreeSet::new();
+        for (frame, t, sp, dp, data) in all_payloads(&p) {
+            let key = (t, sp.min(dp), sp.max(dp));
+            if !seen.insert(key) {
+                continue;
+            }
+            let d = ours
+                .iter()
+                .find(|d| (d.probe)(t, &data))
+                .copied()
+                .or_else(|| {
+                    let port = sp.min(dp);
+                    let s = crate::services::well_known(t, port);
+                    crate::proto::by_service(s).filter(|d| ours.iter().any(|o| o.name == d.name))
+                });
+            let Some(d) = d else { continue };
+            let (client, server) = if crate::services::is_well_known(t, dp) || dp < sp {
+                (sp, dp)
+            } else {
+                (dp, sp)
+            };
+            let mut a = (d.new)(t, server);
+            match t {
+                Transport::Tcp => feed_tcp(a.as_mut(), &tcp_stream(&p, client, server), server),
+                Transport::Udp => feed_udp(a.as_mut(), &udp_datagrams(&p, client, server), server),
+            }
+            let svc = a.service();
+            let ev = finish(a.as_mut());
+            let js = serde_json::to_value(&ev).unwrap();
+            let mal: u64 = ["tls", "dns", "http", "smb"]
+                .iter()
+                .filter_map(|k| {
+                    js.get(k)
+                        .and_then(|v| v.get("malformed"))
+                        .and_then(|m| m.as_u64())
+                })
+                .sum();
+            println!(
+                "{file} {frame} {t:?} {client}->{server} {} svc={svc:?} malformed={mal}",
+                d.name
+            );
+        }
+    }
+}
+
+/// Prints the evidence of one connection: `SWEEP_FILE=name SWEEP_PORTS=client,server
+/// SWEEP_PROTO=http cargo test --lib dump_one -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dump_one() {
+    let (Ok(f), Ok(ports), Ok(proto)) = (
+        std::env::var("SWEEP_FILE"),
+        std::env::var("SWEEP_PORTS"),
+        std::env::var("SWEEP_PROTO"),
+    ) else {
+        return;
+    };
+    let Some(p) = capture(&f) else { return };
+    let mut it = ports.split(',').map(|x| x.parse::<u16>().unwrap_or(0));
+    let (c, s) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    let Some(d) = crate::proto::by_service(&proto) else {
+        return;
+    };
+    let udp = std::env::var("SWEEP_UDP").is_ok();
+    let t = if udp { Transport::Udp } else { Transport::Tcp };
+    let mut a = (d.new)(t, s);
+    if udp {
+        feed_udp(a.as_mut(), &udp_datagrams(&p, c, s), s);
+    } else {
+        feed_tcp(a.as_mut(), &tcp_stream(&p, c, s), s);
+    }
+    println!("service {:?}", a.service());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&finish(a.as_mut())).unwrap()
+    );
+}
+
+#[test]
+#[ignore]
+fn dump_segs() {
+    let (Ok(f), Ok(ports)) = (std::env::var("SWEEP_FILE"), std::env::var("SWEEP_PORTS")) else {
+        return;
+    };
+    let Some(p) = capture(&f) else { return };
+    let mut it = ports.split(',').map(|x| x.parse::<u16>().unwrap_or(0));
+    let (c, s) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    for seg in tcp_stream(&p, c, s) {
+        println!(
+            "{} {:?} {} gap={}",
+            seg.frame,
+            seg.dir,
+            seg.data.len(),
+            seg.gap_before
+        );
+    }
+}
