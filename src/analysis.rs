@@ -8,6 +8,7 @@ use crate::capture::{self, CaptureError, CaptureInfo, Input};
 use crate::decode::{self, defrag::Defrag, Skip};
 use crate::evidence::FrameRef;
 use crate::flow::{Flow, Tracker, TrackerStats};
+use crate::proto::dcerpc::attribute::{attribute, FlowSlot};
 
 /// One capture of the set, with what was read and decoded from it.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +43,24 @@ impl Analysis {
     pub fn damaged(&self) -> impl Iterator<Item = &CaptureSummary> {
         self.captures.iter().filter(|c| c.info.damage.is_some())
     }
+}
+
+/// Links endpoint-mapper and DCOM activation answers to the connections that followed them
+/// (MS-RPCE 3.1.3.5: the client connects to the port the mapper returned), so a flow to a
+/// dynamic port is named even when its bind is not in the capture.
+fn attribute_rpc(flows: &mut [Flow]) {
+    let mut slots: Vec<FlowSlot> = flows
+        .iter_mut()
+        .map(|f| FlowSlot {
+            client: f.key.client,
+            server: f.key.server,
+            transport: f.key.transport,
+            port: f.key.port,
+            first: f.first,
+            evidence: &mut f.evidence,
+        })
+        .collect();
+    attribute(&mut slots);
 }
 
 /// If `pkt` is a UDP tunnel packet, copies its inner frame into `scratch` and returns the inner
@@ -127,7 +146,8 @@ pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
                 .collect(),
         });
     }
-    let (flows, stats) = tracker.finish();
+    let (mut flows, stats) = tracker.finish();
+    attribute_rpc(&mut flows);
     Ok(Analysis {
         captures,
         flows,

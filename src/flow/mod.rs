@@ -327,13 +327,20 @@ impl Flow {
 }
 
 impl Flow {
-    /// The flow's service: what content proved, else the well-known-port guess ("unknown" if
-    /// none). The endpoint mapper's port keeps "epm" when its content proves DCE/RPC.
+    /// The flow's service: what content proved, else "dcerpc" for a port an endpoint mapper or
+    /// DCOM activation handed out, else the well-known-port guess ("unknown" if none). The
+    /// endpoint mapper's port keeps "epm" when its content proves DCE/RPC.
     pub fn service(&self) -> &'static str {
         let guess = crate::services::well_known(self.key.transport, self.key.port);
+        let learned_rpc = self
+            .evidence
+            .dcerpc
+            .as_ref()
+            .is_some_and(|d| !d.interfaces.is_empty());
         match self.proven_service {
             Some("dcerpc") if guess == "epm" => "epm",
             Some(s) => s,
+            None if learned_rpc && guess != "epm" => "dcerpc",
             None => guess,
         }
     }

@@ -2,6 +2,7 @@
 //! holds; never parses packet bytes.
 
 pub mod json;
+pub mod summary;
 pub mod table;
 pub mod text;
 

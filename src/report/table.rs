@@ -93,18 +93,6 @@ fn row(f: &Flow) -> [String; 13] {
         f.total_packets().to_string(),
         f.total_bytes().to_string(),
         f.first.frame.to_string(),
-        terminal_safe(&evidence_summary(f)),
+        terminal_safe(&super::summary::evidence(f)),
     ]
-}
-
-/// A one-line summary of a flow's evidence for the table.
-fn evidence_summary(f: &Flow) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for n in f.icmp.values() {
-        parts.push(n.clone());
-    }
-    for n in f.evidence.notes.values() {
-        parts.push(n.clone());
-    }
-    parts.join("; ")
 }
