@@ -12,7 +12,7 @@ fn list<T: Ord + Clone>(
     facts: &Facts<T>,
     show: impl Fn(&T) -> String,
 ) -> Option<String> {
-    if facts.len() == 0 {
+    if facts.is_empty() {
         return None;
     }
     let mut v: Vec<String> = facts
