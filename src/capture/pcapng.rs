@@ -96,7 +96,7 @@ pub(super) fn read(
     info.format = "pcapng".to_string();
     let order = match (
         blocks.little_sections,
-        blocks.sections - blocks.little_sections,
+        blocks.sections.saturating_sub(blocks.little_sections),
     ) {
         (_, 0) => "le",
         (0, _) => "be",
