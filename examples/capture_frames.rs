@@ -1,8 +1,9 @@
 //! Prints a capture's frames as `number<TAB>epoch<TAB>cap_len<TAB>len` (the columns of
 //! `tshark -T fields -e frame.number -e frame.time_epoch -e frame.cap_len -e frame.len`), then the
-//! CaptureInfo as JSON on stderr. With `--count`, only counts frames (framing throughput).
+//! CaptureInfo as JSON on stderr. With `--count`, only counts frames (framing throughput);
+//! `--no-hash` skips the sha256.
 //!
-//! Usage: cargo run --example capture_frames -- [--count] FILE|-
+//! Usage: cargo run --example capture_frames -- [--count] [--no-hash] FILE|-
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,8 +14,11 @@ use certflow::capture::{self, Input};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count_only = args.iter().any(|a| a == "--count");
-    let Some(path) = args.iter().find(|a| *a != "--count") else {
-        eprintln!("usage: capture_frames [--count] FILE|-");
+    let options = capture::ReadOptions {
+        hash: !args.iter().any(|a| a == "--no-hash"),
+    };
+    let Some(path) = args.iter().find(|a| !a.starts_with("--")) else {
+        eprintln!("usage: capture_frames [--count] [--no-hash] FILE|-");
         std::process::exit(2);
     };
     let input = if path == "-" {
@@ -27,7 +31,7 @@ fn main() {
     let mut bytes = 0u64;
     let start = Instant::now();
     let mut last_frame_at = 0.0;
-    let result = capture::read(&input, &mut |f| {
+    let result = capture::read_with(&input, &options, &mut |f| {
         bytes += f.data.len() as u64;
         if count_only && f.number % 4096 == 0 {
             last_frame_at = start.elapsed().as_secs_f64();

@@ -850,3 +850,15 @@ fn mutated_captures_never_panic() {
         }
     }
 }
+
+#[test]
+fn hashing_can_be_turned_off() {
+    let path = Path::new(CAPTURES).join(PCAP);
+    if !path.exists() {
+        eprintln!("skipped: {} absent", path.display());
+        return;
+    }
+    let options = capture::ReadOptions { hash: false };
+    let info = capture::read_with(&Input::Path(path), &options, &mut |_| {}).expect("read");
+    assert_eq!((info.packets, info.sha256.as_str()), (77, ""));
+}

@@ -165,6 +165,16 @@ pub(super) fn open<'a>(
         read_head(&mut stream, MAGIC_LEN).map_err(|e| fail(format!("cannot read{inside}: {e}")))?;
     let format = match Format::sniff(&head) {
         Some(f) => f,
+        None if matches!(
+            head.as_slice(),
+            [0x34, 0xcd, 0xb2, 0xa1] | [0xa1, 0xb2, 0xcd, 0x34]
+        ) =>
+        {
+            return Err(fail(format!(
+                "unsupported pcap variant{inside}: Kuznetzov's modified pcap (magic a1b2cd34), \
+                 expected a standard pcap or pcapng file"
+            )))
+        }
         None if head.is_empty() => {
             return Err(fail(format!(
                 "empty{inside}: expected a pcap or pcapng header"
@@ -221,6 +231,14 @@ mod tests {
                 "not a pcap or pcapng file: first bytes 3c 68 74 6d".to_string()
             ))
         );
+    }
+
+    #[test]
+    fn modified_pcap_is_named() {
+        let msg = open_bytes(&[0x34, 0xcd, 0xb2, 0xa1, 2, 0, 4, 0])
+            .err()
+            .map(|e| e.message);
+        assert!(msg.is_some_and(|m| m.contains("modified pcap")));
     }
 
     #[test]
