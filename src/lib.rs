@@ -15,6 +15,7 @@ pub mod cli;
 pub mod decode;
 pub mod evidence;
 pub mod flow;
+pub mod model;
 pub mod proto;
 pub mod report;
 pub mod services;

@@ -9,6 +9,7 @@ use super::text::rfc3339;
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::evidence::{Evidence, Facts};
 use crate::flow::Flow;
+use crate::model::hosts::{hosts, Host};
 
 /// Schema identifier of `certflow flows --format json`.
 pub const FLOWS_SCHEMA: &str = "certflow.flows/1";
@@ -22,6 +23,8 @@ pub struct FlowsDoc<'a> {
     pub captures: Vec<CaptureJson<'a>>,
     /// Connection tracking counters and caps.
     pub tracking: TrackingJson,
+    /// Every address of the flow set with the names the capture gives it.
+    pub hosts: Vec<Host>,
     /// The flows, sorted by server, transport, port, client.
     pub flows: Vec<FlowJson<'a>>,
 }
@@ -64,6 +67,12 @@ pub struct FlowJson<'a> {
     pub client: String,
     /// Server address.
     pub server: String,
+    /// The client's best name (see `hosts`), when the capture names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// The server's best name, when the capture names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
     /// "tcp" or "udp".
     pub transport: &'static str,
     /// Server port.
@@ -127,6 +136,16 @@ impl<'a> FlowsDoc<'a> {
         if t.flows_dropped > 0 {
             caps_hit.push("max_flows");
         }
+        let hosts = hosts(a);
+        let name = |addr: &std::net::IpAddr| -> Option<String> {
+            let i = hosts.binary_search_by(|h| h.address.cmp(addr)).ok()?;
+            hosts[i].best_name().map(str::to_string)
+        };
+        let flows = a
+            .flows
+            .iter()
+            .map(|f| FlowJson::new(f, several, name(&f.key.client), name(&f.key.server)))
+            .collect();
         FlowsDoc {
             schema: FLOWS_SCHEMA,
             captures: a
@@ -146,13 +165,19 @@ impl<'a> FlowsDoc<'a> {
                 icmp_unmatched: t.icmp_unmatched,
                 caps_hit,
             },
-            flows: a.flows.iter().map(|f| FlowJson::new(f, several)).collect(),
+            hosts,
+            flows,
         }
     }
 }
 
 impl<'a> FlowJson<'a> {
-    fn new(f: &'a Flow, several: bool) -> Self {
+    fn new(
+        f: &'a Flow,
+        several: bool,
+        client_name: Option<String>,
+        server_name: Option<String>,
+    ) -> Self {
         let loss = &f.stream_loss;
         let stream_loss = (loss.gaps > 0 || loss.overflow_bytes > 0).then(|| {
             BTreeMap::from([
@@ -164,6 +189,8 @@ impl<'a> FlowJson<'a> {
         FlowJson {
             client: f.key.client.to_string(),
             server: f.key.server.to_string(),
+            client_name,
+            server_name,
             transport: f.key.transport.as_str(),
             port: f.key.port,
             service: f.service(),

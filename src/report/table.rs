@@ -52,7 +52,18 @@ pub fn flows(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         "CLIENT", "SERVER", "PROTO", "PORT", "SERVICE", "CONN", "EST", "REF", "UNANS", "PKTS",
         "BYTES", "FRAME", "EVIDENCE",
     ];
-    let rows: Vec<[String; 13]> = a.flows.iter().map(row).collect();
+    let hosts = crate::model::hosts::hosts(a);
+    let show = |addr: &std::net::IpAddr| -> String {
+        match hosts
+            .binary_search_by(|h| h.address.cmp(addr))
+            .ok()
+            .and_then(|i| hosts[i].best_name())
+        {
+            Some(n) => format!("{addr} ({})", terminal_safe(n)),
+            None => addr.to_string(),
+        }
+    };
+    let rows: Vec<[String; 13]> = a.flows.iter().map(|f| row(f, &show)).collect();
     let mut width = header.map(str::len);
     for r in &rows {
         for (w, cell) in width.iter_mut().zip(r.iter()) {
@@ -79,10 +90,10 @@ pub fn flows(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "\n{} flows", a.flows.len())
 }
 
-fn row(f: &Flow) -> [String; 13] {
+fn row(f: &Flow, show: &dyn Fn(&std::net::IpAddr) -> String) -> [String; 13] {
     [
-        f.key.client.to_string(),
-        f.key.server.to_string(),
+        show(&f.key.client),
+        show(&f.key.server),
         f.key.transport.as_str().to_string(),
         f.key.port.to_string(),
         f.service().to_string(),

@@ -1,0 +1,82 @@
+//! Host names from evidence, checked against tshark's dissection of the same frames.
+
+mod common;
+
+fn names(v: &serde_json::Value, addr: &str) -> Vec<(String, String, u64)> {
+    let h = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["address"] == addr)
+        .expect("host listed");
+    h["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().into(),
+                n["source"].as_str().unwrap().into(),
+                n["frame"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn names_from_smb_trees_and_dcom_bindings() {
+    let Some(p) = common::shared_capture("dcom_activation_oxid_epm_kerberos_iertutil_ws5.pcap")
+    else {
+        return;
+    };
+    let (v, _) = common::flows_json(&p);
+    // tshark: frame 81 smb2.tree = \\MORDORDC.theshire.local\IPC$ (to 172.18.38.5).
+    assert_eq!(
+        names(&v, "172.18.38.5"),
+        vec![("mordordc.theshire.local".into(), "smb-tree".into(), 81)]
+    );
+    // tshark: frame 521 RemoteGetClassObject reply bindings 172.18.39.6[65077],WORKSTATION6[65077];
+    // frame 384 tree \\WORKSTATION6\C$.
+    let n = names(&v, "172.18.39.6");
+    assert!(
+        n.contains(&("WORKSTATION6".into(), "dcom-binding".into(), 521)),
+        "{n:?}"
+    );
+    assert!(
+        n.contains(&("workstation6".into(), "smb-tree".into(), 384)),
+        "{n:?}"
+    );
+    let flow = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["port"] == 65077)
+        .unwrap();
+    assert_eq!(flow["server_name"], "workstation6");
+    // Nothing names the client.
+    assert!(names(&v, "172.18.39.5").is_empty());
+}
+
+#[test]
+fn dns_names_prefer_the_queried_name_over_cname_targets() {
+    let Some(p) = common::shared_capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng")
+    else {
+        return;
+    };
+    let (v, _) = common::flows_json(&p);
+    // tshark: frame 2859 answers ec.razer.com (CNAME ...elb.amazonaws.com) A 34.225.181.229;
+    // the TLS certificate at frame 2870 lists razer.com and www.razer.com.
+    let n = names(&v, "34.225.181.229");
+    assert_eq!(n[0], ("ec.razer.com".into(), "dns".into(), 2859));
+    assert!(
+        n.contains(&("razer.com".into(), "tls-certificate".into(), 2870)),
+        "{n:?}"
+    );
+    let flow = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["server"] == "34.225.181.229")
+        .unwrap();
+    assert_eq!(flow["server_name"], "ec.razer.com");
+}
