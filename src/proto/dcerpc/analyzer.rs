@@ -378,6 +378,7 @@ impl DcerpcAnalyzer {
                     } else {
                         r.iids.iter().copied().map(Some).collect()
                     };
+                    self.add_string_bindings(at, &r.bindings);
                     for b in r.bindings.iter().filter(|b| b.port.is_some()) {
                         for iid in &ifaces {
                             self.ev.add_endpoint_map(EndpointMap {
@@ -407,6 +408,7 @@ impl DcerpcAnalyzer {
         } else if u == IOBJECT_EXPORTER && (call.opnum == 0 || call.opnum == 4) {
             match dcom::parse_resolve_oxid_reply(stub, le) {
                 Ok(bs) => {
+                    self.add_string_bindings(at, &bs);
                     for b in bs.iter().filter(|b| b.port.is_some()) {
                         self.ev.add_endpoint_map(EndpointMap {
                             interface: None,
@@ -425,6 +427,21 @@ impl DcerpcAnalyzer {
                 }
                 Err(_) => self.ev.malformed += 1,
             }
+        } else if u == IOBJECT_EXPORTER && call.opnum == 5 {
+            match dcom::parse_server_alive2_reply(stub, le) {
+                Ok(bs) => self.add_string_bindings(at, &bs),
+                Err(_) => self.ev.malformed += 1,
+            }
+        }
+    }
+
+    /// Records every string binding of a DCOM answer as sent (`host` or `host[port]`, with its
+    /// tower), including the OXID resolver's own port-less bindings that name the host.
+    fn add_string_bindings(&mut self, at: FrameRef, bs: &[dcom::StringBinding]) {
+        for b in bs {
+            self.ev
+                .string_bindings
+                .add(format!("{} {}", tower_id_transport(b.tower_id), b.raw), at);
         }
     }
 
@@ -720,6 +737,20 @@ mod tests {
             Some("49b2791a-b1ae-4c90-9b8e-e860ba07f889")
         );
         assert!(d.auth_types.contains(&"ntlm".to_string()));
+        // ServerAlive2 at frame 7 (tshark oxid network_addr "DC1,192.168.56.101") is on another
+        // connection (49725); this one carries the ScmReplyInfo bindings only.
+        let sb: Vec<&String> = d.string_bindings.values().collect();
+        assert_eq!(sb, ["tcp 192.168.56.101[49724]", "tcp DC1[49724]"]);
+        if let Some(ev) = analyze(
+            "dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap",
+            49725,
+            135,
+        ) {
+            let d = dcerpc(&ev);
+            let sb: Vec<&String> = d.string_bindings.values().collect();
+            assert_eq!(sb, ["tcp 192.168.56.101", "tcp DC1"]);
+            assert!(d.endpoint_maps.is_empty());
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! `frame`, `transport`, `via`, `binding_host`, `pipe`, `clsid`}], `faults`, `bind_naks`,
 //! `rejected_contexts`, `secondary_addresses`, `auth_types`, `transfer_syntaxes`,
 //! `epm_queries`, `epm_status`, `activations` (an encrypted activation shows as
-//! `"encrypted <operation>"`), `encrypted_calls`, `unbound_requests`, `pdu_types`,
+//! `"encrypted <operation>"`), `string_bindings`, `encrypted_calls`, `unbound_requests`, `pdu_types`,
 //! `encrypted_stubs`, `malformed`, `endpoint_maps_dropped`. Facts serialise as
 //! `{"value", "frame", "count"}` lists (see `crate::evidence::Facts`), counters as objects.
 
@@ -204,6 +204,9 @@ pub struct DcerpcEvidence {
     /// DCOM activations requested: `"<clsid> <class name> iid <iid> <name>"`, or
     /// `"encrypted <operation>"` when the request stub is sealed (auth level privacy).
     pub activations: Facts<String>,
+    /// DCOM string bindings answered (activation, ResolveOxid, ServerAlive2), as sent with
+    /// their tower: `"tcp DC1[49724]"`, `"tcp 192.168.56.101"` (no port: the OXID resolver, 135).
+    pub string_bindings: Facts<String>,
     /// Calls whose stubs certflow would decode (EPM, activation, OXID) but were encrypted (auth
     /// level privacy): `"<interface> <operation>"`.
     pub encrypted_calls: Facts<String>,
@@ -274,6 +277,7 @@ impl Merge for DcerpcEvidence {
         self.epm_status.merge(o.epm_status);
         self.activations.merge(o.activations);
         self.encrypted_calls.merge(o.encrypted_calls);
+        self.string_bindings.merge(o.string_bindings);
         self.unbound_requests.merge(o.unbound_requests);
         self.pdu_types.merge(o.pdu_types);
         self.encrypted_stubs += o.encrypted_stubs;

@@ -930,9 +930,86 @@ pub(crate) mod tests {
         assert_eq!(h.call_id, 1);
     }
 
+    // epm_drsuapi_kerberos_privacy_sealed.pcapng.gz frame 11: bind DRSUAPI 4.0 in contexts 0
+    // (NDR), 1 (NDR64), 2 (bind-time feature negotiation), auth_type 9 level 6 (tshark
+    // dcerpc.auth_type 9, dcerpc.auth_level 6); frame 13: its bind_ack, sec_addr "49667",
+    // results 2 (reason 2), 0 (NDR64), 3.
+    const PRIV_F11_BIND: &str = include_str!("testdata/priv_f11.hex");
+    const PRIV_F13_BIND_ACK: &str = include_str!("testdata/priv_f13.hex");
+
+    #[test]
+    fn privacy_bind_real() {
+        let b = hex(PRIV_F11_BIND);
+        let p = parse_pdu(&b).unwrap();
+        let a = p.auth.unwrap();
+        assert_eq!(
+            (a.auth_type.name(), a.level.name()),
+            ("negotiate".into(), "privacy".into())
+        );
+        let Body::Bind { contexts, .. } = p.body else {
+            panic!("not a bind")
+        };
+        let got: Vec<(u16, String, String, String)> = contexts
+            .iter()
+            .map(|c| {
+                (
+                    c.ctx_id,
+                    c.interface.uuid.to_string(),
+                    c.interface.version(),
+                    transfer_syntax_name(&c.transfer[0].uuid),
+                )
+            })
+            .collect();
+        let drs = "e3514235-4b06-11d1-ab04-00c04fc2dcd2".to_string();
+        assert_eq!(
+            got,
+            vec![
+                (0, drs.clone(), "4.0".into(), "ndr".into()),
+                (1, drs.clone(), "4.0".into(), "ndr64".into()),
+                (2, drs, "4.0".into(), "bind_time_feature_negotiation".into()),
+            ]
+        );
+        let b = hex(PRIV_F13_BIND_ACK);
+        let p = parse_pdu(&b).unwrap();
+        let Body::BindAck {
+            sec_addr, results, ..
+        } = p.body
+        else {
+            panic!("not a bind_ack")
+        };
+        assert_eq!(sec_addr, "49667");
+        let r: Vec<(u16, u16)> = results.iter().map(|r| (r.result, r.reason)).collect();
+        assert_eq!(r[0], (2, 2));
+        assert_eq!(r[1].0, 0);
+        assert_eq!(r[2].0, 3);
+        assert_eq!(results[1].transfer.uuid, NDR64);
+        assert_eq!(p.auth.unwrap().level, AuthLevel::PRIVACY);
+    }
+
+    #[test]
+    fn mutations_never_panic() {
+        use crate::proto::dcerpc::testutil::Rng;
+        let base: Vec<Vec<u8>> = [ZL_F4_BIND, ZL_F5_BIND_ACK, PRIV_F11_BIND, PRIV_F13_BIND_ACK]
+            .iter()
+            .map(|h| hex(h))
+            .collect();
+        let mut rng = Rng(0x5eed_0004);
+        let mut parsed = 0;
+        for i in 0..4000 {
+            let mut b = base[i % base.len()].clone();
+            rng.mutate(&mut b);
+            if parse_pdu(&b).is_ok() {
+                parsed += 1;
+            }
+            let _ = plausible_header(&b);
+        }
+        // Some mutations hit bytes that do not matter; most must be rejected.
+        assert!(parsed > 0 && parsed < 4000, "{parsed}");
+    }
+
     #[test]
     fn every_prefix_is_an_error_not_a_panic() {
-        for s in [ZL_F4_BIND, ZL_F5_BIND_ACK] {
+        for s in [ZL_F4_BIND, ZL_F5_BIND_ACK, PRIV_F13_BIND_ACK] {
             let b = hex(s);
             for n in 0..b.len() {
                 assert!(parse_pdu(&b[..n]).is_err(), "prefix {n} parsed");

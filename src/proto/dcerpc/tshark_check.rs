@@ -109,6 +109,9 @@ struct Facts {
     dcom_bindings: BTreeSet<(u64, String)>,
     /// (interface uuid, server port) -> strongest auth level at bind/alter_context.
     auth_levels: BTreeMap<(String, u16), String>,
+    /// Every DCOM string binding address (with or without port) of the OXID resolver table
+    /// (ResolveOxid/ResolveOxid2/ServerAlive2 replies); ours: every string binding seen.
+    oxid_addrs: BTreeSet<String>,
     /// tshark's request table hit the generator's row cap: compare opnums as a subset.
     opnums_truncated: bool,
 }
@@ -160,6 +163,11 @@ fn ours(conns: &[Conn]) -> Facts {
         for (k, n) in d.unbound_requests.iter() {
             if let Some(op) = k.rsplit(' ').next().and_then(|x| x.parse().ok()) {
                 *f.opnums.entry((c.server_port, op)).or_default() += n;
+            }
+        }
+        for b in d.string_bindings.values() {
+            if let Some((_, addr)) = b.split_once(' ') {
+                f.oxid_addrs.insert(addr.to_string());
             }
         }
         for m in &d.endpoint_maps {
@@ -272,6 +280,11 @@ fn theirs(text: &str) -> Facts {
             for a in addrs.split(',').filter(|a| a.ends_with(']')) {
                 f.dcom_bindings.insert((frame, a.to_string()));
             }
+            if title.starts_with("DCOM IRemoteActivation") {
+                for a in addrs.split(',').filter(|a| !a.is_empty()) {
+                    f.oxid_addrs.insert(a.to_string());
+                }
+            }
         }
     }
     f
@@ -354,6 +367,7 @@ fn agrees_with_tshark_on_every_capture() {
             ("opnum counts", opnums_same),
             ("epm ports", o.epm_ports == t.epm_ports),
             ("dcom bindings", o.dcom_bindings == t.dcom_bindings),
+            ("oxid addresses", t.oxid_addrs.is_subset(&o.oxid_addrs)),
         ] {
             line.push_str(&format!(", {what} {}", if same { "ok" } else { "DIFF" }));
             if !same {
