@@ -227,14 +227,16 @@ fn main() {
         let size = std::fs::metadata(file).unwrap().len() as f64;
         let f = file.display();
         let b = bin.display();
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
         let mut cmds = vec![
-            (format!("cat {f}"), format!("cat {f} >/dev/null")),
+            (format!("cat {name}"), format!("cat {f} >/dev/null")),
             (
-                format!(
-                    "certflow flows --format json {}",
-                    file.file_name().unwrap().to_string_lossy()
-                ),
+                format!("certflow flows --format json {name}"),
                 format!("{b} flows --format json {f} >/dev/null"),
+            ),
+            (
+                format!("certflow flows --format json --no-hash {name}"),
+                format!("{b} flows --format json --no-hash {f} >/dev/null"),
             ),
         ];
         if tools {

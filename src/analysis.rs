@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::capture::{self, CaptureError, CaptureInfo, Input};
+use crate::capture::{self, CaptureError, CaptureInfo, Input, ReadOptions};
 use crate::decode::{self, defrag::Defrag, Skip};
 use crate::evidence::FrameRef;
 use crate::flow::{Flow, Tracker, TrackerStats};
@@ -85,6 +85,11 @@ fn udp_tunnel(pkt: &decode::Packet, scratch: &mut Vec<u8>) -> Option<u32> {
 /// Reads every capture of the set in order and builds the flow set. Frames are numbered per
 /// file; connections may continue from one file into the next (a ring-buffer capture set).
 pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
+    analyze_with(inputs, &ReadOptions::default())
+}
+
+/// [`analyze`] with reader options (e.g. without hashing).
+pub fn analyze_with(inputs: &[Input], options: &ReadOptions) -> Result<Analysis, CaptureError> {
     let mut tracker = Tracker::new();
     let mut captures = Vec::with_capacity(inputs.len());
     for (idx, input) in inputs.iter().enumerate() {
@@ -130,7 +135,7 @@ pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
                 }
             }
         };
-        let info = capture::read(input, &mut on_frame)?;
+        let info = capture::read_with(input, options, &mut on_frame)?;
         defrag.finish();
         if defrag.abandoned_frames > 0 {
             *skipped.entry(Skip::IncompleteFragments).or_insert(0) += defrag.abandoned_frames;

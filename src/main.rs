@@ -29,7 +29,8 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
     match cli.command {
         Command::Flows(args) => {
             let cfg = args.resolve();
-            let analysis = match analysis::analyze(&cfg.inputs) {
+            let options = certflow::capture::ReadOptions { hash: cfg.hash };
+            let analysis = match analysis::analyze_with(&cfg.inputs, &options) {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("certflow: error: {e}");
