@@ -389,3 +389,81 @@ fn unreachable_quote(version: u8, d: &[u8], unreach_type: u8) -> Result<L4<'_>, 
         dport: be16(q.payload, 2).ok_or(Skip::BadTransport)?,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 466: ICMP host unreachable from
+    /// 10.3.8.1 quoting a UDP datagram 10.3.8.100:12345 -> 192.168.1.1:80.
+    const ICMP_UNREACH: &str = "942a6fee8c836a70c5aff1f9080045000038000100004001565a0a0308010a0308640301d128000000004500001c000100004011a6c00a030864c0a80101303900500008fb44";
+    /// Same capture, frame 622: Geneve (UDP 12345 -> 6081) carrying Ethernet/IPv4/UDP/DNS
+    /// 10.111.111.10:59648 -> 10.111.111.20:53 (tshark: eth:ethertype:ip:udp:geneve:eth:...:dns).
+    const GENEVE_DNS: &str = "02dead01000202dead01000108004500006b000100004011a8a60adede0a0adede14303917c1005700000000655812345600aabbcc111102aabbcc11110108004500003900010000401187b70a6f6f0a0a6f6f1414e9003500250000123401000001000000000000076578616d706c6503636f6d0000010001";
+    /// Same capture, frame 818: UDP header with length 0 (tshark: "BAD UDP LENGTH 0 < 8").
+    const UDP_LEN_0: &str = "02aa0000100202aa0000100108004500002c00010000401156ac0a0908010a0908029ca4270f000000007564706c656e6f6b7061796c6f616421";
+
+    #[test]
+    fn icmp_unreachable_names_the_quoted_connection() {
+        let f = hex(ICMP_UNREACH);
+        let mut d = defrag::Defrag::default();
+        let p = decode(link::LINKTYPE_ETHERNET, &f, 466, 0, &mut d).unwrap();
+        let L4::Unreachable(u) = p.l4 else {
+            panic!("{:?}", p.l4)
+        };
+        assert_eq!(
+            (u.icmp_version, u.code, u.transport),
+            (4, 1, Transport::Udp)
+        );
+        assert_eq!(u.src.to_string(), "10.3.8.100");
+        assert_eq!(u.dst.to_string(), "192.168.1.1");
+        assert_eq!((u.sport, u.dport), (12345, 80));
+        assert_eq!(u.describe(), "icmpv4 host unreachable (code 1)");
+        for cut in 0..f.len() {
+            let _ = decode(link::LINKTYPE_ETHERNET, &f[..cut], 466, 0, &mut d);
+        }
+    }
+
+    #[test]
+    fn geneve_inner_frame_is_found() {
+        let f = hex(GENEVE_DNS);
+        let mut d = defrag::Defrag::default();
+        let outer = decode(link::LINKTYPE_ETHERNET, &f, 622, 0, &mut d).unwrap();
+        let L4::Udp {
+            sport,
+            dport,
+            payload,
+        } = outer.l4
+        else {
+            panic!()
+        };
+        assert_eq!((sport, dport), (12345, 6081));
+        let (lt, inner) = udp_tunnel(dport, payload).unwrap();
+        let inner = inner.to_vec();
+        let p = decode(lt, &inner, 622, 0, &mut d).unwrap();
+        assert_eq!(p.src.to_string(), "10.111.111.10");
+        assert_eq!(p.dst.to_string(), "10.111.111.20");
+        let L4::Udp { dport, payload, .. } = p.l4 else {
+            panic!()
+        };
+        assert_eq!(dport, 53);
+        assert_eq!(payload.len(), 29);
+    }
+
+    #[test]
+    fn udp_length_below_header_is_malformed() {
+        let f = hex(UDP_LEN_0);
+        let mut d = defrag::Defrag::default();
+        assert_eq!(
+            decode(link::LINKTYPE_ETHERNET, &f, 818, 0, &mut d),
+            Err(Skip::BadTransport)
+        );
+    }
+}
