@@ -341,6 +341,66 @@ mod tests {
     }
 
     #[test]
+    fn encrypted_smb3_session() {
+        // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng tcp.stream 11 (57384 -> 445): tshark
+        // smb2.dialect 0x02ff (122), 0x0300 (126); 68 messages with protocol id 0xfd534d42
+        // ("Encrypted SMB3"), the first in frame 134.
+        let Some(path) = capture("efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng") else {
+            return;
+        };
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_tcp(&mut a, &tcp_stream(&path, 57384, 445), 445);
+        let smb = finish(&mut a).smb.unwrap();
+        assert!(smb.encrypted);
+        let why: Vec<_> = smb
+            .encryption
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame, f.count))
+            .collect();
+        assert_eq!(why, vec![("transform_header".into(), 134, 68)]);
+        assert_eq!(smb.opaque_messages, 68);
+        let d: Vec<_> = smb
+            .dialect
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame))
+            .collect();
+        assert_eq!(d, vec![("2.???".into(), 122), ("3.0".into(), 126)]);
+        assert_eq!(smb.malformed, 0);
+    }
+
+    #[test]
+    fn mutated_messages_never_panic() {
+        let samples = [
+            unhex(SMB1_NEGOTIATE_2921),
+            unhex(TREE_REQ_2929),
+            unhex(TREE_RESP_2930),
+            unhex(CREATE_REQ_2931),
+            unhex(CREATE_RESP_2932),
+        ];
+        crate::proto::tls::testutil::mutate_and_feed(new, &samples, 3000);
+    }
+
+    #[test]
+    fn json_field_names() {
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_parts(
+            &mut a,
+            &[
+                (2921, Dir::ToServer, SMB1_NEGOTIATE_2921),
+                (2929, Dir::ToServer, TREE_REQ_2929),
+                (2930, Dir::ToClient, TREE_RESP_2930),
+                (2931, Dir::ToServer, CREATE_REQ_2931),
+                (2932, Dir::ToClient, CREATE_RESP_2932),
+            ],
+        );
+        let js = serde_json::to_value(finish(&mut a).smb.unwrap()).unwrap();
+        let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, vec!["commands", "dialects_offered", "pipes", "trees"]);
+        assert_eq!(js["pipes"][0]["value"], "svcctl");
+    }
+
+    #[test]
     fn probe_is_strict() {
         assert!(probe(Transport::Tcp, &unhex(SMB1_NEGOTIATE_2921)));
         assert!(probe(Transport::Tcp, &unhex(TREE_REQ_2929)));

@@ -307,6 +307,38 @@ mod tests {
     }
 
     #[test]
+    fn mutated_records_never_panic() {
+        let samples = [unhex(CLIENT_HELLO_456), unhex(SERVER_HELLO_CERT_457)];
+        super::testutil::mutate_and_feed(new, &samples, 3000);
+    }
+
+    #[test]
+    fn json_field_names() {
+        let ev = run_embedded(1000);
+        let js = serde_json::to_value(&ev).unwrap();
+        let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "cert_issuer",
+                "cert_san",
+                "cert_subject",
+                "cipher_suite",
+                "handshake",
+                "offered_versions",
+                "records",
+                "server_version",
+                "sni"
+            ]
+        );
+        assert_eq!(
+            js["cipher_suite"][0]["value"],
+            serde_json::json!({"id": 4865, "name": "TLS_AES_128_GCM_SHA256"})
+        );
+    }
+
+    #[test]
     fn ldaps_and_plain_tls_service_names() {
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 636);
         for (port, want) in [(636, "ldaps"), (3269, "gc-ldaps"), (8443, "tls")] {

@@ -341,6 +341,9 @@ fn analyzer_sweep() {
                 "{file} {frame} {t:?} {client}->{server} {} svc={svc:?} malformed={mal}",
                 d.name
             );
+            if std::env::var("SWEEP_JSON").is_ok() {
+                println!("JSON {file} {js}");
+            }
         }
     }
 }
@@ -395,5 +398,74 @@ fn dump_segs() {
             seg.data.len(),
             seg.gap_before
         );
+    }
+}
+
+/// Feeds `rounds` deterministic mutations (bit flips, byte overwrites, truncations, splices) of
+/// `samples` to fresh analyzers from `new`, as TCP streams split at random points and as
+/// datagrams. Only checks that nothing panics and that `stream` never claims more than it got.
+pub fn mutate_and_feed(
+    new: fn(Transport, u16) -> Box<dyn Analyzer>,
+    samples: &[Vec<u8>],
+    rounds: u32,
+) {
+    // FUZZ_ROUNDS / FUZZ_SEED widen a local run; the defaults keep `cargo test` fast.
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let rounds = env("FUZZ_ROUNDS").map_or(rounds, |r| r as u32);
+    let mut x: u64 = env("FUZZ_SEED").unwrap_or(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..rounds {
+        let mut d = samples[(rnd() as usize) % samples.len()].clone();
+        for _ in 0..(1 + rnd() % 4) {
+            if d.is_empty() {
+                break;
+            }
+            let at = (rnd() as usize) % d.len();
+            match rnd() % 5 {
+                0 => d[at] ^= 1 << (rnd() % 8),
+                1 => d[at] = rnd() as u8,
+                2 => d.truncate(at),
+                3 => d[at] = if rnd() % 2 == 0 { 0xff } else { 0 },
+                _ => {
+                    let other = &samples[(rnd() as usize) % samples.len()];
+                    let from = (rnd() as usize) % other.len().max(1);
+                    d.extend_from_slice(other.get(from..).unwrap_or_default());
+                }
+            }
+        }
+        for t in [Transport::Tcp, Transport::Udp] {
+            let mut a = new(t, 443);
+            let dir = if rnd() % 2 == 0 {
+                Dir::ToServer
+            } else {
+                Dir::ToClient
+            };
+            let c = ctx(1, dir, t, 443);
+            if t == Transport::Udp {
+                a.datagram(&c, &d);
+            } else {
+                let mut buf = Vec::new();
+                let mut rest = d.as_slice();
+                while !rest.is_empty() {
+                    let n = 1 + (rnd() as usize) % rest.len();
+                    buf.extend_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    let used = a.stream(&c, &buf);
+                    assert!(used <= buf.len());
+                    buf.drain(..used);
+                    if rnd() % 16 == 0 {
+                        a.gap(dir);
+                        buf.clear();
+                    }
+                }
+            }
+            let _ = a.service();
+            finish(a.as_mut());
+        }
     }
 }
