@@ -282,6 +282,57 @@ mod tests {
     }
 
     #[test]
+    fn server_and_client_certificates() {
+        // epm_tsch_tls_schtask_create.pcapng tcp 56586 -> 443 (tcp.stream 8): tshark frame 1145
+        // SNI 640dceba-...ods.opinsights.azure.com; frame 1150 cipher 0xc030, certificate with
+        // 8 dNSName entries (ods-ssl201712eus.azure.com, *.ods.opinsights.azure.com, ...);
+        // the client answers a CertificateRequest with its own certificate.
+        let Some(p) = capture("epm_tsch_tls_schtask_create.pcapng") else {
+            return;
+        };
+        let mut a = TlsAnalyzer::new(443);
+        feed_tcp(&mut a, &tcp_stream(&p, 56586, 443), 443);
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(
+            values(&ev.sni),
+            vec!["640dceba-99b4-497e-80e0-2f94dcf464c0.ods.opinsights.azure.com"]
+        );
+        assert_eq!(
+            values(&ev.cert_subject),
+            vec!["CN=ODS-SSL201712EUS.azure.com"]
+        );
+        assert_eq!(ev.cert_subject.iter().next().unwrap().first.frame, 1150);
+        let mut san = values(&ev.cert_san);
+        san.sort();
+        assert_eq!(
+            san,
+            vec![
+                "dns:*.ods.opinsights.azure.com",
+                "dns:eus-aa-ods-a.cloudapp.net",
+                "dns:eus-aa-ods-b.cloudapp.net",
+                "dns:eus2-aa-ods-a.cloudapp.net",
+                "dns:eus2-aa-ods-b.cloudapp.net",
+                "dns:ods-ssl201712eus.azure.com",
+                "dns:ods.systemcenteradvisor.com",
+                "dns:ods.trafficmanager.net"
+            ]
+        );
+        // tshark frame 1152 (client Certificate): rdnSequence O=Microsoft, OU=Microsoft
+        // Monitoring Agent, CN=b9347d04-..., dc=640dceba-... (tshark lists it last-to-first).
+        assert_eq!(
+            values(&ev.client_cert_subject),
+            vec!["DC=640dceba-99b4-497e-80e0-2f94dcf464c0, CN=b9347d04-c939-49ac-ba08-0c86f4e85bb2, OU=Microsoft Monitoring Agent, O=Microsoft"]
+        );
+        assert_eq!(
+            ev.client_cert_subject.iter().next().unwrap().first.frame,
+            1152
+        );
+        assert_eq!(ev.handshake.get("certificate_request"), 1);
+        assert_eq!(ev.handshake.get("certificate_status"), 1);
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
     fn certificate_with_timezone_offset_times() {
         // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap tcp 59000 -> 443, frame 617: the
         // certificate's UTCTime carries "+0530", which x509-parser refuses; tshark shows

@@ -142,6 +142,9 @@ impl TlsAnalyzer {
                     self.side[ctx.dir.index()].encrypted = true;
                 }
             }
+            Ok(Handshake::Certificate(Some(c))) if ctx.dir == Dir::ToServer => {
+                self.ev.client_cert_subject.add(c.subject, at);
+            }
             Ok(Handshake::Certificate(Some(c))) => {
                 self.ev.cert_subject.add(c.subject, at);
                 self.ev.cert_issuer.add(c.issuer, at);
