@@ -313,3 +313,47 @@ pub fn pki_kind(path: &str, media_type: Option<&str>) -> Option<&'static str> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pki_kinds() {
+        // Paths as CDP/AIA URLs are published by AD CS (CertEnroll), MS-XCEP/MS-WSTEP service
+        // paths (DOMAIN.md section 6), NDES mscep.dll.
+        let cases = [
+            ("/CertEnroll/Example%20CA.crl", None, Some("crl")),
+            ("/CertEnroll/Example%20CA+.CRL?x=1", None, Some("crl")),
+            (
+                "/CertEnroll/ca.example.com_Example%20CA.crt",
+                None,
+                Some("aia"),
+            ),
+            ("/pki/root.cer", None, Some("aia")),
+            ("/pki/chain.p7b", None, Some("aia")),
+            ("/ocsp", Some("application/ocsp-request"), Some("ocsp")),
+            ("", Some("application/ocsp-response"), Some("ocsp")),
+            ("", Some("application/pkix-crl"), Some("crl")),
+            ("", Some("application/pkix-cert"), Some("aia")),
+            (
+                "/ADPolicyProvider_CEP_Kerberos/service.svc/CEP",
+                None,
+                Some("cep"),
+            ),
+            (
+                "/Example%20CA_CES_Kerberos/service.svc/CES",
+                None,
+                Some("ces"),
+            ),
+            ("/certsrv/mscep/mscep.dll", None, Some("mscep")),
+            ("/CertSrv/certfnsh.asp", None, Some("certsrv")),
+            ("/certsrv", None, Some("certsrv")),
+            ("/index.html", Some("text/html"), None),
+            ("/crl.html", None, None),
+        ];
+        for (path, media, want) in cases {
+            assert_eq!(pki_kind(path, media), want, "{path} {media:?}");
+        }
+    }
+}

@@ -272,6 +272,33 @@ mod tests {
     }
 
     #[test]
+    fn petitpotam_efsrpc_over_lsarpc_pipe() {
+        // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng tcp 33524 -> 445: tshark
+        // smb2.filename lsarpc; dcerpc 1991 bind (c681d488-... EFSRPC) 72 bytes in a WRITE,
+        // 1994 bind_ack 68 in a READ response, 1995 request opnum 0 (EfsRpcOpenFileRaw) 108,
+        // 2042 response 48.
+        let Some(path) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+            return;
+        };
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_tcp(&mut a, &tcp_stream(&path, 33524, 445), 445);
+        let mut ev = Evidence::default();
+        a.finish(&mut ev);
+        assert_eq!(
+            values(&ev.notes),
+            vec![
+                "1991 ToServer 72 05000b03",
+                "1994 ToClient 68 05000c03",
+                "1995 ToServer 108 05000003",
+                "2042 ToClient 48 05000203",
+            ]
+        );
+        let smb = ev.smb.unwrap();
+        assert_eq!(values(&smb.pipes), vec!["lsarpc"]);
+        assert_eq!(smb.malformed, 0);
+    }
+
+    #[test]
     fn smb311_samr_session() {
         // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap tcp.stream 9 (49734 -> 445).
         let Some(path) = capture("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap") else {
