@@ -235,6 +235,7 @@ impl Analyzer for TlsAnalyzer {
         let s = &mut self.side[dir.index()];
         s.skip = 0;
         s.hs.clear();
+        s.hs_broken = false;
         s.resync = true;
     }
 
