@@ -297,10 +297,14 @@ impl SmbAnalyzer {
         Ok(())
     }
 
+    /// Remembers what a request needs from its response; when full, the oldest request (lowest
+    /// MessageId: MS-SMB2 3.2.4.1.3 assigns them in increasing order) is forgotten, since its
+    /// response was most likely lost.
     fn remember(&mut self, message_id: u64, what: Pending) {
-        if self.pending.len() < MAX_PENDING {
-            self.pending.insert(message_id, what);
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.pop_first();
         }
+        self.pending.insert(message_id, what);
     }
 
     /// Hands pipe bytes to the pipe's analyzer as a stream of `dir`, keeping what it did not
