@@ -428,6 +428,33 @@ mod tests {
     }
 
     #[test]
+    fn large_messages_are_skipped_unbuffered() {
+        // A WRITE longer than MAX_PARSE_LEN (hand-built: frame 2931's header, then filler),
+        // delivered in pieces, followed by frame 2929's tree connect.
+        let len = p::MAX_PARSE_LEN + 100;
+        let mut big = vec![0, (len >> 16) as u8, (len >> 8) as u8, len as u8];
+        big.extend_from_slice(&unhex(CREATE_REQ_2931)[4..68]);
+        big.resize(4 + len, 0x41);
+        big.extend(unhex(TREE_REQ_2929));
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        let c = ctx(3, Dir::ToServer, Transport::Tcp, 445);
+        let mut buf = Vec::new();
+        let mut most = 0;
+        for piece in big.chunks(1460) {
+            buf.extend_from_slice(piece);
+            let used = a.stream(&c, &buf);
+            buf.drain(..used);
+            most = most.max(buf.len());
+        }
+        assert!(buf.is_empty());
+        assert!(most < 1460 + 128, "buffered {most}");
+        let ev = finish(&mut a).smb.unwrap();
+        assert_eq!(ev.large_messages, 1);
+        assert_eq!(ev.commands.get("tree_connect"), 1);
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
     fn probe_is_strict() {
         assert!(probe(Transport::Tcp, &unhex(SMB1_NEGOTIATE_2921)));
         assert!(probe(Transport::Tcp, &unhex(TREE_REQ_2929)));

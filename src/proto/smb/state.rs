@@ -417,7 +417,7 @@ impl Analyzer for SmbAnalyzer {
             }
             if len > p::MAX_PARSE_LEN {
                 self.proved = true;
-                self.ev.opaque_messages += 1;
+                self.ev.large_messages += 1;
                 self.skip[i] = len;
                 pos += p::NBSS_HEADER_LEN;
                 continue;
