@@ -428,6 +428,48 @@ mod tests {
     }
 
     #[test]
+    fn aduser1_negotiate_session_logoff() {
+        // kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap tcp 32860 -> 445: tshark frame 4 SMB1
+        // negotiate (NT LM 0.12, SMB 2.002, SMB 2.???), 5 smb2.dialect 0x02ff, 7 offered
+        // 0x0202,0x0210,0x0300, 8 chosen 0x0300, 10 STATUS_MORE_PROCESSING_REQUIRED, 12 session
+        // flags 0x0000 (not encrypted), 13 LOGOFF.
+        let Some(path) = capture("kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap") else {
+            return;
+        };
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_tcp(&mut a, &tcp_stream(&path, 32860, 445), 445);
+        assert_eq!(a.service(), Some("smb"));
+        let smb = finish(&mut a).smb.unwrap();
+        let offered: Vec<_> = smb
+            .dialects_offered
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame))
+            .collect();
+        assert_eq!(
+            offered,
+            vec![
+                ("NT LM 0.12".into(), 4),
+                ("SMB 2.002".into(), 4),
+                ("SMB 2.???".into(), 4),
+                ("2.0.2".into(), 7),
+                ("2.1".into(), 7),
+                ("3.0".into(), 7)
+            ]
+        );
+        let d: Vec<_> = smb
+            .dialect
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame))
+            .collect();
+        assert_eq!(d, vec![("2.???".into(), 5), ("3.0".into(), 8)]);
+        assert!(!smb.encrypted);
+        assert_eq!(smb.statuses.get("0xc0000016"), 1);
+        assert_eq!(smb.commands.get("session_setup"), 2);
+        assert_eq!(smb.commands.get("logoff"), 1);
+        assert!(smb.trees.is_empty());
+    }
+
+    #[test]
     fn large_messages_are_skipped_unbuffered() {
         // A WRITE longer than MAX_PARSE_LEN (hand-built: frame 2931's header, then filler),
         // delivered in pieces, followed by frame 2929's tree connect.
