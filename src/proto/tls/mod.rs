@@ -13,7 +13,7 @@ pub mod state;
 pub(crate) mod testutil;
 
 pub use evidence::{CipherSuite, TlsEvidence};
-pub use state::TlsAnalyzer;
+pub use state::{TlsAnalyzer, RECORDS_PROVING_TLS};
 
 use crate::proto::{Analyzer, Dissector, Transport};
 
@@ -387,6 +387,31 @@ mod tests {
             js["cipher_suite"][0]["value"],
             serde_json::json!({"id": 4865, "name": "TLS_AES_128_GCM_SHA256"})
         );
+    }
+
+    #[test]
+    fn midstream_connection_proved_by_chained_records() {
+        // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng tcp 56780 -> 443 (the netflix
+        // connection) without its first 6 segments: the capture "starts" in application data.
+        let Some(p) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+            return;
+        };
+        let segs = tcp_stream(&p, 56780, 443);
+        let mut a = TlsAnalyzer::new(8443);
+        feed_tcp(&mut a, &segs[6..], 8443);
+        assert_eq!(a.service(), Some("tls"));
+        let ev = finish(&mut a).tls.unwrap();
+        assert!(ev.sni.is_empty());
+        assert!(ev.encrypted_records >= RECORDS_PROVING_TLS as u64);
+        assert_eq!(ev.malformed, 0);
+        // Two records are not enough.
+        let mut a = TlsAnalyzer::new(8443);
+        let c = ctx(1, Dir::ToServer, Transport::Tcp, 8443);
+        let two = [0x17, 3, 3, 0, 2, 0xaa, 0xbb, 0x17, 3, 3, 0, 1, 0xcc];
+        assert_eq!(a.stream(&c, &two), two.len());
+        assert_eq!(a.service(), None);
+        assert_eq!(a.stream(&c, &two[..6]), 6);
+        assert_eq!(a.service(), Some("tls"));
     }
 
     #[test]
