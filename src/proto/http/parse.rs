@@ -280,7 +280,8 @@ pub fn looks_like_start(data: &[u8]) -> bool {
 }
 
 /// What a request or response has to do with certificates, judged by path and media type:
-/// `crl` (CRL distribution point), `aia` (CA certificate), `ocsp`, `mscep` (NDES/SCEP),
+/// `crl` (CRL distribution point), `aia` (CA certificate), `ocsp` (by media type, or the
+/// `/ocsp` path of the AD CS Online Responder), `mscep` (NDES/SCEP),
 /// `cep` / `ces` (MS-XCEP / MS-WSTEP web services), `certsrv` (web enrollment pages).
 pub fn pki_kind(path: &str, media_type: Option<&str>) -> Option<&'static str> {
     if let Some(t) = media_type {
@@ -301,6 +302,10 @@ pub fn pki_kind(path: &str, media_type: Option<&str>) -> Option<&'static str> {
     } else if no_query.ends_with(".crt") || no_query.ends_with(".cer") || no_query.ends_with(".p7b")
     {
         Some("aia")
+    } else if p.starts_with("/ocsp") && matches!(p.as_bytes().get(5), None | Some(b'/' | b'?')) {
+        // The AD CS Online Responder's virtual directory; GET requests carry the base64
+        // OCSPRequest in the path (RFC 6960 A.1).
+        Some("ocsp")
     } else if p.contains("mscep") {
         Some("mscep")
     } else if p.contains("_cep_") {
@@ -351,6 +356,13 @@ mod tests {
             ("/certsrv", None, Some("certsrv")),
             ("/index.html", Some("text/html"), None),
             ("/crl.html", None, None),
+            (
+                "/ocsp/MFQwUjBQME4wTDAJBgUrDgMCGgUABBQ%3D",
+                None,
+                Some("ocsp"),
+            ),
+            ("/ocsp", None, Some("ocsp")),
+            ("/ocspfoo", None, None),
         ];
         for (path, media, want) in cases {
             assert_eq!(pki_kind(path, media), want, "{path} {media:?}");
