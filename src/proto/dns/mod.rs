@@ -242,6 +242,48 @@ mod tests {
     }
 
     #[test]
+    fn mutated_messages_never_panic() {
+        let samples = [
+            unhex(CNAME_CHAIN_36),
+            unhex(SRV_RESPONSE),
+            unhex(TCP_QUERY_353),
+            unhex(TCP_ANSWER_354),
+        ];
+        crate::proto::tls::testutil::mutate_and_feed(new, &samples, 3000);
+    }
+
+    #[test]
+    fn json_field_names() {
+        let mut a = DnsAnalyzer::new();
+        let c = ctx(5, Dir::ToClient, Transport::Udp, 53);
+        a.datagram(&c, &unhex(SRV_RESPONSE));
+        a.datagram(&c, &[0; 3]);
+        let js = serde_json::to_value(finish(&mut a).dns.unwrap()).unwrap();
+        let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "answers",
+                "malformed",
+                "messages",
+                "names",
+                "queries",
+                "rcodes",
+                "srv"
+            ]
+        );
+        assert_eq!(
+            js["names"][0]["value"],
+            serde_json::json!({"address": "10.0.0.10", "name": "dc01.corp.example"})
+        );
+        assert_eq!(
+            js["answers"][0]["value"],
+            serde_json::json!({"name": "_ldap._tcp.dc._msdcs.corp.example", "type": "SRV", "data": "0 100 389 dc01.corp.example"})
+        );
+    }
+
+    #[test]
     fn probe_is_strict() {
         assert!(probe(Transport::Udp, &unhex(CNAME_CHAIN_36)));
         assert!(!probe(Transport::Udp, &unhex(CNAME_CHAIN_36)[..20]));

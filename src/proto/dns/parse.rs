@@ -143,7 +143,7 @@ pub fn header(msg: &[u8]) -> Result<Header, DnsError> {
     })
 }
 
-/// Reads the (possibly compressed) name at `pos`; returns it (dotted, no trailing dot, "<Root>"
+/// Reads the (possibly compressed) name at `pos`; returns it (dotted, no trailing dot, `"<Root>"`
 /// for the root) and the offset just past it in the uncompressed stream.
 pub fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
     let mut out = String::new();

@@ -103,16 +103,17 @@ impl DnsAnalyzer {
         }
     }
 
-    /// True if a whole, decodable message of exactly `len` bytes sits at the start of `data`.
+    /// True if a plausible message start sits at `data`: a length prefix of at least a header,
+    /// then what the probe accepts (one question that decodes). Cheap (at most one name read),
+    /// so scanning a buffer byte by byte stays linear.
     fn boundary_at(data: &[u8]) -> bool {
         let Some(l) = data.get(..TCP_PREFIX_LEN) else {
             return false;
         };
         let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
-        len >= HEADER_LEN
-            && data
-                .get(TCP_PREFIX_LEN..TCP_PREFIX_LEN + len)
-                .is_some_and(|m| parse::message(m).is_ok())
+        let body = data.get(TCP_PREFIX_LEN..).unwrap_or_default();
+        let body = body.get(..len.min(body.len())).unwrap_or_default();
+        len >= HEADER_LEN && super::probe(crate::proto::Transport::Udp, body)
     }
 }
 

@@ -265,6 +265,46 @@ mod tests {
     }
 
     #[test]
+    fn mutated_messages_never_panic() {
+        let samples = [
+            unhex(CEP_POST_103),
+            unhex(OK_105),
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n"
+                .to_vec(),
+        ];
+        crate::proto::tls::testutil::mutate_and_feed(new, &samples, 3000);
+    }
+
+    #[test]
+    fn json_field_names() {
+        let ev = run(
+            &[
+                (103, Dir::ToServer, unhex(CEP_POST_103)),
+                (105, Dir::ToClient, unhex(OK_105)),
+            ],
+            4096,
+        );
+        let js = serde_json::to_value(&ev).unwrap();
+        let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "body_bytes",
+                "content_types",
+                "messages",
+                "pki",
+                "requests",
+                "status"
+            ]
+        );
+        assert_eq!(
+            js["pki"][0]["value"],
+            serde_json::json!({"kind": "cep", "host": "ca.example.com", "path": "/ADPolicyProvider_CEP_Kerberos/service.svc/CEP"})
+        );
+    }
+
+    #[test]
     fn probe_is_strict() {
         assert!(probe(Transport::Tcp, &unhex(CEP_POST_103)));
         assert!(probe(Transport::Tcp, &unhex(OK_105)));

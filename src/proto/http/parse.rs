@@ -280,7 +280,8 @@ pub fn looks_like_start(data: &[u8]) -> bool {
 }
 
 /// What a request or response has to do with certificates, judged by path and media type:
-/// `crl` (CRL distribution point), `aia` (CA certificate), `ocsp`, `mscep` (NDES/SCEP),
+/// `crl` (CRL distribution point), `aia` (CA certificate), `ocsp` (by media type, or the
+/// `/ocsp` path of the AD CS Online Responder), `mscep` (NDES/SCEP),
 /// `cep` / `ces` (MS-XCEP / MS-WSTEP web services), `certsrv` (web enrollment pages).
 pub fn pki_kind(path: &str, media_type: Option<&str>) -> Option<&'static str> {
     if let Some(t) = media_type {
@@ -301,6 +302,10 @@ pub fn pki_kind(path: &str, media_type: Option<&str>) -> Option<&'static str> {
     } else if no_query.ends_with(".crt") || no_query.ends_with(".cer") || no_query.ends_with(".p7b")
     {
         Some("aia")
+    } else if p.starts_with("/ocsp") && matches!(p.as_bytes().get(5), None | Some(b'/' | b'?')) {
+        // The AD CS Online Responder's virtual directory; GET requests carry the base64
+        // OCSPRequest in the path (RFC 6960 A.1).
+        Some("ocsp")
     } else if p.contains("mscep") {
         Some("mscep")
     } else if p.contains("_cep_") {
@@ -311,5 +316,56 @@ pub fn pki_kind(path: &str, media_type: Option<&str>) -> Option<&'static str> {
         Some("certsrv")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pki_kinds() {
+        // Paths as CDP/AIA URLs are published by AD CS (CertEnroll), MS-XCEP/MS-WSTEP service
+        // paths (DOMAIN.md section 6), NDES mscep.dll.
+        let cases = [
+            ("/CertEnroll/Example%20CA.crl", None, Some("crl")),
+            ("/CertEnroll/Example%20CA+.CRL?x=1", None, Some("crl")),
+            (
+                "/CertEnroll/ca.example.com_Example%20CA.crt",
+                None,
+                Some("aia"),
+            ),
+            ("/pki/root.cer", None, Some("aia")),
+            ("/pki/chain.p7b", None, Some("aia")),
+            ("/ocsp", Some("application/ocsp-request"), Some("ocsp")),
+            ("", Some("application/ocsp-response"), Some("ocsp")),
+            ("", Some("application/pkix-crl"), Some("crl")),
+            ("", Some("application/pkix-cert"), Some("aia")),
+            (
+                "/ADPolicyProvider_CEP_Kerberos/service.svc/CEP",
+                None,
+                Some("cep"),
+            ),
+            (
+                "/Example%20CA_CES_Kerberos/service.svc/CES",
+                None,
+                Some("ces"),
+            ),
+            ("/certsrv/mscep/mscep.dll", None, Some("mscep")),
+            ("/CertSrv/certfnsh.asp", None, Some("certsrv")),
+            ("/certsrv", None, Some("certsrv")),
+            ("/index.html", Some("text/html"), None),
+            ("/crl.html", None, None),
+            (
+                "/ocsp/MFQwUjBQME4wTDAJBgUrDgMCGgUABBQ%3D",
+                None,
+                Some("ocsp"),
+            ),
+            ("/ocsp", None, Some("ocsp")),
+            ("/ocspfoo", None, None),
+        ];
+        for (path, media, want) in cases {
+            assert_eq!(pki_kind(path, media), want, "{path} {media:?}");
+        }
     }
 }

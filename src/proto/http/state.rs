@@ -90,10 +90,12 @@ impl HttpAnalyzer {
                 if let Some(kind) = pki_kind(target, media.as_deref()) {
                     self.add_pki(kind, &host, target, ctx);
                 }
-                if self.pending.len() < MAX_PENDING {
-                    self.pending
-                        .push_back((method.clone(), host, target.clone()));
+                if self.pending.len() >= MAX_PENDING {
+                    // Responses to the oldest were lost; keep pairing the newest.
+                    self.pending.pop_front();
                 }
+                self.pending
+                    .push_back((method.clone(), host, target.clone()));
                 // A request without length has no body (RFC 9112 6.3 item 7).
                 framing.unwrap_or(Phase::Body(0))
             }

@@ -47,6 +47,9 @@ pub struct SmbEvidence {
     /// Encrypted (TRANSFORM) and compressed messages, counted, not read.
     #[serde(skip_serializing_if = "is_zero")]
     pub opaque_messages: u64,
+    /// Messages longer than `parse::MAX_PARSE_LEN` (file data), skipped unread.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub large_messages: u64,
     /// Named-pipe bytes handed to DCE/RPC.
     #[serde(skip_serializing_if = "is_zero")]
     pub pipe_bytes: u64,
@@ -72,6 +75,7 @@ impl Merge for SmbEvidence {
         self.statuses.merge(o.statuses);
         self.compounded += o.compounded;
         self.opaque_messages += o.opaque_messages;
+        self.large_messages += o.large_messages;
         self.pipe_bytes += o.pipe_bytes;
         self.malformed += o.malformed;
     }

@@ -272,6 +272,33 @@ mod tests {
     }
 
     #[test]
+    fn petitpotam_efsrpc_over_lsarpc_pipe() {
+        // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng tcp 33524 -> 445: tshark
+        // smb2.filename lsarpc; dcerpc 1991 bind (c681d488-... EFSRPC) 72 bytes in a WRITE,
+        // 1994 bind_ack 68 in a READ response, 1995 request opnum 0 (EfsRpcOpenFileRaw) 108,
+        // 2042 response 48.
+        let Some(path) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+            return;
+        };
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_tcp(&mut a, &tcp_stream(&path, 33524, 445), 445);
+        let mut ev = Evidence::default();
+        a.finish(&mut ev);
+        assert_eq!(
+            values(&ev.notes),
+            vec![
+                "1991 ToServer 72 05000b03",
+                "1994 ToClient 68 05000c03",
+                "1995 ToServer 108 05000003",
+                "2042 ToClient 48 05000203",
+            ]
+        );
+        let smb = ev.smb.unwrap();
+        assert_eq!(values(&smb.pipes), vec!["lsarpc"]);
+        assert_eq!(smb.malformed, 0);
+    }
+
+    #[test]
     fn smb311_samr_session() {
         // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap tcp.stream 9 (49734 -> 445).
         let Some(path) = capture("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap") else {
@@ -338,6 +365,231 @@ mod tests {
         pipes.sort();
         assert_eq!(pipes, vec!["srvsvc", "wkssvc"]);
         assert_eq!(smb.malformed, 0);
+    }
+
+    #[test]
+    fn encrypted_smb3_session() {
+        // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng tcp.stream 11 (57384 -> 445): tshark
+        // smb2.dialect 0x02ff (122), 0x0300 (126); 68 messages with protocol id 0xfd534d42
+        // ("Encrypted SMB3"), the first in frame 134.
+        let Some(path) = capture("efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng") else {
+            return;
+        };
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_tcp(&mut a, &tcp_stream(&path, 57384, 445), 445);
+        let smb = finish(&mut a).smb.unwrap();
+        assert!(smb.encrypted);
+        let why: Vec<_> = smb
+            .encryption
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame, f.count))
+            .collect();
+        assert_eq!(why, vec![("transform_header".into(), 134, 68)]);
+        assert_eq!(smb.opaque_messages, 68);
+        let d: Vec<_> = smb
+            .dialect
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame))
+            .collect();
+        assert_eq!(d, vec![("2.???".into(), 122), ("3.0".into(), 126)]);
+        assert_eq!(smb.malformed, 0);
+    }
+
+    #[test]
+    fn mutated_messages_never_panic() {
+        let samples = [
+            unhex(SMB1_NEGOTIATE_2921),
+            unhex(TREE_REQ_2929),
+            unhex(TREE_RESP_2930),
+            unhex(CREATE_REQ_2931),
+            unhex(CREATE_RESP_2932),
+        ];
+        crate::proto::tls::testutil::mutate_and_feed(new, &samples, 3000);
+    }
+
+    #[test]
+    fn json_field_names() {
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_parts(
+            &mut a,
+            &[
+                (2921, Dir::ToServer, SMB1_NEGOTIATE_2921),
+                (2929, Dir::ToServer, TREE_REQ_2929),
+                (2930, Dir::ToClient, TREE_RESP_2930),
+                (2931, Dir::ToServer, CREATE_REQ_2931),
+                (2932, Dir::ToClient, CREATE_RESP_2932),
+            ],
+        );
+        let js = serde_json::to_value(finish(&mut a).smb.unwrap()).unwrap();
+        let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, vec!["commands", "dialects_offered", "pipes", "trees"]);
+        assert_eq!(js["pipes"][0]["value"], "svcctl");
+    }
+
+    /// A hand-built SMB2 header (MS-SMB2 2.2.1.2) for compound tests.
+    fn hdr(command: u16, flags: u32, message_id: u64, next: u32) -> Vec<u8> {
+        let mut h = vec![0xfe, b'S', b'M', b'B', 64, 0, 0, 0, 0, 0, 0, 0];
+        h.extend(command.to_le_bytes());
+        h.extend(1u16.to_le_bytes());
+        h.extend(flags.to_le_bytes());
+        h.extend(next.to_le_bytes());
+        h.extend(message_id.to_le_bytes());
+        h.extend([0, 0, 0, 0, 1, 0, 0, 0]); // reserved, TreeId 1
+        h.extend([0; 24]); // SessionId, Signature
+        h
+    }
+
+    /// Joins SMB2 messages into one compound (each padded to 8 bytes, NextCommand set) behind
+    /// a direct-TCP header.
+    fn chain(parts: Vec<Vec<u8>>) -> Vec<u8> {
+        let n = parts.len();
+        let mut msg = Vec::new();
+        for (k, mut m) in parts.into_iter().enumerate() {
+            if k + 1 < n {
+                m.resize(m.len().div_ceil(8) * 8, 0);
+                let next = m.len() as u32;
+                m[20..24].copy_from_slice(&next.to_le_bytes());
+            }
+            msg.extend(m);
+        }
+        let mut out = vec![0, 0, (msg.len() >> 8) as u8, msg.len() as u8];
+        out.extend(msg);
+        out
+    }
+
+    #[test]
+    fn related_compound_pipe_io() {
+        // Hand-built (no capture holds a compound): CREATE "svcctl" (frame 2931) + related
+        // WRITE and READ with FileId 0xFF..FF (MS-SMB2 3.2.4.1.4), answered by CREATE response
+        // (frame 2932) + WRITE response + READ response. The pipe analyzer must see the WRITE
+        // bytes and the READ data under the FileId the CREATE response assigned.
+        let related = p::flags::RELATED;
+        let create = unhex(CREATE_REQ_2931)[4..].to_vec();
+        let mut write = hdr(9, related, 6, 0);
+        let payload = b"\x05\x00\x0b\x03bind-bytes".to_vec();
+        write.extend(49u16.to_le_bytes());
+        write.extend(112u16.to_le_bytes()); // DataOffset = 64 + 48
+        write.extend((payload.len() as u32).to_le_bytes());
+        write.extend(0u64.to_le_bytes());
+        write.extend([0xff; 16]);
+        write.extend([0; 16]); // Channel, RemainingBytes, WriteChannelInfo, Flags
+        write.extend(&payload);
+        let mut read = hdr(8, related, 7, 0);
+        read.extend(49u16.to_le_bytes());
+        read.extend([0x50, 0]);
+        read.extend(4096u32.to_le_bytes());
+        read.extend(0u64.to_le_bytes());
+        read.extend([0xff; 16]);
+        read.extend([0; 17]);
+        let requests = chain(vec![create, write, read]);
+
+        let create_resp = unhex(CREATE_RESP_2932)[4..].to_vec();
+        let mut write_resp = hdr(9, p::flags::RESPONSE | related, 6, 0);
+        write_resp.extend(17u16.to_le_bytes());
+        write_resp.extend([0; 15]);
+        let mut read_resp = hdr(8, p::flags::RESPONSE | related, 7, 0);
+        let answer = b"\x05\x00\x0c\x03bind-ack".to_vec();
+        read_resp.extend(17u16.to_le_bytes());
+        read_resp.extend([80, 0]);
+        read_resp.extend((answer.len() as u32).to_le_bytes());
+        read_resp.extend([0; 8]);
+        read_resp.extend(&answer);
+        let responses = chain(vec![create_resp, write_resp, read_resp]);
+
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_parts(
+            &mut a,
+            &[
+                (2929, Dir::ToServer, TREE_REQ_2929),
+                (2930, Dir::ToClient, TREE_RESP_2930),
+            ],
+        );
+        let c = ctx(10, Dir::ToServer, Transport::Tcp, 445);
+        assert_eq!(a.stream(&c, &requests), requests.len());
+        let c = ctx(11, Dir::ToClient, Transport::Tcp, 445);
+        assert_eq!(a.stream(&c, &responses), responses.len());
+        let mut ev = Evidence::default();
+        a.finish(&mut ev);
+        // The held-back WRITE is delivered when the CREATE response names the FileId (frame 11);
+        // notes of one frame are listed in value order.
+        assert_eq!(
+            values(&ev.notes),
+            vec!["11 ToClient 12 05000c03", "11 ToServer 14 05000b03"]
+        );
+        let smb = ev.smb.unwrap();
+        assert_eq!(smb.compounded, 6);
+        assert_eq!(values(&smb.pipes), vec!["svcctl"]);
+        assert_eq!(smb.malformed, 0);
+    }
+
+    #[test]
+    fn aduser1_negotiate_session_logoff() {
+        // kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap tcp 32860 -> 445: tshark frame 4 SMB1
+        // negotiate (NT LM 0.12, SMB 2.002, SMB 2.???), 5 smb2.dialect 0x02ff, 7 offered
+        // 0x0202,0x0210,0x0300, 8 chosen 0x0300, 10 STATUS_MORE_PROCESSING_REQUIRED, 12 session
+        // flags 0x0000 (not encrypted), 13 LOGOFF.
+        let Some(path) = capture("kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap") else {
+            return;
+        };
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        feed_tcp(&mut a, &tcp_stream(&path, 32860, 445), 445);
+        assert_eq!(a.service(), Some("smb"));
+        let smb = finish(&mut a).smb.unwrap();
+        let offered: Vec<_> = smb
+            .dialects_offered
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame))
+            .collect();
+        assert_eq!(
+            offered,
+            vec![
+                ("NT LM 0.12".into(), 4),
+                ("SMB 2.002".into(), 4),
+                ("SMB 2.???".into(), 4),
+                ("2.0.2".into(), 7),
+                ("2.1".into(), 7),
+                ("3.0".into(), 7)
+            ]
+        );
+        let d: Vec<_> = smb
+            .dialect
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame))
+            .collect();
+        assert_eq!(d, vec![("2.???".into(), 5), ("3.0".into(), 8)]);
+        assert!(!smb.encrypted);
+        assert_eq!(smb.statuses.get("0xc0000016"), 1);
+        assert_eq!(smb.commands.get("session_setup"), 2);
+        assert_eq!(smb.commands.get("logoff"), 1);
+        assert!(smb.trees.is_empty());
+    }
+
+    #[test]
+    fn large_messages_are_skipped_unbuffered() {
+        // A WRITE longer than MAX_PARSE_LEN (hand-built: frame 2931's header, then filler),
+        // delivered in pieces, followed by frame 2929's tree connect.
+        let len = p::MAX_PARSE_LEN + 100;
+        let mut big = vec![0, (len >> 16) as u8, (len >> 8) as u8, len as u8];
+        big.extend_from_slice(&unhex(CREATE_REQ_2931)[4..68]);
+        big.resize(4 + len, 0x41);
+        big.extend(unhex(TREE_REQ_2929));
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        let c = ctx(3, Dir::ToServer, Transport::Tcp, 445);
+        let mut buf = Vec::new();
+        let mut most = 0;
+        for piece in big.chunks(1460) {
+            buf.extend_from_slice(piece);
+            let used = a.stream(&c, &buf);
+            buf.drain(..used);
+            most = most.max(buf.len());
+        }
+        assert!(buf.is_empty());
+        assert!(most < 1460 + 128, "buffered {most}");
+        let ev = finish(&mut a).smb.unwrap();
+        assert_eq!(ev.large_messages, 1);
+        assert_eq!(ev.commands.get("tree_connect"), 1);
+        assert_eq!(ev.malformed, 0);
     }
 
     #[test]

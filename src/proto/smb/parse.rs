@@ -10,9 +10,10 @@
 /// Length of the direct-TCP / NetBIOS session header: type u8, length u24 big-endian.
 pub const NBSS_HEADER_LEN: usize = 4;
 
-/// Largest SMB message parsed. Named-pipe traffic (DCE/RPC fragments) stays far below 64 KiB;
-/// larger messages are file data (up to 8 MiB with multi-credit I/O), skipped without buffering.
-pub const MAX_PARSE_LEN: usize = 1024 * 1024;
+/// Largest SMB message parsed. Named-pipe traffic (DCE/RPC fragments, at most max_xmit_frag,
+/// in practice <= 64 KiB) stays below this; larger messages are file data (up to 8 MiB with
+/// multi-credit I/O), skipped as they arrive without being buffered.
+pub const MAX_PARSE_LEN: usize = 128 * 1024;
 
 /// Length of the SMB2 header (MS-SMB2 2.2.1).
 pub const SMB2_HEADER_LEN: usize = 64;

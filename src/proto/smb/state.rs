@@ -23,6 +23,12 @@ pub const MAX_PIPES: usize = 64;
 pub const MAX_PIPE_BUF: usize = 256 * 1024;
 /// Messages followed in one compound chain.
 pub const MAX_COMPOUND: usize = 64;
+/// Related requests kept per CREATE while its FileId is not yet known.
+pub const MAX_DEFERRED: usize = 16;
+
+/// The FileId of a related compound request that means "the handle of the previous request"
+/// (MS-SMB2 3.2.4.1.4).
+const RELATED_FILE_ID: FileId = [0xff; 16];
 
 /// Builds the analyzer that reads a named pipe's bytes (the DCE/RPC dissector's `new`).
 pub type PipeFactory = fn(Transport, u16) -> Box<dyn Analyzer>;
@@ -36,6 +42,19 @@ enum Pending {
     Create(bool),
     /// READ of a pipe.
     Read(FileId),
+    /// FSCTL_PIPE_TRANSCEIVE on this pipe, sent with the related FileId.
+    Ioctl(FileId),
+}
+
+/// A related compound request waiting for the FileId of the CREATE before it.
+#[derive(Debug, Clone)]
+enum Deferred {
+    /// WRITE or FSCTL_PIPE_TRANSCEIVE input: bytes for the pipe.
+    Write(Vec<u8>),
+    /// READ with this MessageId.
+    Read(u64),
+    /// FSCTL_PIPE_TRANSCEIVE with this MessageId.
+    Ioctl(u64),
 }
 
 /// A connected tree.
@@ -64,6 +83,10 @@ pub struct SmbAnalyzer {
     pending: BTreeMap<u64, Pending>,
     trees: BTreeMap<(u64, u32), Tree>,
     pipes: BTreeMap<FileId, Pipe>,
+    /// Related requests by the MessageId of the CREATE whose FileId they use.
+    deferred: BTreeMap<u64, Vec<Deferred>>,
+    /// MessageId of the CREATE request earlier in the compound chain being read.
+    chain_create: Option<u64>,
     ev: SmbEvidence,
     proved: bool,
 }
@@ -93,6 +116,8 @@ impl SmbAnalyzer {
             pending: BTreeMap::new(),
             trees: BTreeMap::new(),
             pipes: BTreeMap::new(),
+            deferred: BTreeMap::new(),
+            chain_create: None,
             ev: SmbEvidence::default(),
             proved: false,
         }
@@ -143,6 +168,7 @@ impl SmbAnalyzer {
     /// the next one, 8-byte aligned; 0 ends the chain.
     fn compound(&mut self, ctx: &Ctx, msg: &[u8]) {
         let mut off = 0usize;
+        self.chain_create = None;
         for _ in 0..MAX_COMPOUND {
             let Some(sub) = msg.get(off..) else {
                 self.ev.malformed += 1;
@@ -207,21 +233,31 @@ impl SmbAnalyzer {
                         self.ev.files.add(name, at);
                     }
                     self.remember(h.message_id, Pending::Create(pipe));
+                    self.chain_create = Some(h.message_id);
                 }
                 Command::READ => {
                     let fid = p::read_request(m)?;
+                    if self.defer(h, &fid, Deferred::Read(h.message_id)) {
+                        return Ok(());
+                    }
                     if self.pipes.contains_key(&fid) {
                         self.remember(h.message_id, Pending::Read(fid));
                     }
                 }
                 Command::WRITE => {
                     let (fid, data) = p::write_request(m)?;
-                    self.feed(ctx, &fid, Dir::ToServer, data);
+                    if !self.defer(h, &fid, Deferred::Write(data.to_vec())) {
+                        self.feed(ctx, &fid, Dir::ToServer, data);
+                    }
                 }
                 Command::IOCTL => {
                     let io = p::ioctl_request(m)?;
                     if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
-                        self.feed(ctx, &io.file_id, Dir::ToServer, io.data);
+                        if self.defer(h, &io.file_id, Deferred::Write(io.data.to_vec())) {
+                            self.defer(h, &io.file_id, Deferred::Ioctl(h.message_id));
+                        } else {
+                            self.feed(ctx, &io.file_id, Dir::ToServer, io.data);
+                        }
                     }
                 }
                 _ => {}
@@ -232,6 +268,11 @@ impl SmbAnalyzer {
             return Ok(());
         }
         let pending = self.pending.remove(&h.message_id);
+        let deferred = if h.command == Command::CREATE {
+            self.deferred.remove(&h.message_id).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let ok = h.status == p::STATUS_SUCCESS || h.status == p::STATUS_BUFFER_OVERFLOW;
         if h.status != p::STATUS_SUCCESS {
             self.ev.statuses.add(&format!("0x{:08x}", h.status), 1);
@@ -275,6 +316,13 @@ impl SmbAnalyzer {
                                 buf: [Vec::new(), Vec::new()],
                             },
                         );
+                        for d in deferred {
+                            match d {
+                                Deferred::Write(data) => self.feed(ctx, &fid, Dir::ToServer, &data),
+                                Deferred::Read(mid) => self.remember(mid, Pending::Read(fid)),
+                                Deferred::Ioctl(mid) => self.remember(mid, Pending::Ioctl(fid)),
+                            }
+                        }
                     } else {
                         self.ev.malformed += 1;
                     }
@@ -288,8 +336,12 @@ impl SmbAnalyzer {
             }
             Command::IOCTL if ok => {
                 let io = p::ioctl_response(m)?;
+                let fid = match pending {
+                    Some(Pending::Ioctl(f)) if io.file_id == RELATED_FILE_ID => f,
+                    _ => io.file_id,
+                };
                 if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
-                    self.feed(ctx, &io.file_id, Dir::ToClient, io.data);
+                    self.feed(ctx, &fid, Dir::ToClient, io.data);
                 }
             }
             _ => {}
@@ -297,10 +349,35 @@ impl SmbAnalyzer {
         Ok(())
     }
 
-    fn remember(&mut self, message_id: u64, what: Pending) {
-        if self.pending.len() < MAX_PENDING {
-            self.pending.insert(message_id, what);
+    /// Holds back a related request that names the FileId of a CREATE earlier in its chain
+    /// (not known before the CREATE response). Returns false when `h`/`fid` is not such a request.
+    fn defer(&mut self, h: &Header, fid: &FileId, what: Deferred) -> bool {
+        if h.flags & p::flags::RELATED == 0 || *fid != RELATED_FILE_ID {
+            return false;
         }
+        let Some(cid) = self.chain_create else {
+            return false;
+        };
+        if !self.deferred.contains_key(&cid) && self.deferred.len() >= MAX_PENDING {
+            self.deferred.pop_first();
+        }
+        let list = self.deferred.entry(cid).or_default();
+        if list.len() < MAX_DEFERRED {
+            list.push(what);
+        } else {
+            self.ev.malformed += 1;
+        }
+        true
+    }
+
+    /// Remembers what a request needs from its response; when full, the oldest request (lowest
+    /// MessageId: MS-SMB2 3.2.4.1.3 assigns them in increasing order) is forgotten, since its
+    /// response was most likely lost.
+    fn remember(&mut self, message_id: u64, what: Pending) {
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.pop_first();
+        }
+        self.pending.insert(message_id, what);
     }
 
     /// Hands pipe bytes to the pipe's analyzer as a stream of `dir`, keeping what it did not
@@ -413,7 +490,7 @@ impl Analyzer for SmbAnalyzer {
             }
             if len > p::MAX_PARSE_LEN {
                 self.proved = true;
-                self.ev.opaque_messages += 1;
+                self.ev.large_messages += 1;
                 self.skip[i] = len;
                 pos += p::NBSS_HEADER_LEN;
                 continue;

@@ -44,6 +44,9 @@ pub struct TlsEvidence {
     /// subjectAltName entries of the server's end-entity certificate ("dns:host", "ip:addr" ...).
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub cert_san: Facts<String>,
+    /// Subject of a client certificate (TLS <= 1.2 mutual authentication).
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub client_cert_subject: Facts<String>,
     /// Handshake messages read in clear, by name ("client_hello", "certificate" ...).
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub handshake: Counts,
@@ -77,6 +80,7 @@ impl Merge for TlsEvidence {
         self.cert_subject.merge(o.cert_subject);
         self.cert_issuer.merge(o.cert_issuer);
         self.cert_san.merge(o.cert_san);
+        self.client_cert_subject.merge(o.client_cert_subject);
         self.handshake.merge(o.handshake);
         self.records.merge(o.records);
         self.encrypted_records += o.encrypted_records;

@@ -13,7 +13,7 @@ pub mod state;
 pub(crate) mod testutil;
 
 pub use evidence::{CipherSuite, TlsEvidence};
-pub use state::TlsAnalyzer;
+pub use state::{TlsAnalyzer, RECORDS_PROVING_TLS};
 
 use crate::proto::{Analyzer, Dissector, Transport};
 
@@ -282,6 +282,57 @@ mod tests {
     }
 
     #[test]
+    fn server_and_client_certificates() {
+        // epm_tsch_tls_schtask_create.pcapng tcp 56586 -> 443 (tcp.stream 8): tshark frame 1145
+        // SNI 640dceba-...ods.opinsights.azure.com; frame 1150 cipher 0xc030, certificate with
+        // 8 dNSName entries (ods-ssl201712eus.azure.com, *.ods.opinsights.azure.com, ...);
+        // the client answers a CertificateRequest with its own certificate.
+        let Some(p) = capture("epm_tsch_tls_schtask_create.pcapng") else {
+            return;
+        };
+        let mut a = TlsAnalyzer::new(443);
+        feed_tcp(&mut a, &tcp_stream(&p, 56586, 443), 443);
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(
+            values(&ev.sni),
+            vec!["640dceba-99b4-497e-80e0-2f94dcf464c0.ods.opinsights.azure.com"]
+        );
+        assert_eq!(
+            values(&ev.cert_subject),
+            vec!["CN=ODS-SSL201712EUS.azure.com"]
+        );
+        assert_eq!(ev.cert_subject.iter().next().unwrap().first.frame, 1150);
+        let mut san = values(&ev.cert_san);
+        san.sort();
+        assert_eq!(
+            san,
+            vec![
+                "dns:*.ods.opinsights.azure.com",
+                "dns:eus-aa-ods-a.cloudapp.net",
+                "dns:eus-aa-ods-b.cloudapp.net",
+                "dns:eus2-aa-ods-a.cloudapp.net",
+                "dns:eus2-aa-ods-b.cloudapp.net",
+                "dns:ods-ssl201712eus.azure.com",
+                "dns:ods.systemcenteradvisor.com",
+                "dns:ods.trafficmanager.net"
+            ]
+        );
+        // tshark frame 1152 (client Certificate): rdnSequence O=Microsoft, OU=Microsoft
+        // Monitoring Agent, CN=b9347d04-..., dc=640dceba-... (tshark lists it last-to-first).
+        assert_eq!(
+            values(&ev.client_cert_subject),
+            vec!["DC=640dceba-99b4-497e-80e0-2f94dcf464c0, CN=b9347d04-c939-49ac-ba08-0c86f4e85bb2, OU=Microsoft Monitoring Agent, O=Microsoft"]
+        );
+        assert_eq!(
+            ev.client_cert_subject.iter().next().unwrap().first.frame,
+            1152
+        );
+        assert_eq!(ev.handshake.get("certificate_request"), 1);
+        assert_eq!(ev.handshake.get("certificate_status"), 1);
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
     fn certificate_with_timezone_offset_times() {
         // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap tcp 59000 -> 443, frame 617: the
         // certificate's UTCTime carries "+0530", which x509-parser refuses; tshark shows
@@ -304,6 +355,63 @@ mod tests {
             "TLS_RSA_WITH_AES_128_CBC_SHA"
         );
         assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
+    fn mutated_records_never_panic() {
+        let samples = [unhex(CLIENT_HELLO_456), unhex(SERVER_HELLO_CERT_457)];
+        super::testutil::mutate_and_feed(new, &samples, 3000);
+    }
+
+    #[test]
+    fn json_field_names() {
+        let ev = run_embedded(1000);
+        let js = serde_json::to_value(&ev).unwrap();
+        let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "cert_issuer",
+                "cert_san",
+                "cert_subject",
+                "cipher_suite",
+                "handshake",
+                "offered_versions",
+                "records",
+                "server_version",
+                "sni"
+            ]
+        );
+        assert_eq!(
+            js["cipher_suite"][0]["value"],
+            serde_json::json!({"id": 4865, "name": "TLS_AES_128_GCM_SHA256"})
+        );
+    }
+
+    #[test]
+    fn midstream_connection_proved_by_chained_records() {
+        // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng tcp 56780 -> 443 (the netflix
+        // connection) without its first 6 segments: the capture "starts" in application data.
+        let Some(p) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+            return;
+        };
+        let segs = tcp_stream(&p, 56780, 443);
+        let mut a = TlsAnalyzer::new(8443);
+        feed_tcp(&mut a, &segs[6..], 8443);
+        assert_eq!(a.service(), Some("tls"));
+        let ev = finish(&mut a).tls.unwrap();
+        assert!(ev.sni.is_empty());
+        assert!(ev.encrypted_records >= RECORDS_PROVING_TLS as u64);
+        assert_eq!(ev.malformed, 0);
+        // Two records are not enough.
+        let mut a = TlsAnalyzer::new(8443);
+        let c = ctx(1, Dir::ToServer, Transport::Tcp, 8443);
+        let two = [0x17, 3, 3, 0, 2, 0xaa, 0xbb, 0x17, 3, 3, 0, 1, 0xcc];
+        assert_eq!(a.stream(&c, &two), two.len());
+        assert_eq!(a.service(), None);
+        assert_eq!(a.stream(&c, &two[..6]), 6);
+        assert_eq!(a.service(), Some("tls"));
     }
 
     #[test]

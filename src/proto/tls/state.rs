@@ -27,14 +27,21 @@ struct Side {
     /// A valid record header was read: junk from now on is malformed, while junk before it is
     /// a capture that began mid-connection.
     synced: bool,
+    /// Consecutive valid record headers read (chained by their lengths).
+    run: u32,
 }
+
+/// Consecutive well-formed records (each header found exactly where the previous record ended)
+/// that prove TLS on a connection whose handshake was not captured.
+pub const RECORDS_PROVING_TLS: u32 = 3;
 
 /// The TLS analyzer of one connection.
 pub struct TlsAnalyzer {
     server_port: u16,
     side: [Side; 2],
     ev: TlsEvidence,
-    /// A ClientHello or ServerHello was decoded: the content is TLS.
+    /// A ClientHello or ServerHello was decoded, or [`RECORDS_PROVING_TLS`] records chained:
+    /// the content is TLS.
     proved: bool,
 }
 
@@ -142,6 +149,9 @@ impl TlsAnalyzer {
                     self.side[ctx.dir.index()].encrypted = true;
                 }
             }
+            Ok(Handshake::Certificate(Some(c))) if ctx.dir == Dir::ToServer => {
+                self.ev.client_cert_subject.add(c.subject, at);
+            }
             Ok(Handshake::Certificate(Some(c))) => {
                 self.ev.cert_subject.add(c.subject, at);
                 self.ev.cert_issuer.add(c.issuer, at);
@@ -195,10 +205,15 @@ impl Analyzer for TlsAnalyzer {
             let h = match record_header(rest) {
                 Ok(h) => {
                     self.side[i].synced = true;
+                    self.side[i].run += 1;
+                    if self.side[i].run >= RECORDS_PROVING_TLS {
+                        self.proved = true;
+                    }
                     h
                 }
                 Err(RecordError::Short) => return pos,
                 Err(RecordError::Invalid) => {
+                    self.side[i].run = 0;
                     if self.side[i].synced {
                         self.ev.malformed += 1;
                     } else {
@@ -232,7 +247,9 @@ impl Analyzer for TlsAnalyzer {
         let s = &mut self.side[dir.index()];
         s.skip = 0;
         s.hs.clear();
+        s.hs_broken = false;
         s.resync = true;
+        s.run = 0;
     }
 
     fn service(&self) -> Option<&'static str> {
