@@ -29,11 +29,12 @@ impl Code {
 /// Kerberos facts of one flow. JSON field names are stable.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct KrbEvidence {
-    /// Messages read (top level: one per UDP datagram or TCP record).
+    /// Messages decoded (top level: one per UDP datagram or TCP record).
     pub messages: u64,
     /// Messages that did not parse (counted, skipped).
     pub malformed: u64,
-    /// Top-level message types (`{code, name}`, e.g. 12 "TGS-REQ").
+    /// Top-level message types (`{code, name}`, e.g. 12 "TGS-REQ"), also of messages whose
+    /// envelope (APPLICATION tag, SEQUENCE, pvno 5) is Kerberos but whose body did not decode.
     pub msg_types: Facts<Code>,
     /// KRB-ERROR error codes with names (e.g. 25 "KDC_ERR_PREAUTH_REQUIRED").
     pub errors: Facts<Code>,
@@ -114,6 +115,11 @@ impl KrbEvidence {
             self.errors
                 .add(Code::new(i64::from(c), parse::error_name(c)), at);
         }
+    }
+
+    /// Records the type of a message whose body did not decode (counted in `malformed` too).
+    pub fn record_type_only(&mut self, t: MsgType, at: FrameRef) {
+        self.msg_types.add(Code::new(i64::from(t.0), t.name()), at);
     }
 
     /// Records realms and principals only (used for the AP-REQ inside kpasswd as well).

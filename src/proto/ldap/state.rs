@@ -807,3 +807,131 @@ mod tests {
         assert_eq!(a.ev.malformed, 1);
     }
 }
+
+#[cfg(test)]
+mod crosscheck {
+    //! Whole-capture comparisons with tshark: every TCP 389/3268 connection and the UDP 389
+    //! datagrams of a capture go through the analyzer; the protocolOp counts must equal tshark's
+    //! `ldap.protocolOp` counts and the SASL buffer count its `ldap.sasl_buffer_length` count.
+    use super::*;
+    use crate::evidence::Merge;
+    use crate::proto::ldap::testutil::{field_values, payloads_opt, run_tcp, run_udp, streams};
+    use std::collections::BTreeMap;
+
+    fn check(file: &str) -> Option<LdapEvidence> {
+        let mut l = LdapEvidence::default();
+        for s in streams(file, "tcp.port==389 || tcp.port==3268")? {
+            let Some(segs) = payloads_opt(file, "tcp", &format!("tcp.stream=={s} && tcp.len>0"))
+            else {
+                continue;
+            };
+            let port = if segs.iter().any(|x| x.src_port == 3268) {
+                3268
+            } else {
+                389
+            };
+            let mut a = LdapAnalyzer::new(Transport::Tcp, port);
+            if let Some(e) = run_tcp(&mut a, port, &segs).ldap {
+                l.merge(e);
+            }
+        }
+        if let Some(segs) = payloads_opt(file, "udp", "udp.port==389") {
+            let mut a = LdapAnalyzer::new(Transport::Udp, 389);
+            if let Some(e) = run_udp(&mut a, 389, &segs).ldap {
+                l.merge(e);
+            }
+        }
+        let ours: BTreeMap<String, u64> = l
+            .operations
+            .iter()
+            .map(|f| (f.value.clone(), f.count))
+            .collect();
+        let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
+        for (_, v) in field_values(file, "ldap || cldap", "ldap.protocolOp")? {
+            for x in v {
+                *theirs
+                    .entry(parse::op_name(x.parse().unwrap()).to_string())
+                    .or_default() += 1;
+            }
+        }
+        assert_eq!(ours, theirs, "{file}");
+        let sasl: usize = field_values(file, "ldap.sasl_buffer_length", "ldap.sasl_buffer_length")?
+            .iter()
+            .map(|(_, v)| v.len())
+            .sum();
+        assert_eq!(l.sasl_buffers, sasl as u64, "{file}");
+        Some(l)
+    }
+
+    #[test]
+    fn referrals_and_simple_search() {
+        // kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap: bind, search, 3 entries, 3 references.
+        let Some(l) = check("kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap") else {
+            return;
+        };
+        assert_eq!(l.malformed, 0);
+    }
+
+    #[test]
+    fn integrity_matrix_427_entries_inside_sasl() {
+        // ldap_gssapi_kerberos_integrity_matrix_local.pcapng: 427 searchResEntry, 426 of them
+        // read from integrity-only RFC 4121 wrap tokens (tshark: only f6's entry is outside a
+        // SASL buffer), 7 SASL buffers.
+        let Some(l) = check("ldap_gssapi_kerberos_integrity_matrix_local.pcapng") else {
+            return;
+        };
+        assert_eq!(l.malformed, 0);
+        assert_eq!(l.unwrapped.get("searchResEntry"), 426);
+    }
+
+    #[test]
+    fn ad_playbook_mixed_ldap_cldap() {
+        // ad_playbook_mixed_kerberos_ldap_cldap_epm_smb.pcap: 95 LDAP messages over TCP 389
+        // (integrity and sealed SASL buffers, 94 in all) and 2 CLDAP DC locator pings.
+        let Some(l) = check("ad_playbook_mixed_kerberos_ldap_cldap_epm_smb.pcap") else {
+            return;
+        };
+        assert_eq!(l.malformed, 0);
+        assert_eq!(l.dc_locator_pings, 2);
+        assert_eq!(l.sasl_protection.len(), 2);
+    }
+
+    #[test]
+    #[ignore = "slow in debug builds: 3.5 MB capture, about 100 s of tshark; run with --ignored"]
+    fn powerview_heavy_search() {
+        // ldap_powerview_heavy_search_cldap_kerberos_epm.pcap: 2015 LDAP messages incl. 1880
+        // entries, 92 SASL buffers, modifyRequest x3.
+        let Some(l) = check("ldap_powerview_heavy_search_cldap_kerberos_epm.pcap") else {
+            return;
+        };
+        assert_eq!(l.malformed, 0);
+    }
+
+    #[test]
+    fn petitpotam_mid_stream_integrity_tokens() {
+        // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng f2786/f2787: a connection caught
+        // after its bind; tshark shows only two SASL buffers (it needs the bind to decode
+        // them). Their RFC 4121 tokens are integrity-only (flags 0x04/0x05): certflow reads a
+        // searchRequest and a searchResDone noSuchObject (32) inside.
+        let file = "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng";
+        let Some(segs) = payloads_opt(file, "tcp", "frame.number==2786 || frame.number==2787")
+        else {
+            return;
+        };
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let l = run_tcp(&mut a, 389, &segs).ldap.unwrap();
+        assert_eq!((l.sasl_buffers, l.messages, l.malformed), (2, 2, 0));
+        let r = l.results.iter().next().unwrap();
+        assert_eq!(
+            (r.value.op.as_str(), r.value.code, r.value.name.as_str()),
+            ("searchResDone", 32, "noSuchObject")
+        );
+        assert!(l
+            .search_bases
+            .iter()
+            .next()
+            .unwrap()
+            .value
+            .starts_with("CN=DNS Settings,CN=ADDS-2-2019"));
+    }
+}

@@ -48,7 +48,7 @@ pub(crate) fn capture(file: &str) -> Option<PathBuf> {
 
 /// Payloads of `proto` ("tcp" or "udp") matching `filter`, in capture order, via tshark
 /// (`-T fields -e frame.number -e <proto>.srcport -e <proto>.payload`). Empty payloads skipped.
-pub(crate) fn payloads(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>> {
+pub(crate) fn payloads_opt(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>> {
     let path = capture(file)?;
     let out = Command::new("tshark")
         .arg("-r")
@@ -91,6 +91,12 @@ pub(crate) fn payloads(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>
             })
         })
         .collect();
+    Some(segs)
+}
+
+/// [`payloads_opt`] that insists on finding payload (a wrong filter fails the test).
+pub(crate) fn payloads(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>> {
+    let segs = payloads_opt(file, proto, filter)?;
     assert!(!segs.is_empty(), "no payload in {file} for {filter}");
     Some(segs)
 }
@@ -209,4 +215,53 @@ pub(crate) fn run_udp(a: &mut dyn Analyzer, server_port: u16, segs: &[Seg]) -> E
     let mut ev = Evidence::default();
     a.finish(&mut ev);
     ev
+}
+
+/// tshark values of `field` for frames matching `filter`, split on ',' (one Vec per frame).
+pub(crate) fn field_values(
+    file: &str,
+    filter: &str,
+    field: &str,
+) -> Option<Vec<(u64, Vec<String>)>> {
+    let path = capture(file)?;
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args([
+            "-Y",
+            filter,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            field,
+        ])
+        .output()
+        .expect("tshark runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let (n, v) = l.split_once('\t')?;
+                let vals = v
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                Some((n.parse().ok()?, vals))
+            })
+            .collect(),
+    )
+}
+
+/// The tcp.stream numbers of connections matching `filter`.
+pub(crate) fn streams(file: &str, filter: &str) -> Option<Vec<u64>> {
+    let mut v: Vec<u64> = field_values(file, filter, "tcp.stream")?
+        .into_iter()
+        .filter_map(|(_, s)| s.first()?.parse().ok())
+        .collect();
+    v.sort();
+    v.dedup();
+    Some(v)
 }
