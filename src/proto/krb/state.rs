@@ -511,6 +511,35 @@ mod tests {
 }
 
 #[cfg(test)]
+mod pkinit_tests {
+    use super::*;
+    use crate::proto::ldap::testutil::{ctx, hex};
+
+    #[test]
+    fn pa_pk_as_req_in_a_request_is_pkinit() {
+        // No capture has a PKINIT AS-REQ (PROVENANCE.md). kerberos_udp_vlan_krb_error.pcap
+        // frame 1 (AS-REQ, udp.payload) with its first padata-type changed from 2
+        // (PA-ENC-TIMESTAMP, bytes a1 03 02 01 02) to 16 (PA-PK-AS-REQ); the padata value is
+        // not decoded, so the type alone decides.
+        let orig = "6a82011b30820117a103020105a20302010aa35830563048a103020102a241043f303da003020117a2360434b60e0b505f98104206f62503b8e0e7c82d842e6f01e5c7f0e1540d1ea4c7e89181e69691e0c41d775649bd7fa5ac4b1874a91915300aa10402020095a2020400a481b03081ada00703050000810000a11f301da003020101a11630141b04686f73741b0c6d75732d6e2d636a30373039a2111b0f4c494e55582e5348454c4c2e434f4da3243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4da511180f32303232303232333037343630335aa611180f32303232303330343037343630335aa706020447a1fa99a81a301802011702011202011102011402011302011002011902011a";
+        let pkinit = orig.replacen("a103020102", "a103020110", 1);
+        for (h, want) in [(orig, false), (pkinit.as_str(), true)] {
+            let mut a = KrbAnalyzer::new(Transport::Udp, 88);
+            a.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 88), &hex(h));
+            let mut ev = Evidence::default();
+            a.finish(&mut ev);
+            let k = ev.kerberos.unwrap();
+            assert_eq!(k.pkinit, want);
+            let has16 = k
+                .padata_types
+                .iter()
+                .any(|p| p.value.code == 16 && p.value.name == "PA-PK-AS-REQ");
+            assert_eq!(has16, want);
+        }
+    }
+}
+
+#[cfg(test)]
 mod kpasswd_tests {
     use super::*;
     use crate::proto::ldap::testutil::{hex, run_tcp, run_udp, Seg, NO_SEQ};
@@ -689,5 +718,62 @@ mod crosscheck {
         assert_eq!(ours, BTreeMap::from([(10, 2), (30, 1)]));
         assert_eq!(k.messages, 1);
         assert_eq!(k.malformed, 6);
+    }
+}
+
+#[cfg(test)]
+mod mutations {
+    //! Deterministic mutation runs (a poor man's fuzzer): real messages with bytes flipped,
+    //! truncated and re-framed must only ever be counted, never panic.
+    use super::*;
+    use crate::proto::ldap::testutil::{ctx, hex};
+
+    /// kerberos_udp_vlan_krb_error.pcap frames 1 (AS-REQ) and 2 (KRB-ERROR), udp.payload.
+    const SAMPLES: [&str; 2] = [
+        "6a82011b30820117a103020105a20302010aa35830563048a103020102a241043f303da003020117a2360434b60e0b505f98104206f62503b8e0e7c82d842e6f01e5c7f0e1540d1ea4c7e89181e69691e0c41d775649bd7fa5ac4b1874a91915300aa10402020095a2020400a481b03081ada00703050000810000a11f301da003020101a11630141b04686f73741b0c6d75732d6e2d636a30373039a2111b0f4c494e55582e5348454c4c2e434f4da3243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4da511180f32303232303232333037343630335aa611180f32303232303330343037343630335aa706020447a1fa99a81a301802011702011202011102011402011302011002011902011a",
+        "7e643062a003020105a10302011ea411180f32303232303232323037343630345aa50502030ec26da603020134a9111b0f4c494e55582e5348454c4c2e434f4daa243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4d",
+    ];
+
+    /// xorshift64: deterministic, no dependency.
+    fn next(s: &mut u64) -> u64 {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        *s
+    }
+
+    #[test]
+    fn mutated_messages_never_panic() {
+        let mut seed = 0x2545_f491_4f6c_dd1d;
+        let mut parsed = 0;
+        for sample in SAMPLES {
+            let orig = hex(sample);
+            for _ in 0..3000 {
+                let mut b = orig.clone();
+                for _ in 0..1 + next(&mut seed) % 4 {
+                    let i = (next(&mut seed) as usize) % b.len();
+                    b[i] = next(&mut seed) as u8;
+                }
+                let cut = (next(&mut seed) as usize) % (b.len() + 1);
+                let b = &b[..cut.max(b.len() / 2)];
+                if parse::parse_message(b).is_ok() {
+                    parsed += 1;
+                }
+                let _ = parse::parse_kpasswd(b);
+                let _ = crate::proto::krb::probe(Transport::Udp, b);
+                let mut a = KrbAnalyzer::new(Transport::Udp, 88);
+                a.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 88), b);
+                let mut framed = (b.len() as u32).to_be_bytes().to_vec();
+                framed.extend_from_slice(b);
+                let mut t = KrbAnalyzer::new(Transport::Tcp, 88);
+                let used = t.stream(&ctx(1, Dir::ToServer, Transport::Tcp, 88), &framed);
+                assert!(used <= framed.len());
+                let mut k = KpasswdAnalyzer::new(Transport::Tcp, 464);
+                let used = k.stream(&ctx(1, Dir::ToClient, Transport::Tcp, 464), &framed);
+                assert!(used <= framed.len());
+            }
+        }
+        // Some mutations hit only cipher text or names: those still parse.
+        assert!(parsed > 0);
     }
 }

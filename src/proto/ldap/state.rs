@@ -935,3 +935,60 @@ mod crosscheck {
             .starts_with("CN=DNS Settings,CN=ADDS-2-2019"));
     }
 }
+
+#[cfg(test)]
+mod mutations {
+    //! Deterministic mutation runs: real LDAP messages and SASL buffers with bytes flipped and
+    //! cut, fed as streams and datagrams, must only ever be counted, never panic.
+    use super::*;
+    use crate::proto::ldap::testutil::{ctx, hex};
+
+    const SAMPLES: [&str; 3] = [
+        // ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 4 (searchRequest, tcp.payload).
+        "30840000015802010563840000014f04000a01000a010002010002011e010100870b6f626a656374636c61737330840000012b0411737562736368656d61537562656e747279040d6473536572766963654e616d65040e6e616d696e67436f6e7465787473041464656661756c744e616d696e67436f6e746578740413736368656d614e616d696e67436f6e74657874041a636f6e66696775726174696f6e4e616d696e67436f6e746578740417726f6f74446f6d61696e4e616d696e67436f6e746578740410737570706f72746564436f6e74726f6c0414737570706f727465644c44415056657273696f6e0415737570706f727465644c444150506f6c69636965730417737570706f727465645341534c4d656368616e69736d73040b646e73486f73744e616d65040f6c646170536572766963654e616d65040a7365727665724e616d650415737570706f727465644361706162696c6974696573",
+        // Same capture, frame 13 (SASL buffer, integrity, modifyResponse inside).
+        "00000032050405ff000c000c000000005ca2911b2ce2d5fa00a2fed0ea21fca13084000000100201086784000000070a010004000400",
+        // ldap_search_linux_cooked_sll.pcapng frame 1 is covered by the stream tests; here the
+        // StartTLS request of RFC 4511 4.14.1 (hand-encoded, see the StartTLS test).
+        "301d02010177188016312e332e362e312e342e312e313436362e3230303337",
+    ];
+
+    fn next(s: &mut u64) -> u64 {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        *s
+    }
+
+    #[test]
+    fn mutated_messages_never_panic() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        for sample in SAMPLES {
+            let orig = hex(sample);
+            for _ in 0..3000 {
+                let mut b = orig.clone();
+                for _ in 0..1 + next(&mut seed) % 4 {
+                    let i = (next(&mut seed) as usize) % b.len();
+                    b[i] = next(&mut seed) as u8;
+                }
+                let cut = (next(&mut seed) as usize) % (b.len() + 1);
+                let b = &b[..cut.max(b.len() / 2)];
+                let _ = parse::parse_message(b);
+                let _ = sasl::plaintext(b.get(4..).unwrap_or(&[]));
+                let _ = crate::proto::ldap::probe(Transport::Tcp, b);
+                let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+                let c = ctx(1, Dir::ToServer, Transport::Tcp, 389);
+                let mut buf = b.to_vec();
+                // Twice, as the flow layer would re-offer the remainder with more data.
+                let used = a.stream(&c, &buf);
+                assert!(used <= buf.len());
+                buf.drain(..used);
+                buf.extend_from_slice(&orig);
+                let used = a.stream(&c, &buf);
+                assert!(used <= buf.len());
+                let mut u = LdapAnalyzer::new(Transport::Udp, 389);
+                u.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 389), b);
+            }
+        }
+    }
+}
