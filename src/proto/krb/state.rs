@@ -627,18 +627,14 @@ mod crosscheck {
     //! (first `kerberos.msg_type` of each frame on port 88).
     use super::*;
     use crate::evidence::Merge;
-    use crate::proto::ldap::testutil::{field_values, payloads_opt, run_tcp, run_udp, streams};
+    use crate::proto::ldap::testutil::{field_values, payloads_opt, run_tcp, run_udp, tcp_streams};
     use std::collections::BTreeMap;
 
     type Counts = BTreeMap<u32, u64>;
 
     fn compare(file: &str) -> Option<(KrbEvidence, Counts, Counts)> {
         let mut k = KrbEvidence::default();
-        for s in streams(file, "tcp.port==88")? {
-            let Some(segs) = payloads_opt(file, "tcp", &format!("tcp.stream=={s} && tcp.len>0"))
-            else {
-                continue;
-            };
+        for segs in tcp_streams(file, "tcp.port==88")? {
             let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
             if let Some(e) = run_tcp(&mut a, 88, &segs).kerberos {
                 k.merge(e);

@@ -815,16 +815,12 @@ mod crosscheck {
     //! `ldap.protocolOp` counts and the SASL buffer count its `ldap.sasl_buffer_length` count.
     use super::*;
     use crate::evidence::Merge;
-    use crate::proto::ldap::testutil::{field_values, payloads_opt, run_tcp, run_udp, streams};
+    use crate::proto::ldap::testutil::{field_values, payloads_opt, run_tcp, run_udp, tcp_streams};
     use std::collections::BTreeMap;
 
     fn check(file: &str) -> Option<LdapEvidence> {
         let mut l = LdapEvidence::default();
-        for s in streams(file, "tcp.port==389 || tcp.port==3268")? {
-            let Some(segs) = payloads_opt(file, "tcp", &format!("tcp.stream=={s} && tcp.len>0"))
-            else {
-                continue;
-            };
+        for segs in tcp_streams(file, "tcp.port==389 || tcp.port==3268")? {
             let port = if segs.iter().any(|x| x.src_port == 3268) {
                 3268
             } else {

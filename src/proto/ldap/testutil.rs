@@ -255,13 +255,44 @@ pub(crate) fn field_values(
     )
 }
 
-/// The tcp.stream numbers of connections matching `filter`.
-pub(crate) fn streams(file: &str, filter: &str) -> Option<Vec<u64>> {
-    let mut v: Vec<u64> = field_values(file, filter, "tcp.stream")?
-        .into_iter()
-        .filter_map(|(_, s)| s.first()?.parse().ok())
-        .collect();
-    v.sort();
-    v.dedup();
-    Some(v)
+/// The TCP payloads of every connection matching `filter`, one list per `tcp.stream` in
+/// stream order, from a single tshark run.
+pub(crate) fn tcp_streams(file: &str, filter: &str) -> Option<Vec<Vec<Seg>>> {
+    let path = capture(file)?;
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args(["-Y", &format!("({filter}) && tcp.len>0"), "-T", "fields"])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.payload",
+        ])
+        .args(["-e", "tcp.seq", "-e", "tcp.stream"])
+        .output()
+        .expect("tshark runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let mut by: std::collections::BTreeMap<u64, Vec<Seg>> = Default::default();
+    for l in text.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        let [frame, port, payload, seq, stream] = f[..] else {
+            continue;
+        };
+        let bytes = hex(payload);
+        if bytes.is_empty() {
+            continue;
+        }
+        by.entry(stream.parse().expect("stream"))
+            .or_default()
+            .push(Seg {
+                frame: frame.parse().expect("frame"),
+                src_port: port.parse().expect("port"),
+                bytes,
+                seq: seq.parse().expect("seq"),
+            });
+    }
+    Some(by.into_values().collect())
 }
