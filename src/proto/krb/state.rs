@@ -332,6 +332,8 @@ mod tests {
             vec![("aes256-cts-hmac-sha1-96".into(), 7)]
         );
         assert_eq!(frames(&k.realms), vec![("OFFENSE.LOCAL".into(), 4)]);
+        // Counted once per message although both messages name it twice.
+        assert_eq!(k.realms.iter().next().unwrap().count, 2);
         assert!(!k.pkinit);
     }
 

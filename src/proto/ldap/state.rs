@@ -726,6 +726,36 @@ mod tests {
     }
 
     #[test]
+    fn simple_and_anonymous_binds() {
+        // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap f423 (bindRequest v3
+        // cn=admin,dc=example,dc=com, simple password "testpass") and f497 (bindResponse
+        // success), tcp.payload. Then an anonymous bind hand-encoded per RFC 4511 4.2 (messageID
+        // 2, name "", simple "").
+        let segs = [
+            seg(423, 55013, "302e0201016029020103041a636e3d61646d696e2c64633d6578616d706c652c64633d636f6d80087465737470617373"),
+            seg(497, 389, "300c02010161070a010004000400"),
+            seg(500, 55013, "300c020102600702010304008000"),
+        ];
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let ev = run_tcp(&mut a, 389, &segs);
+        let l = ev.ldap.as_ref().unwrap();
+        assert_eq!(
+            frames(&l.binds),
+            vec![("simple".into(), 423), ("anonymous".into(), 500)]
+        );
+        assert_eq!(
+            frames(&l.bind_names),
+            vec![("cn=admin,dc=example,dc=com".into(), 423)]
+        );
+        assert_eq!(l.results.iter().next().unwrap().value.name, "success");
+        // The password is never kept.
+        let json = serde_json::to_string(&ev).unwrap();
+        assert!(!json.contains("testpass"));
+        // A simple bind does not start a SASL layer: a later 4-byte length is not a buffer.
+        assert!(!a.sasl_layer);
+    }
+
+    #[test]
     fn split_everywhere_and_garbage() {
         // ldap_search_linux_cooked_sll.pcapng f1 (searchRequest) and f2 (3 refs + done) fed
         // one byte at a time, then behind junk bytes.
