@@ -224,6 +224,9 @@ pub enum Detail {
         name: String,
         /// How it authenticates.
         kind: BindKind,
+        /// For a SASL bind carrying a Kerberos AP-REQ (GSSAPI, or GSS-SPNEGO with Kerberos):
+        /// the ticket's service principal ("ldap/dc01.example.com").
+        krb_sname: Option<String>,
     },
     /// A response carrying an LDAPResult (bindResponse, searchResDone, modifyResponse, ...).
     Result {
@@ -289,6 +292,10 @@ pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
     let op = m.protocol_op.tag().0;
     let detail = match &m.protocol_op {
         ProtocolOp::BindRequest(b) => {
+            let krb_sname = match &b.authentication {
+                AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(ap_req_sname),
+                AuthenticationChoice::Simple(_) => None,
+            };
             let kind = match &b.authentication {
                 AuthenticationChoice::Simple(pw) if pw.is_empty() && b.name.0.is_empty() => {
                     BindKind::Anonymous
@@ -302,6 +309,7 @@ pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
             Detail::Bind {
                 name: cap(&b.name.0, MAX_STRING_LEN),
                 kind,
+                krb_sname,
             }
         }
         ProtocolOp::BindResponse(r) => Detail::Result {
@@ -345,6 +353,24 @@ pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
         id: m.message_id.0,
         op,
         detail,
+    })
+}
+
+/// The service principal of the Kerberos ticket in SASL bind credentials. The AP-REQ (RFC 4120
+/// 5.5.1, [APPLICATION 14]) sits inside the GSS-API initial context token (RFC 4121 4.1: `60`
+/// framing, Kerberos OID, TOK_ID `01 00`), itself inside a SPNEGO NegTokenInit mechToken for
+/// GSS-SPNEGO (RFC 4178 4.2.1); rather than decode both wrappers, the first position holding a
+/// whole, decodable AP-REQ is taken.
+fn ap_req_sname(cred: &[u8]) -> Option<String> {
+    cred.iter().enumerate().find_map(|(i, &b)| {
+        if b != 0x6e {
+            return None;
+        }
+        let m = crate::proto::krb::parse::parse_message(cred.get(i..)?).ok()?;
+        if m.msg_type != Some(crate::proto::krb::parse::MsgType::AP_REQ) {
+            return None;
+        }
+        m.ticket_snames.first().map(|s| cap(s, MAX_STRING_LEN))
     })
 }
 

@@ -466,6 +466,11 @@ mod tests {
             ]
         );
         assert_eq!(frames(&l.binds), vec![("sasl:GSS-SPNEGO".into(), 9)]);
+        // tshark: kerberos.SNameString LDAP,vm39-ad2024.ad2024.weberlab.de in f9.
+        assert_eq!(
+            frames(&l.bind_krb_spns),
+            vec![("LDAP/vm39-ad2024.ad2024.weberlab.de".into(), 9)]
+        );
         assert_eq!(frames(&l.search_bases), vec![("".into(), 4)]);
         assert_eq!(
             frames(&l.search_filters),
@@ -619,6 +624,15 @@ mod tests {
         assert_eq!(filt("(objectclass=pKICertificateTemplate)"), Some(259));
         assert_eq!(frames(&l.binds), vec![("sasl:GSS-SPNEGO".into(), 4)]);
         assert_eq!(l.binds.iter().next().unwrap().count, 3);
+        // tshark (PROVENANCE.md): SNameString LDAP/VERGIL-DC.DMC.local/DMC.local x2,
+        // ldap/VERGIL-DC.DMC.LOCAL x1.
+        assert_eq!(
+            counts(&l.bind_krb_spns),
+            vec![
+                ("LDAP/VERGIL-DC.DMC.local/DMC.local".into(), 2),
+                ("ldap/VERGIL-DC.DMC.LOCAL".into(), 1)
+            ]
+        );
         assert_eq!(frames(&l.sasl_protection), vec![("integrity".into(), 6)]);
     }
 
