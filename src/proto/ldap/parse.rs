@@ -26,6 +26,11 @@ pub const MAX_FILTER_STRING_LEN: usize = 512;
 /// Longest DN, attribute name or mechanism string kept as a fact, in bytes.
 pub const MAX_STRING_LEN: usize = 512;
 
+/// Bytes of SASL bind credentials searched for a Kerberos AP-REQ. Windows caps a whole
+/// security token at MaxTokenSize, 48,000 bytes by default and 65,535 at most (MS KB 327825);
+/// 128 KiB covers it with room to spare.
+pub const MAX_CRED_SCAN: usize = 128 << 10;
+
 /// The StartTLS extended operation (RFC 4511 4.14.1).
 pub const STARTTLS_OID: &str = "1.3.6.1.4.1.1466.20037";
 
@@ -362,7 +367,8 @@ pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
 /// GSS-SPNEGO (RFC 4178 4.2.1); rather than decode both wrappers, the first position holding a
 /// whole, decodable AP-REQ is taken.
 fn ap_req_sname(cred: &[u8]) -> Option<String> {
-    cred.iter().enumerate().find_map(|(i, &b)| {
+    let scan = cred.get(..MAX_CRED_SCAN).unwrap_or(cred);
+    scan.iter().enumerate().find_map(|(i, &b)| {
         if b != 0x6e {
             return None;
         }
