@@ -143,7 +143,8 @@ pub fn padata_name(t: i32) -> &'static str {
 /// What one Kerberos message says, reduced to the facts certflow reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KrbMessage<'a> {
-    /// The message type (from the outer [APPLICATION n] tag, checked against `msg-type`).
+    /// The message type, from the outer [APPLICATION n] tag (the inner `msg-type` field is not
+    /// compared with it).
     pub msg_type: Option<MsgType>,
     /// Every realm named: request realm, crealm, ticket realms, error realms.
     pub realms: Vec<String>,
@@ -367,7 +368,7 @@ pub fn record(data: &[u8]) -> Record {
 
 /// Cheap shape check of the start of a Kerberos message: a known [APPLICATION n] tag, a BER
 /// length equal to `expect_len` when given, then `SEQUENCE { [0] or [1] INTEGER 5 ...` (the
-/// pvno, first field of every message; KDC-REQ numbers it [1]). Needs the first 9-14 bytes.
+/// pvno, first field of every message; KDC-REQ numbers it `[1]`). Needs the first 9-17 bytes.
 pub fn looks_like_message(data: &[u8], expect_len: Option<usize>) -> bool {
     let Ok(app) = ber::header(data) else {
         return false;

@@ -30,7 +30,7 @@ pub struct LdapEvidence {
     /// Operations by protocolOp name (RFC 4511 ASN.1 names: bindRequest, searchRequest,
     /// searchResEntry, modifyRequest, extendedReq ...), with first frame and count.
     pub operations: Facts<String>,
-    /// Bind kinds: "anonymous", "unauthenticated", "simple", "sasl:<mechanism>".
+    /// Bind kinds: "anonymous", "unauthenticated", "simple", `"sasl:<mechanism>"`.
     pub binds: Facts<String>,
     /// Non-empty bind names (DN, UPN or DOMAIN\user) of bindRequests.
     pub bind_names: Facts<String>,

@@ -193,7 +193,7 @@ pub enum BindKind {
 }
 
 impl BindKind {
-    /// "anonymous", "unauthenticated", "simple" or "sasl:<mechanism>".
+    /// "anonymous", "unauthenticated", "simple" or `"sasl:<mechanism>"`.
     pub fn label(&self) -> String {
         match self {
             BindKind::Anonymous => "anonymous".into(),
