@@ -937,7 +937,6 @@ mod crosscheck {
     }
 
     #[test]
-    #[ignore = "slow in debug builds: 3.5 MB capture, about 100 s of tshark; run with --ignored"]
     fn powerview_heavy_search() {
         // ldap_powerview_heavy_search_cldap_kerberos_epm.pcap: 2015 LDAP messages incl. 1880
         // entries, 92 SASL buffers, modifyRequest x3.
