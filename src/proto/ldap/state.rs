@@ -286,14 +286,15 @@ impl Analyzer for LdapAnalyzer {
             };
         }
         let d = ctx.dir.index();
-        if data.first() == Some(&0) || (self.dirs[d].skip > 0 && self.dirs[d].skip_sasl) {
-            self.note_sasl_frame(ctx.frame);
-        }
         let mut at = 0;
         while at < data.len() {
             let rest = &data[at..];
             let st = &mut self.dirs[d];
             if st.skip > 0 {
+                if st.skip_sasl {
+                    self.note_sasl_frame(ctx.frame);
+                }
+                let st = &mut self.dirs[d];
                 let n = st.skip.min(rest.len());
                 st.skip -= n;
                 at += n;
@@ -332,6 +333,7 @@ impl Analyzer for LdapAnalyzer {
                 }
                 Head::Sasl(n, kind, prot) => {
                     self.proved = true;
+                    self.note_sasl_frame(ctx.frame);
                     let readable = kind != Some(TokenKind::Krb5Legacy)
                         && (prot == Protection::Integrity
                             || (prot == Protection::Unknown && kind == Some(TokenKind::Ntlm)));
@@ -521,6 +523,8 @@ mod tests {
             vec![("bindRequest".into(), 1), ("bindResponse".into(), 1)]
         );
         assert_eq!(l.sasl_buffers, 6);
+        // One buffer per segment: f8 f9 f10 f11 f13 f16 (f14, a retransmission, is dropped).
+        assert_eq!(l.sasl_frames, 6);
         assert_eq!(l.sasl_bytes, 204 + 161 + 223 + 247 + 206 + 71 + 6 * 4);
         assert_eq!(frames(&l.sasl_protection), vec![("privacy".into(), 8)]);
         assert!(l.unwrapped.is_empty());
