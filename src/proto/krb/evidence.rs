@@ -29,11 +29,12 @@ impl Code {
 /// Kerberos facts of one flow. JSON field names are stable.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct KrbEvidence {
-    /// Messages read (top level: one per UDP datagram or TCP record).
+    /// Messages decoded (top level: one per UDP datagram or TCP record).
     pub messages: u64,
     /// Messages that did not parse (counted, skipped).
     pub malformed: u64,
-    /// Top-level message types (`{code, name}`, e.g. 12 "TGS-REQ").
+    /// Top-level message types (`{code, name}`, e.g. 12 "TGS-REQ"), also of messages whose
+    /// envelope (APPLICATION tag, SEQUENCE, pvno 5) is Kerberos but whose body did not decode.
     pub msg_types: Facts<Code>,
     /// KRB-ERROR error codes with names (e.g. 25 "KDC_ERR_PREAUTH_REQUIRED").
     pub errors: Facts<Code>,
@@ -79,6 +80,14 @@ impl Merge for KrbEvidence {
     }
 }
 
+/// The distinct values of a short per-message list, in first-seen order.
+fn unique<T: PartialEq>(v: &[T]) -> impl Iterator<Item = &T> {
+    v.iter()
+        .enumerate()
+        .filter(move |(i, x)| !v[..*i].contains(x))
+        .map(|(_, x)| x)
+}
+
 fn etype(e: i32) -> Code {
     Code::new(i64::from(e), parse::etype_name(e))
 }
@@ -92,17 +101,17 @@ impl KrbEvidence {
         }
         self.record_names(m, at);
         let is_request = matches!(m.msg_type, Some(MsgType::AS_REQ) | Some(MsgType::TGS_REQ));
-        for &e in &m.etypes_requested {
+        for &e in unique(&m.etypes_requested) {
             self.etypes_requested.add(etype(e), at);
         }
         if let Some(e) = m.enc_part_etype {
             self.etypes_used.add(etype(e), at);
         }
-        for &e in &m.ticket_etypes {
+        for &e in unique(&m.ticket_etypes) {
             self.ticket_etypes.add(etype(e), at);
         }
         if is_request {
-            for &p in &m.padata_types {
+            for &p in unique(&m.padata_types) {
                 self.padata_types
                     .add(Code::new(i64::from(p), parse::padata_name(p)), at);
             }
@@ -116,9 +125,15 @@ impl KrbEvidence {
         }
     }
 
+    /// Records the type of a message whose body did not decode (counted in `malformed` too).
+    pub fn record_type_only(&mut self, t: MsgType, at: FrameRef) {
+        self.msg_types.add(Code::new(i64::from(t.0), t.name()), at);
+    }
+
     /// Records realms and principals only (used for the AP-REQ inside kpasswd as well).
     fn record_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
-        for r in &m.realms {
+        // Counts are per message: a realm named three times in one message counts once.
+        for r in unique(&m.realms) {
             self.realms.add(r.clone(), at);
         }
         if let Some(c) = &m.client {
@@ -127,7 +142,13 @@ impl KrbEvidence {
         if let Some(s) = &m.sname {
             self.spns.add(s.clone(), at);
         }
-        for s in m.ticket_snames.iter().chain(m.error_sname.iter()) {
+        let snames: Vec<String> = m
+            .ticket_snames
+            .iter()
+            .chain(m.error_sname.iter())
+            .cloned()
+            .collect();
+        for s in unique(&snames) {
             self.ticket_spns.add(s.clone(), at);
         }
     }
@@ -196,10 +217,10 @@ impl KpasswdEvidence {
     }
 
     fn add_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
-        for r in &m.realms {
+        for r in unique(&m.realms) {
             self.realms.add(r.clone(), at);
         }
-        for s in &m.ticket_snames {
+        for s in unique(&m.ticket_snames) {
             self.ticket_spns.add(s.clone(), at);
         }
     }

@@ -89,7 +89,7 @@ mod tests {
     /// kerberos_tcp_vlan_optional_sname.pcap frame 3, first 24 bytes of tcp.payload.
     const TCP_AS_REQ_HEAD: &str = "0000006a6a683066a103020105a20302010aa45a3058a007";
     /// kerberos_udp_vlan_krb_error.pcap frame 2, udp.payload (KRB-ERROR, 102 bytes).
-    const UDP_KRB_ERROR: &str = "7e643062a003020105a10302011ea411180f32303232303232323037343630345aa50502030ec26da603020134a9111b0f4c494e55582e5348454c4c2e434f4daa243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4d";
+    const UDP_KRB_ERROR: &str = crate::proto::ldap::testutil::KRB_UDP_ERROR_52;
 
     #[test]
     fn probes() {

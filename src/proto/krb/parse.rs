@@ -143,7 +143,8 @@ pub fn padata_name(t: i32) -> &'static str {
 /// What one Kerberos message says, reduced to the facts certflow reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KrbMessage<'a> {
-    /// The message type (from the outer [APPLICATION n] tag, checked against `msg-type`).
+    /// The message type, from the outer [APPLICATION n] tag (the inner `msg-type` field is not
+    /// compared with it).
     pub msg_type: Option<MsgType>,
     /// Every realm named: request realm, crealm, ticket realms, error realms.
     pub realms: Vec<String>,
@@ -367,7 +368,7 @@ pub fn record(data: &[u8]) -> Record {
 
 /// Cheap shape check of the start of a Kerberos message: a known [APPLICATION n] tag, a BER
 /// length equal to `expect_len` when given, then `SEQUENCE { [0] or [1] INTEGER 5 ...` (the
-/// pvno, first field of every message; KDC-REQ numbers it [1]). Needs the first 9-14 bytes.
+/// pvno, first field of every message; KDC-REQ numbers it `[1]`). Needs the first 9-17 bytes.
 pub fn looks_like_message(data: &[u8], expect_len: Option<usize>) -> bool {
     let Ok(app) = ber::header(data) else {
         return false;
@@ -544,14 +545,14 @@ mod tests {
     use crate::proto::ldap::testutil::hex;
 
     /// kerberos_udp_vlan_krb_error.pcap frame 1, udp.payload (287 bytes): AS-REQ over UDP 88.
-    const UDP_AS_REQ: &str = "6a82011b30820117a103020105a20302010aa35830563048a103020102a241043f303da003020117a2360434b60e0b505f98104206f62503b8e0e7c82d842e6f01e5c7f0e1540d1ea4c7e89181e69691e0c41d775649bd7fa5ac4b1874a91915300aa10402020095a2020400a481b03081ada00703050000810000a11f301da003020101a11630141b04686f73741b0c6d75732d6e2d636a30373039a2111b0f4c494e55582e5348454c4c2e434f4da3243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4da511180f32303232303232333037343630335aa611180f32303232303330343037343630335aa706020447a1fa99a81a301802011702011202011102011402011302011002011902011a";
+    const UDP_AS_REQ: &str = crate::proto::ldap::testutil::KRB_UDP_AS_REQ;
     /// kerberos_udp_vlan_krb_error.pcap frame 2, udp.payload (102 bytes): KRB-ERROR 52.
-    const UDP_KRB_ERROR: &str = "7e643062a003020105a10302011ea411180f32303232303232323037343630345aa50502030ec26da603020134a9111b0f4c494e55582e5348454c4c2e434f4daa243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4d";
+    const UDP_KRB_ERROR: &str = crate::proto::ldap::testutil::KRB_UDP_ERROR_52;
     /// kerberos_tcp_vlan_optional_sname.pcap frame 3, tcp.payload: record mark + AS-REQ with
     /// neither cname nor sname.
-    const TCP_AS_REQ_NO_SNAME: &str = "0000006a6a683066a103020105a20302010aa45a3058a00703050040000010a21a1b186b65726265726f735f7265616c6d5f74696d652e6e61736ca511180f32303337303931333032343830355aa611180f32303337303931333032343830355aa704020265d5a805300302010b";
+    const TCP_AS_REQ_NO_SNAME: &str = crate::proto::ldap::testutil::KRB_TCP_AS_REQ_NO_SNAME;
     /// kerberos_tcp_vlan_optional_sname.pcap frame 4, tcp.payload: record mark + KRB-ERROR 60.
-    const TCP_KRB_ERROR_60: &str = "000000567e543052a003020105a10302011ea411180f32303132303331363137323934365aa50502030a27dba60302013ca9091b074845432e4e4554aa1c301aa003020102a11330111b066b72627467741b074845432e4e4554";
+    const TCP_KRB_ERROR_60: &str = crate::proto::ldap::testutil::KRB_TCP_ERROR_60;
 
     #[test]
     fn udp_as_req_fields_match_tshark() {

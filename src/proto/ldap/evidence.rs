@@ -30,10 +30,13 @@ pub struct LdapEvidence {
     /// Operations by protocolOp name (RFC 4511 ASN.1 names: bindRequest, searchRequest,
     /// searchResEntry, modifyRequest, extendedReq ...), with first frame and count.
     pub operations: Facts<String>,
-    /// Bind kinds: "anonymous", "unauthenticated", "simple", "sasl:<mechanism>".
+    /// Bind kinds: "anonymous", "unauthenticated", "simple", `"sasl:<mechanism>"`.
     pub binds: Facts<String>,
     /// Non-empty bind names (DN, UPN or DOMAIN\user) of bindRequests.
     pub bind_names: Facts<String>,
+    /// Service principals of the Kerberos tickets presented in SASL bind credentials (the
+    /// AP-REQ inside GSSAPI / GSS-SPNEGO), e.g. "ldap/dc01.example.com".
+    pub bind_krb_spns: Facts<String>,
     /// Result codes of responses.
     pub results: Facts<LdapResultFact>,
     /// Search bases ("" is the root DSE).
@@ -72,6 +75,7 @@ impl Merge for LdapEvidence {
         self.operations.merge(o.operations);
         self.binds.merge(o.binds);
         self.bind_names.merge(o.bind_names);
+        self.bind_krb_spns.merge(o.bind_krb_spns);
         self.results.merge(o.results);
         self.search_bases.merge(o.search_bases);
         self.search_filters.merge(o.search_filters);
@@ -103,8 +107,15 @@ impl LdapEvidence {
             self.unwrapped.add(op, 1);
         }
         match &m.detail {
-            Detail::Bind { name, kind } => {
+            Detail::Bind {
+                name,
+                kind,
+                krb_sname,
+            } => {
                 self.binds.add(kind.label(), at);
+                if let Some(s) = krb_sname {
+                    self.bind_krb_spns.add(s.clone(), at);
+                }
                 if !name.is_empty() {
                     self.bind_names.add(name.clone(), at);
                 }

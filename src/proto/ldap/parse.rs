@@ -26,6 +26,11 @@ pub const MAX_FILTER_STRING_LEN: usize = 512;
 /// Longest DN, attribute name or mechanism string kept as a fact, in bytes.
 pub const MAX_STRING_LEN: usize = 512;
 
+/// Bytes of SASL bind credentials searched for a Kerberos AP-REQ. Windows caps a whole
+/// security token at MaxTokenSize, 48,000 bytes by default and 65,535 at most (MS KB 327825);
+/// 128 KiB covers it with room to spare.
+pub const MAX_CRED_SCAN: usize = 128 << 10;
+
 /// The StartTLS extended operation (RFC 4511 4.14.1).
 pub const STARTTLS_OID: &str = "1.3.6.1.4.1.1466.20037";
 
@@ -188,7 +193,7 @@ pub enum BindKind {
 }
 
 impl BindKind {
-    /// "anonymous", "unauthenticated", "simple" or "sasl:<mechanism>".
+    /// "anonymous", "unauthenticated", "simple" or `"sasl:<mechanism>"`.
     pub fn label(&self) -> String {
         match self {
             BindKind::Anonymous => "anonymous".into(),
@@ -224,6 +229,9 @@ pub enum Detail {
         name: String,
         /// How it authenticates.
         kind: BindKind,
+        /// For a SASL bind carrying a Kerberos AP-REQ (GSSAPI, or GSS-SPNEGO with Kerberos):
+        /// the ticket's service principal ("ldap/dc01.example.com").
+        krb_sname: Option<String>,
     },
     /// A response carrying an LDAPResult (bindResponse, searchResDone, modifyResponse, ...).
     Result {
@@ -289,6 +297,10 @@ pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
     let op = m.protocol_op.tag().0;
     let detail = match &m.protocol_op {
         ProtocolOp::BindRequest(b) => {
+            let krb_sname = match &b.authentication {
+                AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(ap_req_sname),
+                AuthenticationChoice::Simple(_) => None,
+            };
             let kind = match &b.authentication {
                 AuthenticationChoice::Simple(pw) if pw.is_empty() && b.name.0.is_empty() => {
                     BindKind::Anonymous
@@ -302,6 +314,7 @@ pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
             Detail::Bind {
                 name: cap(&b.name.0, MAX_STRING_LEN),
                 kind,
+                krb_sname,
             }
         }
         ProtocolOp::BindResponse(r) => Detail::Result {
@@ -345,6 +358,25 @@ pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
         id: m.message_id.0,
         op,
         detail,
+    })
+}
+
+/// The service principal of the Kerberos ticket in SASL bind credentials. The AP-REQ (RFC 4120
+/// 5.5.1, [APPLICATION 14]) sits inside the GSS-API initial context token (RFC 4121 4.1: `60`
+/// framing, Kerberos OID, TOK_ID `01 00`), itself inside a SPNEGO NegTokenInit mechToken for
+/// GSS-SPNEGO (RFC 4178 4.2.1); rather than decode both wrappers, the first position holding a
+/// whole, decodable AP-REQ is taken.
+fn ap_req_sname(cred: &[u8]) -> Option<String> {
+    let scan = cred.get(..MAX_CRED_SCAN).unwrap_or(cred);
+    scan.iter().enumerate().find_map(|(i, &b)| {
+        if b != 0x6e {
+            return None;
+        }
+        let m = crate::proto::krb::parse::parse_message(cred.get(i..)?).ok()?;
+        if m.msg_type != Some(crate::proto::krb::parse::MsgType::AP_REQ) {
+            return None;
+        }
+        m.ticket_snames.first().map(|s| cap(s, MAX_STRING_LEN))
     })
 }
 
@@ -513,7 +545,7 @@ mod tests {
     /// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 4, tcp.payload (350 bytes): searchRequest
     /// messageID 5, baseObject "" (rootDSE), scope baseObject, filter (objectclass=*), 15
     /// attributes (tshark: ldap.protocolOp 3, "Filter: (objectclass=*)").
-    const F4_ROOTDSE_SEARCH: &str = "30840000015802010563840000014f04000a01000a010002010002011e010100870b6f626a656374636c61737330840000012b0411737562736368656d61537562656e747279040d6473536572766963654e616d65040e6e616d696e67436f6e7465787473041464656661756c744e616d696e67436f6e746578740413736368656d614e616d696e67436f6e74657874041a636f6e66696775726174696f6e4e616d696e67436f6e746578740417726f6f74446f6d61696e4e616d696e67436f6e746578740410737570706f72746564436f6e74726f6c0414737570706f727465644c44415056657273696f6e0415737570706f727465644c444150506f6c69636965730417737570706f727465645341534c4d656368616e69736d73040b646e73486f73744e616d65040f6c646170536572766963654e616d65040a7365727665724e616d650415737570706f727465644361706162696c6974696573";
+    const F4_ROOTDSE_SEARCH: &str = crate::proto::ldap::testutil::LDAP_ROOTDSE_SEARCH;
 
     #[test]
     fn rootdse_search_matches_tshark() {

@@ -286,14 +286,15 @@ impl Analyzer for LdapAnalyzer {
             };
         }
         let d = ctx.dir.index();
-        if data.first() == Some(&0) || (self.dirs[d].skip > 0 && self.dirs[d].skip_sasl) {
-            self.note_sasl_frame(ctx.frame);
-        }
         let mut at = 0;
         while at < data.len() {
             let rest = &data[at..];
             let st = &mut self.dirs[d];
             if st.skip > 0 {
+                if st.skip_sasl {
+                    self.note_sasl_frame(ctx.frame);
+                }
+                let st = &mut self.dirs[d];
                 let n = st.skip.min(rest.len());
                 st.skip -= n;
                 at += n;
@@ -332,6 +333,7 @@ impl Analyzer for LdapAnalyzer {
                 }
                 Head::Sasl(n, kind, prot) => {
                     self.proved = true;
+                    self.note_sasl_frame(ctx.frame);
                     let readable = kind != Some(TokenKind::Krb5Legacy)
                         && (prot == Protection::Integrity
                             || (prot == Protection::Unknown && kind == Some(TokenKind::Ntlm)));
@@ -466,6 +468,11 @@ mod tests {
             ]
         );
         assert_eq!(frames(&l.binds), vec![("sasl:GSS-SPNEGO".into(), 9)]);
+        // tshark: kerberos.SNameString LDAP,vm39-ad2024.ad2024.weberlab.de in f9.
+        assert_eq!(
+            frames(&l.bind_krb_spns),
+            vec![("LDAP/vm39-ad2024.ad2024.weberlab.de".into(), 9)]
+        );
         assert_eq!(frames(&l.search_bases), vec![("".into(), 4)]);
         assert_eq!(
             frames(&l.search_filters),
@@ -516,6 +523,8 @@ mod tests {
             vec![("bindRequest".into(), 1), ("bindResponse".into(), 1)]
         );
         assert_eq!(l.sasl_buffers, 6);
+        // One buffer per segment: f8 f9 f10 f11 f13 f16 (f14, a retransmission, is dropped).
+        assert_eq!(l.sasl_frames, 6);
         assert_eq!(l.sasl_bytes, 204 + 161 + 223 + 247 + 206 + 71 + 6 * 4);
         assert_eq!(frames(&l.sasl_protection), vec![("privacy".into(), 8)]);
         assert!(l.unwrapped.is_empty());
@@ -619,6 +628,15 @@ mod tests {
         assert_eq!(filt("(objectclass=pKICertificateTemplate)"), Some(259));
         assert_eq!(frames(&l.binds), vec![("sasl:GSS-SPNEGO".into(), 4)]);
         assert_eq!(l.binds.iter().next().unwrap().count, 3);
+        // tshark (PROVENANCE.md): SNameString LDAP/VERGIL-DC.DMC.local/DMC.local x2,
+        // ldap/VERGIL-DC.DMC.LOCAL x1.
+        assert_eq!(
+            counts(&l.bind_krb_spns),
+            vec![
+                ("LDAP/VERGIL-DC.DMC.local/DMC.local".into(), 2),
+                ("ldap/VERGIL-DC.DMC.LOCAL".into(), 1)
+            ]
+        );
         assert_eq!(frames(&l.sasl_protection), vec![("integrity".into(), 6)]);
     }
 
@@ -725,6 +743,36 @@ mod tests {
     }
 
     #[test]
+    fn simple_and_anonymous_binds() {
+        // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap f423 (bindRequest v3
+        // cn=admin,dc=example,dc=com, simple password "testpass") and f497 (bindResponse
+        // success), tcp.payload. Then an anonymous bind hand-encoded per RFC 4511 4.2 (messageID
+        // 2, name "", simple "").
+        let segs = [
+            seg(423, 55013, "302e0201016029020103041a636e3d61646d696e2c64633d6578616d706c652c64633d636f6d80087465737470617373"),
+            seg(497, 389, "300c02010161070a010004000400"),
+            seg(500, 55013, "300c020102600702010304008000"),
+        ];
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let ev = run_tcp(&mut a, 389, &segs);
+        let l = ev.ldap.as_ref().unwrap();
+        assert_eq!(
+            frames(&l.binds),
+            vec![("simple".into(), 423), ("anonymous".into(), 500)]
+        );
+        assert_eq!(
+            frames(&l.bind_names),
+            vec![("cn=admin,dc=example,dc=com".into(), 423)]
+        );
+        assert_eq!(l.results.iter().next().unwrap().value.name, "success");
+        // The password is never kept.
+        let json = serde_json::to_string(&ev).unwrap();
+        assert!(!json.contains("testpass"));
+        // A simple bind does not start a SASL layer: a later 4-byte length is not a buffer.
+        assert!(!a.sasl_layer);
+    }
+
+    #[test]
     fn split_everywhere_and_garbage() {
         // ldap_search_linux_cooked_sll.pcapng f1 (searchRequest) and f2 (3 refs + done) fed
         // one byte at a time, then behind junk bytes.
@@ -804,5 +852,185 @@ mod tests {
         );
         assert_eq!(a.ev.sasl_buffers, 0);
         assert_eq!(a.ev.malformed, 1);
+    }
+}
+
+#[cfg(test)]
+mod crosscheck {
+    //! Whole-capture comparisons with tshark: every TCP 389/3268 connection and the UDP 389
+    //! datagrams of a capture go through the analyzer; the protocolOp counts must equal tshark's
+    //! `ldap.protocolOp` counts and the SASL buffer count its `ldap.sasl_buffer_length` count.
+    use super::*;
+    use crate::evidence::Merge;
+    use crate::proto::ldap::testutil::{field_values, payloads_opt, run_tcp, run_udp, tcp_streams};
+    use std::collections::BTreeMap;
+
+    fn check(file: &str) -> Option<LdapEvidence> {
+        let mut l = LdapEvidence::default();
+        for segs in tcp_streams(file, "tcp.port==389 || tcp.port==3268")? {
+            let port = if segs.iter().any(|x| x.src_port == 3268) {
+                3268
+            } else {
+                389
+            };
+            let mut a = LdapAnalyzer::new(Transport::Tcp, port);
+            if let Some(e) = run_tcp(&mut a, port, &segs).ldap {
+                l.merge(e);
+            }
+        }
+        if let Some(segs) = payloads_opt(file, "udp", "udp.port==389") {
+            let mut a = LdapAnalyzer::new(Transport::Udp, 389);
+            if let Some(e) = run_udp(&mut a, 389, &segs).ldap {
+                l.merge(e);
+            }
+        }
+        let ours: BTreeMap<String, u64> = l
+            .operations
+            .iter()
+            .map(|f| (f.value.clone(), f.count))
+            .collect();
+        let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
+        for (_, v) in field_values(file, "ldap || cldap", "ldap.protocolOp")? {
+            for x in v {
+                *theirs
+                    .entry(parse::op_name(x.parse().unwrap()).to_string())
+                    .or_default() += 1;
+            }
+        }
+        assert_eq!(ours, theirs, "{file}");
+        let sasl: usize = field_values(file, "ldap.sasl_buffer_length", "ldap.sasl_buffer_length")?
+            .iter()
+            .map(|(_, v)| v.len())
+            .sum();
+        assert_eq!(l.sasl_buffers, sasl as u64, "{file}");
+        Some(l)
+    }
+
+    #[test]
+    fn referrals_and_simple_search() {
+        // kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap: bind, search, 3 entries, 3 references.
+        let Some(l) = check("kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap") else {
+            return;
+        };
+        assert_eq!(l.malformed, 0);
+    }
+
+    #[test]
+    fn integrity_matrix_427_entries_inside_sasl() {
+        // ldap_gssapi_kerberos_integrity_matrix_local.pcapng: 427 searchResEntry, 426 of them
+        // read from integrity-only RFC 4121 wrap tokens (tshark: only f6's entry is outside a
+        // SASL buffer), 7 SASL buffers.
+        let Some(l) = check("ldap_gssapi_kerberos_integrity_matrix_local.pcapng") else {
+            return;
+        };
+        assert_eq!(l.malformed, 0);
+        assert_eq!(l.unwrapped.get("searchResEntry"), 426);
+    }
+
+    #[test]
+    fn ad_playbook_mixed_ldap_cldap() {
+        // ad_playbook_mixed_kerberos_ldap_cldap_epm_smb.pcap: 95 LDAP messages over TCP 389
+        // (integrity and sealed SASL buffers, 94 in all) and 2 CLDAP DC locator pings.
+        let Some(l) = check("ad_playbook_mixed_kerberos_ldap_cldap_epm_smb.pcap") else {
+            return;
+        };
+        assert_eq!(l.malformed, 0);
+        assert_eq!(l.dc_locator_pings, 2);
+        assert_eq!(l.sasl_protection.len(), 2);
+    }
+
+    #[test]
+    fn powerview_heavy_search() {
+        // ldap_powerview_heavy_search_cldap_kerberos_epm.pcap: 2015 LDAP messages incl. 1880
+        // entries, 92 SASL buffers, modifyRequest x3.
+        let Some(l) = check("ldap_powerview_heavy_search_cldap_kerberos_epm.pcap") else {
+            return;
+        };
+        assert_eq!(l.malformed, 0);
+    }
+
+    #[test]
+    fn petitpotam_mid_stream_integrity_tokens() {
+        // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng f2786/f2787: a connection caught
+        // after its bind; tshark shows only two SASL buffers (it needs the bind to decode
+        // them). Their RFC 4121 tokens are integrity-only (flags 0x04/0x05): certflow reads a
+        // searchRequest and a searchResDone noSuchObject (32) inside.
+        let file = "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng";
+        let Some(segs) = payloads_opt(file, "tcp", "frame.number==2786 || frame.number==2787")
+        else {
+            return;
+        };
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let l = run_tcp(&mut a, 389, &segs).ldap.unwrap();
+        assert_eq!((l.sasl_buffers, l.messages, l.malformed), (2, 2, 0));
+        let r = l.results.iter().next().unwrap();
+        assert_eq!(
+            (r.value.op.as_str(), r.value.code, r.value.name.as_str()),
+            ("searchResDone", 32, "noSuchObject")
+        );
+        assert!(l
+            .search_bases
+            .iter()
+            .next()
+            .unwrap()
+            .value
+            .starts_with("CN=DNS Settings,CN=ADDS-2-2019"));
+    }
+}
+
+#[cfg(test)]
+mod mutations {
+    //! Deterministic mutation runs: real LDAP messages and SASL buffers with bytes flipped and
+    //! cut, fed as streams and datagrams, must only ever be counted, never panic.
+    use super::*;
+    use crate::proto::ldap::testutil::{ctx, hex};
+
+    const SAMPLES: [&str; 3] = [
+        // ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 4 (searchRequest, tcp.payload).
+        crate::proto::ldap::testutil::LDAP_ROOTDSE_SEARCH,
+        // Same capture, frame 13 (SASL buffer, integrity, modifyResponse inside).
+        crate::proto::ldap::testutil::LDAP_SASL_MODIFY_RESPONSE,
+        // ldap_search_linux_cooked_sll.pcapng frame 1 is covered by the stream tests; here the
+        // StartTLS request of RFC 4511 4.14.1 (hand-encoded, see the StartTLS test).
+        "301d02010177188016312e332e362e312e342e312e313436362e3230303337",
+    ];
+
+    fn next(s: &mut u64) -> u64 {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        *s
+    }
+
+    #[test]
+    fn mutated_messages_never_panic() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        for sample in SAMPLES {
+            let orig = hex(sample);
+            for _ in 0..3000 {
+                let mut b = orig.clone();
+                for _ in 0..1 + next(&mut seed) % 4 {
+                    let i = (next(&mut seed) as usize) % b.len();
+                    b[i] = next(&mut seed) as u8;
+                }
+                let cut = (next(&mut seed) as usize) % (b.len() + 1);
+                let b = &b[..cut.max(b.len() / 2)];
+                let _ = parse::parse_message(b);
+                let _ = sasl::plaintext(b.get(4..).unwrap_or(&[]));
+                let _ = crate::proto::ldap::probe(Transport::Tcp, b);
+                let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+                let c = ctx(1, Dir::ToServer, Transport::Tcp, 389);
+                let mut buf = b.to_vec();
+                // Twice, as the flow layer would re-offer the remainder with more data.
+                let used = a.stream(&c, &buf);
+                assert!(used <= buf.len());
+                buf.drain(..used);
+                buf.extend_from_slice(&orig);
+                let used = a.stream(&c, &buf);
+                assert!(used <= buf.len());
+                let mut u = LdapAnalyzer::new(Transport::Udp, 389);
+                u.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 389), b);
+            }
+        }
     }
 }

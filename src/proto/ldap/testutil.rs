@@ -9,6 +9,31 @@ use std::process::Command;
 use crate::evidence::{Evidence, FrameRef};
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
+// Fixtures shared by several test modules, each cut from a public capture.
+
+/// kerberos_udp_vlan_krb_error.pcap frame 1, udp.payload (287 bytes): AS-REQ, cname
+/// host/mus-n-cj0709, realm LINUX.SHELL.COM, padata 2 and 149.
+pub(crate) const KRB_UDP_AS_REQ: &str = "6a82011b30820117a103020105a20302010aa35830563048a103020102a241043f303da003020117a2360434b60e0b505f98104206f62503b8e0e7c82d842e6f01e5c7f0e1540d1ea4c7e89181e69691e0c41d775649bd7fa5ac4b1874a91915300aa10402020095a2020400a481b03081ada00703050000810000a11f301da003020101a11630141b04686f73741b0c6d75732d6e2d636a30373039a2111b0f4c494e55582e5348454c4c2e434f4da3243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4da511180f32303232303232333037343630335aa611180f32303232303330343037343630335aa706020447a1fa99a81a301802011702011202011102011402011302011002011902011a";
+
+/// kerberos_udp_vlan_krb_error.pcap frame 2, udp.payload (102 bytes): KRB-ERROR 52
+/// KRB_ERR_RESPONSE_TOO_BIG, realm LINUX.SHELL.COM.
+pub(crate) const KRB_UDP_ERROR_52: &str = "7e643062a003020105a10302011ea411180f32303232303232323037343630345aa50502030ec26da603020134a9111b0f4c494e55582e5348454c4c2e434f4daa243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4d";
+
+/// kerberos_tcp_vlan_optional_sname.pcap frame 3, tcp.payload: record mark + AS-REQ
+/// with neither cname nor sname.
+pub(crate) const KRB_TCP_AS_REQ_NO_SNAME: &str = "0000006a6a683066a103020105a20302010aa45a3058a00703050040000010a21a1b186b65726265726f735f7265616c6d5f74696d652e6e61736ca511180f32303337303931333032343830355aa611180f32303337303931333032343830355aa704020265d5a805300302010b";
+
+/// kerberos_tcp_vlan_optional_sname.pcap frame 4, tcp.payload: record mark + KRB-ERROR 60.
+pub(crate) const KRB_TCP_ERROR_60: &str = "000000567e543052a003020105a10302011ea411180f32303132303331363137323934365aa50502030a27dba60302013ca9091b074845432e4e4554aa1c301aa003020102a11330111b066b72627467741b074845432e4e4554";
+
+/// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 4, tcp.payload (350 bytes):
+/// searchRequest messageID 5, baseObject "" (rootDSE), filter (objectclass=*), 15 attributes.
+pub(crate) const LDAP_ROOTDSE_SEARCH: &str = "30840000015802010563840000014f04000a01000a010002010002011e010100870b6f626a656374636c61737330840000012b0411737562736368656d61537562656e747279040d6473536572766963654e616d65040e6e616d696e67436f6e7465787473041464656661756c744e616d696e67436f6e746578740413736368656d614e616d696e67436f6e74657874041a636f6e66696775726174696f6e4e616d696e67436f6e746578740417726f6f74446f6d61696e4e616d696e67436f6e746578740410737570706f72746564436f6e74726f6c0414737570706f727465644c44415056657273696f6e0415737570706f727465644c444150506f6c69636965730417737570706f727465645341534c4d656368616e69736d73040b646e73486f73744e616d65040f6c646170536572766963654e616d65040a7365727665724e616d650415737570706f727465644361706162696c6974696573";
+
+/// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13, tcp.payload: SASL buffer (50
+/// bytes), RFC 4121 wrap flags 0x05, EC 12, RRC 12, modifyResponse(8) success inside.
+pub(crate) const LDAP_SASL_MODIFY_RESPONSE: &str = "00000032050405ff000c000c000000005ca2911b2ce2d5fa00a2fed0ea21fca13084000000100201086784000000070a010004000400";
+
 /// Decodes a hex string (whitespace ignored). Test data only.
 pub(crate) fn hex(s: &str) -> Vec<u8> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
@@ -48,7 +73,7 @@ pub(crate) fn capture(file: &str) -> Option<PathBuf> {
 
 /// Payloads of `proto` ("tcp" or "udp") matching `filter`, in capture order, via tshark
 /// (`-T fields -e frame.number -e <proto>.srcport -e <proto>.payload`). Empty payloads skipped.
-pub(crate) fn payloads(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>> {
+pub(crate) fn payloads_opt(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>> {
     let path = capture(file)?;
     let out = Command::new("tshark")
         .arg("-r")
@@ -91,6 +116,12 @@ pub(crate) fn payloads(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>
             })
         })
         .collect();
+    Some(segs)
+}
+
+/// [`payloads_opt`] that insists on finding payload (a wrong filter fails the test).
+pub(crate) fn payloads(file: &str, proto: &str, filter: &str) -> Option<Vec<Seg>> {
+    let segs = payloads_opt(file, proto, filter)?;
     assert!(!segs.is_empty(), "no payload in {file} for {filter}");
     Some(segs)
 }
@@ -209,4 +240,84 @@ pub(crate) fn run_udp(a: &mut dyn Analyzer, server_port: u16, segs: &[Seg]) -> E
     let mut ev = Evidence::default();
     a.finish(&mut ev);
     ev
+}
+
+/// tshark values of `field` for frames matching `filter`, split on ',' (one Vec per frame).
+pub(crate) fn field_values(
+    file: &str,
+    filter: &str,
+    field: &str,
+) -> Option<Vec<(u64, Vec<String>)>> {
+    let path = capture(file)?;
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args([
+            "-Y",
+            filter,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            field,
+        ])
+        .output()
+        .expect("tshark runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let (n, v) = l.split_once('\t')?;
+                let vals = v
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                Some((n.parse().ok()?, vals))
+            })
+            .collect(),
+    )
+}
+
+/// The TCP payloads of every connection matching `filter`, one list per `tcp.stream` in
+/// stream order, from a single tshark run.
+pub(crate) fn tcp_streams(file: &str, filter: &str) -> Option<Vec<Vec<Seg>>> {
+    let path = capture(file)?;
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args(["-Y", &format!("({filter}) && tcp.len>0"), "-T", "fields"])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.payload",
+        ])
+        .args(["-e", "tcp.seq", "-e", "tcp.stream"])
+        .output()
+        .expect("tshark runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let mut by: std::collections::BTreeMap<u64, Vec<Seg>> = Default::default();
+    for l in text.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        let [frame, port, payload, seq, stream] = f[..] else {
+            continue;
+        };
+        let bytes = hex(payload);
+        if bytes.is_empty() {
+            continue;
+        }
+        by.entry(stream.parse().expect("stream"))
+            .or_default()
+            .push(Seg {
+                frame: frame.parse().expect("frame"),
+                src_port: port.parse().expect("port"),
+                bytes,
+                seq: seq.parse().expect("seq"),
+            });
+    }
+    Some(by.into_values().collect())
 }
