@@ -30,7 +30,7 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
         Command::Flows(args) => {
             let cfg = args.resolve();
             let options = certflow::capture::ReadOptions { hash: cfg.hash };
-            let analysis = match analysis::analyze_with(&cfg.inputs, &options) {
+            let analysis = match analysis::analyze_with(&cfg.inputs, &options, cfg.dissect) {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("certflow: error: {e}");

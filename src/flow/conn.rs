@@ -123,8 +123,8 @@ fn orient(pkt: &Packet) -> ((IpAddr, u16), (IpAddr, u16), bool) {
 }
 
 impl Conn {
-    /// A connection starting with `pkt`.
-    pub fn new(pkt: &Packet, at: FrameRef, ts_ns: i64) -> Conn {
+    /// A connection starting with `pkt`; `dissect` false gives it no protocol analyzer.
+    pub fn new(pkt: &Packet, at: FrameRef, ts_ns: i64, dissect: bool) -> Conn {
         let (client, server, midstream) = orient(pkt);
         let transport = match pkt.l4 {
             L4::Tcp { .. } => Transport::Tcp,
@@ -151,7 +151,7 @@ impl Conn {
             icmp_refused: false,
             icmp: Facts::default(),
             payload_seen: false,
-            chosen: false,
+            chosen: !dissect,
             by_probe: false,
             analyzer: None,
             streams: None,
