@@ -44,6 +44,7 @@ pub struct Conn {
     icmp_refused: bool,
     icmp: Facts<String>,
     payload_seen: bool,
+    dissect: bool,
     chosen: bool,
     by_probe: bool,
     analyzer: Option<Box<dyn Analyzer>>,
@@ -151,6 +152,7 @@ impl Conn {
             icmp_refused: false,
             icmp: Facts::default(),
             payload_seen: false,
+            dissect,
             chosen: !dissect,
             by_probe: false,
             analyzer: None,
@@ -357,7 +359,7 @@ impl Conn {
 
     /// Says where content contradicts the port, or was not recognised.
     fn note_content(&self, proven: Option<&'static str>, ev: &mut Evidence) {
-        if !self.payload_seen {
+        if !self.payload_seen || !self.dissect {
             return;
         }
         let guess = services::well_known(self.transport, self.server.1);
