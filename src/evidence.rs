@@ -87,6 +87,23 @@ impl<T: Ord + Clone> Facts<T> {
         self.add_n(value, at, 1);
     }
 
+    /// Records a borrowed `value` seen at `at`, allocating only when it is new: the hot path
+    /// for values repeated in every message (operation names, message types).
+    pub fn add_ref<Q>(&mut self, value: &Q, at: FrameRef)
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: Ord + ToOwned<Owned = T> + ?Sized,
+    {
+        if let Some(e) = self.map.get_mut(value) {
+            if at < e.0 {
+                e.0 = at;
+            }
+            e.1 += 1;
+        } else {
+            self.add_n(value.to_owned(), at, 1);
+        }
+    }
+
     fn add_n(&mut self, value: T, at: FrameRef, n: u64) {
         if let Some(e) = self.map.get_mut(&value) {
             if at < e.0 {
@@ -224,6 +241,12 @@ impl Merge for Counts {
     }
 }
 
+impl<T: Merge> Merge for Box<T> {
+    fn merge(&mut self, other: Self) {
+        (**self).merge(*other)
+    }
+}
+
 impl<T: Merge> Merge for Option<T> {
     fn merge(&mut self, other: Self) {
         match (self.as_mut(), other) {
@@ -235,32 +258,33 @@ impl<T: Merge> Merge for Option<T> {
 }
 
 /// Everything the protocol analyzers proved about one flow: one entry per protocol seen.
+/// Entries are boxed so a flow without them costs a pointer each, not the evidence's size.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Evidence {
     /// Kerberos (RFC 4120) messages.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kerberos: Option<crate::proto::krb::KrbEvidence>,
+    pub kerberos: Option<Box<crate::proto::krb::KrbEvidence>>,
     /// Kerberos password change (RFC 3244).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kpasswd: Option<crate::proto::krb::KpasswdEvidence>,
+    pub kpasswd: Option<Box<crate::proto::krb::KpasswdEvidence>>,
     /// LDAP (RFC 4511) and CLDAP.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ldap: Option<crate::proto::ldap::LdapEvidence>,
+    pub ldap: Option<Box<crate::proto::ldap::LdapEvidence>>,
     /// TLS handshakes (RFC 5246, RFC 8446).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<crate::proto::tls::TlsEvidence>,
+    pub tls: Option<Box<crate::proto::tls::TlsEvidence>>,
     /// DNS (RFC 1035).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dns: Option<crate::proto::dns::DnsEvidence>,
+    pub dns: Option<Box<crate::proto::dns::DnsEvidence>>,
     /// SMB2/3 (MS-SMB2).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub smb: Option<crate::proto::smb::SmbEvidence>,
+    pub smb: Option<Box<crate::proto::smb::SmbEvidence>>,
     /// HTTP/1.x (RFC 9112).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http: Option<crate::proto::http::HttpEvidence>,
+    pub http: Option<Box<crate::proto::http::HttpEvidence>>,
     /// Connection-oriented DCE/RPC (C706, MS-RPCE), EPM and DCOM activation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dcerpc: Option<crate::proto::dcerpc::DcerpcEvidence>,
+    pub dcerpc: Option<Box<crate::proto::dcerpc::DcerpcEvidence>>,
     /// Notes on content: what the content proved, and where it contradicts the port.
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub notes: Facts<String>,

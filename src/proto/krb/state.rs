@@ -179,7 +179,7 @@ impl Analyzer for KrbAnalyzer {
     fn finish(&mut self, ev: &mut Evidence) {
         let mine = std::mem::take(&mut self.ev);
         if mine.messages > 0 || mine.malformed > 0 {
-            crate::evidence::Merge::merge(&mut ev.kerberos, Some(mine));
+            crate::evidence::Merge::merge(&mut ev.kerberos, Some(Box::new(mine)));
         }
     }
 }
@@ -252,7 +252,7 @@ impl Analyzer for KpasswdAnalyzer {
     fn finish(&mut self, ev: &mut Evidence) {
         if self.touched {
             let mine = std::mem::take(&mut self.ev);
-            crate::evidence::Merge::merge(&mut ev.kpasswd, Some(mine));
+            crate::evidence::Merge::merge(&mut ev.kpasswd, Some(Box::new(mine)));
         }
     }
 }
@@ -354,7 +354,7 @@ mod tests {
             };
             let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
             let ev = run_tcp(&mut a, 88, &segs);
-            total.merge(ev.kerberos.unwrap());
+            total.merge(*ev.kerberos.unwrap());
         }
         assert_eq!(total.messages, 10);
         assert_eq!(total.malformed, 0);
@@ -639,13 +639,13 @@ mod crosscheck {
         for segs in tcp_streams(file, "tcp.port==88")? {
             let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
             if let Some(e) = run_tcp(&mut a, 88, &segs).kerberos {
-                k.merge(e);
+                k.merge(*e);
             }
         }
         if let Some(segs) = payloads_opt(file, "udp", "udp.port==88") {
             let mut a = KrbAnalyzer::new(Transport::Udp, 88);
             if let Some(e) = run_udp(&mut a, 88, &segs).kerberos {
-                k.merge(e);
+                k.merge(*e);
             }
         }
         let ours: BTreeMap<u32, u64> = k

@@ -100,7 +100,7 @@ mod tests {
             assert!(buf.is_empty());
         }
         assert_eq!(a.service(), Some("https"));
-        finish(&mut a).tls.expect("tls evidence")
+        *finish(&mut a).tls.expect("tls evidence")
     }
 
     #[test]
