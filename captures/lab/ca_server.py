@@ -385,11 +385,11 @@ class EpmConn(RpcConn):
     def ept_lookup(self, port):
         tw = self.tower(port)
         annotation = b"ICertPassage (lab CA)\x00"
-        out = b"\x00" * 4 + b"\x11" * 16  # entry_handle (non-null: more may follow)
+        out = b"\x00" * 20  # entry_handle: null, every entry fits in this answer
         out += struct.pack("<I", 1)  # num_ents
         out += struct.pack("<III", 1, 0, 1)  # conformant-varying array of ept_entry_t
         out += b"\x00" * 16 + struct.pack("<I", 4)  # object uuid, tower referent
-        out += struct.pack("<III", 0, len(annotation), len(annotation)) + annotation
+        out += struct.pack("<II", 0, len(annotation)) + annotation  # char annotation[64], varying
         out += b"\x00" * ((4 - len(out) % 4) % 4)
         out += struct.pack("<II", len(tw), len(tw)) + tw
         out += b"\x00" * ((4 - len(out) % 4) % 4)
@@ -444,6 +444,35 @@ class IcprConn(RpcConn):
         return data + struct.pack("<I", 0)  # return value: ERROR_SUCCESS
 
 
+class IcprPipeConn(IcprConn):
+    """ICertPassage reached through the SMB server's \\PIPE\\cert (forwarded over loopback)."""
+
+    name = "icpr-pipe"
+
+    def setup(self):
+        self.sec_addr = b"\\PIPE\\cert"
+
+
+def start_smb(bind, family, pipe_port, accounts, host):
+    """impacket's SMB server on TCP 445 with the named pipe `cert` forwarded to ICertPassage."""
+    from impacket import smbserver
+    from impacket.ntlm import compute_nthash
+
+    smb = smbserver.SimpleSMBServer(listenAddress=bind, listenPort=445,
+                                    ipv6=family == socket.AF_INET6)
+    cfg = smb._SimpleSMBServer__smbConfig  # the mini config SimpleSMBServer builds
+    cfg.set("global", "server_name", host.upper())
+    cfg.set("global", "server_os", "Windows Server 2022")
+    cfg.set("global", "server_domain", "CERTFLOW")
+    smb.getServer().processConfigFile()
+    smb.setSMB2Support(True)
+    for user, passwords in accounts.items():
+        smb.addCredential(user, 1000, "", compute_nthash(passwords[0]).hex())
+    smb.registerNamedPipe("cert", ("127.0.0.1", pipe_port))
+    threading.Thread(target=smb.start, daemon=True).start()
+    log.info("SMB on %s:445 with \\PIPE\\cert", bind)
+
+
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -464,6 +493,7 @@ def main():
     ap.add_argument("--account", action="append", default=[], help="user:password")
     ap.add_argument("--http", action="store_true", help="serve PKI/www on TCP 80")
     ap.add_argument("--port-file", help="write the ICertPassage port here")
+    ap.add_argument("--smb", action="store_true", help="SMB 445 with \\PIPE\\cert (impacket)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     port = args.icpr_port or random.SystemRandom().randrange(49152, 65536)
@@ -484,6 +514,13 @@ def main():
             handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=www, **k)  # noqa
             hs = Server((b, 80), handler, fam)
             servers.append(hs)
+    if args.smb:
+        pipe = Server(("127.0.0.1", port), IcprPipeConn, socket.AF_INET)
+        pipe.icpr_port, pipe.accounts, pipe.domain, pipe.host = port, accounts, args.domain, args.host
+        pipe.pki_dir, pipe.tower_ip = args.pki, args.tower_ip
+        servers.append(pipe)
+        for b in args.bind:
+            start_smb(b, socket.AF_INET6 if ":" in b else socket.AF_INET, port, accounts, args.host)
     if args.port_file:
         with open(args.port_file, "w") as f:
             f.write("%d\n" % port)

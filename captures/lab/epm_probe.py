@@ -6,13 +6,18 @@
   epm_probe.py icpr HOST PORT LEVEL USER PASSWORD DOMAIN
                                           bind ICertPassage on HOST:PORT at auth LEVEL
                                           (1 none, 2 connect, 5 integrity, 6 privacy; NTLM) and
-                                          send CertServerRequest(opnum 0) for request id 1
-                                          without a CSR (a "retrieve"), printing the disposition.
+                                          send CertServerRequest(opnum 0) with a fresh PKCS#10
+                                          for template User, printing the disposition. Below
+                                          privacy the stub (CSR, certificate) is readable.
 """
 import sys
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
 from impacket.dcerpc.v5 import epm, rpcrt, transport
-from impacket.dcerpc.v5.dtypes import NULL
 from impacket.dcerpc.v5.icpr import CERTTRANSBLOB, CertServerRequest, MSRPC_UUID_ICPR
 from impacket.dcerpc.v5.nrpc import checkNullString
 from impacket.uuid import uuidtup_to_bin
@@ -37,17 +42,27 @@ def do_icpr(host, port, level, user, password, domain):
     dce.set_auth_level(int(level))
     dce.connect()
     dce.bind(MSRPC_UUID_ICPR)
-    empty = CERTTRANSBLOB()
-    empty["cb"] = 0
-    empty["pb"] = NULL
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user)]))
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    attrs = checkNullString("CertificateTemplate:User").encode("utf-16le")
+    blobs = []
+    for data in (attrs, csr):
+        b = CERTTRANSBLOB()
+        b["cb"] = len(data)
+        b["pb"] = data
+        blobs.append(b)
     req = CertServerRequest()
     req["dwFlags"] = 0
     req["pwszAuthority"] = checkNullString("certflow-CA1-CA")
-    req["pdwRequestId"] = 1
-    req["pctbAttribs"] = empty
-    req["pctbRequest"] = empty
+    req["pdwRequestId"] = 0
+    req["pctbAttribs"] = blobs[0]
+    req["pctbRequest"] = blobs[1]
     resp = dce.request(req, checkError=False)
-    print("disposition %d, request id %d" % (resp["pdwDisposition"], resp["pdwRequestId"]))
+    cert = b"".join(resp["pctbEncodedCert"]["pb"]) if resp["pctbEncodedCert"]["cb"] else b""
+    print("level %s: disposition %d, request id %d, certificate %d bytes"
+          % (level, resp["pdwDisposition"], resp["pdwRequestId"], len(cert)))
     dce.disconnect()
     return 0
 

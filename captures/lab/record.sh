@@ -9,10 +9,11 @@
 #   pinned     lab_enroll_icpr_pinned_port.pcap             CA pinned to TCP 50100
 #   dynamic    lab_enroll_icpr_dynamic_port.pcap            same client steps, CA on a random port
 #   blocked    lab_enroll_icpr_blocked_dynamic.pcap         nft drops the dynamic port on the CA
+#   pipe       lab_enroll_icpr_named_pipe.pcap              ICPR over SMB \PIPE\cert (impacket smbserver)
 #   regress    lab_enroll_regress_a.pcap / _b.pcap          the story twice, two dynamic ports
 #   https      lab_enroll_https_cep_ces_only.pcapng         client -> CEP/CES on 443 only
 #   ipv6       lab_enroll_story_ipv6.pcapng                 the story over IPv6 (fd77::/64)
-#   vlan       lab_enroll_story_vlan.pcap                   the story with 802.1Q tags (tc/eBPF)
+#   vlan       lab_enroll_story_vlan77.pcap                 the story with 802.1Q tags (tc/eBPF)
 #
 # The lab: namespaces cf-dc (10.77.0.10, dc1, Samba AD DC), cf-ca (10.77.0.20, ca1 + pki, the
 # impacket CA stand-in and the CRL/AIA web server), cf-ces (10.77.0.30, ces, CEP/CES over HTTPS),
@@ -65,22 +66,22 @@ capture_stop() {
     CAP_PID=""
     chmod 644 "$CAP_FILE"
     log "stopped: $(tr '\n' ' ' <"$WORK/capture.log")"
-    # Ground truth for the README: the key frames as tshark dissects them.
-    bash "$LAB_DIR/keyframes.sh" "$CAP_FILE" "${ICPR_PORT:-}" >"$CAP_FILE.frames.txt"
+    # Ground truth for the README: the flows and key frames as tshark dissects them.
+    python3 "$LAB_DIR/summarize.py" "$CAP_FILE" "${ICPR_PORT:-}" >"$CAP_FILE.summary.md"
 }
 
 # ---------------------------------------------------------------- CA and CES
 # ca_start [PORT]  (0 or empty: dynamic). Also serves CRL/AIA on TCP 80.
 ca_start() {
-    local port=${1:-0} bind="--bind 10.77.0.20"
+    local port=${1:-0} extra=${2:-} bind="--bind $CA_IP" tower=$CA_IP
     ca_stop
-    [ "${LAB_V6:-0}" = 1 ] && bind="$bind --bind fd77::20"
+    [ "${LAB_V6:-0}" = 1 ] && tower=0.0.0.0  # floor 5 of a TCP tower holds IPv4 only
     rm -f "$WORK/ca.port"
     # shellcheck disable=SC2086
-    ip netns exec cf-ca "$VENV/bin/python" "$LAB_DIR/ca_server.py" $bind --tower-ip 10.77.0.20 \
+    ip netns exec cf-ca "$VENV/bin/python" "$LAB_DIR/ca_server.py" $bind --tower-ip "$tower" \
         --icpr-port "$port" --pki "$WORK/pki" --http --port-file "$WORK/ca.port" \
         --account "alice:$ALICE_PASS" --account "alice:$ALICE_NEWPASS" \
-        --account "svc-ces:Svc-Ces-Pass-1!" >>"$WORK/ca.log" 2>&1 &
+        --account "svc-ces:Svc-Ces-Pass-1!" $extra >>"$WORK/ca.log" 2>&1 &
     CA_PID=$!
     local i
     for i in $(seq 1 30); do [ -s "$WORK/ca.port" ] && break; sleep 0.3; done
@@ -98,8 +99,7 @@ ca_stop() {
 
 ces_start() {
     [ -n "$CES_PID" ] && return 0
-    local bind="--bind 10.77.0.30"
-    [ "${LAB_V6:-0}" = 1 ] && bind="$bind --bind fd77::30"
+    local bind="--bind $CES_IP"
     # shellcheck disable=SC2086
     ip netns exec cf-ces "$VENV/bin/python" "$LAB_DIR/ces_server.py" $bind --pki "$WORK/pki" \
         --account "alice:$ALICE_PASS" >>"$WORK/ces.log" 2>&1 &
@@ -111,6 +111,11 @@ ces_start() {
 # lab_up 0|1: 0 = IPv4 only, 1 = IPv6 only (fd77::/64; no IPv4 addresses at all).
 lab_up() {
     LAB_V6=$1
+    if [ "$LAB_V6" = 1 ]; then
+        DC_IP=fd77::10 CA_IP=fd77::20 CES_IP=fd77::30
+    else
+        DC_IP=10.77.0.10 CA_IP=10.77.0.20 CES_IP=10.77.0.30
+    fi
     rm -rf "$WORK"
     mkdir -p "$WORK"
     net_down
@@ -138,7 +143,7 @@ cli_reset() {
 # ---------------------------------------------------------------- client steps
 step_locate_dc() {
     cli host -t SRV _ldap._tcp.dc._msdcs.$DOMAIN >/dev/null
-    cli samba-tool domain info 10.77.0.10 >/dev/null 2>&1          # CLDAP netlogon ping, UDP 389
+    cli samba-tool domain info "$DC_IP" >/dev/null 2>&1          # CLDAP netlogon ping, UDP 389
 }
 
 step_kerberos() {
@@ -174,11 +179,28 @@ step_epm() {
     cli "$VENV/bin/python" "$LAB_DIR/epm_probe.py" map ca1.$DOMAIN >"$WORK/epm.out" 2>&1
 }
 
+# impacket rpcdump (ept_lookup, opnum 2) against the DC's Samba EPM and the CA's EPM.
+step_rpcdump() {
+    cli rpcdump.py -port 135 "$DC_IP" >"$WORK/rpcdump-dc.out" 2>&1
+    cli rpcdump.py -port 135 "$CA_IP" >"$WORK/rpcdump-ca.out" 2>&1
+}
+
+# ICertPassage at auth levels connect (2) and integrity (5): the PKCS#10 and the issued
+# certificate are readable on the wire (privacy, level 6, is what certipy uses).
+step_icpr_levels() {
+    local lvl
+    for lvl in 2 5; do
+        cli "$VENV/bin/python" "$LAB_DIR/epm_probe.py" icpr "$CA_IP" "$ICPR_PORT" $lvl alice \
+            "$ALICE_PASS" "$DOMAIN" >>"$WORK/icpr-levels.out" 2>&1
+    done
+    log "icpr levels: $(tr '\n' ' ' <"$WORK/icpr-levels.out")"
+}
+
 step_certipy() {
     local extra=${1:-}
     # shellcheck disable=SC2086
     (cd "$WORK/cli" && cli timeout 60 certipy req -u "alice@$DOMAIN" -p "$ALICE_PASS" \
-        -dc-ip 10.77.0.10 -target ca1.$DOMAIN -target-ip "${CA_IP:-10.77.0.20}" \
+        -dc-ip "$DC_IP" -target ca1.$DOMAIN -target-ip "$CA_IP" \
         -ca "$CA_NAME" -template User $extra -timeout 5 -out alice) >"$WORK/certipy.out" 2>&1
     log "certipy: $(grep -E 'Successfully|Got certificate|rror|Failed' "$WORK/certipy.out" | tr '\n' ' ')"
 }
@@ -201,7 +223,7 @@ step_kpasswd() {
 
 # The CA host reads its own enrollment-service object from the DC (CA -> DC LDAP 389).
 step_ca_reads_config() {
-    nsx ca env LDAPCONF="$WORK/cli/ldap.conf" ldapsearch -LLL -x -H ldap://10.77.0.10 \
+    nsx ca env LDAPCONF="$WORK/cli/ldap.conf" ldapsearch -LLL -x -H "ldap://dc1.$DOMAIN" \
         -D "CA1\$@$DOMAIN" -w 'Machine-Ca1-Pass-77!' \
         -b "CN=$CA_NAME,CN=Enrollment Services,CN=Public Key Services,CN=Services,CN=Configuration,$BASEDN" \
         -s base certificateTemplates >/dev/null
@@ -224,6 +246,8 @@ scn_story() {
     local f="$OUT/lab_enroll_story_icpr_dynamic.pcapng"
     capture_start "$f"
     scn_story_steps
+    step_icpr_levels
+    step_rpcdump
     step_ldap_variants
     step_smb
     step_kpasswd
@@ -247,6 +271,19 @@ scn_dynamic() {
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
     step_certipy -dynamic-endpoint
     capture_stop
+}
+
+# ICPR over SMB: the CA also runs impacket's SMB server with \PIPE\cert; certipy without
+# -dynamic-endpoint tries the pipe first (SMB2 NEGOTIATE, SESSION_SETUP NTLM, TREE_CONNECT IPC$,
+# CREATE cert, then the DCE/RPC bind and request inside SMB2 WRITE/READ or IOCTL).
+scn_pipe() {
+    cli_reset
+    ca_start 0 --smb
+    capture_start "$OUT/lab_enroll_icpr_named_pipe.pcap"
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    step_certipy
+    capture_stop
+    ca_stop
 }
 
 scn_blocked() {
@@ -279,14 +316,46 @@ scn_https() {
     cli_reset
     ces_start
     capture_start "$OUT/lab_enroll_https_cep_ces_only.pcapng"
-    cli "$VENV/bin/python" "$LAB_DIR/ces_client.py" --host ces.$DOMAIN --ip 10.77.0.30 \
+    cli "$VENV/bin/python" "$LAB_DIR/ces_client.py" --host ces.$DOMAIN --ip "$CES_IP" \
         --cacert "$WORK/pki/ca.crt" --user alice --password "$ALICE_PASS" --out "$WORK/cli" \
         >"$WORK/ces_client.out" 2>&1
     (cd "$WORK/cli" && cli curl -sS --cacert "$WORK/pki/ca.crt" \
-        --resolve ces.$DOMAIN:443:10.77.0.30 -o cep.xml \
+        --resolve "ces.$DOMAIN:443:$CES_IP" -o cep.xml \
         "https://ces.$DOMAIN/ADPolicyProvider_CEP_Kerberos/service.svc/CEP")
     capture_stop
     log "ces client: $(tail -2 "$WORK/ces_client.out" | tr '\n' ' ')"
+}
+
+# The story over IPv6 only (the lab is brought up again without IPv4 addresses).
+scn_ipv6() {
+    cli_reset
+    ca_start 0
+    capture_start "$OUT/lab_enroll_story_ipv6.pcapng"
+    scn_story_steps
+    capture_stop
+}
+
+# The story with real 802.1Q tags: a tc/eBPF program on every host's eth0 pushes VLAN 77 on
+# egress and pops it on ingress (no 8021q module in this kernel), so every frame on br0 is tagged.
+scn_vlan() {
+    local h name
+    clang -O2 -target bpf -I/usr/include/x86_64-linux-gnu -c "$LAB_DIR/vlan_tag.bpf.c" \
+        -o "$WORK/vlan_tag.bpf.o" || { log "vlan: clang failed, scenario skipped"; return 1; }
+    for h in $HOSTS; do
+        IFS=: read -r name _ _ <<<"$h"
+        nsx "$name" tc qdisc add dev eth0 clsact
+        nsx "$name" tc filter add dev eth0 egress bpf da obj "$WORK/vlan_tag.bpf.o" sec egress
+        nsx "$name" tc filter add dev eth0 ingress bpf da obj "$WORK/vlan_tag.bpf.o" sec ingress
+    done
+    cli_reset
+    ca_start 0
+    capture_start "$OUT/lab_enroll_story_vlan77.pcap"
+    scn_story_steps
+    capture_stop
+    for h in $HOSTS; do
+        IFS=: read -r name _ _ <<<"$h"
+        nsx "$name" tc qdisc del dev eth0 clsact
+    done
 }
 
 run() {
@@ -300,7 +369,7 @@ run() {
 main() {
     install_deps
     local scenarios=("$@") set4=() set6=() s
-    [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https ipv6 vlan)
+    [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
