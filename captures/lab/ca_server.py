@@ -15,6 +15,12 @@ small but real server:
   session security. CertServerRequest (opnum 0) is answered with disposition 3 (issued), the
   DER certificate and a PKCS#7 chain, signed by the lab CA with python-cryptography.
 * TCP 80 (optional, --http): a plain HTTP server for the CRL/AIA files (/CertEnroll/...).
+* TCP 445 (optional, --smb): impacket's SMB server; its named pipe `cert` is forwarded over
+  loopback to the same ICertPassage code, whose bind_ack then names \\PIPE\\cert.
+
+Limits: incoming NTLM signatures (integrity/privacy) are not verified, only decrypted with the
+RC4 stream kept in step; the server's own signatures follow MS-NLMP 3.4.4 but no client here
+checks them. Only NTLM (auth type 10) is accepted in binds; SPNEGO/Kerberos binds get a bind_nak.
 
 Substitution, said plainly: a Windows CA checks NTLM through the DC (netlogon pass-through); this
 stand-in knows the lab passwords itself. Everything else on the wire is what the protocols say.
@@ -52,7 +58,6 @@ REQUEST, RESPONSE, FAULT, BIND, BIND_ACK, BIND_NAK, ALTER, ALTER_RESP, AUTH3 = (
 PFC_FIRST, PFC_LAST = 0x01, 0x02
 AUTHN_WINNT = 10
 LEVEL_CONNECT, LEVEL_INTEGRITY, LEVEL_PRIVACY = 2, 5, 6
-MAX_PDU = 65535  # frag_length is a u16
 REQUEST_ID = 0x40  # first request id handed out is 0x41 (65)
 REQUEST_LOCK = threading.Lock()
 

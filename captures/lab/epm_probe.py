@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from impacket.dcerpc.v5 import epm, rpcrt, transport
+from impacket.dcerpc.v5 import epm, transport
 from impacket.dcerpc.v5.icpr import CERTTRANSBLOB, CertServerRequest, MSRPC_UUID_ICPR
 from impacket.dcerpc.v5.nrpc import checkNullString
 from impacket.uuid import uuidtup_to_bin

@@ -76,7 +76,7 @@ def main():
     for r in rows:
         r += [""] * (len(base) + len(extra) - len(r))
         info = r[9][:140].replace("|", "/")
-        sni, epport, bind_if, alevel, sname = r[10], r[11], r[12], r[13], r[14]
+        sni, epport, alevel, sname = r[10], r[11], r[13], r[14]
         notes = []
         if sni:
             notes.append("SNI %s" % sni)
