@@ -18,9 +18,9 @@ small but real server:
 * TCP 445 (optional, --smb): impacket's SMB server; its named pipe `cert` is forwarded over
   loopback to the same ICertPassage code, whose bind_ack then names \\PIPE\\cert.
 
-Limits: incoming NTLM signatures (integrity/privacy) are not verified, only decrypted with the
-RC4 stream kept in step; the server's own signatures follow MS-NLMP 3.4.4 but no client here
-checks them. Only NTLM (auth type 10) is accepted in binds; SPNEGO/Kerberos binds get a bind_nak.
+Incoming NTLM signatures (integrity and privacy) are verified (MS-NLMP 3.4.4, extended session
+security); a bad one gets a fault. Limits: the server's own signatures are computed the same way
+but no client here checks them (impacket does not). Only NTLM (auth type 10) is accepted in binds; SPNEGO/Kerberos binds get a bind_nak.
 
 Substitution, said plainly: a Windows CA checks NTLM through the DC (netlogon pass-through); this
 stand-in knows the lab passwords itself. Everything else on the wire is what the protocols say.
@@ -261,28 +261,29 @@ class RpcConn(socketserver.BaseRequestHandler):
                                  trailer=tr, auth=av))
 
     def on_request(self, raw, flags, call_id, body, trailer, authv, alen):
-        if len(body) < 8:
+        head_len = 8 + (16 if flags & 0x80 else 0)  # alloc_hint, p_cont_id, opnum, [object]
+        if len(body) < head_len:
             return
-        stub = body[8:]
-        alloc_hint, ctx_id, opnum = struct.unpack_from("<IHH", body, 0)
-        if flags & 0x80:
-            stub = stub[16:]
-        pad = 0
+        _alloc_hint, _ctx_id, opnum = struct.unpack_from("<IHH", body, 0)
+        stub = body[head_len:]
         if alen:
             _t, level, pad, _r, _c = struct.unpack("<BBBBI", trailer)
             a = self.auth
-            if a is None or not a.ready:
+            if a is None or not a.ready or pad > len(stub):
                 self.fault(call_id, 5)  # access denied
                 return
             if level == LEVEL_PRIVACY:
-                # Sealed: the stub (plus its pad) is RC4 under the client sealing key; the
-                # signature is over the plaintext PDU (MS-NLMP 3.4.4, with ESS).
-                sealed = body[8:]
-                plain = a.cli_seal(sealed)
-                stub = plain
-            # The client's MAC used 8 bytes of its RC4 stream (KEY_EXCH): stay in step.
-            ntlm.MAC(a.flags, a.cli_seal, a.cli_sign, a.cli_seq, b"")
+                # Sealed: the stub and its pad are RC4 under the client sealing key.
+                stub = a.cli_seal(stub)
+            # MS-NLMP 3.4.4 with extended session security: the signature covers the whole
+            # PDU with the plaintext stub and the sec_trailer, minus the auth value itself.
+            signed = raw[:16] + body[:head_len] + stub + trailer
+            want = ntlm.MAC(a.flags, a.cli_seal, a.cli_sign, a.cli_seq, signed).getData()
             a.cli_seq += 1
+            if want != authv:
+                log.warning("%s: bad NTLM signature on call %d", self.name, call_id)
+                self.fault(call_id, 5)
+                return
             if pad:
                 stub = stub[:-pad]
         if flags & PFC_FIRST and not flags & PFC_LAST:
