@@ -249,6 +249,7 @@ scn_story() {
     step_icpr_levels
     step_rpcdump
     step_ldap_variants
+    cli kvno HTTP/ces.$DOMAIN >/dev/null   # the CES host's SPN, as a web-enrolling member would
     step_smb
     step_kpasswd
     capture_stop
