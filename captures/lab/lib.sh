@@ -24,9 +24,9 @@ nsx() { local ns=$1; shift; ip netns exec "cf-$ns" "$@"; }
 
 install_deps() {
     export DEBIAN_FRONTEND=noninteractive
-    local pkgs="samba samba-ad-dc samba-dsdb-modules winbind krb5-user ldap-utils smbclient
-        tcpdump tshark nftables ethtool iproute2 openssl curl libsasl2-modules-gssapi-mit
-        python3-venv clang llvm libbpf-dev"
+    local pkgs="samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user
+        ldap-utils ldb-tools smbclient bind9-host tcpdump tshark nftables ethtool iproute2
+        openssl curl libsasl2-modules-gssapi-mit python3-venv clang llvm libbpf-dev"
     local missing=""
     for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
     if [ -n "$missing" ]; then
