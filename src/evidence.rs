@@ -4,7 +4,7 @@
 //! often it was seen, so every line of a report can be traced back to the capture. Collections are
 //! capped: a flow cannot grow a fact table without bound, and hitting a cap is counted.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
 
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -31,6 +31,61 @@ impl FrameRef {
 impl Serialize for FrameRef {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(self.frame)
+    }
+}
+
+/// A map kept as a vector sorted by key. Fact lists are small (most hold one to five values)
+/// and there are many of them, one set per flow: a B-tree allocates a node for eleven entries
+/// even for one, which made evidence the largest part of a flow's memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SortedMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for SortedMap<K, V> {
+    fn default() -> Self {
+        SortedMap(Vec::new())
+    }
+}
+
+impl<K: Ord, V> SortedMap<K, V> {
+    fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    }
+    fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+    fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.find(key).ok().map(|i| &mut self.0[i].1)
+    }
+    /// Inserts a key known to be absent.
+    fn insert(&mut self, key: K, value: V) {
+        let i = self.find(&key).unwrap_or_else(|i| i);
+        self.0.insert(i, (key, value));
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<K, V> IntoIterator for SortedMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
     }
 }
 
@@ -67,7 +122,7 @@ impl<T: Serialize> Serialize for Fact<T> {
 /// then value, so output is deterministic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts<T: Ord> {
-    map: BTreeMap<T, (FrameRef, u64)>,
+    map: SortedMap<T, (FrameRef, u64)>,
     /// Distinct values not stored because the list was full.
     pub dropped: u64,
 }
@@ -75,7 +130,7 @@ pub struct Facts<T: Ord> {
 impl<T: Ord> Default for Facts<T> {
     fn default() -> Self {
         Facts {
-            map: BTreeMap::new(),
+            map: SortedMap::default(),
             dropped: 0,
         }
     }
@@ -137,7 +192,7 @@ impl<T: Ord + Clone> Facts<T> {
 
     /// True if `value` was recorded.
     pub fn contains(&self, value: &T) -> bool {
-        self.map.contains_key(value)
+        self.map.get(value).is_some()
     }
 
     /// The first frame that showed `value`.
@@ -162,7 +217,7 @@ impl<T: Ord + Clone> Facts<T> {
 
     /// The values alone, sorted.
     pub fn values(&self) -> impl Iterator<Item = &T> {
-        self.map.keys()
+        self.map.iter().map(|(k, _)| k)
     }
 }
 
@@ -176,7 +231,7 @@ impl<T: Ord + Clone + Serialize> Serialize for Facts<T> {
 /// order. Capped like [`Facts`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
-    map: BTreeMap<String, u64>,
+    map: SortedMap<String, u64>,
     /// Increments not stored because the table was full.
     pub dropped: u64,
 }
@@ -216,7 +271,7 @@ impl Counts {
 impl Serialize for Counts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.map.len()))?;
-        for (k, v) in &self.map {
+        for (k, v) in self.map.iter() {
             m.serialize_entry(k, v)?;
         }
         m.end()
