@@ -305,3 +305,37 @@ fn regression_pair_differs_in_the_dynamic_port() {
     // Apart from the dynamic port, the same services on the same ports.
     assert_eq!(ports(&a), ports(&b));
 }
+
+/// Issue 5: attribution without a bind. lab_enroll_icpr_dynamic_port.pcap with the bind (frame
+/// 54) and bind_ack (56) of the dynamic-port connection removed: the connection to 51591 still
+/// names ICertPassage, learned from the Map response at frame 47 (frames before 54 keep their
+/// numbers in the edited file).
+#[test]
+fn interface_named_from_the_map_answer_when_the_bind_is_missing() {
+    let src = common::own_capture("lab_enroll_icpr_dynamic_port.pcap");
+    let dst = std::env::temp_dir().join(format!("certflow-nobind-{}.pcap", std::process::id()));
+    common::write_without_frames(&src, &dst, &[54, 56]);
+    let (v, out) = common::flows_json(&dst);
+    let _ = std::fs::remove_file(&dst);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(v["captures"][0]["packets"], 67);
+    let f = flow(&v, CLIENT, CA, "tcp", 51591);
+    assert_eq!(f["service"], "dcerpc");
+    let i = interface(f, "ICertPassage");
+    assert_eq!(
+        facts(&i["learned"]),
+        vec![("epm map at frame 47".into(), 47)]
+    );
+    // The original, for contrast, also has the bind.
+    let whole = flows("lab_enroll_icpr_dynamic_port.pcap");
+    let learned =
+        facts(&interface(flow(&whole, CLIENT, CA, "tcp", 51591), "ICertPassage")["learned"]);
+    assert_eq!(
+        learned,
+        vec![("epm map at frame 47".into(), 47), ("bind".into(), 54)]
+    );
+}

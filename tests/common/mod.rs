@@ -111,3 +111,35 @@ pub fn tshark(args: &[&str]) -> String {
         .expect("run tshark");
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// Writes `src` as a classic pcap (nanosecond, little-endian) at `dst` without the frames whose
+/// 1-based numbers are in `drop` (as `editcap SRC DST N...` would). The frames after a dropped
+/// one are renumbered, as in any edited capture.
+pub fn write_without_frames(src: &Path, dst: &Path, drop: &[u64]) {
+    use certflow::capture::{read, Input};
+    let mut out: Vec<u8> = Vec::new();
+    let mut link: Option<u32> = None;
+    let mut records: Vec<u8> = Vec::new();
+    read(&Input::Path(src.to_path_buf()), &mut |f| {
+        link.get_or_insert(f.link_type);
+        if drop.contains(&f.number) {
+            return;
+        }
+        let (s, ns) = (
+            f.ts_ns.div_euclid(1_000_000_000),
+            f.ts_ns.rem_euclid(1_000_000_000),
+        );
+        records.extend_from_slice(&(s as u32).to_le_bytes());
+        records.extend_from_slice(&(ns as u32).to_le_bytes());
+        records.extend_from_slice(&(f.data.len() as u32).to_le_bytes());
+        records.extend_from_slice(&f.orig_len.to_le_bytes());
+        records.extend_from_slice(f.data);
+    })
+    .expect("read the source capture");
+    out.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&link.unwrap_or(1).to_le_bytes());
+    out.extend_from_slice(&records);
+    std::fs::write(dst, out).expect("write the edited capture");
+}
