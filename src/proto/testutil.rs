@@ -6,7 +6,7 @@
 //! - Extraction with the REAL pipeline: [`packets`] reads a capture with
 //!   [`crate::capture::read`] and decodes every frame with [`crate::decode::decode`] (IPv4
 //!   reassembly included), keeping Wireshark's 1-based frame numbers. [`conn`], [`tcp_conn`],
-//!   [`udp_conn`] and [`connections`] pick one or every connection out of that. No tshark is
+//!   [`select`] and [`connections`] pick one or every connection out of that. No tshark is
 //!   needed to extract bytes; tshark stays only where a test compares with it.
 //! - Feeding with the REAL reassembly: [`TcpFeeder`] drives one [`crate::flow::tcp::Stream`] per
 //!   direction, so retransmissions, overlaps, out-of-order segments and gaps reach the analyzer
@@ -15,9 +15,6 @@
 //!
 //! Deliberately not handled: UDP tunnels (VXLAN, Geneve), which the analysis layer unwraps; no
 //! protocol test needs a tunnelled connection.
-
-// Parts used only by the Kerberos/LDAP tests, ported in the next step.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -207,14 +204,52 @@ pub(crate) fn tcp_conn(name: &str, client_port: u16, server_port: u16) -> Option
     Some(c)
 }
 
-/// [`packets`] + [`conn`] for UDP; asserts at least one datagram.
-pub(crate) fn udp_conn(name: &str, client_port: u16, server_port: u16) -> Option<Vec<(Dir, Seg)>> {
-    let c = conn(&packets(name)?, Transport::Udp, client_port, server_port);
+/// The packets of capture `name` on `transport` that satisfy `pick`, in capture order, with
+/// their direction (sent from `server_port`: [`Dir::ToClient`]). Asserts some carry payload
+/// (a wrong selection fails the test).
+pub(crate) fn select(
+    name: &str,
+    transport: Transport,
+    server_port: u16,
+    pick: impl Fn(&Seg) -> bool,
+) -> Option<Vec<(Dir, Seg)>> {
+    let segs: Vec<Seg> = packets(name)?
+        .into_iter()
+        .filter(|s| s.transport == transport && pick(s))
+        .collect();
     assert!(
-        !c.is_empty(),
-        "no UDP datagram for {client_port}<->{server_port} in {name}"
+        segs.iter().any(|s| !s.payload.is_empty()),
+        "no {transport:?} payload selected in {name}"
     );
-    Some(c)
+    Some(with_dirs(&segs, server_port))
+}
+
+/// A hand-made message of a test: frame number, direction, bytes.
+pub(crate) type Part = (u64, Dir, Vec<u8>);
+
+/// Runs hand-made messages through a fresh connection: TCP parts in order per direction
+/// through [`TcpFeeder::bytes`], UDP parts as datagrams; returns the analyzer's evidence.
+pub(crate) fn run_parts(
+    a: &mut dyn Analyzer,
+    transport: Transport,
+    server_port: u16,
+    parts: &[Part],
+) -> Evidence {
+    match transport {
+        Transport::Tcp => {
+            let mut f = TcpFeeder::new(server_port);
+            for (frame, dir, b) in parts {
+                f.bytes(a, *frame, *dir, b);
+            }
+            f.finish(a)
+        }
+        Transport::Udp => {
+            for (frame, dir, b) in parts {
+                a.datagram(&ctx(*frame, *dir, Transport::Udp, server_port), b);
+            }
+            finish(a)
+        }
+    }
 }
 
 /// Every connection of `segs` (by transport and both address/port pairs) with a packet that
@@ -318,6 +353,14 @@ impl TcpFeeder {
         self.next_seq[i] = self.next_seq[i].wrapping_add(n);
     }
 
+    /// Gives up on the earliest hole of `dir` now (as the reassembly does when its holding
+    /// area is full): a gap, then the held segments that follow are delivered, attributed to
+    /// the last frame fed. Without this, held segments wait for [`TcpFeeder::flush`].
+    pub fn give_up(&mut self, a: &mut dyn Analyzer, dir: Dir) {
+        let c = self.ctx(self.last_frame, self.last_ts, dir);
+        self.streams[dir.index()].skip_hole(a, &c);
+    }
+
     /// Connection end for the reassembly: held out-of-order segments are delivered across
     /// their holes (each hole a gap), as the flow layer does when a connection ends.
     pub fn flush(&mut self, a: &mut dyn Analyzer) {
@@ -376,7 +419,7 @@ pub(crate) fn analyze_tcp(
     Some(run_tcp(a.as_mut(), &segs, server_port))
 }
 
-/// Feeds UDP datagrams (from [`conn`] / [`udp_conn`]) to the analyzer.
+/// Feeds UDP datagrams (from [`conn`] / [`select`]) to the analyzer.
 pub(crate) fn feed_udp(a: &mut dyn Analyzer, segs: &[(Dir, Seg)], server_port: u16) {
     for (d, s) in segs {
         let c = Ctx {
@@ -505,3 +548,71 @@ pub(crate) fn mutate_and_feed(
         }
     }
 }
+
+/// tshark's values of `field` for the frames of capture `name` matching display filter
+/// `filter`, split on ',' (one list per frame, with its number): ground truth for comparisons.
+/// `None` (printed) when the capture is absent or tshark is not installed.
+pub(crate) fn tshark_fields(
+    name: &str,
+    filter: &str,
+    field: &str,
+) -> Option<Vec<(u64, Vec<String>)>> {
+    let path = capture(name)?;
+    let Ok(out) = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args([
+            "-Y",
+            filter,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            field,
+        ])
+        .output()
+    else {
+        eprintln!("skipped: tshark not installed");
+        return None;
+    };
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let (n, v) = l.split_once('\t')?;
+                let vals = v
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                Some((n.parse().ok()?, vals))
+            })
+            .collect(),
+    )
+}
+
+// Fixtures shared by several test modules, each cut from a public capture.
+
+/// kerberos_udp_vlan_krb_error.pcap frame 1, udp.payload (287 bytes): AS-REQ, cname
+/// host/mus-n-cj0709, realm LINUX.SHELL.COM, padata 2 and 149.
+pub(crate) const KRB_UDP_AS_REQ: &str = "6a82011b30820117a103020105a20302010aa35830563048a103020102a241043f303da003020117a2360434b60e0b505f98104206f62503b8e0e7c82d842e6f01e5c7f0e1540d1ea4c7e89181e69691e0c41d775649bd7fa5ac4b1874a91915300aa10402020095a2020400a481b03081ada00703050000810000a11f301da003020101a11630141b04686f73741b0c6d75732d6e2d636a30373039a2111b0f4c494e55582e5348454c4c2e434f4da3243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4da511180f32303232303232333037343630335aa611180f32303232303330343037343630335aa706020447a1fa99a81a301802011702011202011102011402011302011002011902011a";
+
+/// kerberos_udp_vlan_krb_error.pcap frame 2, udp.payload (102 bytes): KRB-ERROR 52
+/// KRB_ERR_RESPONSE_TOO_BIG, realm LINUX.SHELL.COM.
+pub(crate) const KRB_UDP_ERROR_52: &str = "7e643062a003020105a10302011ea411180f32303232303232323037343630345aa50502030ec26da603020134a9111b0f4c494e55582e5348454c4c2e434f4daa243022a003020102a11b30191b066b72627467741b0f4c494e55582e5348454c4c2e434f4d";
+
+/// kerberos_tcp_vlan_optional_sname.pcap frame 3, tcp.payload: record mark + AS-REQ
+/// with neither cname nor sname.
+pub(crate) const KRB_TCP_AS_REQ_NO_SNAME: &str = "0000006a6a683066a103020105a20302010aa45a3058a00703050040000010a21a1b186b65726265726f735f7265616c6d5f74696d652e6e61736ca511180f32303337303931333032343830355aa611180f32303337303931333032343830355aa704020265d5a805300302010b";
+
+/// kerberos_tcp_vlan_optional_sname.pcap frame 4, tcp.payload: record mark + KRB-ERROR 60.
+pub(crate) const KRB_TCP_ERROR_60: &str = "000000567e543052a003020105a10302011ea411180f32303132303331363137323934365aa50502030a27dba60302013ca9091b074845432e4e4554aa1c301aa003020102a11330111b066b72627467741b074845432e4e4554";
+
+/// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 4, tcp.payload (350 bytes):
+/// searchRequest messageID 5, baseObject "" (rootDSE), filter (objectclass=*), 15 attributes.
+pub(crate) const LDAP_ROOTDSE_SEARCH: &str = "30840000015802010563840000014f04000a01000a010002010002011e010100870b6f626a656374636c61737330840000012b0411737562736368656d61537562656e747279040d6473536572766963654e616d65040e6e616d696e67436f6e7465787473041464656661756c744e616d696e67436f6e746578740413736368656d614e616d696e67436f6e74657874041a636f6e66696775726174696f6e4e616d696e67436f6e746578740417726f6f74446f6d61696e4e616d696e67436f6e746578740410737570706f72746564436f6e74726f6c0414737570706f727465644c44415056657273696f6e0415737570706f727465644c444150506f6c69636965730417737570706f727465645341534c4d656368616e69736d73040b646e73486f73744e616d65040f6c646170536572766963654e616d65040a7365727665724e616d650415737570706f727465644361706162696c6974696573";
+
+/// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13, tcp.payload: SASL buffer (50
+/// bytes), RFC 4121 wrap flags 0x05, EC 12, RRC 12, modifyResponse(8) success inside.
+pub(crate) const LDAP_SASL_MODIFY_RESPONSE: &str = "00000032050405ff000c000c000000005ca2911b2ce2d5fa00a2fed0ea21fca13084000000100201086784000000070a010004000400";
