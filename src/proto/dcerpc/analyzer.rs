@@ -576,6 +576,7 @@ impl Analyzer for DcerpcAnalyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::dcerpc::DISSECTOR as RPC;
     use crate::proto::testutil::{analyze_tcp, conn, packets, run_tcp, Rng, TcpFeeder};
     use crate::proto::Transport;
 
@@ -594,12 +595,8 @@ mod tests {
     fn zerologon_epm_flow() {
         // epm_map_netlogon_zerologon_win2019.pcap tcp 50555 -> 135 (frames 4-8): bind EPM 3.0,
         // ept_map NETLOGON -> tcp 49668 (tshark epm.proto.tcp_port 49668, ip 172.16.5.58).
-        let Some(ev) = analyze_tcp(
-            &crate::proto::dcerpc::DISSECTOR,
-            "epm_map_netlogon_zerologon_win2019.pcap",
-            50555,
-            135,
-        ) else {
+        let Some(ev) = analyze_tcp(&RPC, "epm_map_netlogon_zerologon_win2019.pcap", 50555, 135)
+        else {
             return;
         };
         let d = dcerpc(&ev);
@@ -635,7 +632,7 @@ mod tests {
         // Same capture tcp 50556 -> 49668: bind NETLOGON 1.0 (frame 16), sec_addr "49668",
         // opnums 4 (frame 19) and 26 (frame 22), as tshark's dcerpc.opnum column.
         let Some(ev) = analyze_tcp(
-            &crate::proto::dcerpc::DISSECTOR,
+            &RPC,
             "epm_map_netlogon_zerologon_win2019.pcap",
             50556,
             49668,
@@ -661,7 +658,7 @@ mod tests {
         // ack results 2,0,3 reason 2), SPNEGO (9) at privacy (6); alter_context at frame 14;
         // opnums 0, 12, 1 twice each with encrypted stubs.
         let Some(ev) = analyze_tcp(
-            &crate::proto::dcerpc::DISSECTOR,
+            &RPC,
             "epm_drsuapi_kerberos_privacy_sealed.pcapng.gz",
             49701,
             49667,
@@ -692,7 +689,7 @@ mod tests {
         // Same capture tcp 49700 -> 135: EPM bound at frame 4 (3 contexts), two ept_map
         // requests (frames 6, 22) for DRSUAPI. tshark shows the maps with DRSUAPI.
         let Some(ev) = analyze_tcp(
-            &crate::proto::dcerpc::DISSECTOR,
+            &RPC,
             "epm_drsuapi_kerberos_privacy_sealed.pcapng.gz",
             49700,
             135,
@@ -757,7 +754,7 @@ mod tests {
         let sb: Vec<&String> = d.string_bindings.values().collect();
         assert_eq!(sb, ["tcp 192.168.56.101[49724]", "tcp DC1[49724]"]);
         if let Some(ev) = analyze_tcp(
-            &crate::proto::dcerpc::DISSECTOR,
+            &RPC,
             "dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap",
             49725,
             135,
@@ -774,12 +771,8 @@ mod tests {
         // dcom_wmi_activation_oxid_smb_dns.pcap tcp 55274 -> 135, frames 59/60:
         // RemoteCreateInstance of 8bc3f05e-... for IWbemLevel1Login; tshark bindings
         // WORKSTATION6[52419], 172.18.39.6[52419].
-        let Some(ev) = analyze_tcp(
-            &crate::proto::dcerpc::DISSECTOR,
-            "dcom_wmi_activation_oxid_smb_dns.pcap",
-            55274,
-            135,
-        ) else {
+        let Some(ev) = analyze_tcp(&RPC, "dcom_wmi_activation_oxid_smb_dns.pcap", 55274, 135)
+        else {
             return;
         };
         let d = dcerpc(&ev);
@@ -840,7 +833,7 @@ mod tests {
         // Same capture, 58405 -> 135 frames 225/226: ResolveOxid2 reply WORKSTATION6[49913],
         // 172.18.39.6[49913]; earlier RemoteGetClassObject (151/153) with the same port.
         let Some(ev) = analyze_tcp(
-            &crate::proto::dcerpc::DISSECTOR,
+            &RPC,
             "dcom_activation_shellwindows_cldap_kerberos_ws5.pcap",
             58405,
             135,

@@ -392,12 +392,8 @@ mod tests {
     #[test]
     fn udp_exchange() {
         // kerberos_udp_vlan_krb_error.pcap frames 1 (AS-REQ) and 2 (KRB-ERROR 52).
-        let Some(segs) = select(
-            "kerberos_udp_vlan_krb_error.pcap",
-            Transport::Udp,
-            88,
-            |_| true,
-        ) else {
+        let file = "kerberos_udp_vlan_krb_error.pcap";
+        let Some(segs) = select(file, Transport::Udp, 88, |_| true) else {
             return;
         };
         assert!(crate::proto::krb::probe(Transport::Udp, &segs[0].1.payload));

@@ -716,23 +716,22 @@ mod tests {
         (frame, dir, hex(h))
     }
 
+    /// One connection: the StartTLS request (frame 1), `resp` (2), the request again (3).
+    fn starttls_exchange(resp: &str) -> LdapEvidence {
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let parts = [
+            seg(1, 50000, STARTTLS_REQ),
+            seg(2, 389, resp),
+            seg(3, 50000, STARTTLS_REQ),
+        ];
+        run_parts(&mut a, Transport::Tcp, 389, &parts).ldap.unwrap()
+    }
+
     #[test]
     fn starttls_hands_over_to_tls() {
-        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        // The server's response and the first TLS bytes may share a segment.
-        let resp_and_tls = format!("{STARTTLS_RESP}{TLS_HELLO_HEAD}");
-        let ev = run_parts(
-            &mut a,
-            Transport::Tcp,
-            389,
-            &[
-                seg(1, 50000, STARTTLS_REQ),
-                seg(2, 389, &resp_and_tls),
-                // After the hand-over an LDAP-looking message is TLS content, not LDAP.
-                seg(3, 50000, STARTTLS_REQ),
-            ],
-        );
-        let l = ev.ldap.unwrap();
+        // The server's response and the first TLS bytes may share a segment. After the
+        // hand-over the third (LDAP-looking) message is TLS content, not LDAP.
+        let l = starttls_exchange(&format!("{STARTTLS_RESP}{TLS_HELLO_HEAD}"));
         assert_eq!(l.messages, 2);
         assert_eq!(
             frames(&l.starttls),
@@ -743,19 +742,7 @@ mod tests {
             vec![(parse::STARTTLS_OID.into(), 1)]
         );
         // Refused StartTLS (resultCode 2 protocolError): the stream stays LDAP.
-        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let refused = STARTTLS_RESP.replacen("0a0100", "0a0102", 1);
-        let ev = run_parts(
-            &mut a,
-            Transport::Tcp,
-            389,
-            &[
-                seg(1, 50000, STARTTLS_REQ),
-                seg(2, 389, &refused),
-                seg(3, 50000, STARTTLS_REQ),
-            ],
-        );
-        let l = ev.ldap.unwrap();
+        let l = starttls_exchange(&STARTTLS_RESP.replacen("0a0100", "0a0102", 1));
         assert_eq!(l.messages, 3);
         assert_eq!(
             frames(&l.starttls),
