@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::capture::{self, Input};
 use crate::decode::{self, defrag::Defrag, L4};
-use crate::evidence::{Evidence, FrameRef};
+use crate::evidence::{Evidence, Facts, FrameRef};
 use crate::flow::tcp::Stream;
 use crate::proto::{Analyzer, Ctx, Dir, Dissector, Transport};
 
@@ -441,6 +441,16 @@ pub(crate) fn finish(a: &mut dyn Analyzer) -> Evidence {
     let mut ev = Evidence::default();
     a.finish(&mut ev);
     ev
+}
+
+/// The values of a [`Facts`] list, in its (sorted) order.
+pub(crate) fn values<T: Ord + Clone>(f: &Facts<T>) -> Vec<T> {
+    f.iter().map(|x| x.value.clone()).collect()
+}
+
+/// The values of a [`Facts`] list with the frame that first showed each.
+pub(crate) fn frames<T: Ord + Clone>(f: &Facts<T>) -> Vec<(T, u64)> {
+    f.iter().map(|x| (x.value.clone(), x.first.frame)).collect()
 }
 
 /// A deterministic pseudo-random generator (xorshift64*) for mutation tests.

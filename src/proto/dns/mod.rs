@@ -65,7 +65,7 @@ pub const DISSECTOR: Dissector = Dissector {
 mod tests {
     use super::parse::{message, name, DnsError, RData};
     use super::*;
-    use crate::proto::testutil::{conn, ctx, feed_udp, finish, hex, packets, TcpFeeder};
+    use crate::proto::testutil::{conn, ctx, finish, hex, packets, run_udp, TcpFeeder};
     use crate::proto::Dir;
     use std::net::IpAddr;
 
@@ -312,8 +312,9 @@ mod tests {
             return;
         };
         let mut a = DnsAnalyzer::new();
-        feed_udp(&mut a, &conn(&p, Transport::Udp, 63959, 53), 53);
-        let ev = finish(&mut a).dns.unwrap();
+        let ev = run_udp(&mut a, &conn(&p, Transport::Udp, 63959, 53), 53)
+            .dns
+            .unwrap();
         let q = ev.queries.iter().next().unwrap();
         assert_eq!(
             (
@@ -330,8 +331,9 @@ mod tests {
             36
         )));
         let mut a = DnsAnalyzer::new();
-        feed_udp(&mut a, &conn(&p, Transport::Udp, 60587, 53), 53);
-        let ev = finish(&mut a).dns.unwrap();
+        let ev = run_udp(&mut a, &conn(&p, Transport::Udp, 60587, 53), 53)
+            .dns
+            .unwrap();
         // tshark frame 232: dns.flags.rcode 3.
         assert_eq!(ev.rcodes.get("NXDOMAIN"), 1);
         assert!(ev.names.is_empty());

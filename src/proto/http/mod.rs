@@ -35,7 +35,7 @@ pub const DISSECTOR: Dissector = Dissector {
 mod tests {
     use super::parse::{chunk_size, head, HttpError};
     use super::*;
-    use crate::proto::testutil::{conn, ctx, feed_tcp, finish, hex, packets, TcpFeeder};
+    use crate::proto::testutil::{conn, ctx, finish, hex, packets, run_tcp, tcp_conn, TcpFeeder};
     use crate::proto::Dir;
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 103 (tcp 50010 -> 80):
@@ -125,8 +125,9 @@ mod tests {
         ];
         for (port, method, path, status, kind) in want {
             let mut a = HttpAnalyzer::new();
-            feed_tcp(&mut a, &conn(&p, Transport::Tcp, port, 80), 80);
-            let ev = finish(&mut a).http.unwrap();
+            let ev = run_tcp(&mut a, &conn(&p, Transport::Tcp, port, 80), 80)
+                .http
+                .unwrap();
             let r: Vec<_> = ev.requests.values().cloned().collect();
             assert_eq!(r.len(), 1, "port {port}");
             assert_eq!((r[0].method.as_str(), r[0].path.as_str()), (method, path));
@@ -144,8 +145,9 @@ mod tests {
         }
         // tcp.stream 12 (51001 -> 80): RPC_IN_DATA with Content-Length 1073741824 (RPC over HTTP).
         let mut a = HttpAnalyzer::new();
-        feed_tcp(&mut a, &conn(&p, Transport::Tcp, 51001, 80), 80);
-        let ev = finish(&mut a).http.unwrap();
+        let ev = run_tcp(&mut a, &conn(&p, Transport::Tcp, 51001, 80), 80)
+            .http
+            .unwrap();
         let r = ev.requests.values().next().unwrap();
         assert_eq!(r.method, "RPC_IN_DATA");
         assert_eq!(r.path, "/rpc/rpcproxy.dll?MAIL.example.com:6001");
@@ -156,12 +158,15 @@ mod tests {
     fn petitpotam_battle_net_requests() {
         // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng tcp.stream 204 (54505 -> 80):
         // tshark frames 2812 and 2821, responses 200 in 2813 and 2822.
-        let Some(p) = packets("efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng") else {
+        let Some(segs) = tcp_conn(
+            "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng",
+            54505,
+            80,
+        ) else {
             return;
         };
         let mut a = HttpAnalyzer::new();
-        feed_tcp(&mut a, &conn(&p, Transport::Tcp, 54505, 80), 80);
-        let ev = finish(&mut a).http.unwrap();
+        let ev = run_tcp(&mut a, &segs, 80).http.unwrap();
         let r: Vec<_> = ev
             .requests
             .iter()

@@ -262,12 +262,8 @@ mod tests {
     use super::*;
     use crate::evidence::Merge;
     use crate::proto::testutil::{
-        hex, run_parts, run_tcp, run_udp, select, tcp_conn, Part, TcpFeeder,
+        frames, hex, run_parts, run_tcp, run_udp, select, tcp_conn, Part, TcpFeeder,
     };
-
-    fn frames<T: Ord + Clone>(f: &crate::evidence::Facts<T>) -> Vec<(T, u64)> {
-        f.iter().map(|x| (x.value.clone(), x.first.frame)).collect()
-    }
 
     fn names(f: &crate::evidence::Facts<super::super::Code>) -> Vec<(String, u64)> {
         f.iter()

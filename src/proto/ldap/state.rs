@@ -424,11 +424,9 @@ impl Analyzer for LdapAnalyzer {
 mod tests {
     use super::*;
     use crate::evidence::{Evidence, Facts};
-    use crate::proto::testutil::{hex, run_parts, run_tcp, run_udp, select, Part, Seg, TcpFeeder};
-
-    fn frames<T: Ord + Clone>(f: &Facts<T>) -> Vec<(T, u64)> {
-        f.iter().map(|x| (x.value.clone(), x.first.frame)).collect()
-    }
+    use crate::proto::testutil::{
+        frames, hex, run_parts, run_tcp, run_udp, select, Part, Seg, TcpFeeder,
+    };
 
     fn counts(f: &Facts<String>) -> Vec<(String, u64)> {
         let mut v: Vec<_> = f.iter().map(|x| (x.value.clone(), x.count)).collect();

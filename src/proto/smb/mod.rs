@@ -45,7 +45,7 @@ mod tests {
     use super::parse::{self as p, SmbError};
     use super::*;
     use crate::evidence::Evidence;
-    use crate::proto::testutil::{conn, ctx, feed_tcp, finish, hex, packets};
+    use crate::proto::testutil::{ctx, feed_tcp, finish, hex, run_tcp, tcp_conn, values};
     use crate::proto::{Ctx, Dir};
 
     /// epm_map_netlogon_drsuapi_smb_dns.pcap frame 2921 (62618 -> 445): SMB1 NEGOTIATE with
@@ -97,10 +97,6 @@ mod tests {
                 data.len()
             );
         }
-    }
-
-    fn values(f: &crate::evidence::Facts<String>) -> Vec<String> {
-        f.iter().map(|x| x.value.clone()).collect()
     }
 
     #[test]
@@ -226,13 +222,11 @@ mod tests {
     #[test]
     fn svcctl_pipe_bytes_reach_the_pipe_analyzer() {
         // epm_map_netlogon_drsuapi_smb_dns.pcap tcp.stream 4 (62618 -> 445).
-        let Some(path) = packets("epm_map_netlogon_drsuapi_smb_dns.pcap") else {
+        let Some(segs) = tcp_conn("epm_map_netlogon_drsuapi_smb_dns.pcap", 62618, 445) else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &conn(&path, Transport::Tcp, 62618, 445), 445);
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = run_tcp(&mut a, &segs, 445);
         let smb = ev.smb.as_ref().unwrap();
         // tshark: SMB1 negotiate 2921, smb2.dialect 0x02ff (2922), offered 0x0202,0x0210 (2923),
         // chosen 0x0210 (2924); smb2.tree \\192.168.56.102\IPC$ (2929); smb2.filename svcctl.
@@ -277,13 +271,15 @@ mod tests {
         // smb2.filename lsarpc; dcerpc 1991 bind (c681d488-... EFSRPC) 72 bytes in a WRITE,
         // 1994 bind_ack 68 in a READ response, 1995 request opnum 0 (EfsRpcOpenFileRaw) 108,
         // 2042 response 48.
-        let Some(path) = packets("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+        let Some(segs) = tcp_conn(
+            "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng",
+            33524,
+            445,
+        ) else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &conn(&path, Transport::Tcp, 33524, 445), 445);
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = run_tcp(&mut a, &segs, 445);
         assert_eq!(
             values(&ev.notes),
             vec![
@@ -301,13 +297,15 @@ mod tests {
     #[test]
     fn smb311_samr_session() {
         // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap tcp.stream 9 (49734 -> 445).
-        let Some(path) = packets("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap") else {
+        let Some(segs) = tcp_conn(
+            "dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap",
+            49734,
+            445,
+        ) else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &conn(&path, Transport::Tcp, 49734, 445), 445);
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = run_tcp(&mut a, &segs, 445);
         let smb = ev.smb.unwrap();
         // tshark 539: SMB1 negotiate "NT LM 0.12,SMB 2.002,SMB 2.???"; 541: dialects
         // 0x0202,0x0210,0x0300,0x0302,0x0311; 542: 0x0311; 568: \\DC1.purp.le\IPC$; 572: samr.
@@ -339,16 +337,15 @@ mod tests {
     fn transceive_pipes_tso_capture() {
         // kerberos_smb2_dcerpc_tso_large_segments.pcapng: FSCTL_PIPE_TRANSCEIVE on lsarpc,
         // srvsvc, wkssvc (20 IOCTL frames with function 0x0011c017).
-        let Some(path) = packets("kerberos_smb2_dcerpc_tso_large_segments.pcapng") else {
+        let Some(segs) = tcp_conn("kerberos_smb2_dcerpc_tso_large_segments.pcapng", 49811, 445)
+        else {
             return;
         };
         // tcp.stream 0 (49811 -> 445): tshark IOCTL 0x0011c017 frames with dcerpc.pkt_type and
         // cn_frag_len: 50 request 96 -> 51 response 152, 62 request 96 -> 63 response 168,
         // 99 request 152 -> 100 response 524.
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &conn(&path, Transport::Tcp, 49811, 445), 445);
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = run_tcp(&mut a, &segs, 445);
         let notes = values(&ev.notes);
         for want in [
             "50 ToServer 96 05000003",
@@ -372,12 +369,15 @@ mod tests {
         // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng tcp.stream 11 (57384 -> 445): tshark
         // smb2.dialect 0x02ff (122), 0x0300 (126); 68 messages with protocol id 0xfd534d42
         // ("Encrypted SMB3"), the first in frame 134.
-        let Some(path) = packets("efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng") else {
+        let Some(segs) = tcp_conn(
+            "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng",
+            57384,
+            445,
+        ) else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &conn(&path, Transport::Tcp, 57384, 445), 445);
-        let smb = finish(&mut a).smb.unwrap();
+        let smb = run_tcp(&mut a, &segs, 445).smb.unwrap();
         assert!(smb.encrypted);
         let why: Vec<_> = smb
             .encryption
@@ -529,11 +529,12 @@ mod tests {
         // negotiate (NT LM 0.12, SMB 2.002, SMB 2.???), 5 smb2.dialect 0x02ff, 7 offered
         // 0x0202,0x0210,0x0300, 8 chosen 0x0300, 10 STATUS_MORE_PROCESSING_REQUIRED, 12 session
         // flags 0x0000 (not encrypted), 13 LOGOFF.
-        let Some(path) = packets("kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap") else {
+        let Some(segs) = tcp_conn("kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap", 32860, 445)
+        else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &conn(&path, Transport::Tcp, 32860, 445), 445);
+        feed_tcp(&mut a, &segs, 445);
         assert_eq!(a.service(), Some("smb"));
         let smb = finish(&mut a).smb.unwrap();
         let offered: Vec<_> = smb

@@ -49,7 +49,9 @@ pub const DISSECTOR: Dissector = Dissector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::testutil::{conn, ctx, feed_tcp, finish, hex, packets, TcpFeeder};
+    use crate::proto::testutil::{
+        conn, ctx, feed_tcp, finish, hex, packets, run_tcp, tcp_conn, values, TcpFeeder,
+    };
     use crate::proto::{Analyzer, Dir};
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 456 (tcp 56006 -> 443): one record
@@ -59,10 +61,6 @@ mod tests {
     /// Same capture, frame 457 (443 -> 56006): one record holding ServerHello (0x0303,
     /// TLS_AES_128_GCM_SHA256) and Certificate (CN=certs.example.com, SAN *.example.com).
     const SERVER_HELLO_CERT_457: &str = "160303025a02000046030300000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000000000000000000000000000000000001301000b00020c000209000206308202023082016aa00302010202023039300d06092a864886f70d01010b0500302e3110300e06035504030c0754657374204341311a3018060355040a0c1154657374204f7267616e697a6174696f6e301e170d3235303130313030303030305a170d3236303130313030303030305a304a311a301806035504030c1163657274732e6578616d706c652e636f6d31143012060355040a0c0b4578616d706c6520496e6331163014060355040b0c0d4954204465706172746d656e7430820094300d06092a864886f70d010101050003820081000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000a31c301a30180603551d110411300f820d2a2e6578616d706c652e636f6d300d06092a864886f70d01010b050003820081000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
-
-    fn values(f: &crate::evidence::Facts<String>) -> Vec<String> {
-        f.iter().map(|x| x.value.clone()).collect()
-    }
 
     #[test]
     fn probe_accepts_hellos_only() {
@@ -243,8 +241,7 @@ mod tests {
         };
         let segs = conn(&p, Transport::Tcp, 57207, 443);
         let mut a = TlsAnalyzer::new(443);
-        feed_tcp(&mut a, &segs, 443);
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = run_tcp(&mut a, &segs, 443).tls.unwrap();
         // tshark frame 782: SNI v10.events.data.microsoft.com, ALPN h2,http/1.1, version 0x0303;
         // frame 789 (reassembled from 784, 785, 788, 789): ServerHello 0x0303 cipher 0xc030,
         // Certificate CN *.events.data.microsoft.com with dNSName *.events.data.microsoft.com ...
@@ -282,12 +279,11 @@ mod tests {
         // SNI 640dceba-...ods.opinsights.azure.com; frame 1150 cipher 0xc030, certificate with
         // 8 dNSName entries (ods-ssl201712eus.azure.com, *.ods.opinsights.azure.com, ...);
         // the client answers a CertificateRequest with its own certificate.
-        let Some(p) = packets("epm_tsch_tls_schtask_create.pcapng") else {
+        let Some(segs) = tcp_conn("epm_tsch_tls_schtask_create.pcapng", 56586, 443) else {
             return;
         };
         let mut a = TlsAnalyzer::new(443);
-        feed_tcp(&mut a, &conn(&p, Transport::Tcp, 56586, 443), 443);
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = run_tcp(&mut a, &segs, 443).tls.unwrap();
         assert_eq!(
             values(&ev.sni),
             vec!["640dceba-99b4-497e-80e0-2f94dcf464c0.ods.opinsights.azure.com"]
@@ -332,12 +328,12 @@ mod tests {
         // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap tcp 59000 -> 443, frame 617: the
         // certificate's UTCTime carries "+0530", which x509-parser refuses; tshark shows
         // subject CN=tztest.example.com,O=TZTest,C=US and issuer CN=TestCA,O=TestCA,C=US.
-        let Some(p) = packets("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap") else {
+        let Some(segs) = tcp_conn("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap", 59000, 443)
+        else {
             return;
         };
         let mut a = TlsAnalyzer::new(443);
-        feed_tcp(&mut a, &conn(&p, Transport::Tcp, 59000, 443), 443);
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = run_tcp(&mut a, &segs, 443).tls.unwrap();
         assert_eq!(
             values(&ev.cert_subject),
             vec!["C=US, O=TZTest, CN=tztest.example.com"]
