@@ -238,6 +238,10 @@ fn main() {
                 format!("certflow flows --format json --no-hash {name}"),
                 format!("{b} flows --format json --no-hash {f} >/dev/null"),
             ),
+            (
+                format!("certflow flows --no-hash --no-dissect {name}"),
+                format!("{b} flows --format json --no-hash --no-dissect {f} >/dev/null"),
+            ),
         ];
         if tools {
             cmds.push((

@@ -85,12 +85,17 @@ fn udp_tunnel(pkt: &decode::Packet, scratch: &mut Vec<u8>) -> Option<u32> {
 /// Reads every capture of the set in order and builds the flow set. Frames are numbered per
 /// file; connections may continue from one file into the next (a ring-buffer capture set).
 pub fn analyze(inputs: &[Input]) -> Result<Analysis, CaptureError> {
-    analyze_with(inputs, &ReadOptions::default())
+    analyze_with(inputs, &ReadOptions::default(), true)
 }
 
-/// [`analyze`] with reader options (e.g. without hashing).
-pub fn analyze_with(inputs: &[Input], options: &ReadOptions) -> Result<Analysis, CaptureError> {
-    let mut tracker = Tracker::new();
+/// [`analyze`] with reader options (e.g. without hashing), and with or without the protocol
+/// analyzers.
+pub fn analyze_with(
+    inputs: &[Input],
+    options: &ReadOptions,
+    dissect: bool,
+) -> Result<Analysis, CaptureError> {
+    let mut tracker = Tracker::with_dissection(dissect);
     let mut captures = Vec::with_capacity(inputs.len());
     for (idx, input) in inputs.iter().enumerate() {
         let capture_idx = u16::try_from(idx).unwrap_or(u16::MAX);

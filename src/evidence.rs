@@ -4,7 +4,7 @@
 //! often it was seen, so every line of a report can be traced back to the capture. Collections are
 //! capped: a flow cannot grow a fact table without bound, and hitting a cap is counted.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
 
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -31,6 +31,61 @@ impl FrameRef {
 impl Serialize for FrameRef {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(self.frame)
+    }
+}
+
+/// A map kept as a vector sorted by key. Fact lists are small (most hold one to five values)
+/// and there are many of them, one set per flow: a B-tree allocates a node for eleven entries
+/// even for one, which made evidence the largest part of a flow's memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SortedMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for SortedMap<K, V> {
+    fn default() -> Self {
+        SortedMap(Vec::new())
+    }
+}
+
+impl<K: Ord, V> SortedMap<K, V> {
+    fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    }
+    fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+    fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.find(key).ok().map(|i| &mut self.0[i].1)
+    }
+    /// Inserts a key known to be absent.
+    fn insert(&mut self, key: K, value: V) {
+        let i = self.find(&key).unwrap_or_else(|i| i);
+        self.0.insert(i, (key, value));
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<K, V> IntoIterator for SortedMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
     }
 }
 
@@ -67,7 +122,7 @@ impl<T: Serialize> Serialize for Fact<T> {
 /// then value, so output is deterministic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts<T: Ord> {
-    map: BTreeMap<T, (FrameRef, u64)>,
+    map: SortedMap<T, (FrameRef, u64)>,
     /// Distinct values not stored because the list was full.
     pub dropped: u64,
 }
@@ -75,7 +130,7 @@ pub struct Facts<T: Ord> {
 impl<T: Ord> Default for Facts<T> {
     fn default() -> Self {
         Facts {
-            map: BTreeMap::new(),
+            map: SortedMap::default(),
             dropped: 0,
         }
     }
@@ -85,6 +140,23 @@ impl<T: Ord + Clone> Facts<T> {
     /// Records `value` seen at `at`; keeps the earliest frame and counts repeats.
     pub fn add(&mut self, value: T, at: FrameRef) {
         self.add_n(value, at, 1);
+    }
+
+    /// Records a borrowed `value` seen at `at`, allocating only when it is new: the hot path
+    /// for values repeated in every message (operation names, message types).
+    pub fn add_ref<Q>(&mut self, value: &Q, at: FrameRef)
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: Ord + ToOwned<Owned = T> + ?Sized,
+    {
+        if let Some(e) = self.map.get_mut(value) {
+            if at < e.0 {
+                e.0 = at;
+            }
+            e.1 += 1;
+        } else {
+            self.add_n(value.to_owned(), at, 1);
+        }
     }
 
     fn add_n(&mut self, value: T, at: FrameRef, n: u64) {
@@ -120,7 +192,7 @@ impl<T: Ord + Clone> Facts<T> {
 
     /// True if `value` was recorded.
     pub fn contains(&self, value: &T) -> bool {
-        self.map.contains_key(value)
+        self.map.get(value).is_some()
     }
 
     /// The first frame that showed `value`.
@@ -145,7 +217,7 @@ impl<T: Ord + Clone> Facts<T> {
 
     /// The values alone, sorted.
     pub fn values(&self) -> impl Iterator<Item = &T> {
-        self.map.keys()
+        self.map.iter().map(|(k, _)| k)
     }
 }
 
@@ -159,7 +231,7 @@ impl<T: Ord + Clone + Serialize> Serialize for Facts<T> {
 /// order. Capped like [`Facts`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
-    map: BTreeMap<String, u64>,
+    map: SortedMap<String, u64>,
     /// Increments not stored because the table was full.
     pub dropped: u64,
 }
@@ -199,7 +271,7 @@ impl Counts {
 impl Serialize for Counts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.map.len()))?;
-        for (k, v) in &self.map {
+        for (k, v) in self.map.iter() {
             m.serialize_entry(k, v)?;
         }
         m.end()
@@ -224,6 +296,12 @@ impl Merge for Counts {
     }
 }
 
+impl<T: Merge> Merge for Box<T> {
+    fn merge(&mut self, other: Self) {
+        (**self).merge(*other)
+    }
+}
+
 impl<T: Merge> Merge for Option<T> {
     fn merge(&mut self, other: Self) {
         match (self.as_mut(), other) {
@@ -235,32 +313,33 @@ impl<T: Merge> Merge for Option<T> {
 }
 
 /// Everything the protocol analyzers proved about one flow: one entry per protocol seen.
+/// Entries are boxed so a flow without them costs a pointer each, not the evidence's size.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Evidence {
     /// Kerberos (RFC 4120) messages.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kerberos: Option<crate::proto::krb::KrbEvidence>,
+    pub kerberos: Option<Box<crate::proto::krb::KrbEvidence>>,
     /// Kerberos password change (RFC 3244).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kpasswd: Option<crate::proto::krb::KpasswdEvidence>,
+    pub kpasswd: Option<Box<crate::proto::krb::KpasswdEvidence>>,
     /// LDAP (RFC 4511) and CLDAP.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ldap: Option<crate::proto::ldap::LdapEvidence>,
+    pub ldap: Option<Box<crate::proto::ldap::LdapEvidence>>,
     /// TLS handshakes (RFC 5246, RFC 8446).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<crate::proto::tls::TlsEvidence>,
+    pub tls: Option<Box<crate::proto::tls::TlsEvidence>>,
     /// DNS (RFC 1035).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dns: Option<crate::proto::dns::DnsEvidence>,
+    pub dns: Option<Box<crate::proto::dns::DnsEvidence>>,
     /// SMB2/3 (MS-SMB2).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub smb: Option<crate::proto::smb::SmbEvidence>,
+    pub smb: Option<Box<crate::proto::smb::SmbEvidence>>,
     /// HTTP/1.x (RFC 9112).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http: Option<crate::proto::http::HttpEvidence>,
+    pub http: Option<Box<crate::proto::http::HttpEvidence>>,
     /// Connection-oriented DCE/RPC (C706, MS-RPCE), EPM and DCOM activation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dcerpc: Option<crate::proto::dcerpc::DcerpcEvidence>,
+    pub dcerpc: Option<Box<crate::proto::dcerpc::DcerpcEvidence>>,
     /// Notes on content: what the content proved, and where it contradicts the port.
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub notes: Facts<String>,

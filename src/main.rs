@@ -30,7 +30,7 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
         Command::Flows(args) => {
             let cfg = args.resolve();
             let options = certflow::capture::ReadOptions { hash: cfg.hash };
-            let analysis = match analysis::analyze_with(&cfg.inputs, &options) {
+            let analysis = match analysis::analyze_with(&cfg.inputs, &options, cfg.dissect) {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("certflow: error: {e}");
@@ -42,7 +42,10 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
             report::flows(&analysis, cfg.format, &mut out)?;
             out.flush()?;
             let mut code = ExitCode::SUCCESS;
-            for c in analysis.damaged() {
+            let damaged: Vec<_> = analysis.damaged().cloned().collect();
+            // The process ends here: freeing every flow one by one would only cost time.
+            std::mem::forget(analysis);
+            for c in &damaged {
                 if let Some(d) = &c.info.damage {
                     eprintln!(
                         "certflow: warning: {}: offset {}: {}; analysed the {} packets read before the damage",

@@ -72,8 +72,22 @@ fn flow_set_matches_tshark_conversations_on_every_public_capture() {
         return;
     }
     assert!(!captures.is_empty());
+    compare(&captures);
+}
+
+#[test]
+fn flow_set_matches_tshark_conversations_on_the_project_captures() {
+    if !common::have_tshark() {
+        return;
+    }
+    let captures = common::own_captures();
+    assert!(captures.len() >= 10);
+    compare(&captures);
+}
+
+fn compare(captures: &[std::path::PathBuf]) {
     let mut failures = Vec::new();
-    for path in &captures {
+    for path in captures {
         let (v, _out) = common::flows_json(path);
         let ours = certflow_flows(&v);
         let text = common::tshark(&[

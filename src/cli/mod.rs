@@ -38,6 +38,9 @@ pub struct FlowsArgs {
     /// 1.5 GB/s per core and bounds the speed on large captures.
     #[arg(long)]
     pub no_hash: bool,
+    /// Do not run the protocol analyzers: flows, outcomes and port guesses only (no evidence).
+    #[arg(long)]
+    pub no_dissect: bool,
 }
 
 /// `--format` values.
@@ -58,6 +61,8 @@ pub struct FlowsConfig {
     pub format: Format,
     /// Compute each capture's SHA-256.
     pub hash: bool,
+    /// Run the protocol analyzers.
+    pub dissect: bool,
 }
 
 impl FlowsArgs {
@@ -82,6 +87,7 @@ impl FlowsArgs {
             inputs,
             format,
             hash: !self.no_hash,
+            dissect: !self.no_dissect,
         }
     }
 }

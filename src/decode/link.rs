@@ -5,22 +5,13 @@
 //! protocol at bytes 0-1); BSD null/loopback (4-byte address family, host order for NULL, network
 //! order for LOOP).
 
-/// LINKTYPE_NULL: BSD loopback, address family in host byte order.
-pub const LINKTYPE_NULL: u32 = 0;
-/// LINKTYPE_ETHERNET.
-pub const LINKTYPE_ETHERNET: u32 = 1;
-/// LINKTYPE_RAW (as DLT 12 on some systems, 14 on OpenBSD; the registry value is 101).
-pub const LINKTYPE_RAW: u32 = 101;
-/// LINKTYPE_LOOP: OpenBSD loopback, address family in network byte order.
-pub const LINKTYPE_LOOP: u32 = 108;
-/// LINKTYPE_LINUX_SLL: Linux cooked capture v1.
-pub const LINKTYPE_LINUX_SLL: u32 = 113;
-/// LINKTYPE_IPV4: raw IPv4.
-pub const LINKTYPE_IPV4: u32 = 228;
-/// LINKTYPE_IPV6: raw IPv6.
-pub const LINKTYPE_IPV6: u32 = 229;
-/// LINKTYPE_LINUX_SLL2: Linux cooked capture v2.
-pub const LINKTYPE_LINUX_SLL2: u32 = 276;
+// The LINKTYPE values live in one table, capture::linktype; re-exported under the names the
+// decoder reads best.
+pub use crate::capture::linktype::{
+    ETHERNET as LINKTYPE_ETHERNET, IPV4 as LINKTYPE_IPV4, IPV6 as LINKTYPE_IPV6,
+    LINUX_SLL as LINKTYPE_LINUX_SLL, LINUX_SLL2 as LINKTYPE_LINUX_SLL2, LOOP as LINKTYPE_LOOP,
+    NULL as LINKTYPE_NULL, RAW as LINKTYPE_RAW,
+};
 
 /// Most VLAN tags peeled off one frame (802.1ad QinQ uses two; more is malformed or hostile).
 const MAX_VLAN_TAGS: usize = 4;

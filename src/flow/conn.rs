@@ -9,6 +9,10 @@ use crate::evidence::{Evidence, Facts, FrameRef};
 use crate::proto::{self, Analyzer, Ctx, Dir, Transport};
 use crate::services;
 
+/// Payloads of a connection on a port without a well-known service offered to the probes
+/// before it is left unanalysed (a capture that starts mid-message shows tails first).
+pub const MAX_PROBE_TRIES: u8 = 8;
+
 /// How a connection ended, as a firewall reviewer reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -44,6 +48,8 @@ pub struct Conn {
     icmp_refused: bool,
     icmp: Facts<String>,
     payload_seen: bool,
+    probe_tries: u8,
+    dissect: bool,
     chosen: bool,
     by_probe: bool,
     analyzer: Option<Box<dyn Analyzer>>,
@@ -123,8 +129,8 @@ fn orient(pkt: &Packet) -> ((IpAddr, u16), (IpAddr, u16), bool) {
 }
 
 impl Conn {
-    /// A connection starting with `pkt`.
-    pub fn new(pkt: &Packet, at: FrameRef, ts_ns: i64) -> Conn {
+    /// A connection starting with `pkt`; `dissect` false gives it no protocol analyzer.
+    pub fn new(pkt: &Packet, at: FrameRef, ts_ns: i64, dissect: bool) -> Conn {
         let (client, server, midstream) = orient(pkt);
         let transport = match pkt.l4 {
             L4::Tcp { .. } => Transport::Tcp,
@@ -151,7 +157,9 @@ impl Conn {
             icmp_refused: false,
             icmp: Facts::default(),
             payload_seen: false,
-            chosen: false,
+            probe_tries: 0,
+            dissect,
+            chosen: !dissect,
             by_probe: false,
             analyzer: None,
             streams: None,
@@ -205,7 +213,10 @@ impl Conn {
     }
 
     /// Picks the analyzer from the first payload.
+    /// A capture that starts inside a message shows a tail first: the probes are tried again on
+    /// the next payloads (up to [`MAX_PROBE_TRIES`]) before the connection is left unanalysed.
     fn choose(&mut self, payload: &[u8]) {
+        self.probe_tries += 1;
         self.chosen = true;
         let port = self.server.1;
         if let Some(d) = proto::DISSECTORS
@@ -216,6 +227,8 @@ impl Conn {
             self.analyzer = Some((d.new)(self.transport, port));
         } else if let Some(d) = proto::by_service(services::well_known(self.transport, port)) {
             self.analyzer = Some((d.new)(self.transport, port));
+        } else if self.probe_tries < MAX_PROBE_TRIES {
+            self.chosen = false;
         }
         if self.analyzer.is_some() && self.transport == Transport::Tcp {
             self.streams = Some(Box::default());
@@ -357,7 +370,7 @@ impl Conn {
 
     /// Says where content contradicts the port, or was not recognised.
     fn note_content(&self, proven: Option<&'static str>, ev: &mut Evidence) {
-        if !self.payload_seen {
+        if !self.payload_seen || !self.dissect {
             return;
         }
         let guess = services::well_known(self.transport, self.server.1);

@@ -142,6 +142,7 @@ pub struct Tracker {
     stats: TrackerStats,
     since_sweep: u64,
     now_ns: i64,
+    dissect: bool,
 }
 
 impl Default for Tracker {
@@ -151,14 +152,21 @@ impl Default for Tracker {
 }
 
 impl Tracker {
-    /// An empty tracker.
+    /// An empty tracker that runs the protocol analyzers.
     pub fn new() -> Self {
+        Self::with_dissection(true)
+    }
+
+    /// An empty tracker; with `dissect` false, connections get no protocol analyzer (flows and
+    /// outcomes only: the baseline the dissection cost is measured against).
+    pub fn with_dissection(dissect: bool) -> Self {
         Tracker {
             live: HashMap::with_hasher(RandomState::with_seeds(1, 2, 3, 4)),
             flows: HashMap::with_hasher(RandomState::with_seeds(5, 6, 7, 8)),
             stats: TrackerStats::default(),
             since_sweep: 0,
             now_ns: i64::MIN,
+            dissect,
         }
     }
 
@@ -210,7 +218,8 @@ impl Tracker {
                 }
             }
             self.stats.connections += 1;
-            self.live.insert(key, Conn::new(pkt, at, ts_ns));
+            self.live
+                .insert(key, Conn::new(pkt, at, ts_ns, self.dissect));
             self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
         }
         let Some(c) = self.live.get_mut(&key) else {

@@ -86,7 +86,7 @@ fn no_analyzer_counts_malformed_on_public_captures() {
             .unwrap_or_default()
             .to_string_lossy()
             .to_string();
-        let an = crate::analysis::analyze_with(&[Input::Path(p.clone())], &opts)
+        let an = crate::analysis::analyze_with(&[Input::Path(p.clone())], &opts, true)
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         let mut m = BTreeMap::new();
         for f in &an.flows {

@@ -29,6 +29,21 @@ pub fn shared_captures() -> Option<Vec<PathBuf>> {
     Some(v)
 }
 
+/// The project's own captures (captures/*.pcap, *.pcapng), always present.
+pub fn own_captures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("captures/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.ends_with(".pcap") || n.ends_with(".pcapng")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// One public capture by name, if the folder is present.
 pub fn shared_capture(name: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))

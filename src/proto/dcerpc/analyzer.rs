@@ -567,8 +567,8 @@ impl Analyzer for DcerpcAnalyzer {
         }
         let mine = std::mem::take(&mut self.ev);
         match ev.dcerpc.as_mut() {
-            Some(d) => d.merge(mine),
-            None => ev.dcerpc = Some(mine),
+            Some(d) => d.merge(Box::new(mine)),
+            None => ev.dcerpc = Some(Box::new(mine)),
         }
     }
 }

@@ -134,10 +134,7 @@ pub fn attribute(flows: &mut [FlowSlot<'_>]) {
             };
             match iface {
                 Some(s) => {
-                    let d = f
-                        .evidence
-                        .dcerpc
-                        .get_or_insert_with(DcerpcEvidence::default);
+                    let d = f.evidence.dcerpc.get_or_insert_with(Box::default);
                     if let Some(i) = d.interface(s) {
                         i.learned.add(text, at);
                     }

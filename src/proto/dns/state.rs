@@ -167,6 +167,6 @@ impl Analyzer for DnsAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
-        ev.dns.merge(Some(std::mem::take(&mut self.ev)));
+        ev.dns.merge(Some(Box::new(std::mem::take(&mut self.ev))));
     }
 }

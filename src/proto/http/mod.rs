@@ -53,7 +53,7 @@ mod tests {
             }
         }
         assert_eq!(a.service(), Some("http"));
-        finish(&mut a).http.unwrap()
+        *finish(&mut a).http.unwrap()
     }
 
     #[test]
@@ -263,7 +263,7 @@ mod tests {
         for (frame, dir, bytes) in parts {
             a.stream(&ctx(*frame, *dir, Transport::Tcp, 80), bytes);
         }
-        finish(&mut a).http.unwrap()
+        *finish(&mut a).http.unwrap()
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl Analyzer for HttpAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
-        ev.http.merge(Some(std::mem::take(&mut self.ev)));
+        ev.http.merge(Some(Box::new(std::mem::take(&mut self.ev))));
     }
 }
 

@@ -179,7 +179,7 @@ impl Analyzer for KrbAnalyzer {
     fn finish(&mut self, ev: &mut Evidence) {
         let mine = std::mem::take(&mut self.ev);
         if mine.messages > 0 || mine.malformed > 0 {
-            crate::evidence::Merge::merge(&mut ev.kerberos, Some(mine));
+            crate::evidence::Merge::merge(&mut ev.kerberos, Some(Box::new(mine)));
         }
     }
 }
@@ -252,7 +252,7 @@ impl Analyzer for KpasswdAnalyzer {
     fn finish(&mut self, ev: &mut Evidence) {
         if self.touched {
             let mine = std::mem::take(&mut self.ev);
-            crate::evidence::Merge::merge(&mut ev.kpasswd, Some(mine));
+            crate::evidence::Merge::merge(&mut ev.kpasswd, Some(Box::new(mine)));
         }
     }
 }
@@ -348,7 +348,7 @@ mod tests {
             };
             let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
             let ev = run_tcp(&mut a, &segs, 88);
-            total.merge(ev.kerberos.unwrap());
+            total.merge(*ev.kerberos.unwrap());
         }
         assert_eq!(total.messages, 10);
         assert_eq!(total.malformed, 0);
@@ -607,7 +607,7 @@ mod crosscheck {
         for c in connections(&tcp, on_88) {
             let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
             if let Some(e) = run_tcp(&mut a, &with_dirs(&c, 88), 88).kerberos {
-                k.merge(e);
+                k.merge(*e);
             }
         }
         let udp: Vec<_> = all
@@ -616,7 +616,7 @@ mod crosscheck {
             .collect();
         let mut a = KrbAnalyzer::new(Transport::Udp, 88);
         if let Some(e) = run_udp(&mut a, &with_dirs(&udp, 88), 88).kerberos {
-            k.merge(e);
+            k.merge(*e);
         }
         let ours: BTreeMap<u32, u64> = k
             .msg_types

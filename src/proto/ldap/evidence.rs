@@ -93,6 +93,17 @@ impl Merge for LdapEvidence {
 }
 
 impl LdapEvidence {
+    /// Counts one message by its protocolOp tag alone (search results, whose bodies carry no
+    /// fact certflow reports, are counted this way without being decoded).
+    pub fn record_op(&mut self, op_tag: u32, at: FrameRef, wrapped: bool) {
+        self.messages += 1;
+        let op = parse::op_name(op_tag);
+        self.operations.add_ref(op, at);
+        if wrapped {
+            self.unwrapped.add(op, 1);
+        }
+    }
+
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.messages == 0 && self.malformed == 0 && self.sasl_buffers == 0 && self.resyncs == 0
@@ -100,12 +111,8 @@ impl LdapEvidence {
 
     /// Records one parsed message seen at `at`; `wrapped` when it came out of a SASL buffer.
     pub fn record(&mut self, m: &Message, at: FrameRef, wrapped: bool) {
-        self.messages += 1;
+        self.record_op(m.op, at, wrapped);
         let op = parse::op_name(m.op);
-        self.operations.add(op.to_string(), at);
-        if wrapped {
-            self.unwrapped.add(op, 1);
-        }
         match &m.detail {
             Detail::Bind {
                 name,

@@ -521,6 +521,6 @@ impl Analyzer for SmbAnalyzer {
         for pipe in self.pipes.values_mut() {
             pipe.analyzer.finish(ev);
         }
-        ev.smb.merge(Some(std::mem::take(&mut self.ev)));
+        ev.smb.merge(Some(Box::new(std::mem::take(&mut self.ev))));
     }
 }

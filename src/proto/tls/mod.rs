@@ -93,7 +93,7 @@ mod tests {
         }
         assert_eq!(f.pending(), (0, 0));
         assert_eq!(a.service(), Some("https"));
-        finish(&mut a).tls.expect("tls evidence")
+        *finish(&mut a).tls.expect("tls evidence")
     }
 
     #[test]

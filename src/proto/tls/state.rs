@@ -267,7 +267,7 @@ impl Analyzer for TlsAnalyzer {
 
     fn finish(&mut self, ev: &mut Evidence) {
         let mine = std::mem::take(&mut self.ev);
-        ev.tls.merge(Some(mine));
+        ev.tls.merge(Some(Box::new(mine)));
     }
 }
 

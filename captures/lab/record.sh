@@ -1,0 +1,396 @@
+#!/usr/bin/env bash
+# Record certflow's own AD CS enrollment captures in a namespace lab (run as root on Debian 12).
+#
+#   captures/lab/record.sh [SCENARIO...]     default: all scenarios, in priority order
+#
+# Scenarios (file names under captures/):
+#   story      lab_enroll_story_icpr_dynamic.pcapng         DNS, CLDAP, Kerberos, LDAP discovery,
+#                                                            EPM, ICPR on the dynamic port, CRL, SMB
+#   pinned     lab_enroll_icpr_pinned_port.pcap             CA pinned to TCP 50100
+#   dynamic    lab_enroll_icpr_dynamic_port.pcap            same client steps, CA on a random port
+#   blocked    lab_enroll_icpr_blocked_dynamic.pcap         nft drops the dynamic port on the CA
+#   pipe       lab_enroll_icpr_named_pipe.pcap              ICPR over SMB \PIPE\cert (impacket smbserver)
+#   regress    lab_enroll_regress_a.pcap / _b.pcap          the story twice, two dynamic ports
+#   https      lab_enroll_https_cep_ces_only.pcapng         client -> CEP/CES on 443 only
+#   ipv6       lab_enroll_story_ipv6.pcapng                 the story over IPv6 (fd77::/64)
+#   vlan       lab_enroll_story_vlan77.pcap                 the story with 802.1Q tags (tc/eBPF)
+#
+# The lab: namespaces cf-dc (10.77.0.10, dc1, Samba AD DC), cf-ca (10.77.0.20, ca1 + pki, the
+# impacket CA stand-in and the CRL/AIA web server), cf-ces (10.77.0.30, ces, CEP/CES over HTTPS),
+# cf-cli (10.77.0.100, cli, the client) on bridge br0 in namespace cf-br, where tcpdump/dumpcap
+# record. Nothing is routed out. Cleanup (namespaces, processes) runs on exit.
+set -u -o pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:-$(cd "$HERE/.." && pwd)}
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+[ "$(id -u)" = 0 ] || { echo "record.sh must run as root" >&2; exit 1; }
+
+CAP_PID=""
+CAP_FILE=""
+ICPR_PORT=""
+CA_PID=""
+CES_PID=""
+
+cleanup() {
+    set +e
+    [ -n "$CAP_PID" ] && kill -INT "$CAP_PID" 2>/dev/null
+    [ -n "$CA_PID" ] && kill "$CA_PID" 2>/dev/null
+    [ -n "$CES_PID" ] && kill "$CES_PID" 2>/dev/null
+    net_down
+    log "cleaned up namespaces"
+}
+trap cleanup EXIT INT TERM
+
+# ---------------------------------------------------------------- capture
+# capture_start FILE  (.pcap -> tcpdump, .pcapng -> dumpcap) on br0 inside cf-br.
+capture_start() {
+    local file=$1
+    rm -f "$file"
+    if [[ $file == *.pcapng ]]; then
+        ip netns exec cf-br dumpcap -q -i br0 -s 0 -w "$file" >"$WORK/capture.log" 2>&1 &
+    else
+        ip netns exec cf-br tcpdump -q -i br0 -s 0 -U -w "$file" >"$WORK/capture.log" 2>&1 &
+    fi
+    CAP_PID=$!
+    CAP_FILE=$file
+    sleep 2
+    log "recording $(basename "$file") (pid $CAP_PID)"
+}
+
+capture_stop() {
+    sleep 1
+    kill -INT "$CAP_PID" 2>/dev/null
+    wait "$CAP_PID" 2>/dev/null
+    CAP_PID=""
+    chmod 644 "$CAP_FILE"
+    log "stopped: $(tr '\n' ' ' <"$WORK/capture.log")"
+    # Ground truth for the README: the flows and key frames as tshark dissects them.
+    python3 "$LAB_DIR/summarize.py" "$CAP_FILE" "${ICPR_PORT:-}" >"$CAP_FILE.summary.md"
+}
+
+# ---------------------------------------------------------------- CA and CES
+# ca_start [PORT]  (0 or empty: dynamic). Also serves CRL/AIA on TCP 80.
+ca_start() {
+    local port=${1:-0} extra=${2:-} bind="--bind $CA_IP" tower=$CA_IP
+    ca_stop
+    [ "${LAB_V6:-0}" = 1 ] && tower=0.0.0.0  # floor 5 of a TCP tower holds IPv4 only
+    rm -f "$WORK/ca.port"
+    # shellcheck disable=SC2086
+    ip netns exec cf-ca "$VENV/bin/python" "$LAB_DIR/ca_server.py" $bind --tower-ip "$tower" \
+        --icpr-port "$port" --pki "$WORK/pki" --http --port-file "$WORK/ca.port" \
+        --account "alice:$ALICE_PASS" --account "alice:$ALICE_NEWPASS" \
+        --account "svc-ces:Svc-Ces-Pass-1!" $extra >>"$WORK/ca.log" 2>&1 &
+    CA_PID=$!
+    local i
+    for i in $(seq 1 30); do [ -s "$WORK/ca.port" ] && break; sleep 0.3; done
+    ICPR_PORT=$(cat "$WORK/ca.port")
+    log "CA stand-in up, ICertPassage on TCP $ICPR_PORT"
+}
+
+ca_stop() {
+    if [ -n "$CA_PID" ]; then
+        kill "$CA_PID" 2>/dev/null
+        wait "$CA_PID" 2>/dev/null
+        CA_PID=""
+    fi
+}
+
+ces_start() {
+    [ -n "$CES_PID" ] && return 0
+    local bind="--bind $CES_IP"
+    # shellcheck disable=SC2086
+    ip netns exec cf-ces "$VENV/bin/python" "$LAB_DIR/ces_server.py" $bind --pki "$WORK/pki" \
+        --account "alice:$ALICE_PASS" >>"$WORK/ces.log" 2>&1 &
+    CES_PID=$!
+    sleep 1
+}
+
+# ---------------------------------------------------------------- lab bring-up
+# lab_up 0|1: 0 = IPv4 only, 1 = IPv6 only (fd77::/64; no IPv4 addresses at all).
+lab_up() {
+    LAB_V6=$1
+    if [ "$LAB_V6" = 1 ]; then
+        DC_IP=fd77::10 CA_IP=fd77::20 CES_IP=fd77::30
+    else
+        DC_IP=10.77.0.10 CA_IP=10.77.0.20 CES_IP=10.77.0.30
+    fi
+    rm -rf "$WORK"
+    mkdir -p "$WORK"
+    net_down
+    net_up "$LAB_V6"
+    "$VENV/bin/python" "$LAB_DIR/pki.py" init "$WORK/pki"
+    chmod 600 "$WORK/pki/"*.key
+    dc_provision "$LAB_V6" || exit 1
+    dc_start "$LAB_V6"
+    local conf="$WORK/dc/etc/smb.conf"
+    # Keys for the computer accounts (samba-tool computer create leaves them without keys),
+    # and a password policy that lets kpasswd change alice's password twice in a row.
+    nsx dc samba-tool user setpassword 'CA1$' --newpassword='Machine-Ca1-Pass-77!' -s "$conf" >/dev/null
+    nsx dc samba-tool user setpassword 'CES$' --newpassword='Machine-Ces-Pass-77!' -s "$conf" >/dev/null
+    nsx dc samba-tool domain passwordsettings set --min-pwd-age=0 --history-length=0 \
+        --complexity=off -s "$conf" >/dev/null
+    cli_config
+    log "lab up"
+}
+
+cli_reset() {
+    cli kdestroy -q 2>/dev/null
+    rm -f "$WORK/cli/"*.pfx "$WORK/cli/"*.crl "$WORK/cli/"*.crt
+}
+
+# ---------------------------------------------------------------- client steps
+step_locate_dc() {
+    cli host -t SRV _ldap._tcp.dc._msdcs.$DOMAIN >/dev/null
+    cli samba-tool domain info "$DC_IP" >/dev/null 2>&1          # CLDAP netlogon ping, UDP 389
+}
+
+step_kerberos() {
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    cli kvno ldap/dc1.$DOMAIN HOST/ca1.$DOMAIN RPCSS/ca1.$DOMAIN >/dev/null
+}
+
+step_ldap_discovery() {
+    local pks="CN=Public Key Services,CN=Services,CN=Configuration,$BASEDN"
+    # Simple bind (readable on the wire): the enrollment services and the templates.
+    cli ldapsearch -LLL -x -H ldap://dc1.$DOMAIN -D "alice@$DOMAIN" -w "$ALICE_PASS" \
+        -b "CN=Enrollment Services,$pks" "(objectClass=pKIEnrollmentService)" \
+        cn dNSHostName certificateTemplates msPKI-Enrollment-Servers >/dev/null
+    cli ldapsearch -LLL -x -H ldap://dc1.$DOMAIN -D "alice@$DOMAIN" -w "$ALICE_PASS" \
+        -b "CN=Certificate Templates,$pks" "(objectClass=pKICertificateTemplate)" \
+        cn displayName msPKI-Cert-Template-OID pKIExtendedKeyUsage >/dev/null
+    # SASL GSSAPI (sealed after the bind).
+    cli ldapsearch -LLL -Y GSSAPI -N -H ldap://dc1.$DOMAIN -b "CN=Enrollment Services,$pks" \
+        "(objectClass=pKIEnrollmentService)" dNSHostName >/dev/null 2>&1
+}
+
+step_ldap_variants() {
+    # StartTLS (-ZZ), LDAPS and the global catalog on 3268.
+    cli ldapsearch -LLL -x -ZZ -H ldap://dc1.$DOMAIN -D "alice@$DOMAIN" -w "$ALICE_PASS" \
+        -b "$BASEDN" -s base dn >/dev/null
+    cli ldapsearch -LLL -x -H ldaps://dc1.$DOMAIN -D "alice@$DOMAIN" -w "$ALICE_PASS" \
+        -b "$BASEDN" -s base dn >/dev/null
+    cli ldapsearch -LLL -Y GSSAPI -N -H ldap://dc1.$DOMAIN:3268 -b "" "(sAMAccountName=CA1\$)" \
+        dNSHostName servicePrincipalName >/dev/null 2>&1
+}
+
+step_epm() {
+    cli "$VENV/bin/python" "$LAB_DIR/epm_probe.py" map ca1.$DOMAIN >"$WORK/epm.out" 2>&1
+}
+
+# impacket rpcdump (ept_lookup, opnum 2) against the DC's Samba EPM and the CA's EPM.
+step_rpcdump() {
+    cli rpcdump.py -port 135 "$DC_IP" >"$WORK/rpcdump-dc.out" 2>&1
+    cli rpcdump.py -port 135 "$CA_IP" >"$WORK/rpcdump-ca.out" 2>&1
+}
+
+# ICertPassage at auth levels connect (2) and integrity (5): the PKCS#10 and the issued
+# certificate are readable on the wire (privacy, level 6, is what certipy uses).
+step_icpr_levels() {
+    local lvl
+    for lvl in 2 5; do
+        cli "$VENV/bin/python" "$LAB_DIR/epm_probe.py" icpr "$CA_IP" "$ICPR_PORT" $lvl alice \
+            "$ALICE_PASS" "$DOMAIN" >>"$WORK/icpr-levels.out" 2>&1
+    done
+    log "icpr levels: $(tr '\n' ' ' <"$WORK/icpr-levels.out")"
+}
+
+step_certipy() {
+    local extra=${1:-}
+    # shellcheck disable=SC2086
+    (cd "$WORK/cli" && cli timeout 60 certipy req -u "alice@$DOMAIN" -p "$ALICE_PASS" \
+        -dc-ip "$DC_IP" -target ca1.$DOMAIN -target-ip "$CA_IP" \
+        -ca "$CA_NAME" -template User $extra -timeout 5 -out alice) >"$WORK/certipy.out" 2>&1
+    log "certipy: $(grep -E 'Successfully|Got certificate|rror|Failed' "$WORK/certipy.out" | tr '\n' ' ')"
+}
+
+step_crl() {
+    (cd "$WORK/cli" && cli curl -sS -o ca.crl "http://pki.$DOMAIN/CertEnroll/$CA_NAME.crl" \
+        && cli curl -sS -o ca.crt "http://pki.$DOMAIN/CertEnroll/ca1.${DOMAIN}_$CA_NAME.crt")
+}
+
+step_smb() {
+    cli smbclient -L //dc1.$DOMAIN --use-kerberos=required -s "$WORK/cli/smb.conf" </dev/null \
+        >/dev/null 2>&1
+}
+
+step_kpasswd() {
+    printf '%s\n%s\n%s\n' "$ALICE_PASS" "$ALICE_NEWPASS" "$ALICE_NEWPASS" | cli kpasswd alice >/dev/null 2>&1
+    nsx dc samba-tool user setpassword alice --newpassword="$ALICE_PASS" \
+        -s "$WORK/dc/etc/smb.conf" >/dev/null 2>&1
+}
+
+# The CA host reads its own enrollment-service object from the DC (CA -> DC LDAP 389).
+step_ca_reads_config() {
+    nsx ca env LDAPCONF="$WORK/cli/ldap.conf" ldapsearch -LLL -x -H "ldap://dc1.$DOMAIN" \
+        -D "CA1\$@$DOMAIN" -w 'Machine-Ca1-Pass-77!' \
+        -b "CN=$CA_NAME,CN=Enrollment Services,CN=Public Key Services,CN=Services,CN=Configuration,$BASEDN" \
+        -s base certificateTemplates >/dev/null
+}
+
+# ---------------------------------------------------------------- scenarios
+scn_story_steps() {
+    step_ca_reads_config
+    step_locate_dc
+    step_kerberos
+    step_ldap_discovery
+    step_epm
+    step_certipy -dynamic-endpoint
+    step_crl
+}
+
+scn_story() {
+    cli_reset
+    ca_start 0
+    local f="$OUT/lab_enroll_story_icpr_dynamic.pcapng"
+    capture_start "$f"
+    scn_story_steps
+    step_icpr_levels
+    step_rpcdump
+    step_ldap_variants
+    cli kvno HTTP/ces.$DOMAIN >/dev/null   # the CES host's SPN, as a web-enrolling member would
+    step_smb
+    step_kpasswd
+    capture_stop
+    echo "$ICPR_PORT" >"$WORK/story.port"
+}
+
+scn_pinned() {
+    cli_reset
+    ca_start 50100
+    capture_start "$OUT/lab_enroll_icpr_pinned_port.pcap"
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    step_certipy -dynamic-endpoint
+    capture_stop
+}
+
+scn_dynamic() {
+    cli_reset
+    ca_start 0
+    capture_start "$OUT/lab_enroll_icpr_dynamic_port.pcap"
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    step_certipy -dynamic-endpoint
+    capture_stop
+}
+
+# ICPR over SMB: the CA also runs impacket's SMB server with \PIPE\cert; certipy without
+# -dynamic-endpoint tries the pipe first (SMB2 NEGOTIATE, SESSION_SETUP NTLM, TREE_CONNECT IPC$,
+# CREATE cert, then the DCE/RPC bind and request inside SMB2 WRITE/READ or IOCTL).
+scn_pipe() {
+    cli_reset
+    ca_start 0 --smb
+    capture_start "$OUT/lab_enroll_icpr_named_pipe.pcap"
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    step_certipy
+    capture_stop
+    ca_stop
+}
+
+scn_blocked() {
+    cli_reset
+    ca_start 0
+    nsx ca nft add table inet lab
+    nsx ca nft add chain inet lab input '{ type filter hook input priority 0; policy accept; }'
+    nsx ca nft add rule inet lab input tcp dport "$ICPR_PORT" drop
+    capture_start "$OUT/lab_enroll_icpr_blocked_dynamic.pcap"
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    step_epm
+    step_certipy -dynamic-endpoint
+    capture_stop
+    nsx ca nft delete table inet lab
+}
+
+scn_regress() {
+    local tag
+    for tag in a b; do
+        cli_reset
+        ca_start 0
+        capture_start "$OUT/lab_enroll_regress_$tag.pcap"
+        scn_story_steps
+        capture_stop
+        echo "$ICPR_PORT" >"$WORK/regress_$tag.port"
+    done
+}
+
+scn_https() {
+    cli_reset
+    ces_start
+    capture_start "$OUT/lab_enroll_https_cep_ces_only.pcapng"
+    cli "$VENV/bin/python" "$LAB_DIR/ces_client.py" --host ces.$DOMAIN --ip "$CES_IP" \
+        --cacert "$WORK/pki/ca.crt" --user alice --password "$ALICE_PASS" --out "$WORK/cli" \
+        >"$WORK/ces_client.out" 2>&1
+    (cd "$WORK/cli" && cli curl -sS --cacert "$WORK/pki/ca.crt" \
+        --resolve "ces.$DOMAIN:443:$CES_IP" -o cep.xml \
+        "https://ces.$DOMAIN/ADPolicyProvider_CEP_Kerberos/service.svc/CEP")
+    capture_stop
+    log "ces client: $(tail -2 "$WORK/ces_client.out" | tr '\n' ' ')"
+}
+
+# The story over IPv6 only (the lab is brought up again without IPv4 addresses).
+scn_ipv6() {
+    cli_reset
+    ca_start 0
+    capture_start "$OUT/lab_enroll_story_ipv6.pcapng"
+    scn_story_steps
+    capture_stop
+}
+
+# The story with real 802.1Q tags: a tc/eBPF program on every host's eth0 pushes VLAN 77 on
+# egress and pops it on ingress (no 8021q module in this kernel), so every frame on br0 is tagged.
+scn_vlan() {
+    local h name
+    clang -O2 -target bpf -I/usr/include/x86_64-linux-gnu -c "$LAB_DIR/vlan_tag.bpf.c" \
+        -o "$WORK/vlan_tag.bpf.o" || { log "vlan: clang failed, scenario skipped"; return 1; }
+    for h in $HOSTS; do
+        IFS=: read -r name _ _ <<<"$h"
+        nsx "$name" tc qdisc add dev eth0 clsact
+        nsx "$name" tc filter add dev eth0 egress bpf da obj "$WORK/vlan_tag.bpf.o" sec egress
+        nsx "$name" tc filter add dev eth0 ingress bpf da obj "$WORK/vlan_tag.bpf.o" sec ingress
+    done
+    cli_reset
+    ca_start 0
+    capture_start "$OUT/lab_enroll_story_vlan77.pcap"
+    scn_story_steps
+    capture_stop
+    for h in $HOSTS; do
+        IFS=: read -r name _ _ <<<"$h"
+        nsx "$name" tc qdisc del dev eth0 clsact
+    done
+}
+
+run() {
+    local s
+    for s in "$@"; do
+        log "=== scenario $s"
+        "scn_$s"
+    done
+}
+
+main() {
+    install_deps
+    local scenarios=("$@") set4=() set6=() s
+    [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan ipv6)
+    for s in "${scenarios[@]}"; do
+        case $s in
+            ipv6) set6+=("$s") ;;
+            *) set4+=("$s") ;;
+        esac
+    done
+    if [ ${#set4[@]} -gt 0 ]; then
+        lab_up 0
+        versions >"$OUT/lab_versions.txt"
+        run "${set4[@]}"
+    fi
+    if [ ${#set6[@]} -gt 0 ]; then
+        ca_stop
+        [ -n "$CES_PID" ] && kill "$CES_PID" 2>/dev/null
+        CES_PID=""
+        lab_up 1
+        versions >"$OUT/lab_versions.txt"
+        run "${set6[@]}"
+    fi
+    log "done: $(ls "$OUT"/lab_*.pcap* | tr '\n' ' ')"
+}
+
+main "$@"
