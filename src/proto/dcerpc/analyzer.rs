@@ -580,6 +580,9 @@ mod tests {
     use crate::proto::testutil::{analyze_tcp, conn, packets, run_tcp, Rng, TcpFeeder};
     use crate::proto::Transport;
 
+    /// The Zerologon capture: EPM map on 50555 -> 135, NETLOGON on 50556 -> 49668.
+    const ZEROLOGON: &str = "epm_map_netlogon_zerologon_win2019.pcap";
+
     fn dcerpc(ev: &Evidence) -> &DcerpcEvidence {
         ev.dcerpc.as_ref().expect("dcerpc evidence")
     }
@@ -595,8 +598,7 @@ mod tests {
     fn zerologon_epm_flow() {
         // epm_map_netlogon_zerologon_win2019.pcap tcp 50555 -> 135 (frames 4-8): bind EPM 3.0,
         // ept_map NETLOGON -> tcp 49668 (tshark epm.proto.tcp_port 49668, ip 172.16.5.58).
-        let Some(ev) = analyze_tcp(&RPC, "epm_map_netlogon_zerologon_win2019.pcap", 50555, 135)
-        else {
+        let Some(ev) = analyze_tcp(&RPC, ZEROLOGON, 50555, 135) else {
             return;
         };
         let d = dcerpc(&ev);
@@ -631,12 +633,7 @@ mod tests {
     fn zerologon_netlogon_flow() {
         // Same capture tcp 50556 -> 49668: bind NETLOGON 1.0 (frame 16), sec_addr "49668",
         // opnums 4 (frame 19) and 26 (frame 22), as tshark's dcerpc.opnum column.
-        let Some(ev) = analyze_tcp(
-            &RPC,
-            "epm_map_netlogon_zerologon_win2019.pcap",
-            50556,
-            49668,
-        ) else {
+        let Some(ev) = analyze_tcp(&RPC, ZEROLOGON, 50556, 49668) else {
             return;
         };
         let d = dcerpc(&ev);
@@ -857,7 +854,7 @@ mod tests {
     fn gap_resynchronises() {
         // Zerologon EPM flow with 7 junk bytes injected before the ept_map request: the
         // analyzer must resynchronise on the next header and still decode the answer.
-        let Some(segs) = packets("epm_map_netlogon_zerologon_win2019.pcap") else {
+        let Some(segs) = packets(ZEROLOGON) else {
             return;
         };
         let mut conn = conn(&segs, Transport::Tcp, 50555, 135);
@@ -879,7 +876,7 @@ mod tests {
 
     #[test]
     fn byte_by_byte_equals_whole() {
-        let Some(segs) = packets("epm_map_netlogon_zerologon_win2019.pcap") else {
+        let Some(segs) = packets(ZEROLOGON) else {
             return;
         };
         let conn = conn(&segs, Transport::Tcp, 50555, 135);

@@ -163,6 +163,9 @@ mod tests {
     use crate::proto::dcerpc::DISSECTOR as RPC;
     use crate::proto::testutil::{analyze_tcp, conn, packets};
 
+    /// The Zerologon capture: EPM map on 50555 -> 135, NETLOGON on 50556 -> 49668.
+    const ZEROLOGON: &str = "epm_map_netlogon_zerologon_win2019.pcap";
+
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
@@ -173,9 +176,7 @@ mod tests {
         // NETLOGON -> 49668 (frame 8); the next flow 50556 -> 49668 starts at frame 13 (SYN)
         // and binds at frame 16. The later flow's PDUs are deliberately NOT fed: its evidence
         // is empty, and attribution must still name NETLOGON on it.
-        let Some(mut epm_ev) =
-            analyze_tcp(&RPC, "epm_map_netlogon_zerologon_win2019.pcap", 50555, 135)
-        else {
+        let Some(mut epm_ev) = analyze_tcp(&RPC, ZEROLOGON, 50555, 135) else {
             return;
         };
         let mut later = Evidence::default();
@@ -234,17 +235,10 @@ mod tests {
     fn bind_and_map_both_listed() {
         // Same capture, the later flow fed this time: learned lists "bind" (frame 16) and
         // "epm map at frame 8". A flow starting before the answer gets nothing.
-        let Some(mut epm_ev) =
-            analyze_tcp(&RPC, "epm_map_netlogon_zerologon_win2019.pcap", 50555, 135)
-        else {
+        let Some(mut epm_ev) = analyze_tcp(&RPC, ZEROLOGON, 50555, 135) else {
             return;
         };
-        let Some(mut later) = analyze_tcp(
-            &RPC,
-            "epm_map_netlogon_zerologon_win2019.pcap",
-            50556,
-            49668,
-        ) else {
+        let Some(mut later) = analyze_tcp(&RPC, ZEROLOGON, 50556, 49668) else {
             return;
         };
         let mut early = Evidence::default();
@@ -299,12 +293,7 @@ mod tests {
         // whose own port is 1000: the secondary address then names another port, and a later
         // flow to 49668 learns NETLOGON from it. (No capture has a secondary address differing
         // from the connection's port; this checks the rule on real evidence.)
-        let Some(mut ev) = analyze_tcp(
-            &RPC,
-            "epm_map_netlogon_zerologon_win2019.pcap",
-            50556,
-            49668,
-        ) else {
+        let Some(mut ev) = analyze_tcp(&RPC, ZEROLOGON, 50556, 49668) else {
             return;
         };
         let mut later = Evidence::default();
