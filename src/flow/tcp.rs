@@ -117,7 +117,7 @@ impl Stream {
     }
 
     /// Declares the hole before the earliest held segment lost and continues from it.
-    fn skip_hole(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) {
+    pub(crate) fn skip_hole(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) {
         let Some(next) = self.next else { return };
         let Some(&seq) = self.ooo.keys().min_by_key(|&&s| dist(next, s)) else {
             return;

@@ -17,6 +17,11 @@ pub mod ldap;
 pub mod smb;
 pub mod tls;
 
+#[cfg(test)]
+mod sweep;
+#[cfg(test)]
+pub(crate) mod testutil;
+
 use crate::evidence::{Evidence, FrameRef};
 
 /// Transport protocol of a connection.

@@ -576,8 +576,12 @@ impl Analyzer for DcerpcAnalyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::dcerpc::testutil::{analyze, connection, feed, tcp_segments, Rng};
+    use crate::proto::dcerpc::DISSECTOR as RPC;
+    use crate::proto::testutil::{analyze_tcp, conn, packets, run_tcp, Rng, TcpFeeder};
     use crate::proto::Transport;
+
+    /// The Zerologon capture: EPM map on 50555 -> 135, NETLOGON on 50556 -> 49668.
+    const ZEROLOGON: &str = "epm_map_netlogon_zerologon_win2019.pcap";
 
     fn dcerpc(ev: &Evidence) -> &DcerpcEvidence {
         ev.dcerpc.as_ref().expect("dcerpc evidence")
@@ -594,7 +598,7 @@ mod tests {
     fn zerologon_epm_flow() {
         // epm_map_netlogon_zerologon_win2019.pcap tcp 50555 -> 135 (frames 4-8): bind EPM 3.0,
         // ept_map NETLOGON -> tcp 49668 (tshark epm.proto.tcp_port 49668, ip 172.16.5.58).
-        let Some(ev) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50555, 135) else {
+        let Some(ev) = analyze_tcp(&RPC, ZEROLOGON, 50555, 135) else {
             return;
         };
         let d = dcerpc(&ev);
@@ -629,7 +633,7 @@ mod tests {
     fn zerologon_netlogon_flow() {
         // Same capture tcp 50556 -> 49668: bind NETLOGON 1.0 (frame 16), sec_addr "49668",
         // opnums 4 (frame 19) and 26 (frame 22), as tshark's dcerpc.opnum column.
-        let Some(ev) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50556, 49668) else {
+        let Some(ev) = analyze_tcp(&RPC, ZEROLOGON, 50556, 49668) else {
             return;
         };
         let d = dcerpc(&ev);
@@ -650,7 +654,8 @@ mod tests {
         // 3 contexts (NDR rejected, NDR64 accepted, bind-time features negotiate_ack; tshark
         // ack results 2,0,3 reason 2), SPNEGO (9) at privacy (6); alter_context at frame 14;
         // opnums 0, 12, 1 twice each with encrypted stubs.
-        let Some(ev) = analyze(
+        let Some(ev) = analyze_tcp(
+            &RPC,
             "epm_drsuapi_kerberos_privacy_sealed.pcapng.gz",
             49701,
             49667,
@@ -680,7 +685,12 @@ mod tests {
     fn privacy_epm_flow_map_is_encrypted_or_decoded() {
         // Same capture tcp 49700 -> 135: EPM bound at frame 4 (3 contexts), two ept_map
         // requests (frames 6, 22) for DRSUAPI. tshark shows the maps with DRSUAPI.
-        let Some(ev) = analyze("epm_drsuapi_kerberos_privacy_sealed.pcapng.gz", 49700, 135) else {
+        let Some(ev) = analyze_tcp(
+            &RPC,
+            "epm_drsuapi_kerberos_privacy_sealed.pcapng.gz",
+            49700,
+            135,
+        ) else {
             return;
         };
         let d = dcerpc(&ev);
@@ -703,13 +713,12 @@ mod tests {
         // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap: the activation at frame 14/17
         // on 49726 -> 135. tshark: RemoteGetClassObject, bindings DC1[49724],
         // 192.168.56.101[49724], auth level integrity (5), NTLM.
-        let Some(segs) = tcp_segments("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap")
-        else {
+        let Some(segs) = packets("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap") else {
             return;
         };
-        let conn = connection(&segs, 49726, 135);
+        let conn = conn(&segs, Transport::Tcp, 49726, 135);
         let mut a = DcerpcAnalyzer::new();
-        let ev = feed(&mut a, &conn, 135);
+        let ev = run_tcp(&mut a, &conn, 135);
         let d = dcerpc(&ev);
         let s = iface(d, "000001a0-0000-0000-c000-000000000046");
         assert_eq!(s.name, "IRemoteSCMActivator");
@@ -741,7 +750,8 @@ mod tests {
         // connection (49725); this one carries the ScmReplyInfo bindings only.
         let sb: Vec<&String> = d.string_bindings.values().collect();
         assert_eq!(sb, ["tcp 192.168.56.101[49724]", "tcp DC1[49724]"]);
-        if let Some(ev) = analyze(
+        if let Some(ev) = analyze_tcp(
+            &RPC,
             "dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap",
             49725,
             135,
@@ -758,7 +768,8 @@ mod tests {
         // dcom_wmi_activation_oxid_smb_dns.pcap tcp 55274 -> 135, frames 59/60:
         // RemoteCreateInstance of 8bc3f05e-... for IWbemLevel1Login; tshark bindings
         // WORKSTATION6[52419], 172.18.39.6[52419].
-        let Some(ev) = analyze("dcom_wmi_activation_oxid_smb_dns.pcap", 55274, 135) else {
+        let Some(ev) = analyze_tcp(&RPC, "dcom_wmi_activation_oxid_smb_dns.pcap", 55274, 135)
+        else {
             return;
         };
         let d = dcerpc(&ev);
@@ -794,14 +805,13 @@ mod tests {
         // dcom_activation_shellwindows_cldap_kerberos_ws5.pcap: frames 285/286 are one request
         // in two fragments (5836 + 4972 bytes) to 49913 (tshark fragmentation table). The
         // analyzer must count one call, not two, and consume everything.
-        let Some(segs) = tcp_segments("dcom_activation_shellwindows_cldap_kerberos_ws5.pcap")
-        else {
+        let Some(segs) = packets("dcom_activation_shellwindows_cldap_kerberos_ws5.pcap") else {
             return;
         };
         let f285 = segs.iter().find(|s| s.frame == 285).expect("frame 285");
-        let conn = connection(&segs, f285.sport, f285.dport);
+        let conn = conn(&segs, Transport::Tcp, f285.sport, f285.dport);
         let mut a = DcerpcAnalyzer::new();
-        let ev = feed(&mut a, &conn, f285.dport);
+        let ev = run_tcp(&mut a, &conn, f285.dport);
         let d = dcerpc(&ev);
         assert_eq!(d.malformed, 0);
         let total_requests = d.pdu_types.get("request");
@@ -819,7 +829,8 @@ mod tests {
     fn shellwindows_resolve_oxid2() {
         // Same capture, 58405 -> 135 frames 225/226: ResolveOxid2 reply WORKSTATION6[49913],
         // 172.18.39.6[49913]; earlier RemoteGetClassObject (151/153) with the same port.
-        let Some(ev) = analyze(
+        let Some(ev) = analyze_tcp(
+            &RPC,
             "dcom_activation_shellwindows_cldap_kerberos_ws5.pcap",
             58405,
             135,
@@ -843,15 +854,21 @@ mod tests {
     fn gap_resynchronises() {
         // Zerologon EPM flow with 7 junk bytes injected before the ept_map request: the
         // analyzer must resynchronise on the next header and still decode the answer.
-        let Some(segs) = tcp_segments("epm_map_netlogon_zerologon_win2019.pcap") else {
+        let Some(segs) = packets(ZEROLOGON) else {
             return;
         };
-        let mut conn = connection(&segs, 50555, 135);
+        let mut conn = conn(&segs, Transport::Tcp, 50555, 135);
         let i = conn.iter().position(|(_, s)| s.frame == 7).unwrap();
         let mut a = DcerpcAnalyzer::new();
         a.gap(Dir::ToServer);
         conn[i].1.payload.splice(0..0, [1u8, 2, 3, 4, 5, 6, 7]);
-        let ev = feed(&mut a, &conn, 135);
+        // Later client segments move up by the 7 bytes, so the reassembly keeps them whole.
+        for (d, s) in conn.iter_mut().skip(i + 1) {
+            if *d == Dir::ToServer {
+                s.seq = s.seq.wrapping_add(7);
+            }
+        }
+        let ev = run_tcp(&mut a, &conn, 135);
         let d = dcerpc(&ev);
         assert_eq!(d.endpoint_maps.len(), 1);
         assert_eq!(d.endpoint_maps[0].port, Some(49668));
@@ -859,10 +876,10 @@ mod tests {
 
     #[test]
     fn byte_by_byte_equals_whole() {
-        let Some(segs) = tcp_segments("epm_map_netlogon_zerologon_win2019.pcap") else {
+        let Some(segs) = packets(ZEROLOGON) else {
             return;
         };
-        let conn = connection(&segs, 50555, 135);
+        let conn = conn(&segs, Transport::Tcp, 50555, 135);
         let mut split = Vec::new();
         for (d, s) in &conn {
             for (k, b) in s.payload.iter().enumerate() {
@@ -873,41 +890,28 @@ mod tests {
             }
         }
         let mut a = DcerpcAnalyzer::new();
-        let ev = feed(&mut a, &split, 135);
+        let ev = run_tcp(&mut a, &split, 135);
         let d = dcerpc(&ev);
         assert_eq!(d.endpoint_maps.len(), 1);
         assert_eq!(d.endpoint_maps[0].port, Some(49668));
         assert_eq!(d.malformed, 0);
     }
 
-    /// Feeds whole PDUs (one per segment) alternating as given.
+    /// Feeds whole PDUs (one per segment, in order per direction) alternating as given.
     fn feed_pdus(pdus: &[(Dir, Vec<u8>, u64)]) -> Evidence {
-        let conn: Vec<(Dir, crate::proto::dcerpc::testutil::Seg)> = pdus
-            .iter()
-            .map(|(d, b, f)| {
-                (
-                    *d,
-                    crate::proto::dcerpc::testutil::Seg {
-                        frame: *f,
-                        src: [0, 0, 0, 0].into(),
-                        sport: 0,
-                        dst: [0, 0, 0, 0].into(),
-                        dport: 0,
-                        seq: 0,
-                        payload: b.clone(),
-                    },
-                )
-            })
-            .collect();
         let mut a = DcerpcAnalyzer::new();
-        feed(&mut a, &conn, 135)
+        let mut f = TcpFeeder::new(135);
+        for (d, b, frame) in pdus {
+            f.bytes(&mut a, *frame, *d, b);
+        }
+        f.finish(&mut a)
     }
 
     #[test]
     fn fault_and_bind_nak() {
         use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
         use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
-        use crate::proto::dcerpc::testutil::hex;
+        use crate::proto::testutil::hex;
         // No capture has a fault or bind_nak over TCP: both are built from the header of
         // epm_map_netlogon_zerologon_win2019.pcap frame 8 (response, call_id 1) by hand:
         // ptype 3, pfc 0x23 (first|last|did_not_execute), frag_length 32, alloc_hint 0, ctx 0,
@@ -944,11 +948,10 @@ mod tests {
         // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap 49726 -> 135 with the
         // auth_level of frames 14 (request) and 17 (reply) raised from 5 to 6 (privacy) in
         // their sec_trailer: the stubs must be reported as encrypted and not decoded.
-        let Some(segs) = tcp_segments("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap")
-        else {
+        let Some(segs) = packets("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap") else {
             return;
         };
-        let mut conn = connection(&segs, 49726, 135);
+        let mut conn = conn(&segs, Transport::Tcp, 49726, 135);
         for (_, s) in conn
             .iter_mut()
             .filter(|(_, s)| s.frame == 14 || s.frame == 17)
@@ -959,7 +962,7 @@ mod tests {
             s.payload[t + 1] = 6;
         }
         let mut a = DcerpcAnalyzer::new();
-        let ev = feed(&mut a, &conn, 135);
+        let ev = run_tcp(&mut a, &conn, 135);
         let d = dcerpc(&ev);
         assert!(d
             .activations
@@ -977,7 +980,7 @@ mod tests {
     fn every_prefix_waits_then_completes() {
         // Feeding any prefix of a real PDU consumes nothing (waits); the rest completes it.
         use crate::proto::dcerpc::epm::tests::ZL_F8_MAP_RESP;
-        use crate::proto::dcerpc::testutil::hex;
+        use crate::proto::testutil::hex;
         let b = hex(ZL_F8_MAP_RESP);
         for n in 0..b.len() {
             let mut a = DcerpcAnalyzer::new();
@@ -1024,7 +1027,7 @@ mod tests {
         // answer dated by the last fragment's frame.
         use crate::proto::dcerpc::epm::tests::{ZL_F7_MAP_REQ, ZL_F8_MAP_RESP};
         use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
-        use crate::proto::dcerpc::testutil::hex;
+        use crate::proto::testutil::hex;
         let mut pdus = vec![
             (Dir::ToServer, hex(ZL_F4_BIND), 4),
             (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
@@ -1062,7 +1065,7 @@ mod tests {
         // invented. Built from the zerologon ept_map request header (frame 7) with zero stubs.
         use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
         use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
-        use crate::proto::dcerpc::testutil::hex;
+        use crate::proto::testutil::hex;
         let req = hex(ZL_F7_MAP_REQ);
         let mut big = req[..24].to_vec();
         big.resize(60_000, 0);
@@ -1087,17 +1090,16 @@ mod tests {
 
     #[test]
     fn mutated_streams_never_panic() {
-        let Some(segs) = tcp_segments("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap")
-        else {
+        let Some(segs) = packets("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap") else {
             return;
         };
-        let mut conns = vec![connection(&segs, 49726, 135)];
-        if let Some(w) = tcp_segments("dcom_wmi_activation_oxid_smb_dns.pcap") {
+        let mut conns = vec![conn(&segs, Transport::Tcp, 49726, 135)];
+        if let Some(w) = packets("dcom_wmi_activation_oxid_smb_dns.pcap") {
             // The activation flow, and the flow with multi-fragment responses (frames 101-113,
             // server -> client port 55275).
-            conns.push(connection(&w, 55274, 135));
+            conns.push(conn(&w, Transport::Tcp, 55274, 135));
             let f101 = w.iter().find(|s| s.frame == 101).unwrap();
-            conns.push(connection(&w, f101.dport, f101.sport));
+            conns.push(conn(&w, Transport::Tcp, f101.dport, f101.sport));
         }
         let mut rng = Rng(0x5eed_0003);
         for it in 0..600 {
@@ -1105,7 +1107,7 @@ mod tests {
             let k = rng.below(c.len());
             rng.mutate(&mut c[k].1.payload);
             let mut a = DcerpcAnalyzer::new();
-            let _ = feed(&mut a, &c, 135);
+            let _ = run_tcp(&mut a, &c, 135);
             let _ = a.service();
         }
         let _ = Transport::Tcp;

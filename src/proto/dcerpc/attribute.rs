@@ -160,7 +160,11 @@ fn bound_interfaces(d: &DcerpcEvidence) -> Vec<SyntaxId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::dcerpc::testutil::{analyze, connection, tcp_segments};
+    use crate::proto::dcerpc::DISSECTOR as RPC;
+    use crate::proto::testutil::{analyze_tcp, conn, packets};
+
+    /// The Zerologon capture: EPM map on 50555 -> 135, NETLOGON on 50556 -> 49668.
+    const ZEROLOGON: &str = "epm_map_netlogon_zerologon_win2019.pcap";
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -172,8 +176,7 @@ mod tests {
         // NETLOGON -> 49668 (frame 8); the next flow 50556 -> 49668 starts at frame 13 (SYN)
         // and binds at frame 16. The later flow's PDUs are deliberately NOT fed: its evidence
         // is empty, and attribution must still name NETLOGON on it.
-        let Some(mut epm_ev) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50555, 135)
-        else {
+        let Some(mut epm_ev) = analyze_tcp(&RPC, ZEROLOGON, 50555, 135) else {
             return;
         };
         let mut later = Evidence::default();
@@ -232,12 +235,10 @@ mod tests {
     fn bind_and_map_both_listed() {
         // Same capture, the later flow fed this time: learned lists "bind" (frame 16) and
         // "epm map at frame 8". A flow starting before the answer gets nothing.
-        let Some(mut epm_ev) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50555, 135)
-        else {
+        let Some(mut epm_ev) = analyze_tcp(&RPC, ZEROLOGON, 50555, 135) else {
             return;
         };
-        let Some(mut later) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50556, 49668)
-        else {
+        let Some(mut later) = analyze_tcp(&RPC, ZEROLOGON, 50556, 49668) else {
             return;
         };
         let mut early = Evidence::default();
@@ -292,7 +293,7 @@ mod tests {
         // whose own port is 1000: the secondary address then names another port, and a later
         // flow to 49668 learns NETLOGON from it. (No capture has a secondary address differing
         // from the connection's port; this checks the rule on real evidence.)
-        let Some(mut ev) = analyze("epm_map_netlogon_zerologon_win2019.pcap", 50556, 49668) else {
+        let Some(mut ev) = analyze_tcp(&RPC, ZEROLOGON, 50556, 49668) else {
             return;
         };
         let mut later = Evidence::default();
@@ -340,18 +341,18 @@ mod tests {
         // dcom_wmi_activation_oxid_smb_dns.pcap: 172.18.39.5 -> 172.18.39.6:135 activation reply
         // at frame 60 announces 52419 for IWbemLevel1Login. A flow 172.18.39.5 -> :52419 that
         // starts after it (frame number taken from the capture's first SYN to 52419) learns it.
-        let Some(segs) = tcp_segments("dcom_wmi_activation_oxid_smb_dns.pcap") else {
+        let Some(segs) = packets("dcom_wmi_activation_oxid_smb_dns.pcap") else {
             return;
         };
         let later_first = segs
             .iter()
-            .filter(|s| s.dport == 52419)
+            .filter(|s| s.dport == 52419 && !s.payload.is_empty())
             .map(|s| s.frame)
             .min()
             .expect("a flow to 52419");
-        let conn = connection(&segs, 55274, 135);
+        let conn = conn(&segs, Transport::Tcp, 55274, 135);
         let mut a = crate::proto::dcerpc::analyzer::DcerpcAnalyzer::new();
-        let mut scm = crate::proto::dcerpc::testutil::feed(&mut a, &conn, 135);
+        let mut scm = crate::proto::testutil::run_tcp(&mut a, &conn, 135);
         let mut later = Evidence::default();
         let mut flows = vec![
             FlowSlot {

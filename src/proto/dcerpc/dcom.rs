@@ -357,7 +357,7 @@ pub fn parse_server_alive2_reply(stub: &[u8], le: bool) -> Result<Vec<StringBind
 pub(crate) mod tests {
     use super::*;
     use crate::proto::dcerpc::pdu::{parse_pdu, Body};
-    use crate::proto::dcerpc::testutil::{hex, Rng};
+    use crate::proto::testutil::{hex, Rng};
 
     // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap frame 17: RemoteGetClassObject
     // reply (integrity level, NTLM). tshark: iid IClassFactory, retval 0, network_addr

@@ -312,7 +312,7 @@ pub fn parse_lookup_response(stub: &[u8], le: bool, ndr64: bool) -> Result<Looku
 pub(crate) mod tests {
     use super::*;
     use crate::proto::dcerpc::pdu::{parse_pdu, Body, NDR};
-    use crate::proto::dcerpc::testutil::{hex, Rng};
+    use crate::proto::testutil::{hex, Rng};
 
     // epm_map_netlogon_zerologon_win2019.pcap frame 7: ept_map request for NETLOGON (tshark:
     // "Map request, RPC_NETLOGON, 32bit NDR", epm.proto.ip 0.0.0.0, tcp_port 0).

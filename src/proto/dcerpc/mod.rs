@@ -33,8 +33,6 @@ pub mod epm;
 pub mod names;
 pub mod pdu;
 #[cfg(test)]
-pub(crate) mod testutil;
-#[cfg(test)]
 mod tshark_check;
 
 use std::collections::BTreeMap;
@@ -306,7 +304,7 @@ pub const DISSECTOR: Dissector = Dissector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::dcerpc::testutil::hex;
+    use crate::proto::testutil::hex;
 
     #[test]
     fn probe_real_and_not() {

@@ -858,7 +858,7 @@ pub fn plausible_header(data: &[u8]) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::proto::dcerpc::testutil::hex;
+    use crate::proto::testutil::hex;
 
     // epm_map_netlogon_zerologon_win2019.pcap frame 4: bind EPM v3.0, ctx 0, NDR (tshark:
     // dcerpc.cn_bind_to_uuid e1af8308-..., if_ver 3, no auth). Cut with
@@ -988,7 +988,7 @@ pub(crate) mod tests {
 
     #[test]
     fn mutations_never_panic() {
-        use crate::proto::dcerpc::testutil::Rng;
+        use crate::proto::testutil::Rng;
         let base: Vec<Vec<u8>> = [ZL_F4_BIND, ZL_F5_BIND_ACK, PRIV_F11_BIND, PRIV_F13_BIND_ACK]
             .iter()
             .map(|h| hex(h))

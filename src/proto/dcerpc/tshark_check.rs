@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use super::testutil::{captures, feed, tcp_segments, Seg};
 use crate::evidence::Evidence;
-use crate::proto::{Dir, Transport};
+use crate::proto::testutil::{captures, connections, packets, run_tcp, with_dirs, Seg};
+use crate::proto::Transport;
 
 /// One connection of a capture with its evidence.
 pub(crate) struct Conn {
@@ -23,28 +23,22 @@ pub(crate) struct Conn {
 
 /// Feeds every TCP connection whose first payload the probe accepts (or whose server port is
 /// 135) and returns their evidence. The client is the side that sent the first payload.
+/// Extraction and reassembly are the production ones (see [`crate::proto::testutil`]).
 pub(crate) fn analyze_capture(name: &str) -> Option<Vec<Conn>> {
-    let segs = tcp_segments(name)?;
-    let mut by_key: BTreeMap<(IpAddr, u16, IpAddr, u16), Vec<&Seg>> = BTreeMap::new();
-    for s in &segs {
-        let a = (s.src, s.sport);
-        let b = (s.dst, s.dport);
-        let k = if a <= b {
-            (a.0, a.1, b.0, b.1)
-        } else {
-            (b.0, b.1, a.0, a.1)
-        };
-        by_key.entry(k).or_default().push(s);
-    }
+    let segs: Vec<Seg> = packets(name)?
+        .into_iter()
+        .filter(|s| s.transport == Transport::Tcp)
+        .collect();
     let mut out = Vec::new();
-    for (_, v) in by_key {
+    for v in connections(&segs, |s| !s.payload.is_empty()) {
         // The flow layer probes the first payload of either direction; the first PDU that
         // parses tells the roles (a response, fault or bind_ack comes from the server). A
         // capture that starts mid-connection may show the server speak first, or begin with
         // the tail of a PDU.
-        let Some(&first) = v.first() else { continue };
+        let data: Vec<&Seg> = v.iter().filter(|s| !s.payload.is_empty()).collect();
+        let Some(&first) = data.first() else { continue };
         let from_server_types = |s: &Seg| matches!(s.payload.get(2), Some(2 | 3 | 12 | 13 | 15));
-        let probed = v
+        let probed = data
             .iter()
             .find(|s| super::probe(Transport::Tcp, &s.payload))
             .copied();
@@ -58,18 +52,15 @@ pub(crate) fn analyze_capture(name: &str) -> Option<Vec<Conn>> {
             continue;
         }
         let first_payload_of_each_dir_probes = [true, false].iter().any(|&c2s| {
-            v.iter()
+            data.iter()
                 .find(|s| (s.sport == cport) == c2s)
                 .is_some_and(|s| super::probe(Transport::Tcp, &s.payload))
         });
         if !(first_payload_of_each_dir_probes || sport == 135) {
             continue;
         }
-        let owned: Vec<Seg> = v.into_iter().cloned().collect();
-        let conn = super::testutil::connection(&owned, cport, sport);
         let mut a = (super::DISSECTOR.new)(Transport::Tcp, sport);
-        let ev = feed(a.as_mut(), &conn, sport);
-        let _ = Dir::ToServer;
+        let ev = run_tcp(a.as_mut(), &with_dirs(&v, sport), sport);
         out.push(Conn {
             client,
             server,

@@ -65,7 +65,7 @@ pub const DISSECTOR: Dissector = Dissector {
 mod tests {
     use super::parse::{message, name, DnsError, RData};
     use super::*;
-    use crate::proto::tls::testutil::{capture, ctx, feed_udp, finish, udp_datagrams, unhex};
+    use crate::proto::testutil::{conn, ctx, finish, hex, packets, run_udp, TcpFeeder};
     use crate::proto::Dir;
     use std::net::IpAddr;
 
@@ -96,7 +96,7 @@ mod tests {
         let mut a = DnsAnalyzer::new();
         a.datagram(
             &ctx(36, Dir::ToClient, Transport::Udp, 53),
-            &unhex(CNAME_CHAIN_36),
+            &hex(CNAME_CHAIN_36),
         );
         assert_eq!(a.service(), Some("dns"));
         let ev = finish(&mut a).dns.unwrap();
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn srv_and_additional_address() {
-        let m = message(&unhex(SRV_RESPONSE)).unwrap();
+        let m = message(&hex(SRV_RESPONSE)).unwrap();
         assert_eq!(
             m.records[0].data,
             RData::Srv {
@@ -146,7 +146,7 @@ mod tests {
         let mut a = DnsAnalyzer::new();
         a.datagram(
             &ctx(5, Dir::ToClient, Transport::Udp, 53),
-            &unhex(SRV_RESPONSE),
+            &hex(SRV_RESPONSE),
         );
         let ev = finish(&mut a).dns.unwrap();
         let srv: Vec<_> = ev.srv.iter().map(|f| f.value.clone()).collect();
@@ -170,20 +170,18 @@ mod tests {
 
     #[test]
     fn tcp_length_prefix_split_anywhere() {
-        let q = unhex(TCP_QUERY_353);
-        let r = unhex(TCP_ANSWER_354);
+        let q = hex(TCP_QUERY_353);
+        let r = hex(TCP_ANSWER_354);
         assert!(probe(Transport::Tcp, &q));
         for step in [1, 3, 100] {
             let mut a = DnsAnalyzer::new();
+            let mut f = TcpFeeder::new(53);
             for (frame, dir, bytes) in [(353, Dir::ToServer, &q), (354, Dir::ToClient, &r)] {
-                let mut buf = Vec::new();
                 for c in bytes.chunks(step) {
-                    buf.extend_from_slice(c);
-                    let used = a.stream(&ctx(frame, dir, Transport::Tcp, 53), &buf);
-                    buf.drain(..used);
+                    f.bytes(&mut a, frame, dir, c);
                 }
-                assert!(buf.is_empty());
             }
+            assert_eq!(f.pending(), (0, 0));
             let ev = finish(&mut a).dns.unwrap();
             // tshark 353/354: dns.qry.name tcptest.example.org type 1, dns.a 10.10.10.10.
             assert_eq!(
@@ -202,7 +200,7 @@ mod tests {
 
     #[test]
     fn truncated_and_corrupted_messages() {
-        let full = unhex(CNAME_CHAIN_36);
+        let full = hex(CNAME_CHAIN_36);
         for n in 0..full.len() {
             assert!(message(&full[..n]).is_err(), "prefix {n}");
         }
@@ -229,7 +227,7 @@ mod tests {
         let mut a = DnsAnalyzer::new();
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 53);
         let mut data = vec![0x00, 0x03, 0xff, 0xff, 0xff];
-        data.extend(unhex(TCP_QUERY_353));
+        data.extend(hex(TCP_QUERY_353));
         let mut buf = data.clone();
         for _ in 0..4 {
             let used = a.stream(&c, &buf);
@@ -244,19 +242,19 @@ mod tests {
     #[test]
     fn mutated_messages_never_panic() {
         let samples = [
-            unhex(CNAME_CHAIN_36),
-            unhex(SRV_RESPONSE),
-            unhex(TCP_QUERY_353),
-            unhex(TCP_ANSWER_354),
+            hex(CNAME_CHAIN_36),
+            hex(SRV_RESPONSE),
+            hex(TCP_QUERY_353),
+            hex(TCP_ANSWER_354),
         ];
-        crate::proto::tls::testutil::mutate_and_feed(new, &samples, 3000);
+        crate::proto::testutil::mutate_and_feed(new, &samples, 3000);
     }
 
     #[test]
     fn json_field_names() {
         let mut a = DnsAnalyzer::new();
         let c = ctx(5, Dir::ToClient, Transport::Udp, 53);
-        a.datagram(&c, &unhex(SRV_RESPONSE));
+        a.datagram(&c, &hex(SRV_RESPONSE));
         a.datagram(&c, &[0; 3]);
         let js = serde_json::to_value(finish(&mut a).dns.unwrap()).unwrap();
         let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
@@ -285,9 +283,9 @@ mod tests {
 
     #[test]
     fn probe_is_strict() {
-        assert!(probe(Transport::Udp, &unhex(CNAME_CHAIN_36)));
-        assert!(!probe(Transport::Udp, &unhex(CNAME_CHAIN_36)[..20]));
-        assert!(!probe(Transport::Tcp, &unhex(CNAME_CHAIN_36)));
+        assert!(probe(Transport::Udp, &hex(CNAME_CHAIN_36)));
+        assert!(!probe(Transport::Udp, &hex(CNAME_CHAIN_36)[..20]));
+        assert!(!probe(Transport::Tcp, &hex(CNAME_CHAIN_36)));
         assert!(!probe(Transport::Udp, b"GET / HTTP/1.1\r\n\r\n"));
         // Kerberos AS-REQ start (kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap style APPLICATION 10).
         assert!(!probe(
@@ -297,7 +295,7 @@ mod tests {
         // NetBIOS name query, SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 536 (udp 137).
         assert!(!probe(
             Transport::Udp,
-            &unhex("12340110000100000000000020464845504643454c4644464545424645454a4550454f434143414341434141410000200001")
+            &hex("12340110000100000000000020464845504643454c4644464545424645454a4550454f434143414341434141410000200001")
         ));
         // CLDAP search (BER SEQUENCE).
         assert!(!probe(
@@ -310,12 +308,13 @@ mod tests {
     fn wmi_capture_dns_flows() {
         // dcom_wmi_activation_oxid_smb_dns.pcap: udp 63959 <-> 53 (frames 35, 36), udp 60587 <-> 53
         // (frames 231, 232: wpad.theshire.local NXDOMAIN).
-        let Some(p) = capture("dcom_wmi_activation_oxid_smb_dns.pcap") else {
+        let Some(p) = packets("dcom_wmi_activation_oxid_smb_dns.pcap") else {
             return;
         };
         let mut a = DnsAnalyzer::new();
-        feed_udp(&mut a, &udp_datagrams(&p, 63959, 53), 53);
-        let ev = finish(&mut a).dns.unwrap();
+        let ev = run_udp(&mut a, &conn(&p, Transport::Udp, 63959, 53), 53)
+            .dns
+            .unwrap();
         let q = ev.queries.iter().next().unwrap();
         assert_eq!(
             (
@@ -332,8 +331,9 @@ mod tests {
             36
         )));
         let mut a = DnsAnalyzer::new();
-        feed_udp(&mut a, &udp_datagrams(&p, 60587, 53), 53);
-        let ev = finish(&mut a).dns.unwrap();
+        let ev = run_udp(&mut a, &conn(&p, Transport::Udp, 60587, 53), 53)
+            .dns
+            .unwrap();
         // tshark frame 232: dns.flags.rcode 3.
         assert_eq!(ev.rcodes.get("NXDOMAIN"), 1);
         assert!(ev.names.is_empty());

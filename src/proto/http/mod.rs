@@ -35,7 +35,7 @@ pub const DISSECTOR: Dissector = Dissector {
 mod tests {
     use super::parse::{chunk_size, head, HttpError};
     use super::*;
-    use crate::proto::tls::testutil::{capture, ctx, feed_tcp, finish, tcp_stream, unhex};
+    use crate::proto::testutil::{conn, ctx, finish, hex, packets, run_tcp, tcp_conn, TcpFeeder};
     use crate::proto::Dir;
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 103 (tcp 50010 -> 80):
@@ -46,13 +46,10 @@ mod tests {
 
     fn run(parts: &[(u64, Dir, Vec<u8>)], step: usize) -> HttpEvidence {
         let mut a = HttpAnalyzer::new();
-        let mut bufs = [Vec::new(), Vec::new()];
+        let mut f = TcpFeeder::new(80);
         for (frame, dir, bytes) in parts {
-            let b = &mut bufs[dir.index()];
             for c in bytes.chunks(step) {
-                b.extend_from_slice(c);
-                let used = a.stream(&ctx(*frame, *dir, Transport::Tcp, 80), b);
-                b.drain(..used);
+                f.bytes(&mut a, *frame, *dir, c);
             }
         }
         assert_eq!(a.service(), Some("http"));
@@ -62,8 +59,8 @@ mod tests {
     #[test]
     fn cep_post_and_response() {
         let parts = [
-            (103, Dir::ToServer, unhex(CEP_POST_103)),
-            (105, Dir::ToClient, unhex(OK_105)),
+            (103, Dir::ToServer, hex(CEP_POST_103)),
+            (105, Dir::ToClient, hex(OK_105)),
         ];
         for step in [1, 5, 4096] {
             let ev = run(&parts, step);
@@ -99,7 +96,7 @@ mod tests {
 
     #[test]
     fn synthetic_certsrv_streams_match_tshark() {
-        let Some(p) = capture("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap") else {
+        let Some(p) = packets("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap") else {
             return;
         };
         // tshark -Y http: tcp.stream 0..11 are client ports 50001..50012 -> 80.
@@ -128,8 +125,9 @@ mod tests {
         ];
         for (port, method, path, status, kind) in want {
             let mut a = HttpAnalyzer::new();
-            feed_tcp(&mut a, &tcp_stream(&p, port, 80), 80);
-            let ev = finish(&mut a).http.unwrap();
+            let ev = run_tcp(&mut a, &conn(&p, Transport::Tcp, port, 80), 80)
+                .http
+                .unwrap();
             let r: Vec<_> = ev.requests.values().cloned().collect();
             assert_eq!(r.len(), 1, "port {port}");
             assert_eq!((r[0].method.as_str(), r[0].path.as_str()), (method, path));
@@ -147,8 +145,9 @@ mod tests {
         }
         // tcp.stream 12 (51001 -> 80): RPC_IN_DATA with Content-Length 1073741824 (RPC over HTTP).
         let mut a = HttpAnalyzer::new();
-        feed_tcp(&mut a, &tcp_stream(&p, 51001, 80), 80);
-        let ev = finish(&mut a).http.unwrap();
+        let ev = run_tcp(&mut a, &conn(&p, Transport::Tcp, 51001, 80), 80)
+            .http
+            .unwrap();
         let r = ev.requests.values().next().unwrap();
         assert_eq!(r.method, "RPC_IN_DATA");
         assert_eq!(r.path, "/rpc/rpcproxy.dll?MAIL.example.com:6001");
@@ -159,12 +158,15 @@ mod tests {
     fn petitpotam_battle_net_requests() {
         // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng tcp.stream 204 (54505 -> 80):
         // tshark frames 2812 and 2821, responses 200 in 2813 and 2822.
-        let Some(p) = capture("efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng") else {
+        let Some(segs) = tcp_conn(
+            "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng",
+            54505,
+            80,
+        ) else {
             return;
         };
         let mut a = HttpAnalyzer::new();
-        feed_tcp(&mut a, &tcp_stream(&p, 54505, 80), 80);
-        let ev = finish(&mut a).http.unwrap();
+        let ev = run_tcp(&mut a, &segs, 80).http.unwrap();
         let r: Vec<_> = ev
             .requests
             .iter()
@@ -218,7 +220,7 @@ mod tests {
     #[test]
     fn truncated_and_corrupted_messages() {
         // Frame 103 without its first 5 bytes ("POST "): a capture that began mid-message.
-        let full = unhex(CEP_POST_103);
+        let full = hex(CEP_POST_103);
         let ev = run_quiet(&[(103, Dir::ToServer, full[5..].to_vec())]);
         assert_eq!(ev.malformed, 0);
         assert_eq!(ev.messages.get("midstream_start"), 1);
@@ -267,20 +269,20 @@ mod tests {
     #[test]
     fn mutated_messages_never_panic() {
         let samples = [
-            unhex(CEP_POST_103),
-            unhex(OK_105),
+            hex(CEP_POST_103),
+            hex(OK_105),
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n"
                 .to_vec(),
         ];
-        crate::proto::tls::testutil::mutate_and_feed(new, &samples, 3000);
+        crate::proto::testutil::mutate_and_feed(new, &samples, 3000);
     }
 
     #[test]
     fn json_field_names() {
         let ev = run(
             &[
-                (103, Dir::ToServer, unhex(CEP_POST_103)),
-                (105, Dir::ToClient, unhex(OK_105)),
+                (103, Dir::ToServer, hex(CEP_POST_103)),
+                (105, Dir::ToClient, hex(OK_105)),
             ],
             4096,
         );
@@ -306,13 +308,13 @@ mod tests {
 
     #[test]
     fn probe_is_strict() {
-        assert!(probe(Transport::Tcp, &unhex(CEP_POST_103)));
-        assert!(probe(Transport::Tcp, &unhex(OK_105)));
+        assert!(probe(Transport::Tcp, &hex(CEP_POST_103)));
+        assert!(probe(Transport::Tcp, &hex(OK_105)));
         assert!(probe(
             Transport::Tcp,
             b"RPC_IN_DATA /rpc/rpcproxy.dll HTTP/1.1\r\n"
         ));
-        assert!(!probe(Transport::Udp, &unhex(CEP_POST_103)));
+        assert!(!probe(Transport::Udp, &hex(CEP_POST_103)));
         assert!(!probe(Transport::Tcp, b"GETX / HTTP/1.1"));
         assert!(!probe(Transport::Tcp, b"HTTP/2 200"));
         // SIP and RTSP share method names (SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap has SIP

@@ -84,12 +84,12 @@ pub const KPASSWD_DISSECTOR: Dissector = Dissector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::ldap::testutil::hex;
+    use crate::proto::testutil::hex;
 
     /// kerberos_tcp_vlan_optional_sname.pcap frame 3, first 24 bytes of tcp.payload.
     const TCP_AS_REQ_HEAD: &str = "0000006a6a683066a103020105a20302010aa45a3058a007";
     /// kerberos_udp_vlan_krb_error.pcap frame 2, udp.payload (KRB-ERROR, 102 bytes).
-    const UDP_KRB_ERROR: &str = crate::proto::ldap::testutil::KRB_UDP_ERROR_52;
+    const UDP_KRB_ERROR: &str = crate::proto::testutil::KRB_UDP_ERROR_52;
 
     #[test]
     fn probes() {

@@ -542,17 +542,17 @@ pub fn looks_like_kpasswd(data: &[u8], expect_len: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::ldap::testutil::hex;
+    use crate::proto::testutil::hex;
 
     /// kerberos_udp_vlan_krb_error.pcap frame 1, udp.payload (287 bytes): AS-REQ over UDP 88.
-    const UDP_AS_REQ: &str = crate::proto::ldap::testutil::KRB_UDP_AS_REQ;
+    const UDP_AS_REQ: &str = crate::proto::testutil::KRB_UDP_AS_REQ;
     /// kerberos_udp_vlan_krb_error.pcap frame 2, udp.payload (102 bytes): KRB-ERROR 52.
-    const UDP_KRB_ERROR: &str = crate::proto::ldap::testutil::KRB_UDP_ERROR_52;
+    const UDP_KRB_ERROR: &str = crate::proto::testutil::KRB_UDP_ERROR_52;
     /// kerberos_tcp_vlan_optional_sname.pcap frame 3, tcp.payload: record mark + AS-REQ with
     /// neither cname nor sname.
-    const TCP_AS_REQ_NO_SNAME: &str = crate::proto::ldap::testutil::KRB_TCP_AS_REQ_NO_SNAME;
+    const TCP_AS_REQ_NO_SNAME: &str = crate::proto::testutil::KRB_TCP_AS_REQ_NO_SNAME;
     /// kerberos_tcp_vlan_optional_sname.pcap frame 4, tcp.payload: record mark + KRB-ERROR 60.
-    const TCP_KRB_ERROR_60: &str = crate::proto::ldap::testutil::KRB_TCP_ERROR_60;
+    const TCP_KRB_ERROR_60: &str = crate::proto::testutil::KRB_TCP_ERROR_60;
 
     #[test]
     fn udp_as_req_fields_match_tshark() {

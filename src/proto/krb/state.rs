@@ -261,11 +261,9 @@ impl Analyzer for KpasswdAnalyzer {
 mod tests {
     use super::*;
     use crate::evidence::Merge;
-    use crate::proto::ldap::testutil::{hex, payloads, run_tcp, run_udp, Feeder, Seg, NO_SEQ};
-
-    fn frames<T: Ord + Clone>(f: &crate::evidence::Facts<T>) -> Vec<(T, u64)> {
-        f.iter().map(|x| (x.value.clone(), x.first.frame)).collect()
-    }
+    use crate::proto::testutil::{
+        frames, hex, run_parts, run_tcp, run_udp, select, tcp_conn, Part, TcpFeeder,
+    };
 
     fn names(f: &crate::evidence::Facts<super::super::Code>) -> Vec<(String, u64)> {
         f.iter()
@@ -279,21 +277,20 @@ mod tests {
         // in frames 6 (1460) + 7 (88). tshark: msg_type 12 (f4) and 13 (f7), SNameString
         // krbtgt/OFFENSE.LOCAL + HTTP/dc-mantvydas.offense.local, CNameString spotless, ticket
         // etype 23 and enc-part etype 18 in the TGS-REP.
-        let Some(segs) = payloads(
-            "kerberos_kerberoast_tgsreq_rc4.pcap",
-            "tcp",
-            "tcp.stream==0",
-        ) else {
+        let Some(c) = tcp_conn("kerberos_kerberoast_tgsreq_rc4.pcap", 49216, 88) else {
             return;
         };
         let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
-        let mut f = Feeder::new(88);
-        f.feed(&mut a, &segs[0]);
-        f.feed(&mut a, &segs[1]);
+        let mut f = TcpFeeder::new(88);
+        for (d, s) in c.iter().filter(|(_, s)| s.frame <= 6) {
+            f.seg(&mut a, *d, s);
+        }
         // First half of the TGS-REP waits for the rest: nothing consumed yet.
         assert_eq!(f.pending(), (0, 1460));
         assert_eq!(a.ev.messages, 1);
-        f.feed(&mut a, &segs[2]);
+        for (d, s) in c.iter().filter(|(_, s)| s.frame > 6) {
+            f.seg(&mut a, *d, s);
+        }
         assert_eq!(f.pending(), (0, 0));
         assert_eq!(a.service(), Some("kerberos"));
         let mut ev = crate::evidence::Evidence::default();
@@ -344,16 +341,13 @@ mod tests {
         // f16 AS-REQ with padata 2,128, f18 AS-REP, f26/29 TGS ldap/dc01, f37/38 TGS
         // krbtgt/CYLERA.LAB, f45/48 TGS http/1027814774sa.
         let mut total = KrbEvidence::default();
-        for s in 1..=5 {
-            let Some(segs) = payloads(
-                "kerberos_msg_types_as_tgs_error.pcap",
-                "tcp",
-                &format!("tcp.stream=={s}"),
-            ) else {
+        // tcp.stream 1..=5 are client ports 50120..=50124.
+        for port in 50120..=50124 {
+            let Some(segs) = tcp_conn("kerberos_msg_types_as_tgs_error.pcap", port, 88) else {
                 return;
             };
             let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
-            let ev = run_tcp(&mut a, 88, &segs);
+            let ev = run_tcp(&mut a, &segs, 88);
             total.merge(*ev.kerberos.unwrap());
         }
         assert_eq!(total.messages, 10);
@@ -394,13 +388,14 @@ mod tests {
     #[test]
     fn udp_exchange() {
         // kerberos_udp_vlan_krb_error.pcap frames 1 (AS-REQ) and 2 (KRB-ERROR 52).
-        let Some(segs) = payloads("kerberos_udp_vlan_krb_error.pcap", "udp", "udp") else {
+        let file = "kerberos_udp_vlan_krb_error.pcap";
+        let Some(segs) = select(file, Transport::Udp, 88, |_| true) else {
             return;
         };
-        assert!(crate::proto::krb::probe(Transport::Udp, &segs[0].bytes));
-        assert!(crate::proto::krb::probe(Transport::Udp, &segs[1].bytes));
+        assert!(crate::proto::krb::probe(Transport::Udp, &segs[0].1.payload));
+        assert!(crate::proto::krb::probe(Transport::Udp, &segs[1].1.payload));
         let mut a = KrbAnalyzer::new(Transport::Udp, 88);
-        let ev = run_udp(&mut a, 88, &segs);
+        let ev = run_udp(&mut a, &segs, 88);
         let k = ev.kerberos.unwrap();
         assert_eq!(
             names(&k.msg_types),
@@ -414,20 +409,18 @@ mod tests {
     }
 
     /// kerberos_tcp_vlan_optional_sname.pcap frames 3 and 4 (tcp.payload), see parse.rs.
-    fn optional_sname_segments() -> Vec<Seg> {
+    fn optional_sname_segments() -> Vec<Part> {
         vec![
-            Seg {
-                frame: 3,
-                src_port: 43792,
-                bytes: hex(crate::proto::ldap::testutil::KRB_TCP_AS_REQ_NO_SNAME),
-                seq: NO_SEQ,
-            },
-            Seg {
-                frame: 4,
-                src_port: 88,
-                bytes: hex(crate::proto::ldap::testutil::KRB_TCP_ERROR_60),
-                seq: NO_SEQ,
-            },
+            (
+                3,
+                Dir::ToServer,
+                hex(crate::proto::testutil::KRB_TCP_AS_REQ_NO_SNAME),
+            ),
+            (
+                4,
+                Dir::ToClient,
+                hex(crate::proto::testutil::KRB_TCP_ERROR_60),
+            ),
         ]
     }
 
@@ -436,18 +429,10 @@ mod tests {
         let segs = optional_sname_segments();
         // Every split point: the analyzer waits, never misparses.
         let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
-        let mut f = Feeder::new(88);
-        for s in &segs {
-            for b in &s.bytes {
-                f.feed(
-                    &mut a,
-                    &Seg {
-                        frame: s.frame,
-                        src_port: s.src_port,
-                        bytes: vec![*b],
-                        seq: NO_SEQ,
-                    },
-                );
+        let mut f = TcpFeeder::new(88);
+        for (frame, dir, bytes) in &segs {
+            for b in bytes {
+                f.bytes(&mut a, *frame, *dir, &[*b]);
             }
         }
         assert_eq!((a.ev.messages, a.ev.malformed), (2, 0));
@@ -455,32 +440,26 @@ mod tests {
         // record is found.
         let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
         let mut junk = vec![0x17, 0x03, 0x03, 0x00, 0x20, 0x41, 0x42];
-        junk.extend_from_slice(&segs[0].bytes);
-        let ev = run_tcp(
+        junk.extend_from_slice(&segs[0].2);
+        let ev = run_parts(
             &mut a,
+            Transport::Tcp,
             88,
-            &[
-                Seg {
-                    frame: 3,
-                    src_port: 43792,
-                    bytes: junk,
-                    seq: NO_SEQ,
-                },
-                segs[1].clone(),
-            ],
+            &[(3, Dir::ToServer, junk), segs[1].clone()],
         );
         let k = ev.kerberos.unwrap();
         assert_eq!((k.messages, k.malformed), (2, 1));
         // After a gap the next record is found again.
+        // The first 50 bytes of frame 3, then bytes lost, then frame 3 whole: the reassembly
+        // declares the hole a gap when it gives up on it (here: at the end).
         let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
-        let mut f = Feeder::new(88);
-        let half = Seg {
-            bytes: segs[0].bytes[..50].to_vec(),
-            ..segs[0].clone()
-        };
-        f.feed(&mut a, &half);
-        f.gap(&mut a, &half);
-        f.feed(&mut a, &segs[0]);
+        let mut f = TcpFeeder::new(88);
+        let (frame, dir, bytes) = &segs[0];
+        f.bytes(&mut a, *frame, *dir, &bytes[..50]);
+        f.hole(*dir, 10);
+        f.bytes(&mut a, *frame, *dir, bytes);
+        f.flush(&mut a);
+        assert_eq!(f.gaps(), 1);
         assert_eq!((a.ev.messages, a.ev.malformed), (1, 0));
     }
 
@@ -488,22 +467,19 @@ mod tests {
     fn corrupted_record_length_is_counted() {
         let mut segs = optional_sname_segments();
         // Record mark says 0x6b but the message is 0x6a long: the shape check fails.
-        segs[0].bytes[3] = 0x6b;
+        segs[0].2[3] = 0x6b;
         let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
-        let ev = run_tcp(&mut a, 88, &segs);
+        let ev = run_parts(&mut a, Transport::Tcp, 88, &segs);
         let k = ev.kerberos.unwrap();
         assert_eq!((k.messages, k.malformed), (1, 1));
         // Huge length: invalid, never buffered.
         let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
-        let mut f = Feeder::new(88);
-        f.feed(
+        let mut f = TcpFeeder::new(88);
+        f.bytes(
             &mut a,
-            &Seg {
-                frame: 1,
-                src_port: 5,
-                bytes: vec![0x7f, 0xff, 0xff, 0xff, 0x6a, 0x00],
-                seq: NO_SEQ,
-            },
+            1,
+            Dir::ToServer,
+            &[0x7f, 0xff, 0xff, 0xff, 0x6a, 0x00],
         );
         // Only a short tail is kept while looking for the next record, not the announced 2 GiB.
         assert!(f.pending().0 <= RESYNC_KEEP);
@@ -515,7 +491,7 @@ mod tests {
 #[cfg(test)]
 mod pkinit_tests {
     use super::*;
-    use crate::proto::ldap::testutil::{ctx, hex};
+    use crate::proto::testutil::{ctx, hex};
 
     #[test]
     fn pa_pk_as_req_in_a_request_is_pkinit() {
@@ -523,7 +499,7 @@ mod pkinit_tests {
         // frame 1 (AS-REQ, udp.payload) with its first padata-type changed from 2
         // (PA-ENC-TIMESTAMP, bytes a1 03 02 01 02) to 16 (PA-PK-AS-REQ); the padata value is
         // not decoded, so the type alone decides.
-        let orig = crate::proto::ldap::testutil::KRB_UDP_AS_REQ;
+        let orig = crate::proto::testutil::KRB_UDP_AS_REQ;
         let pkinit = orig.replacen("a103020102", "a103020110", 1);
         for (h, want) in [(orig, false), (pkinit.as_str(), true)] {
             let mut a = KrbAnalyzer::new(Transport::Udp, 88);
@@ -544,29 +520,25 @@ mod pkinit_tests {
 #[cfg(test)]
 mod kpasswd_tests {
     use super::*;
-    use crate::proto::ldap::testutil::{hex, run_tcp, run_udp, Seg, NO_SEQ};
+    use crate::proto::testutil::{hex, run_parts};
 
     /// No capture holds kpasswd (PROVENANCE.md: none of the collected files uses 464). The
     /// message is the KRB-ERROR of kerberos_udp_vlan_krb_error.pcap frame 2 (udp.payload)
     /// behind an RFC 3244 reply header (length 108, version 1, AP-REP length 0).
     fn error_reply() -> Vec<u8> {
         let mut b = vec![0, 108, 0, 1, 0, 0];
-        b.extend_from_slice(&hex(crate::proto::ldap::testutil::KRB_UDP_ERROR_52));
+        b.extend_from_slice(&hex(crate::proto::testutil::KRB_UDP_ERROR_52));
         b
     }
 
     #[test]
     fn kpasswd_error_reply_udp_and_tcp() {
         let mut a = KpasswdAnalyzer::new(Transport::Udp, 464);
-        let ev = run_udp(
+        let ev = run_parts(
             &mut a,
+            Transport::Udp,
             464,
-            &[Seg {
-                frame: 2,
-                src_port: 464,
-                bytes: error_reply(),
-                seq: NO_SEQ,
-            }],
+            &[(2, Dir::ToClient, error_reply())],
         );
         assert_eq!(a.service(), Some("kpasswd"));
         let k = ev.kpasswd.unwrap();
@@ -584,22 +556,13 @@ mod kpasswd_tests {
         b.extend_from_slice(&error_reply());
         let (x, y) = b.split_at(30);
         let mut a = KpasswdAnalyzer::new(Transport::Tcp, 464);
-        let ev = run_tcp(
+        let ev = run_parts(
             &mut a,
+            Transport::Tcp,
             464,
             &[
-                Seg {
-                    frame: 7,
-                    src_port: 464,
-                    bytes: x.to_vec(),
-                    seq: NO_SEQ,
-                },
-                Seg {
-                    frame: 8,
-                    src_port: 464,
-                    bytes: y.to_vec(),
-                    seq: NO_SEQ,
-                },
+                (7, Dir::ToClient, x.to_vec()),
+                (8, Dir::ToClient, y.to_vec()),
             ],
         );
         let k = ev.kpasswd.unwrap();
@@ -607,15 +570,11 @@ mod kpasswd_tests {
         // Truncated datagram: counted, not recorded.
         let mut a = KpasswdAnalyzer::new(Transport::Udp, 464);
         let r = error_reply();
-        let ev = run_udp(
+        let ev = run_parts(
             &mut a,
+            Transport::Udp,
             464,
-            &[Seg {
-                frame: 2,
-                src_port: 464,
-                bytes: r[..40].to_vec(),
-                seq: NO_SEQ,
-            }],
+            &[(2, Dir::ToClient, r[..40].to_vec())],
         );
         assert_eq!(ev.kpasswd.unwrap().malformed, 1);
         assert_eq!(a.service(), None);
@@ -629,24 +588,35 @@ mod crosscheck {
     //! (first `kerberos.msg_type` of each frame on port 88).
     use super::*;
     use crate::evidence::Merge;
-    use crate::proto::ldap::testutil::{field_values, payloads_opt, run_tcp, run_udp, tcp_streams};
+    use crate::proto::testutil::{
+        connections, packets, run_tcp, run_udp, tshark_fields, with_dirs,
+    };
     use std::collections::BTreeMap;
 
     type Counts = BTreeMap<u32, u64>;
 
     fn compare(file: &str) -> Option<(KrbEvidence, Counts, Counts)> {
         let mut k = KrbEvidence::default();
-        for segs in tcp_streams(file, "tcp.port==88")? {
+        let all = packets(file)?;
+        let on_88 = |s: &crate::proto::testutil::Seg| s.sport == 88 || s.dport == 88;
+        let tcp: Vec<_> = all
+            .iter()
+            .filter(|s| s.transport == Transport::Tcp)
+            .cloned()
+            .collect();
+        for c in connections(&tcp, on_88) {
             let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
-            if let Some(e) = run_tcp(&mut a, 88, &segs).kerberos {
+            if let Some(e) = run_tcp(&mut a, &with_dirs(&c, 88), 88).kerberos {
                 k.merge(*e);
             }
         }
-        if let Some(segs) = payloads_opt(file, "udp", "udp.port==88") {
-            let mut a = KrbAnalyzer::new(Transport::Udp, 88);
-            if let Some(e) = run_udp(&mut a, 88, &segs).kerberos {
-                k.merge(*e);
-            }
+        let udp: Vec<_> = all
+            .into_iter()
+            .filter(|s| s.transport == Transport::Udp && on_88(s))
+            .collect();
+        let mut a = KrbAnalyzer::new(Transport::Udp, 88);
+        if let Some(e) = run_udp(&mut a, &with_dirs(&udp, 88), 88).kerberos {
+            k.merge(*e);
         }
         let ours: BTreeMap<u32, u64> = k
             .msg_types
@@ -654,7 +624,7 @@ mod crosscheck {
             .map(|f| (f.value.code as u32, f.count))
             .collect();
         let mut theirs: BTreeMap<u32, u64> = BTreeMap::new();
-        for (_, v) in field_values(
+        for (_, v) in tshark_fields(
             file,
             "kerberos && (tcp.port==88 || udp.port==88)",
             "kerberos.msg_type",
@@ -748,35 +718,27 @@ mod mutations {
     //! Deterministic mutation runs (a poor man's fuzzer): real messages with bytes flipped,
     //! truncated and re-framed must only ever be counted, never panic.
     use super::*;
-    use crate::proto::ldap::testutil::{ctx, hex};
+    use crate::proto::testutil::{ctx, hex, Rng};
 
     /// kerberos_udp_vlan_krb_error.pcap frames 1 (AS-REQ) and 2 (KRB-ERROR), udp.payload.
     const SAMPLES: [&str; 2] = [
-        crate::proto::ldap::testutil::KRB_UDP_AS_REQ,
-        crate::proto::ldap::testutil::KRB_UDP_ERROR_52,
+        crate::proto::testutil::KRB_UDP_AS_REQ,
+        crate::proto::testutil::KRB_UDP_ERROR_52,
     ];
-
-    /// xorshift64: deterministic, no dependency.
-    fn next(s: &mut u64) -> u64 {
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        *s
-    }
 
     #[test]
     fn mutated_messages_never_panic() {
-        let mut seed = 0x2545_f491_4f6c_dd1d;
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
         let mut parsed = 0;
         for sample in SAMPLES {
             let orig = hex(sample);
             for _ in 0..3000 {
                 let mut b = orig.clone();
-                for _ in 0..1 + next(&mut seed) % 4 {
-                    let i = (next(&mut seed) as usize) % b.len();
-                    b[i] = next(&mut seed) as u8;
+                for _ in 0..1 + r.next() % 4 {
+                    let i = (r.next() as usize) % b.len();
+                    b[i] = r.next() as u8;
                 }
-                let cut = (next(&mut seed) as usize) % (b.len() + 1);
+                let cut = (r.next() as usize) % (b.len() + 1);
                 let b = &b[..cut.max(b.len() / 2)];
                 if parse::parse_message(b).is_ok() {
                     parsed += 1;

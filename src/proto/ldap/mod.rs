@@ -12,8 +12,6 @@ pub mod evidence;
 pub mod parse;
 pub mod sasl;
 pub mod state;
-#[cfg(test)]
-pub(crate) mod testutil;
 
 pub use evidence::{LdapEvidence, LdapResultFact};
 pub use state::LdapAnalyzer;
@@ -51,7 +49,7 @@ pub const DISSECTOR: Dissector = Dissector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::ldap::testutil::hex;
+    use crate::proto::testutil::hex;
 
     #[test]
     fn probes() {
@@ -87,15 +85,15 @@ mod tests {
     #[test]
     fn dissector_services() {
         let mut a = (DISSECTOR.new)(Transport::Tcp, 3268);
-        let ev = crate::proto::ldap::testutil::run_tcp(
+        let ev = crate::proto::testutil::run_parts(
             a.as_mut(),
+            Transport::Tcp,
             3268,
-            &[crate::proto::ldap::testutil::Seg {
-                frame: 4,
-                src_port: 50000,
-                bytes: hex(crate::proto::ldap::testutil::LDAP_ROOTDSE_SEARCH),
-                seq: crate::proto::ldap::testutil::NO_SEQ,
-            }],
+            &[(
+                4,
+                crate::proto::Dir::ToServer,
+                hex(crate::proto::testutil::LDAP_ROOTDSE_SEARCH),
+            )],
         );
         assert_eq!(a.service(), Some("gc"));
         assert_eq!(ev.ldap.unwrap().messages, 1);

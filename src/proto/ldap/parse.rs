@@ -537,7 +537,7 @@ fn locator_domain(f: &Filter<'_>, attributes: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::ldap::testutil::hex;
+    use crate::proto::testutil::hex;
     use ldap_parser::filter::{AssertionValue, AttributeValueAssertion, SubstringFilter};
     use ldap_parser::ldap::LdapString;
     use std::borrow::Cow;
@@ -545,7 +545,7 @@ mod tests {
     /// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 4, tcp.payload (350 bytes): searchRequest
     /// messageID 5, baseObject "" (rootDSE), scope baseObject, filter (objectclass=*), 15
     /// attributes (tshark: ldap.protocolOp 3, "Filter: (objectclass=*)").
-    const F4_ROOTDSE_SEARCH: &str = crate::proto::ldap::testutil::LDAP_ROOTDSE_SEARCH;
+    const F4_ROOTDSE_SEARCH: &str = crate::proto::testutil::LDAP_ROOTDSE_SEARCH;
 
     #[test]
     fn rootdse_search_matches_tshark() {

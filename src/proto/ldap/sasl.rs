@@ -158,12 +158,12 @@ pub fn looks_like_buffer(data: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::proto::ldap::parse::{self, Detail};
-    use crate::proto::ldap::testutil::hex;
+    use crate::proto::testutil::hex;
 
     /// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13, tcp.payload: SASL buffer (50 bytes),
     /// RFC 4121 wrap, flags 0x05 (SentByAcceptor|AcceptorSubkey), EC 12, RRC 12; tshark: LDAP
     /// modifyResponse(8) success inside.
-    const F13_MODIFY_RESPONSE: &str = crate::proto::ldap::testutil::LDAP_SASL_MODIFY_RESPONSE;
+    const F13_MODIFY_RESPONSE: &str = crate::proto::testutil::LDAP_SASL_MODIFY_RESPONSE;
     /// Same capture, frame 14: unbindRequest(9) in a wrap token with flags 0x04.
     const F14_UNBIND: &str =
         "00000027050404ff000c000c000000005cd0f0cae1822923a9546c4f6a3fb81b3084000000050201094200";

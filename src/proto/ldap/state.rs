@@ -432,11 +432,9 @@ impl Analyzer for LdapAnalyzer {
 mod tests {
     use super::*;
     use crate::evidence::{Evidence, Facts};
-    use crate::proto::ldap::testutil::{hex, payloads, run_tcp, run_udp, Feeder, Seg, NO_SEQ};
-
-    fn frames<T: Ord + Clone>(f: &Facts<T>) -> Vec<(T, u64)> {
-        f.iter().map(|x| (x.value.clone(), x.first.frame)).collect()
-    }
+    use crate::proto::testutil::{
+        frames, hex, run_parts, run_tcp, run_udp, select, Part, Seg, TcpFeeder,
+    };
 
     fn counts(f: &Facts<String>) -> Vec<(String, u64)> {
         let mut v: Vec<_> = f.iter().map(|x| (x.value.clone(), x.count)).collect();
@@ -444,11 +442,12 @@ mod tests {
         v
     }
 
-    fn tcp(file: &str, filter: &str) -> Option<(LdapEvidence, LdapAnalyzer, Vec<Seg>)> {
-        let segs = payloads(file, "tcp", filter)?;
+    /// Every TCP packet of `file` picked by `pick`, run as one connection to 389.
+    fn tcp(file: &str, pick: impl Fn(&Seg) -> bool) -> Option<(LdapEvidence, LdapAnalyzer)> {
+        let segs = select(file, Transport::Tcp, 389, pick)?;
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let ev = run_tcp(&mut a, 389, &segs);
-        Some((*ev.ldap.expect("ldap evidence"), a, segs))
+        let ev = run_tcp(&mut a, &segs, 389);
+        Some((*ev.ldap.expect("ldap evidence"), a))
     }
 
     #[test]
@@ -457,7 +456,7 @@ mod tests {
         // + searchResDone (reassembled from f5+f6), f9 bindRequest GSS-SPNEGO (f8+f9),
         // f11 bindResponse success, then SASL buffers f12 (205) modifyRequest, f13 (50)
         // modifyResponse, f14 (39) unbindRequest.
-        let Some((l, a, _)) = tcp("ldap_rootdse_bind_modify_vlan_ipv6.pcapng", "tcp") else {
+        let Some((l, a)) = tcp("ldap_rootdse_bind_modify_vlan_ipv6.pcapng", |_| true) else {
             return;
         };
         assert_eq!(a.service(), Some("ldap"));
@@ -508,19 +507,27 @@ mod tests {
         // GSS-API privacy buffers f8 f9 f11 f16 (client) and f10 f13 (server); server bytes
         // 211..1553 were not captured (tshark: "previous segment not captured" at f10) and f14
         // retransmits f13.
-        let Some(segs) = payloads(
+        let Some(segs) = select(
             "ldap_gss_privacy_vlan_ipv6_gap_pernpkt_encap.pcapng",
-            "tcp",
-            "tcp",
+            Transport::Tcp,
+            389,
+            |_| true,
         ) else {
             return;
         };
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let mut f = Feeder::new(389);
-        for s in &segs {
-            f.feed_seq(&mut a, s);
+        let mut f = TcpFeeder::new(389);
+        for (d, s) in &segs {
+            f.seg(&mut a, *d, s);
+            // The hole before f10 never fills. The flow layer would hold f10 and f13 until
+            // the connection ends and hand them over then, attributed to its last frame;
+            // giving up on the hole right away keeps one frame per buffer for the check below.
+            if s.frame == 10 {
+                f.give_up(&mut a, *d);
+            }
         }
-        assert_eq!(f.gaps, 1);
+        f.flush(&mut a);
+        assert_eq!(f.gaps(), 1);
         assert_eq!(f.pending(), (0, 0));
         let mut ev = Evidence::default();
         a.finish(&mut ev);
@@ -542,15 +549,16 @@ mod tests {
     fn stream_starting_with_sealed_buffers() {
         // Same capture from f8 on (no bind seen): the buffers are recognised by their RFC 4121
         // token header, counted, never parsed as LDAP.
-        let Some(segs) = payloads(
+        let Some(segs) = select(
             "ldap_gss_privacy_vlan_ipv6_gap_pernpkt_encap.pcapng",
-            "tcp",
-            "frame.number==8 || frame.number==9 || frame.number==11 || frame.number==16",
+            Transport::Tcp,
+            389,
+            |s| [8, 9, 11, 16].contains(&s.frame),
         ) else {
             return;
         };
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let ev = run_tcp(&mut a, 389, &segs);
+        let ev = run_tcp(&mut a, &segs, 389);
         assert_eq!(a.service(), Some("ldap"));
         let l = ev.ldap.unwrap();
         assert_eq!((l.messages, l.malformed, l.sasl_buffers), (0, 0, 4));
@@ -562,7 +570,7 @@ mod tests {
         // ldap_search_linux_cooked_sll.pcapng (no handshake): f1 searchRequest base
         // DC=matrix,DC=local, tshark filter "(departmentNumber:2.16.840.1.113730.3.3.2.46.1:=>=N4709)";
         // f2 searchResRef x3 + searchResDone.
-        let Some((l, _, _)) = tcp("ldap_search_linux_cooked_sll.pcapng", "tcp") else {
+        let Some((l, _)) = tcp("ldap_search_linux_cooked_sll.pcapng", |_| true) else {
             return;
         };
         assert_eq!((l.messages, l.malformed), (5, 0));
@@ -596,10 +604,11 @@ mod tests {
         // f14 searches CN=Enrollment Services,... with (objectCategory=pKIEnrollmentService),
         // f257/f259 CN=Certificate Templates,... with (objectclass=pKICertificateTemplate).
         let mut l = LdapEvidence::default();
-        for s in 0..3 {
-            let Some((e, _, _)) = tcp(
+        // tcp.stream 0, 1, 2 are client ports 59327, 59355, 59356.
+        for port in [59327, 59355, 59356] {
+            let Some((e, _)) = tcp(
                 "adcs_ldap_enrollment_services_query_krb5_integrity.pcapng",
-                &format!("tcp.stream=={s}"),
+                |s| s.sport == port || s.dport == port,
             ) else {
                 return;
             };
@@ -653,16 +662,20 @@ mod tests {
         // dcom_activation_shellwindows_cldap_kerberos_ws5.pcap udp/389: f157 searchRequest
         // (tshark: DnsDomain=THESHIRE.LOCAL, Host=WORKSTATION5, DomainGuid, NtVer,
         // DnsHostName; attribute Netlogon), f158 searchResEntry + searchResDone.
-        let Some(segs) = payloads(
+        let Some(segs) = select(
             "dcom_activation_shellwindows_cldap_kerberos_ws5.pcap",
-            "udp",
-            "udp.port==389",
+            Transport::Udp,
+            389,
+            |s| s.sport == 389 || s.dport == 389,
         ) else {
             return;
         };
-        assert!(crate::proto::ldap::probe(Transport::Udp, &segs[0].bytes));
+        assert!(crate::proto::ldap::probe(
+            Transport::Udp,
+            &segs[0].1.payload
+        ));
         let mut a = LdapAnalyzer::new(Transport::Udp, 389);
-        let ev = run_udp(&mut a, 389, &segs);
+        let ev = run_udp(&mut a, &segs, 389);
         assert_eq!(a.service(), Some("cldap"));
         let l = ev.ldap.unwrap();
         assert_eq!(l.dc_locator_pings, 1);
@@ -699,28 +712,32 @@ mod tests {
     /// First bytes of a TLS 1.2 ClientHello record (record header + handshake header).
     const TLS_HELLO_HEAD: &str = "16030100c8010000c40303";
 
-    fn seg(frame: u64, src_port: u16, h: &str) -> Seg {
-        Seg {
-            frame,
-            src_port,
-            bytes: hex(h),
-            seq: NO_SEQ,
-        }
+    /// A hand-made message of `frame` sent from `src_port` (389: by the server).
+    fn seg(frame: u64, src_port: u16, h: &str) -> Part {
+        let dir = if src_port == 389 {
+            Dir::ToClient
+        } else {
+            Dir::ToServer
+        };
+        (frame, dir, hex(h))
+    }
+
+    /// One connection: the StartTLS request (frame 1), `resp` (2), the request again (3).
+    fn starttls_exchange(resp: &str) -> LdapEvidence {
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let parts = [
+            seg(1, 50000, STARTTLS_REQ),
+            seg(2, 389, resp),
+            seg(3, 50000, STARTTLS_REQ),
+        ];
+        *run_parts(&mut a, Transport::Tcp, 389, &parts).ldap.unwrap()
     }
 
     #[test]
     fn starttls_hands_over_to_tls() {
-        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        // The server's response and the first TLS bytes may share a segment.
-        let resp_and_tls = format!("{STARTTLS_RESP}{TLS_HELLO_HEAD}");
-        let mut f = Feeder::new(389);
-        f.feed(&mut a, &seg(1, 50000, STARTTLS_REQ));
-        f.feed(&mut a, &seg(2, 389, &resp_and_tls));
-        // After the hand-over an LDAP-looking message is TLS content, not LDAP.
-        f.feed(&mut a, &seg(3, 50000, STARTTLS_REQ));
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
-        let l = ev.ldap.unwrap();
+        // The server's response and the first TLS bytes may share a segment. After the
+        // hand-over the third (LDAP-looking) message is TLS content, not LDAP.
+        let l = starttls_exchange(&format!("{STARTTLS_RESP}{TLS_HELLO_HEAD}"));
         assert_eq!(l.messages, 2);
         assert_eq!(
             frames(&l.starttls),
@@ -731,18 +748,7 @@ mod tests {
             vec![(parse::STARTTLS_OID.into(), 1)]
         );
         // Refused StartTLS (resultCode 2 protocolError): the stream stays LDAP.
-        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let refused = STARTTLS_RESP.replacen("0a0100", "0a0102", 1);
-        let ev = run_tcp(
-            &mut a,
-            389,
-            &[
-                seg(1, 50000, STARTTLS_REQ),
-                seg(2, 389, &refused),
-                seg(3, 50000, STARTTLS_REQ),
-            ],
-        );
-        let l = ev.ldap.unwrap();
+        let l = starttls_exchange(&STARTTLS_RESP.replacen("0a0100", "0a0102", 1));
         assert_eq!(l.messages, 3);
         assert_eq!(
             frames(&l.starttls),
@@ -762,7 +768,7 @@ mod tests {
             seg(500, 55013, "300c020102600702010304008000"),
         ];
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let ev = run_tcp(&mut a, 389, &segs);
+        let ev = run_parts(&mut a, Transport::Tcp, 389, &segs);
         let l = ev.ldap.as_ref().unwrap();
         assert_eq!(
             frames(&l.binds),
@@ -784,35 +790,30 @@ mod tests {
     fn split_everywhere_and_garbage() {
         // ldap_search_linux_cooked_sll.pcapng f1 (searchRequest) and f2 (3 refs + done) fed
         // one byte at a time, then behind junk bytes.
-        let Some(segs) = payloads("ldap_search_linux_cooked_sll.pcapng", "tcp", "tcp") else {
+        let Some(segs) = select(
+            "ldap_search_linux_cooked_sll.pcapng",
+            Transport::Tcp,
+            389,
+            |s| !s.payload.is_empty(),
+        ) else {
             return;
         };
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let mut f = Feeder::new(389);
-        for s in &segs {
-            for b in &s.bytes {
-                f.feed(
-                    &mut a,
-                    &Seg {
-                        bytes: vec![*b],
-                        seq: NO_SEQ,
-                        ..s.clone()
-                    },
-                );
+        let mut f = TcpFeeder::new(389);
+        for (d, s) in &segs {
+            for b in &s.payload {
+                f.bytes(&mut a, s.frame, *d, &[*b]);
             }
         }
         assert_eq!((a.ev.messages, a.ev.malformed), (5, 0));
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
         let mut junk = hex("ffee0102030405060708");
-        junk.extend_from_slice(&segs[0].bytes);
-        let ev = run_tcp(
+        junk.extend_from_slice(&segs[0].1.payload);
+        let ev = run_parts(
             &mut a,
+            Transport::Tcp,
             389,
-            &[Seg {
-                bytes: junk,
-                seq: NO_SEQ,
-                ..segs[0].clone()
-            }],
+            &[(segs[0].1.frame, segs[0].0, junk)],
         );
         let l = ev.ldap.unwrap();
         assert_eq!((l.messages, l.malformed, l.resyncs), (1, 1, 1));
@@ -820,44 +821,36 @@ mod tests {
 
     #[test]
     fn corrupted_lengths_are_counted() {
-        let Some(segs) = payloads(
+        let Some(segs) = select(
             "ldap_search_linux_cooked_sll.pcapng",
-            "tcp",
-            "frame.number==1",
+            Transport::Tcp,
+            389,
+            |s| s.frame == 1,
         ) else {
             return;
         };
         // Inner length of the baseObject made too long: framing holds, decoding fails.
-        let mut b = segs[0].bytes.clone();
+        let mut b = segs[0].1.payload.clone();
         let pos = b
             .windows(2)
             .position(|w| w == [0x04, 0x12])
             .expect("baseObject header");
         b[pos + 1] = 0x7f;
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let ev = run_tcp(
-            &mut a,
-            389,
-            &[Seg {
-                bytes: b,
-                seq: NO_SEQ,
-                ..segs[0].clone()
-            }],
-        );
+        let ev = run_parts(&mut a, Transport::Tcp, 389, &[(1, segs[0].0, b)]);
         assert_eq!(ev.ldap.unwrap().malformed, 1);
         assert_eq!(a.service(), None);
         // Outer length above MAX_MESSAGE_LEN: skipped as it arrives, never buffered.
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let mut f = Feeder::new(389);
-        f.feed(&mut a, &seg(1, 5000, "308401000000020101630000"));
+        let mut f = TcpFeeder::new(389);
+        let (frame, dir, b) = seg(1, 5000, "308401000000020101630000");
+        f.bytes(&mut a, frame, dir, &b);
         assert_eq!(f.pending(), (0, 0));
         assert_eq!(a.ev.malformed, 1);
         // A SASL length above the cap is not a buffer.
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        f.feed(
-            &mut a,
-            &seg(2, 5000, "7f000000050404ff000c000c0000000000000000"),
-        );
+        let (frame, dir, b) = seg(2, 5000, "7f000000050404ff000c000c0000000000000000");
+        f.bytes(&mut a, frame, dir, &b);
         assert_eq!(a.ev.sasl_buffers, 0);
         assert_eq!(a.ev.malformed, 1);
     }
@@ -870,27 +863,38 @@ mod crosscheck {
     //! `ldap.protocolOp` counts and the SASL buffer count its `ldap.sasl_buffer_length` count.
     use super::*;
     use crate::evidence::Merge;
-    use crate::proto::ldap::testutil::{field_values, payloads_opt, run_tcp, run_udp, tcp_streams};
+    use crate::proto::testutil::{
+        connections, packets, run_tcp, run_udp, select, tshark_fields, with_dirs, Seg,
+    };
     use std::collections::BTreeMap;
 
     fn check(file: &str) -> Option<LdapEvidence> {
         let mut l = LdapEvidence::default();
-        for segs in tcp_streams(file, "tcp.port==389 || tcp.port==3268")? {
-            let port = if segs.iter().any(|x| x.src_port == 3268) {
+        let all = packets(file)?;
+        let on = |s: &Seg, p: u16| s.sport == p || s.dport == p;
+        let tcp: Vec<Seg> = all
+            .iter()
+            .filter(|s| s.transport == Transport::Tcp)
+            .cloned()
+            .collect();
+        for c in connections(&tcp, |s| on(s, 389) || on(s, 3268)) {
+            let port = if c.iter().any(|x| on(x, 3268)) {
                 3268
             } else {
                 389
             };
             let mut a = LdapAnalyzer::new(Transport::Tcp, port);
-            if let Some(e) = run_tcp(&mut a, port, &segs).ldap {
+            if let Some(e) = run_tcp(&mut a, &with_dirs(&c, port), port).ldap {
                 l.merge(*e);
             }
         }
-        if let Some(segs) = payloads_opt(file, "udp", "udp.port==389") {
-            let mut a = LdapAnalyzer::new(Transport::Udp, 389);
-            if let Some(e) = run_udp(&mut a, 389, &segs).ldap {
-                l.merge(*e);
-            }
+        let udp: Vec<Seg> = all
+            .into_iter()
+            .filter(|s| s.transport == Transport::Udp && on(s, 389))
+            .collect();
+        let mut a = LdapAnalyzer::new(Transport::Udp, 389);
+        if let Some(e) = run_udp(&mut a, &with_dirs(&udp, 389), 389).ldap {
+            l.merge(*e);
         }
         let ours: BTreeMap<String, u64> = l
             .operations
@@ -898,7 +902,7 @@ mod crosscheck {
             .map(|f| (f.value.clone(), f.count))
             .collect();
         let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
-        for (_, v) in field_values(file, "ldap || cldap", "ldap.protocolOp")? {
+        for (_, v) in tshark_fields(file, "ldap || cldap", "ldap.protocolOp")? {
             for x in v {
                 *theirs
                     .entry(parse::op_name(x.parse().unwrap()).to_string())
@@ -906,10 +910,11 @@ mod crosscheck {
             }
         }
         assert_eq!(ours, theirs, "{file}");
-        let sasl: usize = field_values(file, "ldap.sasl_buffer_length", "ldap.sasl_buffer_length")?
-            .iter()
-            .map(|(_, v)| v.len())
-            .sum();
+        let sasl: usize =
+            tshark_fields(file, "ldap.sasl_buffer_length", "ldap.sasl_buffer_length")?
+                .iter()
+                .map(|(_, v)| v.len())
+                .sum();
         assert_eq!(l.sasl_buffers, sasl as u64, "{file}");
         Some(l)
     }
@@ -964,12 +969,13 @@ mod crosscheck {
         // them). Their RFC 4121 tokens are integrity-only (flags 0x04/0x05): certflow reads a
         // searchRequest and a searchResDone noSuchObject (32) inside.
         let file = "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng";
-        let Some(segs) = payloads_opt(file, "tcp", "frame.number==2786 || frame.number==2787")
-        else {
+        let Some(segs) = select(file, Transport::Tcp, 389, |s| {
+            s.frame == 2786 || s.frame == 2787
+        }) else {
             return;
         };
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        let l = run_tcp(&mut a, 389, &segs).ldap.unwrap();
+        let l = run_tcp(&mut a, &segs, 389).ldap.unwrap();
         assert_eq!((l.sasl_buffers, l.messages, l.malformed), (2, 2, 0));
         let r = l.results.iter().next().unwrap();
         assert_eq!(
@@ -991,37 +997,30 @@ mod mutations {
     //! Deterministic mutation runs: real LDAP messages and SASL buffers with bytes flipped and
     //! cut, fed as streams and datagrams, must only ever be counted, never panic.
     use super::*;
-    use crate::proto::ldap::testutil::{ctx, hex};
+    use crate::proto::testutil::{ctx, hex, Rng};
 
     const SAMPLES: [&str; 3] = [
         // ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 4 (searchRequest, tcp.payload).
-        crate::proto::ldap::testutil::LDAP_ROOTDSE_SEARCH,
+        crate::proto::testutil::LDAP_ROOTDSE_SEARCH,
         // Same capture, frame 13 (SASL buffer, integrity, modifyResponse inside).
-        crate::proto::ldap::testutil::LDAP_SASL_MODIFY_RESPONSE,
+        crate::proto::testutil::LDAP_SASL_MODIFY_RESPONSE,
         // ldap_search_linux_cooked_sll.pcapng frame 1 is covered by the stream tests; here the
         // StartTLS request of RFC 4511 4.14.1 (hand-encoded, see the StartTLS test).
         "301d02010177188016312e332e362e312e342e312e313436362e3230303337",
     ];
 
-    fn next(s: &mut u64) -> u64 {
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        *s
-    }
-
     #[test]
     fn mutated_messages_never_panic() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
         for sample in SAMPLES {
             let orig = hex(sample);
             for _ in 0..3000 {
                 let mut b = orig.clone();
-                for _ in 0..1 + next(&mut seed) % 4 {
-                    let i = (next(&mut seed) as usize) % b.len();
-                    b[i] = next(&mut seed) as u8;
+                for _ in 0..1 + r.next() % 4 {
+                    let i = (r.next() as usize) % b.len();
+                    b[i] = r.next() as u8;
                 }
-                let cut = (next(&mut seed) as usize) % (b.len() + 1);
+                let cut = (r.next() as usize) % (b.len() + 1);
                 let b = &b[..cut.max(b.len() / 2)];
                 let _ = parse::parse_message(b);
                 let _ = sasl::plaintext(b.get(4..).unwrap_or(&[]));

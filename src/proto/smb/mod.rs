@@ -45,7 +45,7 @@ mod tests {
     use super::parse::{self as p, SmbError};
     use super::*;
     use crate::evidence::Evidence;
-    use crate::proto::tls::testutil::{capture, ctx, feed_tcp, finish, tcp_stream, unhex};
+    use crate::proto::testutil::{ctx, feed_tcp, finish, hex, run_tcp, tcp_conn, values};
     use crate::proto::{Ctx, Dir};
 
     /// epm_map_netlogon_drsuapi_smb_dns.pcap frame 2921 (62618 -> 445): SMB1 NEGOTIATE with
@@ -90,8 +90,8 @@ mod tests {
     }
 
     fn feed_parts(a: &mut SmbAnalyzer, parts: &[(u64, Dir, &str)]) {
-        for (frame, dir, hex) in parts {
-            let data = unhex(hex);
+        for (frame, dir, h) in parts {
+            let data = hex(h);
             assert_eq!(
                 a.stream(&ctx(*frame, *dir, Transport::Tcp, 445), &data),
                 data.len()
@@ -99,13 +99,9 @@ mod tests {
         }
     }
 
-    fn values(f: &crate::evidence::Facts<String>) -> Vec<String> {
-        f.iter().map(|x| x.value.clone()).collect()
-    }
-
     #[test]
     fn parse_embedded_messages() {
-        let tree = unhex(TREE_REQ_2929);
+        let tree = hex(TREE_REQ_2929);
         // tshark 2929: smb2.tree \\192.168.56.102\IPC$
         assert_eq!(
             p::tree_connect_request(&tree[4..]).unwrap(),
@@ -113,16 +109,16 @@ mod tests {
         );
         // tshark 2931: smb2.filename svcctl
         assert_eq!(
-            p::create_request(&unhex(CREATE_REQ_2931)[4..]).unwrap(),
+            p::create_request(&hex(CREATE_REQ_2931)[4..]).unwrap(),
             "svcctl"
         );
         // tshark 2932: smb2.fid 000005ad-0005-0000-0100-000005000000
         assert_eq!(
-            p::create_response(&unhex(CREATE_RESP_2932)[4..]).unwrap(),
+            p::create_response(&hex(CREATE_RESP_2932)[4..]).unwrap(),
             [0xad, 5, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0]
         );
         assert_eq!(
-            p::smb1_negotiate_dialects(&unhex(SMB1_NEGOTIATE_2921)[4..]).unwrap(),
+            p::smb1_negotiate_dialects(&hex(SMB1_NEGOTIATE_2921)[4..]).unwrap(),
             Some(vec![
                 "NT LM 0.12".into(),
                 "SMB 2.002".into(),
@@ -130,7 +126,7 @@ mod tests {
             ])
         );
         assert_eq!(
-            p::tree_connect_response(&unhex(TREE_RESP_2930)[4..])
+            p::tree_connect_response(&hex(TREE_RESP_2930)[4..])
                 .unwrap()
                 .0,
             2
@@ -139,7 +135,7 @@ mod tests {
 
     #[test]
     fn truncated_and_corrupted_messages() {
-        let tree = unhex(TREE_REQ_2929);
+        let tree = hex(TREE_REQ_2929);
         for n in 0..tree.len() - 4 {
             let m = &tree[4..4 + n];
             assert!(p::tree_connect_request(m).is_err() || n >= tree.len() - 4);
@@ -154,11 +150,11 @@ mod tests {
         assert_eq!(a.stream(&c, &bad), bad.len());
         // A truncated prefix (first 6 bytes lost): resynchronises on the next message.
         let mut data = tree[6..].to_vec();
-        data.extend(unhex(CREATE_REQ_2931));
+        data.extend(hex(CREATE_REQ_2931));
         let used = a.stream(&c, &data);
         assert_eq!(used, data.len());
         // NextCommand not 8-aligned.
-        let mut chained = unhex(CREATE_REQ_2931);
+        let mut chained = hex(CREATE_REQ_2931);
         chained[4 + 20] = 0x41;
         a.stream(&c, &chained);
         let ev = finish(&mut a).smb.unwrap();
@@ -197,10 +193,10 @@ mod tests {
     fn compound_and_transform() {
         // Hand-built compound from frames 2929 and 2931: the tree connect (padded to 120 bytes,
         // a multiple of 8) with NextCommand = 120, followed by the create.
-        let mut first = unhex(TREE_REQ_2929)[4..].to_vec();
+        let mut first = hex(TREE_REQ_2929)[4..].to_vec();
         first.resize(120, 0);
         first[20] = 120;
-        let second = unhex(CREATE_REQ_2931)[4..].to_vec();
+        let second = hex(CREATE_REQ_2931)[4..].to_vec();
         let mut msg = first;
         msg.extend(second);
         let mut data = vec![0, 0, (msg.len() >> 8) as u8, msg.len() as u8];
@@ -226,13 +222,11 @@ mod tests {
     #[test]
     fn svcctl_pipe_bytes_reach_the_pipe_analyzer() {
         // epm_map_netlogon_drsuapi_smb_dns.pcap tcp.stream 4 (62618 -> 445).
-        let Some(path) = capture("epm_map_netlogon_drsuapi_smb_dns.pcap") else {
+        let Some(segs) = tcp_conn("epm_map_netlogon_drsuapi_smb_dns.pcap", 62618, 445) else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &tcp_stream(&path, 62618, 445), 445);
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = run_tcp(&mut a, &segs, 445);
         let smb = ev.smb.as_ref().unwrap();
         // tshark: SMB1 negotiate 2921, smb2.dialect 0x02ff (2922), offered 0x0202,0x0210 (2923),
         // chosen 0x0210 (2924); smb2.tree \\192.168.56.102\IPC$ (2929); smb2.filename svcctl.
@@ -277,13 +271,15 @@ mod tests {
         // smb2.filename lsarpc; dcerpc 1991 bind (c681d488-... EFSRPC) 72 bytes in a WRITE,
         // 1994 bind_ack 68 in a READ response, 1995 request opnum 0 (EfsRpcOpenFileRaw) 108,
         // 2042 response 48.
-        let Some(path) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+        let Some(segs) = tcp_conn(
+            "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng",
+            33524,
+            445,
+        ) else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &tcp_stream(&path, 33524, 445), 445);
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = run_tcp(&mut a, &segs, 445);
         assert_eq!(
             values(&ev.notes),
             vec![
@@ -301,13 +297,15 @@ mod tests {
     #[test]
     fn smb311_samr_session() {
         // dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap tcp.stream 9 (49734 -> 445).
-        let Some(path) = capture("dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap") else {
+        let Some(segs) = tcp_conn(
+            "dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap",
+            49734,
+            445,
+        ) else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &tcp_stream(&path, 49734, 445), 445);
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = run_tcp(&mut a, &segs, 445);
         let smb = ev.smb.unwrap();
         // tshark 539: SMB1 negotiate "NT LM 0.12,SMB 2.002,SMB 2.???"; 541: dialects
         // 0x0202,0x0210,0x0300,0x0302,0x0311; 542: 0x0311; 568: \\DC1.purp.le\IPC$; 572: samr.
@@ -339,16 +337,15 @@ mod tests {
     fn transceive_pipes_tso_capture() {
         // kerberos_smb2_dcerpc_tso_large_segments.pcapng: FSCTL_PIPE_TRANSCEIVE on lsarpc,
         // srvsvc, wkssvc (20 IOCTL frames with function 0x0011c017).
-        let Some(path) = capture("kerberos_smb2_dcerpc_tso_large_segments.pcapng") else {
+        let Some(segs) = tcp_conn("kerberos_smb2_dcerpc_tso_large_segments.pcapng", 49811, 445)
+        else {
             return;
         };
         // tcp.stream 0 (49811 -> 445): tshark IOCTL 0x0011c017 frames with dcerpc.pkt_type and
         // cn_frag_len: 50 request 96 -> 51 response 152, 62 request 96 -> 63 response 168,
         // 99 request 152 -> 100 response 524.
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &tcp_stream(&path, 49811, 445), 445);
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = run_tcp(&mut a, &segs, 445);
         let notes = values(&ev.notes);
         for want in [
             "50 ToServer 96 05000003",
@@ -372,12 +369,15 @@ mod tests {
         // efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng tcp.stream 11 (57384 -> 445): tshark
         // smb2.dialect 0x02ff (122), 0x0300 (126); 68 messages with protocol id 0xfd534d42
         // ("Encrypted SMB3"), the first in frame 134.
-        let Some(path) = capture("efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng") else {
+        let Some(segs) = tcp_conn(
+            "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng",
+            57384,
+            445,
+        ) else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &tcp_stream(&path, 57384, 445), 445);
-        let smb = finish(&mut a).smb.unwrap();
+        let smb = run_tcp(&mut a, &segs, 445).smb.unwrap();
         assert!(smb.encrypted);
         let why: Vec<_> = smb
             .encryption
@@ -398,13 +398,13 @@ mod tests {
     #[test]
     fn mutated_messages_never_panic() {
         let samples = [
-            unhex(SMB1_NEGOTIATE_2921),
-            unhex(TREE_REQ_2929),
-            unhex(TREE_RESP_2930),
-            unhex(CREATE_REQ_2931),
-            unhex(CREATE_RESP_2932),
+            hex(SMB1_NEGOTIATE_2921),
+            hex(TREE_REQ_2929),
+            hex(TREE_RESP_2930),
+            hex(CREATE_REQ_2931),
+            hex(CREATE_RESP_2932),
         ];
-        crate::proto::tls::testutil::mutate_and_feed(new, &samples, 3000);
+        crate::proto::testutil::mutate_and_feed(new, &samples, 3000);
     }
 
     #[test]
@@ -465,7 +465,7 @@ mod tests {
         // (frame 2932) + WRITE response + READ response. The pipe analyzer must see the WRITE
         // bytes and the READ data under the FileId the CREATE response assigned.
         let related = p::flags::RELATED;
-        let create = unhex(CREATE_REQ_2931)[4..].to_vec();
+        let create = hex(CREATE_REQ_2931)[4..].to_vec();
         let mut write = hdr(9, related, 6, 0);
         let payload = b"\x05\x00\x0b\x03bind-bytes".to_vec();
         write.extend(49u16.to_le_bytes());
@@ -484,7 +484,7 @@ mod tests {
         read.extend([0; 17]);
         let requests = chain(vec![create, write, read]);
 
-        let create_resp = unhex(CREATE_RESP_2932)[4..].to_vec();
+        let create_resp = hex(CREATE_RESP_2932)[4..].to_vec();
         let mut write_resp = hdr(9, p::flags::RESPONSE | related, 6, 0);
         write_resp.extend(17u16.to_le_bytes());
         write_resp.extend([0; 15]);
@@ -529,11 +529,12 @@ mod tests {
         // negotiate (NT LM 0.12, SMB 2.002, SMB 2.???), 5 smb2.dialect 0x02ff, 7 offered
         // 0x0202,0x0210,0x0300, 8 chosen 0x0300, 10 STATUS_MORE_PROCESSING_REQUIRED, 12 session
         // flags 0x0000 (not encrypted), 13 LOGOFF.
-        let Some(path) = capture("kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap") else {
+        let Some(segs) = tcp_conn("kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap", 32860, 445)
+        else {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &tcp_stream(&path, 32860, 445), 445);
+        feed_tcp(&mut a, &segs, 445);
         assert_eq!(a.service(), Some("smb"));
         let smb = finish(&mut a).smb.unwrap();
         let offered: Vec<_> = smb
@@ -571,9 +572,9 @@ mod tests {
         // delivered in pieces, followed by frame 2929's tree connect.
         let len = p::MAX_PARSE_LEN + 100;
         let mut big = vec![0, (len >> 16) as u8, (len >> 8) as u8, len as u8];
-        big.extend_from_slice(&unhex(CREATE_REQ_2931)[4..68]);
+        big.extend_from_slice(&hex(CREATE_REQ_2931)[4..68]);
         big.resize(4 + len, 0x41);
-        big.extend(unhex(TREE_REQ_2929));
+        big.extend(hex(TREE_REQ_2929));
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
         let c = ctx(3, Dir::ToServer, Transport::Tcp, 445);
         let mut buf = Vec::new();
@@ -594,10 +595,10 @@ mod tests {
 
     #[test]
     fn probe_is_strict() {
-        assert!(probe(Transport::Tcp, &unhex(SMB1_NEGOTIATE_2921)));
-        assert!(probe(Transport::Tcp, &unhex(TREE_REQ_2929)));
-        assert!(!probe(Transport::Udp, &unhex(TREE_REQ_2929)));
-        assert!(!probe(Transport::Tcp, &unhex(TREE_REQ_2929)[..6]));
+        assert!(probe(Transport::Tcp, &hex(SMB1_NEGOTIATE_2921)));
+        assert!(probe(Transport::Tcp, &hex(TREE_REQ_2929)));
+        assert!(!probe(Transport::Udp, &hex(TREE_REQ_2929)));
+        assert!(!probe(Transport::Tcp, &hex(TREE_REQ_2929)[..6]));
         // A Kerberos-over-TCP length prefix followed by AS-REQ, and a DNS-over-TCP message.
         assert!(!probe(
             Transport::Tcp,

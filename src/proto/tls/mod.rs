@@ -9,8 +9,6 @@
 pub mod evidence;
 pub mod parse;
 pub mod state;
-#[cfg(test)]
-pub(crate) mod testutil;
 
 pub use evidence::{CipherSuite, TlsEvidence};
 pub use state::{TlsAnalyzer, RECORDS_PROVING_TLS};
@@ -50,8 +48,10 @@ pub const DISSECTOR: Dissector = Dissector {
 
 #[cfg(test)]
 mod tests {
-    use super::testutil::{capture, ctx, feed_tcp, finish, tcp_stream, unhex};
     use super::*;
+    use crate::proto::testutil::{
+        conn, ctx, feed_tcp, finish, hex, packets, run_tcp, tcp_conn, values, TcpFeeder,
+    };
     use crate::proto::{Analyzer, Dir};
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 456 (tcp 56006 -> 443): one record
@@ -62,15 +62,11 @@ mod tests {
     /// TLS_AES_128_GCM_SHA256) and Certificate (CN=certs.example.com, SAN *.example.com).
     const SERVER_HELLO_CERT_457: &str = "160303025a02000046030300000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000000000000000000000000000000000001301000b00020c000209000206308202023082016aa00302010202023039300d06092a864886f70d01010b0500302e3110300e06035504030c0754657374204341311a3018060355040a0c1154657374204f7267616e697a6174696f6e301e170d3235303130313030303030305a170d3236303130313030303030305a304a311a301806035504030c1163657274732e6578616d706c652e636f6d31143012060355040a0c0b4578616d706c6520496e6331163014060355040b0c0d4954204465706172746d656e7430820094300d06092a864886f70d010101050003820081000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000a31c301a30180603551d110411300f820d2a2e6578616d706c652e636f6d300d06092a864886f70d01010b050003820081000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
 
-    fn values(f: &crate::evidence::Facts<String>) -> Vec<String> {
-        f.iter().map(|x| x.value.clone()).collect()
-    }
-
     #[test]
     fn probe_accepts_hellos_only() {
-        assert!(probe(Transport::Tcp, &unhex(CLIENT_HELLO_456)));
-        assert!(probe(Transport::Tcp, &unhex(SERVER_HELLO_CERT_457)));
-        assert!(!probe(Transport::Udp, &unhex(CLIENT_HELLO_456)));
+        assert!(probe(Transport::Tcp, &hex(CLIENT_HELLO_456)));
+        assert!(probe(Transport::Tcp, &hex(SERVER_HELLO_CERT_457)));
+        assert!(!probe(Transport::Udp, &hex(CLIENT_HELLO_456)));
         assert!(!probe(Transport::Tcp, b"GET / HTTP/1.1\r\n"));
         // An LDAP bindRequest (BER SEQUENCE) and an SMB2 negotiate over NetBIOS.
         assert!(!probe(Transport::Tcp, &[0x30, 0x84, 0, 0, 0, 0x10, 2, 1]));
@@ -86,19 +82,16 @@ mod tests {
     /// Feeds the two embedded records, `step` bytes at a time, keeping the unconsumed rest.
     fn run_embedded(step: usize) -> TlsEvidence {
         let mut a = TlsAnalyzer::new(443);
-        for (frame, dir, hex) in [
+        let mut f = TcpFeeder::new(443);
+        for (frame, dir, h) in [
             (456, Dir::ToServer, CLIENT_HELLO_456),
             (457, Dir::ToClient, SERVER_HELLO_CERT_457),
         ] {
-            let bytes = unhex(hex);
-            let mut buf = Vec::new();
-            for chunk in bytes.chunks(step) {
-                buf.extend_from_slice(chunk);
-                let used = a.stream(&ctx(frame, dir, Transport::Tcp, 443), &buf);
-                buf.drain(..used);
+            for chunk in hex(h).chunks(step) {
+                f.bytes(&mut a, frame, dir, chunk);
             }
-            assert!(buf.is_empty());
         }
+        assert_eq!(f.pending(), (0, 0));
         assert_eq!(a.service(), Some("https"));
         *finish(&mut a).tls.expect("tls evidence")
     }
@@ -149,7 +142,7 @@ mod tests {
     fn truncated_prefix_resynchronises() {
         // A capture that begins inside a record: not malformed, but noted.
         let mut a = TlsAnalyzer::new(8443);
-        let mut data = unhex(CLIENT_HELLO_456);
+        let mut data = hex(CLIENT_HELLO_456);
         data.drain(..3);
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 8443);
         let used = a.stream(&c, &data);
@@ -161,16 +154,16 @@ mod tests {
         // After the junk, a whole record is found again.
         let mut a = TlsAnalyzer::new(8443);
         let mut data = vec![0xde, 0xad, 0xbe];
-        data.extend(unhex(CLIENT_HELLO_456));
+        data.extend(hex(CLIENT_HELLO_456));
         assert_eq!(a.stream(&c, &data), data.len());
         let ev = finish(&mut a).tls.unwrap();
         assert_eq!(values(&ev.sni), vec!["certs.example.com"]);
         assert_eq!(ev.malformed, 0);
         // Junk between two records once in step is malformed (counted once per resync).
         let mut a = TlsAnalyzer::new(8443);
-        let mut data = unhex(CLIENT_HELLO_456);
+        let mut data = hex(CLIENT_HELLO_456);
         data.extend([0xde, 0xad, 0xbe]);
-        data.extend(unhex(CLIENT_HELLO_456));
+        data.extend(hex(CLIENT_HELLO_456));
         assert_eq!(a.stream(&c, &data), data.len());
         let ev = finish(&mut a).tls.unwrap();
         assert_eq!(ev.sni.iter().next().unwrap().count, 2);
@@ -181,7 +174,7 @@ mod tests {
     fn corrupted_lengths_are_counted() {
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 443);
         // Handshake length 0xffffff (over MAX_HANDSHAKE_LEN) inside a valid record.
-        let mut data = unhex(CLIENT_HELLO_456);
+        let mut data = hex(CLIENT_HELLO_456);
         data[6] = 0xff;
         data[7] = 0xff;
         data[8] = 0xff;
@@ -191,19 +184,19 @@ mod tests {
         assert_eq!(ev.malformed, 1);
         assert!(ev.sni.is_empty());
         // session_id length 0xff (RFC 5246 7.4.1.2) runs past the message: undecodable.
-        let mut data = unhex(CLIENT_HELLO_456);
+        let mut data = hex(CLIENT_HELLO_456);
         data[43] = 0xff;
         let mut a = TlsAnalyzer::new(443);
         a.stream(&c, &data);
         assert_eq!(finish(&mut a).tls.unwrap().malformed, 1);
         // Record length over MAX_RECORD_LEN, after a valid record.
         let mut a = TlsAnalyzer::new(443);
-        let mut data = unhex(CLIENT_HELLO_456);
+        let mut data = hex(CLIENT_HELLO_456);
         data.extend([0x16, 3, 1, 0xff, 0xff, 1, 0, 0]);
         a.stream(&c, &data);
         assert_eq!(finish(&mut a).tls.unwrap().malformed, 1);
         // Every prefix of a valid record: waits (consumes nothing), never panics.
-        let data = unhex(SERVER_HELLO_CERT_457);
+        let data = hex(SERVER_HELLO_CERT_457);
         for n in 0..data.len() {
             let mut a = TlsAnalyzer::new(443);
             assert_eq!(a.stream(&c, &data[..n]), 0);
@@ -213,10 +206,10 @@ mod tests {
     #[test]
     fn tls13_netflix_stream() {
         // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng, tcp.stream 46 (56780 -> 443).
-        let Some(p) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+        let Some(p) = packets("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
             return;
         };
-        let segs = tcp_stream(&p, 56780, 443);
+        let segs = conn(&p, Transport::Tcp, 56780, 443);
         let mut a = TlsAnalyzer::new(443);
         feed_tcp(&mut a, &segs, 443);
         assert_eq!(a.service(), Some("https"));
@@ -243,13 +236,12 @@ mod tests {
     #[test]
     fn tls12_certificate_stream() {
         // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng, tcp.stream 41 (57207 -> 443).
-        let Some(p) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+        let Some(p) = packets("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
             return;
         };
-        let segs = tcp_stream(&p, 57207, 443);
+        let segs = conn(&p, Transport::Tcp, 57207, 443);
         let mut a = TlsAnalyzer::new(443);
-        feed_tcp(&mut a, &segs, 443);
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = run_tcp(&mut a, &segs, 443).tls.unwrap();
         // tshark frame 782: SNI v10.events.data.microsoft.com, ALPN h2,http/1.1, version 0x0303;
         // frame 789 (reassembled from 784, 785, 788, 789): ServerHello 0x0303 cipher 0xc030,
         // Certificate CN *.events.data.microsoft.com with dNSName *.events.data.microsoft.com ...
@@ -287,12 +279,11 @@ mod tests {
         // SNI 640dceba-...ods.opinsights.azure.com; frame 1150 cipher 0xc030, certificate with
         // 8 dNSName entries (ods-ssl201712eus.azure.com, *.ods.opinsights.azure.com, ...);
         // the client answers a CertificateRequest with its own certificate.
-        let Some(p) = capture("epm_tsch_tls_schtask_create.pcapng") else {
+        let Some(segs) = tcp_conn("epm_tsch_tls_schtask_create.pcapng", 56586, 443) else {
             return;
         };
         let mut a = TlsAnalyzer::new(443);
-        feed_tcp(&mut a, &tcp_stream(&p, 56586, 443), 443);
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = run_tcp(&mut a, &segs, 443).tls.unwrap();
         assert_eq!(
             values(&ev.sni),
             vec!["640dceba-99b4-497e-80e0-2f94dcf464c0.ods.opinsights.azure.com"]
@@ -337,12 +328,12 @@ mod tests {
         // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap tcp 59000 -> 443, frame 617: the
         // certificate's UTCTime carries "+0530", which x509-parser refuses; tshark shows
         // subject CN=tztest.example.com,O=TZTest,C=US and issuer CN=TestCA,O=TestCA,C=US.
-        let Some(p) = capture("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap") else {
+        let Some(segs) = tcp_conn("SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap", 59000, 443)
+        else {
             return;
         };
         let mut a = TlsAnalyzer::new(443);
-        feed_tcp(&mut a, &tcp_stream(&p, 59000, 443), 443);
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = run_tcp(&mut a, &segs, 443).tls.unwrap();
         assert_eq!(
             values(&ev.cert_subject),
             vec!["C=US, O=TZTest, CN=tztest.example.com"]
@@ -359,8 +350,8 @@ mod tests {
 
     #[test]
     fn mutated_records_never_panic() {
-        let samples = [unhex(CLIENT_HELLO_456), unhex(SERVER_HELLO_CERT_457)];
-        super::testutil::mutate_and_feed(new, &samples, 3000);
+        let samples = [hex(CLIENT_HELLO_456), hex(SERVER_HELLO_CERT_457)];
+        crate::proto::testutil::mutate_and_feed(new, &samples, 3000);
     }
 
     #[test]
@@ -393,10 +384,14 @@ mod tests {
     fn midstream_connection_proved_by_chained_records() {
         // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng tcp 56780 -> 443 (the netflix
         // connection) without its first 6 segments: the capture "starts" in application data.
-        let Some(p) = capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
+        let Some(p) = packets("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
             return;
         };
-        let segs = tcp_stream(&p, 56780, 443);
+        // Payload segments only: the SYN would tell the reassembly where data starts.
+        let segs: Vec<_> = conn(&p, Transport::Tcp, 56780, 443)
+            .into_iter()
+            .filter(|(_, s)| !s.payload.is_empty())
+            .collect();
         let mut a = TlsAnalyzer::new(8443);
         feed_tcp(&mut a, &segs[6..], 8443);
         assert_eq!(a.service(), Some("tls"));
@@ -420,7 +415,7 @@ mod tests {
         for (port, want) in [(636, "ldaps"), (3269, "gc-ldaps"), (8443, "tls")] {
             let mut a = TlsAnalyzer::new(port);
             assert_eq!(a.service(), None);
-            let data = unhex(CLIENT_HELLO_456);
+            let data = hex(CLIENT_HELLO_456);
             assert_eq!(a.stream(&c, &data), data.len());
             assert_eq!(a.service(), Some(want));
         }
