@@ -132,6 +132,11 @@ const FIELDS: &[&str] = &[
     "dns.a",
     "dns.aaaa",
     "dns.cname",
+    "dns.srv.service",
+    "dns.srv.proto",
+    "dns.srv.name",
+    "dns.srv.target",
+    "dns.srv.port",
     "http.request.method",
     "http.host",
     "http.request.uri",
@@ -507,9 +512,33 @@ fn theirs_fields(
             let mut a = r.all("dns.a").iter();
             let mut aaaa = r.all("dns.aaaa").iter();
             let mut cname = r.all("dns.cname").iter();
+            // tshark 4.0 gives an SRV record no dns.resp.name: its owner is split into
+            // service, proto and name (RFC 2782 _Service._Proto.Name).
+            let mut srv = r
+                .all("dns.srv.service")
+                .iter()
+                .zip(r.all("dns.srv.proto"))
+                .zip(r.all("dns.srv.name"))
+                .zip(r.all("dns.srv.target").iter().zip(r.all("dns.srv.port")));
+            let mut owners_iter = r.all("dns.resp.name").iter();
             let mut aliases: Vec<(&String, &String)> = Vec::new();
             let mut owners: Vec<(&String, &String)> = Vec::new();
-            for (n, t) in r.all("dns.resp.name").iter().zip(r.nums("dns.resp.type")) {
+            for t in r.nums("dns.resp.type") {
+                if t == 33 {
+                    // RFC 2782 SRV: owner, target, port.
+                    if let Some((((sv, pr), nm), (target, port))) = srv.next() {
+                        let owner = format!("{sv}.{pr}.{nm}");
+                        add(
+                            &mut s,
+                            &flow,
+                            "dns.srv",
+                            format!("{owner} {target}:{port}"),
+                            fr,
+                        );
+                    }
+                    continue;
+                }
+                let Some(n) = owners_iter.next() else { break };
                 match t {
                     1 => owners.extend(a.next().map(|x| (n, x))),
                     28 => owners.extend(aaaa.next().map(|x| (n, x))),
@@ -904,6 +933,16 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         }) {
             add(&mut s, flow, "dns.query", v, f);
         }
+        for (v, f) in facts(&d["srv"], |q| {
+            format!(
+                "{} {}:{}",
+                text(&q["name"]),
+                text(&q["target"]),
+                text(&q["port"])
+            )
+        }) {
+            add(&mut s, flow, "dns.srv", v, f);
+        }
         for (v, f) in facts(&d["names"], |q| {
             format!("{} {}", text(&q["address"]), text(&q["name"]))
         }) {
@@ -935,8 +974,8 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
             let bound = facts(&i["learned"], text)
                 .into_iter()
                 .find(|(v, _)| v == "bind");
-            let Some((_, bf)) = bound else { continue };
-            add(&mut s, flow, "dcerpc.interface", iface.clone(), bf);
+            // Opnums count on every interface: one learned from an EPM answer without a bind
+            // on this flow must not hide calls tshark cannot attribute ("dcerpc.unbound").
             for o in i["opnums"].as_array().into_iter().flatten() {
                 add(
                     &mut s,
@@ -946,6 +985,10 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
                     o["frame"].as_u64().unwrap_or(0),
                 );
             }
+            // Interfaces and levels: those a bind or alter_context offered on this flow (the
+            // ones learned from EPM or DCOM answers are attributions tshark does not make).
+            let Some((_, bf)) = bound else { continue };
+            add(&mut s, flow, "dcerpc.interface", iface.clone(), bf);
             add(
                 &mut s,
                 flow,
@@ -1174,4 +1217,33 @@ fn evidence_agrees_with_tshark_on_the_project_captures() {
         return;
     }
     check(&captures);
+}
+
+/// Every listed disagreement names a public capture, is classified, and comes with the command
+/// or frame that proves it.
+#[test]
+fn known_disagreements_are_classified_and_name_their_capture() {
+    for (line, reason) in KNOWN_DISAGREEMENTS {
+        let capture = line.split(": ").next().unwrap_or("");
+        assert!(
+            capture.ends_with(".pcap") || capture.ends_with(".pcapng") || capture.ends_with(".gz"),
+            "{line}: no capture name first"
+        );
+        assert!(
+            [
+                "CERTFLOW BUG:",
+                "TSHARK WRONG:",
+                "TSHARK PARTIAL:",
+                "TSHARK GARBAGE:",
+                "DELIBERATE:"
+            ]
+            .iter()
+            .any(|c| reason.starts_with(c)),
+            "{line}: reason is not classified: {reason}"
+        );
+        assert!(
+            reason.contains("tshark -n -r") || reason.contains("other side of"),
+            "{line}: reason gives no tshark command: {reason}"
+        );
+    }
 }
