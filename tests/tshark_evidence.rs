@@ -59,6 +59,14 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "TSHARK PARTIAL: a malformed synthetic KDC message; tshark shows the fields it read before its BER error, certflow records nothing from a message that does not parse and counts it in kerberos.malformed (`tshark -n -r SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap -Y 'frame.number==558' -T fields -e kerberos.msg_type -e _ws.expert.message`)",
     ),
     (
+        "SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap: 10.20.15.100 -> 10.20.15.1 udp/88 krb.client \"testuser@EXAMPLE.COM\": only tshark (frame 558)",
+        "TSHARK PARTIAL: a malformed synthetic KDC message; tshark shows the fields it read before its BER error, certflow records nothing from a message that does not parse and counts it in kerberos.malformed (`tshark -n -r SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap -Y 'frame.number==558' -T fields -e kerberos.msg_type -e _ws.expert.message`)",
+    ),
+    (
+        "SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap: 10.20.15.100 -> 10.20.15.1 udp/88 krb.realm \"EXAMPLE.COM\": only tshark (frame 558)",
+        "TSHARK PARTIAL: a malformed synthetic KDC message; tshark shows the fields it read before its BER error, certflow records nothing from a message that does not parse and counts it in kerberos.malformed (`tshark -n -r SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap -Y 'frame.number==558' -T fields -e kerberos.msg_type -e _ws.expert.message`)",
+    ),
+    (
         "SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap: 10.9.19.1 -> 10.9.19.2 tcp/443 tls.server_version \"0x002c\": only tshark (frame 904)",
         "TSHARK GARBAGE: the synthetic ServerHello of frame 904 declares 1024 bytes of extensions it does not have; tshark reads a supported_versions 0x002c out of the garbage (expert: 'Vector offset is past buffer end'), certflow falls back to legacy_version TLS 1.2 (`tshark -n -r SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap -Y 'frame.number==904' -T fields -e tls.handshake.extensions.supported_version -e _ws.expert.message`)",
     ),
@@ -774,6 +782,60 @@ fn snames(v: &serde_json::Value, in_ticket: bool, out: &mut Vec<(bool, String)>)
     }
 }
 
+/// The components of the principal name object `p` (`kerberos.cname_element`), joined with "/".
+fn principal_name(p: &serde_json::Value) -> String {
+    each(
+        p.get("kerberos.cname_string_tree")
+            .and_then(|t| t.get("kerberos.CNameString")),
+    )
+    .iter()
+    .filter_map(|x| x.as_str())
+    .collect::<Vec<_>>()
+    .join("/")
+}
+
+/// The client principal `cname@realm` of a top-level message (RFC 4120 5.4.1 KDC-REQ-BODY
+/// cname with its realm, 5.4.2 KDC-REP cname/crealm, 5.9.1 KRB-ERROR cname with crealm or
+/// realm).
+fn client(key: &str, el: &serde_json::Value) -> Option<String> {
+    let (holder, realm) = if key.ends_with("_req_element") {
+        let b = el.get("kerberos.req_body_element")?;
+        (b, jstr(b, "kerberos.realm")?)
+    } else if key.ends_with("_rep_element") && key != "kerberos.ap_rep_element" {
+        (el, jstr(el, "kerberos.crealm")?)
+    } else if key == "kerberos.krb_error_element" {
+        (
+            el,
+            jstr(el, "kerberos.crealm").or_else(|| jstr(el, "kerberos.realm"))?,
+        )
+    } else {
+        return None;
+    };
+    let c = holder.get("kerberos.cname_element")?;
+    Some(format!("{}@{realm}", principal_name(c)))
+}
+
+/// Every realm and crealm named under `v` (RFC 4120 5.3 tickets, 5.4 KDC messages, 5.9.1).
+fn realms(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                if k == "kerberos.realm" || k == "kerberos.crealm" {
+                    for r in each(Some(x)) {
+                        if let Some(r) = r.as_str() {
+                            out.insert(r.to_string());
+                        }
+                    }
+                } else {
+                    realms(x, out);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| realms(x, out)),
+        _ => {}
+    }
+}
+
 /// The facts tshark's `-T json` pass gives for Kerberos and kpasswd carried directly on TCP/UDP.
 fn theirs_kerberos(path: &Path, flows: &BTreeMap<FlowKey, serde_json::Value>, s: &mut FactSet) {
     let text = common::tshark(&[
@@ -855,6 +917,14 @@ fn theirs_kerberos(path: &Path, flows: &BTreeMap<FlowKey, serde_json::Value>, s:
                 if let Some(ec) = jstr(el, "kerberos.error_code") {
                     add(s, &flow, "krb.error", ec.to_string(), fr);
                 }
+                if let Some(c) = client(key, el) {
+                    add(s, &flow, "krb.client", c, fr);
+                }
+                let mut rs = BTreeSet::new();
+                realms(el, &mut rs);
+                for r in rs {
+                    add(s, &flow, "krb.realm", r, fr);
+                }
                 let mut names = Vec::new();
                 snames(el, key == "kerberos.krb_error_element", &mut names);
                 for (ticket, n) in names {
@@ -893,6 +963,12 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         }
         for (v, f) in facts(&k["errors"], code) {
             add(&mut s, flow, "krb.error", v, f);
+        }
+        for (v, f) in facts(&k["client_principals"], text) {
+            add(&mut s, flow, "krb.client", v, f);
+        }
+        for (v, f) in facts(&k["realms"], text) {
+            add(&mut s, flow, "krb.realm", v, f);
         }
         for (v, f) in facts(&k["spns"], text) {
             add(&mut s, flow, "krb.spn", v, f);
@@ -1167,6 +1243,8 @@ fn evidence_agrees_with_tshark_on_every_public_capture() {
         "krb.error",
         "krb.spn",
         "krb.ticket_spn",
+        "krb.client",
+        "krb.realm",
         "ldap.op",
         "ldap.search_base",
         "ldap.bind",
