@@ -83,6 +83,10 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng -Y 'frame.number==2787' -O ldap` shows only 'SASL Buffer Length: 220')",
     ),
     (
+        "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.result \"searchResDone 32\": only certflow (frame 2787)",
+        "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng -Y 'frame.number==2787' -O ldap` shows only 'SASL Buffer Length: 220')",
+    ),
+    (
         "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.search_base \"CN=DNS Settings,CN=ADDS-2-2019,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=RUSSIE,DC=WORLD\": only certflow (frame 2786)",
         "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng -Y 'frame.number==2786' -O ldap` shows only 'SASL Buffer Length: 220')",
     ),
@@ -92,6 +96,10 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
     ),
     (
         "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.op \"searchResDone\": only certflow (frame 1058)",
+        "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==1058' -O ldap` shows only 'SASL Buffer Length: 220')",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.result \"searchResDone 32\": only certflow (frame 1058)",
         "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==1058' -O ldap` shows only 'SASL Buffer Length: 220')",
     ),
     (
@@ -129,6 +137,12 @@ const FIELDS: &[&str] = &[
     "ldap.baseObject",
     "ldap.authentication",
     "ldap.mechanism",
+    "ldap.resultCode",
+    "tls.handshake.ciphersuite",
+    "tls.handshake.extensions_alpn_str",
+    "smb2.dialect",
+    "smb.dialect.name",
+    "http.response.code",
     "tls.handshake.type",
     "tls.handshake.extensions_server_name",
     "tls.handshake.version",
@@ -166,7 +180,7 @@ const FIELDS: &[&str] = &[
 
 /// Frames worth reading in the `-T fields` run.
 const FIELDS_FILTER: &str =
-    "ldap or cldap or tls or dns or mdns or llmnr or http.request or smb2 or dcerpc";
+    "ldap or cldap or tls or dns or mdns or llmnr or http.request or http.response or smb or smb2 or dcerpc";
 
 /// Separates the occurrences of one field (a control character no dissected text contains).
 const AGG: char = '\u{1f}';
@@ -298,6 +312,20 @@ fn flow_of(
     }
 }
 
+/// For facts whose message spans several frames: (flow, kind, value) -> (first segment, last
+/// frame) of its first message.
+type Spans = BTreeMap<(FlowKey, &'static str, String), (u64, u64)>;
+
+/// Records the frame span of a message, keeping the earliest message's.
+fn span(spans: &mut Spans, flow: &FlowKey, kind: &'static str, value: &str, lo: u64, hi: u64) {
+    let e = spans
+        .entry((flow.clone(), kind, value.to_string()))
+        .or_insert((lo, hi));
+    if lo < e.0 {
+        *e = (lo, hi);
+    }
+}
+
 /// Adds a fact, keeping the first frame.
 fn add(s: &mut FactSet, flow: &FlowKey, kind: &'static str, value: String, frame: u64) {
     let e = s.entry((flow.clone(), kind, value)).or_insert(frame);
@@ -333,6 +361,22 @@ fn ldap_op(n: u64) -> String {
         n => return format!("op{n}"),
     }
     .into()
+}
+
+/// MS-SMB2 2.2.3 dialect revisions as certflow names them.
+fn smb_dialect(d: u64) -> String {
+    match d {
+        0x0202 => "2.0.2".into(),
+        0x0210 => "2.1".into(),
+        0x0222 => "2.2.2".into(),
+        0x0224 => "2.2.4".into(),
+        0x0300 => "3.0".into(),
+        0x0302 => "3.0.2".into(),
+        0x0310 => "3.1".into(),
+        0x0311 => "3.1.1".into(),
+        0x02ff => "2.???".into(),
+        d => format!("0x{d:04x}"),
+    }
 }
 
 /// TLS version names as certflow prints them.
@@ -419,6 +463,7 @@ fn theirs_fields(
     rows: &[Row],
     flows: &BTreeMap<FlowKey, serde_json::Value>,
     skipped: &mut Skipped,
+    spans: &mut Spans,
 ) -> FactSet {
     let mut s = FactSet::new();
     // DCE/RPC presentation contexts: (tcp stream, pipe fid, ctx id) -> "uuid vM.m".
@@ -443,6 +488,29 @@ fn theirs_fields(
             }
             for b in bases {
                 add(&mut s, &flow, "ldap.search_base", b.clone(), fr);
+            }
+            // RFC 4511 4.1.9: every response but searchResEntry/searchResRef/intermediate
+            // carries an LDAPResult.
+            let with_result: Vec<u64> = ops
+                .iter()
+                .copied()
+                .filter(|o| [1, 5, 7, 9, 11, 13, 15, 24].contains(o))
+                .collect();
+            let codes = r.nums("ldap.resultCode");
+            if with_result.len() == codes.len() {
+                for (o, c) in with_result.iter().zip(codes) {
+                    add(
+                        &mut s,
+                        &flow,
+                        "ldap.result",
+                        format!("{} {c}", ldap_op(*o)),
+                        fr,
+                    );
+                }
+            } else {
+                skipped
+                    .0
+                    .push(format!("frame {fr}: ldap result codes unpaired"));
             }
             let mut mechs = r.all("ldap.mechanism").iter();
             for a in r.nums("ldap.authentication") {
@@ -491,6 +559,19 @@ fn theirs_fields(
                 };
                 for v in vs {
                     add(&mut s, &flow, kind, tls_version(v), fr);
+                }
+                let alpn = if hello(1) {
+                    "tls.alpn"
+                } else {
+                    "tls.alpn_selected"
+                };
+                for a in r.all("tls.handshake.extensions_alpn_str") {
+                    add(&mut s, &flow, alpn, a.clone(), fr);
+                }
+                if hello(2) {
+                    for c in r.nums("tls.handshake.ciphersuite") {
+                        add(&mut s, &flow, "tls.cipher_suite", c.to_string(), fr);
+                    }
                 }
             }
         }
@@ -573,30 +654,39 @@ fn theirs_fields(
             let m = r.all("http.request.method");
             let h = r.all("http.host");
             let u = r.all("http.request.uri");
-            // tshark shows a request where its body ends; certflow dates it by the frame that
-            // starts it: the first TCP segment tshark reassembled it from.
+            // tshark shows a message where its body ends; certflow dates it by the frame where
+            // its header block ends. Both lie in the span from the first TCP segment tshark
+            // reassembled the message from to tshark's frame: a first frame agrees when
+            // certflow's lies in the span of tshark's first such message.
             let start = r
                 .nums("tcp.segment")
                 .into_iter()
                 .min()
                 .unwrap_or(fr)
                 .min(fr);
+            for c in r.nums("http.response.code") {
+                let v = c.to_string();
+                span(spans, &flow, "http.status", &v, start, fr);
+                add(&mut s, &flow, "http.status", v, start);
+            }
             if m.len() == 1 && u.len() == 1 && h.len() <= 1 {
                 for (i, (m, u)) in m.iter().zip(u).enumerate() {
                     let host = h.get(i).cloned().unwrap_or_default();
-                    add(
-                        &mut s,
-                        &flow,
-                        "http.request",
-                        format!("{m} {host} {u}"),
-                        start,
-                    );
+                    let v = format!("{m} {host} {u}");
+                    span(spans, &flow, "http.request", &v, start, fr);
+                    add(&mut s, &flow, "http.request", v, start);
                 }
             } else if !m.is_empty() {
                 skipped
                     .0
                     .push(format!("frame {fr}: http request fields unpaired"));
             }
+        }
+
+        // SMB1 NEGOTIATE (MS-CIFS 2.2.4.52.1): the dialect strings a client offers, SMB2
+        // ones included ("SMB 2.002", "SMB 2.???").
+        for d in r.all("smb.dialect.name") {
+            add(&mut s, &flow, "smb.dialect_offered", d.clone(), fr);
         }
 
         // SMB2 (MS-SMB2 2.2.9 TREE_CONNECT, 2.2.13 CREATE).
@@ -610,6 +700,17 @@ fn theirs_fields(
                 .map(|(&c, _)| c)
                 .collect();
             let single = cmds.len() == 1 && resp.len() == 1;
+            // MS-SMB2 2.2.3 / 2.2.4 NEGOTIATE: dialects offered, dialect chosen.
+            if single && cmds[0] == 0 {
+                let kind = if resp[0] == 0 {
+                    "smb.dialect_offered"
+                } else {
+                    "smb.dialect"
+                };
+                for d in r.nums("smb2.dialect") {
+                    add(&mut s, &flow, kind, smb_dialect(d), fr);
+                }
+            }
             if reqs.contains(&3) {
                 if single {
                     for t in r.all("smb2.tree") {
@@ -815,6 +916,70 @@ fn client(key: &str, el: &serde_json::Value) -> Option<String> {
     Some(format!("{}@{realm}", principal_name(c)))
 }
 
+/// Encryption and pre-authentication types of one top-level message (RFC 4120 5.2.7, 5.2.9,
+/// 5.4.1-5.4.2): requested etypes and padata of KDC-REQs, the enc-part etype of KDC-REPs, the
+/// etype of every ticket carried.
+fn kerberos_codes(s: &mut FactSet, flow: &FlowKey, key: &str, el: &serde_json::Value, fr: u64) {
+    let is_req = key == "kerberos.as_req_element" || key == "kerberos.tgs_req_element";
+    let is_rep = key == "kerberos.as_rep_element" || key == "kerberos.tgs_rep_element";
+    if is_req {
+        let body = el.get("kerberos.req_body_element");
+        let list = body
+            .and_then(|b| b.get("kerberos.kdc-req-body.etype_tree"))
+            .and_then(|t| t.get("kerberos.ENCTYPE"));
+        for e in each(list) {
+            if let Some(e) = e.as_str() {
+                add(s, flow, "krb.etype_requested", e.to_string(), fr);
+            }
+        }
+        let pa = el
+            .get("kerberos.padata_tree")
+            .and_then(|t| t.get("kerberos.PA_DATA_element"));
+        for p in each(pa) {
+            if let Some(t) = jstr(p, "kerberos.padata_type") {
+                add(s, flow, "krb.padata_type", t.to_string(), fr);
+            }
+        }
+    }
+    if is_rep {
+        if let Some(e) = el
+            .get("kerberos.enc_part_element")
+            .and_then(|p| jstr(p, "kerberos.etype"))
+        {
+            add(s, flow, "krb.etype_used", e.to_string(), fr);
+        }
+    }
+    let mut tickets = Vec::new();
+    ticket_etypes(el, &mut tickets);
+    for e in tickets {
+        add(s, flow, "krb.ticket_etype", e, fr);
+    }
+}
+
+/// The enc-part etype of every ticket under `v`.
+fn ticket_etypes(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                if k.eq_ignore_ascii_case("kerberos.ticket_element") {
+                    for t in each(Some(x)) {
+                        if let Some(e) = t
+                            .get("kerberos.enc_part_element")
+                            .and_then(|p| jstr(p, "kerberos.etype"))
+                        {
+                            out.push(e.to_string());
+                        }
+                    }
+                } else {
+                    ticket_etypes(x, out);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| ticket_etypes(x, out)),
+        _ => {}
+    }
+}
+
 /// Every realm and crealm named under `v` (RFC 4120 5.3 tickets, 5.4 KDC messages, 5.9.1).
 fn realms(v: &serde_json::Value, out: &mut BTreeSet<String>) {
     match v {
@@ -917,6 +1082,7 @@ fn theirs_kerberos(path: &Path, flows: &BTreeMap<FlowKey, serde_json::Value>, s:
                 if let Some(ec) = jstr(el, "kerberos.error_code") {
                     add(s, &flow, "krb.error", ec.to_string(), fr);
                 }
+                kerberos_codes(s, &flow, key, el, fr);
                 if let Some(c) = client(key, el) {
                     add(s, &flow, "krb.client", c, fr);
                 }
@@ -964,6 +1130,16 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         for (v, f) in facts(&k["errors"], code) {
             add(&mut s, flow, "krb.error", v, f);
         }
+        for (kind, field) in [
+            ("krb.etype_requested", "etypes_requested"),
+            ("krb.etype_used", "etypes_used"),
+            ("krb.ticket_etype", "ticket_etypes"),
+            ("krb.padata_type", "padata_types"),
+        ] {
+            for (v, f) in facts(&k[field], code) {
+                add(&mut s, flow, kind, v, f);
+            }
+        }
         for (v, f) in facts(&k["client_principals"], text) {
             add(&mut s, flow, "krb.client", v, f);
         }
@@ -990,6 +1166,11 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         for (v, f) in facts(&l["search_bases"], text) {
             add(&mut s, flow, "ldap.search_base", v, f);
         }
+        for (v, f) in facts(&l["results"], |q| {
+            format!("{} {}", text(&q["op"]), q["code"])
+        }) {
+            add(&mut s, flow, "ldap.result", v, f);
+        }
         for (v, f) in facts(&l["binds"], text) {
             add(&mut s, flow, "ldap.bind", v, f);
         }
@@ -999,6 +1180,15 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         }
         for (v, f) in facts(&t["offered_versions"], text) {
             add(&mut s, flow, "tls.offered_version", v, f);
+        }
+        for (v, f) in facts(&t["alpn"], text) {
+            add(&mut s, flow, "tls.alpn", v, f);
+        }
+        for (v, f) in facts(&t["alpn_selected"], text) {
+            add(&mut s, flow, "tls.alpn_selected", v, f);
+        }
+        for (v, f) in facts(&t["cipher_suite"], |c| c["id"].to_string()) {
+            add(&mut s, flow, "tls.cipher_suite", v, f);
         }
         for (v, f) in facts(&t["server_version"], text) {
             add(&mut s, flow, "tls.server_version", v, f);
@@ -1034,7 +1224,16 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         }) {
             add(&mut s, flow, "http.request", v, f);
         }
+        for (v, f) in facts(&ev["http"]["status"], text) {
+            add(&mut s, flow, "http.status", v, f);
+        }
         let m = &ev["smb"];
+        for (v, f) in facts(&m["dialects_offered"], text) {
+            add(&mut s, flow, "smb.dialect_offered", v, f);
+        }
+        for (v, f) in facts(&m["dialect"], text) {
+            add(&mut s, flow, "smb.dialect", v, f);
+        }
         for (v, f) in facts(&m["trees"], text) {
             add(&mut s, flow, "smb.tree", v, f);
         }
@@ -1151,7 +1350,8 @@ fn compare(path: &Path) -> (Vec<String>, BTreeMap<&'static str, (u64, u64)>, Ski
     let (v, _out) = common::flows_json(path);
     let flows = certflow_flows(&v);
     let mut skipped = Skipped::default();
-    let mut theirs = theirs_fields(&fields_rows(path), &flows, &mut skipped);
+    let mut spans = Spans::new();
+    let mut theirs = theirs_fields(&fields_rows(path), &flows, &mut skipped, &mut spans);
     theirs_kerberos(path, &flows, &mut theirs);
     let mut ours = ours(&flows);
     hosts(&v, &mut theirs, &mut ours);
@@ -1165,6 +1365,9 @@ fn compare(path: &Path) -> (Vec<String>, BTreeMap<&'static str, (u64, u64)>, Ski
         let head = format!("{name}: {} {kind} {value:?}", show(flow));
         match (theirs.get(&k), ours.get(&k)) {
             (Some(t), Some(o)) if *t == *o || *t == 0 || *o == 0 => st.1 += 1,
+            (Some(_), Some(o)) if spans.get(&k).is_some_and(|(lo, hi)| lo <= o && o <= hi) => {
+                st.1 += 1
+            }
             (Some(t), Some(o)) => {
                 lines.push(format!("{head}: first frame tshark {t}, certflow {o}"))
             }
@@ -1245,16 +1448,27 @@ fn evidence_agrees_with_tshark_on_every_public_capture() {
         "krb.ticket_spn",
         "krb.client",
         "krb.realm",
+        "krb.etype_requested",
+        "krb.etype_used",
+        "krb.ticket_etype",
+        "krb.padata_type",
         "ldap.op",
         "ldap.search_base",
         "ldap.bind",
+        "ldap.result",
         "tls.sni",
+        "tls.alpn",
+        "tls.alpn_selected",
+        "tls.cipher_suite",
         "tls.offered_version",
         "tls.server_version",
         "dns.query",
         "dns.name",
         "hosts.dns",
         "http.request",
+        "http.status",
+        "smb.dialect_offered",
+        "smb.dialect",
         "smb.tree",
         "smb.pipe",
         "smb.file",
