@@ -41,7 +41,9 @@
 //!   ctx id mapped through the binds of the same TCP stream and pipe), `dcerpc.unbound` (no
 //!   bind seen), `dcerpc.auth_level` (strongest `dcerpc.auth_level` of the interface's binds and
 //!   requests, "none" without auth trailer), `epm.tcp_port` (`epm.proto.tcp_port` of EPM
-//!   responses <-> endpoint_maps via "epm ..." with a TCP port).
+//!   responses <-> endpoint_maps via "epm ..." with a TCP port), likewise `epm.udp_port`,
+//!   `epm.http_port` and `epm.pipe` (`epm.proto.named_pipe`, which in tshark 4.0 also holds
+//!   ncalrpc endpoints: certflow's "pipe" and "local" endpoints together).
 //!
 //! Documented limitations, left out of the comparison but checked (the "excluded" counts: the
 //! flow must have no such evidence in certflow):
@@ -206,6 +208,10 @@ const FIELDS: &[&str] = &[
     "dcerpc.opnum",
     "dcerpc.auth_level",
     "epm.proto.tcp_port",
+    "epm.proto.udp_port",
+    "epm.proto.http_port",
+    "epm.proto.named_pipe",
+    "x509ce.dNSName",
 ];
 
 /// Frames worth reading in the `-T fields` run.
@@ -564,6 +570,10 @@ fn theirs_fields(
             for n in r.all("tls.handshake.extensions_server_name") {
                 add(&mut s, &flow, "tls.sni", n.clone(), fr);
             }
+            // RFC 5280 4.2.1.6 subjectAltName dNSName of the certificates sent.
+            for n in r.all("x509ce.dNSName") {
+                add(&mut s, &flow, "tls.cert_san", format!("dns:{n}"), fr);
+            }
             let types = r.nums("tls.handshake.type");
             let hello = |t: u64| types.contains(&t);
             if hello(1) && hello(2) {
@@ -831,8 +841,18 @@ fn theirs_fields(
                         .push(format!("frame {fr}: request fields unpaired"));
                 }
             } else if all_of(&[2]) {
+                // C706 appendix L tower floors: TCP/UDP/HTTP ports, named pipes.
                 for p in r.all("epm.proto.tcp_port") {
                     add(&mut s, &flow, "epm.tcp_port", p.clone(), fr);
+                }
+                for p in r.all("epm.proto.udp_port") {
+                    add(&mut s, &flow, "epm.udp_port", p.clone(), fr);
+                }
+                for p in r.all("epm.proto.http_port") {
+                    add(&mut s, &flow, "epm.http_port", p.clone(), fr);
+                }
+                for p in r.all("epm.proto.named_pipe") {
+                    add(&mut s, &flow, "epm.pipe", p.clone(), fr);
                 }
             } else if types.len() > 1 && types.iter().any(|t| [0, 11, 14].contains(t)) {
                 skipped
@@ -1234,6 +1254,11 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         for (v, f) in facts(&t["offered_versions"], text) {
             add(&mut s, flow, "tls.offered_version", v, f);
         }
+        for (v, f) in facts(&t["cert_san"], text) {
+            if v.starts_with("dns:") {
+                add(&mut s, flow, "tls.cert_san", v, f);
+            }
+        }
         for (v, f) in facts(&t["alpn"], text) {
             add(&mut s, flow, "tls.alpn", v, f);
         }
@@ -1331,17 +1356,24 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
             }
         }
         for e in r["endpoint_maps"].as_array().into_iter().flatten() {
-            let via = text(&e["via"]);
-            if e["transport"] == "tcp" && via.starts_with("epm") {
-                if let Some(p) = e["port"].as_u64() {
-                    add(
-                        &mut s,
-                        flow,
-                        "epm.tcp_port",
-                        p.to_string(),
-                        e["frame"].as_u64().unwrap_or(0),
-                    );
+            if !text(&e["via"]).starts_with("epm") {
+                continue;
+            }
+            let f = e["frame"].as_u64().unwrap_or(0);
+            let kind = match e["transport"].as_str() {
+                Some("tcp") => "epm.tcp_port",
+                Some("udp") => "epm.udp_port",
+                Some("http") => "epm.http_port",
+                // tshark 4.0 shows both named-pipe (0x0f) and ncalrpc (0x10) floors as
+                // epm.proto.named_pipe; certflow tells ncalrpc apart as "local".
+                Some("pipe") | Some("local") => {
+                    add(&mut s, flow, "epm.pipe", text(&e["pipe"]), f);
+                    continue;
                 }
+                _ => continue,
+            };
+            if let Some(p) = e["port"].as_u64() {
+                add(&mut s, flow, kind, p.to_string(), f);
             }
         }
     }
@@ -1558,6 +1590,8 @@ fn evidence_agrees_with_tshark_on_every_public_capture() {
         "dcerpc.opnum",
         "dcerpc.auth_level",
         "epm.tcp_port",
+        "epm.http_port",
+        "tls.cert_san",
     ] {
         let (_, agreeing) = totals.get(kind).copied().unwrap_or_default();
         assert!(
