@@ -1429,10 +1429,19 @@ fn show(flow: &FlowKey) -> String {
 
 /// Compares one capture: the disagreement lines, and (facts compared, facts agreeing) by kind.
 fn compare(path: &Path) -> (Vec<String>, BTreeMap<&'static str, (u64, u64)>, Skipped) {
+    compare_with(path, |_| {})
+}
+
+/// [`compare`] with certflow's JSON passed through `tamper` first (for the harness's own test).
+fn compare_with(
+    path: &Path,
+    tamper: impl Fn(&mut serde_json::Value),
+) -> (Vec<String>, BTreeMap<&'static str, (u64, u64)>, Skipped) {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     // A damaged capture (e.g. a truncated last record) makes certflow exit non-zero after a
     // full report of what it read: the JSON is what is compared.
-    let (v, _out) = common::flows_json(path);
+    let (mut v, _out) = common::flows_json(path);
+    tamper(&mut v);
     let flows = certflow_flows(&v);
     let mut skipped = Skipped::default();
     let mut spans = Spans::new();
@@ -1654,4 +1663,39 @@ fn known_disagreements_are_classified_and_name_their_capture() {
             "{line}: reason gives no tshark command: {reason}"
         );
     }
+}
+
+/// The harness can fail: a fact dropped from, changed in or added to certflow's output shows as
+/// a disagreement (kerberos_kerberoast_tgsreq_rc4.pcap: frame 4 TGS-REQ for
+/// HTTP/dc-mantvydas.offense.local, frame 7 TGS-REP with an RC4 (etype 23) ticket).
+#[test]
+fn comparison_reports_tampered_facts() {
+    let Some(path) = common::shared_capture("kerberos_kerberoast_tgsreq_rc4.pcap") else {
+        return;
+    };
+    if !common::have_tshark() {
+        return;
+    }
+    let (clean, _, _) = compare(&path);
+    assert!(clean.is_empty(), "{clean:?}");
+    let (lines, _, _) = compare_with(&path, |v| {
+        for f in v["flows"].as_array_mut().unwrap() {
+            let k = &mut f["evidence"]["kerberos"];
+            if let Some(spns) = k["spns"].as_array_mut() {
+                spns.clear();
+            }
+            if let Some(m) = k["msg_types"].as_array_mut() {
+                for x in m.iter_mut() {
+                    x["frame"] = serde_json::json!(1_000_000);
+                }
+            }
+            if let Some(r) = k["realms"].as_array_mut() {
+                r.push(serde_json::json!({"value": "NOT.A.REALM", "frame": 1, "count": 1}));
+            }
+        }
+    });
+    let has = |s: &str| lines.iter().any(|l| l.contains(s));
+    assert!(has("krb.spn") && has("only tshark"), "{lines:?}");
+    assert!(has("krb.msg_type") && has("certflow 1000000"), "{lines:?}");
+    assert!(has("\"NOT.A.REALM\": only certflow"), "{lines:?}");
 }
