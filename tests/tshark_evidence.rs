@@ -79,14 +79,6 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "TSHARK PARTIAL: frame 298 is a truncated AS-REQ (pvno and msg-type, then zeros): tshark shows msg_type 10, certflow rejects the message (kerberos.malformed 1, note 'no recognisable kerberos content') (`tshark -n -r SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap -Y 'frame.number==298' -x`)",
     ),
     (
-        "SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap: 10.20.15.100 -> 10.20.15.1 udp/88 krb.msg_type \"10\": only tshark (frame 558)",
-        "TSHARK PARTIAL: a malformed synthetic KDC message; tshark shows the fields it read before its BER error, certflow records nothing from a message that does not parse and counts it in kerberos.malformed (`tshark -n -r SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap -Y 'frame.number==558' -T fields -e kerberos.msg_type -e _ws.expert.message`)",
-    ),
-    (
-        "SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap: 10.20.15.100 -> 10.20.15.1 udp/88 krb.msg_type \"30\": only tshark (frame 559)",
-        "TSHARK PARTIAL: a malformed synthetic KDC message; tshark shows the fields it read before its BER error, certflow records nothing from a message that does not parse and counts it in kerberos.malformed (`tshark -n -r SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap -Y 'frame.number==559' -T fields -e kerberos.msg_type -e _ws.expert.message`)",
-    ),
-    (
         "SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap: 10.20.15.100 -> 10.20.15.1 udp/88 krb.spn \"krbtgt/EXAMPLE.COM\": only tshark (frame 558)",
         "TSHARK PARTIAL: a malformed synthetic KDC message; tshark shows the fields it read before its BER error, certflow records nothing from a message that does not parse and counts it in kerberos.malformed (`tshark -n -r SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap -Y 'frame.number==558' -T fields -e kerberos.msg_type -e _ws.expert.message`)",
     ),
@@ -141,14 +133,6 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
     (
         "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.183 -> 192.168.0.2 tcp/1032 dcerpc.unbound \"ctx 0 opnum 2\": only certflow (frame 0)",
         "TSHARK WRONG: the client port 1153 is IANA's c1222, so tshark dissects tcp.stream 12 as C12.22 (Malformed) instead of DCE/RPC; forced with `tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -d tcp.port==1153,dcerpc -Y 'tcp.stream==12 && dcerpc.pkt_type==0' -T fields -e frame.number -e dcerpc.cn_ctx_id -e dcerpc.opnum` it shows certflow's requests (frames 331, 333, 337: ctx 0 opnum 2, bind not captured)",
-    ),
-    (
-        "kerberos_ldap_smb2_drsuapi_ndpi.pcap: 172.16.8.201 -> 172.16.8.8 tcp/49155 dcerpc.auth_level \"e3514235-4b06-11d1-ab04-00c04fc2dcd2 v4.0 privacy\": only tshark (frame 0)",
-        "CERTFLOW BUG: the connection (tcp.stream 10) is captured mid-stream: its first payload (frame 21, 375 bytes) is the tail of a sealed PDU, but frames 22 (bind_ack), 23 (alter_context, ctx 1 DRSUAPI v4.0, auth level 6 privacy), 63-65 are whole PDUs; certflow labels the flow 'unknown' ('content not recognised' at frame 21) and never resynchronises on the PDU headers that follow (`tshark -n -r kerberos_ldap_smb2_drsuapi_ndpi.pcap -Y 'tcp.port==49155' -T fields -e frame.number -e dcerpc.pkt_type -e dcerpc.cn_bind_to_uuid -e dcerpc.auth_level`)",
-    ),
-    (
-        "kerberos_ldap_smb2_drsuapi_ndpi.pcap: 172.16.8.201 -> 172.16.8.8 tcp/49155 dcerpc.interface \"e3514235-4b06-11d1-ab04-00c04fc2dcd2 v4.0\": only tshark (frame 23)",
-        "CERTFLOW BUG: the connection (tcp.stream 10) is captured mid-stream: its first payload (frame 21, 375 bytes) is the tail of a sealed PDU, but frames 22 (bind_ack), 23 (alter_context, ctx 1 DRSUAPI v4.0, auth level 6 privacy), 63-65 are whole PDUs; certflow labels the flow 'unknown' ('content not recognised' at frame 21) and never resynchronises on the PDU headers that follow (`tshark -n -r kerberos_ldap_smb2_drsuapi_ndpi.pcap -Y 'tcp.port==49155' -T fields -e frame.number -e dcerpc.pkt_type -e dcerpc.cn_bind_to_uuid -e dcerpc.auth_level`)",
     ),
 ];
 
