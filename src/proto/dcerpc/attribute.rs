@@ -12,7 +12,7 @@
 //! interfaces to a later flow to that port ("bind_ack secondary address").
 //! OXID resolutions name no interface: the later flow gets a note instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use super::pdu::SyntaxId;
@@ -111,20 +111,25 @@ pub fn attribute(flows: &mut [FlowSlot<'_>]) {
     if ann.is_empty() {
         return;
     }
+    // Announcements by the flow they announce: one look-up per flow, not a scan of every
+    // announcement (which was quadratic on captures with many flows).
+    let mut by_flow: HashMap<(IpAddr, IpAddr, Transport, u16), Vec<&Announcement>> = HashMap::new();
+    for a in &ann {
+        by_flow
+            .entry((a.client, a.server, a.transport, a.port))
+            .or_default()
+            .push(a);
+    }
     for f in flows.iter_mut() {
+        let Some(list) = by_flow.get(&(f.client, f.server, f.transport, f.port)) else {
+            continue;
+        };
         // Latest announcement per (interface, via) before this flow's first frame.
         let mut best: BTreeMap<AnnKey, FrameRef> = BTreeMap::new();
-        for a in &ann {
-            if a.client == f.client
-                && a.server == f.server
-                && a.transport == f.transport
-                && a.port == f.port
-                && a.frame < f.first
-            {
-                let e = best.entry((a.interface, a.via)).or_insert(a.frame);
-                if a.frame > *e {
-                    *e = a.frame;
-                }
+        for a in list.iter().filter(|a| a.frame < f.first) {
+            let e = best.entry((a.interface, a.via)).or_insert(a.frame);
+            if a.frame > *e {
+                *e = a.frame;
             }
         }
         for ((iface, via), at) in best {
