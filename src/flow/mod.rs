@@ -151,7 +151,10 @@ pub struct TrackerStats {
 /// Builds connections and the flow set from decoded packets.
 pub struct Tracker {
     live: HashMap<ConnKey, Conn, RandomState>,
-    flows: HashMap<FlowKey, Flow, RandomState>,
+    /// The flow set, in order of creation, and where each flow is in it: the index holds only
+    /// small entries, so growing it does not copy the flows.
+    flows: Vec<Flow>,
+    flow_index: HashMap<FlowKey, u32, RandomState>,
     stats: TrackerStats,
     since_sweep: u64,
     now_ns: i64,
@@ -175,7 +178,8 @@ impl Tracker {
     pub fn with_dissection(dissect: bool) -> Self {
         Tracker {
             live: HashMap::with_hasher(RandomState::with_seeds(1, 2, 3, 4)),
-            flows: HashMap::with_hasher(RandomState::with_seeds(5, 6, 7, 8)),
+            flows: Vec::new(),
+            flow_index: HashMap::with_hasher(RandomState::with_seeds(5, 6, 7, 8)),
             stats: TrackerStats::default(),
             since_sweep: 0,
             now_ns: i64::MIN,
@@ -261,10 +265,11 @@ impl Tracker {
     fn fold(&mut self, mut c: Conn) {
         let done = c.finish();
         let key = done.key;
-        if let Some(f) = self.flows.get_mut(&key) {
-            f.absorb(done);
+        if let Some(&i) = self.flow_index.get(&key) {
+            self.flows[i as usize].absorb(done);
         } else if self.flows.len() < MAX_FLOWS {
-            self.flows.insert(key, Flow::from_conn(done));
+            self.flow_index.insert(key, self.flows.len() as u32);
+            self.flows.push(Flow::from_conn(done));
         } else {
             self.stats.flows_dropped += 1;
         }
@@ -277,8 +282,9 @@ impl Tracker {
         for c in live {
             self.fold(c);
         }
-        let mut flows: Vec<Flow> = self.flows.into_values().collect();
-        flows.sort_by_key(|f| f.key);
+        drop(self.flow_index);
+        let mut flows = self.flows;
+        flows.sort_unstable_by_key(|f| f.key);
         (flows, self.stats)
     }
 }

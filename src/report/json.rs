@@ -15,7 +15,7 @@ use crate::model::hosts::{hosts, Host};
 pub const FLOWS_SCHEMA: &str = "certflow.flows/1";
 
 /// `certflow flows --format json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct FlowsDoc<'a> {
     /// Always [`FLOWS_SCHEMA`].
     pub schema: &'static str,
@@ -26,7 +26,38 @@ pub struct FlowsDoc<'a> {
     /// Every address of the flow set with the names the capture gives it.
     pub hosts: Vec<Host>,
     /// The flows, sorted by server, transport, port, client.
-    pub flows: Vec<FlowJson<'a>>,
+    pub flows: FlowList<'a>,
+}
+
+/// The flows, serialised one by one as the document is written (a flow set can be large; it
+/// is not copied into a second list first).
+#[derive(Debug)]
+pub struct FlowList<'a> {
+    flows: &'a [Flow],
+    several: bool,
+}
+
+/// `flows` with the best host names from `hosts` (sorted by address).
+struct NamedFlows<'a, 'h> {
+    list: &'a FlowList<'a>,
+    hosts: &'h [Host],
+}
+
+impl Serialize for NamedFlows<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let name = |addr: &std::net::IpAddr| -> Option<String> {
+            let i = self.hosts.binary_search_by(|h| h.address.cmp(addr)).ok()?;
+            self.hosts[i].best_name().map(str::to_string)
+        };
+        s.collect_seq(self.list.flows.iter().map(|f| {
+            FlowJson::new(
+                f,
+                self.list.several,
+                name(&f.key.client),
+                name(&f.key.server),
+            )
+        }))
+    }
 }
 
 /// One capture.
@@ -124,6 +155,25 @@ pub struct FlowJson<'a> {
     pub evidence: &'a Evidence,
 }
 
+impl Serialize for FlowsDoc<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("FlowsDoc", 5)?;
+        st.serialize_field("schema", self.schema)?;
+        st.serialize_field("captures", &self.captures)?;
+        st.serialize_field("tracking", &self.tracking)?;
+        st.serialize_field("hosts", &self.hosts)?;
+        st.serialize_field(
+            "flows",
+            &NamedFlows {
+                list: &self.flows,
+                hosts: &self.hosts,
+            },
+        )?;
+        st.end()
+    }
+}
+
 impl<'a> FlowsDoc<'a> {
     /// Builds the document.
     pub fn new(a: &'a Analysis) -> Self {
@@ -137,15 +187,10 @@ impl<'a> FlowsDoc<'a> {
             caps_hit.push("max_flows");
         }
         let hosts = hosts(a);
-        let name = |addr: &std::net::IpAddr| -> Option<String> {
-            let i = hosts.binary_search_by(|h| h.address.cmp(addr)).ok()?;
-            hosts[i].best_name().map(str::to_string)
+        let flows = FlowList {
+            flows: &a.flows,
+            several,
         };
-        let flows = a
-            .flows
-            .iter()
-            .map(|f| FlowJson::new(f, several, name(&f.key.client), name(&f.key.server)))
-            .collect();
         FlowsDoc {
             schema: FLOWS_SCHEMA,
             captures: a
