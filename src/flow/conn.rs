@@ -212,6 +212,33 @@ impl Conn {
         }
     }
 
+    /// Bytes held by this connection's reassembly buffers.
+    pub fn buffered(&self) -> usize {
+        self.streams
+            .as_ref()
+            .map_or(0, |s| s[0].buffered() + s[1].buffered())
+    }
+
+    /// Drops this connection's reassembly buffers (see [`Stream::shed`]); returns the bytes freed.
+    pub fn shed(&mut self) -> usize {
+        let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) else {
+            return 0;
+        };
+        let mut freed = 0;
+        for (i, s) in st.iter_mut().enumerate() {
+            let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
+            let ctx = Ctx {
+                frame: self.last,
+                ts_ns: self.last_ts,
+                dir,
+                transport: self.transport,
+                server_port: self.server.1,
+            };
+            freed += s.shed(an.as_mut(), &ctx);
+        }
+        freed
+    }
+
     /// Picks the analyzer from the first payload.
     /// A capture that starts inside a message shows a tail first: the probes are tried again on
     /// the next payloads (up to [`MAX_PROBE_TRIES`]) before the connection is left unanalysed.

@@ -32,6 +32,9 @@ pub const TCP_IDLE_NS: i64 = 300_000_000_000;
 pub const TCP_CLOSED_NS: i64 = 30_000_000_000;
 /// UDP exchange idle time after which it is folded.
 pub const UDP_IDLE_NS: i64 = 120_000_000_000;
+/// Most bytes held by TCP reassembly across all live connections. When a packet takes the
+/// total over it, that connection's buffers are dropped (counted in its `stream_loss`).
+pub const MAX_TOTAL_BUFFERED: usize = 256 << 20;
 /// How often (in packets) idle connections are looked for.
 const SWEEP_EVERY: u64 = 1 << 16;
 
@@ -146,6 +149,9 @@ pub struct TrackerStats {
     pub icmp_unmatched: u64,
     /// True if [`MAX_LIVE_CONNECTIONS`] was reached.
     pub live_cap_hit: bool,
+    /// Times a connection's reassembly buffers were dropped because [`MAX_TOTAL_BUFFERED`] was
+    /// reached.
+    pub buffer_cap_hits: u64,
 }
 
 /// Builds connections and the flow set from decoded packets.
@@ -159,6 +165,10 @@ pub struct Tracker {
     since_sweep: u64,
     now_ns: i64,
     dissect: bool,
+    /// Bytes held by reassembly across live connections.
+    buffered: usize,
+    /// The most that may be held.
+    budget: usize,
 }
 
 impl Default for Tracker {
@@ -184,7 +194,14 @@ impl Tracker {
             since_sweep: 0,
             now_ns: i64::MIN,
             dissect,
+            buffered: 0,
+            budget: MAX_TOTAL_BUFFERED,
         }
+    }
+
+    /// Sets the reassembly budget across live connections (default [`MAX_TOTAL_BUFFERED`]).
+    pub fn set_buffer_budget(&mut self, bytes: usize) {
+        self.budget = bytes;
     }
 
     /// Counters so far.
@@ -242,7 +259,13 @@ impl Tracker {
         let Some(c) = self.live.get_mut(&key) else {
             return;
         };
+        let before = c.buffered();
         c.packet(pkt, at, ts_ns, frame_len);
+        self.buffered = (self.buffered + c.buffered()).saturating_sub(before);
+        if self.buffered > self.budget {
+            self.buffered = self.buffered.saturating_sub(c.shed());
+            self.stats.buffer_cap_hits += 1;
+        }
     }
 
     /// Folds connections that went idle (all of the closed ones when `hard`).
@@ -263,6 +286,7 @@ impl Tracker {
 
     /// Ends a connection and adds it to its flow.
     fn fold(&mut self, mut c: Conn) {
+        self.buffered = self.buffered.saturating_sub(c.buffered());
         let done = c.finish();
         let key = done.key;
         if let Some(&i) = self.flow_index.get(&key) {
@@ -371,5 +395,44 @@ impl Flow {
             None if learned_rpc && guess != "epm" => "dcerpc",
             None => guess,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{read, Input};
+    use crate::decode::{decode, defrag::Defrag};
+
+    fn run(name: &str, budget: usize) -> (Vec<Flow>, TrackerStats) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures")
+            .join(name);
+        let mut t = Tracker::new();
+        t.set_buffer_budget(budget);
+        let mut d = Defrag::default();
+        read(&Input::Path(path), &mut |f| {
+            if let Ok(p) = decode(f.link_type, f.data, f.number, f.ts_ns, &mut d) {
+                t.packet(&p, FrameRef::new(0, f.number), f.ts_ns, f.orig_len);
+            }
+        })
+        .unwrap();
+        t.finish()
+    }
+
+    /// The capture-wide reassembly budget: with room to spare nothing is dropped; with a budget
+    /// of one byte every connection that has to wait for the rest of a message loses its buffer,
+    /// which is counted, and the flows are still all there.
+    #[test]
+    fn reassembly_budget_is_enforced_and_counted() {
+        let (flows, stats) = run("lab_enroll_story_icpr_dynamic.pcapng", MAX_TOTAL_BUFFERED);
+        assert_eq!(stats.buffer_cap_hits, 0);
+        assert!(flows.iter().all(|f| f.stream_loss.overflow_bytes == 0));
+        let (tight, stats) = run("lab_enroll_story_icpr_dynamic.pcapng", 1);
+        assert!(stats.buffer_cap_hits > 0);
+        assert!(tight.iter().any(|f| f.stream_loss.overflow_bytes > 0));
+        assert_eq!(tight.len(), flows.len());
+        let packets = |v: &[Flow]| v.iter().map(Flow::total_packets).sum::<u64>();
+        assert_eq!(packets(&tight), packets(&flows));
     }
 }

@@ -161,6 +161,19 @@ impl Stream {
         }
     }
 
+    /// Drops everything buffered (the capture-wide buffer budget is spent): counted as overflow,
+    /// and the analyzer resynchronises on what comes next. Returns the bytes freed.
+    pub fn shed(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) -> usize {
+        let n = self.buffered();
+        if n > 0 {
+            self.loss.overflow_bytes += n as u64;
+            self.ooo.clear();
+            self.ooo_bytes = 0;
+            self.gap(an, ctx);
+        }
+        n
+    }
+
     /// End of the connection: held segments are delivered across their holes.
     pub fn finish(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) {
         while !self.ooo.is_empty() {

@@ -186,6 +186,9 @@ impl<'a> FlowsDoc<'a> {
         if t.flows_dropped > 0 {
             caps_hit.push("max_flows");
         }
+        if t.buffer_cap_hits > 0 {
+            caps_hit.push("max_total_buffered");
+        }
         let hosts = hosts(a);
         let flows = FlowList {
             flows: &a.flows,
