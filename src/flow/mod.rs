@@ -230,42 +230,60 @@ impl Tracker {
             }
         };
         let key = ConnKey::new(transport, (pkt.src, sport), (pkt.dst, dport));
-        // Port reuse: a new SYN on a finished connection starts a new one.
-        if let L4::Tcp { flags, seq, .. } = pkt.l4 {
-            if flags.syn && !flags.ack {
-                if let Some(c) = self.live.get(&key) {
-                    if c.is_reused_by_syn(pkt.src, seq) {
-                        if let Some(old) = self.live.remove(&key) {
-                            self.fold(old);
-                        }
-                    }
-                }
-            }
-        }
-        if !self.live.contains_key(&key) {
-            if self.live.len() >= MAX_LIVE_CONNECTIONS {
-                self.stats.live_cap_hit = true;
-                self.sweep(true);
-                if self.live.len() >= MAX_LIVE_CONNECTIONS {
-                    self.stats.untracked_packets += 1;
+        let syn_seq = match pkt.l4 {
+            L4::Tcp { flags, seq, .. } if flags.syn && !flags.ack => Some(seq),
+            _ => None,
+        };
+        // One table look-up for a packet of a known connection (the common case).
+        let reused = match self.live.get_mut(&key) {
+            Some(c) => {
+                // Port reuse: a new SYN on a finished connection starts a new one.
+                if !syn_seq.is_some_and(|seq| c.is_reused_by_syn(pkt.src, seq)) {
+                    feed(
+                        c,
+                        pkt,
+                        at,
+                        ts_ns,
+                        frame_len,
+                        &mut self.buffered,
+                        self.budget,
+                        &mut self.stats,
+                    );
                     return;
                 }
+                true
             }
-            self.stats.connections += 1;
-            self.live
-                .insert(key, Conn::new(pkt, at, ts_ns, self.dissect));
-            self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
-        }
-        let Some(c) = self.live.get_mut(&key) else {
-            return;
+            None => false,
         };
-        let before = c.buffered();
-        c.packet(pkt, at, ts_ns, frame_len);
-        self.buffered = (self.buffered + c.buffered()).saturating_sub(before);
-        if self.buffered > self.budget {
-            self.buffered = self.buffered.saturating_sub(c.shed());
-            self.stats.buffer_cap_hits += 1;
+        if reused {
+            if let Some(old) = self.live.remove(&key) {
+                self.fold(old);
+            }
         }
+        if self.live.len() >= MAX_LIVE_CONNECTIONS {
+            self.stats.live_cap_hit = true;
+            self.sweep(true);
+            if self.live.len() >= MAX_LIVE_CONNECTIONS {
+                self.stats.untracked_packets += 1;
+                return;
+            }
+        }
+        self.stats.connections += 1;
+        let c = self
+            .live
+            .entry(key)
+            .or_insert(Conn::new(pkt, at, ts_ns, self.dissect));
+        feed(
+            c,
+            pkt,
+            at,
+            ts_ns,
+            frame_len,
+            &mut self.buffered,
+            self.budget,
+            &mut self.stats,
+        );
+        self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
     }
 
     /// Folds connections that went idle (all of the closed ones when `hard`).
@@ -310,6 +328,28 @@ impl Tracker {
         let mut flows = self.flows;
         flows.sort_unstable_by_key(|f| f.key);
         (flows, self.stats)
+    }
+}
+
+/// Hands a packet to its connection and keeps the capture-wide reassembly budget: when the
+/// packet takes the total over `budget`, this connection's buffers are dropped (and counted).
+#[allow(clippy::too_many_arguments)]
+fn feed(
+    c: &mut Conn,
+    pkt: &Packet,
+    at: FrameRef,
+    ts_ns: i64,
+    frame_len: u32,
+    buffered: &mut usize,
+    budget: usize,
+    stats: &mut TrackerStats,
+) {
+    let before = c.buffered();
+    c.packet(pkt, at, ts_ns, frame_len);
+    *buffered = (*buffered + c.buffered()).saturating_sub(before);
+    if *buffered > budget {
+        *buffered = buffered.saturating_sub(c.shed());
+        stats.buffer_cap_hits += 1;
     }
 }
 
