@@ -108,7 +108,10 @@ pub(super) fn drive<R: PcapReaderIterator>(
                     // pcap-parser never returns an empty block; refuse to spin if it ever did.
                     return damage(format!("{} of length 0", blocks.unit()));
                 }
-                reader.consume(len);
+                // No shift here: `consume` moves the rest of the buffer to its start whenever
+                // half of it is used, a second copy of every byte read. `refill` shifts only
+                // the partial block left when the buffer runs dry.
+                reader.consume_noshift(len);
                 fruitless_refills = 0;
                 continue;
             }

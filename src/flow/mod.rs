@@ -42,7 +42,7 @@ const SWEEP_EVERY: u64 = 1 << 16;
 /// one or two machine words (PERF-NOTES: the flow-table probe is the largest per-packet cost).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConnKey {
-    /// IPv4: addresses (2 x 32 bits), ports (2 x 16) and transport in one u128.
+    /// IPv4: both endpoints (address and port, 48 bits each) and the transport in one u128.
     V4(u128),
     /// IPv6 (or mixed): both addresses and ports, and the transport.
     V6([u8; 16], [u8; 16], u32, bool),
@@ -50,23 +50,21 @@ pub enum ConnKey {
 
 impl ConnKey {
     fn new(transport: Transport, a: (IpAddr, u16), b: (IpAddr, u16)) -> Self {
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let tcp = transport == Transport::Tcp;
-        match (lo.0, hi.0) {
-            (IpAddr::V4(x), IpAddr::V4(y)) => ConnKey::V4(
-                u128::from(u32::from(x)) << 96
-                    | u128::from(u32::from(y)) << 64
-                    | u128::from(lo.1) << 48
-                    | u128::from(hi.1) << 32
-                    | u128::from(tcp),
-            ),
-            (x, y) => ConnKey::V6(
-                v6_bytes(x),
-                v6_bytes(y),
-                u32::from(lo.1) << 16 | u32::from(hi.1),
-                tcp,
-            ),
+        if let ((IpAddr::V4(x), xp), (IpAddr::V4(y), yp)) = (a, b) {
+            // Each endpoint as one u64 (address, port): ordering them orders the endpoints.
+            let ea = u64::from(u32::from(x)) << 16 | u64::from(xp);
+            let eb = u64::from(u32::from(y)) << 16 | u64::from(yp);
+            let (lo, hi) = if ea <= eb { (ea, eb) } else { (eb, ea) };
+            return ConnKey::V4(u128::from(lo) << 64 | u128::from(hi) << 1 | u128::from(tcp));
         }
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        ConnKey::V6(
+            v6_bytes(lo.0),
+            v6_bytes(hi.0),
+            u32::from(lo.1) << 16 | u32::from(hi.1),
+            tcp,
+        )
     }
 }
 
