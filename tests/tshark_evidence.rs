@@ -354,112 +354,34 @@ fn add(s: &mut FactSet, flow: &FlowKey, kind: &'static str, value: String, frame
     }
 }
 
-/// RFC 4511 4.2 protocolOp CHOICE tags, named as tshark and certflow name them.
+/// RFC 4511 4.2 protocolOp names: certflow's one table (tshark gives the tag number).
 fn ldap_op(n: u64) -> String {
-    match n {
-        0 => "bindRequest",
-        1 => "bindResponse",
-        2 => "unbindRequest",
-        3 => "searchRequest",
-        4 => "searchResEntry",
-        5 => "searchResDone",
-        6 => "modifyRequest",
-        7 => "modifyResponse",
-        8 => "addRequest",
-        9 => "addResponse",
-        10 => "delRequest",
-        11 => "delResponse",
-        12 => "modDNRequest",
-        13 => "modDNResponse",
-        14 => "compareRequest",
-        15 => "compareResponse",
-        16 => "abandonRequest",
-        19 => "searchResRef",
-        23 => "extendedReq",
-        24 => "extendedResp",
-        25 => "intermediateResponse",
-        n => return format!("op{n}"),
-    }
-    .into()
+    certflow::proto::ldap::parse::op_name(n as u32).to_string()
 }
 
-/// MS-SMB2 2.2.3 dialect revisions as certflow names them.
+/// MS-SMB2 2.2.3 dialect names: certflow's one table.
 fn smb_dialect(d: u64) -> String {
-    match d {
-        0x0202 => "2.0.2".into(),
-        0x0210 => "2.1".into(),
-        0x0222 => "2.2.2".into(),
-        0x0224 => "2.2.4".into(),
-        0x0300 => "3.0".into(),
-        0x0302 => "3.0.2".into(),
-        0x0310 => "3.1".into(),
-        0x0311 => "3.1.1".into(),
-        0x02ff => "2.???".into(),
-        d => format!("0x{d:04x}"),
-    }
+    certflow::proto::smb::parse::dialect_name(d as u16)
 }
 
-/// TLS version names as certflow prints them.
+/// TLS version names: certflow's one table.
 fn tls_version(v: u64) -> String {
-    match v {
-        0x0300 => "SSL 3.0".into(),
-        0x0301 => "TLS 1.0".into(),
-        0x0302 => "TLS 1.1".into(),
-        0x0303 => "TLS 1.2".into(),
-        0x0304 => "TLS 1.3".into(),
-        v if v >> 8 == 0x7f => format!("TLS 1.3 draft {}", v & 0xff),
-        v => format!("0x{v:04x}"),
-    }
+    certflow::proto::tls::parse::version_name(v as u16)
 }
 
 /// RFC 8701 GREASE.
 fn is_grease(v: u64) -> bool {
-    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+    certflow::proto::tls::parse::is_grease(v as u16)
 }
 
-/// DNS type mnemonics as certflow prints them (RFC 1035 3.2.2 and later registrations).
+/// DNS type mnemonics: certflow's one table (tshark gives the number).
 fn dns_type(n: u64) -> String {
-    match n {
-        1 => "A",
-        2 => "NS",
-        5 => "CNAME",
-        6 => "SOA",
-        12 => "PTR",
-        15 => "MX",
-        16 => "TXT",
-        28 => "AAAA",
-        33 => "SRV",
-        35 => "NAPTR",
-        41 => "OPT",
-        43 => "DS",
-        46 => "RRSIG",
-        47 => "NSEC",
-        48 => "DNSKEY",
-        64 => "SVCB",
-        65 => "HTTPS",
-        250 => "TSIG",
-        251 => "IXFR",
-        252 => "AXFR",
-        255 => "ANY",
-        257 => "CAA",
-        n => return format!("TYPE{n}"),
-    }
-    .into()
+    certflow::proto::dns::parse::RrType(n as u16).name()
 }
 
-/// C706 13.1.2.1 / MS-RPCE 2.2.1.1.8 authentication levels, named as certflow names them.
+/// C706 13.1.2.1 / MS-RPCE 2.2.1.1.8 authentication level names: certflow's one table.
 fn auth_level(n: u64) -> String {
-    match n {
-        0 => "default",
-        1 => "none",
-        2 => "connect",
-        3 => "call",
-        4 => "packet",
-        5 => "integrity",
-        6 => "privacy",
-        n => return format!("level{n}"),
-    }
-    .into()
+    certflow::proto::dcerpc::pdu::AuthLevel(n as u8).name()
 }
 
 fn auth_rank(s: &str) -> u8 {
