@@ -24,3 +24,31 @@ fn mid_stream_dcerpc_is_recognised_after_a_pdu_tail() {
     assert_eq!(i["version"], "4.0");
     assert_eq!(i["auth_level"], "privacy");
 }
+
+/// captures/lab_enroll_story_icpr_dynamic.pcapng with the handshake (SYN 220, SYN-ACK 221) of
+/// the first connection 10.77.0.100:54352 -> 10.77.0.20:54701 cut out: seen mid-stream, both
+/// ports are high and the lower one (the client's 54352) looked like the server's. The DCE/RPC
+/// content (bind, requests from 54352; bind_ack, responses from 54701) must put it right.
+#[test]
+fn mid_stream_client_and_server_are_put_right_by_content() {
+    let src = common::own_capture("lab_enroll_story_icpr_dynamic.pcapng");
+    let dst = std::env::temp_dir().join(format!("certflow-midstream-{}.pcap", std::process::id()));
+    common::write_without_frames(&src, &dst, &[220, 221]);
+    let (v, out) = common::flows_json(&dst);
+    let _ = std::fs::remove_file(&dst);
+    assert!(out.status.success());
+    let flows = v["flows"].as_array().unwrap();
+    assert!(
+        !flows
+            .iter()
+            .any(|f| f["server"] == "10.77.0.100" && f["port"] == 54352),
+        "reversed flow left"
+    );
+    let f = flows
+        .iter()
+        .find(|f| f["client"] == "10.77.0.100" && f["server"] == "10.77.0.20" && f["port"] == 54701)
+        .expect("the ICPR flow");
+    assert_eq!(f["connections"], 3);
+    assert_eq!(f["midstream"], 1);
+    assert_eq!(f["service"], "dcerpc");
+}

@@ -62,6 +62,11 @@ pub struct DcerpcAnalyzer {
     /// call_id of a bind/alter_context -> the contexts it offered, in order.
     pending_binds: BTreeMap<u32, Vec<(u16, SyntaxId)>>,
     calls: BTreeMap<u32, Call>,
+    /// PDUs only a client sends (request, bind, alter_context, auth3, cancel, orphaned) and
+    /// only a server sends (response, fault, bind_ack, bind_nak, alter_context_resp, shutdown),
+    /// per direction as the flow layer oriented it (C706 12.6.4).
+    client_pdus: [u32; 2],
+    server_pdus: [u32; 2],
 }
 
 impl DcerpcAnalyzer {
@@ -84,6 +89,12 @@ impl DcerpcAnalyzer {
             }
         };
         self.seen = true;
+        let d = ctx.dir.index();
+        match p.header.ptype.0 {
+            0 | 11 | 14 | 16 | 18 | 19 => self.client_pdus[d] += 1,
+            2 | 3 | 12 | 13 | 15 | 17 => self.server_pdus[d] += 1,
+            _ => {}
+        }
         self.ev.pdu_types.add(p.header.ptype.name().as_ref(), 1);
         if let Some(a) = p.auth {
             self.ev.auth_types.add(a.auth_type.name(), ctx.frame);
@@ -559,6 +570,14 @@ impl Analyzer for DcerpcAnalyzer {
 
     fn service(&self) -> Option<&'static str> {
         self.seen.then_some("dcerpc")
+    }
+
+    /// Client PDUs travelling `ToClient` and server PDUs `ToServer` outnumber the other way
+    /// round: the ports' guess picked the wrong end as the server.
+    fn roles_reversed(&self) -> bool {
+        let wrong = self.client_pdus[1] + self.server_pdus[0];
+        let right = self.client_pdus[0] + self.server_pdus[1];
+        wrong > right
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
