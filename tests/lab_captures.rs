@@ -339,3 +339,30 @@ fn interface_named_from_the_map_answer_when_the_bind_is_missing() {
         vec![("epm map at frame 47".into(), 47), ("bind".into(), 54)]
     );
 }
+
+/// captures/lab_dns_fragmented_udp.pcap (captures/lab/record_fragments.sh): dig asks dnsmasq for
+/// a 3 kB TXT record; the answer leaves the server as three IPv4 fragments, frames 9, 10, 11
+/// (tshark: "Reassembled in #11"). The datagram is reassembled and read as DNS: one packet of
+/// the flow, counted at the frame that completed it, as tshark's conversation table counts it.
+#[test]
+fn ipv4_fragments_of_a_real_dns_answer_are_reassembled() {
+    let v = flows("lab_dns_fragmented_udp.pcap");
+    let c = &v["captures"][0];
+    // 15 frames: 2 ARP (not IP), 7 ICMPv6 housekeeping, and 6 decoded (8, 9+10+11, 12, 13).
+    assert_eq!(
+        (c["packets"].as_u64(), c["decoded"].as_u64()),
+        (Some(15), Some(6))
+    );
+    let f = flow(&v, "10.78.0.100", "10.78.0.53", "udp", 53);
+    assert_eq!(f["connections"], 2);
+    assert_eq!(f["packets"], 4);
+    let dns = &f["evidence"]["dns"];
+    assert_eq!(dns["messages"]["response"], 2);
+    assert_eq!(dns["rcodes"]["NOERROR"], 2);
+    let q = facts(&dns["queries"]);
+    assert_eq!(q[0].1, 8);
+    assert!(
+        q[0].0.contains("big.certflow.lab") && q[0].0.contains("TXT"),
+        "{q:?}"
+    );
+}
