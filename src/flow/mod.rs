@@ -417,6 +417,16 @@ impl Flow {
 }
 
 impl Flow {
+    /// How [`Flow::service`] was decided: "content", "endpoint map" (a port an endpoint mapper
+    /// or DCOM activation handed out), or "port".
+    pub fn service_from(&self) -> &'static str {
+        match (self.proven_service, self.service()) {
+            (Some(_), _) => "content",
+            (None, "dcerpc") => "endpoint map",
+            _ => "port",
+        }
+    }
+
     /// The flow's service: what content proved, else "dcerpc" for a port an endpoint mapper or
     /// DCOM activation handed out, else the well-known-port guess ("unknown" if none). The
     /// endpoint mapper's port keeps "epm" when its content proves DCE/RPC.

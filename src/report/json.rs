@@ -110,7 +110,7 @@ pub struct FlowJson<'a> {
     pub port: u16,
     /// Service proven by content, else the well-known-port guess, else "unknown".
     pub service: &'static str,
-    /// How `service` was decided: "content" or "port".
+    /// How `service` was decided: "content", "endpoint map" or "port".
     pub service_from: &'static str,
     /// Connections.
     pub connections: u64,
@@ -242,11 +242,7 @@ impl<'a> FlowJson<'a> {
             transport: f.key.transport.as_str(),
             port: f.key.port,
             service: f.service(),
-            service_from: if f.proven_service.is_some() {
-                "content"
-            } else {
-                "port"
-            },
+            service_from: f.service_from(),
             connections: f.connections,
             established: f.outcomes.established,
             refused: f.outcomes.refused,

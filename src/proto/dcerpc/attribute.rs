@@ -141,6 +141,10 @@ pub fn attribute(flows: &mut [FlowSlot<'_>]) {
                 Some(s) => {
                     let d = f.evidence.dcerpc.get_or_insert_with(Box::default);
                     if let Some(i) = d.interface(s) {
+                        if i.learned.is_empty() && i.opnums.is_empty() {
+                            // Named from the answer alone: no PDU of this flow showed a level.
+                            i.auth_level = "unknown".to_string();
+                        }
                         i.learned.add(text, at);
                     }
                 }
