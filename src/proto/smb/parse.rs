@@ -342,25 +342,21 @@ pub struct Ioctl<'a> {
     pub data: &'a [u8],
 }
 
-/// IOCTL request (2.2.31).
+/// IOCTL request (2.2.31): input buffer offset and length at 24 and 28.
 pub fn ioctl_request(msg: &[u8]) -> Result<Ioctl<'_>, SmbError> {
-    let off = le32(msg, B + 24)? as usize;
-    let len = le32(msg, B + 28)? as usize;
-    Ok(Ioctl {
-        ctl_code: le32(msg, B + 4)?,
-        file_id: file_id(msg, B + 8)?,
-        data: if len == 0 {
-            &[]
-        } else {
-            buffer(msg, off, len)?
-        },
-    })
+    ioctl(msg, 24)
 }
 
-/// IOCTL response (2.2.32).
+/// IOCTL response (2.2.32): output buffer offset and length at 32 and 36.
 pub fn ioctl_response(msg: &[u8]) -> Result<Ioctl<'_>, SmbError> {
-    let off = le32(msg, B + 32)? as usize;
-    let len = le32(msg, B + 36)? as usize;
+    ioctl(msg, 32)
+}
+
+/// The fields IOCTL requests and responses share (CtlCode at 4, FileId at 8), and the buffer
+/// whose offset is at `buf_at` and length at `buf_at + 4`.
+fn ioctl(msg: &[u8], buf_at: usize) -> Result<Ioctl<'_>, SmbError> {
+    let off = le32(msg, B + buf_at)? as usize;
+    let len = le32(msg, B + buf_at + 4)? as usize;
     Ok(Ioctl {
         ctl_code: le32(msg, B + 4)?,
         file_id: file_id(msg, B + 8)?,
