@@ -393,13 +393,7 @@ fn unreachable_quote(version: u8, d: &[u8], unreach_type: u8) -> Result<L4<'_>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::proto::testutil::hex;
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 466: ICMP host unreachable from
     /// 10.3.8.1 quoting a UDP datagram 10.3.8.100:12345 -> 192.168.1.1:80.
