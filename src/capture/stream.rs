@@ -36,6 +36,35 @@ pub(super) trait Blocks {
     fn describe_bad(&self, head: &[u8]) -> String;
     /// Name of the unit, for messages: "record" or "block".
     fn unit(&self) -> &'static str;
+    /// The fast path for the hot block kind (a classic record, an enhanced packet block): if
+    /// `head` starts with one that is complete and well-formed by the same checks pcap-parser
+    /// applies, handles it and returns its length. Anything else (another block kind, an
+    /// incomplete or malformed block) returns `None` and goes through pcap-parser, which keeps
+    /// every header, option and error case. PERF-NOTES: pcap-parser's per-block parsing costs
+    /// 15-20 ns per classic record and 55-75 ns per pcapng block; this loop is most of a
+    /// flows-only pass on pcapng otherwise.
+    fn fast(&mut self, head: &[u8]) -> Option<usize> {
+        let _ = head;
+        None
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests turn the fast path off to compare it with pcap-parser's block by block.
+    pub(super) static FAST_PATH: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+#[inline]
+fn fast_path_on() -> bool {
+    #[cfg(test)]
+    {
+        FAST_PATH.with(|f| f.get())
+    }
+    #[cfg(not(test))]
+    {
+        true
+    }
 }
 
 /// Counts frames per link type and keeps the first/last timestamps, without allocating per frame.
@@ -96,7 +125,20 @@ pub(super) fn drive<R: PcapReaderIterator>(
 ) -> Option<Damage> {
     let mut capacity = BUFFER_LEN;
     let mut fruitless_refills = 0u32;
+    let fast = fast_path_on();
     loop {
+        if fast {
+            let head = reader.data();
+            let mut used = 0;
+            while let Some(len) = head.get(used..).and_then(|rest| blocks.fast(rest)) {
+                used += len;
+            }
+            if used > 0 {
+                reader.consume_noshift(used);
+                fruitless_refills = 0;
+                continue;
+            }
+        }
         let offset = reader.consumed() as u64;
         let damage = |message: String| Some(Damage { offset, message });
         let stall = match reader.next() {
@@ -187,5 +229,91 @@ pub(super) fn drive<R: PcapReaderIterator>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::FAST_PATH;
+    use crate::capture::{read_stream, CaptureInfo};
+    use crate::proto::testutil::{all_captures, Rng};
+
+    /// One frame as (number, timestamp, link type, original length, bytes).
+    type Owned = (u64, i64, u32, u32, Vec<u8>);
+
+    /// Every frame, and the summary.
+    fn frames(bytes: &[u8], fast: bool) -> (Vec<Owned>, String) {
+        FAST_PATH.with(|f| f.set(fast));
+        let mut out = Vec::new();
+        let result = read_stream("t", bytes, &mut |f| {
+            out.push((f.number, f.ts_ns, f.link_type, f.orig_len, f.data.to_vec()))
+        });
+        FAST_PATH.with(|f| f.set(true));
+        let summary = match result {
+            Ok(info) => summary(&info),
+            Err(e) => format!("error {e}"),
+        };
+        (out, summary)
+    }
+
+    fn summary(i: &CaptureInfo) -> String {
+        format!(
+            "{} {} {:?} {:?} {:?} {:?} {} {:?} {}",
+            i.packets,
+            i.variant,
+            i.first_ts_ns,
+            i.last_ts_ns,
+            i.link_types,
+            i.damage,
+            i.interfaces,
+            i.names,
+            i.skipped_blocks
+        )
+    }
+
+    /// The project's own captures (always present) and the public ones (when present).
+    fn inputs() -> Vec<PathBuf> {
+        let own = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
+        let mut v: Vec<PathBuf> = std::fs::read_dir(own)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.retain(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"));
+        v.extend(all_captures().unwrap_or_default());
+        v.sort();
+        v
+    }
+
+    /// The fast path and pcap-parser agree frame by frame on every capture, whole, cut at
+    /// random offsets and with random bytes overwritten (damage must be found at the same
+    /// offset with the same message).
+    #[test]
+    fn fast_path_matches_pcap_parser() {
+        let paths = inputs();
+        assert!(paths.len() >= 11, "the project's captures are missing");
+        let mut rng = Rng(0x5eed_f00d);
+        let mut fast_frames = 0;
+        for p in &paths {
+            let whole = std::fs::read(p).unwrap();
+            let mut variants = vec![whole.clone()];
+            for _ in 0..5 {
+                let mut cut = whole.clone();
+                cut.truncate(rng.below(whole.len()));
+                variants.push(cut);
+                let mut bent = whole.clone();
+                rng.mutate(&mut bent);
+                variants.push(bent);
+            }
+            for bytes in &variants {
+                let slow = frames(bytes, false);
+                let fast = frames(bytes, true);
+                assert_eq!(slow.1, fast.1, "{}", p.display());
+                assert_eq!(slow.0.len(), fast.0.len(), "{}", p.display());
+                assert!(slow.0 == fast.0, "{}: frames differ", p.display());
+                fast_frames += fast.0.len();
+            }
+        }
+        assert!(fast_frames > 10_000, "only {fast_frames} frames compared");
     }
 }
