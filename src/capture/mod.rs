@@ -8,7 +8,10 @@
 //! - `source`: sniff compression and capture magic, chain the bytes back, fill the buffer;
 //! - `decompress`: gzip / zstd by magic bytes;
 //! - `hash`: sha256 off the parsing thread (a second reader for files, a tee for streams);
-//! - `stream`: pcap-parser's next / consume / refill loop over a fixed buffer, damage handling;
+//! - `stream`: pcap-parser's next / consume / refill loop over a fixed buffer, damage handling,
+//!   with a fast path for complete, well-formed packet blocks (classic records, option-less
+//!   EPBs) that pcap-parser would accept unchanged; headers, options and damage stay with
+//!   pcap-parser, and a test compares both paths on every capture, cut and mutated;
 //! - `pcap`, `pcapng`: the two formats' blocks -> [`Frame`]s;
 //! - `linktype`: LINKTYPE number -> short name.
 
