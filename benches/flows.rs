@@ -204,7 +204,10 @@ fn main() {
     let bin = root.join("target/release/certflow");
     let dir = root.join("target/bench");
     std::fs::create_dir_all(&dir).unwrap();
-    let (pcap, pcapng) = (dir.join("big.pcap"), dir.join("big.pcapng"));
+    let (pcap, pcapng) = (
+        dir.join(format!("big-{mb}.pcap")),
+        dir.join(format!("big-{mb}.pcapng")),
+    );
     let source = load(&srcs);
     assert!(!source.is_empty(), "no Ethernet frames to replicate");
     let t = Instant::now();

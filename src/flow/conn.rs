@@ -179,7 +179,12 @@ impl Conn {
         src == self.client.0 && self.synack && self.client_isn.is_some_and(|isn| isn != seq)
     }
 
-    /// True if the connection should be folded at capture time `now`.
+    /// Its first frame.
+    pub fn first(&self) -> FrameRef {
+        self.first
+    }
+
+    /// True when the connection has been quiet long enough to be folded (sooner when `hard`).
     pub fn idle(&self, now: i64, hard: bool) -> bool {
         let quiet = now.saturating_sub(self.last_ts);
         let limit = match self.transport {

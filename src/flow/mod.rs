@@ -154,7 +154,12 @@ pub struct TrackerStats {
 
 /// Builds connections and the flow set from decoded packets.
 pub struct Tracker {
-    live: HashMap<ConnKey, Conn, RandomState>,
+    /// Live connections, in no particular order, and where each one is in that vector.
+    live: Vec<(ConnKey, Conn)>,
+    live_index: HashMap<ConnKey, u32, RandomState>,
+    /// The connection of the previous packet: consecutive packets of one connection (a bulk
+    /// transfer, a request and its answer) skip the hash and the table probe.
+    last: Option<(ConnKey, u32)>,
     /// The flow set, in order of creation, and where each flow is in it: the index holds only
     /// small entries, so growing it does not copy the flows.
     flows: Vec<Flow>,
@@ -185,7 +190,9 @@ impl Tracker {
     /// outcomes only: the baseline the dissection cost is measured against).
     pub fn with_dissection(dissect: bool) -> Self {
         Tracker {
-            live: HashMap::with_hasher(RandomState::with_seeds(1, 2, 3, 4)),
+            live: Vec::new(),
+            live_index: HashMap::with_hasher(RandomState::with_seeds(1, 2, 3, 4)),
+            last: None,
             flows: Vec::new(),
             flow_index: HashMap::with_hasher(RandomState::with_seeds(5, 6, 7, 8)),
             stats: TrackerStats::default(),
@@ -220,8 +227,8 @@ impl Tracker {
             L4::Udp { sport, dport, .. } => (Transport::Udp, sport, dport),
             L4::Unreachable(u) => {
                 let key = ConnKey::new(u.transport, (u.src, u.sport), (u.dst, u.dport));
-                match self.live.get_mut(&key) {
-                    Some(c) => c.icmp(&u, at),
+                match self.slot(key) {
+                    Some(i) => self.live[i].1.icmp(&u, at),
                     None => self.stats.icmp_unmatched += 1,
                 }
                 return;
@@ -232,31 +239,27 @@ impl Tracker {
             L4::Tcp { flags, seq, .. } if flags.syn && !flags.ack => Some(seq),
             _ => None,
         };
-        // One table look-up for a packet of a known connection (the common case).
-        let reused = match self.live.get_mut(&key) {
-            Some(c) => {
-                // Port reuse: a new SYN on a finished connection starts a new one.
-                if !syn_seq.is_some_and(|seq| c.is_reused_by_syn(pkt.src, seq)) {
-                    feed(
-                        c,
-                        pkt,
-                        at,
-                        ts_ns,
-                        frame_len,
-                        &mut self.buffered,
-                        self.budget,
-                        &mut self.stats,
-                    );
-                    return;
-                }
-                true
+        // One table look-up for a packet of a known connection (the common case), none for a
+        // packet of the previous packet's connection.
+        if let Some(i) = self.slot(key) {
+            let c = &mut self.live[i].1;
+            // Port reuse: a new SYN on a finished connection starts a new one.
+            if !syn_seq.is_some_and(|seq| c.is_reused_by_syn(pkt.src, seq)) {
+                feed(
+                    c,
+                    pkt,
+                    at,
+                    ts_ns,
+                    frame_len,
+                    &mut self.buffered,
+                    self.budget,
+                    &mut self.stats,
+                );
+                self.last = Some((key, i as u32));
+                return;
             }
-            None => false,
-        };
-        if reused {
-            if let Some(old) = self.live.remove(&key) {
-                self.fold(old);
-            }
+            let old = self.remove_live(i);
+            self.fold(old);
         }
         if self.live.len() >= MAX_LIVE_CONNECTIONS {
             self.stats.live_cap_hit = true;
@@ -267,12 +270,12 @@ impl Tracker {
             }
         }
         self.stats.connections += 1;
-        let c = self
-            .live
-            .entry(key)
-            .or_insert(Conn::new(pkt, at, ts_ns, self.dissect));
+        let i = self.live.len();
+        self.live
+            .push((key, Conn::new(pkt, at, ts_ns, self.dissect)));
+        self.live_index.insert(key, i as u32);
         feed(
-            c,
+            &mut self.live[i].1,
             pkt,
             at,
             ts_ns,
@@ -281,20 +284,43 @@ impl Tracker {
             self.budget,
             &mut self.stats,
         );
+        self.last = Some((key, i as u32));
         self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
     }
 
-    /// Folds connections that went idle (all of the closed ones when `hard`).
+    /// Where the live connection `key` is, if it is live.
+    #[inline]
+    fn slot(&self, key: ConnKey) -> Option<usize> {
+        match self.last {
+            Some((k, i)) if k == key => Some(i as usize),
+            _ => self.live_index.get(&key).map(|&i| i as usize),
+        }
+    }
+
+    /// Takes the live connection at `i` out of the table (the last one moves into its place).
+    fn remove_live(&mut self, i: usize) -> Conn {
+        let (key, conn) = self.live.swap_remove(i);
+        self.live_index.remove(&key);
+        if let Some((moved, _)) = self.live.get(i) {
+            self.live_index.insert(*moved, i as u32);
+        }
+        self.last = None;
+        conn
+    }
+
+    /// Folds connections that went idle (all of the closed ones when `hard`), earliest first.
     fn sweep(&mut self, hard: bool) {
         let now = self.now_ns;
-        let idle: Vec<ConnKey> = self
+        let mut idle: Vec<(FrameRef, ConnKey)> = self
             .live
             .iter()
             .filter(|(_, c)| c.idle(now, hard))
-            .map(|(k, _)| *k)
+            .map(|(k, c)| (c.first(), *k))
             .collect();
-        for k in idle {
-            if let Some(c) = self.live.remove(&k) {
+        idle.sort_by_key(|(first, _)| *first);
+        for (_, k) in idle {
+            if let Some(&i) = self.live_index.get(&k) {
+                let c = self.remove_live(i as usize);
                 self.fold(c);
             }
         }
@@ -318,7 +344,13 @@ impl Tracker {
     /// Ends every live connection and returns the flow set, sorted by server, transport, port,
     /// client.
     pub fn finish(mut self) -> (Vec<Flow>, TrackerStats) {
-        let live: Vec<Conn> = self.live.drain().map(|(_, c)| c).collect();
+        let mut live: Vec<Conn> = std::mem::take(&mut self.live)
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        live.sort_by_key(|c| c.first());
+        self.live_index.clear();
+        self.last = None;
         for c in live {
             self.fold(c);
         }
