@@ -33,7 +33,7 @@ pub const DISSECTOR: Dissector = Dissector {
 
 #[cfg(test)]
 mod tests {
-    use super::parse::{chunk_size, head, HttpError};
+    use super::parse::{chunk_size, head, head_from, HttpError, StartLine};
     use super::*;
     use crate::proto::testutil::{conn, ctx, finish, hex, packets, run_tcp, tcp_conn, TcpFeeder};
     use crate::proto::Dir;
@@ -256,6 +256,35 @@ mod tests {
         data.extend_from_slice(&full);
         assert_eq!(a.stream(&c, &data), data.len());
         assert_eq!(finish(&mut a).http.unwrap().requests.len(), 1);
+    }
+
+    #[test]
+    fn head_fields_and_resumed_search() {
+        // Frame 103: tshark http.host ca.example.com, http.content_type
+        // application/x-www-form-urlencoded, http.content_length 7 (the 7 body bytes end the frame).
+        let full = hex(CEP_POST_103);
+        let (h, len) = head(&full).unwrap().unwrap();
+        assert_eq!(len, full.len() - 7);
+        assert_eq!(h.host(), Some("ca.example.com"));
+        assert_eq!(h.content_length(), Ok(Some(7)));
+        assert!(!h.chunked());
+        assert_eq!(
+            h.media_type().as_deref(),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert!(matches!(h.start, StartLine::Request { method: "POST", .. }));
+        // Offered in two pieces split anywhere (the end of head too), the resumed search finds the
+        // same end as a search of the whole head.
+        for cut in 1..len {
+            assert_eq!(head(&full[..cut]), Ok(None), "cut {cut}");
+            let (h2, len2) = head_from(&full, cut).unwrap().unwrap();
+            assert_eq!((&h2, len2), (&h, len), "cut {cut}");
+        }
+        // The same with bare LF line ends (RFC 9112 2.2).
+        let lf = b"GET /a HTTP/1.0\nHost: x\n\n";
+        for cut in 1..lf.len() {
+            assert_eq!(head_from(lf, cut).unwrap().map(|(_, n)| n), Some(lf.len()));
+        }
     }
 
     fn run_quiet(parts: &[(u64, Dir, Vec<u8>)]) -> HttpEvidence {

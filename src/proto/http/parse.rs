@@ -1,6 +1,8 @@
 //! Pure parsing of HTTP/1.x message heads (RFC 9112 sections 2-5), chunk-size lines (7.1) and
 //! the body-length rules (6.3), plus recognition of PKI retrieval and AD CS enrollment URLs.
 
+use std::borrow::Cow;
+
 /// Most bytes of a start line plus header fields read before giving up on a message head. Real
 /// heads are a few hundred bytes; servers commonly refuse more than 8-16 KiB.
 pub const MAX_HEAD_LEN: usize = 16 * 1024;
@@ -49,15 +51,16 @@ pub enum HttpError {
     BadChunk,
 }
 
-/// The start line of a message.
+/// The start line of a message, borrowed from the bytes of the head.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartLine {
+pub enum StartLine<'a> {
     /// `method SP request-target SP HTTP-version` (RFC 9112 3).
     Request {
-        /// Method token.
-        method: String,
-        /// request-target as sent (origin-form path, absolute-form URL, authority or `*`).
-        target: String,
+        /// Method token (ASCII tchars only).
+        method: &'a str,
+        /// request-target as sent (origin-form path, absolute-form URL, authority or `*`),
+        /// invalid UTF-8 replaced by U+FFFD.
+        target: Cow<'a, str>,
     },
     /// `HTTP-version SP status-code SP [reason-phrase]` (RFC 9112 4).
     Response {
@@ -66,29 +69,30 @@ pub enum StartLine {
     },
 }
 
-/// A parsed message head.
+/// A parsed message head, borrowed from the bytes it was read from. Only the header fields the
+/// analyzer uses are kept: the first value of each among the first [`MAX_HEADERS`] fields,
+/// trimmed, invalid UTF-8 replaced by U+FFFD.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
+pub struct Head<'a> {
     /// Start line.
-    pub start: StartLine,
+    pub start: StartLine<'a>,
     /// Minor version (0 or 1) of HTTP/1.x.
     pub minor: u8,
-    /// Header fields, names lowercased, values trimmed (first [`MAX_HEADERS`]).
-    pub headers: Vec<(String, String)>,
+    host: Option<Cow<'a, str>>,
+    content_length: Option<Cow<'a, str>>,
+    transfer_encoding: Option<Cow<'a, str>>,
+    content_type: Option<Cow<'a, str>>,
 }
 
-impl Head {
-    /// The first value of header `name` (lowercase).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+impl Head<'_> {
+    /// The first Host header (RFC 9110 7.2), if any.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
     }
 
     /// Content-Length (RFC 9110 8.6), if present and valid.
     pub fn content_length(&self) -> Result<Option<u64>, HttpError> {
-        match self.header("content-length") {
+        match self.content_length.as_deref() {
             None => Ok(None),
             Some(v) => {
                 // A list of identical values is allowed (RFC 9110 8.6); take the first.
@@ -100,24 +104,25 @@ impl Head {
 
     /// True when the final transfer coding is chunked (RFC 9112 6.1).
     pub fn chunked(&self) -> bool {
-        self.header("transfer-encoding").is_some_and(|v| {
+        self.transfer_encoding.as_deref().is_some_and(|v| {
             v.rsplit(',')
                 .next()
                 .is_some_and(|c| c.trim().eq_ignore_ascii_case("chunked"))
         })
     }
 
-    /// Media type of Content-Type without parameters, lowercased.
-    pub fn media_type(&self) -> Option<String> {
-        self.header("content-type")
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .filter(|v| !v.is_empty())
+    /// Media type of Content-Type (RFC 9110 8.3) without parameters, lowercased (borrowed when
+    /// it already is).
+    pub fn media_type(&self) -> Option<Cow<'_, str>> {
+        let v = self.content_type.as_deref()?;
+        let t = v.split(';').next().unwrap_or("").trim();
+        if t.is_empty() {
+            None
+        } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
+            Some(Cow::Owned(t.to_ascii_lowercase()))
+        } else {
+            Some(Cow::Borrowed(t))
+        }
     }
 }
 
@@ -126,103 +131,158 @@ fn is_tchar(b: u8) -> bool {
 }
 
 /// Where the head ends: the index just past the empty line (CRLF CRLF, or bare LF LF which
-/// RFC 9112 2.2 lets recipients accept).
-fn head_end(data: &[u8]) -> Option<usize> {
+/// RFC 9112 2.2 lets recipients accept). The search starts at line feeds from `from` on (an
+/// earlier search of a shorter prefix already looked at those before).
+fn head_end(data: &[u8], from: usize) -> Option<usize> {
     let lim = data.len().min(MAX_HEAD_LEN);
     let d = data.get(..lim)?;
-    let mut i = 0;
-    while i < d.len() {
-        if d[i] == b'\n' {
-            if d.get(i + 1) == Some(&b'\n') {
-                return Some(i + 2);
-            }
-            if d.get(i + 1) == Some(&b'\r') && d.get(i + 2) == Some(&b'\n') {
-                return Some(i + 3);
-            }
+    let mut i = from.min(lim);
+    while let Some(k) = d.get(i..).and_then(|r| memchr::memchr(b'\n', r)) {
+        let nl = i + k;
+        match (d.get(nl + 1), d.get(nl + 2)) {
+            (Some(b'\n'), _) => return Some(nl + 2),
+            (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
+            _ => {}
         }
-        i += 1;
+        i = nl + 1;
     }
     None
 }
 
-/// Parses the start line: `Ok(None)` when it is neither form.
-fn start_line(line: &str) -> Option<(StartLine, u8)> {
-    if let Some(rest) = line.strip_prefix("HTTP/1.") {
-        let mut it = rest.splitn(3, ' ');
-        let minor = it.next()?;
-        let code = it.next()?;
-        if minor.len() != 1 || code.len() != 3 {
+/// `line` without every trailing CR.
+fn trim_cr(mut line: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\r'] = line {
+        line = rest;
+    }
+    line
+}
+
+/// Splits off the line up to the next LF (LF dropped); the whole rest when there is none.
+fn next_line<'a>(rest: &mut &'a [u8]) -> &'a [u8] {
+    let r = *rest;
+    match memchr::memchr(b'\n', r) {
+        Some(k) => {
+            *rest = r.get(k + 1..).unwrap_or_default();
+            r.get(..k).unwrap_or_default()
+        }
+        None => {
+            *rest = &[];
+            r
+        }
+    }
+}
+
+/// `b` as text (invalid UTF-8 replaced by U+FFFD) with white space trimmed, borrowed when `b`
+/// is valid UTF-8.
+fn lossy_trim(b: &[u8]) -> Cow<'_, str> {
+    match String::from_utf8_lossy(b) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+    }
+}
+
+/// Splits `b` at the first space: (before, after); `None` when there is no space.
+fn split_space(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let k = memchr::memchr(b' ', b)?;
+    Some((b.get(..k)?, b.get(k + 1..)?))
+}
+
+/// Parses the start line (without its line end): `None` when it is neither form.
+fn start_line(line: &[u8]) -> Option<(StartLine<'_>, u8)> {
+    if let Some(rest) = line.strip_prefix(b"HTTP/1.") {
+        let (minor, rest) = split_space(rest)?;
+        // The reason phrase may be absent, and then so may the space before it.
+        let code = split_space(rest).map_or(rest, |(c, _)| c);
+        let [minor] = minor else { return None };
+        if !minor.is_ascii_digit() || code.len() != 3 {
             return None;
         }
-        let minor: u8 = minor.parse().ok()?;
-        let status: u16 = code.parse().ok()?;
-        return Some((StartLine::Response { status }, minor));
+        let status: u16 = std::str::from_utf8(code).ok()?.parse().ok()?;
+        return Some((StartLine::Response { status }, minor - b'0'));
     }
-    let mut it = line.splitn(3, ' ');
-    let method = it.next()?;
-    let target = it.next()?;
-    let version = it.next()?;
-    if method.is_empty() || method.len() > MAX_METHOD_LEN || !method.bytes().all(is_tchar) {
+    let (method, rest) = split_space(line)?;
+    let (target, version) = split_space(rest)?;
+    if method.is_empty() || method.len() > MAX_METHOD_LEN || !method.iter().all(|&b| is_tchar(b)) {
         return None;
     }
     if target.is_empty() {
         return None;
     }
-    let minor = version.strip_prefix("HTTP/1.")?;
-    if minor.len() != 1 {
+    let [minor] = version.strip_prefix(b"HTTP/1.")? else {
+        return None;
+    };
+    if !minor.is_ascii_digit() {
         return None;
     }
     Some((
         StartLine::Request {
-            method: method.to_string(),
-            target: target.to_string(),
+            method: std::str::from_utf8(method).ok()?,
+            target: String::from_utf8_lossy(target),
         },
-        minor.parse().ok()?,
+        minor - b'0',
     ))
 }
 
 /// Reads a message head from the start of `data`. `Ok(None)`: incomplete, wait for more;
 /// `Ok(Some((head, len)))`: the head and its length including the empty line.
-pub fn head(data: &[u8]) -> Result<Option<(Head, usize)>, HttpError> {
-    let Some(end) = head_end(data) else {
+pub fn head(data: &[u8]) -> Result<Option<(Head<'_>, usize)>, HttpError> {
+    head_from(data, 0)
+}
+
+/// [`head`] for `data` whose first `scanned` bytes were offered before and found incomplete:
+/// the end of head is looked for only where it could not have been seen then.
+pub fn head_from(data: &[u8], scanned: usize) -> Result<Option<(Head<'_>, usize)>, HttpError> {
+    // An empty line ending at index k+2 or k+3 starts with the LF at k: one that was followed by
+    // fewer than 2 bytes in the shorter prefix may complete now.
+    let Some(end) = head_end(data, scanned.saturating_sub(2)) else {
         return if data.len() >= MAX_HEAD_LEN {
             Err(HttpError::TooLong)
         } else {
             // A start line that can already be seen to be wrong fails now, not at the cap.
-            match data.iter().position(|&b| b == b'\n') {
-                Some(nl) => {
-                    let line = String::from_utf8_lossy(data.get(..nl).unwrap_or_default());
-                    match start_line(line.trim_end_matches('\r')) {
-                        Some(_) => Ok(None),
-                        None => Err(HttpError::BadStartLine),
-                    }
-                }
+            match memchr::memchr(b'\n', data) {
+                Some(nl) => match start_line(trim_cr(data.get(..nl).unwrap_or_default())) {
+                    Some(_) => Ok(None),
+                    None => Err(HttpError::BadStartLine),
+                },
                 None => Ok(None),
             }
         };
     };
-    let text = String::from_utf8_lossy(data.get(..end).unwrap_or_default());
-    let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
-    let first = lines.next().unwrap_or("");
+    let mut rest = data.get(..end).unwrap_or_default();
+    let first = trim_cr(next_line(&mut rest));
     let (start, minor) = start_line(first).ok_or(HttpError::BadStartLine)?;
-    let mut headers = Vec::new();
-    for l in lines {
+    let mut h = Head {
+        start,
+        minor,
+        host: None,
+        content_length: None,
+        transfer_encoding: None,
+        content_type: None,
+    };
+    let mut n_headers = 0usize;
+    while !rest.is_empty() {
+        let l = trim_cr(next_line(&mut rest));
         if l.is_empty() {
             break;
         }
-        let (n, v) = l.split_once(':').ok_or(HttpError::BadHeader)?;
-        if headers.len() < MAX_HEADERS {
-            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+        let c = memchr::memchr(b':', l).ok_or(HttpError::BadHeader)?;
+        if n_headers >= MAX_HEADERS {
+            continue;
+        }
+        n_headers += 1;
+        let name = String::from_utf8_lossy(l.get(..c).unwrap_or_default());
+        let slot = match name.trim() {
+            n if n.eq_ignore_ascii_case("host") => &mut h.host,
+            n if n.eq_ignore_ascii_case("content-length") => &mut h.content_length,
+            n if n.eq_ignore_ascii_case("transfer-encoding") => &mut h.transfer_encoding,
+            n if n.eq_ignore_ascii_case("content-type") => &mut h.content_type,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(lossy_trim(l.get(c + 1..).unwrap_or_default()));
         }
     }
-    Ok(Some((
-        Head {
-            start,
-            minor,
-            headers,
-        },
-        end,
-    )))
+    Ok(Some((h, end)))
 }
 
 /// Reads a chunk-size line (RFC 9112 7.1: `chunk-size [ chunk-ext ] CRLF`). `Ok(None)`:

@@ -8,7 +8,7 @@ use crate::evidence::{Evidence, Merge};
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{HttpEvidence, PkiAccess, Request};
-use super::parse::{chunk_size, head, looks_like_start, pki_kind, Head, HttpError, StartLine};
+use super::parse::{chunk_size, head_from, looks_like_start, pki_kind, Head, HttpError, StartLine};
 
 /// Most requests remembered while waiting for their responses (pipelining depth).
 pub const MAX_PENDING: usize = 64;
@@ -43,6 +43,9 @@ pub struct HttpAnalyzer {
     pending: VecDeque<(String, String, String)>,
     /// Per direction: a head was read (junk before it is a mid-connection start).
     synced: [bool; 2],
+    /// Per direction: bytes of an incomplete head already searched for its end (they are
+    /// offered again with the next segment appended).
+    head_scanned: [usize; 2],
     ev: HttpEvidence,
     proved: bool,
 }
@@ -64,7 +67,7 @@ impl HttpAnalyzer {
         let at = ctx.frame;
         let media = h.media_type();
         if let Some(m) = &media {
-            self.ev.content_types.add(m.clone(), at);
+            self.ev.content_types.add_ref(m.as_ref(), at);
         }
         let framing = match (h.chunked(), h.content_length()) {
             (true, _) => Ok(Phase::ChunkSize),
@@ -78,12 +81,12 @@ impl HttpAnalyzer {
         match &h.start {
             StartLine::Request { method, target } => {
                 self.ev.messages.add("request", 1);
-                let host = h.header("host").unwrap_or("").to_string();
+                let host = h.host().unwrap_or("").to_string();
                 self.ev.requests.add(
                     Request {
-                        method: method.clone(),
+                        method: method.to_string(),
                         host: host.clone(),
-                        path: target.clone(),
+                        path: target.to_string(),
                     },
                     at,
                 );
@@ -95,7 +98,7 @@ impl HttpAnalyzer {
                     self.pending.pop_front();
                 }
                 self.pending
-                    .push_back((method.clone(), host, target.clone()));
+                    .push_back((method.to_string(), host, target.to_string()));
                 // A request without length has no body (RFC 9112 6.3 item 7).
                 framing.unwrap_or(Phase::Body(0))
             }
@@ -171,8 +174,12 @@ impl Analyzer for HttpAnalyzer {
                         pos += 1;
                         continue;
                     }
-                    match head(rest) {
-                        Ok(None) => return pos,
+                    let scanned = std::mem::take(&mut self.head_scanned[i]);
+                    match head_from(rest, scanned) {
+                        Ok(None) => {
+                            self.head_scanned[i] = rest.len();
+                            return pos;
+                        }
                         Ok(Some((h, len))) => {
                             self.synced[i] = true;
                             pos += len;
@@ -255,6 +262,7 @@ impl Analyzer for HttpAnalyzer {
 
     fn gap(&mut self, dir: Dir) {
         let i = dir.index();
+        self.head_scanned[i] = 0;
         if self.phase[i] != Phase::Rest {
             self.phase[i] = Phase::Resync;
         }
