@@ -240,40 +240,36 @@ impl Tracker {
             _ => None,
         };
         // One table look-up for a packet of a known connection (the common case), none for a
-        // packet of the previous packet's connection.
-        if let Some(i) = self.slot(key) {
-            let c = &mut self.live[i].1;
-            // Port reuse: a new SYN on a finished connection starts a new one.
-            if !syn_seq.is_some_and(|seq| c.is_reused_by_syn(pkt.src, seq)) {
-                feed(
-                    c,
-                    pkt,
-                    at,
-                    ts_ns,
-                    frame_len,
-                    &mut self.buffered,
-                    self.budget,
-                    &mut self.stats,
-                );
-                self.last = Some((key, i as u32));
-                return;
+        // packet of the previous packet's connection. Port reuse: a new SYN on a finished
+        // connection starts a new one.
+        let i = match self.slot(key) {
+            Some(i)
+                if !syn_seq.is_some_and(|seq| self.live[i].1.is_reused_by_syn(pkt.src, seq)) =>
+            {
+                i
             }
-            let old = self.remove_live(i);
-            self.fold(old);
-        }
-        if self.live.len() >= MAX_LIVE_CONNECTIONS {
-            self.stats.live_cap_hit = true;
-            self.sweep(true);
-            if self.live.len() >= MAX_LIVE_CONNECTIONS {
-                self.stats.untracked_packets += 1;
-                return;
+            found => {
+                if let Some(i) = found {
+                    let old = self.remove_live(i);
+                    self.fold(old);
+                }
+                if self.live.len() >= MAX_LIVE_CONNECTIONS {
+                    self.stats.live_cap_hit = true;
+                    self.sweep(true);
+                    if self.live.len() >= MAX_LIVE_CONNECTIONS {
+                        self.stats.untracked_packets += 1;
+                        return;
+                    }
+                }
+                self.stats.connections += 1;
+                let i = self.live.len();
+                self.live
+                    .push((key, Conn::new(pkt, at, ts_ns, self.dissect)));
+                self.live_index.insert(key, i as u32);
+                self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
+                i
             }
-        }
-        self.stats.connections += 1;
-        let i = self.live.len();
-        self.live
-            .push((key, Conn::new(pkt, at, ts_ns, self.dissect)));
-        self.live_index.insert(key, i as u32);
+        };
         feed(
             &mut self.live[i].1,
             pkt,
@@ -285,7 +281,6 @@ impl Tracker {
             &mut self.stats,
         );
         self.last = Some((key, i as u32));
-        self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
     }
 
     /// Where the live connection `key` is, if it is live.
