@@ -51,6 +51,46 @@ struct Call {
     activation: Option<dcom::ActivationRequest>,
 }
 
+/// Calls awaiting their response, by call_id. At most [`MAX_PENDING_CALLS`] and usually one or
+/// two: a short vector searched linearly costs less than a tree (one lookup and one removal per
+/// request/response pair).
+#[derive(Debug, Default)]
+struct Calls(Vec<(u32, Call)>);
+
+impl Calls {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn position(&self, id: u32) -> Option<usize> {
+        self.0.iter().position(|(k, _)| *k == id)
+    }
+    fn contains(&self, id: u32) -> bool {
+        self.position(id).is_some()
+    }
+    fn get_mut(&mut self, id: u32) -> Option<&mut Call> {
+        let i = self.position(id)?;
+        self.0.get_mut(i).map(|(_, c)| c)
+    }
+    /// Adds or replaces the call `id`.
+    fn insert(&mut self, id: u32, call: Call) {
+        match self.get_mut(id) {
+            Some(c) => *c = call,
+            None => self.0.push((id, call)),
+        }
+    }
+    fn remove(&mut self, id: u32) -> Option<Call> {
+        let i = self.position(id)?;
+        Some(self.0.swap_remove(i).1)
+    }
+    /// Removes the call with the lowest id.
+    fn remove_lowest(&mut self) {
+        let lowest = self.0.iter().map(|(k, _)| *k).min();
+        if let Some(k) = lowest {
+            self.remove(k);
+        }
+    }
+}
+
 /// The per-connection analyzer (see the module documentation).
 #[derive(Debug, Default)]
 pub struct DcerpcAnalyzer {
@@ -61,7 +101,7 @@ pub struct DcerpcAnalyzer {
     contexts: BTreeMap<u16, (SyntaxId, bool)>,
     /// call_id of a bind/alter_context -> the contexts it offered, in order.
     pending_binds: BTreeMap<u32, Vec<(u16, SyntaxId)>>,
-    calls: BTreeMap<u32, Call>,
+    calls: Calls,
     /// PDUs only a client sends (request, bind, alter_context, auth3, cancel, orphaned) and
     /// only a server sends (response, fault, bind_ack, bind_nak, alter_context_resp, shutdown),
     /// per direction as the flow layer oriented it (C706 12.6.4).
@@ -97,7 +137,9 @@ impl DcerpcAnalyzer {
         }
         self.ev.pdu_types.add(p.header.ptype.name().as_ref(), 1);
         if let Some(a) = p.auth {
-            self.ev.auth_types.add(a.auth_type.name(), ctx.frame);
+            self.ev
+                .auth_types
+                .add_ref(a.auth_type.name().as_ref(), ctx.frame);
         }
         self.pdu(ctx.frame, p);
     }
@@ -119,7 +161,7 @@ impl DcerpcAnalyzer {
                     }
                     offered.push((c.ctx_id, c.interface));
                     if let Some(i) = self.ev.interface(c.interface) {
-                        i.learned.add("bind".into(), at);
+                        i.learned.add_ref("bind", at);
                         if let Some(l) = level {
                             i.add_level(l);
                         }
@@ -222,13 +264,9 @@ impl DcerpcAnalyzer {
                                 || (!ndr64
                                     && (s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER))
                         });
-                    if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains_key(&h.call_id)
-                    {
-                        // Oldest call ids first: drop the oldest to make room.
-                        let first = self.calls.keys().next().copied();
-                        if let Some(k) = first {
-                            self.calls.remove(&k);
-                        }
+                    if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains(h.call_id) {
+                        // Drop the lowest (oldest) call id to make room.
+                        self.calls.remove_lowest();
                     }
                     self.calls.insert(
                         h.call_id,
@@ -242,7 +280,7 @@ impl DcerpcAnalyzer {
                         },
                     );
                 }
-                let Some(call) = self.calls.get_mut(&h.call_id) else {
+                let Some(call) = self.calls.get_mut(h.call_id) else {
                     return;
                 };
                 append(call, stub, true);
@@ -250,7 +288,7 @@ impl DcerpcAnalyzer {
                     let req = std::mem::take(&mut call.req);
                     let (iface, opnum, le, n64) = (call.iface, call.opnum, call.le, call.ndr64);
                     let act = self.decode_request(at, iface, opnum, &req, le, n64);
-                    if let Some(c) = self.calls.get_mut(&h.call_id) {
+                    if let Some(c) = self.calls.get_mut(h.call_id) {
                         c.activation = act;
                     }
                 }
@@ -260,7 +298,7 @@ impl DcerpcAnalyzer {
                 if encrypted && !stub.is_empty() {
                     self.ev.encrypted_stubs += 1;
                 }
-                let Some(call) = self.calls.get_mut(&h.call_id) else {
+                let Some(call) = self.calls.get_mut(h.call_id) else {
                     return;
                 };
                 if encrypted {
@@ -268,7 +306,7 @@ impl DcerpcAnalyzer {
                 }
                 append(call, stub, false);
                 if h.last_frag() {
-                    if let Some(call) = self.calls.remove(&h.call_id) {
+                    if let Some(call) = self.calls.remove(h.call_id) {
                         if call.want_stub && !call.overflow {
                             self.decode_response(at, &call);
                         }
@@ -279,7 +317,7 @@ impl DcerpcAnalyzer {
                 self.ev
                     .faults
                     .add(format!("0x{status:08x} {}", pdu::fault_name(status)), at);
-                self.calls.remove(&h.call_id);
+                self.calls.remove(h.call_id);
             }
             Body::Other => {}
         }
@@ -563,7 +601,7 @@ impl Analyzer for DcerpcAnalyzer {
     fn gap(&mut self, dir: Dir) {
         self.resync[dir.index()] = true;
         // Fragments of calls in progress in this direction are lost: do not decode them.
-        for c in self.calls.values_mut() {
+        for (_, c) in &mut self.calls.0 {
             c.overflow = true;
         }
     }
@@ -598,6 +636,30 @@ mod tests {
     use crate::proto::dcerpc::DISSECTOR as RPC;
     use crate::proto::testutil::{analyze_tcp, conn, packets, run_tcp, Rng, TcpFeeder};
     use crate::proto::Transport;
+
+    #[test]
+    fn pending_calls_table() {
+        // Replacing a call keeps one entry; a full table drops the lowest call id first, as the
+        // call_id-ordered map it replaces did.
+        let mut c = Calls::default();
+        let call = |opnum| Call {
+            opnum,
+            ..Default::default()
+        };
+        c.insert(7, call(1));
+        c.insert(7, call(2));
+        assert_eq!((c.len(), c.get_mut(7).map(|x| x.opnum)), (1, Some(2)));
+        for id in [30, 5, 12] {
+            c.insert(id, call(0));
+        }
+        c.remove_lowest();
+        assert!(!c.contains(5) && c.contains(7) && c.contains(12) && c.contains(30));
+        assert_eq!(c.remove(12).map(|x| x.opnum), Some(0));
+        assert!(c.remove(12).is_none());
+        let mut ids: Vec<u32> = c.0.iter().map(|(k, _)| *k).collect();
+        ids.sort();
+        assert_eq!(ids, vec![7, 30]);
+    }
 
     /// The Zerologon capture: EPM map on 50555 -> 135, NETLOGON on 50556 -> 49668.
     const ZEROLOGON: &str = "epm_map_netlogon_zerologon_win2019.pcap";

@@ -217,18 +217,18 @@ impl PType {
 pub struct AuthType(pub u8);
 
 impl AuthType {
-    /// The MS-RPCE name, or "auth_type_N".
-    pub fn name(self) -> String {
-        match self.0 {
-            0 => "none".into(),
-            9 => "negotiate".into(),
-            10 => "ntlm".into(),
-            14 => "schannel".into(),
-            16 => "kerberos".into(),
-            0x44 => "netlogon".into(),
-            0xff => "default".into(),
-            n => format!("auth_type_{n}"),
-        }
+    /// The MS-RPCE name, or "auth_type_N" (no allocation for known types).
+    pub fn name(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self.0 {
+            0 => "none",
+            9 => "negotiate",
+            10 => "ntlm",
+            14 => "schannel",
+            16 => "kerberos",
+            0x44 => "netlogon",
+            0xff => "default",
+            n => return Cow::Owned(format!("auth_type_{n}")),
+        })
     }
 }
 

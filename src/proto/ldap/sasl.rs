@@ -102,11 +102,20 @@ pub fn classify(token: &[u8]) -> Option<(TokenKind, Protection)> {
     }
 }
 
-/// The cleartext carried by an integrity-only token, if this kind can be unwrapped: for RFC 4121
-/// tokens the data un-rotated by RRC (4.2.5) minus the EC-byte checksum; for NTLM what follows
-/// the signature (it is the cleartext only if the session does not seal; the caller checks by
-/// parsing it). `None` when sealed, legacy, or inconsistent.
-pub fn plaintext(token: &[u8]) -> Option<Cow<'_, [u8]>> {
+/// Where the cleartext of an integrity-only token lies.
+enum Clear<'a> {
+    /// In one piece inside the token.
+    Slice(&'a [u8]),
+    /// RFC 4121 4.2.5: `data` rotated right by `r` bytes with the first `keep` bytes of the
+    /// un-rotated data wanted, and they wrap around the end of `data`.
+    Rotated {
+        data: &'a [u8],
+        r: usize,
+        keep: usize,
+    },
+}
+
+fn locate(token: &[u8]) -> Option<Clear<'_>> {
     let (kind, prot) = classify(token)?;
     match (kind, prot) {
         (TokenKind::Krb5Cfx, Protection::Integrity) => {
@@ -118,22 +127,57 @@ pub fn plaintext(token: &[u8]) -> Option<Cow<'_, [u8]>> {
             }
             let keep = data.len() - ec;
             if data.is_empty() {
-                return Some(Cow::Borrowed(data));
+                return Some(Clear::Slice(data));
             }
             let r = rrc % data.len();
-            if r == 0 {
-                return Some(Cow::Borrowed(&data[..keep]));
+            // Un-rotated, the data is `data[r..] ++ data[..r]`: when RRC does not exceed EC
+            // (Windows sends RRC = EC) the cleartext is `data[r..r + keep]`, uncopied.
+            match data.get(r..r + keep) {
+                Some(c) => Some(Clear::Slice(c)),
+                None => Some(Clear::Rotated { data, r, keep }),
             }
-            // Undo the right rotation by RRC: the first RRC bytes belong at the end.
-            let mut v = Vec::with_capacity(data.len());
-            v.extend_from_slice(&data[r..]);
-            v.extend_from_slice(&data[..r]);
-            v.truncate(keep);
-            Some(Cow::Owned(v))
         }
-        (TokenKind::Ntlm, _) => token.get(NTLM_SIGNATURE_LEN..).map(Cow::Borrowed),
+        (TokenKind::Ntlm, _) => token.get(NTLM_SIGNATURE_LEN..).map(Clear::Slice),
         _ => None,
     }
+}
+
+/// The cleartext carried by an integrity-only token, if this kind can be unwrapped: for RFC 4121
+/// tokens the data un-rotated by RRC (4.2.5) minus the EC-byte checksum; for NTLM what follows
+/// the signature (it is the cleartext only if the session does not seal; the caller checks by
+/// parsing it). `None` when sealed, legacy, or inconsistent.
+pub fn plaintext(token: &[u8]) -> Option<Cow<'_, [u8]>> {
+    Some(match locate(token)? {
+        Clear::Slice(c) => Cow::Borrowed(c),
+        Clear::Rotated { data, r, keep } => {
+            let mut v = Vec::with_capacity(keep);
+            unrotate(data, r, keep, &mut v);
+            Cow::Owned(v)
+        }
+    })
+}
+
+/// [`plaintext`] without allocating: the cleartext is borrowed from `token` when it lies in one
+/// piece (always for NTLM and for RFC 4121 tokens whose RRC does not exceed EC), else un-rotated
+/// into `scratch` (cleared first), which the caller keeps for the next token.
+pub fn plaintext_in<'a>(token: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+    match locate(token)? {
+        Clear::Slice(c) => Some(c),
+        Clear::Rotated { data, r, keep } => {
+            scratch.clear();
+            unrotate(data, r, keep, scratch);
+            Some(scratch)
+        }
+    }
+}
+
+/// Appends the first `keep` bytes of `data` rotated left by `r` (undoing RFC 4121's right
+/// rotation by RRC): the first `r` bytes belong at the end. `r < data.len()`, `keep <= len`.
+fn unrotate(data: &[u8], r: usize, keep: usize, out: &mut Vec<u8>) {
+    let (front, back) = data.split_at(r.min(data.len()));
+    let head = back.len().min(keep);
+    out.extend_from_slice(&back[..head]);
+    out.extend_from_slice(&front[..(keep - head).min(front.len())]);
 }
 
 /// The length announced by a SASL buffer's 4-byte prefix, if `data` has it.

@@ -22,6 +22,10 @@ const CHECK_BYTES: usize = 32;
 /// token overhead (RFC 4121 header and checksum, NTLM signature).
 const MAX_READABLE_BUFFER: usize = parse::MAX_MESSAGE_LEN + 64;
 
+/// Largest un-rotation scratch buffer kept between SASL tokens: bigger ones (rare, up to
+/// [`MAX_READABLE_BUFFER`]) are freed so an idle connection does not hold megabytes.
+const MAX_KEPT_SCRATCH: usize = 64 * 1024;
+
 /// State of one direction.
 #[derive(Debug, Default)]
 struct DirState {
@@ -68,6 +72,9 @@ pub struct LdapAnalyzer {
     tls_started: bool,
     /// The TLS analyzer the stream is handed to after StartTLS.
     tls: Option<Box<dyn Analyzer>>,
+    /// Scratch space for SASL cleartext that must be un-rotated (RFC 4121 4.2.5), reused from
+    /// token to token.
+    unrotated: Vec<u8>,
 }
 
 impl LdapAnalyzer {
@@ -85,6 +92,7 @@ impl LdapAnalyzer {
             starttls_pending: false,
             tls_started: false,
             tls: None,
+            unrotated: Vec::new(),
         }
     }
 
@@ -209,7 +217,7 @@ impl LdapAnalyzer {
                 }
             }
             Detail::Extended { oid } if oid == parse::STARTTLS_OID => {
-                self.ev.starttls.add("requested".to_string(), ctx.frame);
+                self.ev.starttls.add_ref("requested", ctx.frame);
                 self.starttls_pending = true;
             }
             Detail::ExtendedResp { code, oid }
@@ -218,10 +226,10 @@ impl LdapAnalyzer {
             {
                 self.starttls_pending = false;
                 if *code == 0 {
-                    self.ev.starttls.add("accepted".to_string(), ctx.frame);
+                    self.ev.starttls.add_ref("accepted", ctx.frame);
                     self.start_tls();
                 } else {
-                    self.ev.starttls.add("refused".to_string(), ctx.frame);
+                    self.ev.starttls.add_ref("refused", ctx.frame);
                 }
             }
             _ => {}
@@ -241,47 +249,69 @@ impl LdapAnalyzer {
     /// One whole SASL buffer (prefix included) whose token may be unwrapped.
     fn sasl_buffer(&mut self, ctx: &Ctx, d: usize, buf: &[u8]) {
         let token = buf.get(sasl::LEN_PREFIX..).unwrap_or(&[]);
-        let Some(clear) = sasl::plaintext(token) else {
+        let mut scratch = std::mem::take(&mut self.unrotated);
+        self.sasl_token(ctx, d, token, &mut scratch);
+        if scratch.capacity() <= MAX_KEPT_SCRATCH {
+            self.unrotated = scratch;
+        }
+    }
+
+    /// The token of one whole SASL buffer; `scratch` takes the cleartext when it must be
+    /// un-rotated.
+    fn sasl_token(&mut self, ctx: &Ctx, d: usize, token: &[u8], scratch: &mut Vec<u8>) {
+        let Some(clear) = sasl::plaintext_in(token, scratch) else {
             self.ev.malformed += 1;
             return;
         };
         // NTLM signatures do not say whether the session seals: readable LDAP means signing.
         let ntlm = matches!(sasl::classify(token), Some((TokenKind::Ntlm, _)));
-        if ntlm && !parse::looks_like_message(&clear) && self.dirs[d].inner.is_empty() {
-            self.ev
-                .sasl_protection
-                .add("privacy".to_string(), ctx.frame);
+        if ntlm && !parse::looks_like_message(clear) && self.dirs[d].inner.is_empty() {
+            self.ev.sasl_protection.add_ref("privacy", ctx.frame);
             return;
         }
-        self.ev
-            .sasl_protection
-            .add("integrity".to_string(), ctx.frame);
+        self.ev.sasl_protection.add_ref("integrity", ctx.frame);
         let inner = &mut self.dirs[d].inner;
         if inner.len() + clear.len() > parse::MAX_MESSAGE_LEN {
             inner.clear();
             self.ev.malformed += 1;
             return;
         }
-        inner.extend_from_slice(&clear);
+        if inner.is_empty() {
+            // Nothing pending: frame the messages straight from the cleartext and keep only an
+            // incomplete tail.
+            let at = self.inner_messages(ctx, clear);
+            if !self.tls_started {
+                self.dirs[d].inner.extend_from_slice(&clear[at..]);
+            }
+            return;
+        }
+        inner.extend_from_slice(clear);
         let mut inner = std::mem::take(&mut self.dirs[d].inner);
+        let at = self.inner_messages(ctx, &inner);
+        inner.drain(..at);
+        if !self.tls_started {
+            self.dirs[d].inner = inner;
+        }
+    }
+
+    /// Frames and handles the whole LDAP messages at the start of the cleartext `data`; returns
+    /// the bytes consumed (all of them after a framing error, which is counted).
+    fn inner_messages(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
         let mut at = 0;
-        while at < inner.len() {
-            match parse::message_frame(&inner[at..]) {
+        while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
+            match parse::message_frame(rest) {
                 Frame::Complete(n) => {
-                    self.message(ctx, &inner[at..at + n], true);
+                    self.message(ctx, rest.get(..n).unwrap_or(rest), true);
                     at += n;
                 }
                 Frame::Incomplete => break,
                 Frame::TooLong(_) | Frame::Invalid => {
                     self.ev.malformed += 1;
-                    at = inner.len();
+                    at = data.len();
                 }
             }
         }
-        inner.drain(..at);
-        if !self.tls_started {
-            self.dirs[d].inner = inner;
-        }
+        at
     }
 }
 
@@ -361,9 +391,7 @@ impl Analyzer for LdapAnalyzer {
                         if readable {
                             self.ev.malformed += 1;
                         } else {
-                            self.ev
-                                .sasl_protection
-                                .add(prot.as_str().to_string(), ctx.frame);
+                            self.ev.sasl_protection.add_ref(prot.as_str(), ctx.frame);
                         }
                         let st = &mut self.dirs[d];
                         st.skip = n;
@@ -435,6 +463,79 @@ mod tests {
     use crate::proto::testutil::{
         frames, hex, run_parts, run_tcp, run_udp, select, Part, Seg, TcpFeeder,
     };
+
+    /// An RFC 4121 4.2.6.2 integrity-only wrap token (flags 0x05, EC 12, the RRC given) around
+    /// `clear`, in a SASL buffer. Header and 12-byte checksum from
+    /// ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13 (`LDAP_SASL_MODIFY_RESPONSE`); the
+    /// checksum does not match `clear`, which certflow does not verify.
+    fn wrap(clear: &[u8], rrc: u16) -> Vec<u8> {
+        let f13 = hex(crate::proto::testutil::LDAP_SASL_MODIFY_RESPONSE);
+        let cksum = &f13[20..32];
+        let mut data = clear.to_vec();
+        data.extend_from_slice(cksum);
+        let r = usize::from(rrc) % data.len();
+        data.rotate_right(r);
+        let mut t = f13[4..20].to_vec();
+        t[6..8].copy_from_slice(&rrc.to_be_bytes());
+        t.extend_from_slice(&data);
+        let mut b = (t.len() as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(&t);
+        b
+    }
+
+    #[test]
+    fn sasl_buffer_with_two_messages_and_a_partial_third() {
+        // Cleartext: the modifyResponse of frame 13 (22 bytes), the rootDSE searchRequest of
+        // frame 4, and the first 10 bytes of the modifyResponse again; the next buffer carries
+        // its last 12 bytes. RRC 12 = EC (as Windows sends) and 0 are read in place, RRC 20
+        // (> EC) is un-rotated into the scratch buffer: all three give the same messages.
+        let f13 = hex(crate::proto::testutil::LDAP_SASL_MODIFY_RESPONSE);
+        let modify = f13[32..].to_vec();
+        assert_eq!(modify.len(), 22);
+        let search = hex(crate::proto::testutil::LDAP_ROOTDSE_SEARCH);
+        let mut first = modify.clone();
+        first.extend_from_slice(&search);
+        first.extend_from_slice(&modify[..10]);
+        for rrc in [12, 0, 20] {
+            let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+            let c = crate::proto::testutil::ctx(13, Dir::ToClient, Transport::Tcp, 389);
+            let b = wrap(&first, rrc);
+            assert_eq!(a.stream(&c, &b), b.len());
+            assert_eq!(
+                (a.ev.messages, a.ev.malformed, a.ev.sasl_buffers),
+                (2, 0, 1)
+            );
+            assert_eq!(a.dirs[Dir::ToClient.index()].inner, modify[..10]);
+            let b = wrap(&modify[10..], rrc);
+            assert_eq!(a.stream(&c, &b), b.len());
+            assert_eq!(
+                (a.ev.messages, a.ev.malformed, a.ev.sasl_buffers),
+                (3, 0, 2)
+            );
+            assert!(a.dirs[Dir::ToClient.index()].inner.is_empty());
+            assert_eq!(a.ev.unwrapped.get("modifyResponse"), 2, "rrc {rrc}");
+            assert_eq!(a.ev.unwrapped.get("searchRequest"), 1, "rrc {rrc}");
+            assert_eq!(counts(&a.ev.sasl_protection), vec![("integrity".into(), 2)]);
+            assert_eq!(a.unrotated.is_empty(), rrc != 20, "rrc {rrc}");
+        }
+    }
+
+    #[test]
+    fn plaintext_in_matches_plaintext_for_every_rotation() {
+        let f13 = hex(crate::proto::testutil::LDAP_SASL_MODIFY_RESPONSE);
+        let clear = &f13[32..];
+        let mut scratch = Vec::new();
+        for rrc in 0..80u16 {
+            let b = wrap(clear, rrc);
+            let t = &b[4..];
+            assert_eq!(sasl::plaintext(t).as_deref(), Some(clear), "rrc {rrc}");
+            assert_eq!(
+                sasl::plaintext_in(t, &mut scratch),
+                Some(clear),
+                "rrc {rrc}"
+            );
+        }
+    }
 
     fn counts(f: &Facts<String>) -> Vec<(String, u64)> {
         let mut v: Vec<_> = f.iter().map(|x| (x.value.clone(), x.count)).collect();
