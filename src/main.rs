@@ -38,7 +38,8 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
                 }
             };
             let stdout = io::stdout();
-            let mut out = io::BufWriter::new(stdout.lock());
+            // Large writes: the JSON document of a big capture is tens of megabytes.
+            let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
             report::flows(&analysis, cfg.format, &mut out)?;
             out.flush()?;
             let mut code = ExitCode::SUCCESS;

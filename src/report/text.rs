@@ -4,21 +4,46 @@
 /// when the value has sub-microsecond precision.
 pub fn rfc3339(ts_ns: i64) -> String {
     let secs = ts_ns.div_euclid(1_000_000_000);
-    let nanos = ts_ns.rem_euclid(1_000_000_000);
+    let nanos = ts_ns.rem_euclid(1_000_000_000) as u64;
     let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u64;
     let (y, m, d) = civil_from_days(days);
-    let frac = if nanos % 1000 == 0 {
-        format!("{:06}", nanos / 1000)
+    // Written digit by digit: two per flow, and `format!` was most of a flows-only JSON
+    // document's cost. The i64 range of nanoseconds spans the years 1677-2262.
+    let mut out = String::with_capacity(30);
+    digits(&mut out, y.unsigned_abs(), 4);
+    out.push('-');
+    digits(&mut out, u64::from(m), 2);
+    out.push('-');
+    digits(&mut out, u64::from(d), 2);
+    out.push('T');
+    digits(&mut out, sod / 3600, 2);
+    out.push(':');
+    digits(&mut out, sod % 3600 / 60, 2);
+    out.push(':');
+    digits(&mut out, sod % 60, 2);
+    out.push('.');
+    if nanos % 1000 == 0 {
+        digits(&mut out, nanos / 1000, 6);
     } else {
-        format!("{nanos:09}")
-    };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
+        digits(&mut out, nanos, 9);
+    }
+    out.push('Z');
+    out
+}
+
+/// Appends `v` in decimal, zero-padded to at least `width` digits.
+fn digits(out: &mut String, mut v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while v > 0 || buf.len() - i < width {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
 }
 
 /// Days since 1970-01-01 -> (year, month, day) in the proleptic Gregorian calendar
@@ -68,6 +93,37 @@ mod tests {
         );
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(rfc3339(-1_000), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(rfc3339(i64::MIN), "1677-09-21T00:12:43.145224192Z");
+        assert_eq!(rfc3339(i64::MAX), "2262-04-11T23:47:16.854775807Z");
+    }
+
+    /// The digit writer gives what `format!` gives, across the whole range.
+    #[test]
+    fn timestamps_match_format() {
+        let reference = |ts: i64| {
+            let secs = ts.div_euclid(1_000_000_000);
+            let nanos = ts.rem_euclid(1_000_000_000);
+            let sod = secs.rem_euclid(86_400);
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let frac = if nanos % 1000 == 0 {
+                format!("{:06}", nanos / 1000)
+            } else {
+                format!("{nanos:09}")
+            };
+            format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac}Z",
+                sod / 3600,
+                sod % 3600 / 60,
+                sod % 60
+            )
+        };
+        let mut rng = crate::proto::testutil::Rng(3339);
+        for _ in 0..20_000 {
+            let ts = rng.next() as i64;
+            assert_eq!(rfc3339(ts), reference(ts));
+            let us = ts / 1000 * 1000;
+            assert_eq!(rfc3339(us), reference(us));
+        }
     }
 
     #[test]
