@@ -1,5 +1,7 @@
-//! Throughput and peak memory of `certflow flows`, side by side with `cat`, `tcpdump -nr` and
-//! `tshark -q -z conv,tcp` on the same large capture, in the same run.
+//! Throughput and peak memory of `certflow flows`, side by side with `cat`, `tcpdump -nr`,
+//! `tshark -q -z conv,tcp` and the minimal pcap-parser + etherparse flow loop the throughput
+//! target was derived from (`examples/minimal_flow_loop.rs`), on the same large capture, in the
+//! same run.
 //!
 //! Run on demand: `cargo bench --bench flows` (builds the release binary first). The large
 //! capture is built under target/bench/ by replicating a real capture: each copy maps every IPv4
@@ -8,7 +10,10 @@
 //! - `CERTFLOW_BENCH_SRC`: the capture to replicate (default: every public capture in
 //!   ../shared/captures, a mix of real Windows AD traffic; else the project's captures/);
 //! - `CERTFLOW_BENCH_MB`: target size in MB (default 1024);
-//! - `CERTFLOW_BENCH_TOOLS=0`: skip tcpdump and tshark (they take minutes on 1 GB).
+//! - `CERTFLOW_BENCH_TOOLS=0`: skip tcpdump and tshark (they take minutes on 1 GB);
+//! - `CERTFLOW_BENCH_RUNS`: runs of each fast program (default 7), interleaved round by round
+//!   so that a machine whose speed drifts (a shared VM) slows every program alike; the median
+//!   is printed, with the fastest and slowest run. tcpdump and tshark run once.
 //!
 //! Peak memory comes from `/usr/bin/time -f %M` (Debian package `time`).
 
@@ -189,12 +194,25 @@ fn main() {
     let tools = std::env::var("CERTFLOW_BENCH_TOOLS")
         .map(|v| v != "0")
         .unwrap_or(true);
+    let rounds: usize = std::env::var("CERTFLOW_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
+        .max(1);
     if !Path::new("/usr/bin/time").exists() {
         eprintln!("bench needs /usr/bin/time (apt-get install time)");
         return;
     }
     let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "certflow",
+            "--example",
+            "minimal_flow_loop",
+        ])
         .current_dir(&root)
         .status();
     assert!(
@@ -202,6 +220,7 @@ fn main() {
         "cargo build --release failed"
     );
     let bin = root.join("target/release/certflow");
+    let minimal = root.join("target/release/examples/minimal_flow_loop");
     let dir = root.join("target/bench");
     std::fs::create_dir_all(&dir).unwrap();
     let (pcap, pcapng) = (
@@ -223,15 +242,15 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     println!(
-        "{:<44} {:>8} {:>8} {:>9} {:>9}",
-        "program", "seconds", "GB/s", "Mpkt/s", "peak MB"
+        "{:<44} {:>8} {:>8} {:>9} {:>9}   range",
+        "program", "median s", "GB/s", "Mpkt/s", "peak MB"
     );
     for file in [&pcap, &pcapng] {
         let size = std::fs::metadata(file).unwrap().len() as f64;
         let f = file.display();
         let b = bin.display();
         let name = file.file_name().unwrap().to_string_lossy().to_string();
-        let mut cmds = vec![
+        let fast = [
             (format!("cat {name}"), format!("cat {f} >/dev/null")),
             (
                 format!("certflow flows --format json {name}"),
@@ -245,29 +264,53 @@ fn main() {
                 format!("certflow flows --no-hash --no-dissect {name}"),
                 format!("{b} flows --format json --no-hash --no-dissect {f} >/dev/null"),
             ),
+            (
+                "minimal pcap-parser+etherparse loop".to_string(),
+                format!("{} {f} >/dev/null", minimal.display()),
+            ),
         ];
-        if tools {
-            cmds.push((
-                "tcpdump -nr".into(),
-                format!("tcpdump -nr {f} >/dev/null 2>&1"),
-            ));
-            cmds.push((
-                "tshark -q -z conv,tcp -r".into(),
-                format!("tshark -q -z conv,tcp -r {f} >/dev/null 2>&1"),
-            ));
-        }
         let _ = measure(&format!("cat {f} >/dev/null"));
-        for (name, cmd) in cmds {
-            match measure(&cmd) {
-                Some((s, rss)) => println!(
-                    "{:<44} {:>8.2} {:>8.2} {:>9.2} {:>9.1}",
-                    name,
-                    s,
-                    size / s / 1e9,
-                    packets as f64 / s / 1e6,
-                    rss
+        let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new(); fast.len()];
+        for _ in 0..rounds {
+            for (i, (_, cmd)) in fast.iter().enumerate() {
+                runs[i].extend(measure(cmd));
+            }
+        }
+        let print = |name: &str, secs: &[f64], rss: f64| {
+            let mut sorted = secs.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let Some(&median) = sorted.get(sorted.len() / 2) else {
+                println!("{name:<44} (not run: command missing)");
+                return;
+            };
+            println!(
+                "{:<44} {:>8.2} {:>8.2} {:>9.2} {:>9.1}   {:.2}-{:.2} s over {} runs",
+                name,
+                median,
+                size / median / 1e9,
+                packets as f64 / median / 1e6,
+                rss,
+                sorted[0],
+                sorted[sorted.len() - 1],
+                sorted.len()
+            );
+        };
+        for ((name, _), r) in fast.iter().zip(&runs) {
+            let secs: Vec<f64> = r.iter().map(|x| x.0).collect();
+            let rss = r.iter().map(|x| x.1).fold(0.0, f64::max);
+            print(name, &secs, rss);
+        }
+        if tools {
+            for (name, cmd) in [
+                ("tcpdump -nr", format!("tcpdump -nr {f} >/dev/null 2>&1")),
+                (
+                    "tshark -q -z conv,tcp -r",
+                    format!("tshark -q -z conv,tcp -r {f} >/dev/null 2>&1"),
                 ),
-                None => println!("{name:<44} (not run: command missing)"),
+            ] {
+                let r: Vec<(f64, f64)> = measure(&cmd).into_iter().collect();
+                let secs: Vec<f64> = r.iter().map(|x| x.0).collect();
+                print(name, &secs, r.first().map_or(0.0, |x| x.1));
             }
         }
     }
