@@ -137,11 +137,12 @@ impl Blocks for Records<'_> {
     fn fast(&mut self, head: &[u8]) -> Option<usize> {
         let header: &[u8; RECORD_HEADER_LEN] = head.first_chunk()?;
         let field = |at: usize| {
-            let b = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+            let v =
+                u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
             if self.big_endian {
-                u32::from_be_bytes(b)
+                v.swap_bytes()
             } else {
-                u32::from_le_bytes(b)
+                v
             }
         };
         let caplen = usize::try_from(field(8)).ok()?;

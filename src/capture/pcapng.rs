@@ -147,6 +147,16 @@ impl TsScale {
     /// Nanoseconds since the epoch for a raw 64-bit timestamp (saturating at the i64 range).
     #[inline]
     fn to_ns(self, raw: u64) -> i64 {
+        // The common case (whole nanoseconds per unit, no offset, a timestamp of this century)
+        // in 64-bit arithmetic; anything else in 128-bit.
+        if let (Some(mul), 0) = (self.ns_per_unit, self.offset_s) {
+            if let Some(ns) = i64::try_from(raw)
+                .ok()
+                .and_then(|r| r.checked_mul(i64::try_from(mul).ok()?))
+            {
+                return ns;
+            }
+        }
         let ns: i128 = match self.ns_per_unit {
             Some(mul) => i128::from(raw) * i128::from(mul),
             None => {
@@ -411,11 +421,11 @@ impl Blocks for NgBlocks<'_> {
         let be = self.big_endian;
         let fixed: &[u8; EPB_FIXED_LEN] = head.first_chunk()?;
         let field = |at: usize| {
-            let b = [fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]];
+            let v = u32::from_le_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
             if be {
-                u32::from_be_bytes(b)
+                v.swap_bytes()
             } else {
-                u32::from_le_bytes(b)
+                v
             }
         };
         if field(0) != EPB_TYPE {

@@ -2,6 +2,7 @@
 //! new schema version.
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 use serde::Serialize;
 
@@ -38,29 +39,6 @@ pub struct FlowList<'a> {
 }
 
 /// `flows` with the best host names from `hosts` (sorted by address).
-struct NamedFlows<'a, 'h> {
-    list: &'a FlowList<'a>,
-    hosts: &'h [Host],
-}
-
-impl Serialize for NamedFlows<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let name = |addr: &std::net::IpAddr| -> Option<String> {
-            let i = self.hosts.binary_search_by(|h| h.address.cmp(addr)).ok()?;
-            self.hosts[i].best_name().map(str::to_string)
-        };
-        s.collect_seq(self.list.flows.iter().map(|f| {
-            FlowJson::new(
-                f,
-                self.list.several,
-                name(&f.key.client),
-                name(&f.key.server),
-            )
-        }))
-    }
-}
-
-/// One capture.
 #[derive(Debug, Serialize)]
 pub struct CaptureJson<'a> {
     /// Reader and decoder counts.
@@ -92,17 +70,15 @@ pub struct TrackingJson {
 }
 
 /// One flow.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct FlowJson<'a> {
     /// Client address.
     pub client: String,
     /// Server address.
     pub server: String,
     /// The client's best name (see `hosts`), when the capture names it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
     /// The server's best name, when the capture names it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
     /// "tcp" or "udp".
     pub transport: &'static str,
@@ -139,38 +115,56 @@ pub struct FlowJson<'a> {
     /// First frame (1-based, Wireshark numbering) of the first connection.
     pub first_frame: u64,
     /// Index of the capture holding `first_frame`, when the set has several.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_capture: Option<u16>,
     /// First timestamp, RFC 3339.
     pub first_seen: String,
     /// Last timestamp, RFC 3339.
     pub last_seen: String,
     /// ICMP destination-unreachable messages about this flow.
-    #[serde(skip_serializing_if = "Facts::is_empty")]
     pub icmp: &'a Facts<String>,
     /// TCP reassembly losses, when there were any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_loss: Option<BTreeMap<&'static str, u64>>,
     /// What the content proved, one entry per protocol.
     pub evidence: &'a Evidence,
 }
 
-impl Serialize for FlowsDoc<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("FlowsDoc", 5)?;
-        st.serialize_field("schema", self.schema)?;
-        st.serialize_field("captures", &self.captures)?;
-        st.serialize_field("tracking", &self.tracking)?;
-        st.serialize_field("hosts", &self.hosts)?;
-        st.serialize_field(
-            "flows",
-            &NamedFlows {
-                list: &self.flows,
-                hosts: &self.hosts,
-            },
-        )?;
-        st.end()
+impl FlowsDoc<'_> {
+    /// Writes the document as compact JSON (no trailing newline).
+    ///
+    /// The flows, most of a large document, are written field by field into one buffer per
+    /// flow (serde_json made about 170 small writes per flow, most of a flows-only run's
+    /// output cost); everything else, and every string or nested value, goes through
+    /// serde_json, which escapes it.
+    pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(b"{\"schema\":")?;
+        serde_json::to_writer(&mut *out, self.schema)?;
+        out.write_all(b",\"captures\":")?;
+        serde_json::to_writer(&mut *out, &self.captures)?;
+        out.write_all(b",\"tracking\":")?;
+        serde_json::to_writer(&mut *out, &self.tracking)?;
+        out.write_all(b",\"hosts\":")?;
+        serde_json::to_writer(&mut *out, &self.hosts)?;
+        out.write_all(b",\"flows\":[")?;
+        let name = |addr: &std::net::IpAddr| -> Option<String> {
+            let i = self.hosts.binary_search_by(|h| h.address.cmp(addr)).ok()?;
+            self.hosts[i].best_name().map(str::to_string)
+        };
+        let mut buf = Vec::with_capacity(4096);
+        for (i, f) in self.flows.flows.iter().enumerate() {
+            buf.clear();
+            if i > 0 {
+                buf.push(b',');
+            }
+            let flow = FlowJson::new(
+                f,
+                self.flows.several,
+                name(&f.key.client),
+                name(&f.key.server),
+            );
+            flow.write(&mut buf)?;
+            out.write_all(&buf)?;
+        }
+        out.write_all(b"]}")
     }
 }
 
@@ -219,7 +213,94 @@ impl<'a> FlowsDoc<'a> {
     }
 }
 
+/// Appends `v` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `"key":` (after a comma unless it opens the object). `key` is a field name of this
+/// file: plain ASCII, nothing to escape.
+fn key(out: &mut Vec<u8>, key: &str) {
+    if out.last() != Some(&b'{') {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// Appends a field holding a number.
+fn number(out: &mut Vec<u8>, k: &str, v: u64) {
+    key(out, k);
+    push_u64(out, v);
+}
+
+/// Appends a field whose value serde_json writes (and escapes).
+fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, k: &str, v: &T) -> serde_json::Result<()> {
+    key(out, k);
+    serde_json::to_writer(&mut *out, v)
+}
+
 impl<'a> FlowJson<'a> {
+    /// Appends the flow as one compact JSON object, fields in declaration order, optional
+    /// ones left out when absent (as serde's `skip_serializing_if` did).
+    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.push(b'{');
+        value(out, "client", &self.client)?;
+        value(out, "server", &self.server)?;
+        if let Some(v) = &self.client_name {
+            value(out, "client_name", v)?;
+        }
+        if let Some(v) = &self.server_name {
+            value(out, "server_name", v)?;
+        }
+        value(out, "transport", self.transport)?;
+        number(out, "port", u64::from(self.port));
+        value(out, "service", self.service)?;
+        value(out, "service_from", self.service_from)?;
+        for (k, v) in [
+            ("connections", self.connections),
+            ("established", self.established),
+            ("refused", self.refused),
+            ("unanswered", self.unanswered),
+            ("partial", self.partial),
+            ("midstream", self.midstream),
+            ("packets", self.packets),
+            ("bytes", self.bytes),
+            ("packets_to_server", self.packets_to_server),
+            ("packets_to_client", self.packets_to_client),
+            ("bytes_to_server", self.bytes_to_server),
+            ("bytes_to_client", self.bytes_to_client),
+            ("first_frame", self.first_frame),
+        ] {
+            number(out, k, v);
+        }
+        if let Some(c) = self.first_capture {
+            number(out, "first_capture", u64::from(c));
+        }
+        value(out, "first_seen", &self.first_seen)?;
+        value(out, "last_seen", &self.last_seen)?;
+        if !self.icmp.is_empty() {
+            value(out, "icmp", self.icmp)?;
+        }
+        if let Some(loss) = &self.stream_loss {
+            value(out, "stream_loss", loss)?;
+        }
+        value(out, "evidence", self.evidence)?;
+        out.push(b'}');
+        Ok(())
+    }
+
     fn new(
         f: &'a Flow,
         several: bool,

@@ -24,7 +24,7 @@ pub fn flows(a: &Analysis, format: Format, out: &mut dyn Write) -> io::Result<()
     match format {
         Format::Table => table::flows(a, out),
         Format::Json => {
-            serde_json::to_writer(&mut *out, &json::FlowsDoc::new(a))?;
+            json::FlowsDoc::new(a).write(out)?;
             writeln!(out)
         }
     }
