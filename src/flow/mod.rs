@@ -172,6 +172,8 @@ pub struct Tracker {
     buffered: usize,
     /// The most that may be held.
     budget: usize,
+    /// Most live connections ([`MAX_LIVE_CONNECTIONS`]; tests lower it).
+    max_live: usize,
 }
 
 impl Default for Tracker {
@@ -201,6 +203,7 @@ impl Tracker {
             dissect,
             buffered: 0,
             budget: MAX_TOTAL_BUFFERED,
+            max_live: MAX_LIVE_CONNECTIONS,
         }
     }
 
@@ -253,10 +256,10 @@ impl Tracker {
                     let old = self.remove_live(i);
                     self.fold(old);
                 }
-                if self.live.len() >= MAX_LIVE_CONNECTIONS {
+                if self.live.len() >= self.max_live {
                     self.stats.live_cap_hit = true;
                     self.sweep(true);
-                    if self.live.len() >= MAX_LIVE_CONNECTIONS {
+                    if self.live.len() >= self.max_live {
                         self.stats.untracked_packets += 1;
                         return;
                     }
@@ -478,6 +481,62 @@ mod tests {
     use super::*;
     use crate::capture::{read, Input};
     use crate::decode::{decode, defrag::Defrag};
+
+    /// Every packet of every public capture through one tracker holding at most `max_live`
+    /// connections: each file's frames as capture `i` of one set.
+    fn run_all(max_live: usize) -> Option<(Vec<Flow>, TrackerStats, u64)> {
+        let mut t = Tracker::new();
+        t.max_live = max_live;
+        let mut packets = 0;
+        for (i, path) in crate::proto::testutil::all_captures()?
+            .into_iter()
+            .enumerate()
+        {
+            let mut d = Defrag::default();
+            read(&Input::Path(path), &mut |f| {
+                if let Ok(p) = decode(f.link_type, f.data, f.number, f.ts_ns, &mut d) {
+                    // ICMP unreachable messages are attached to connections, not counted.
+                    packets += u64::from(!matches!(p.l4, L4::Unreachable(_)));
+                    t.packet(&p, FrameRef::new(i as u16, f.number), f.ts_ns, f.orig_len);
+                }
+            })
+            .unwrap();
+        }
+        let (flows, stats) = t.finish();
+        Some((flows, stats, packets))
+    }
+
+    /// A tiny live table forces a hard sweep on nearly every new connection, so connections
+    /// leave the table from every position (swap-remove bookkeeping, the last-connection cache):
+    /// every packet must still land in a flow of its own endpoints, none lost or misplaced.
+    #[test]
+    fn tiny_live_table_keeps_every_packet_with_its_endpoints() {
+        let Some((roomy, roomy_stats, packets)) = run_all(MAX_LIVE_CONNECTIONS) else {
+            return;
+        };
+        let (tight, tight_stats, _) = run_all(4).unwrap();
+        assert!(!roomy_stats.live_cap_hit);
+        assert!(tight_stats.live_cap_hit);
+        let total = |v: &[Flow]| v.iter().map(Flow::total_packets).sum::<u64>();
+        assert_eq!(total(&roomy), packets);
+        assert_eq!(total(&tight) + tight_stats.untracked_packets, packets);
+        // Packets per unordered endpoint pair and transport: folding early may split or
+        // re-orient connections, never move a packet to other endpoints.
+        let per_pair = |v: &[Flow]| {
+            let mut m: std::collections::BTreeMap<_, u64> = std::collections::BTreeMap::new();
+            for f in v {
+                let (a, b) = (f.key.client, f.key.server);
+                let pair = if a <= b { (a, b) } else { (b, a) };
+                *m.entry((pair, f.key.transport)).or_default() += f.total_packets();
+            }
+            m
+        };
+        let (r, t) = (per_pair(&roomy), per_pair(&tight));
+        assert!(tight_stats.untracked_packets > 0 || r == t);
+        for (k, n) in &t {
+            assert!(r.get(k).is_some_and(|m| m >= n), "{k:?}");
+        }
+    }
 
     fn run(name: &str, budget: usize) -> (Vec<Flow>, TrackerStats) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
