@@ -4,6 +4,7 @@
 //! multi-fragment stubs (C706 12.6.3.1 PFC_FIRST_FRAG / PFC_LAST_FRAG) for the interfaces whose
 //! stubs certflow decodes (EPM, IRemoteSCMActivator, IObjectExporter).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::dcom;
@@ -12,6 +13,7 @@ use super::names;
 use super::pdu::{self, AuthLevel, Body, Error, Pdu, SyntaxId, Uuid};
 use super::{DcerpcEvidence, EndpointMap};
 use crate::evidence::{Evidence, FrameRef, Merge};
+use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir};
 
 /// Most reassembled stub bytes kept per call. EPM lookup dumps and activation replies are a few
@@ -107,6 +109,20 @@ pub struct DcerpcAnalyzer {
     /// per direction as the flow layer oriented it (C706 12.6.4).
     client_pdus: [u32; 2],
     server_pdus: [u32; 2],
+    /// `ev.pdu_types` by PDU type number, named in [`Analyzer::finish`].
+    pdu_types: Tally,
+    /// `ev.unbound_requests` by `ctx_id << 16 | opnum`, named in [`Analyzer::finish`].
+    unbound: Tally,
+}
+
+/// The `pdu_types` key of a PDU type number.
+fn ptype_name(code: u32) -> Cow<'static, str> {
+    pdu::PType(code as u8).name()
+}
+
+/// The `unbound_requests` key of `ctx_id << 16 | opnum`.
+fn unbound_name(code: u32) -> Cow<'static, str> {
+    Cow::Owned(format!("ctx {} opnum {}", code >> 16, code & 0xffff))
 }
 
 impl DcerpcAnalyzer {
@@ -135,7 +151,11 @@ impl DcerpcAnalyzer {
             2 | 3 | 12 | 13 | 15 | 17 => self.server_pdus[d] += 1,
             _ => {}
         }
-        self.ev.pdu_types.add(p.header.ptype.name().as_ref(), 1);
+        self.pdu_types.add(
+            u32::from(p.header.ptype.0),
+            &mut self.ev.pdu_types,
+            ptype_name,
+        );
         if let Some(a) = p.auth {
             self.ev
                 .auth_types
@@ -236,10 +256,11 @@ impl DcerpcAnalyzer {
                                 }
                             }
                         }
-                        None => self
-                            .ev
-                            .unbound_requests
-                            .add(&format!("ctx {ctx_id} opnum {opnum}"), 1),
+                        None => self.unbound.add(
+                            u32::from(ctx_id) << 16 | u32::from(opnum),
+                            &mut self.ev.unbound_requests,
+                            unbound_name,
+                        ),
                     }
                     let decodable = iface.is_some_and(|s| {
                         s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
@@ -619,6 +640,10 @@ impl Analyzer for DcerpcAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
+        self.pdu_types
+            .drain_into(&mut self.ev.pdu_types, ptype_name);
+        self.unbound
+            .drain_into(&mut self.ev.unbound_requests, unbound_name);
         if !self.seen && self.ev.malformed == 0 {
             return;
         }
