@@ -136,8 +136,9 @@ impl DcerpcAnalyzer {
         (0..data.len()).find(|&i| data.get(i..).is_some_and(pdu::plausible_header))
     }
 
-    fn handle(&mut self, ctx: &Ctx, bytes: &[u8]) {
-        let p = match pdu::parse_pdu(bytes) {
+    /// One fragment: `h` is `parse_header(bytes)`, `bytes` the whole fragment.
+    fn handle(&mut self, ctx: &Ctx, h: pdu::Header, bytes: &[u8]) {
+        let p = match pdu::parse_pdu_with(h, bytes) {
             Ok(p) => p,
             Err(_) => {
                 self.ev.malformed += 1;
@@ -161,13 +162,13 @@ impl DcerpcAnalyzer {
                 .auth_types
                 .add_ref(a.auth_type.name().as_ref(), ctx.frame);
         }
-        self.pdu(ctx.frame, p);
+        self.pdu(ctx.frame, &p);
     }
 
-    fn pdu(&mut self, at: FrameRef, p: Pdu<'_>) {
+    fn pdu(&mut self, at: FrameRef, p: &Pdu<'_>) {
         let h = p.header;
         let level = p.auth.map(|a| a.level);
-        match p.body {
+        match &p.body {
             Body::Bind { contexts, .. } => {
                 let mut offered = Vec::with_capacity(contexts.len());
                 for c in contexts {
@@ -195,7 +196,7 @@ impl DcerpcAnalyzer {
                 sec_addr, results, ..
             } => {
                 if !sec_addr.is_empty() {
-                    self.ev.secondary_addresses.add(sec_addr, at);
+                    self.ev.secondary_addresses.add_ref(sec_addr.as_str(), at);
                 }
                 let offered = self.pending_binds.remove(&h.call_id).unwrap_or_default();
                 for (i, r) in results.iter().enumerate() {
@@ -230,7 +231,7 @@ impl DcerpcAnalyzer {
                 }
             }
             Body::BindNak { reason } => {
-                self.ev.bind_naks.add(pdu::reject_reason_name(reason), at);
+                self.ev.bind_naks.add(pdu::reject_reason_name(*reason), at);
             }
             Body::Request {
                 ctx_id,
@@ -238,6 +239,7 @@ impl DcerpcAnalyzer {
                 stub,
                 ..
             } => {
+                let (ctx_id, opnum, stub) = (*ctx_id, *opnum, *stub);
                 let (iface, ndr64) = match self.contexts.get(&ctx_id) {
                     Some(&(s, n)) => (Some(s), n),
                     None => (None, false),
@@ -315,6 +317,7 @@ impl DcerpcAnalyzer {
                 }
             }
             Body::Response { stub, .. } => {
+                let stub = *stub;
                 let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
                 if encrypted && !stub.is_empty() {
                     self.ev.encrypted_stubs += 1;
@@ -337,7 +340,7 @@ impl DcerpcAnalyzer {
             Body::Fault { status, .. } => {
                 self.ev
                     .faults
-                    .add(format!("0x{status:08x} {}", pdu::fault_name(status)), at);
+                    .add(format!("0x{status:08x} {}", pdu::fault_name(*status)), at);
                 self.calls.remove(h.call_id);
             }
             Body::Other => {}
@@ -612,7 +615,7 @@ impl Analyzer for DcerpcAnalyzer {
                     let Some(bytes) = rest.get(..n) else {
                         return off;
                     };
-                    self.handle(ctx, bytes);
+                    self.handle(ctx, h, bytes);
                     off += n;
                 }
             }

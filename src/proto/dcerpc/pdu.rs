@@ -689,7 +689,12 @@ pub const MAX_SEC_ADDR_LEN: usize = 256;
 /// Parses one whole fragment. `buf` must hold at least `frag_length` bytes (extra bytes are
 /// ignored). Never panics; errors name the field that was wrong.
 pub fn parse_pdu(buf: &[u8]) -> Result<Pdu<'_>, Error> {
-    let header = parse_header(buf)?;
+    parse_pdu_with(parse_header(buf)?, buf)
+}
+
+/// [`parse_pdu`] for a caller that already holds `header`, the result of [`parse_header`] on
+/// the same `buf` (the stream framing reads it to find the fragment length).
+pub fn parse_pdu_with(header: Header, buf: &[u8]) -> Result<Pdu<'_>, Error> {
     let frag = header.frag_len as usize;
     let pdu = buf.get(..frag).ok_or(Error::Incomplete(frag))?;
     let le = header.little_endian();
