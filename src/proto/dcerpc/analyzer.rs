@@ -73,12 +73,21 @@ impl Calls {
         let i = self.position(id)?;
         self.0.get_mut(i).map(|(_, c)| c)
     }
-    /// Adds or replaces the call `id`.
-    fn insert(&mut self, id: u32, call: Call) {
-        match self.get_mut(id) {
-            Some(c) => *c = call,
-            None => self.0.push((id, call)),
-        }
+    /// Adds or replaces the call `id`; returns it.
+    fn insert(&mut self, id: u32, call: Call) -> Option<&mut Call> {
+        let i = match self.position(id) {
+            Some(i) => {
+                if let Some(c) = self.0.get_mut(i) {
+                    c.1 = call;
+                }
+                i
+            }
+            None => {
+                self.0.push((id, call));
+                self.0.len() - 1
+            }
+        };
+        self.0.get_mut(i).map(|(_, c)| c)
     }
     fn remove(&mut self, id: u32) -> Option<Call> {
         let i = self.position(id)?;
@@ -138,12 +147,11 @@ impl DcerpcAnalyzer {
 
     /// One fragment: `h` is `parse_header(bytes)`, `bytes` the whole fragment.
     fn handle(&mut self, ctx: &Ctx, h: pdu::Header, bytes: &[u8]) {
-        let p = match pdu::parse_pdu_with(h, bytes) {
-            Ok(p) => p,
-            Err(_) => {
-                self.ev.malformed += 1;
-                return;
-            }
+        // Borrowed where it lies: moving the parsed PDU out of the Result copies it.
+        let parsed = pdu::parse_pdu_with(h, bytes);
+        let Ok(p) = &parsed else {
+            self.ev.malformed += 1;
+            return;
         };
         self.seen = true;
         let d = ctx.dir.index();
@@ -162,7 +170,7 @@ impl DcerpcAnalyzer {
                 .auth_types
                 .add_ref(a.auth_type.name().as_ref(), ctx.frame);
         }
-        self.pdu(ctx.frame, &p);
+        self.pdu(ctx.frame, p);
     }
 
     fn pdu(&mut self, at: FrameRef, p: &Pdu<'_>) {
@@ -248,7 +256,7 @@ impl DcerpcAnalyzer {
                 if encrypted && !stub.is_empty() {
                     self.ev.encrypted_stubs += 1;
                 }
-                if h.first_frag() {
+                let call = if h.first_frag() {
                     match iface {
                         Some(s) => {
                             if let Some(i) = self.ev.interface(s) {
@@ -301,9 +309,11 @@ impl DcerpcAnalyzer {
                             want_stub,
                             ..Default::default()
                         },
-                    );
-                }
-                let Some(call) = self.calls.get_mut(h.call_id) else {
+                    )
+                } else {
+                    self.calls.get_mut(h.call_id)
+                };
+                let Some(call) = call else {
                     return;
                 };
                 append(call, stub, true);
@@ -674,8 +684,8 @@ mod tests {
             opnum,
             ..Default::default()
         };
-        c.insert(7, call(1));
-        c.insert(7, call(2));
+        assert_eq!(c.insert(7, call(1)).map(|x| x.opnum), Some(1));
+        assert_eq!(c.insert(7, call(2)).map(|x| x.opnum), Some(2));
         assert_eq!((c.len(), c.get_mut(7).map(|x| x.opnum)), (1, Some(2)));
         for id in [30, 5, 12] {
             c.insert(id, call(0));
