@@ -459,6 +459,34 @@ mod tests {
     }
 
     #[test]
+    fn negotiate_dialects_read_in_place() {
+        // Hand-built NEGOTIATE request (MS-SMB2 2.2.3): StructureSize 36, DialectCount, then
+        // the fixed fields up to byte 36 of the body and the dialect list.
+        let body = |count: u16, dialects: &[u16]| {
+            let mut m = hdr(0, 0, 1, 0);
+            m.extend(36u16.to_le_bytes());
+            m.extend(count.to_le_bytes());
+            m.resize(64 + 36, 0);
+            for d in dialects {
+                m.extend(d.to_le_bytes());
+            }
+            m
+        };
+        let m = body(2, &[0x0202, 0x0311]);
+        let got: Vec<u16> = p::negotiate_request(&m).unwrap().collect();
+        assert_eq!(got, vec![0x0202, 0x0311]);
+        // One more dialect announced than sent: an error, nothing read.
+        let m = body(3, &[0x0202, 0x0311]);
+        assert!(matches!(p::negotiate_request(&m), Err(SmbError::Truncated)));
+        // No dialects announced in a message cut right after DialectCount: none read.
+        let mut m = body(0, &[]);
+        m.truncate(64 + 4);
+        assert_eq!(p::negotiate_request(&m).unwrap().count(), 0);
+        m.truncate(64 + 3);
+        assert!(p::negotiate_request(&m).is_err());
+    }
+
+    #[test]
     fn commands_and_statuses_named_once_at_finish() {
         // Counted by code while streaming, named when the analyzer finishes: junk before the
         // first header (a capture begun mid-connection), the SMB1 NEGOTIATE of frame 2921,

@@ -268,10 +268,19 @@ pub fn header(msg: &[u8]) -> Result<Header, SmbError> {
 
 const B: usize = SMB2_HEADER_LEN;
 
-/// NEGOTIATE request (2.2.3): the offered dialects.
-pub fn negotiate_request(msg: &[u8]) -> Result<Vec<u16>, SmbError> {
+/// NEGOTIATE request (2.2.3): the offered dialects (the first [`MAX_DIALECTS`]), read in
+/// place; an error when the message is shorter than the list it announces.
+pub fn negotiate_request(msg: &[u8]) -> Result<impl Iterator<Item = u16> + '_, SmbError> {
     let n = usize::from(le16(msg, B + 2)?).min(MAX_DIALECTS);
-    (0..n).map(|i| le16(msg, B + 36 + 2 * i)).collect()
+    let list = if n == 0 {
+        &[][..]
+    } else {
+        msg.get(B + 36..B + 36 + 2 * n).ok_or(SmbError::Truncated)?
+    };
+    Ok(list.chunks_exact(2).map(|d| match d {
+        [lo, hi] => u16::from_le_bytes([*lo, *hi]),
+        _ => 0,
+    }))
 }
 
 /// NEGOTIATE response (2.2.4): the chosen dialect.
