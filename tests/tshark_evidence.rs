@@ -361,7 +361,7 @@ fn ldap_op(n: u64) -> String {
 
 /// MS-SMB2 2.2.3 dialect names: certflow's one table.
 fn smb_dialect(d: u64) -> String {
-    certflow::proto::smb::parse::dialect_name(d as u16)
+    certflow::proto::smb::parse::dialect_name(d as u16).into_owned()
 }
 
 /// TLS version names: certflow's one table.

@@ -15,6 +15,7 @@ pub mod http;
 pub mod krb;
 pub mod ldap;
 pub mod smb;
+pub mod tally;
 pub mod tls;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! multi-fragment stubs (C706 12.6.3.1 PFC_FIRST_FRAG / PFC_LAST_FRAG) for the interfaces whose
 //! stubs certflow decodes (EPM, IRemoteSCMActivator, IObjectExporter).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::dcom;
@@ -12,6 +13,7 @@ use super::names;
 use super::pdu::{self, AuthLevel, Body, Error, Pdu, SyntaxId, Uuid};
 use super::{DcerpcEvidence, EndpointMap};
 use crate::evidence::{Evidence, FrameRef, Merge};
+use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir};
 
 /// Most reassembled stub bytes kept per call. EPM lookup dumps and activation replies are a few
@@ -71,12 +73,21 @@ impl Calls {
         let i = self.position(id)?;
         self.0.get_mut(i).map(|(_, c)| c)
     }
-    /// Adds or replaces the call `id`.
-    fn insert(&mut self, id: u32, call: Call) {
-        match self.get_mut(id) {
-            Some(c) => *c = call,
-            None => self.0.push((id, call)),
-        }
+    /// Adds or replaces the call `id`; returns it.
+    fn insert(&mut self, id: u32, call: Call) -> Option<&mut Call> {
+        let i = match self.position(id) {
+            Some(i) => {
+                if let Some(c) = self.0.get_mut(i) {
+                    c.1 = call;
+                }
+                i
+            }
+            None => {
+                self.0.push((id, call));
+                self.0.len() - 1
+            }
+        };
+        self.0.get_mut(i).map(|(_, c)| c)
     }
     fn remove(&mut self, id: u32) -> Option<Call> {
         let i = self.position(id)?;
@@ -107,6 +118,20 @@ pub struct DcerpcAnalyzer {
     /// per direction as the flow layer oriented it (C706 12.6.4).
     client_pdus: [u32; 2],
     server_pdus: [u32; 2],
+    /// `ev.pdu_types` by PDU type number, named in [`Analyzer::finish`].
+    pdu_types: Tally,
+    /// `ev.unbound_requests` by `ctx_id << 16 | opnum`, named in [`Analyzer::finish`].
+    unbound: Tally,
+}
+
+/// The `pdu_types` key of a PDU type number.
+fn ptype_name(code: u32) -> Cow<'static, str> {
+    pdu::PType(code as u8).name()
+}
+
+/// The `unbound_requests` key of `ctx_id << 16 | opnum`.
+fn unbound_name(code: u32) -> Cow<'static, str> {
+    Cow::Owned(format!("ctx {} opnum {}", code >> 16, code & 0xffff))
 }
 
 impl DcerpcAnalyzer {
@@ -120,13 +145,13 @@ impl DcerpcAnalyzer {
         (0..data.len()).find(|&i| data.get(i..).is_some_and(pdu::plausible_header))
     }
 
-    fn handle(&mut self, ctx: &Ctx, bytes: &[u8]) {
-        let p = match pdu::parse_pdu(bytes) {
-            Ok(p) => p,
-            Err(_) => {
-                self.ev.malformed += 1;
-                return;
-            }
+    /// One fragment: `h` is `parse_header(bytes)`, `bytes` the whole fragment.
+    fn handle(&mut self, ctx: &Ctx, h: pdu::Header, bytes: &[u8]) {
+        // Borrowed where it lies: moving the parsed PDU out of the Result copies it.
+        let parsed = pdu::parse_pdu_with(h, bytes);
+        let Ok(p) = &parsed else {
+            self.ev.malformed += 1;
+            return;
         };
         self.seen = true;
         let d = ctx.dir.index();
@@ -135,7 +160,11 @@ impl DcerpcAnalyzer {
             2 | 3 | 12 | 13 | 15 | 17 => self.server_pdus[d] += 1,
             _ => {}
         }
-        self.ev.pdu_types.add(p.header.ptype.name().as_ref(), 1);
+        self.pdu_types.add(
+            u32::from(p.header.ptype.0),
+            &mut self.ev.pdu_types,
+            ptype_name,
+        );
         if let Some(a) = p.auth {
             self.ev
                 .auth_types
@@ -144,10 +173,10 @@ impl DcerpcAnalyzer {
         self.pdu(ctx.frame, p);
     }
 
-    fn pdu(&mut self, at: FrameRef, p: Pdu<'_>) {
+    fn pdu(&mut self, at: FrameRef, p: &Pdu<'_>) {
         let h = p.header;
         let level = p.auth.map(|a| a.level);
-        match p.body {
+        match &p.body {
             Body::Bind { contexts, .. } => {
                 let mut offered = Vec::with_capacity(contexts.len());
                 for c in contexts {
@@ -175,7 +204,7 @@ impl DcerpcAnalyzer {
                 sec_addr, results, ..
             } => {
                 if !sec_addr.is_empty() {
-                    self.ev.secondary_addresses.add(sec_addr, at);
+                    self.ev.secondary_addresses.add_ref(sec_addr.as_str(), at);
                 }
                 let offered = self.pending_binds.remove(&h.call_id).unwrap_or_default();
                 for (i, r) in results.iter().enumerate() {
@@ -210,7 +239,7 @@ impl DcerpcAnalyzer {
                 }
             }
             Body::BindNak { reason } => {
-                self.ev.bind_naks.add(pdu::reject_reason_name(reason), at);
+                self.ev.bind_naks.add(pdu::reject_reason_name(*reason), at);
             }
             Body::Request {
                 ctx_id,
@@ -218,6 +247,7 @@ impl DcerpcAnalyzer {
                 stub,
                 ..
             } => {
+                let (ctx_id, opnum, stub) = (*ctx_id, *opnum, *stub);
                 let (iface, ndr64) = match self.contexts.get(&ctx_id) {
                     Some(&(s, n)) => (Some(s), n),
                     None => (None, false),
@@ -226,7 +256,7 @@ impl DcerpcAnalyzer {
                 if encrypted && !stub.is_empty() {
                     self.ev.encrypted_stubs += 1;
                 }
-                if h.first_frag() {
+                let call = if h.first_frag() {
                     match iface {
                         Some(s) => {
                             if let Some(i) = self.ev.interface(s) {
@@ -236,10 +266,11 @@ impl DcerpcAnalyzer {
                                 }
                             }
                         }
-                        None => self
-                            .ev
-                            .unbound_requests
-                            .add(&format!("ctx {ctx_id} opnum {opnum}"), 1),
+                        None => self.unbound.add(
+                            u32::from(ctx_id) << 16 | u32::from(opnum),
+                            &mut self.ev.unbound_requests,
+                            unbound_name,
+                        ),
                     }
                     let decodable = iface.is_some_and(|s| {
                         s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
@@ -278,9 +309,11 @@ impl DcerpcAnalyzer {
                             want_stub,
                             ..Default::default()
                         },
-                    );
-                }
-                let Some(call) = self.calls.get_mut(h.call_id) else {
+                    )
+                } else {
+                    self.calls.get_mut(h.call_id)
+                };
+                let Some(call) = call else {
                     return;
                 };
                 append(call, stub, true);
@@ -294,6 +327,7 @@ impl DcerpcAnalyzer {
                 }
             }
             Body::Response { stub, .. } => {
+                let stub = *stub;
                 let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
                 if encrypted && !stub.is_empty() {
                     self.ev.encrypted_stubs += 1;
@@ -316,7 +350,7 @@ impl DcerpcAnalyzer {
             Body::Fault { status, .. } => {
                 self.ev
                     .faults
-                    .add(format!("0x{status:08x} {}", pdu::fault_name(status)), at);
+                    .add(format!("0x{status:08x} {}", pdu::fault_name(*status)), at);
                 self.calls.remove(h.call_id);
             }
             Body::Other => {}
@@ -591,7 +625,7 @@ impl Analyzer for DcerpcAnalyzer {
                     let Some(bytes) = rest.get(..n) else {
                         return off;
                     };
-                    self.handle(ctx, bytes);
+                    self.handle(ctx, h, bytes);
                     off += n;
                 }
             }
@@ -619,6 +653,10 @@ impl Analyzer for DcerpcAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
+        self.pdu_types
+            .drain_into(&mut self.ev.pdu_types, ptype_name);
+        self.unbound
+            .drain_into(&mut self.ev.unbound_requests, unbound_name);
         if !self.seen && self.ev.malformed == 0 {
             return;
         }
@@ -646,8 +684,8 @@ mod tests {
             opnum,
             ..Default::default()
         };
-        c.insert(7, call(1));
-        c.insert(7, call(2));
+        assert_eq!(c.insert(7, call(1)).map(|x| x.opnum), Some(1));
+        assert_eq!(c.insert(7, call(2)).map(|x| x.opnum), Some(2));
         assert_eq!((c.len(), c.get_mut(7).map(|x| x.opnum)), (1, Some(2)));
         for id in [30, 5, 12] {
             c.insert(id, call(0));

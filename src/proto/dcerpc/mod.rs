@@ -228,8 +228,8 @@ impl DcerpcEvidence {
     /// The entry of interface `s` (UUID and version), created if absent (None when the table
     /// is full). No allocation when the entry exists.
     pub fn interface(&mut self, s: pdu::SyntaxId) -> Option<&mut InterfaceUse> {
-        if !self.interfaces.contains_key(&s) && self.interfaces.len() >= MAX_INTERFACES {
-            return None;
+        if self.interfaces.len() >= MAX_INTERFACES {
+            return self.interfaces.get_mut(&s);
         }
         Some(
             self.interfaces

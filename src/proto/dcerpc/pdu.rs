@@ -53,8 +53,23 @@ impl fmt::Display for Error {
 }
 
 /// A UUID in its canonical (printed) byte order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Uuid(pub [u8; 16]);
+
+/// Ordered as the bytes are (lexicographically), compared as one big-endian integer: the same
+/// order as comparing the byte arrays, without a `memcmp` call per comparison (UUIDs key the
+/// interface tables looked up on every request).
+impl Ord for Uuid {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        u128::from_be_bytes(self.0).cmp(&u128::from_be_bytes(other.0))
+    }
+}
+
+impl PartialOrd for Uuid {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Uuid {
     /// The nil UUID.
@@ -111,15 +126,24 @@ impl Uuid {
     }
 }
 
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lowercase hex, written in one piece.
 impl fmt::Display for Uuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut n = 0;
         for (i, b) in self.0.iter().enumerate() {
             if matches!(i, 4 | 6 | 8 | 10) {
-                f.write_str("-")?;
+                n += 1;
             }
-            write!(f, "{b:02x}")?;
+            if let Some(pair) = out.get_mut(n..n + 2) {
+                pair[0] = HEX[usize::from(b >> 4)];
+                pair[1] = HEX[usize::from(b & 0xf)];
+            }
+            n += 2;
         }
-        Ok(())
+        // Only ASCII hex digits and dashes were written.
+        f.write_str(std::str::from_utf8(&out).unwrap_or_default())
     }
 }
 
@@ -665,7 +689,12 @@ pub const MAX_SEC_ADDR_LEN: usize = 256;
 /// Parses one whole fragment. `buf` must hold at least `frag_length` bytes (extra bytes are
 /// ignored). Never panics; errors name the field that was wrong.
 pub fn parse_pdu(buf: &[u8]) -> Result<Pdu<'_>, Error> {
-    let header = parse_header(buf)?;
+    parse_pdu_with(parse_header(buf)?, buf)
+}
+
+/// [`parse_pdu`] for a caller that already holds `header`, the result of [`parse_header`] on
+/// the same `buf` (the stream framing reads it to find the fragment length).
+pub fn parse_pdu_with(header: Header, buf: &[u8]) -> Result<Pdu<'_>, Error> {
     let frag = header.frag_len as usize;
     let pdu = buf.get(..frag).ok_or(Error::Incomplete(frag))?;
     let le = header.little_endian();
@@ -875,6 +904,31 @@ pub(crate) mod tests {
         assert_eq!(Uuid::parse("e1af8308x5d1f-11c9-91a4-08002b14a0fa"), None);
         assert_eq!(NDR.to_string(), "8a885d04-1ceb-11c9-9fe8-08002b104860");
         assert_eq!(NDR64.to_string(), "71710533-beba-4937-8319-b5dbef9ccc36");
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(
+            Uuid(std::array::from_fn(|i| all[i * 17 % 256])).to_string(),
+            "00112233-4455-6677-8899-aabbccddeeff"
+        );
+    }
+
+    #[test]
+    fn uuid_order_is_byte_order() {
+        // The integer comparison must order UUIDs exactly as their byte arrays (the order of
+        // `interfaces` in the JSON).
+        let mut v: Vec<Uuid> = [NDR, NDR64, Uuid::default(), Uuid([0xff; 16])].to_vec();
+        for k in 0..16 {
+            let mut b = NDR.0;
+            b[k] ^= 0x80;
+            v.push(Uuid(b));
+            b[15 - k] = b[15 - k].wrapping_add(1);
+            v.push(Uuid(b));
+        }
+        for a in &v {
+            for b in &v {
+                assert_eq!(a.cmp(b), a.0.cmp(&b.0), "{a} vs {b}");
+                assert_eq!(a.partial_cmp(b), a.0.partial_cmp(&b.0));
+            }
+        }
     }
 
     #[test]

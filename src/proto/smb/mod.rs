@@ -459,6 +459,78 @@ mod tests {
     }
 
     #[test]
+    fn negotiate_dialects_read_in_place() {
+        // Hand-built NEGOTIATE request (MS-SMB2 2.2.3): StructureSize 36, DialectCount, then
+        // the fixed fields up to byte 36 of the body and the dialect list.
+        let body = |count: u16, dialects: &[u16]| {
+            let mut m = hdr(0, 0, 1, 0);
+            m.extend(36u16.to_le_bytes());
+            m.extend(count.to_le_bytes());
+            m.resize(64 + 36, 0);
+            for d in dialects {
+                m.extend(d.to_le_bytes());
+            }
+            m
+        };
+        let m = body(2, &[0x0202, 0x0311]);
+        let got: Vec<u16> = p::negotiate_request(&m).unwrap().collect();
+        assert_eq!(got, vec![0x0202, 0x0311]);
+        // One more dialect announced than sent: an error, nothing read.
+        let m = body(3, &[0x0202, 0x0311]);
+        assert!(matches!(p::negotiate_request(&m), Err(SmbError::Truncated)));
+        // No dialects announced in a message cut right after DialectCount: none read.
+        let mut m = body(0, &[]);
+        m.truncate(64 + 4);
+        assert_eq!(p::negotiate_request(&m).unwrap().count(), 0);
+        m.truncate(64 + 3);
+        assert!(p::negotiate_request(&m).is_err());
+    }
+
+    #[test]
+    fn commands_and_statuses_named_once_at_finish() {
+        // Counted by code while streaming, named when the analyzer finishes: junk before the
+        // first header (a capture begun mid-connection), the SMB1 NEGOTIATE of frame 2921,
+        // hand-built ECHO (13) requests, an unknown command 0x30, and responses with NT
+        // statuses ACCESS_DENIED (0xc0000022) twice, OBJECT_NAME_NOT_FOUND (0xc0000034), an
+        // interim STATUS_PENDING (0x103, left out) and STATUS_SUCCESS (not a status count).
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        let up = ctx(1, Dir::ToServer, Transport::Tcp, 445);
+        let down = ctx(2, Dir::ToClient, Transport::Tcp, 445);
+        let response = |command: u16, mid: u64, status: u32| {
+            let mut m = hdr(command, p::flags::RESPONSE, mid, 0);
+            m[8..12].copy_from_slice(&status.to_le_bytes());
+            chain(vec![m])
+        };
+        let mut client = vec![1, 2, 3, 4, 5, 6, 7];
+        client.extend(hex(SMB1_NEGOTIATE_2921));
+        for (mid, command) in [(1, 13), (2, 13), (3, 0x30)] {
+            client.extend(chain(vec![hdr(command, 0, mid, 0)]));
+        }
+        assert_eq!(a.stream(&up, &client), client.len());
+        let mut server = Vec::new();
+        for (mid, status) in [
+            (1, 0xc000_0022),
+            (2, 0x0000_0103),
+            (2, 0xc000_0022),
+            (3, 0xc000_0034),
+            (4, 0),
+        ] {
+            server.extend(response(13, mid, status));
+        }
+        assert_eq!(a.stream(&down, &server), server.len());
+        let ev = finish(&mut a).smb.unwrap();
+        assert_eq!(
+            serde_json::to_string(&ev.commands).unwrap(),
+            r#"{"command_48":1,"echo":2,"midstream_start":1,"smb1":1,"smb1_negotiate":1}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ev.statuses).unwrap(),
+            r#"{"0xc0000022":2,"0xc0000034":1}"#
+        );
+        assert_eq!(ev.malformed, 0);
+    }
+
+    #[test]
     fn related_compound_pipe_io() {
         // Hand-built (no capture holds a compound): CREATE "svcctl" (frame 2931) + related
         // WRITE and READ with FileId 0xFF..FF (MS-SMB2 3.2.4.1.4), answered by CREATE response

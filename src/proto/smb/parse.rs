@@ -7,6 +7,8 @@
 //! Offsets inside SMB2 bodies (names, data buffers) are counted from the start of the SMB2
 //! header, as the spec defines them; every one is checked against the message length.
 
+use std::borrow::Cow;
+
 /// Length of the direct-TCP / NetBIOS session header: type u8, length u24 big-endian.
 pub const NBSS_HEADER_LEN: usize = 4;
 
@@ -82,9 +84,10 @@ impl Command {
     /// IOCTL.
     pub const IOCTL: Command = Command(11);
 
-    /// Lowercase name ("negotiate", "create" ...) or "command_N".
-    pub fn name(self) -> String {
-        let s = match self.0 {
+    /// Lowercase name ("negotiate", "create" ...) or "command_N" (no allocation for known
+    /// commands).
+    pub fn name(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self.0 {
             0 => "negotiate",
             1 => "session_setup",
             2 => "logoff",
@@ -104,27 +107,27 @@ impl Command {
             16 => "query_info",
             17 => "set_info",
             18 => "oplock_break",
-            n => return format!("command_{n}"),
-        };
-        s.to_string()
+            n => return Cow::Owned(format!("command_{n}")),
+        })
     }
 }
 
 /// The dialect name: 0x0202 "2.0.2", 0x0210 "2.1", 0x0300 "3.0", 0x0302 "3.0.2", 0x0311
 /// "3.1.1", 0x02FF "2.???" (the SMB2 wildcard of MS-SMB2 3.3.5.3.1), else "0x%04x".
-pub fn dialect_name(d: u16) -> String {
-    match d {
-        0x0202 => "2.0.2".into(),
-        0x0210 => "2.1".into(),
-        0x0222 => "2.2.2".into(),
-        0x0224 => "2.2.4".into(),
-        0x0300 => "3.0".into(),
-        0x0302 => "3.0.2".into(),
-        0x0310 => "3.1".into(),
-        0x0311 => "3.1.1".into(),
-        0x02ff => "2.???".into(),
-        d => format!("0x{d:04x}"),
-    }
+/// No allocation for known dialects.
+pub fn dialect_name(d: u16) -> Cow<'static, str> {
+    Cow::Borrowed(match d {
+        0x0202 => "2.0.2",
+        0x0210 => "2.1",
+        0x0222 => "2.2.2",
+        0x0224 => "2.2.4",
+        0x0300 => "3.0",
+        0x0302 => "3.0.2",
+        0x0310 => "3.1",
+        0x0311 => "3.1.1",
+        0x02ff => "2.???",
+        d => return Cow::Owned(format!("0x{d:04x}")),
+    })
 }
 
 /// Why a message could not be read.
@@ -265,10 +268,19 @@ pub fn header(msg: &[u8]) -> Result<Header, SmbError> {
 
 const B: usize = SMB2_HEADER_LEN;
 
-/// NEGOTIATE request (2.2.3): the offered dialects.
-pub fn negotiate_request(msg: &[u8]) -> Result<Vec<u16>, SmbError> {
+/// NEGOTIATE request (2.2.3): the offered dialects (the first [`MAX_DIALECTS`]), read in
+/// place; an error when the message is shorter than the list it announces.
+pub fn negotiate_request(msg: &[u8]) -> Result<impl Iterator<Item = u16> + '_, SmbError> {
     let n = usize::from(le16(msg, B + 2)?).min(MAX_DIALECTS);
-    (0..n).map(|i| le16(msg, B + 36 + 2 * i)).collect()
+    let list = if n == 0 {
+        &[][..]
+    } else {
+        msg.get(B + 36..B + 36 + 2 * n).ok_or(SmbError::Truncated)?
+    };
+    Ok(list.chunks_exact(2).map(|d| match d {
+        [lo, hi] => u16::from_le_bytes([*lo, *hi]),
+        _ => 0,
+    }))
 }
 
 /// NEGOTIATE response (2.2.4): the chosen dialect.

@@ -3,9 +3,11 @@
 //! (FileId), and one DCE/RPC analyzer per named pipe fed with the pipe's bytes (MS-RPCE 2.1.1.2:
 //! RPC over SMB named pipes, carried in WRITE / READ and FSCTL_PIPE_TRANSCEIVE).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::evidence::{Evidence, Merge};
+use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
 use super::evidence::SmbEvidence;
@@ -88,7 +90,34 @@ pub struct SmbAnalyzer {
     /// MessageId of the CREATE request earlier in the compound chain being read.
     chain_create: Option<u64>,
     ev: SmbEvidence,
+    /// `ev.commands` by SMB2 command number or one of the `SMB1`.. codes below, named in
+    /// [`Analyzer::finish`].
+    commands: Tally,
+    /// `ev.statuses` by NT status, named in [`Analyzer::finish`].
+    statuses: Tally,
     proved: bool,
+}
+
+/// `commands` codes of the counters that are not SMB2 commands (SMB2 commands are u16).
+const SMB1: u32 = 0x1_0000;
+/// An SMB1 NEGOTIATE request.
+const SMB1_NEGOTIATE: u32 = 0x1_0001;
+/// Junk before the first message header of a capture that began mid-connection.
+const MIDSTREAM_START: u32 = 0x1_0002;
+
+/// The `commands` key of a code.
+fn command_name(code: u32) -> Cow<'static, str> {
+    match code {
+        SMB1 => Cow::Borrowed("smb1"),
+        SMB1_NEGOTIATE => Cow::Borrowed("smb1_negotiate"),
+        MIDSTREAM_START => Cow::Borrowed("midstream_start"),
+        c => Command(c as u16).name(),
+    }
+}
+
+/// The `statuses` key of an NT status.
+fn status_name(code: u32) -> Cow<'static, str> {
+    Cow::Owned(format!("0x{code:08x}"))
 }
 
 /// The DCE/RPC dissector's `new`, or an analyzer that reads nothing if it is missing.
@@ -119,18 +148,25 @@ impl SmbAnalyzer {
             deferred: BTreeMap::new(),
             chain_create: None,
             ev: SmbEvidence::default(),
+            commands: Tally::default(),
+            statuses: Tally::default(),
             proved: false,
         }
     }
 
-    /// The evidence gathered so far.
+    /// The evidence gathered so far (`commands` and `statuses` are filled by `finish`).
     pub fn evidence(&self) -> &SmbEvidence {
         &self.ev
     }
 
     fn encrypted(&mut self, why: &str, ctx: &Ctx) {
         self.ev.encrypted = true;
-        self.ev.encryption.add(why.to_string(), ctx.frame);
+        self.ev.encryption.add_ref(why, ctx.frame);
+    }
+
+    /// Counts one message under `code` (see [`command_name`]).
+    fn command(&mut self, code: u32) {
+        self.commands.add(code, &mut self.ev.commands, command_name);
     }
 
     /// One message after the direct-TCP header.
@@ -139,10 +175,10 @@ impl SmbAnalyzer {
             None => self.ev.malformed += 1,
             Some(Protocol::Smb1) => {
                 self.proved = true;
-                self.ev.commands.add("smb1", 1);
+                self.command(SMB1);
                 match p::smb1_negotiate_dialects(msg) {
                     Ok(Some(ds)) => {
-                        self.ev.commands.add("smb1_negotiate", 1);
+                        self.command(SMB1_NEGOTIATE);
                         for d in ds {
                             self.ev.dialects_offered.add(d, ctx.frame);
                         }
@@ -208,11 +244,13 @@ impl SmbAnalyzer {
     fn smb2(&mut self, ctx: &Ctx, h: &Header, m: &[u8]) -> Result<(), p::SmbError> {
         let at = ctx.frame;
         if !h.is_response() {
-            self.ev.commands.add(&h.command.name(), 1);
+            self.command(u32::from(h.command.0));
             match h.command {
                 Command::NEGOTIATE => {
                     for d in p::negotiate_request(m)? {
-                        self.ev.dialects_offered.add(p::dialect_name(d), at);
+                        self.ev
+                            .dialects_offered
+                            .add_ref(p::dialect_name(d).as_ref(), at);
                     }
                 }
                 Command::TREE_CONNECT => {
@@ -275,13 +313,14 @@ impl SmbAnalyzer {
         };
         let ok = h.status == p::STATUS_SUCCESS || h.status == p::STATUS_BUFFER_OVERFLOW;
         if h.status != p::STATUS_SUCCESS {
-            self.ev.statuses.add(&format!("0x{:08x}", h.status), 1);
+            self.statuses
+                .add(h.status, &mut self.ev.statuses, status_name);
         }
         match h.command {
             Command::NEGOTIATE if ok => {
                 self.ev
                     .dialect
-                    .add(p::dialect_name(p::negotiate_response(m)?), at);
+                    .add_ref(p::dialect_name(p::negotiate_response(m)?).as_ref(), at);
             }
             Command::SESSION_SETUP
                 if ok && p::session_setup_response(m)? & p::SESSION_FLAG_ENCRYPT_DATA != 0 =>
@@ -396,8 +435,15 @@ impl SmbAnalyzer {
             pipe.analyzer.gap(dir);
             self.ev.malformed += 1;
         }
-        buf.extend_from_slice(data);
         let sub = Ctx { dir, ..*ctx };
+        if buf.is_empty() {
+            // Nothing held back: read the message's bytes in place and keep only the rest
+            // (usually nothing: a pipe message carries whole fragments).
+            let used = pipe.analyzer.stream(&sub, data).min(data.len());
+            buf.extend_from_slice(data.get(used..).unwrap_or_default());
+            return;
+        }
+        buf.extend_from_slice(data);
         let used = pipe.analyzer.stream(&sub, buf).min(buf.len());
         buf.drain(..used);
     }
@@ -408,7 +454,7 @@ impl SmbAnalyzer {
         if self.synced[i] {
             self.ev.malformed += 1;
         } else {
-            self.ev.commands.add("midstream_start", 1);
+            self.command(MIDSTREAM_START);
         }
         self.resync[i] = true;
     }
@@ -518,6 +564,9 @@ impl Analyzer for SmbAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
+        self.commands
+            .drain_into(&mut self.ev.commands, command_name);
+        self.statuses.drain_into(&mut self.ev.statuses, status_name);
         for pipe in self.pipes.values_mut() {
             pipe.analyzer.finish(ev);
         }
