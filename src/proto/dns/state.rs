@@ -5,7 +5,7 @@ use crate::evidence::{Evidence, Merge};
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
-use super::parse::{self, address_names, rcode_name, RData, Section, HEADER_LEN};
+use super::parse::{self, address_names, rcode_label, RData, Section, HEADER_LEN};
 
 /// Length of the TCP message length prefix (RFC 1035 4.2.2).
 pub const TCP_PREFIX_LEN: usize = 2;
@@ -33,7 +33,7 @@ impl DnsAnalyzer {
 
     /// Decodes one message and records what it shows; counts it as malformed if undecodable.
     fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
-        let m = match parse::message(msg) {
+        let mut m = match parse::message(msg) {
             Ok(m) => m,
             Err(_) => {
                 self.ev.malformed += 1;
@@ -50,12 +50,19 @@ impl DnsAnalyzer {
             self.ev.messages.add("truncated", 1);
         }
         if h.response {
-            self.ev.rcodes.add(&rcode_name(h.rcode), 1);
+            self.ev.rcodes.add(&rcode_label(h.rcode), 1);
         }
-        for q in &m.questions {
+        // Question names are moved into the facts, not copied; address names read the questions
+        // too, so they are paired first.
+        let names = if h.response {
+            address_names(&m)
+        } else {
+            Vec::new()
+        };
+        for q in std::mem::take(&mut m.questions) {
             self.ev.queries.add(
                 Query {
-                    name: q.name.clone(),
+                    name: q.name,
                     qtype: q.qtype.name(),
                 },
                 at,
@@ -98,7 +105,7 @@ impl DnsAnalyzer {
                 at,
             );
         }
-        for (address, name) in address_names(&m) {
+        for (address, name) in names {
             self.ev.names.add(AddressName { address, name }, at);
         }
     }
