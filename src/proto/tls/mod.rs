@@ -138,6 +138,77 @@ mod tests {
         }
     }
 
+    /// The fragment of the one record of SERVER_HELLO_CERT_457 (ServerHello + Certificate)
+    /// re-cut into records of `sizes` bytes (the rest in a last record), as one TCP stream.
+    fn recut_457(sizes: &[usize]) -> Vec<u8> {
+        let rec = hex(SERVER_HELLO_CERT_457);
+        let mut frag = &rec[5..];
+        let mut out = Vec::new();
+        for &n in sizes.iter().chain([usize::MAX].iter()) {
+            let (a, b) = frag.split_at(n.min(frag.len()));
+            out.extend([0x16, 0x03, 0x03]);
+            out.extend((a.len() as u16).to_be_bytes());
+            out.extend(a);
+            frag = b;
+            if frag.is_empty() {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn handshake_messages_across_records_decode_alike() {
+        // SERVER_HELLO_CERT_457's two handshake messages (ServerHello 74 bytes, Certificate 528)
+        // in one record, then cut inside the ServerHello header, at the message boundary, inside
+        // the Certificate and one byte per record: the same facts each time (tshark frame 457:
+        // cipher 0x1301, CN certs.example.com, SAN *.example.com).
+        let c = ctx(457, Dir::ToClient, Transport::Tcp, 443);
+        for sizes in [
+            &[][..],
+            &[2],
+            &[74],
+            &[74, 100, 300],
+            &[80, 5, 1, 1],
+            &[1; 700],
+        ] {
+            let data = recut_457(sizes);
+            let mut a = TlsAnalyzer::new(443);
+            assert_eq!(a.stream(&c, &data), data.len(), "{sizes:?}");
+            let ev = finish(&mut a).tls.unwrap();
+            assert_eq!(ev.handshake.get("server_hello"), 1, "{sizes:?}");
+            assert_eq!(ev.handshake.get("certificate"), 1, "{sizes:?}");
+            assert_eq!(
+                ev.cipher_suite.iter().next().map(|f| f.value.id),
+                Some(0x1301)
+            );
+            assert_eq!(
+                values(&ev.cert_subject),
+                vec!["CN=certs.example.com, O=Example Inc, OU=IT Department"]
+            );
+            assert_eq!(values(&ev.cert_san), vec!["dns:*.example.com"]);
+            assert_eq!(ev.malformed, 0);
+            assert_eq!(
+                ev.records.get("handshake") as usize,
+                if sizes.len() == 700 {
+                    602
+                } else {
+                    sizes.len() + 1
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn counter_labels_match_names() {
+        for t in 0..=255u8 {
+            assert_eq!(parse::ContentType(t).label(), parse::ContentType(t).name());
+            assert_eq!(parse::handshake_label(t), parse::handshake_name(t));
+        }
+        assert_eq!(parse::ContentType(23).label(), "application_data");
+        assert_eq!(parse::handshake_label(99), "type_99");
+    }
+
     #[test]
     fn truncated_prefix_resynchronises() {
         // A capture that begins inside a record: not malformed, but noted.

@@ -4,6 +4,7 @@
 //!
 //! Handshake message bodies are decoded with tls-parser 0.12, certificates with x509-parser.
 
+use std::borrow::Cow;
 use tls_parser::{
     parse_tls_client_hello_extensions, parse_tls_message_handshake,
     parse_tls_server_hello_extensions, SNIType, TlsCipherSuite, TlsExtension, TlsMessage,
@@ -43,14 +44,19 @@ impl ContentType {
 
     /// The name used as a counter key ("handshake", "alert" ... or "type_N").
     pub fn name(self) -> String {
-        match self.0 {
-            20 => "change_cipher_spec".into(),
-            21 => "alert".into(),
-            22 => "handshake".into(),
-            23 => "application_data".into(),
-            24 => "heartbeat".into(),
-            n => format!("type_{n}"),
-        }
+        self.label().into_owned()
+    }
+
+    /// [`ContentType::name`] without allocating for a known type (one call per record).
+    pub fn label(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self.0 {
+            20 => "change_cipher_spec",
+            21 => "alert",
+            22 => "handshake",
+            23 => "application_data",
+            24 => "heartbeat",
+            n => return Cow::Owned(format!("type_{n}")),
+        })
     }
 }
 
@@ -194,24 +200,29 @@ pub struct BadHandshake(pub u8);
 
 /// Name of a handshake type (RFC 8446 4, RFC 5246 7.4), for counters.
 pub fn handshake_name(t: u8) -> String {
-    match t {
-        0 => "hello_request".into(),
-        1 => "client_hello".into(),
-        2 => "server_hello".into(),
-        4 => "new_session_ticket".into(),
-        5 => "end_of_early_data".into(),
-        8 => "encrypted_extensions".into(),
-        11 => "certificate".into(),
-        12 => "server_key_exchange".into(),
-        13 => "certificate_request".into(),
-        14 => "server_hello_done".into(),
-        15 => "certificate_verify".into(),
-        16 => "client_key_exchange".into(),
-        20 => "finished".into(),
-        22 => "certificate_status".into(),
-        24 => "key_update".into(),
-        n => format!("type_{n}"),
-    }
+    handshake_label(t).into_owned()
+}
+
+/// [`handshake_name`] without allocating for a known type.
+pub fn handshake_label(t: u8) -> Cow<'static, str> {
+    Cow::Borrowed(match t {
+        0 => "hello_request",
+        1 => "client_hello",
+        2 => "server_hello",
+        4 => "new_session_ticket",
+        5 => "end_of_early_data",
+        8 => "encrypted_extensions",
+        11 => "certificate",
+        12 => "server_key_exchange",
+        13 => "certificate_request",
+        14 => "server_hello_done",
+        15 => "certificate_verify",
+        16 => "client_key_exchange",
+        20 => "finished",
+        22 => "certificate_status",
+        24 => "key_update",
+        n => return Cow::Owned(format!("type_{n}")),
+    })
 }
 
 /// Decodes one complete handshake message (`msg` holds its 4-byte header and body exactly).

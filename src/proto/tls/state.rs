@@ -7,7 +7,7 @@ use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{CipherSuite, TlsEvidence};
 use super::parse::{
-    cipher_name, handshake, handshake_name, record_header, version_name, ContentType, Handshake,
+    cipher_name, handshake, handshake_label, record_header, version_name, ContentType, Handshake,
     RecordError, HANDSHAKE_HEADER_LEN, MAX_HANDSHAKE_LEN, RECORD_HEADER_LEN,
 };
 
@@ -64,7 +64,7 @@ impl TlsAnalyzer {
     /// Handles the fragment of one complete record read in clear.
     fn record(&mut self, ctx: &Ctx, ct: ContentType, frag: &[u8]) {
         let i = ctx.dir.index();
-        self.ev.records.add(&ct.name(), 1);
+        self.ev.records.add(&ct.label(), 1);
         match ct {
             ContentType::CHANGE_CIPHER_SPEC => self.side[i].encrypted = true,
             ContentType::HANDSHAKE => self.handshake_bytes(ctx, frag),
@@ -72,44 +72,57 @@ impl TlsAnalyzer {
         }
     }
 
-    /// Appends handshake bytes and decodes every complete message.
+    /// Appends handshake bytes and decodes every complete message. Messages wholly inside
+    /// `frag` with nothing pending are decoded in place; only an incomplete tail is buffered.
     fn handshake_bytes(&mut self, ctx: &Ctx, frag: &[u8]) {
         let i = ctx.dir.index();
         if self.side[i].hs_broken {
             return;
         }
-        self.side[i].hs.extend_from_slice(frag);
-        loop {
-            let hs = &self.side[i].hs;
+        let mut buf = std::mem::take(&mut self.side[i].hs);
+        let in_place = buf.is_empty();
+        if !in_place {
+            buf.extend_from_slice(frag);
+        }
+        let data: &[u8] = if in_place { frag } else { &buf };
+        let mut at = 0usize;
+        let keep = loop {
+            let hs = data.get(at..).unwrap_or_default();
             let Some(h) = hs.get(..HANDSHAKE_HEADER_LEN) else {
-                return;
+                break true;
             };
             let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
             if len > MAX_HANDSHAKE_LEN {
                 self.ev.malformed += 1;
-                self.side[i].hs.clear();
                 self.side[i].hs_broken = true;
-                return;
+                break false;
             }
             let total = HANDSHAKE_HEADER_LEN + len;
-            if hs.len() < total {
-                return;
-            }
-            let msg: Vec<u8> = self.side[i].hs.drain(..total).collect();
-            self.message(ctx, &msg);
+            let Some(msg) = hs.get(..total) else {
+                break true;
+            };
+            self.message(ctx, msg);
+            at += total;
             if self.side[i].encrypted {
                 // TLS 1.3: what follows the ServerHello is encrypted.
-                self.side[i].hs.clear();
-                return;
+                break false;
             }
+        };
+        if !keep {
+            buf.clear();
+        } else if in_place {
+            buf.extend_from_slice(frag.get(at..).unwrap_or_default());
+        } else {
+            buf.drain(..at);
         }
+        self.side[i].hs = buf;
     }
 
     /// Records what one handshake message shows.
     fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
         let at = ctx.frame;
         let t = msg.first().copied().unwrap_or(0);
-        self.ev.handshake.add(&handshake_name(t), 1);
+        self.ev.handshake.add(&handshake_label(t), 1);
         match handshake(msg) {
             Err(_) => self.ev.malformed += 1,
             Ok(Handshake::ClientHello(ch)) => {
@@ -229,7 +242,7 @@ impl Analyzer for TlsAnalyzer {
                 self.side[i].encrypted || h.content_type == ContentType::APPLICATION_DATA;
             if encrypted {
                 // Counted, never buffered: consume the header and skip the body as it comes.
-                self.ev.records.add(&h.content_type.name(), 1);
+                self.ev.records.add(&h.content_type.label(), 1);
                 self.ev.encrypted_records += 1;
                 self.side[i].skip = h.len;
                 pos += RECORD_HEADER_LEN;
