@@ -200,6 +200,42 @@ mod tests {
     }
 
     #[test]
+    fn certificate_cache_gives_the_decoded_result() {
+        // The end-entity certificate of SERVER_HELLO_CERT_457 (tshark frame 457: CN
+        // certs.example.com, SAN *.example.com): record header 5 + ServerHello 74 + Certificate
+        // header 4 + list length 3 + certificate length 3.
+        let rec = hex(SERVER_HELLO_CERT_457);
+        let der = &rec[5 + 74 + 4 + 3 + 3..];
+        let fresh = parse::certificate(der);
+        assert_eq!(
+            fresh.as_ref().map(|c| c.subject.as_str()),
+            Some("CN=certs.example.com, O=Example Inc, OU=IT Department")
+        );
+        assert_eq!(parse::certificate_cached(der), fresh);
+        assert_eq!(parse::certificate_cached(der), fresh);
+        // A corrupted copy is a different key: decoded (and refused) on its own.
+        let mut bad = der.to_vec();
+        bad[1] ^= 0x7f;
+        assert_eq!(parse::certificate_cached(&bad), parse::certificate(&bad));
+        // Push the good one out of the cache with other entries, then ask again.
+        for i in 0..parse::CERT_CACHE_ENTRIES as u8 + 2 {
+            let mut other = der.to_vec();
+            if let Some(b) = other.last_mut() {
+                *b = i;
+            }
+            assert_eq!(
+                parse::certificate_cached(&other),
+                parse::certificate(&other)
+            );
+        }
+        assert_eq!(parse::certificate_cached(der), fresh);
+        // Larger than the cache takes: decoded every time, same result.
+        let mut big = der.to_vec();
+        big.resize(parse::CERT_CACHE_MAX_DER + 1, 0);
+        assert_eq!(parse::certificate_cached(&big), parse::certificate(&big));
+    }
+
+    #[test]
     fn counter_labels_match_names() {
         for t in 0..=255u8 {
             assert_eq!(parse::ContentType(t).label(), parse::ContentType(t).name());

@@ -305,12 +305,53 @@ pub fn handshake(msg: &[u8]) -> Result<Handshake, BadHandshake> {
         })),
         TlsMessageHandshake::Certificate(c) => match c.cert_chain.first() {
             None => Ok(Handshake::Certificate(None)),
-            Some(raw) => certificate(raw.data)
+            Some(raw) => certificate_cached(raw.data)
                 .map(|c| Handshake::Certificate(Some(c)))
                 .ok_or(BadHandshake(t)),
         },
         _ => Ok(Handshake::Other(t)),
     }
+}
+
+/// Certificates remembered by [`certificate_cached`] (per thread). A capture shows the same
+/// few server certificates on many connections; a handful of entries catch the repeats.
+pub const CERT_CACHE_ENTRIES: usize = 16;
+
+/// Largest DER certificate remembered: bounds the cache to 16 x 16 KiB. Real end-entity
+/// certificates are 1-3 KiB; bigger ones are decoded every time.
+pub const CERT_CACHE_MAX_DER: usize = 16 * 1024;
+
+thread_local! {
+    /// Recently decoded certificates (DER bytes and the result), most recent first.
+    static CERT_CACHE: std::cell::RefCell<Vec<(Vec<u8>, Option<ServerCert>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`certificate`], remembering the last [`CERT_CACHE_ENTRIES`] results by their exact DER
+/// bytes: the same certificate seen on another connection is not decoded again. The result is
+/// the same as [`certificate`]'s, which is a pure function of the bytes.
+pub fn certificate_cached(der: &[u8]) -> Option<ServerCert> {
+    if der.len() > CERT_CACHE_MAX_DER {
+        return certificate(der);
+    }
+    let hit = CERT_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let i = c.iter().position(|(k, _)| k.as_slice() == der)?;
+        let e = c.remove(i);
+        let out = e.1.clone();
+        c.insert(0, e);
+        Some(out)
+    });
+    if let Some(out) = hit {
+        return out;
+    }
+    let out = certificate(der);
+    CERT_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.truncate(CERT_CACHE_ENTRIES - 1);
+        c.insert(0, (der.to_vec(), out.clone()));
+    });
+    out
 }
 
 /// Subject, issuer and subjectAltName of one DER certificate (RFC 5280 4.1, 4.2.1.6). When
