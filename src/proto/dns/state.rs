@@ -1,6 +1,8 @@
 //! Per-connection DNS state: whole datagrams over UDP, and the 2-byte length framing of
 //! RFC 1035 4.2.2 over TCP (with resynchronisation after a gap).
 
+use std::net::IpAddr;
+
 use crate::evidence::{Evidence, Merge};
 use crate::proto::{Analyzer, Ctx, Dir};
 
@@ -71,34 +73,35 @@ impl DnsAnalyzer {
         if !h.response {
             return;
         }
-        for r in &m.records {
+        for r in std::mem::take(&mut m.records) {
             if r.section == Section::Authority {
                 continue;
             }
-            let data = match &r.data {
-                RData::Addr(a) => a.to_string(),
-                RData::Cname(t) | RData::Ptr(t) => t.clone(),
+            let data = match r.data {
+                RData::Addr(a) => addr_text(a),
+                RData::Cname(t) | RData::Ptr(t) => t,
                 RData::Srv {
                     priority,
                     weight,
                     port,
                     target,
                 } => {
+                    let data = format!("{priority} {weight} {port} {target}");
                     self.ev.srv.add(
                         SrvTarget {
                             name: r.name.clone(),
-                            target: target.clone(),
-                            port: *port,
+                            target,
+                            port,
                         },
                         at,
                     );
-                    format!("{priority} {weight} {port} {target}")
+                    data
                 }
                 RData::Other(_) => continue,
             };
             self.ev.answers.add(
                 Answer {
-                    name: r.name.clone(),
+                    name: r.name,
                     rtype: r.rtype.name(),
                     data,
                 },
@@ -122,6 +125,28 @@ impl DnsAnalyzer {
         let body = body.get(..len.min(body.len())).unwrap_or_default();
         len >= HEADER_LEN && super::probe(crate::proto::Transport::Udp, body)
     }
+}
+
+/// An address as `Display` writes it (`IpAddr::to_string`), IPv4 digit by digit: the formatter
+/// machinery cost more than the rest of recording an A answer.
+fn addr_text(a: IpAddr) -> String {
+    let IpAddr::V4(v4) = a else {
+        return a.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if o >= 100 {
+            out.push(char::from(b'0' + o / 100));
+        }
+        if o >= 10 {
+            out.push(char::from(b'0' + o / 10 % 10));
+        }
+        out.push(char::from(b'0' + o % 10));
+    }
+    out
 }
 
 impl Analyzer for DnsAnalyzer {
@@ -175,5 +200,23 @@ impl Analyzer for DnsAnalyzer {
 
     fn finish(&mut self, ev: &mut Evidence) {
         ev.dns.merge(Some(Box::new(std::mem::take(&mut self.ev))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addr_text_is_display() {
+        for a in 0..=255u8 {
+            for b in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
+                let v4 = IpAddr::from([a, b, 255 - a, a / 3]);
+                assert_eq!(addr_text(v4), v4.to_string());
+            }
+        }
+        let v6: IpAddr = "fe80::1:2".parse().unwrap();
+        assert_eq!(addr_text(v6), "fe80::1:2");
+        assert_eq!(addr_text(IpAddr::from([10, 10, 10, 10])), "10.10.10.10");
     }
 }
