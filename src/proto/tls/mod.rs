@@ -236,6 +236,28 @@ mod tests {
     }
 
     #[test]
+    fn record_counts_read_mid_stream_and_at_finish() {
+        // CLIENT_HELLO_456 (one handshake record) twice, then an application_data record
+        // header with 3 of its 5 bytes (tshark: tls.record.content_type 22, 22, 23).
+        let c = ctx(456, Dir::ToServer, Transport::Tcp, 443);
+        let mut a = TlsAnalyzer::new(443);
+        let mut data = hex(CLIENT_HELLO_456);
+        data.extend(hex(CLIENT_HELLO_456));
+        data.extend([0x17, 0x03, 0x03, 0x00, 0x05, 1, 2, 3]);
+        assert_eq!(a.stream(&c, &data), data.len());
+        assert_eq!(a.evidence().records.get("handshake"), 2);
+        assert_eq!(a.evidence().records.get("application_data"), 1);
+        a.stream(&c, &[4, 5, 0x15, 0x03, 0x03, 0x00, 0x00]);
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(ev.records.get("handshake"), 2);
+        assert_eq!(ev.records.get("application_data"), 1);
+        assert_eq!(ev.records.get("alert"), 1);
+        assert_eq!(ev.encrypted_records, 1);
+        assert_eq!(ev.encrypted_bytes, 5);
+        assert_eq!(ev.records.iter().count(), 3);
+    }
+
+    #[test]
     fn counter_labels_match_names() {
         for t in 0..=255u8 {
             assert_eq!(parse::ContentType(t).label(), parse::ContentType(t).name());

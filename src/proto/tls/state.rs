@@ -43,6 +43,10 @@ pub struct TlsAnalyzer {
     /// A ClientHello or ServerHello was decoded, or [`RECORDS_PROVING_TLS`] records chained:
     /// the content is TLS.
     proved: bool,
+    /// Records counted by content type (20..=24, the types [`record_header`] accepts) and not
+    /// yet added to `ev.records`: one array increment per record instead of a keyed lookup;
+    /// the sums go into the evidence when it is read ([`TlsAnalyzer::evidence`], `finish`).
+    pending_records: [u64; 5],
 }
 
 impl TlsAnalyzer {
@@ -53,18 +57,40 @@ impl TlsAnalyzer {
             side: Default::default(),
             ev: TlsEvidence::default(),
             proved: false,
+            pending_records: [0; 5],
         }
     }
 
     /// The evidence gathered so far.
-    pub fn evidence(&self) -> &TlsEvidence {
+    pub fn evidence(&mut self) -> &TlsEvidence {
+        self.flush_records();
         &self.ev
+    }
+
+    /// Counts one record of type `ct`.
+    fn count_record(&mut self, ct: ContentType) {
+        match self
+            .pending_records
+            .get_mut(usize::from(ct.0.wrapping_sub(20)))
+        {
+            Some(n) => *n += 1,
+            None => self.ev.records.add(&ct.label(), 1),
+        }
+    }
+
+    /// Adds the pending per-type record counts to the evidence.
+    fn flush_records(&mut self) {
+        for (t, n) in (20u8..).zip(std::mem::take(&mut self.pending_records)) {
+            if n > 0 {
+                self.ev.records.add(&ContentType(t).label(), n);
+            }
+        }
     }
 
     /// Handles the fragment of one complete record read in clear.
     fn record(&mut self, ctx: &Ctx, ct: ContentType, frag: &[u8]) {
         let i = ctx.dir.index();
-        self.ev.records.add(&ct.label(), 1);
+        self.count_record(ct);
         match ct {
             ContentType::CHANGE_CIPHER_SPEC => self.side[i].encrypted = true,
             ContentType::HANDSHAKE => self.handshake_bytes(ctx, frag),
@@ -242,7 +268,7 @@ impl Analyzer for TlsAnalyzer {
                 self.side[i].encrypted || h.content_type == ContentType::APPLICATION_DATA;
             if encrypted {
                 // Counted, never buffered: consume the header and skip the body as it comes.
-                self.ev.records.add(&h.content_type.label(), 1);
+                self.count_record(h.content_type);
                 self.ev.encrypted_records += 1;
                 self.side[i].skip = h.len;
                 pos += RECORD_HEADER_LEN;
@@ -279,6 +305,7 @@ impl Analyzer for TlsAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
+        self.flush_records();
         let mine = std::mem::take(&mut self.ev);
         ev.tls.merge(Some(Box::new(mine)));
     }
