@@ -199,6 +199,45 @@ mod tests {
     }
 
     #[test]
+    fn names_decode_label_by_label() {
+        // The question name of CNAME_CHAIN_36, read again after the fast path for valid UTF-8.
+        let full = hex(CNAME_CHAIN_36);
+        let (n, after) = name(&full, 12).unwrap();
+        assert_eq!(after, 12 + 31);
+        assert!(n.is_ascii() && n.contains('.'), "{n}");
+        // Invalid UTF-8 is replaced label by label: a two-byte sequence cut by the label
+        // boundary (c3 | a9) gives two replacement characters, a whole one decodes.
+        let cut = [1, 0xc3, 1, 0xa9, 0];
+        assert_eq!(name(&cut, 0).unwrap().0, "\u{fffd}.\u{fffd}");
+        let whole = [2, 0xc3, 0xa9, 1, b'x', 0];
+        assert_eq!(name(&whole, 0).unwrap().0, "\u{e9}.x");
+        let bad = [3, b'a', 0xff, b'b', 0];
+        assert_eq!(name(&bad, 0).unwrap().0, "a\u{fffd}b");
+        assert_eq!(name(&[0], 0).unwrap(), ("<Root>".to_string(), 1));
+        // A name longer than the initial capacity of the buffer.
+        let mut long = Vec::new();
+        for _ in 0..4 {
+            long.push(40);
+            long.extend([b'a'; 40]);
+        }
+        long.push(0);
+        assert_eq!(name(&long, 0).unwrap().0.len(), 4 * 40 + 3);
+    }
+
+    #[test]
+    fn labels_match_names() {
+        for t in 0..=u16::MAX {
+            assert_eq!(parse::RrType(t).label(), parse::RrType(t).name());
+        }
+        for r in 0..=u8::MAX {
+            assert_eq!(parse::rcode_label(r), parse::rcode_name(r));
+        }
+        assert_eq!(parse::RrType(33).label(), "SRV");
+        assert_eq!(parse::rcode_label(3), "NXDOMAIN");
+        assert_eq!(parse::rcode_label(12), "RCODE12");
+    }
+
+    #[test]
     fn truncated_and_corrupted_messages() {
         let full = hex(CNAME_CHAIN_36);
         for n in 0..full.len() {

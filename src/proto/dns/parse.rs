@@ -7,6 +7,7 @@
 //! RR: NAME TYPE u16 CLASS u16 TTL u32 RDLENGTH u16 RDATA
 //! ```
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Length of the fixed header (RFC 1035 4.1.1).
@@ -14,6 +15,10 @@ pub const HEADER_LEN: usize = 12;
 
 /// Longest name in wire octets (RFC 1035 2.3.4: 255).
 pub const MAX_NAME_LEN: usize = 255;
+
+/// Bytes reserved up front for a decoded name: enough for typical AD names
+/// (`_ldap._tcp.dc._msdcs.example.com` is 33), grown beyond when needed.
+const NAME_CAPACITY: usize = 64;
 
 /// Most compression pointers followed while reading one name. Real names need a handful; a
 /// pointer loop would otherwise never end.
@@ -55,6 +60,11 @@ impl RrType {
 
     /// The mnemonic ("A", "SRV" ...), or "TYPEn" (RFC 3597 5) when not in the table.
     pub fn name(self) -> String {
+        self.label().into_owned()
+    }
+
+    /// [`RrType::name`] without allocating for a type in the table.
+    pub fn label(self) -> Cow<'static, str> {
         let s = match self.0 {
             1 => "A",
             2 => "NS",
@@ -78,28 +88,33 @@ impl RrType {
             252 => "AXFR",
             255 => "ANY",
             257 => "CAA",
-            n => return format!("TYPE{n}"),
+            n => return Cow::Owned(format!("TYPE{n}")),
         };
-        s.to_string()
+        Cow::Borrowed(s)
     }
 }
 
 /// Name of a response code (RFC 1035 4.1.1, RFC 2136), or "RCODEn".
 pub fn rcode_name(rcode: u8) -> String {
-    match rcode {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        6 => "YXDOMAIN".into(),
-        7 => "YXRRSET".into(),
-        8 => "NXRRSET".into(),
-        9 => "NOTAUTH".into(),
-        10 => "NOTZONE".into(),
-        n => format!("RCODE{n}"),
-    }
+    rcode_label(rcode).into_owned()
+}
+
+/// [`rcode_name`] without allocating for a code in the table.
+pub fn rcode_label(rcode: u8) -> Cow<'static, str> {
+    Cow::Borrowed(match rcode {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        n => return Cow::Owned(format!("RCODE{n}")),
+    })
 }
 
 /// The fixed header.
@@ -146,7 +161,8 @@ pub fn header(msg: &[u8]) -> Result<Header, DnsError> {
 /// Reads the (possibly compressed) name at `pos`; returns it (dotted, no trailing dot, `"<Root>"`
 /// for the root) and the offset just past it in the uncompressed stream.
 pub fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
-    let mut out = String::new();
+    // Most names fit: one allocation instead of a few growths.
+    let mut out = String::with_capacity(NAME_CAPACITY);
     let mut p = pos;
     let mut end: Option<usize> = None;
     let mut jumps = 0usize;
@@ -171,7 +187,12 @@ pub fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(&String::from_utf8_lossy(label));
+                // Each label on its own, as before: a sequence cut by a label boundary is
+                // replaced in both halves. Valid UTF-8 (nearly always ASCII) is copied as is.
+                match std::str::from_utf8(label) {
+                    Ok(l) => out.push_str(l),
+                    Err(_) => out.push_str(&String::from_utf8_lossy(label)),
+                }
                 p += 1 + l;
             }
             0xc0 => {

@@ -1,11 +1,13 @@
 //! Per-connection DNS state: whole datagrams over UDP, and the 2-byte length framing of
 //! RFC 1035 4.2.2 over TCP (with resynchronisation after a gap).
 
+use std::net::IpAddr;
+
 use crate::evidence::{Evidence, Merge};
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
-use super::parse::{self, address_names, rcode_name, RData, Section, HEADER_LEN};
+use super::parse::{self, address_names, rcode_label, RData, Section, HEADER_LEN};
 
 /// Length of the TCP message length prefix (RFC 1035 4.2.2).
 pub const TCP_PREFIX_LEN: usize = 2;
@@ -33,7 +35,7 @@ impl DnsAnalyzer {
 
     /// Decodes one message and records what it shows; counts it as malformed if undecodable.
     fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
-        let m = match parse::message(msg) {
+        let mut m = match parse::message(msg) {
             Ok(m) => m,
             Err(_) => {
                 self.ev.malformed += 1;
@@ -50,12 +52,19 @@ impl DnsAnalyzer {
             self.ev.messages.add("truncated", 1);
         }
         if h.response {
-            self.ev.rcodes.add(&rcode_name(h.rcode), 1);
+            self.ev.rcodes.add(&rcode_label(h.rcode), 1);
         }
-        for q in &m.questions {
+        // Question names are moved into the facts, not copied; address names read the questions
+        // too, so they are paired first.
+        let names = if h.response {
+            address_names(&m)
+        } else {
+            Vec::new()
+        };
+        for q in std::mem::take(&mut m.questions) {
             self.ev.queries.add(
                 Query {
-                    name: q.name.clone(),
+                    name: q.name,
                     qtype: q.qtype.name(),
                 },
                 at,
@@ -64,41 +73,42 @@ impl DnsAnalyzer {
         if !h.response {
             return;
         }
-        for r in &m.records {
+        for r in std::mem::take(&mut m.records) {
             if r.section == Section::Authority {
                 continue;
             }
-            let data = match &r.data {
-                RData::Addr(a) => a.to_string(),
-                RData::Cname(t) | RData::Ptr(t) => t.clone(),
+            let data = match r.data {
+                RData::Addr(a) => addr_text(a),
+                RData::Cname(t) | RData::Ptr(t) => t,
                 RData::Srv {
                     priority,
                     weight,
                     port,
                     target,
                 } => {
+                    let data = format!("{priority} {weight} {port} {target}");
                     self.ev.srv.add(
                         SrvTarget {
                             name: r.name.clone(),
-                            target: target.clone(),
-                            port: *port,
+                            target,
+                            port,
                         },
                         at,
                     );
-                    format!("{priority} {weight} {port} {target}")
+                    data
                 }
                 RData::Other(_) => continue,
             };
             self.ev.answers.add(
                 Answer {
-                    name: r.name.clone(),
+                    name: r.name,
                     rtype: r.rtype.name(),
                     data,
                 },
                 at,
             );
         }
-        for (address, name) in address_names(&m) {
+        for (address, name) in names {
             self.ev.names.add(AddressName { address, name }, at);
         }
     }
@@ -115,6 +125,28 @@ impl DnsAnalyzer {
         let body = body.get(..len.min(body.len())).unwrap_or_default();
         len >= HEADER_LEN && super::probe(crate::proto::Transport::Udp, body)
     }
+}
+
+/// An address as `Display` writes it (`IpAddr::to_string`), IPv4 digit by digit: the formatter
+/// machinery cost more than the rest of recording an A answer.
+fn addr_text(a: IpAddr) -> String {
+    let IpAddr::V4(v4) = a else {
+        return a.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if o >= 100 {
+            out.push(char::from(b'0' + o / 100));
+        }
+        if o >= 10 {
+            out.push(char::from(b'0' + o / 10 % 10));
+        }
+        out.push(char::from(b'0' + o % 10));
+    }
+    out
 }
 
 impl Analyzer for DnsAnalyzer {
@@ -168,5 +200,23 @@ impl Analyzer for DnsAnalyzer {
 
     fn finish(&mut self, ev: &mut Evidence) {
         ev.dns.merge(Some(Box::new(std::mem::take(&mut self.ev))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addr_text_is_display() {
+        for a in 0..=255u8 {
+            for b in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
+                let v4 = IpAddr::from([a, b, 255 - a, a / 3]);
+                assert_eq!(addr_text(v4), v4.to_string());
+            }
+        }
+        let v6: IpAddr = "fe80::1:2".parse().unwrap();
+        assert_eq!(addr_text(v6), "fe80::1:2");
+        assert_eq!(addr_text(IpAddr::from([10, 10, 10, 10])), "10.10.10.10");
     }
 }

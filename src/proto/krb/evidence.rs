@@ -1,5 +1,8 @@
 //! What Kerberos (RFC 4120) and kpasswd (RFC 3244) content proved about one flow.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use crate::evidence::{Facts, FrameRef, Merge};
@@ -88,8 +91,63 @@ fn unique<T: PartialEq>(v: &[T]) -> impl Iterator<Item = &T> {
         .map(|(_, x)| x)
 }
 
-fn etype(e: i32) -> Code {
-    Code::new(i64::from(e), parse::etype_name(e))
+/// The [`Code`]s of one numbering (message types, error codes ...) for the numbers `lo..`, each
+/// named on first use: recording a code seen before then neither formats nor allocates a name.
+/// (Filled lazily: a run that sees three etypes names three, not the whole range.)
+struct CodeTable<const N: usize>([OnceLock<Code>; N]);
+
+impl<const N: usize> CodeTable<N> {
+    const fn new() -> Self {
+        CodeTable([const { OnceLock::new() }; N])
+    }
+
+    /// The code `c` with its name: from the table when `lo <= c < lo + N`, else named now.
+    fn get(&'static self, lo: i64, name: fn(i64) -> String, c: i64) -> Cow<'static, Code> {
+        let slot = c
+            .checked_sub(lo)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.0.get(i));
+        match slot {
+            Some(cell) => Cow::Borrowed(cell.get_or_init(|| Code::new(c, name(c)))),
+            None => Cow::Owned(Code::new(c, name(c))),
+        }
+    }
+}
+
+// Table ranges cover every number kerberos-parser 0.9 and this module name (the tables of
+// RFC 4120 7.5, RFC 3961 8 and the IANA registries); numbers outside are named on each use, with
+// the same result.
+
+/// A message type as a [`Code`] (`{code, name}`).
+pub fn msg_type_code(t: MsgType) -> Cow<'static, Code> {
+    static T: CodeTable<32> = CodeTable::new();
+    let name = |c: i64| match u32::try_from(c) {
+        Ok(c) => MsgType(c).name().to_string(),
+        Err(_) => "unknown".to_string(),
+    };
+    T.get(0, name, i64::from(t.0))
+}
+
+/// An encryption type as a [`Code`].
+pub fn etype_code(e: i32) -> Cow<'static, Code> {
+    static T: CodeTable<261> = CodeTable::new();
+    T.get(-160, |c| parse::etype_name(c as i32), i64::from(e))
+}
+
+/// A KRB-ERROR error code as a [`Code`].
+pub fn error_code(e: i32) -> Cow<'static, Code> {
+    static T: CodeTable<128> = CodeTable::new();
+    T.get(0, |c| parse::error_name(c as i32), i64::from(e))
+}
+
+/// A pre-authentication data type as a [`Code`].
+pub fn padata_code(p: i32) -> Cow<'static, Code> {
+    static T: CodeTable<256> = CodeTable::new();
+    T.get(
+        0,
+        |c| parse::padata_name(c as i32).to_string(),
+        i64::from(p),
+    )
 }
 
 impl KrbEvidence {
@@ -97,59 +155,55 @@ impl KrbEvidence {
     pub fn record(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         self.messages += 1;
         if let Some(t) = m.msg_type {
-            self.msg_types.add(Code::new(i64::from(t.0), t.name()), at);
+            self.msg_types.add_ref(&*msg_type_code(t), at);
         }
         self.record_names(m, at);
         let is_request = matches!(m.msg_type, Some(MsgType::AS_REQ) | Some(MsgType::TGS_REQ));
         for &e in unique(&m.etypes_requested) {
-            self.etypes_requested.add(etype(e), at);
+            self.etypes_requested.add_ref(&*etype_code(e), at);
         }
         if let Some(e) = m.enc_part_etype {
-            self.etypes_used.add(etype(e), at);
+            self.etypes_used.add_ref(&*etype_code(e), at);
         }
         for &e in unique(&m.ticket_etypes) {
-            self.ticket_etypes.add(etype(e), at);
+            self.ticket_etypes.add_ref(&*etype_code(e), at);
         }
         if is_request {
             for &p in unique(&m.padata_types) {
-                self.padata_types
-                    .add(Code::new(i64::from(p), parse::padata_name(p)), at);
+                self.padata_types.add_ref(&*padata_code(p), at);
             }
         }
         if m.is_pkinit_request() {
             self.pkinit = true;
         }
         if let Some(c) = m.error_code {
-            self.errors
-                .add(Code::new(i64::from(c), parse::error_name(c)), at);
+            self.errors.add_ref(&*error_code(c), at);
         }
     }
 
     /// Records the type of a message whose body did not decode (counted in `malformed` too).
     pub fn record_type_only(&mut self, t: MsgType, at: FrameRef) {
-        self.msg_types.add(Code::new(i64::from(t.0), t.name()), at);
+        self.msg_types.add_ref(&*msg_type_code(t), at);
     }
 
     /// Records realms and principals only (used for the AP-REQ inside kpasswd as well).
     fn record_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         // Counts are per message: a realm named three times in one message counts once.
         for r in unique(&m.realms) {
-            self.realms.add(r.clone(), at);
+            self.realms.add_ref(r.as_str(), at);
         }
         if let Some(c) = &m.client {
-            self.client_principals.add(c.clone(), at);
+            self.client_principals.add_ref(c.as_str(), at);
         }
         if let Some(s) = &m.sname {
-            self.spns.add(s.clone(), at);
+            self.spns.add_ref(s.as_str(), at);
         }
-        let snames: Vec<String> = m
-            .ticket_snames
-            .iter()
-            .chain(m.error_sname.iter())
-            .cloned()
-            .collect();
-        for s in unique(&snames) {
-            self.ticket_spns.add(s.clone(), at);
+        // Ticket snames, then the error's sname, each distinct value once.
+        let all = || m.ticket_snames.iter().chain(m.error_sname.iter());
+        for (i, s) in all().enumerate() {
+            if !all().take(i).any(|p| p == s) {
+                self.ticket_spns.add_ref(s.as_str(), at);
+            }
         }
     }
 }
@@ -204,8 +258,7 @@ impl KpasswdEvidence {
             parse::KpasswdMessage::Error { error } => {
                 self.replies.add("krb-error".to_string(), at);
                 if let Some(c) = error.error_code {
-                    self.errors
-                        .add(Code::new(i64::from(c), parse::error_name(c)), at);
+                    self.errors.add_ref(&*error_code(c), at);
                 }
                 if let Some(rc) = error.e_data.and_then(parse::kpasswd_result_code) {
                     self.result_codes
@@ -218,10 +271,45 @@ impl KpasswdEvidence {
 
     fn add_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         for r in unique(&m.realms) {
-            self.realms.add(r.clone(), at);
+            self.realms.add_ref(r.as_str(), at);
         }
         for s in unique(&m.ticket_snames) {
-            self.ticket_spns.add(s.clone(), at);
+            self.ticket_spns.add_ref(s.as_str(), at);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_tables_name_like_the_parser() {
+        // In the tables, at their edges and outside them: the same numbers and names as naming
+        // each code on its own (kerberos-parser's spelling for etypes and errors).
+        for c in -400..=400i32 {
+            let e = etype_code(c);
+            assert_eq!(*e, Code::new(i64::from(c), parse::etype_name(c)));
+            let r = error_code(c);
+            assert_eq!(*r, Code::new(i64::from(c), parse::error_name(c)));
+            let p = padata_code(c);
+            assert_eq!(*p, Code::new(i64::from(c), parse::padata_name(c)));
+        }
+        for t in 0..=64u32 {
+            assert_eq!(
+                *msg_type_code(MsgType(t)),
+                Code::new(i64::from(t), MsgType(t).name())
+            );
+        }
+        for c in [i32::MIN, i32::MAX] {
+            assert_eq!(etype_code(c).name, "unknown");
+            assert_eq!(error_code(c).name, "unknown");
+        }
+        assert_eq!(etype_code(23).name, "rc4-hmac");
+        assert_eq!(etype_code(-128).name, "rc4-md4");
+        assert_eq!(error_code(25).name, "KDC_ERR_PREAUTH_REQUIRED");
+        assert_eq!(padata_code(16).name, "PA-PK-AS-REQ");
+        assert!(matches!(etype_code(18), Cow::Borrowed(_)));
+        assert!(matches!(etype_code(1000), Cow::Owned(_)));
     }
 }

@@ -196,9 +196,24 @@ pub enum KrbParseError {
     Malformed,
 }
 
-/// `name/instance...` of a PrincipalName (RFC 4120 5.2.2), as Wireshark joins them.
-fn principal(p: &PrincipalName) -> String {
-    p.name_string.join("/")
+/// `name/instance...` of a PrincipalName (RFC 4120 5.2.2), as Wireshark joins them. Takes the
+/// parsed name: a one-component name is moved, not copied.
+fn principal(p: PrincipalName) -> String {
+    let mut parts = p.name_string;
+    if parts.len() == 1 {
+        parts.pop().unwrap_or_default()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// `principal@realm`.
+fn client(p: PrincipalName, realm: &str) -> String {
+    let mut c = principal(p);
+    c.reserve(1 + realm.len());
+    c.push('@');
+    c.push_str(realm);
+    c
 }
 
 /// Parses one whole Kerberos message (RFC 4120 section 5). `data` must hold exactly one message
@@ -217,23 +232,20 @@ pub fn parse_message(data: &[u8]) -> Result<KrbMessage<'_>, KrbParseError> {
         msg_type: Some(mt),
         ..KrbMessage::default()
     };
+    // The decoded values are moved into the summary, not copied.
     let ok = match mt {
-        MsgType::AS_REQ => parse_as_req(data).map(|(_, r)| add_req(&mut m, &r)).is_ok(),
-        MsgType::TGS_REQ => parse_tgs_req(data)
-            .map(|(_, r)| add_req(&mut m, &r))
-            .is_ok(),
-        MsgType::AS_REP => parse_as_rep(data).map(|(_, r)| add_rep(&mut m, &r)).is_ok(),
-        MsgType::TGS_REP => parse_tgs_rep(data)
-            .map(|(_, r)| add_rep(&mut m, &r))
-            .is_ok(),
+        MsgType::AS_REQ => parse_as_req(data).map(|(_, r)| add_req(&mut m, r)).is_ok(),
+        MsgType::TGS_REQ => parse_tgs_req(data).map(|(_, r)| add_req(&mut m, r)).is_ok(),
+        MsgType::AS_REP => parse_as_rep(data).map(|(_, r)| add_rep(&mut m, r)).is_ok(),
+        MsgType::TGS_REP => parse_tgs_rep(data).map(|(_, r)| add_rep(&mut m, r)).is_ok(),
         MsgType::AP_REQ => ApReq::from_der(data)
-            .map(|(_, r)| add_ap_req(&mut m, &r))
+            .map(|(_, r)| add_ticket(&mut m, r.ticket))
             .is_ok(),
         MsgType::AP_REP => kerberos_parser::krb5::ApRep::from_der(data)
             .map(|(_, r)| m.enc_part_etype = Some(r.enc_part.etype.0))
             .is_ok(),
         MsgType::ERROR => KrbError::from_der(data)
-            .map(|(_, e)| add_error(&mut m, &e))
+            .map(|(_, e)| add_error(&mut m, e))
             .is_ok(),
         _ => parse_enc_only(data, &mut m).is_some(),
     };
@@ -244,57 +256,54 @@ pub fn parse_message(data: &[u8]) -> Result<KrbMessage<'_>, KrbParseError> {
     }
 }
 
-fn add_ticket(m: &mut KrbMessage<'_>, t: &Ticket<'_>) {
-    m.realms.push(t.realm.0.clone());
-    m.ticket_snames.push(principal(&t.sname));
+fn add_ticket(m: &mut KrbMessage<'_>, t: Ticket<'_>) {
+    m.realms.push(t.realm.0);
+    m.ticket_snames.push(principal(t.sname));
     m.ticket_etypes.push(t.enc_part.etype.0);
 }
 
-fn add_ap_req(m: &mut KrbMessage<'_>, r: &ApReq<'_>) {
-    add_ticket(m, &r.ticket);
-}
-
-fn add_req(m: &mut KrbMessage<'_>, r: &KdcReq<'_>) {
-    let b = &r.req_body;
-    m.realms.push(b.realm.0.clone());
-    if let Some(c) = &b.cname {
-        m.client = Some(format!("{}@{}", principal(c), b.realm.0));
+fn add_req(m: &mut KrbMessage<'_>, r: KdcReq<'_>) {
+    let b = r.req_body;
+    if let Some(c) = b.cname {
+        m.client = Some(client(c, &b.realm.0));
     }
-    m.sname = b.sname.as_ref().map(principal);
+    m.realms.push(b.realm.0);
+    m.sname = b.sname.map(principal);
     m.etypes_requested = b.etype.iter().map(|e| e.0).collect();
+    m.padata_types.reserve(r.padata.len());
     for p in &r.padata {
         m.padata_types.push(p.padata_type.0);
         // RFC 4120 5.2.7.1: PA-TGS-REQ holds the AP-REQ that carries the TGT.
         if p.padata_type.0 == PA_TGS_REQ {
             if let Ok((_, ap)) = ApReq::from_der(p.padata_value) {
-                add_ap_req(m, &ap);
+                add_ticket(m, ap.ticket);
             }
         }
     }
-    for t in &b.additional_tickets {
+    for t in b.additional_tickets {
         add_ticket(m, t);
     }
 }
 
-fn add_rep(m: &mut KrbMessage<'_>, r: &KdcRep<'_>) {
-    m.realms.push(r.crealm.0.clone());
-    m.client = Some(format!("{}@{}", principal(&r.cname), r.crealm.0));
+fn add_rep(m: &mut KrbMessage<'_>, r: KdcRep<'_>) {
+    m.client = Some(client(r.cname, &r.crealm.0));
+    m.realms.push(r.crealm.0);
     m.padata_types = r.padata.iter().map(|p| p.padata_type.0).collect();
-    add_ticket(m, &r.ticket);
+    add_ticket(m, r.ticket);
     m.enc_part_etype = Some(r.enc_part.etype.0);
 }
 
-fn add_error<'a>(m: &mut KrbMessage<'a>, e: &KrbError<'a>) {
+fn add_error<'a>(m: &mut KrbMessage<'a>, e: KrbError<'a>) {
     m.error_code = Some(e.error_code.0);
-    if let Some(cr) = &e.crealm {
-        m.realms.push(cr.0.clone());
-    }
-    m.realms.push(e.realm.0.clone());
-    if let Some(c) = &e.cname {
+    if let Some(c) = e.cname {
         let realm = e.crealm.as_ref().unwrap_or(&e.realm);
-        m.client = Some(format!("{}@{}", principal(c), realm.0));
+        m.client = Some(client(c, &realm.0));
     }
-    m.error_sname = Some(principal(&e.sname));
+    if let Some(cr) = e.crealm {
+        m.realms.push(cr.0);
+    }
+    m.realms.push(e.realm.0);
+    m.error_sname = Some(principal(e.sname));
     m.e_data = e.edata;
 }
 

@@ -138,6 +138,135 @@ mod tests {
         }
     }
 
+    /// The fragment of the one record of SERVER_HELLO_CERT_457 (ServerHello + Certificate)
+    /// re-cut into records of `sizes` bytes (the rest in a last record), as one TCP stream.
+    fn recut_457(sizes: &[usize]) -> Vec<u8> {
+        let rec = hex(SERVER_HELLO_CERT_457);
+        let mut frag = &rec[5..];
+        let mut out = Vec::new();
+        for &n in sizes.iter().chain([usize::MAX].iter()) {
+            let (a, b) = frag.split_at(n.min(frag.len()));
+            out.extend([0x16, 0x03, 0x03]);
+            out.extend((a.len() as u16).to_be_bytes());
+            out.extend(a);
+            frag = b;
+            if frag.is_empty() {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn handshake_messages_across_records_decode_alike() {
+        // SERVER_HELLO_CERT_457's two handshake messages (ServerHello 74 bytes, Certificate 528)
+        // in one record, then cut inside the ServerHello header, at the message boundary, inside
+        // the Certificate and one byte per record: the same facts each time (tshark frame 457:
+        // cipher 0x1301, CN certs.example.com, SAN *.example.com).
+        let c = ctx(457, Dir::ToClient, Transport::Tcp, 443);
+        for sizes in [
+            &[][..],
+            &[2],
+            &[74],
+            &[74, 100, 300],
+            &[80, 5, 1, 1],
+            &[1; 700],
+        ] {
+            let data = recut_457(sizes);
+            let mut a = TlsAnalyzer::new(443);
+            assert_eq!(a.stream(&c, &data), data.len(), "{sizes:?}");
+            let ev = finish(&mut a).tls.unwrap();
+            assert_eq!(ev.handshake.get("server_hello"), 1, "{sizes:?}");
+            assert_eq!(ev.handshake.get("certificate"), 1, "{sizes:?}");
+            assert_eq!(
+                ev.cipher_suite.iter().next().map(|f| f.value.id),
+                Some(0x1301)
+            );
+            assert_eq!(
+                values(&ev.cert_subject),
+                vec!["CN=certs.example.com, O=Example Inc, OU=IT Department"]
+            );
+            assert_eq!(values(&ev.cert_san), vec!["dns:*.example.com"]);
+            assert_eq!(ev.malformed, 0);
+            assert_eq!(
+                ev.records.get("handshake") as usize,
+                if sizes.len() == 700 {
+                    602
+                } else {
+                    sizes.len() + 1
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn certificate_cache_gives_the_decoded_result() {
+        // The end-entity certificate of SERVER_HELLO_CERT_457 (tshark frame 457: CN
+        // certs.example.com, SAN *.example.com): record header 5 + ServerHello 74 + Certificate
+        // header 4 + list length 3 + certificate length 3.
+        let rec = hex(SERVER_HELLO_CERT_457);
+        let der = &rec[5 + 74 + 4 + 3 + 3..];
+        let fresh = parse::certificate(der);
+        assert_eq!(
+            fresh.as_ref().map(|c| c.subject.as_str()),
+            Some("CN=certs.example.com, O=Example Inc, OU=IT Department")
+        );
+        assert_eq!(parse::certificate_cached(der), fresh);
+        assert_eq!(parse::certificate_cached(der), fresh);
+        // A corrupted copy is a different key: decoded (and refused) on its own.
+        let mut bad = der.to_vec();
+        bad[1] ^= 0x7f;
+        assert_eq!(parse::certificate_cached(&bad), parse::certificate(&bad));
+        // Push the good one out of the cache with other entries, then ask again.
+        for i in 0..parse::CERT_CACHE_ENTRIES as u8 + 2 {
+            let mut other = der.to_vec();
+            if let Some(b) = other.last_mut() {
+                *b = i;
+            }
+            assert_eq!(
+                parse::certificate_cached(&other),
+                parse::certificate(&other)
+            );
+        }
+        assert_eq!(parse::certificate_cached(der), fresh);
+        // Larger than the cache takes: decoded every time, same result.
+        let mut big = der.to_vec();
+        big.resize(parse::CERT_CACHE_MAX_DER + 1, 0);
+        assert_eq!(parse::certificate_cached(&big), parse::certificate(&big));
+    }
+
+    #[test]
+    fn record_counts_read_mid_stream_and_at_finish() {
+        // CLIENT_HELLO_456 (one handshake record) twice, then an application_data record
+        // header with 3 of its 5 bytes (tshark: tls.record.content_type 22, 22, 23).
+        let c = ctx(456, Dir::ToServer, Transport::Tcp, 443);
+        let mut a = TlsAnalyzer::new(443);
+        let mut data = hex(CLIENT_HELLO_456);
+        data.extend(hex(CLIENT_HELLO_456));
+        data.extend([0x17, 0x03, 0x03, 0x00, 0x05, 1, 2, 3]);
+        assert_eq!(a.stream(&c, &data), data.len());
+        assert_eq!(a.evidence().records.get("handshake"), 2);
+        assert_eq!(a.evidence().records.get("application_data"), 1);
+        a.stream(&c, &[4, 5, 0x15, 0x03, 0x03, 0x00, 0x00]);
+        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(ev.records.get("handshake"), 2);
+        assert_eq!(ev.records.get("application_data"), 1);
+        assert_eq!(ev.records.get("alert"), 1);
+        assert_eq!(ev.encrypted_records, 1);
+        assert_eq!(ev.encrypted_bytes, 5);
+        assert_eq!(ev.records.iter().count(), 3);
+    }
+
+    #[test]
+    fn counter_labels_match_names() {
+        for t in 0..=255u8 {
+            assert_eq!(parse::ContentType(t).label(), parse::ContentType(t).name());
+            assert_eq!(parse::handshake_label(t), parse::handshake_name(t));
+        }
+        assert_eq!(parse::ContentType(23).label(), "application_data");
+        assert_eq!(parse::handshake_label(99), "type_99");
+    }
+
     #[test]
     fn truncated_prefix_resynchronises() {
         // A capture that begins inside a record: not malformed, but noted.

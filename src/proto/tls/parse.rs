@@ -4,6 +4,7 @@
 //!
 //! Handshake message bodies are decoded with tls-parser 0.12, certificates with x509-parser.
 
+use std::borrow::Cow;
 use tls_parser::{
     parse_tls_client_hello_extensions, parse_tls_message_handshake,
     parse_tls_server_hello_extensions, SNIType, TlsCipherSuite, TlsExtension, TlsMessage,
@@ -43,14 +44,19 @@ impl ContentType {
 
     /// The name used as a counter key ("handshake", "alert" ... or "type_N").
     pub fn name(self) -> String {
-        match self.0 {
-            20 => "change_cipher_spec".into(),
-            21 => "alert".into(),
-            22 => "handshake".into(),
-            23 => "application_data".into(),
-            24 => "heartbeat".into(),
-            n => format!("type_{n}"),
-        }
+        self.label().into_owned()
+    }
+
+    /// [`ContentType::name`] without allocating for a known type (one call per record).
+    pub fn label(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self.0 {
+            20 => "change_cipher_spec",
+            21 => "alert",
+            22 => "handshake",
+            23 => "application_data",
+            24 => "heartbeat",
+            n => return Cow::Owned(format!("type_{n}")),
+        })
     }
 }
 
@@ -194,24 +200,29 @@ pub struct BadHandshake(pub u8);
 
 /// Name of a handshake type (RFC 8446 4, RFC 5246 7.4), for counters.
 pub fn handshake_name(t: u8) -> String {
-    match t {
-        0 => "hello_request".into(),
-        1 => "client_hello".into(),
-        2 => "server_hello".into(),
-        4 => "new_session_ticket".into(),
-        5 => "end_of_early_data".into(),
-        8 => "encrypted_extensions".into(),
-        11 => "certificate".into(),
-        12 => "server_key_exchange".into(),
-        13 => "certificate_request".into(),
-        14 => "server_hello_done".into(),
-        15 => "certificate_verify".into(),
-        16 => "client_key_exchange".into(),
-        20 => "finished".into(),
-        22 => "certificate_status".into(),
-        24 => "key_update".into(),
-        n => format!("type_{n}"),
-    }
+    handshake_label(t).into_owned()
+}
+
+/// [`handshake_name`] without allocating for a known type.
+pub fn handshake_label(t: u8) -> Cow<'static, str> {
+    Cow::Borrowed(match t {
+        0 => "hello_request",
+        1 => "client_hello",
+        2 => "server_hello",
+        4 => "new_session_ticket",
+        5 => "end_of_early_data",
+        8 => "encrypted_extensions",
+        11 => "certificate",
+        12 => "server_key_exchange",
+        13 => "certificate_request",
+        14 => "server_hello_done",
+        15 => "certificate_verify",
+        16 => "client_key_exchange",
+        20 => "finished",
+        22 => "certificate_status",
+        24 => "key_update",
+        n => return Cow::Owned(format!("type_{n}")),
+    })
 }
 
 /// Decodes one complete handshake message (`msg` holds its 4-byte header and body exactly).
@@ -294,12 +305,53 @@ pub fn handshake(msg: &[u8]) -> Result<Handshake, BadHandshake> {
         })),
         TlsMessageHandshake::Certificate(c) => match c.cert_chain.first() {
             None => Ok(Handshake::Certificate(None)),
-            Some(raw) => certificate(raw.data)
+            Some(raw) => certificate_cached(raw.data)
                 .map(|c| Handshake::Certificate(Some(c)))
                 .ok_or(BadHandshake(t)),
         },
         _ => Ok(Handshake::Other(t)),
     }
+}
+
+/// Certificates remembered by [`certificate_cached`] (per thread). A capture shows the same
+/// few server certificates on many connections; a handful of entries catch the repeats.
+pub const CERT_CACHE_ENTRIES: usize = 16;
+
+/// Largest DER certificate remembered: bounds the cache to 16 x 16 KiB. Real end-entity
+/// certificates are 1-3 KiB; bigger ones are decoded every time.
+pub const CERT_CACHE_MAX_DER: usize = 16 * 1024;
+
+thread_local! {
+    /// Recently decoded certificates (DER bytes and the result), most recent first.
+    static CERT_CACHE: std::cell::RefCell<Vec<(Vec<u8>, Option<ServerCert>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`certificate`], remembering the last [`CERT_CACHE_ENTRIES`] results by their exact DER
+/// bytes: the same certificate seen on another connection is not decoded again. The result is
+/// the same as [`certificate`]'s, which is a pure function of the bytes.
+pub fn certificate_cached(der: &[u8]) -> Option<ServerCert> {
+    if der.len() > CERT_CACHE_MAX_DER {
+        return certificate(der);
+    }
+    let hit = CERT_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let i = c.iter().position(|(k, _)| k.as_slice() == der)?;
+        let e = c.remove(i);
+        let out = e.1.clone();
+        c.insert(0, e);
+        Some(out)
+    });
+    if let Some(out) = hit {
+        return out;
+    }
+    let out = certificate(der);
+    CERT_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.truncate(CERT_CACHE_ENTRIES - 1);
+        c.insert(0, (der.to_vec(), out.clone()));
+    });
+    out
 }
 
 /// Subject, issuer and subjectAltName of one DER certificate (RFC 5280 4.1, 4.2.1.6). When

@@ -7,7 +7,7 @@ use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{CipherSuite, TlsEvidence};
 use super::parse::{
-    cipher_name, handshake, handshake_name, record_header, version_name, ContentType, Handshake,
+    cipher_name, handshake, handshake_label, record_header, version_name, ContentType, Handshake,
     RecordError, HANDSHAKE_HEADER_LEN, MAX_HANDSHAKE_LEN, RECORD_HEADER_LEN,
 };
 
@@ -43,6 +43,10 @@ pub struct TlsAnalyzer {
     /// A ClientHello or ServerHello was decoded, or [`RECORDS_PROVING_TLS`] records chained:
     /// the content is TLS.
     proved: bool,
+    /// Records counted by content type (20..=24, the types [`record_header`] accepts) and not
+    /// yet added to `ev.records`: one array increment per record instead of a keyed lookup;
+    /// the sums go into the evidence when it is read ([`TlsAnalyzer::evidence`], `finish`).
+    pending_records: [u64; 5],
 }
 
 impl TlsAnalyzer {
@@ -53,18 +57,40 @@ impl TlsAnalyzer {
             side: Default::default(),
             ev: TlsEvidence::default(),
             proved: false,
+            pending_records: [0; 5],
         }
     }
 
     /// The evidence gathered so far.
-    pub fn evidence(&self) -> &TlsEvidence {
+    pub fn evidence(&mut self) -> &TlsEvidence {
+        self.flush_records();
         &self.ev
+    }
+
+    /// Counts one record of type `ct`.
+    fn count_record(&mut self, ct: ContentType) {
+        match self
+            .pending_records
+            .get_mut(usize::from(ct.0.wrapping_sub(20)))
+        {
+            Some(n) => *n += 1,
+            None => self.ev.records.add(&ct.label(), 1),
+        }
+    }
+
+    /// Adds the pending per-type record counts to the evidence.
+    fn flush_records(&mut self) {
+        for (t, n) in (20u8..).zip(std::mem::take(&mut self.pending_records)) {
+            if n > 0 {
+                self.ev.records.add(&ContentType(t).label(), n);
+            }
+        }
     }
 
     /// Handles the fragment of one complete record read in clear.
     fn record(&mut self, ctx: &Ctx, ct: ContentType, frag: &[u8]) {
         let i = ctx.dir.index();
-        self.ev.records.add(&ct.name(), 1);
+        self.count_record(ct);
         match ct {
             ContentType::CHANGE_CIPHER_SPEC => self.side[i].encrypted = true,
             ContentType::HANDSHAKE => self.handshake_bytes(ctx, frag),
@@ -72,44 +98,57 @@ impl TlsAnalyzer {
         }
     }
 
-    /// Appends handshake bytes and decodes every complete message.
+    /// Appends handshake bytes and decodes every complete message. Messages wholly inside
+    /// `frag` with nothing pending are decoded in place; only an incomplete tail is buffered.
     fn handshake_bytes(&mut self, ctx: &Ctx, frag: &[u8]) {
         let i = ctx.dir.index();
         if self.side[i].hs_broken {
             return;
         }
-        self.side[i].hs.extend_from_slice(frag);
-        loop {
-            let hs = &self.side[i].hs;
+        let mut buf = std::mem::take(&mut self.side[i].hs);
+        let in_place = buf.is_empty();
+        if !in_place {
+            buf.extend_from_slice(frag);
+        }
+        let data: &[u8] = if in_place { frag } else { &buf };
+        let mut at = 0usize;
+        let keep = loop {
+            let hs = data.get(at..).unwrap_or_default();
             let Some(h) = hs.get(..HANDSHAKE_HEADER_LEN) else {
-                return;
+                break true;
             };
             let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
             if len > MAX_HANDSHAKE_LEN {
                 self.ev.malformed += 1;
-                self.side[i].hs.clear();
                 self.side[i].hs_broken = true;
-                return;
+                break false;
             }
             let total = HANDSHAKE_HEADER_LEN + len;
-            if hs.len() < total {
-                return;
-            }
-            let msg: Vec<u8> = self.side[i].hs.drain(..total).collect();
-            self.message(ctx, &msg);
+            let Some(msg) = hs.get(..total) else {
+                break true;
+            };
+            self.message(ctx, msg);
+            at += total;
             if self.side[i].encrypted {
                 // TLS 1.3: what follows the ServerHello is encrypted.
-                self.side[i].hs.clear();
-                return;
+                break false;
             }
+        };
+        if !keep {
+            buf.clear();
+        } else if in_place {
+            buf.extend_from_slice(frag.get(at..).unwrap_or_default());
+        } else {
+            buf.drain(..at);
         }
+        self.side[i].hs = buf;
     }
 
     /// Records what one handshake message shows.
     fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
         let at = ctx.frame;
         let t = msg.first().copied().unwrap_or(0);
-        self.ev.handshake.add(&handshake_name(t), 1);
+        self.ev.handshake.add(&handshake_label(t), 1);
         match handshake(msg) {
             Err(_) => self.ev.malformed += 1,
             Ok(Handshake::ClientHello(ch)) => {
@@ -229,7 +268,7 @@ impl Analyzer for TlsAnalyzer {
                 self.side[i].encrypted || h.content_type == ContentType::APPLICATION_DATA;
             if encrypted {
                 // Counted, never buffered: consume the header and skip the body as it comes.
-                self.ev.records.add(&h.content_type.name(), 1);
+                self.count_record(h.content_type);
                 self.ev.encrypted_records += 1;
                 self.side[i].skip = h.len;
                 pos += RECORD_HEADER_LEN;
@@ -266,6 +305,7 @@ impl Analyzer for TlsAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
+        self.flush_records();
         let mine = std::mem::take(&mut self.ev);
         ev.tls.merge(Some(Box::new(mine)));
     }
