@@ -134,22 +134,22 @@ impl KrbEvidence {
     fn record_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         // Counts are per message: a realm named three times in one message counts once.
         for r in unique(&m.realms) {
-            self.realms.add(r.clone(), at);
+            self.realms.add_ref(r.as_str(), at);
         }
         if let Some(c) = &m.client {
-            self.client_principals.add(c.clone(), at);
+            self.client_principals.add_ref(c.as_str(), at);
         }
         if let Some(s) = &m.sname {
-            self.spns.add(s.clone(), at);
+            self.spns.add_ref(s.as_str(), at);
         }
-        let snames: Vec<String> = m
+        let snames: Vec<&str> = m
             .ticket_snames
             .iter()
             .chain(m.error_sname.iter())
-            .cloned()
+            .map(String::as_str)
             .collect();
         for s in unique(&snames) {
-            self.ticket_spns.add(s.clone(), at);
+            self.ticket_spns.add_ref(*s, at);
         }
     }
 }
@@ -199,10 +199,10 @@ impl KpasswdEvidence {
                 self.add_names(ap_req, at);
             }
             parse::KpasswdMessage::Reply { .. } => {
-                self.replies.add("ap-rep+krb-priv".to_string(), at);
+                self.replies.add_ref("ap-rep+krb-priv", at);
             }
             parse::KpasswdMessage::Error { error } => {
-                self.replies.add("krb-error".to_string(), at);
+                self.replies.add_ref("krb-error", at);
                 if let Some(c) = error.error_code {
                     self.errors
                         .add(Code::new(i64::from(c), parse::error_name(c)), at);
@@ -218,10 +218,10 @@ impl KpasswdEvidence {
 
     fn add_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         for r in unique(&m.realms) {
-            self.realms.add(r.clone(), at);
+            self.realms.add_ref(r.as_str(), at);
         }
         for s in unique(&m.ticket_snames) {
-            self.ticket_spns.add(s.clone(), at);
+            self.ticket_spns.add_ref(s.as_str(), at);
         }
     }
 }
