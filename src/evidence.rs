@@ -72,17 +72,6 @@ impl<K: Ord, V> SortedMap<K, V> {
     {
         self.find(key).ok().map(|i| &self.0[i].1)
     }
-    fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-    {
-        self.find(key).ok().map(|i| &mut self.0[i].1)
-    }
-    /// Inserts a key known to be absent.
-    fn insert(&mut self, key: K, value: V) {
-        let i = self.find(&key).unwrap_or_else(|i| i);
-        self.0.insert(i, (key, value));
-    }
     fn len(&self) -> usize {
         self.0.len()
     }
@@ -162,24 +151,39 @@ impl<T: Ord + Clone> Facts<T> {
         T: std::borrow::Borrow<Q>,
         Q: Ord + ToOwned<Owned = T> + ?Sized,
     {
-        if let Some(e) = self.map.get_mut(value) {
-            if at < e.0 {
-                e.0 = at;
+        match self.map.find(value) {
+            Ok(i) => self.bump(i, at, 1),
+            Err(i) => {
+                if self.map.len() < MAX_FACTS_PER_LIST {
+                    self.map.0.insert(i, (value.to_owned(), (at, 1)));
+                } else {
+                    self.dropped += 1;
+                }
             }
-            e.1 += 1;
-        } else {
-            self.add_n(value.to_owned(), at, 1);
         }
     }
 
     fn add_n(&mut self, value: T, at: FrameRef, n: u64) {
-        if let Some(e) = self.map.get_mut(&value) {
+        match self.map.find(&value) {
+            Ok(i) => self.bump(i, at, n),
+            Err(i) => self.insert_new(i, value, at, n),
+        }
+    }
+
+    /// Counts `n` more sightings of the value at index `i`, first seen at `at`.
+    fn bump(&mut self, i: usize, at: FrameRef, n: u64) {
+        if let Some((_, e)) = self.map.0.get_mut(i) {
             if at < e.0 {
                 e.0 = at;
             }
             e.1 += n;
-        } else if self.map.len() < MAX_FACTS_PER_LIST {
-            self.map.insert(value, (at, n));
+        }
+    }
+
+    /// Stores a new value at its place `i`, or counts it as dropped when the list is full.
+    fn insert_new(&mut self, i: usize, value: T, at: FrameRef, n: u64) {
+        if self.map.len() < MAX_FACTS_PER_LIST {
+            self.map.0.insert(i, (value, (at, n)));
         } else {
             self.dropped += n;
         }
@@ -189,9 +193,9 @@ impl<T: Ord + Clone> Facts<T> {
     ///
     /// The result is that of adding `other`'s values one by one in value order (the cap keeps
     /// the smallest new values that fit). An empty side costs nothing: `other` empty is a no-op,
-    /// `self` empty takes `other`'s vector whole. Otherwise both lists are sorted, so each value
-    /// of `other` is searched only after the place of the previous one; its key is moved in
-    /// when new and freed when already present.
+    /// `self` empty takes `other`'s vector whole; when the two together fit under the cap the
+    /// shorter is merged into the longer. Both lists are sorted, so each value is searched only
+    /// after the place of the previous one; its key is moved in when new, freed when present.
     pub fn merge(&mut self, other: Facts<T>) {
         self.dropped += other.dropped;
         if other.map.is_empty() {
@@ -201,8 +205,14 @@ impl<T: Ord + Clone> Facts<T> {
             self.map = other.map;
             return;
         }
+        let mut other = other.map;
+        if other.len() > self.map.len() && other.len() + self.map.len() <= MAX_FACTS_PER_LIST {
+            // Below the cap a merge is a union (earliest frame, summed counts) whatever the
+            // order: insert the shorter list into the longer.
+            std::mem::swap(&mut self.map, &mut other);
+        }
         let mut lo = 0;
-        for (v, (at, n)) in other.map {
+        for (v, (at, n)) in other {
             let rest = self.map.0.get(lo..).unwrap_or_default();
             match rest.binary_search_by(|(k, _)| k.cmp(&v)) {
                 Ok(i) => {
@@ -310,12 +320,19 @@ pub struct Counts {
 impl Counts {
     /// Adds `n` to the counter `key`.
     pub fn add(&mut self, key: &str, n: u64) {
-        if let Some(c) = self.map.get_mut(key) {
-            *c += n;
-        } else if self.map.len() < MAX_FACTS_PER_LIST {
-            self.map.insert(key.to_string(), n);
-        } else {
-            self.dropped += n;
+        match self.map.find(key) {
+            Ok(i) => {
+                if let Some((_, c)) = self.map.0.get_mut(i) {
+                    *c += n;
+                }
+            }
+            Err(i) => {
+                if self.map.len() < MAX_FACTS_PER_LIST {
+                    self.map.0.insert(i, (key.to_string(), n));
+                } else {
+                    self.dropped += n;
+                }
+            }
         }
     }
     /// Folds `other` into `self`: the result of adding `other`'s counters one by one in key
@@ -329,8 +346,12 @@ impl Counts {
             self.map = other.map;
             return;
         }
+        let mut other = other.map;
+        if other.len() > self.map.len() && other.len() + self.map.len() <= MAX_FACTS_PER_LIST {
+            std::mem::swap(&mut self.map, &mut other);
+        }
         let mut lo = 0;
-        for (k, n) in other.map {
+        for (k, n) in other {
             let rest = self.map.0.get(lo..).unwrap_or_default();
             match rest.binary_search_by(|(key, _)| key.cmp(&k)) {
                 Ok(i) => {
