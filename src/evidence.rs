@@ -66,6 +66,27 @@ impl<K: Ord, V> SortedMap<K, V> {
         }
         self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
     }
+    /// Like `find` for a key known to sort after every key before `lo` (merging two sorted
+    /// lists). The entry at `lo` is tried first: lists merged into a flow mostly hold the same
+    /// keys, so the next key is usually right there.
+    fn find_from(&self, lo: usize, key: &K) -> Result<usize, usize> {
+        let rest = self.0.get(lo..).unwrap_or_default();
+        match rest.first().map(|(k, _)| k.cmp(key)) {
+            None => Err(lo),
+            Some(std::cmp::Ordering::Equal) => Ok(lo),
+            Some(std::cmp::Ordering::Greater) => Err(lo),
+            Some(std::cmp::Ordering::Less) => {
+                match rest
+                    .get(1..)
+                    .unwrap_or_default()
+                    .binary_search_by(|(k, _)| k.cmp(key))
+                {
+                    Ok(i) => Ok(lo + 1 + i),
+                    Err(i) => Err(lo + 1 + i),
+                }
+            }
+        }
+    }
     fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
@@ -213,20 +234,13 @@ impl<T: Ord + Clone> Facts<T> {
         }
         let mut lo = 0;
         for (v, (at, n)) in other {
-            let rest = self.map.0.get(lo..).unwrap_or_default();
-            match rest.binary_search_by(|(k, _)| k.cmp(&v)) {
+            match self.map.find_from(lo, &v) {
                 Ok(i) => {
-                    lo += i;
-                    if let Some((_, e)) = self.map.0.get_mut(lo) {
-                        if at < e.0 {
-                            e.0 = at;
-                        }
-                        e.1 += n;
-                    }
-                    lo += 1;
+                    self.bump(i, at, n);
+                    lo = i + 1;
                 }
                 Err(i) => {
-                    lo += i;
+                    lo = i;
                     if self.map.len() < MAX_FACTS_PER_LIST {
                         self.map.0.insert(lo, (v, (at, n)));
                         lo += 1;
@@ -352,17 +366,15 @@ impl Counts {
         }
         let mut lo = 0;
         for (k, n) in other {
-            let rest = self.map.0.get(lo..).unwrap_or_default();
-            match rest.binary_search_by(|(key, _)| key.cmp(&k)) {
+            match self.map.find_from(lo, &k) {
                 Ok(i) => {
-                    lo += i;
-                    if let Some((_, c)) = self.map.0.get_mut(lo) {
+                    if let Some((_, c)) = self.map.0.get_mut(i) {
                         *c += n;
                     }
-                    lo += 1;
+                    lo = i + 1;
                 }
                 Err(i) => {
-                    lo += i;
+                    lo = i;
                     if self.map.len() < MAX_FACTS_PER_LIST {
                         self.map.0.insert(lo, (k, n));
                         lo += 1;
@@ -666,6 +678,23 @@ mod tests {
                 assert!(fa.len() <= MAX_FACTS_PER_LIST);
             }
         }
+    }
+
+    #[test]
+    fn find_from_agrees_with_find() {
+        let m = SortedMap(vec![(2, ()), (4, ()), (6, ()), (8, ())]);
+        for lo in 0..=4 {
+            for key in 0..10 {
+                // find_from's promise: every key before `lo` sorts before `key`.
+                if m.0.iter().take(lo).all(|(k, _)| *k < key) {
+                    assert_eq!(m.find_from(lo, &key), m.find(&key), "lo {lo}, key {key}");
+                }
+            }
+        }
+        assert_eq!(m.find_from(4, &9), Err(4));
+        assert_eq!(m.find_from(1, &4), Ok(1));
+        assert_eq!(m.find_from(1, &8), Ok(3));
+        assert_eq!(m.find_from(2, &5), Err(2));
     }
 
     #[test]
