@@ -34,6 +34,9 @@ impl Serialize for FrameRef {
     }
 }
 
+/// Longest map searched by an equality scan before the binary search (see `SortedMap::find`).
+const LINEAR_SCAN_MAX: usize = 8;
+
 /// A map kept as a vector sorted by key. Fact lists are small (most hold one to five values)
 /// and there are many of them, one set per flow: a B-tree allocates a node for eleven entries
 /// even for one, which made evidence the largest part of a flow's memory.
@@ -47,28 +50,48 @@ impl<K, V> Default for SortedMap<K, V> {
 }
 
 impl<K: Ord, V> SortedMap<K, V> {
+    /// `Ok(index)` of `key`, or `Err(index)` where it would be inserted.
+    ///
+    /// Short maps (most of them) are first scanned for an equal key: equality of two strings
+    /// compares their lengths before any byte, so a scan of a few entries is cheaper than the
+    /// two to four full comparisons of a binary search, and nearly every lookup finds its key.
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         K: Borrow<Q>,
     {
+        if self.0.len() <= LINEAR_SCAN_MAX {
+            if let Some(i) = self.0.iter().position(|(k, _)| k.borrow() == key) {
+                return Ok(i);
+            }
+        }
         self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    }
+    /// Like `find` for a key known to sort after every key before `lo` (merging two sorted
+    /// lists). The entry at `lo` is tried first: lists merged into a flow mostly hold the same
+    /// keys, so the next key is usually right there.
+    fn find_from(&self, lo: usize, key: &K) -> Result<usize, usize> {
+        let rest = self.0.get(lo..).unwrap_or_default();
+        match rest.first().map(|(k, _)| k.cmp(key)) {
+            None => Err(lo),
+            Some(std::cmp::Ordering::Equal) => Ok(lo),
+            Some(std::cmp::Ordering::Greater) => Err(lo),
+            Some(std::cmp::Ordering::Less) => {
+                match rest
+                    .get(1..)
+                    .unwrap_or_default()
+                    .binary_search_by(|(k, _)| k.cmp(key))
+                {
+                    Ok(i) => Ok(lo + 1 + i),
+                    Err(i) => Err(lo + 1 + i),
+                }
+            }
+        }
     }
     fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
     {
         self.find(key).ok().map(|i| &self.0[i].1)
-    }
-    fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-    {
-        self.find(key).ok().map(|i| &mut self.0[i].1)
-    }
-    /// Inserts a key known to be absent.
-    fn insert(&mut self, key: K, value: V) {
-        let i = self.find(&key).unwrap_or_else(|i| i);
-        self.0.insert(i, (key, value));
     }
     fn len(&self) -> usize {
         self.0.len()
@@ -149,34 +172,83 @@ impl<T: Ord + Clone> Facts<T> {
         T: std::borrow::Borrow<Q>,
         Q: Ord + ToOwned<Owned = T> + ?Sized,
     {
-        if let Some(e) = self.map.get_mut(value) {
-            if at < e.0 {
-                e.0 = at;
+        match self.map.find(value) {
+            Ok(i) => self.bump(i, at, 1),
+            Err(i) => {
+                if self.map.len() < MAX_FACTS_PER_LIST {
+                    self.map.0.insert(i, (value.to_owned(), (at, 1)));
+                } else {
+                    self.dropped += 1;
+                }
             }
-            e.1 += 1;
-        } else {
-            self.add_n(value.to_owned(), at, 1);
         }
     }
 
     fn add_n(&mut self, value: T, at: FrameRef, n: u64) {
-        if let Some(e) = self.map.get_mut(&value) {
+        match self.map.find(&value) {
+            Ok(i) => self.bump(i, at, n),
+            Err(i) => self.insert_new(i, value, at, n),
+        }
+    }
+
+    /// Counts `n` more sightings of the value at index `i`, first seen at `at`.
+    fn bump(&mut self, i: usize, at: FrameRef, n: u64) {
+        if let Some((_, e)) = self.map.0.get_mut(i) {
             if at < e.0 {
                 e.0 = at;
             }
             e.1 += n;
-        } else if self.map.len() < MAX_FACTS_PER_LIST {
-            self.map.insert(value, (at, n));
+        }
+    }
+
+    /// Stores a new value at its place `i`, or counts it as dropped when the list is full.
+    fn insert_new(&mut self, i: usize, value: T, at: FrameRef, n: u64) {
+        if self.map.len() < MAX_FACTS_PER_LIST {
+            self.map.0.insert(i, (value, (at, n)));
         } else {
             self.dropped += n;
         }
     }
 
     /// Folds `other` into `self` (connections folded into one flow).
+    ///
+    /// The result is that of adding `other`'s values one by one in value order (the cap keeps
+    /// the smallest new values that fit). An empty side costs nothing: `other` empty is a no-op,
+    /// `self` empty takes `other`'s vector whole; when the two together fit under the cap the
+    /// shorter is merged into the longer. Both lists are sorted, so each value is searched only
+    /// after the place of the previous one; its key is moved in when new, freed when present.
     pub fn merge(&mut self, other: Facts<T>) {
         self.dropped += other.dropped;
-        for (v, (at, n)) in other.map {
-            self.add_n(v, at, n);
+        if other.map.is_empty() {
+            return;
+        }
+        if self.map.is_empty() && other.map.len() <= MAX_FACTS_PER_LIST {
+            self.map = other.map;
+            return;
+        }
+        let mut other = other.map;
+        if other.len() > self.map.len() && other.len() + self.map.len() <= MAX_FACTS_PER_LIST {
+            // Below the cap a merge is a union (earliest frame, summed counts) whatever the
+            // order: insert the shorter list into the longer.
+            std::mem::swap(&mut self.map, &mut other);
+        }
+        let mut lo = 0;
+        for (v, (at, n)) in other {
+            match self.map.find_from(lo, &v) {
+                Ok(i) => {
+                    self.bump(i, at, n);
+                    lo = i + 1;
+                }
+                Err(i) => {
+                    lo = i;
+                    if self.map.len() < MAX_FACTS_PER_LIST {
+                        self.map.0.insert(lo, (v, (at, n)));
+                        lo += 1;
+                    } else {
+                        self.dropped += n;
+                    }
+                }
+            }
         }
     }
 
@@ -200,6 +272,15 @@ impl<T: Ord + Clone> Facts<T> {
         self.map.get(value).map(|e| e.0)
     }
 
+    /// True when value order is also (first frame, value) order: values are distinct, so it is
+    /// enough that first frames never decrease.
+    fn in_frame_order(&self) -> bool {
+        self.map.0.windows(2).all(|w| match w {
+            [(_, a), (_, b)] => a.0 <= b.0,
+            _ => true,
+        })
+    }
+
     /// The facts ordered by first frame, then value.
     pub fn iter(&self) -> impl Iterator<Item = Fact<&T>> {
         let mut v: Vec<Fact<&T>> = self
@@ -211,7 +292,9 @@ impl<T: Ord + Clone> Facts<T> {
                 count,
             })
             .collect();
-        v.sort_by(|a, b| a.first.cmp(&b.first).then_with(|| a.value.cmp(b.value)));
+        if !self.in_frame_order() {
+            v.sort_by(|a, b| a.first.cmp(&b.first).then_with(|| a.value.cmp(b.value)));
+        }
         v.into_iter()
     }
 
@@ -222,8 +305,20 @@ impl<T: Ord + Clone> Facts<T> {
 }
 
 impl<T: Ord + Clone + Serialize> Serialize for Facts<T> {
+    /// Writes the facts in (first frame, value) order. The map is in value order, so when the
+    /// first frames never decrease along it (nearly always: most lists hold one value, and values
+    /// often first appear in their own order) it is written as it stands, without the copy and
+    /// sort of [`Facts::iter`].
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
+        if self.in_frame_order() {
+            s.collect_seq(self.map.iter().map(|(value, &(first, count))| Fact {
+                value,
+                first,
+                count,
+            }))
+        } else {
+            s.collect_seq(self.iter())
+        }
     }
 }
 
@@ -239,19 +334,55 @@ pub struct Counts {
 impl Counts {
     /// Adds `n` to the counter `key`.
     pub fn add(&mut self, key: &str, n: u64) {
-        if let Some(c) = self.map.get_mut(key) {
-            *c += n;
-        } else if self.map.len() < MAX_FACTS_PER_LIST {
-            self.map.insert(key.to_string(), n);
-        } else {
-            self.dropped += n;
+        match self.map.find(key) {
+            Ok(i) => {
+                if let Some((_, c)) = self.map.0.get_mut(i) {
+                    *c += n;
+                }
+            }
+            Err(i) => {
+                if self.map.len() < MAX_FACTS_PER_LIST {
+                    self.map.0.insert(i, (key.to_string(), n));
+                } else {
+                    self.dropped += n;
+                }
+            }
         }
     }
-    /// Folds `other` into `self`.
+    /// Folds `other` into `self`: the result of adding `other`'s counters one by one in key
+    /// order, with `other`'s keys moved in rather than copied (see [`Facts::merge`]).
     pub fn merge(&mut self, other: Counts) {
         self.dropped += other.dropped;
-        for (k, n) in other.map {
-            self.add(&k, n);
+        if other.map.is_empty() {
+            return;
+        }
+        if self.map.is_empty() && other.map.len() <= MAX_FACTS_PER_LIST {
+            self.map = other.map;
+            return;
+        }
+        let mut other = other.map;
+        if other.len() > self.map.len() && other.len() + self.map.len() <= MAX_FACTS_PER_LIST {
+            std::mem::swap(&mut self.map, &mut other);
+        }
+        let mut lo = 0;
+        for (k, n) in other {
+            match self.map.find_from(lo, &k) {
+                Ok(i) => {
+                    if let Some((_, c)) = self.map.0.get_mut(i) {
+                        *c += n;
+                    }
+                    lo = i + 1;
+                }
+                Err(i) => {
+                    lo = i;
+                    if self.map.len() < MAX_FACTS_PER_LIST {
+                        self.map.0.insert(lo, (k, n));
+                        lo += 1;
+                    } else {
+                        self.dropped += n;
+                    }
+                }
+            }
         }
     }
     /// The value of one counter.
@@ -403,5 +534,187 @@ mod tests {
         }
         assert_eq!(f.len(), MAX_FACTS_PER_LIST);
         assert_eq!(f.dropped, 10);
+    }
+
+    /// A small deterministic generator (xorshift64*), so the random cases are the same on
+    /// every run and a failure can be replayed from its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// The plain model of a fact list: a B-tree, a value added one at a time, the cap checked
+    /// on every new value. What `Facts` must behave like, however it is optimised.
+    #[derive(Debug, Clone, Default)]
+    struct Model {
+        map: std::collections::BTreeMap<String, (FrameRef, u64)>,
+        dropped: u64,
+    }
+
+    impl Model {
+        fn add_n(&mut self, v: String, at: FrameRef, n: u64) {
+            if let Some(e) = self.map.get_mut(&v) {
+                e.0 = e.0.min(at);
+                e.1 += n;
+            } else if self.map.len() < MAX_FACTS_PER_LIST {
+                self.map.insert(v, (at, n));
+            } else {
+                self.dropped += n;
+            }
+        }
+        /// Merging as adding the other's values one by one, in value order.
+        fn merge(&mut self, o: &Model) {
+            self.dropped += o.dropped;
+            for (v, &(at, n)) in &o.map {
+                self.add_n(v.clone(), at, n);
+            }
+        }
+        /// The JSON `Facts` must write: ordered by first frame, then value.
+        fn json(&self) -> String {
+            let mut v: Vec<_> = self.map.iter().collect();
+            v.sort_by(|a, b| (a.1 .0, a.0).cmp(&(b.1 .0, b.0)));
+            let items: Vec<String> = v
+                .iter()
+                .map(|(k, (at, n))| {
+                    format!(r#"{{"value":"{k}","frame":{},"count":{n}}}"#, at.frame)
+                })
+                .collect();
+            format!("[{}]", items.join(","))
+        }
+        fn counts_json(&self) -> String {
+            let items: Vec<String> = self
+                .map
+                .iter()
+                .map(|(k, (_, n))| format!(r#""{k}":{n}"#))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+    }
+
+    /// Fills a fact list, a counter table and their model with `len` random additions drawn
+    /// from `values` distinct values; frames are sometimes in value order, sometimes not.
+    fn random_lists(rng: &mut Rng, len: u64, values: u64) -> (Facts<String>, Counts, Model) {
+        let (mut f, mut c, mut m) = (Facts::default(), Counts::default(), Model::default());
+        let ordered = rng.below(2) == 0;
+        for i in 0..len {
+            let x = rng.below(values.max(1));
+            let v = format!("v{x:04}");
+            let frame = if ordered {
+                x * 3 + 1
+            } else {
+                rng.below(50) + 1
+            };
+            let at = FrameRef::new(0, frame);
+            let n = rng.below(3) + 1;
+            if i % 2 == 0 {
+                f.add_n(v.clone(), at, n);
+            } else {
+                f.add_ref(v.as_str(), at);
+                f.add_n(v.clone(), at, n - 1);
+            }
+            c.add(&v, n);
+            m.add_n(v, at, n);
+        }
+        (f, c, m)
+    }
+
+    fn assert_same(f: &Facts<String>, c: &Counts, m: &Model, what: &str) {
+        let got: Vec<_> = f.map.iter().map(|(k, &e)| (k.clone(), e)).collect();
+        let want: Vec<_> = m.map.iter().map(|(k, &e)| (k.clone(), e)).collect();
+        assert_eq!(got, want, "{what}: facts");
+        assert_eq!(f.dropped, m.dropped, "{what}: facts dropped");
+        assert_eq!(
+            serde_json::to_string(f).unwrap(),
+            m.json(),
+            "{what}: facts JSON"
+        );
+        let it: Vec<_> = f.iter().map(|x| (x.first, x.value.clone())).collect();
+        let mut sorted = it.clone();
+        sorted.sort();
+        assert_eq!(it, sorted, "{what}: iter order");
+        let counts: Vec<_> = c.iter().map(|(k, n)| (k.to_string(), n)).collect();
+        let want: Vec<_> = m.map.iter().map(|(k, e)| (k.clone(), e.1)).collect();
+        assert_eq!(counts, want, "{what}: counts");
+        assert_eq!(c.dropped, m.dropped, "{what}: counts dropped");
+        assert_eq!(serde_json::to_string(c).unwrap(), m.counts_json());
+    }
+
+    #[test]
+    fn adding_and_merging_match_the_one_by_one_model() {
+        let cap = MAX_FACTS_PER_LIST as u64;
+        // (additions, distinct values) per side: empty, short (scanned), long (searched), and
+        // over the cap on either side or only once merged.
+        let sizes = [
+            (0, 1),
+            (1, 1),
+            (3, 4),
+            (8, 9),
+            (9, 12),
+            (40, 30),
+            (cap, cap / 2 + 20),
+            (cap * 3, cap + 40),
+        ];
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for (seed, &(la, va)) in sizes.iter().cycle().take(sizes.len() * 6).enumerate() {
+            for &(lb, vb) in &sizes {
+                let (mut fa, mut ca, mut ma) = random_lists(&mut rng, la, va);
+                let (fb, cb, mb) = random_lists(&mut rng, lb, vb);
+                let what = format!("case {seed}: {la}/{va} + {lb}/{vb}");
+                assert_same(&fa, &ca, &ma, &format!("{what}, before"));
+                assert_same(&fb, &cb, &mb, &format!("{what}, other"));
+                fa.merge(fb);
+                ca.merge(cb);
+                ma.merge(&mb);
+                assert_same(&fa, &ca, &ma, &format!("{what}, merged"));
+                assert!(fa.len() <= MAX_FACTS_PER_LIST);
+            }
+        }
+    }
+
+    #[test]
+    fn find_from_agrees_with_find() {
+        let m = SortedMap(vec![(2, ()), (4, ()), (6, ()), (8, ())]);
+        for lo in 0..=4 {
+            for key in 0..10 {
+                // find_from's promise: every key before `lo` sorts before `key`.
+                if m.0.iter().take(lo).all(|(k, _)| *k < key) {
+                    assert_eq!(m.find_from(lo, &key), m.find(&key), "lo {lo}, key {key}");
+                }
+            }
+        }
+        assert_eq!(m.find_from(4, &9), Err(4));
+        assert_eq!(m.find_from(1, &4), Ok(1));
+        assert_eq!(m.find_from(1, &8), Ok(3));
+        assert_eq!(m.find_from(2, &5), Err(2));
+    }
+
+    #[test]
+    fn merge_over_the_cap_keeps_the_smallest_new_values() {
+        let mut a = Facts::default();
+        let mut b = Facts::default();
+        for i in 0..(MAX_FACTS_PER_LIST as u64 - 2) {
+            a.add(i * 2, FrameRef::new(0, 1));
+        }
+        // Values 1, 3, 5 are new (only two fit), 0 and 2 are present, 1000 is new and dropped.
+        for (v, frame) in [(5, 9), (0, 7), (1, 3), (2, 1), (3, 4), (1000, 2)] {
+            b.add(v, FrameRef::new(0, frame));
+        }
+        a.merge(b);
+        assert_eq!(a.len(), MAX_FACTS_PER_LIST);
+        assert!(a.contains(&1) && a.contains(&3) && !a.contains(&5) && !a.contains(&1000));
+        assert_eq!(a.dropped, 2);
+        assert_eq!(a.first_frame(&2), Some(FrameRef::new(0, 1)));
+        assert_eq!(a.first_frame(&3), Some(FrameRef::new(0, 4)));
+        let counts: Vec<_> = a.iter().take(3).map(|f| (*f.value, f.count)).collect();
+        assert_eq!(counts, vec![(0, 2), (2, 2), (4, 1)]);
     }
 }

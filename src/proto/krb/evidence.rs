@@ -253,10 +253,10 @@ impl KpasswdEvidence {
                 self.add_names(ap_req, at);
             }
             parse::KpasswdMessage::Reply { .. } => {
-                self.replies.add("ap-rep+krb-priv".to_string(), at);
+                self.replies.add_ref("ap-rep+krb-priv", at);
             }
             parse::KpasswdMessage::Error { error } => {
-                self.replies.add("krb-error".to_string(), at);
+                self.replies.add_ref("krb-error", at);
                 if let Some(c) = error.error_code {
                     self.errors.add_ref(&*error_code(c), at);
                 }

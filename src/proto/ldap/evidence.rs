@@ -121,10 +121,10 @@ impl LdapEvidence {
             } => {
                 self.binds.add(kind.label(), at);
                 if let Some(s) = krb_sname {
-                    self.bind_krb_spns.add(s.clone(), at);
+                    self.bind_krb_spns.add_ref(s.as_str(), at);
                 }
                 if !name.is_empty() {
-                    self.bind_names.add(name.clone(), at);
+                    self.bind_names.add_ref(name.as_str(), at);
                 }
             }
             Detail::Result { code } | Detail::ExtendedResp { code, .. } => {
@@ -138,18 +138,18 @@ impl LdapEvidence {
                 );
             }
             Detail::Search(s) => {
-                self.search_bases.add(s.base.clone(), at);
-                self.search_filters.add(s.filter.clone(), at);
+                self.search_bases.add_ref(s.base.as_str(), at);
+                self.search_filters.add_ref(s.filter.as_str(), at);
                 for a in &s.attributes {
-                    self.search_attributes.add(a.clone(), at);
+                    self.search_attributes.add_ref(a.as_str(), at);
                 }
                 if let Some(d) = &s.locator_domain {
                     self.dc_locator_pings += 1;
-                    self.locator_domains.add(d.clone(), at);
+                    self.locator_domains.add_ref(d.as_str(), at);
                 }
             }
             Detail::Extended { oid } => {
-                self.extended_ops.add(oid.clone(), at);
+                self.extended_ops.add_ref(oid.as_str(), at);
             }
             Detail::None => {}
         }
