@@ -87,6 +87,52 @@ impl<K: Ord, V> SortedMap<K, V> {
             }
         }
     }
+
+    /// Folds `other` in, as adding its entries one by one in key order would: an entry whose
+    /// key is present is `combine`d into it; a new one is inserted while fewer than
+    /// [`MAX_FACTS_PER_LIST`] are kept. Returns the count (from `Counted::count`) of the new
+    /// entries that did not fit. An empty side costs nothing (`self` empty takes `other`'s
+    /// vector whole); when both fit under the cap the shorter is merged into the longer (below
+    /// the cap a merge is a union, whatever the order). Both are sorted, so each key is
+    /// searched only after the place of the previous one; its key is moved in when new.
+    fn merge_capped(&mut self, other: SortedMap<K, V>, mut combine: impl FnMut(&mut V, V)) -> u64
+    where
+        V: Counted,
+    {
+        if other.0.is_empty() {
+            return 0;
+        }
+        if self.0.is_empty() && other.0.len() <= MAX_FACTS_PER_LIST {
+            *self = other;
+            return 0;
+        }
+        let mut other = other.0;
+        if other.len() > self.0.len() && other.len() + self.0.len() <= MAX_FACTS_PER_LIST {
+            std::mem::swap(&mut self.0, &mut other);
+        }
+        let mut dropped = 0;
+        let mut lo = 0;
+        for (k, v) in other {
+            match self.find_from(lo, &k) {
+                Ok(i) => {
+                    if let Some((_, mine)) = self.0.get_mut(i) {
+                        combine(mine, v);
+                    }
+                    lo = i + 1;
+                }
+                Err(i) => {
+                    lo = i;
+                    if self.0.len() < MAX_FACTS_PER_LIST {
+                        self.0.insert(lo, (k, v));
+                        lo += 1;
+                    } else {
+                        dropped += v.count();
+                    }
+                }
+            }
+        }
+        dropped
+    }
     fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
@@ -109,6 +155,24 @@ impl<K, V> IntoIterator for SortedMap<K, V> {
     type IntoIter = std::vec::IntoIter<(K, V)>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
+    }
+}
+
+/// What a table entry counts (a fact's count, a counter's value): what is reported as dropped
+/// when the entry does not fit.
+trait Counted {
+    fn count(&self) -> u64;
+}
+
+impl Counted for (FrameRef, u64) {
+    fn count(&self) -> u64 {
+        self.1
+    }
+}
+
+impl Counted for u64 {
+    fn count(&self) -> u64 {
+        *self
     }
 }
 
@@ -219,37 +283,12 @@ impl<T: Ord + Clone> Facts<T> {
     /// after the place of the previous one; its key is moved in when new, freed when present.
     pub fn merge(&mut self, other: Facts<T>) {
         self.dropped += other.dropped;
-        if other.map.is_empty() {
-            return;
-        }
-        if self.map.is_empty() && other.map.len() <= MAX_FACTS_PER_LIST {
-            self.map = other.map;
-            return;
-        }
-        let mut other = other.map;
-        if other.len() > self.map.len() && other.len() + self.map.len() <= MAX_FACTS_PER_LIST {
-            // Below the cap a merge is a union (earliest frame, summed counts) whatever the
-            // order: insert the shorter list into the longer.
-            std::mem::swap(&mut self.map, &mut other);
-        }
-        let mut lo = 0;
-        for (v, (at, n)) in other {
-            match self.map.find_from(lo, &v) {
-                Ok(i) => {
-                    self.bump(i, at, n);
-                    lo = i + 1;
-                }
-                Err(i) => {
-                    lo = i;
-                    if self.map.len() < MAX_FACTS_PER_LIST {
-                        self.map.0.insert(lo, (v, (at, n)));
-                        lo += 1;
-                    } else {
-                        self.dropped += n;
-                    }
-                }
+        self.dropped += self.map.merge_capped(other.map, |e, (at, n)| {
+            if at < e.0 {
+                e.0 = at;
             }
-        }
+            e.1 += n;
+        });
     }
 
     /// True when nothing was recorded.
@@ -353,37 +392,7 @@ impl Counts {
     /// order, with `other`'s keys moved in rather than copied (see [`Facts::merge`]).
     pub fn merge(&mut self, other: Counts) {
         self.dropped += other.dropped;
-        if other.map.is_empty() {
-            return;
-        }
-        if self.map.is_empty() && other.map.len() <= MAX_FACTS_PER_LIST {
-            self.map = other.map;
-            return;
-        }
-        let mut other = other.map;
-        if other.len() > self.map.len() && other.len() + self.map.len() <= MAX_FACTS_PER_LIST {
-            std::mem::swap(&mut self.map, &mut other);
-        }
-        let mut lo = 0;
-        for (k, n) in other {
-            match self.map.find_from(lo, &k) {
-                Ok(i) => {
-                    if let Some((_, c)) = self.map.0.get_mut(i) {
-                        *c += n;
-                    }
-                    lo = i + 1;
-                }
-                Err(i) => {
-                    lo = i;
-                    if self.map.len() < MAX_FACTS_PER_LIST {
-                        self.map.0.insert(lo, (k, n));
-                        lo += 1;
-                    } else {
-                        self.dropped += n;
-                    }
-                }
-            }
-        }
+        self.dropped += self.map.merge_capped(other.map, |c, n| *c += n);
     }
     /// The value of one counter.
     pub fn get(&self, key: &str) -> u64 {
