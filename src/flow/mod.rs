@@ -287,7 +287,7 @@ impl Tracker {
     }
 
     /// Where the live connection `key` is, if it is live.
-    #[inline]
+    #[inline(always)]
     fn slot(&self, key: ConnKey) -> Option<usize> {
         match self.last {
             Some((k, i)) if k == key => Some(i as usize),
