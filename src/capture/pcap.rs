@@ -85,21 +85,29 @@ struct Records<'f> {
     on_frame: &'f mut dyn FnMut(&Frame),
 }
 
+impl Records<'_> {
+    /// Numbers and hands over one record (section 5): seconds, fraction (micro- or
+    /// nanoseconds), captured bytes, original length.
+    #[inline]
+    fn emit(&mut self, ts_sec: u32, ts_frac: u32, data: &[u8], orig_len: u32) {
+        let ts_ns = i64::from(ts_sec) * 1_000_000_000 + i64::from(ts_frac) * self.frac_to_ns;
+        let number = self.tally.frame(self.link_type, Some(ts_ns));
+        (self.on_frame)(&Frame {
+            number,
+            ts_ns,
+            link_type: self.link_type,
+            data,
+            orig_len,
+        });
+    }
+}
+
 impl Blocks for Records<'_> {
     #[inline]
     fn block(&mut self, block: &PcapBlockOwned<'_>, _offset: u64) -> Result<(), String> {
         match block {
             PcapBlockOwned::Legacy(r) => {
-                let ts_ns =
-                    i64::from(r.ts_sec) * 1_000_000_000 + i64::from(r.ts_usec) * self.frac_to_ns;
-                let number = self.tally.frame(self.link_type, Some(ts_ns));
-                (self.on_frame)(&Frame {
-                    number,
-                    ts_ns,
-                    link_type: self.link_type,
-                    data: r.data,
-                    orig_len: r.origlen,
-                });
+                self.emit(r.ts_sec, r.ts_usec, r.data, r.origlen);
                 Ok(())
             }
             _ => Err("unexpected pcap file header inside the records".to_string()),
@@ -148,15 +156,7 @@ impl Blocks for Records<'_> {
         let caplen = usize::try_from(field(8)).ok()?;
         let end = RECORD_HEADER_LEN.checked_add(caplen)?;
         let data = head.get(RECORD_HEADER_LEN..end)?;
-        let ts_ns = i64::from(field(0)) * 1_000_000_000 + i64::from(field(4)) * self.frac_to_ns;
-        let number = self.tally.frame(self.link_type, Some(ts_ns));
-        (self.on_frame)(&Frame {
-            number,
-            ts_ns,
-            link_type: self.link_type,
-            data,
-            orig_len: field(12),
-        });
+        self.emit(field(0), field(4), data, field(12));
         Some(end)
     }
 }

@@ -214,18 +214,8 @@ impl<'a> FlowsDoc<'a> {
 }
 
 /// Appends `v` in decimal.
-fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+fn push_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(super::text::decimal(&mut [0; 20], v, 1));
 }
 
 /// Appends `"key":` (after a comma unless it opens the object). `key` is a field name of this

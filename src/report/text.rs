@@ -32,18 +32,26 @@ pub fn rfc3339(ts_ns: i64) -> String {
     out
 }
 
-/// Appends `v` in decimal, zero-padded to at least `width` digits.
-fn digits(out: &mut String, mut v: u64, width: usize) {
-    let mut buf = [b'0'; 20];
+/// `v` in decimal ASCII digits, zero-padded to at least `width` digits (at most 20), written
+/// into `buf`.
+pub fn decimal(buf: &mut [u8; 20], mut v: u64, width: usize) -> &[u8] {
+    let width = width.min(buf.len());
     let mut i = buf.len();
-    while v > 0 || buf.len() - i < width {
+    while v > 0 || buf.len() - i < width.max(1) {
         i -= 1;
         buf[i] = b'0' + (v % 10) as u8;
         v /= 10;
     }
-    for &b in &buf[i..] {
-        out.push(char::from(b));
-    }
+    &buf[i..]
+}
+
+/// Appends `v` in decimal, zero-padded to at least `width` digits.
+fn digits(out: &mut String, v: u64, width: usize) {
+    out.extend(
+        decimal(&mut [0; 20], v, width)
+            .iter()
+            .map(|&b| char::from(b)),
+    );
 }
 
 /// Days since 1970-01-01 -> (year, month, day) in the proleptic Gregorian calendar
