@@ -2,16 +2,13 @@
 
 use std::net::IpAddr;
 
-use super::tcp::{Stream, StreamLoss};
+use super::dissection::{Dissection, Proven, Work};
+use super::tcp::StreamLoss;
 use super::{FlowKey, TCP_CLOSED_NS, TCP_IDLE_NS, UDP_IDLE_NS};
 use crate::decode::{Packet, Unreachable, L4};
 use crate::evidence::{Evidence, Facts, FrameRef};
-use crate::proto::{self, Analyzer, Ctx, Dir, Transport};
+use crate::proto::{self, Dir, Transport};
 use crate::services;
-
-/// Payloads of a connection on a port without a well-known service offered to the probes
-/// before it is left unanalysed (a capture that starts mid-message shows tails first).
-pub const MAX_PROBE_TRIES: u8 = 8;
 
 /// How a connection ended, as a firewall reviewer reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,12 +45,31 @@ pub struct Conn {
     icmp_refused: bool,
     icmp: Facts<String>,
     payload_seen: bool,
-    probe_tries: u8,
     dissect: bool,
-    chosen: bool,
-    by_probe: bool,
-    analyzer: Option<Box<dyn Analyzer>>,
-    streams: Option<Box<[Stream; 2]>>,
+    /// The analysis of its content (none in flows-only runs).
+    pub analysis: Option<Dissection>,
+}
+
+/// The tracking side of a connection that ended, waiting for what its content proved.
+pub struct Ended {
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    transport: Transport,
+    first: FrameRef,
+    /// Its last frame.
+    pub last: FrameRef,
+    first_ts: i64,
+    /// Its last timestamp.
+    pub last_ts: i64,
+    packets: [u64; 2],
+    bytes: [u64; 2],
+    syn: bool,
+    synack: bool,
+    midstream: bool,
+    outcome: Outcome,
+    icmp: Facts<String>,
+    payload_seen: bool,
+    dissect: bool,
 }
 
 /// A connection that ended, ready to be folded into its flow.
@@ -129,7 +145,7 @@ fn orient(pkt: &Packet) -> ((IpAddr, u16), (IpAddr, u16), bool) {
 }
 
 impl Conn {
-    /// A connection starting with `pkt`; `dissect` false gives it no protocol analyzer.
+    /// A connection starting with `pkt`; `dissect` false gives it no protocol analysis.
     pub fn new(pkt: &Packet, at: FrameRef, ts_ns: i64, dissect: bool) -> Conn {
         let (client, server, midstream) = orient(pkt);
         let transport = match pkt.l4 {
@@ -157,12 +173,8 @@ impl Conn {
             icmp_refused: false,
             icmp: Facts::default(),
             payload_seen: false,
-            probe_tries: 0,
             dissect,
-            chosen: !dissect,
-            by_probe: false,
-            analyzer: None,
-            streams: None,
+            analysis: dissect.then(|| Dissection::new(transport, server.1)),
         }
     }
 
@@ -177,6 +189,16 @@ impl Conn {
             return true;
         }
         src == self.client.0 && self.synack && self.client_isn.is_some_and(|isn| isn != seq)
+    }
+
+    /// Its transport.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The server's port (as oriented so far).
+    pub fn server_port(&self) -> u16 {
+        self.server.1
     }
 
     /// Its first frame.
@@ -207,71 +229,18 @@ impl Conn {
         self.icmp.add(u.describe(), at);
     }
 
-    fn ctx(&self, at: FrameRef, ts_ns: i64, dir: Dir) -> Ctx {
-        Ctx {
-            frame: at,
-            ts_ns,
-            dir,
-            transport: self.transport,
-            server_port: self.server.1,
-        }
-    }
-
-    /// Bytes held by this connection's reassembly buffers.
-    pub fn buffered(&self) -> usize {
-        self.streams
-            .as_ref()
-            .map_or(0, |s| s[0].buffered() + s[1].buffered())
-    }
-
-    /// Drops this connection's reassembly buffers (see [`Stream::shed`]); returns the bytes freed.
-    pub fn shed(&mut self) -> usize {
-        let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) else {
-            return 0;
-        };
-        let mut freed = 0;
-        for (i, s) in st.iter_mut().enumerate() {
-            let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
-            let ctx = Ctx {
-                frame: self.last,
-                ts_ns: self.last_ts,
-                dir,
-                transport: self.transport,
-                server_port: self.server.1,
-            };
-            freed += s.shed(an.as_mut(), &ctx);
-        }
-        freed
-    }
-
-    /// Picks the analyzer from the first payload.
-    /// A capture that starts inside a message shows a tail first: the probes are tried again on
-    /// the next payloads (up to [`MAX_PROBE_TRIES`]) before the connection is left unanalysed.
-    fn choose(&mut self, payload: &[u8]) {
-        self.probe_tries += 1;
-        self.chosen = true;
-        let port = self.server.1;
-        if let Some(d) = proto::DISSECTORS
-            .iter()
-            .find(|d| (d.probe)(self.transport, payload))
-        {
-            self.by_probe = true;
-            self.analyzer = Some((d.new)(self.transport, port));
-        } else if let Some(d) = proto::by_service(services::well_known(self.transport, port)) {
-            self.analyzer = Some((d.new)(self.transport, port));
-        } else if self.probe_tries < MAX_PROBE_TRIES {
-            self.chosen = false;
-        }
-        if self.analyzer.is_some() && self.transport == Transport::Tcp {
-            self.streams = Some(Box::default());
-        }
-    }
-
-    /// Takes one packet of this connection.
-    pub fn packet(&mut self, pkt: &Packet, at: FrameRef, ts_ns: i64, frame_len: u32) {
+    /// Takes one packet of this connection; returns what it gives the connection's analysis
+    /// (a SYN or a payload), if anything.
+    pub fn packet<'a>(
+        &mut self,
+        pkt: &Packet<'a>,
+        at: FrameRef,
+        ts_ns: i64,
+        frame_len: u32,
+    ) -> Option<Work<'a>> {
         let (sport, payload) = match pkt.l4 {
             L4::Tcp { sport, payload, .. } | L4::Udp { sport, payload, .. } => (sport, payload),
-            L4::Unreachable(_) => return,
+            L4::Unreachable(_) => return None,
         };
         let dir = if (pkt.src, sport) == self.client {
             Dir::ToServer
@@ -286,7 +255,14 @@ impl Conn {
             self.first = at;
         }
         self.last = self.last.max(at);
+        let mut work = Work {
+            dir,
+            syn: None,
+            seq: 0,
+            payload,
+        };
         if let L4::Tcp { flags, seq, .. } = pkt.l4 {
+            work.seq = seq;
             if flags.syn {
                 match (dir, flags.ack) {
                     (Dir::ToServer, false) => {
@@ -296,9 +272,7 @@ impl Conn {
                     (Dir::ToClient, true) => self.synack = true,
                     _ => {}
                 }
-                if let Some(s) = self.streams.as_mut() {
-                    s[i].syn(seq);
-                }
+                work.syn = Some(seq);
             }
             if flags.rst {
                 self.rst = true;
@@ -309,30 +283,9 @@ impl Conn {
             if flags.fin {
                 self.fin[i] = true;
             }
-            if payload.is_empty() {
-                return;
-            }
-            self.payload_seen = true;
-            if !self.chosen {
-                self.choose(payload);
-            }
-            let ctx = self.ctx(at, ts_ns, dir);
-            if let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) {
-                st[i].segment(seq, payload, an.as_mut(), &ctx);
-            }
-        } else {
-            if payload.is_empty() {
-                return;
-            }
-            self.payload_seen = true;
-            if !self.chosen {
-                self.choose(payload);
-            }
-            let ctx = self.ctx(at, ts_ns, dir);
-            if let Some(an) = self.analyzer.as_mut() {
-                an.datagram(&ctx, payload);
-            }
         }
+        self.payload_seen |= !payload.is_empty();
+        (work.syn.is_some() || !payload.is_empty()).then_some(work)
     }
 
     fn outcome(&self) -> Outcome {
@@ -349,29 +302,47 @@ impl Conn {
         }
     }
 
-    /// Ends the connection: flushes reassembly, collects the analyzer's evidence.
-    pub fn finish(&mut self) -> Finished {
-        let mut evidence = Evidence::default();
-        let mut loss = StreamLoss::default();
-        let ctx = self.ctx(self.last, self.last_ts, Dir::ToServer);
-        let mut service = None;
-        if let Some(an) = self.analyzer.as_mut() {
-            if let Some(st) = self.streams.as_mut() {
-                for (i, s) in st.iter_mut().enumerate() {
-                    let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
-                    s.finish(an.as_mut(), &Ctx { dir, ..ctx });
-                    loss.gaps += s.loss.gaps;
-                    loss.missing_bytes += s.loss.missing_bytes;
-                    loss.overflow_bytes += s.loss.overflow_bytes;
-                }
-            }
-            an.finish(&mut evidence);
-            service = an.service();
-            if self.midstream && !self.syn && !self.synack && an.roles_reversed() {
-                self.swap_roles();
-            }
+    /// Ends the tracking side of the connection; its analysis (if any) is taken out of it.
+    pub fn end(self) -> (Ended, Option<Dissection>) {
+        let outcome = self.outcome();
+        (
+            Ended {
+                client: self.client,
+                server: self.server,
+                transport: self.transport,
+                first: self.first,
+                last: self.last,
+                first_ts: self.first_ts,
+                last_ts: self.last_ts,
+                packets: self.packets,
+                bytes: self.bytes,
+                syn: self.syn,
+                synack: self.synack,
+                midstream: self.midstream,
+                outcome,
+                icmp: self.icmp,
+                payload_seen: self.payload_seen,
+                dissect: self.dissect,
+            },
+            self.analysis,
+        )
+    }
+}
+
+impl Ended {
+    /// Ends the analysis `d` of this connection (if it had one) and joins what it proved.
+    pub fn finish(self, d: Option<&mut Dissection>) -> Finished {
+        let proven = d.map(|d| d.finish(self.last, self.last_ts));
+        self.complete(proven)
+    }
+
+    /// The connection with what its content proved (`None`: it had no analyzer).
+    pub fn complete(mut self, proven: Option<Proven>) -> Finished {
+        let mut proven = proven.unwrap_or_default();
+        if self.midstream && !self.syn && !self.synack && proven.roles_reversed {
+            self.swap_roles();
         }
-        self.note_content(service, &mut evidence);
+        self.note_content(proven.service, &mut proven.evidence);
         Finished {
             key: FlowKey {
                 server: self.server.0,
@@ -384,12 +355,12 @@ impl Conn {
             last_ts: self.last_ts,
             packets: self.packets,
             bytes: self.bytes,
-            outcome: self.outcome(),
+            outcome: self.outcome,
             midstream: self.midstream && !self.syn,
-            service,
-            evidence,
-            icmp: std::mem::take(&mut self.icmp),
-            loss,
+            service: proven.service,
+            evidence: proven.evidence,
+            icmp: self.icmp,
+            loss: proven.loss,
         }
     }
 

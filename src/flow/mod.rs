@@ -7,6 +7,7 @@
 //! number of distinct flows, not with packets.
 
 pub mod conn;
+pub mod dissection;
 pub mod tcp;
 
 use std::collections::HashMap;
@@ -18,7 +19,9 @@ use crate::decode::{Packet, L4};
 use crate::evidence::{Evidence, Facts, FrameRef, Merge};
 use crate::proto::Transport;
 
+use conn::Finished;
 pub use conn::{Conn, Outcome};
+use dissection::work_within;
 
 /// Most live connections tracked at once. When full, idle ones are folded early; if none can be,
 /// packets of new connections are counted as untracked.
@@ -160,10 +163,8 @@ pub struct Tracker {
     /// The connection of the previous packet: consecutive packets of one connection (a bulk
     /// transfer, a request and its answer) skip the hash and the table probe.
     last: Option<(ConnKey, u32)>,
-    /// The flow set, in order of creation, and where each flow is in it: the index holds only
-    /// small entries, so growing it does not copy the flows.
-    flows: Vec<Flow>,
-    flow_index: HashMap<FlowKey, u32, RandomState>,
+    /// The flow set.
+    folder: Folder,
     stats: TrackerStats,
     since_sweep: u64,
     now_ns: i64,
@@ -195,8 +196,7 @@ impl Tracker {
             live: Vec::new(),
             live_index: HashMap::with_hasher(RandomState::with_seeds(1, 2, 3, 4)),
             last: None,
-            flows: Vec::new(),
-            flow_index: HashMap::with_hasher(RandomState::with_seeds(5, 6, 7, 8)),
+            folder: Folder::default(),
             stats: TrackerStats::default(),
             since_sweep: 0,
             now_ns: i64::MIN,
@@ -273,16 +273,12 @@ impl Tracker {
                 i
             }
         };
-        feed(
-            &mut self.live[i].1,
-            pkt,
-            at,
-            ts_ns,
-            frame_len,
-            &mut self.buffered,
-            self.budget,
-            &mut self.stats,
-        );
+        let c = &mut self.live[i].1;
+        if let (Some(w), Some(d)) = (c.packet(pkt, at, ts_ns, frame_len), c.analysis.as_mut()) {
+            if work_within(d, &w, at, ts_ns, &mut self.buffered, self.budget) {
+                self.stats.buffer_cap_hits += 1;
+            }
+        }
         self.last = Some((key, i as u32));
     }
 
@@ -325,18 +321,16 @@ impl Tracker {
     }
 
     /// Ends a connection and adds it to its flow.
-    fn fold(&mut self, mut c: Conn) {
-        self.buffered = self.buffered.saturating_sub(c.buffered());
-        let done = c.finish();
-        let key = done.key;
-        if let Some(&i) = self.flow_index.get(&key) {
-            self.flows[i as usize].absorb(done);
-        } else if self.flows.len() < MAX_FLOWS {
-            self.flow_index.insert(key, self.flows.len() as u32);
-            self.flows.push(Flow::from_conn(done));
-        } else {
-            self.stats.flows_dropped += 1;
-        }
+    fn fold(&mut self, c: Conn) {
+        let (ended, analysis) = c.end();
+        let done = match analysis {
+            Some(mut d) => {
+                self.buffered = self.buffered.saturating_sub(d.buffered());
+                ended.finish(Some(&mut d))
+            }
+            None => ended.finish(None),
+        };
+        self.folder.fold(done);
     }
 
     /// Ends every live connection and returns the flow set, sorted by server, transport, port,
@@ -352,37 +346,57 @@ impl Tracker {
         for c in live {
             self.fold(c);
         }
-        drop(self.flow_index);
-        let mut flows = self.flows;
-        flows.sort_unstable_by_key(|f| f.key);
-        (flows, self.stats)
+        let folder = std::mem::take(&mut self.folder);
+        self.stats.flows_dropped = folder.dropped;
+        (folder.into_sorted(), self.stats)
     }
 }
 
-/// Hands a packet to its connection and keeps the capture-wide reassembly budget: when the
-/// packet takes the total over `budget`, this connection's buffers are dropped (and counted).
-#[allow(clippy::too_many_arguments)]
-fn feed(
-    c: &mut Conn,
-    pkt: &Packet,
-    at: FrameRef,
-    ts_ns: i64,
-    frame_len: u32,
-    buffered: &mut usize,
-    budget: usize,
-    stats: &mut TrackerStats,
-) {
-    let before = c.buffered();
-    c.packet(pkt, at, ts_ns, frame_len);
-    *buffered = (*buffered + c.buffered()).saturating_sub(before);
-    if *buffered > budget {
-        *buffered = buffered.saturating_sub(c.shed());
-        stats.buffer_cap_hits += 1;
+/// The flow set: connections folded in the order they ended.
+pub struct Folder {
+    /// The flows, in order of creation, and where each flow is in it: the index holds only
+    /// small entries, so growing it does not copy the flows.
+    flows: Vec<Flow>,
+    index: HashMap<FlowKey, u32, RandomState>,
+    /// Connections not stored because the set was full ([`MAX_FLOWS`]).
+    dropped: u64,
+}
+
+impl Default for Folder {
+    fn default() -> Self {
+        Folder {
+            flows: Vec::new(),
+            index: HashMap::with_hasher(RandomState::with_seeds(5, 6, 7, 8)),
+            dropped: 0,
+        }
+    }
+}
+
+impl Folder {
+    /// Adds an ended connection to its flow.
+    pub fn fold(&mut self, done: Finished) {
+        let key = done.key;
+        if let Some(&i) = self.index.get(&key) {
+            self.flows[i as usize].absorb(done);
+        } else if self.flows.len() < MAX_FLOWS {
+            self.index.insert(key, self.flows.len() as u32);
+            self.flows.push(Flow::from_conn(done));
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// The flows, sorted by server, transport, port, client.
+    pub fn into_sorted(self) -> Vec<Flow> {
+        drop(self.index);
+        let mut flows = self.flows;
+        flows.sort_unstable_by_key(|f| f.key);
+        flows
     }
 }
 
 impl Flow {
-    fn from_conn(c: conn::Finished) -> Flow {
+    fn from_conn(c: Finished) -> Flow {
         let mut f = Flow {
             key: c.key,
             proven_service: None,
@@ -402,7 +416,7 @@ impl Flow {
         f
     }
 
-    fn absorb(&mut self, c: conn::Finished) {
+    fn absorb(&mut self, c: Finished) {
         self.connections += 1;
         match c.outcome {
             Outcome::Established => self.outcomes.established += 1,

@@ -1,0 +1,196 @@
+//! One connection's protocol analysis: the analyzer chosen by content (or port) and the TCP
+//! reassembly that feeds it.
+//!
+//! A [`Dissection`] is owned by whichever thread analyses its connection (see [`super::pipe`]);
+//! the tracking side ([`super::Conn`]: counters, outcome) never reads it. It is driven by
+//! [`Work`], what one packet gives it, and ends with a [`Proven`], what the content proved.
+
+use super::tcp::{Stream, StreamLoss};
+use crate::evidence::{Evidence, FrameRef};
+use crate::proto::{self, Analyzer, Ctx, Dir, Transport};
+use crate::services;
+
+/// Payloads of a connection on a port without a well-known service offered to the probes
+/// before it is left unanalysed (a capture that starts mid-message shows tails first).
+pub const MAX_PROBE_TRIES: u8 = 8;
+
+/// What one packet gives a connection's analysis.
+#[derive(Debug, Clone, Copy)]
+pub struct Work<'a> {
+    /// Which way it travelled.
+    pub dir: Dir,
+    /// TCP: the sequence number of a SYN.
+    pub syn: Option<u32>,
+    /// TCP: the sequence number of the first payload byte.
+    pub seq: u32,
+    /// The payload (TCP segment or whole UDP datagram); may be empty.
+    pub payload: &'a [u8],
+}
+
+/// What a connection's content proved, once it ended.
+#[derive(Debug, Default)]
+pub struct Proven {
+    /// The service the content proved.
+    pub service: Option<&'static str>,
+    /// The analyzer's evidence.
+    pub evidence: Evidence,
+    /// Reassembly losses.
+    pub loss: StreamLoss,
+    /// The content shows that client and server were taken the wrong way round.
+    pub roles_reversed: bool,
+}
+
+/// Analysis state of one connection.
+pub struct Dissection {
+    transport: Transport,
+    server_port: u16,
+    probe_tries: u8,
+    chosen: bool,
+    analyzer: Option<Box<dyn Analyzer>>,
+    streams: Option<Box<[Stream; 2]>>,
+}
+
+impl Dissection {
+    /// Nothing seen yet of a connection to `server_port`.
+    pub fn new(transport: Transport, server_port: u16) -> Self {
+        Dissection {
+            transport,
+            server_port,
+            probe_tries: 0,
+            chosen: false,
+            analyzer: None,
+            streams: None,
+        }
+    }
+
+    fn ctx(&self, at: FrameRef, ts_ns: i64, dir: Dir) -> Ctx {
+        Ctx {
+            frame: at,
+            ts_ns,
+            dir,
+            transport: self.transport,
+            server_port: self.server_port,
+        }
+    }
+
+    /// Bytes held by this connection's reassembly buffers.
+    pub fn buffered(&self) -> usize {
+        self.streams
+            .as_ref()
+            .map_or(0, |s| s[0].buffered() + s[1].buffered())
+    }
+
+    /// Drops this connection's reassembly buffers (see [`Stream::shed`]); returns the bytes freed.
+    pub fn shed(&mut self, at: FrameRef, ts_ns: i64) -> usize {
+        let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) else {
+            return 0;
+        };
+        let mut freed = 0;
+        for (i, s) in st.iter_mut().enumerate() {
+            let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
+            let ctx = Ctx {
+                frame: at,
+                ts_ns,
+                dir,
+                transport: self.transport,
+                server_port: self.server_port,
+            };
+            freed += s.shed(an.as_mut(), &ctx);
+        }
+        freed
+    }
+
+    /// Picks the analyzer from the first payload.
+    /// A capture that starts inside a message shows a tail first: the probes are tried again on
+    /// the next payloads (up to [`MAX_PROBE_TRIES`]) before the connection is left unanalysed.
+    fn choose(&mut self, payload: &[u8]) {
+        self.probe_tries += 1;
+        self.chosen = true;
+        let port = self.server_port;
+        if let Some(d) = proto::DISSECTORS
+            .iter()
+            .find(|d| (d.probe)(self.transport, payload))
+        {
+            self.analyzer = Some((d.new)(self.transport, port));
+        } else if let Some(d) = proto::by_service(services::well_known(self.transport, port)) {
+            self.analyzer = Some((d.new)(self.transport, port));
+        } else if self.probe_tries < MAX_PROBE_TRIES {
+            self.chosen = false;
+        }
+        if self.analyzer.is_some() && self.transport == Transport::Tcp {
+            self.streams = Some(Box::default());
+        }
+    }
+
+    /// Takes what one packet (frame `at`, time `ts_ns`) gives.
+    pub fn work(&mut self, w: &Work, at: FrameRef, ts_ns: i64) {
+        let i = w.dir.index();
+        if let (Some(seq), Some(s)) = (w.syn, self.streams.as_mut()) {
+            s[i].syn(seq);
+        }
+        if w.payload.is_empty() {
+            return;
+        }
+        if !self.chosen {
+            self.choose(w.payload);
+        }
+        let ctx = self.ctx(at, ts_ns, w.dir);
+        match self.transport {
+            Transport::Tcp => {
+                if let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) {
+                    st[i].segment(w.seq, w.payload, an.as_mut(), &ctx);
+                }
+            }
+            Transport::Udp => {
+                if let Some(an) = self.analyzer.as_mut() {
+                    an.datagram(&ctx, w.payload);
+                }
+            }
+        }
+    }
+
+    /// Ends the analysis: flushes reassembly (bytes delivered now are attributed to `last`, the
+    /// connection's last frame, at `last_ts`) and collects what the analyzer proved.
+    pub fn finish(&mut self, last: FrameRef, last_ts: i64) -> Proven {
+        let mut proven = Proven::default();
+        let ctx = self.ctx(last, last_ts, Dir::ToServer);
+        let Some(an) = self.analyzer.as_mut() else {
+            return proven;
+        };
+        if let Some(st) = self.streams.as_mut() {
+            for (i, s) in st.iter_mut().enumerate() {
+                let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
+                s.finish(an.as_mut(), &Ctx { dir, ..ctx });
+                proven.loss.gaps += s.loss.gaps;
+                proven.loss.missing_bytes += s.loss.missing_bytes;
+                proven.loss.overflow_bytes += s.loss.overflow_bytes;
+            }
+        }
+        an.finish(&mut proven.evidence);
+        proven.service = an.service();
+        proven.roles_reversed = an.roles_reversed();
+        proven
+    }
+}
+
+/// Analyses what one packet gives `d`, keeping a reassembly budget shared by the connections
+/// of one thread: `buffered` is their total, and when this packet takes it over `budget`, this
+/// connection's buffers are dropped (counted in its stream loss). Returns true when that
+/// happened.
+pub fn work_within(
+    d: &mut Dissection,
+    w: &Work,
+    at: FrameRef,
+    ts_ns: i64,
+    buffered: &mut usize,
+    budget: usize,
+) -> bool {
+    let before = d.buffered();
+    d.work(w, at, ts_ns);
+    *buffered = (*buffered + d.buffered()).saturating_sub(before);
+    if *buffered > budget {
+        *buffered = buffered.saturating_sub(d.shed(at, ts_ns));
+        return true;
+    }
+    false
+}
