@@ -37,6 +37,7 @@ pub(crate) enum BerError {
 }
 
 /// Reads the TLV header at the start of `data` (X.690 8.1.2.2 low tag number form only).
+#[inline]
 pub(crate) fn header(data: &[u8]) -> Result<Tlv, BerError> {
     let (&tag, rest) = data.split_first().ok_or(BerError::Incomplete)?;
     if tag & 0x1f == 0x1f {
@@ -66,6 +67,7 @@ pub(crate) fn header(data: &[u8]) -> Result<Tlv, BerError> {
 }
 
 /// The content of the element at the start of `data` and what follows it, if all of it is there.
+#[inline]
 pub(crate) fn split(data: &[u8]) -> Result<(Tlv, &[u8], &[u8]), BerError> {
     let tlv = header(data)?;
     let content = data

@@ -289,6 +289,102 @@ fn cap(s: &str, max: usize) -> String {
 
 /// Parses one whole LDAPMessage (RFC 4511 4.1.1) at the start of `data`.
 pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
+    if let Some(m) = parse_simple(data) {
+        return Ok(m);
+    }
+    parse_with_library(data)
+}
+
+/// The content of a DER-minimal, non-negative INTEGER or ENUMERATED that fits in a `u32` (X.690
+/// 8.3.2, 8.4), or `None`.
+fn minimal_u32(c: &[u8]) -> Option<u32> {
+    let digits = match c {
+        [] => return None,
+        [0, b, ..] if *b < 0x80 => return None,
+        [0, rest @ ..] if !rest.is_empty() => rest,
+        [b, ..] if *b >= 0x80 => return None,
+        _ => c,
+    };
+    if digits.len() > 4 {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | u32::from(b)),
+    )
+}
+
+/// Fast path of [`parse_message`] for the small messages that follow every search and bind:
+/// the responses made of an LDAPResult alone (RFC 4511 4.1.9: bindResponse, searchResDone,
+/// modifyResponse, addResponse, delResponse, modDNResponse, compareResponse) and unbindRequest
+/// (4.3). Reads them with [`ber`] instead of ldap-parser's generic decoder.
+///
+/// It accepts only a subset of what ldap-parser 0.5 accepts and yields the same [`Message`]:
+/// exact identifier octets (`30`, `02`, the APPLICATION tag, `0a`, `04`), lengths of at most 4
+/// octets, DER-minimal non-negative messageID and resultCode, UTF-8 matchedDN and
+/// diagnosticMessage, nothing after them but a bindResponse's `serverSaslCreds [7]` (no
+/// referral), nothing after the protocolOp but one `controls [0]`. Anything else returns `None` and
+/// goes to ldap-parser, whose verdict stands (malformed counts cannot change).
+fn parse_simple(data: &[u8]) -> Option<Message> {
+    let (seq, content, _) = ber::split(data).ok()?;
+    if seq.tag != 0x30 {
+        return None;
+    }
+    let (id_t, id, rest) = ber::split(content).ok()?;
+    if id_t.tag != 0x02 {
+        return None;
+    }
+    let id = minimal_u32(id)?;
+    let (op_t, op, rest) = ber::split(rest).ok()?;
+    match ber::split(rest) {
+        _ if rest.is_empty() => {}
+        // controls [0] Controls OPTIONAL (RFC 4511 4.1.11): ldap-parser reads them with
+        // `many0`, which stops at the first control it cannot read; they never fail a message
+        // and certflow keeps none of them.
+        Ok((t, _, after)) if t.tag == 0xa0 && after.is_empty() => {}
+        _ => return None,
+    }
+    let detail = match op_t.tag {
+        // unbindRequest [APPLICATION 2] NULL
+        0x42 if op.is_empty() => Detail::None,
+        // [APPLICATION 1, 5, 7, 9, 11, 13, 15] LDAPResult
+        0x61 | 0x65 | 0x67 | 0x69 | 0x6b | 0x6d | 0x6f => {
+            let (t, code, rest) = ber::split(op).ok()?;
+            if t.tag != 0x0a {
+                return None;
+            }
+            let code = minimal_u32(code)?;
+            // matchedDN LDAPDN, diagnosticMessage LDAPString (RFC 4511 4.1.9)
+            let (dn_t, dn, rest) = ber::split(rest).ok()?;
+            let (msg_t, msg, rest) = ber::split(rest).ok()?;
+            if dn_t.tag != 0x04
+                || msg_t.tag != 0x04
+                || std::str::from_utf8(dn).is_err()
+                || std::str::from_utf8(msg).is_err()
+            {
+                return None;
+            }
+            match ber::split(rest) {
+                _ if rest.is_empty() => {}
+                // bindResponse serverSaslCreds [7] OCTET STRING OPTIONAL
+                Ok((t, _, after)) if op_t.tag == 0x61 && t.tag == 0x87 && after.is_empty() => {}
+                _ => return None,
+            }
+            Detail::Result { code }
+        }
+        _ => return None,
+    };
+    Some(Message {
+        id,
+        op: u32::from(op_t.tag & 0x1f),
+        detail,
+    })
+}
+
+/// The message at the start of `data` decoded by ldap-parser: whatever [`parse_simple`] does
+/// not take, and the reference it is tested against.
+fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
     let m = match LdapMessage::from_ber(data) {
         Ok((_, m)) => m,
         Err(ldap_parser::Err::Incomplete(_)) => return Err(LdapParseError::Truncated),
@@ -591,6 +687,113 @@ mod tests {
             message_frame(&[0x30, 0x84, 0x10, 0, 0, 0]),
             Frame::TooLong(0x1000_0006)
         );
+    }
+
+    /// Every LDAP message in the public captures: wherever a message starts (by
+    /// [`looks_like_message`] and [`message_frame`]) in any TCP or UDP payload, which takes the
+    /// cleartext inside integrity-only SASL buffers too.
+    fn corpus() -> Option<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for path in crate::proto::testutil::all_captures()? {
+            for s in crate::proto::testutil::packets_at(&path) {
+                let p = &s.payload;
+                for i in 0..p.len() {
+                    if p[i] != 0x30 || !looks_like_message(&p[i..]) {
+                        continue;
+                    }
+                    if let Frame::Complete(n) = message_frame(&p[i..]) {
+                        out.push(p[i..i + n].to_vec());
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+
+    /// Checks that whatever the fast path accepts, ldap-parser accepts with the same result;
+    /// returns whether the fast path accepted `b`.
+    fn agree(b: &[u8]) -> bool {
+        let fast = parse_simple(b);
+        if let Some(f) = &fast {
+            assert_eq!(Ok(f), parse_with_library(b).as_ref(), "{b:02x?}");
+        }
+        fast.is_some()
+    }
+
+    #[test]
+    fn simple_path_agrees_with_ldap_parser() {
+        let Some(msgs) = corpus() else {
+            return;
+        };
+        let simple = |op: u32| matches!(op, 1 | 2 | 5 | 7 | 9 | 11 | 13 | 15);
+        let (mut lib, mut fast) = (0, 0);
+        for b in &msgs {
+            if parse_with_library(b).is_ok_and(|m| simple(m.op)) {
+                lib += 1;
+            }
+            if agree(b) {
+                fast += 1;
+            }
+        }
+        eprintln!(
+            "{} messages: {lib} simple ones decoded by ldap-parser, {fast} by the fast path",
+            msgs.len()
+        );
+        // All of the captures' take the fast path.
+        assert!(fast > 50 && fast == lib, "{fast} of {lib}");
+        // Mutations: one bit flipped, or bytes overwritten / the message cut.
+        let rounds: usize = std::env::var("FUZZ_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100);
+        let mut r = crate::proto::testutil::Rng(0x1da9_5eed_0000_0001);
+        let mut accepted = 0;
+        for b in msgs.iter().filter(|b| parse_simple(b).is_some()) {
+            for i in 0..rounds {
+                let mut m = b.clone();
+                if i % 2 == 0 {
+                    let at = r.below(m.len());
+                    m[at] ^= 1 << r.below(8);
+                } else {
+                    r.mutate(&mut m);
+                }
+                if agree(&m) {
+                    accepted += 1;
+                }
+            }
+        }
+        eprintln!("{accepted} mutated messages accepted by both paths");
+        assert!(accepted > 0);
+    }
+
+    #[test]
+    fn simple_path_reads_results() {
+        // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap f497, tcp.payload: bindResponse
+        // messageID 1, success (tshark: ldap.resultCode 0).
+        let b = hex("300c02010161070a010004000400");
+        let m = parse_simple(&b).expect("fast path");
+        assert_eq!((m.id, m.op, m.detail), (1, 1, Detail::Result { code: 0 }));
+        for n in 0..b.len() {
+            assert_eq!(parse_simple(&b[..n]), None, "prefix {n}");
+        }
+        // resultCode 0a 02 00 80 is 128; the non-minimal 0a 02 00 05 is left to ldap-parser.
+        let b = hex("300d02010165080a0200800400 0400".replace(' ', "").as_str());
+        assert_eq!(
+            parse_simple(&b).map(|m| m.detail),
+            Some(Detail::Result { code: 128 })
+        );
+        let b = hex("300d02010165080a0200050400 0400".replace(' ', "").as_str());
+        assert_eq!(parse_simple(&b), None);
+        // Controls after the protocolOp are skipped; anything else after it is left to
+        // ldap-parser, and so is a referral [3] in the LDAPResult.
+        let b = hex("301002010165070a010004000400a0020400");
+        assert_eq!(parse_simple(&b).map(|m| m.id), Some(1));
+        let b = hex("301002010165070a0100040004000402aaaa");
+        assert_eq!(parse_simple(&b), None);
+        let b = hex("300e02010165090a010004000400a300");
+        assert_eq!(parse_simple(&b), None);
     }
 
     #[test]
