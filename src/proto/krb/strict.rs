@@ -226,7 +226,8 @@ fn principal(r: &mut Reader<'_>) -> Option<String> {
     s.field(0, Reader::i32)?;
     let name = s.field(1, |r| {
         let mut parts = r.seq()?;
-        let mut out = String::new();
+        // The components with their headers: room for the components and the separators.
+        let mut out = String::with_capacity(parts.rest.len());
         let mut first = true;
         while !parts.rest.is_empty() {
             if !first {
@@ -252,9 +253,25 @@ fn encrypted_data(r: &mut Reader<'_>) -> Option<i32> {
     Some(etype)
 }
 
+/// What certflow keeps of a Ticket.
+struct TicketFacts<'a> {
+    realm: &'a str,
+    sname: String,
+    etype: i32,
+}
+
+impl TicketFacts<'_> {
+    /// Adds the ticket to `m` as `parse::add_ticket` does.
+    fn add_to(self, m: &mut KrbMessage<'_>) {
+        m.realms.push(self.realm.to_string());
+        m.ticket_snames.push(self.sname);
+        m.ticket_etypes.push(self.etype);
+    }
+}
+
 /// Ticket (RFC 4120 5.3) `[APPLICATION 1] SEQUENCE { tkt-vno [0] INTEGER (5), realm [1],
-/// sname [2], enc-part [3] }`, added to `m` as `parse::add_ticket` does.
-fn ticket(r: &mut Reader<'_>, m: &mut KrbMessage<'_>) -> Option<()> {
+/// sname [2], enc-part [3] }`.
+fn ticket<'a>(r: &mut Reader<'a>) -> Option<TicketFacts<'a>> {
     let mut app = Reader::new(r.take(TICKET)?);
     let mut s = app.seq()?;
     app.end()?;
@@ -265,10 +282,11 @@ fn ticket(r: &mut Reader<'_>, m: &mut KrbMessage<'_>) -> Option<()> {
     let sname = s.field(2, principal)?;
     let etype = s.field(3, encrypted_data)?;
     s.end()?;
-    m.realms.push(realm.to_string());
-    m.ticket_snames.push(sname);
-    m.ticket_etypes.push(etype);
-    Some(())
+    Some(TicketFacts {
+        realm,
+        sname,
+        etype,
+    })
 }
 
 /// `SEQUENCE OF PA-DATA` (RFC 4120 5.2.7) with `PA-DATA ::= SEQUENCE { padata-type [1] Int32,
@@ -300,8 +318,7 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
         padata(r, |_, _| {})?;
         Some(content)
     })?;
-    let mut extra = KrbMessage::default();
-    let body = s.field(4, |r| kdc_req_body(r, &mut extra))?;
+    let body = s.field(4, kdc_req_body)?;
     s.end()?;
     if let Some(c) = body.cname {
         m.client = Some(join_client(c, body.realm));
@@ -318,9 +335,9 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
             }
         })?;
     }
-    m.realms.append(&mut extra.realms);
-    m.ticket_snames.append(&mut extra.ticket_snames);
-    m.ticket_etypes.append(&mut extra.ticket_etypes);
+    for t in body.tickets {
+        t.add_to(m);
+    }
     Some(())
 }
 
@@ -330,10 +347,12 @@ struct Body<'a> {
     realm: &'a str,
     sname: Option<String>,
     etypes: Vec<i32>,
+    /// additional-tickets [11].
+    tickets: Vec<TicketFacts<'a>>,
 }
 
-/// KDC-REQ-BODY (RFC 4120 5.4.1); the additional tickets go to `tickets`.
-fn kdc_req_body<'a>(r: &mut Reader<'a>, tickets: &mut KrbMessage<'_>) -> Option<Body<'a>> {
+/// KDC-REQ-BODY (RFC 4120 5.4.1).
+fn kdc_req_body<'a>(r: &mut Reader<'a>) -> Option<Body<'a>> {
     let mut s = r.seq()?;
     s.field(0, Reader::flags)?;
     let cname = s.opt_field(1, principal)?;
@@ -345,6 +364,8 @@ fn kdc_req_body<'a>(r: &mut Reader<'a>, tickets: &mut KrbMessage<'_>) -> Option<
     s.field(7, Reader::u32)?;
     let mut etypes = Vec::new();
     s.field(8, |r| {
+        // Each Int32 takes at least 3 octets.
+        etypes.reserve(r.rest.len() / 3);
         let mut list = r.seq()?;
         while !list.rest.is_empty() {
             etypes.push(list.i32()?);
@@ -364,10 +385,11 @@ fn kdc_req_body<'a>(r: &mut Reader<'a>, tickets: &mut KrbMessage<'_>) -> Option<
         Some(())
     })?;
     s.opt_field(10, encrypted_data)?;
+    let mut tickets = Vec::new();
     s.opt_field(11, |r| {
         let mut list = r.seq()?;
         while !list.rest.is_empty() {
-            ticket(&mut list, tickets)?;
+            tickets.push(ticket(&mut list)?);
         }
         Some(())
     })?;
@@ -377,6 +399,7 @@ fn kdc_req_body<'a>(r: &mut Reader<'a>, tickets: &mut KrbMessage<'_>) -> Option<
         realm,
         sname,
         etypes,
+        tickets,
     })
 }
 
@@ -402,22 +425,23 @@ fn kdc_rep(app: &[u8], m: &mut KrbMessage<'_>) -> Option<()> {
     m.client = Some(join_client(cname, crealm));
     m.realms.push(crealm.to_string());
     m.padata_types = pa;
-    s.field(5, |r| ticket(r, m))?;
+    s.field(5, ticket)?.add_to(m);
     m.enc_part_etype = Some(s.field(6, encrypted_data)?);
     s.end()
 }
 
-/// AP-REQ (RFC 4120 5.5.1) content: the ticket, as `parse::add_ticket` does.
-fn ap_req(app: &[u8], m: &mut KrbMessage<'_>) -> Option<()> {
+/// AP-REQ (RFC 4120 5.5.1) content: its ticket.
+fn ap_req(app: &[u8]) -> Option<TicketFacts<'_>> {
     let mut app = Reader::new(app);
     let mut s = app.seq()?;
     app.end()?;
     s.field(0, Reader::u32)?;
     s.field(1, Reader::u32)?;
     s.field(2, Reader::flags)?;
-    s.field(3, |r| ticket(r, m))?;
+    let t = s.field(3, ticket)?;
     s.field(4, encrypted_data)?;
-    s.end()
+    s.end()?;
+    Some(t)
 }
 
 /// KRB-ERROR (RFC 4120 5.9.1) content, as `parse::add_error` does.
@@ -464,7 +488,7 @@ pub(super) fn parse(data: &[u8], mt: MsgType) -> Option<KrbMessage<'_>> {
     let ok = match (mt, t.tag) {
         (MsgType::AS_REQ, 0x6a) | (MsgType::TGS_REQ, 0x6c) => kdc_req(app, &mut m),
         (MsgType::AS_REP, 0x6b) | (MsgType::TGS_REP, 0x6d) => kdc_rep(app, &mut m),
-        (MsgType::AP_REQ, 0x6e) => ap_req(app, &mut m),
+        (MsgType::AP_REQ, 0x6e) => ap_req(app).map(|t| t.add_to(&mut m)),
         (MsgType::ERROR, 0x7e) => krb_error(app, &mut m),
         _ => None,
     };
@@ -477,12 +501,7 @@ pub(super) fn ap_req_ticket(data: &[u8], m: &mut KrbMessage<'_>) -> Option<()> {
     if t.tag != 0x6e {
         return None;
     }
-    // Read into a scratch summary so that a refusal half-way leaves `m` untouched.
-    let mut one = KrbMessage::default();
-    ap_req(app, &mut one)?;
-    m.realms.append(&mut one.realms);
-    m.ticket_snames.append(&mut one.ticket_snames);
-    m.ticket_etypes.append(&mut one.ticket_etypes);
+    ap_req(app)?.add_to(m);
     Some(())
 }
 
