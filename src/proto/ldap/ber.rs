@@ -37,7 +37,7 @@ pub(crate) enum BerError {
 }
 
 /// Reads the TLV header at the start of `data` (X.690 8.1.2.2 low tag number form only).
-#[inline]
+#[inline(always)]
 pub(crate) fn header(data: &[u8]) -> Result<Tlv, BerError> {
     let (&tag, rest) = data.split_first().ok_or(BerError::Incomplete)?;
     if tag & 0x1f == 0x1f {
