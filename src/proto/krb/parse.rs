@@ -5,6 +5,10 @@
 //! `kerberos-parser` 0.9. It has no parser for KRB-SAFE, KRB-PRIV and KRB-CRED; for those (the
 //! kpasswd reply carries a KRB-PRIV) only the outer tag and the enc-part etype are read here with
 //! the BER helper, because their content is encrypted anyway.
+//!
+//! [`parse_message`] first tries `krb::strict`, a DER reader several times cheaper that accepts
+//! only a subset of what kerberos-parser accepts and yields the same summary; whatever it does
+//! not accept (including every message kerberos-parser would reject) goes to kerberos-parser.
 
 use kerberos_parser::krb5::{
     ApReq, EncryptionType, ErrorCode, KdcRep, KdcReq, KrbError, PrincipalName, Ticket,

@@ -347,7 +347,7 @@ struct Body<'a> {
     realm: &'a str,
     sname: Option<String>,
     etypes: Vec<i32>,
-    /// additional-tickets [11].
+    /// `additional-tickets [11]`.
     tickets: Vec<TicketFacts<'a>>,
 }
 

@@ -6,6 +6,11 @@
 //! decode the `referral [3]` of LDAPResult (harmless: the field is skipped because the enclosing
 //! element's length bounds the parse) and it rejects unknown protocolOp tags (counted as
 //! malformed, the tag is still reported by [`peek_op`]).
+//!
+//! The most frequent messages (searchRequest, the LDAPResult-only responses, unbindRequest) are
+//! first tried by a fast path ([`parse_message`] calls `parse_simple`) that reads them with the
+//! BER helper and accepts only a subset of what ldap-parser accepts, with the same result;
+//! everything else, including every message ldap-parser would reject, goes to ldap-parser.
 
 use std::borrow::Cow;
 
