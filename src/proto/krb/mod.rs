@@ -2,6 +2,8 @@
 //!
 //! - [`parse`]: one message, pure (kerberos-parser for the ASN.1), TCP record marks, kpasswd
 //!   framing;
+//! - `strict`: the fast path of [`parse::parse_message`], a strict DER reader that accepts a
+//!   subset of what kerberos-parser accepts and leaves the rest to it;
 //! - [`state`]: the per-connection analyzers ([`KrbAnalyzer`], [`KpasswdAnalyzer`]);
 //! - [`evidence`]: what they prove ([`KrbEvidence`], [`KpasswdEvidence`]).
 //!
@@ -12,6 +14,7 @@
 pub mod evidence;
 pub mod parse;
 pub mod state;
+mod strict;
 
 pub use evidence::{Code, KpasswdEvidence, KrbEvidence};
 pub use state::{KpasswdAnalyzer, KrbAnalyzer};

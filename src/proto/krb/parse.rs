@@ -5,6 +5,10 @@
 //! `kerberos-parser` 0.9. It has no parser for KRB-SAFE, KRB-PRIV and KRB-CRED; for those (the
 //! kpasswd reply carries a KRB-PRIV) only the outer tag and the enc-part etype are read here with
 //! the BER helper, because their content is encrypted anyway.
+//!
+//! [`parse_message`] first tries `krb::strict`, a DER reader several times cheaper that accepts
+//! only a subset of what kerberos-parser accepts and yields the same summary; whatever it does
+//! not accept (including every message kerberos-parser would reject) goes to kerberos-parser.
 
 use kerberos_parser::krb5::{
     ApReq, EncryptionType, ErrorCode, KdcRep, KdcReq, KrbError, PrincipalName, Ticket,
@@ -228,6 +232,18 @@ pub fn parse_message(data: &[u8]) -> Result<KrbMessage<'_>, KrbParseError> {
     if tlv.total_len() > data.len() {
         return Err(KrbParseError::Truncated);
     }
+    if let Some(m) = super::strict::parse(data, mt) {
+        return Ok(m);
+    }
+    parse_with_library(data, mt)
+}
+
+/// The message of type `mt` (its outer tag read, all of it present) decoded by kerberos-parser:
+/// for whatever [`super::strict`] does not accept, and the reference it is tested against.
+pub(super) fn parse_with_library(
+    data: &[u8],
+    mt: MsgType,
+) -> Result<KrbMessage<'_>, KrbParseError> {
     let mut m = KrbMessage {
         msg_type: Some(mt),
         ..KrbMessage::default()
@@ -256,7 +272,7 @@ pub fn parse_message(data: &[u8]) -> Result<KrbMessage<'_>, KrbParseError> {
     }
 }
 
-fn add_ticket(m: &mut KrbMessage<'_>, t: Ticket<'_>) {
+pub(super) fn add_ticket(m: &mut KrbMessage<'_>, t: Ticket<'_>) {
     m.realms.push(t.realm.0);
     m.ticket_snames.push(principal(t.sname));
     m.ticket_etypes.push(t.enc_part.etype.0);
@@ -275,13 +291,21 @@ fn add_req(m: &mut KrbMessage<'_>, r: KdcReq<'_>) {
         m.padata_types.push(p.padata_type.0);
         // RFC 4120 5.2.7.1: PA-TGS-REQ holds the AP-REQ that carries the TGT.
         if p.padata_type.0 == PA_TGS_REQ {
-            if let Ok((_, ap)) = ApReq::from_der(p.padata_value) {
-                add_ticket(m, ap.ticket);
-            }
+            add_pa_tgs_req(m, p.padata_value);
         }
     }
     for t in b.additional_tickets {
         add_ticket(m, t);
+    }
+}
+
+/// The TGT of a PA-TGS-REQ value (an AP-REQ, RFC 4120 5.2.7.1) added to `m`, if it decodes (a
+/// value that does not is no reason to reject the request: kerberos-parser sees an OCTET STRING).
+pub(super) fn add_pa_tgs_req(m: &mut KrbMessage<'_>, value: &[u8]) {
+    if super::strict::ap_req_ticket(value, m).is_none() {
+        if let Ok((_, ap)) = ApReq::from_der(value) {
+            add_ticket(m, ap.ticket);
+        }
     }
 }
 

@@ -37,6 +37,7 @@ pub(crate) enum BerError {
 }
 
 /// Reads the TLV header at the start of `data` (X.690 8.1.2.2 low tag number form only).
+#[inline(always)]
 pub(crate) fn header(data: &[u8]) -> Result<Tlv, BerError> {
     let (&tag, rest) = data.split_first().ok_or(BerError::Incomplete)?;
     if tag & 0x1f == 0x1f {
@@ -54,10 +55,15 @@ pub(crate) fn header(data: &[u8]) -> Result<Tlv, BerError> {
     if n == 0 || n > MAX_LENGTH_OCTETS {
         return Err(BerError::Invalid);
     }
-    let octets = rest.get(..n).ok_or(BerError::Incomplete)?;
-    let len = octets
-        .iter()
-        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    // Big-endian, 1 to MAX_LENGTH_OCTETS octets; Windows always sends 4 (`84 00 00 xx xx`).
+    let len = match *rest.get(..n).ok_or(BerError::Incomplete)? {
+        [a] => u32::from(a),
+        [a, b] => u32::from(u16::from_be_bytes([a, b])),
+        [a, b, c] => u32::from_be_bytes([0, a, b, c]),
+        [a, b, c, d] => u32::from_be_bytes([a, b, c, d]),
+        _ => return Err(BerError::Invalid),
+    };
+    let len = usize::try_from(len).map_err(|_| BerError::Invalid)?;
     Ok(Tlv {
         tag,
         header_len: 2 + n,
@@ -66,6 +72,7 @@ pub(crate) fn header(data: &[u8]) -> Result<Tlv, BerError> {
 }
 
 /// The content of the element at the start of `data` and what follows it, if all of it is there.
+#[inline]
 pub(crate) fn split(data: &[u8]) -> Result<(Tlv, &[u8], &[u8]), BerError> {
     let tlv = header(data)?;
     let content = data

@@ -94,14 +94,16 @@ impl Merge for LdapEvidence {
 
 impl LdapEvidence {
     /// Counts one message by its protocolOp tag alone (search results, whose bodies carry no
-    /// fact certflow reports, are counted this way without being decoded).
-    pub fn record_op(&mut self, op_tag: u32, at: FrameRef, wrapped: bool) {
+    /// fact certflow reports, are counted this way without being decoded). Messages read from
+    /// SASL buffers are counted in `unwrapped` separately ([`LdapEvidence::add_unwrapped`]).
+    pub fn record_op(&mut self, op_tag: u32, at: FrameRef) {
         self.messages += 1;
-        let op = parse::op_name(op_tag);
-        self.operations.add_ref(op, at);
-        if wrapped {
-            self.unwrapped.add(op, 1);
-        }
+        self.operations.add_ref(parse::op_name(op_tag), at);
+    }
+
+    /// Counts `n` messages of protocolOp tag `op_tag` found inside integrity-only SASL buffers.
+    pub fn add_unwrapped(&mut self, op_tag: u32, n: u64) {
+        self.unwrapped.add(parse::op_name(op_tag), n);
     }
 
     /// True when nothing was recorded.
@@ -109,9 +111,9 @@ impl LdapEvidence {
         self.messages == 0 && self.malformed == 0 && self.sasl_buffers == 0 && self.resyncs == 0
     }
 
-    /// Records one parsed message seen at `at`; `wrapped` when it came out of a SASL buffer.
-    pub fn record(&mut self, m: &Message, at: FrameRef, wrapped: bool) {
-        self.record_op(m.op, at, wrapped);
+    /// Records one parsed message seen at `at` (see [`LdapEvidence::record_op`]).
+    pub fn record(&mut self, m: &Message, at: FrameRef) {
+        self.record_op(m.op, at);
         let op = parse::op_name(m.op);
         match &m.detail {
             Detail::Bind {

@@ -1,8 +1,8 @@
 //! LDAP (RFC 4511) over TCP and CLDAP (LDAP over UDP, the Active Directory DC locator,
 //! MS-ADTS 6.3.3).
 //!
-//! - [`parse`]: one LDAPMessage, pure (ldap-parser for the ASN.1), its framing, filters as
-//!   RFC 4515 strings;
+//! - [`parse`]: one LDAPMessage, pure (ldap-parser for the ASN.1, behind a fast path for the
+//!   frequent messages), its framing, filters as RFC 4515 strings;
 //! - [`sasl`]: SASL security layer buffers and the GSS-API wrap tokens inside them;
 //! - [`state`]: the per-connection analyzer ([`LdapAnalyzer`]), StartTLS hand-over to TLS;
 //! - [`evidence`]: what it proves ([`LdapEvidence`]).

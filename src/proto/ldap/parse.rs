@@ -6,6 +6,13 @@
 //! decode the `referral [3]` of LDAPResult (harmless: the field is skipped because the enclosing
 //! element's length bounds the parse) and it rejects unknown protocolOp tags (counted as
 //! malformed, the tag is still reported by [`peek_op`]).
+//!
+//! The most frequent messages (searchRequest, the LDAPResult-only responses, unbindRequest) are
+//! first tried by a fast path ([`parse_message`] calls `parse_simple`) that reads them with the
+//! BER helper and accepts only a subset of what ldap-parser accepts, with the same result;
+//! everything else, including every message ldap-parser would reject, goes to ldap-parser.
+
+use std::borrow::Cow;
 
 use ldap_parser::filter::{Filter, Substring};
 use ldap_parser::ldap::{AuthenticationChoice, LdapMessage, ProtocolOp};
@@ -152,22 +159,24 @@ pub fn peek_op(data: &[u8]) -> Option<(u32, u32)> {
     if seq.tag != 0x30 {
         return None;
     }
-    let inner = data.get(seq.header_len..)?;
-    let id = ber::header(inner).ok()?;
-    if id.tag != 0x02 || id.content_len == 0 || id.content_len > 4 || id.header_len != 2 {
+    // messageID: INTEGER with 1 to 4 content octets, short-form length.
+    let [0x02, n, ref rest @ ..] = *data.get(seq.header_len..)? else {
+        return None;
+    };
+    let n = usize::from(n);
+    if n == 0 || n > 4 {
         return None;
     }
-    let id_bytes = inner.get(2..2 + id.content_len)?;
+    let (id_bytes, op) = rest.split_at_checked(n)?;
     let msg_id = id_bytes
         .iter()
         .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
-    let op = inner.get(2 + id.content_len..)?;
     let op_hdr = ber::header(op).ok()?;
     if !is_op_tag(op_hdr.tag) {
         return None;
     }
     // The protocolOp must fit in the message.
-    if id.total_len() + op_hdr.total_len() > seq.content_len {
+    if 2 + n + op_hdr.total_len() > seq.content_len {
         return None;
     }
     Some((msg_id, u32::from(op_hdr.tag & 0x1f)))
@@ -289,6 +298,256 @@ fn cap(s: &str, max: usize) -> String {
 
 /// Parses one whole LDAPMessage (RFC 4511 4.1.1) at the start of `data`.
 pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
+    if let Some(m) = parse_simple(data) {
+        return Ok(m);
+    }
+    parse_with_library(data)
+}
+
+/// The content of a DER-minimal, non-negative INTEGER or ENUMERATED that fits in a `u32` (X.690
+/// 8.3.2, 8.4), or `None`.
+fn minimal_u32(c: &[u8]) -> Option<u32> {
+    let digits = match c {
+        [] => return None,
+        [0, b, ..] if *b < 0x80 => return None,
+        [0, rest @ ..] if !rest.is_empty() => rest,
+        [b, ..] if *b >= 0x80 => return None,
+        _ => c,
+    };
+    if digits.len() > 4 {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | u32::from(b)),
+    )
+}
+
+/// Fast path of [`parse_message`] for the frequent messages: searchRequest (RFC 4511 4.5.1, see
+/// [`fast_search`]), the responses made of an LDAPResult alone (4.1.9: bindResponse,
+/// searchResDone, modifyResponse, addResponse, delResponse, modDNResponse, compareResponse) and
+/// unbindRequest (4.3). Reads them with [`ber`] instead of ldap-parser's generic decoder.
+///
+/// It accepts only a subset of what ldap-parser 0.5 accepts and yields the same [`Message`]:
+/// exact identifier octets (`30`, `02`, the APPLICATION tag, `0a`, `04`), lengths of at most 4
+/// octets, DER-minimal non-negative messageID and resultCode, UTF-8 matchedDN and
+/// diagnosticMessage, nothing after them but a bindResponse's `serverSaslCreds [7]` (no
+/// referral); for searchRequest, DER BOOLEAN typesOnly, no extensibleMatch, every element read
+/// to its end (ldap-parser stops at the first filter or attribute it cannot read and ignores the
+/// rest); nothing after the protocolOp but one `controls [0]`. Anything else returns `None` and
+/// goes to ldap-parser, whose verdict stands (malformed counts cannot change).
+fn parse_simple(data: &[u8]) -> Option<Message> {
+    let (seq, content, _) = ber::split(data).ok()?;
+    if seq.tag != 0x30 {
+        return None;
+    }
+    let (id_t, id, rest) = ber::split(content).ok()?;
+    if id_t.tag != 0x02 {
+        return None;
+    }
+    let id = minimal_u32(id)?;
+    let (op_t, op, rest) = ber::split(rest).ok()?;
+    match ber::split(rest) {
+        _ if rest.is_empty() => {}
+        // controls [0] Controls OPTIONAL (RFC 4511 4.1.11): ldap-parser reads them with
+        // `many0`, which stops at the first control it cannot read; they never fail a message
+        // and certflow keeps none of them.
+        Ok((t, _, after)) if t.tag == 0xa0 && after.is_empty() => {}
+        _ => return None,
+    }
+    let detail = match op_t.tag {
+        // unbindRequest [APPLICATION 2] NULL
+        0x42 if op.is_empty() => Detail::None,
+        // searchRequest [APPLICATION 3]
+        0x63 => fast_search(op)?,
+        // [APPLICATION 1, 5, 7, 9, 11, 13, 15] LDAPResult
+        0x61 | 0x65 | 0x67 | 0x69 | 0x6b | 0x6d | 0x6f => {
+            let (t, code, rest) = ber::split(op).ok()?;
+            if t.tag != 0x0a {
+                return None;
+            }
+            let code = minimal_u32(code)?;
+            // matchedDN LDAPDN, diagnosticMessage LDAPString (RFC 4511 4.1.9)
+            let (dn_t, dn, rest) = ber::split(rest).ok()?;
+            let (msg_t, msg, rest) = ber::split(rest).ok()?;
+            if dn_t.tag != 0x04
+                || msg_t.tag != 0x04
+                || std::str::from_utf8(dn).is_err()
+                || std::str::from_utf8(msg).is_err()
+            {
+                return None;
+            }
+            match ber::split(rest) {
+                _ if rest.is_empty() => {}
+                // bindResponse serverSaslCreds [7] OCTET STRING OPTIONAL
+                Ok((t, _, after)) if op_t.tag == 0x61 && t.tag == 0x87 && after.is_empty() => {}
+                _ => return None,
+            }
+            Detail::Result { code }
+        }
+        _ => return None,
+    };
+    Some(Message {
+        id,
+        op: u32::from(op_t.tag & 0x1f),
+        detail,
+    })
+}
+
+/// The facts of a searchRequest (RFC 4511 4.5.1), however it was decoded.
+fn search_detail<'a>(
+    base: &str,
+    scope: u32,
+    filter: &Filter<'_>,
+    attributes: impl Iterator<Item = &'a str>,
+) -> Detail {
+    let attributes: Vec<String> = attributes.map(|a| cap(a, MAX_STRING_LEN)).collect();
+    let locator_domain = locator_domain(filter, &attributes);
+    Detail::Search(Search {
+        base: cap(base, MAX_STRING_LEN),
+        scope,
+        filter: filter_string(filter),
+        attributes,
+        locator_domain,
+    })
+}
+
+/// Deepest filter nesting the fast path reads (ldap-parser's own limit is 32); deeper filters
+/// are left to ldap-parser. AD CS and DC locator filters nest two or three levels.
+const MAX_FAST_FILTER_DEPTH: usize = 16;
+
+/// An LDAPString (RFC 4511 4.1.2): `04`, UTF-8.
+fn ldap_string(data: &[u8]) -> Option<(&str, &[u8])> {
+    let (t, c, rest) = ber::split(data).ok()?;
+    if t.tag != 0x04 {
+        return None;
+    }
+    Some((std::str::from_utf8(c).ok()?, rest))
+}
+
+/// An AttributeValueAssertion's content (RFC 4511 4.1.8): attributeDesc, assertionValue.
+fn ava(c: &[u8]) -> Option<ldap_parser::filter::AttributeValueAssertion<'_>> {
+    let (desc, rest) = ldap_string(c)?;
+    let (t, value, rest) = ber::split(rest).ok()?;
+    if t.tag != 0x04 || !rest.is_empty() {
+        return None;
+    }
+    Some(ldap_parser::filter::AttributeValueAssertion {
+        attribute_desc: ldap_parser::ldap::LdapString(Cow::Borrowed(desc)),
+        assertion_value: Cow::Borrowed(value),
+    })
+}
+
+/// The Filter (RFC 4511 4.5.1.7) at the start of `data`, built as ldap-parser builds it, and
+/// what follows it; `None` for what the fast path leaves to ldap-parser (extensibleMatch,
+/// identifier octets other than the DER ones, anything left inside an element, nesting beyond
+/// [`MAX_FAST_FILTER_DEPTH`]).
+fn fast_filter(data: &[u8], depth: usize) -> Option<(Filter<'_>, &[u8])> {
+    use ldap_parser::filter::{AssertionValue, SubstringFilter};
+    if depth >= MAX_FAST_FILTER_DEPTH {
+        return None;
+    }
+    let (t, c, rest) = ber::split(data).ok()?;
+    let f = match t.tag {
+        // and [0] SET SIZE (1..MAX) OF Filter, or [1] likewise
+        0xa0 | 0xa1 => {
+            let mut v = Vec::new();
+            let mut r = c;
+            while !r.is_empty() {
+                let (f, after) = fast_filter(r, depth + 1)?;
+                v.push(f);
+                r = after;
+            }
+            if v.is_empty() {
+                return None;
+            }
+            if t.tag == 0xa0 {
+                Filter::And(v)
+            } else {
+                Filter::Or(v)
+            }
+        }
+        // not [2] Filter
+        0xa2 => match fast_filter(c, depth + 1)? {
+            (f, []) => Filter::Not(Box::new(f)),
+            _ => return None,
+        },
+        0xa3 => Filter::EqualityMatch(ava(c)?),
+        0xa5 => Filter::GreaterOrEqual(ava(c)?),
+        0xa6 => Filter::LessOrEqual(ava(c)?),
+        0xa8 => Filter::ApproxMatch(ava(c)?),
+        // substrings [4] SubstringFilter: type, SEQUENCE SIZE (1..MAX) OF CHOICE { initial [0],
+        // any [1], final [2] }
+        0xa4 => {
+            let (desc, after) = ldap_string(c)?;
+            let (seq, mut parts, after) = ber::split(after).ok()?;
+            if seq.tag != 0x30 || !after.is_empty() || parts.is_empty() {
+                return None;
+            }
+            let mut substrings = Vec::new();
+            while !parts.is_empty() {
+                let (p, v, next) = ber::split(parts).ok()?;
+                let v = AssertionValue(Cow::Borrowed(v));
+                substrings.push(match p.tag {
+                    0x80 => Substring::Initial(v),
+                    0x81 => Substring::Any(v),
+                    0x82 => Substring::Final(v),
+                    _ => return None,
+                });
+                parts = next;
+            }
+            Filter::Substrings(SubstringFilter {
+                filter_type: ldap_parser::ldap::LdapString(Cow::Borrowed(desc)),
+                substrings,
+            })
+        }
+        // present [7] AttributeDescription
+        0x87 => Filter::Present(ldap_parser::ldap::LdapString(Cow::Borrowed(
+            std::str::from_utf8(c).ok()?,
+        ))),
+        _ => return None,
+    };
+    Some((f, rest))
+}
+
+/// A searchRequest's content (RFC 4511 4.5.1) read without ldap-parser (see [`parse_simple`]):
+/// baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes, and
+/// nothing after them.
+fn fast_search(c: &[u8]) -> Option<Detail> {
+    let (base, rest) = ldap_string(c)?;
+    let mut rest = rest;
+    let mut ints = [0u32; 4];
+    // scope, derefAliases ENUMERATED; sizeLimit, timeLimit INTEGER
+    for (i, tag) in [0x0a, 0x0a, 0x02, 0x02].into_iter().enumerate() {
+        let (t, v, after) = ber::split(rest).ok()?;
+        if t.tag != tag {
+            return None;
+        }
+        *ints.get_mut(i)? = minimal_u32(v)?;
+        rest = after;
+    }
+    // typesOnly BOOLEAN, DER values
+    let [0x01, 0x01, 0x00 | 0xff, ref rest @ ..] = *rest else {
+        return None;
+    };
+    let (filter, rest) = fast_filter(rest, 0)?;
+    let (t, mut attrs, rest) = ber::split(rest).ok()?;
+    if t.tag != 0x30 || !rest.is_empty() {
+        return None;
+    }
+    let mut names = Vec::new();
+    while !attrs.is_empty() {
+        let (a, after) = ldap_string(attrs)?;
+        names.push(a);
+        attrs = after;
+    }
+    Some(search_detail(base, ints[0], &filter, names.into_iter()))
+}
+
+/// The message at the start of `data` decoded by ldap-parser: whatever [`parse_simple`] does
+/// not take, and the reference it is tested against.
+fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
     let m = match LdapMessage::from_ber(data) {
         Ok((_, m)) => m,
         Err(ldap_parser::Err::Incomplete(_)) => return Err(LdapParseError::Truncated),
@@ -330,21 +589,12 @@ pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
         ProtocolOp::ModifyResponse(r) => Detail::Result {
             code: r.result.result_code.0,
         },
-        ProtocolOp::SearchRequest(s) => {
-            let attributes: Vec<String> = s
-                .attributes
-                .iter()
-                .map(|a| cap(&a.0, MAX_STRING_LEN))
-                .collect();
-            let locator_domain = locator_domain(&s.filter, &attributes);
-            Detail::Search(Search {
-                base: cap(&s.base_object.0, MAX_STRING_LEN),
-                scope: s.scope.0,
-                filter: filter_string(&s.filter),
-                attributes,
-                locator_domain,
-            })
-        }
+        ProtocolOp::SearchRequest(s) => search_detail(
+            &s.base_object.0,
+            s.scope.0,
+            &s.filter,
+            s.attributes.iter().map(|a| &*a.0),
+        ),
         ProtocolOp::ExtendedRequest(e) => Detail::Extended {
             oid: cap(&e.request_name.0, MAX_STRING_LEN),
         },
@@ -381,14 +631,24 @@ fn ap_req_sname(cred: &[u8]) -> Option<String> {
 }
 
 /// Appends `v` escaped per RFC 4515 3: `*`, `(`, `)`, `\`, NUL and every byte that is not
-/// printable ASCII become `\xx`.
+/// printable ASCII become `\xx`. Runs of bytes kept as they are are copied in one piece.
 fn escape_value(out: &mut String, v: &[u8]) {
-    for &b in v {
-        if b.is_ascii_graphic() && !matches!(b, b'*' | b'(' | b')' | b'\\') || b == b' ' {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("\\{b:02x}"));
-        }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let keep =
+        |b: u8| b.is_ascii_graphic() && !matches!(b, b'*' | b'(' | b')' | b'\\') || b == b' ';
+    let mut rest = v;
+    while !rest.is_empty() {
+        let run = rest.iter().position(|&b| !keep(b)).unwrap_or(rest.len());
+        let (plain, tail) = rest.split_at(run);
+        // Printable ASCII only: always UTF-8.
+        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
+        };
+        out.push('\\');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        rest = tail;
     }
 }
 
@@ -552,6 +812,11 @@ mod tests {
         let b = hex(F4_ROOTDSE_SEARCH);
         assert_eq!(message_frame(&b), Frame::Complete(b.len()));
         assert_eq!(peek_op(&b), Some((5, 3)));
+        // Read by the fast path, as ldap-parser reads it.
+        assert_eq!(
+            parse_simple(&b).as_ref(),
+            parse_with_library(&b).as_ref().ok()
+        );
         let m = parse_message(&b).unwrap();
         assert_eq!((m.id, op_name(m.op)), (5, "searchRequest"));
         let Detail::Search(s) = m.detail else {
@@ -591,6 +856,134 @@ mod tests {
             message_frame(&[0x30, 0x84, 0x10, 0, 0, 0]),
             Frame::TooLong(0x1000_0006)
         );
+    }
+
+    /// Every LDAP message in the public captures: wherever a message starts (by
+    /// [`looks_like_message`] and [`message_frame`]) in any TCP or UDP payload, which takes the
+    /// cleartext inside integrity-only SASL buffers too.
+    fn corpus() -> Option<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for path in crate::proto::testutil::all_captures()? {
+            for s in crate::proto::testutil::packets_at(&path) {
+                let p = &s.payload;
+                for i in 0..p.len() {
+                    if p[i] != 0x30 || !looks_like_message(&p[i..]) {
+                        continue;
+                    }
+                    if let Frame::Complete(n) = message_frame(&p[i..]) {
+                        out.push(p[i..i + n].to_vec());
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+
+    /// Checks that whatever the fast path accepts, ldap-parser accepts with the same result;
+    /// returns whether the fast path accepted `b`.
+    fn agree(b: &[u8]) -> bool {
+        let fast = parse_simple(b);
+        if let Some(f) = &fast {
+            assert_eq!(Ok(f), parse_with_library(b).as_ref(), "{b:02x?}");
+        }
+        fast.is_some()
+    }
+
+    #[test]
+    fn simple_path_agrees_with_ldap_parser() {
+        let Some(msgs) = corpus() else {
+            return;
+        };
+        let simple = |op: u32| matches!(op, 1 | 2 | 3 | 5 | 7 | 9 | 11 | 13 | 15);
+        let (mut lib, mut fast) = (0, 0);
+        for b in &msgs {
+            if parse_with_library(b).is_ok_and(|m| simple(m.op)) {
+                lib += 1;
+            }
+            if agree(b) {
+                fast += 1;
+            }
+        }
+        eprintln!(
+            "{} messages: {lib} simple ones decoded by ldap-parser, {fast} by the fast path",
+            msgs.len()
+        );
+        // Nearly all take the fast path (searches with an extensibleMatch filter do not).
+        assert!(fast > 150 && fast * 20 >= lib * 19, "{fast} of {lib}");
+        // Mutations: one bit flipped, or bytes overwritten / the message cut.
+        let rounds: usize = std::env::var("FUZZ_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100);
+        let mut r = crate::proto::testutil::Rng(0x1da9_5eed_0000_0001);
+        let mut accepted = 0;
+        for b in msgs.iter().filter(|b| parse_simple(b).is_some()) {
+            for i in 0..rounds {
+                let mut m = b.clone();
+                if i % 2 == 0 {
+                    let at = r.below(m.len());
+                    m[at] ^= 1 << r.below(8);
+                } else {
+                    r.mutate(&mut m);
+                }
+                if agree(&m) {
+                    accepted += 1;
+                }
+            }
+        }
+        eprintln!("{accepted} mutated messages accepted by both paths");
+        assert!(accepted > 0);
+    }
+
+    #[test]
+    fn simple_path_reads_results() {
+        // SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap f497, tcp.payload: bindResponse
+        // messageID 1, success (tshark: ldap.resultCode 0).
+        let b = hex("300c02010161070a010004000400");
+        let m = parse_simple(&b).expect("fast path");
+        assert_eq!((m.id, m.op, m.detail), (1, 1, Detail::Result { code: 0 }));
+        for n in 0..b.len() {
+            assert_eq!(parse_simple(&b[..n]), None, "prefix {n}");
+        }
+        // resultCode 0a 02 00 80 is 128; the non-minimal 0a 02 00 05 is left to ldap-parser.
+        let b = hex("300d02010165080a0200800400 0400".replace(' ', "").as_str());
+        assert_eq!(
+            parse_simple(&b).map(|m| m.detail),
+            Some(Detail::Result { code: 128 })
+        );
+        let b = hex("300d02010165080a0200050400 0400".replace(' ', "").as_str());
+        assert_eq!(parse_simple(&b), None);
+        // Controls after the protocolOp are skipped; anything else after it is left to
+        // ldap-parser, and so is a referral [3] in the LDAPResult.
+        let b = hex("301002010165070a010004000400a0020400");
+        assert_eq!(parse_simple(&b).map(|m| m.id), Some(1));
+        let b = hex("301002010165070a0100040004000402aaaa");
+        assert_eq!(parse_simple(&b), None);
+        let b = hex("300e02010165090a010004000400a300");
+        assert_eq!(parse_simple(&b), None);
+    }
+
+    #[test]
+    fn escaping_matches_rfc4515_byte_by_byte() {
+        // Every byte value, alone and between kept characters: kept bytes as they are, the
+        // others as `\xx` (lowercase, RFC 4515 3).
+        for b in 0..=255u8 {
+            let mut out = String::new();
+            escape_value(&mut out, &[b'a', b, b'z']);
+            let keep =
+                b.is_ascii_graphic() && !matches!(b, b'*' | b'(' | b')' | b'\\') || b == b' ';
+            let mid = if keep {
+                char::from(b).to_string()
+            } else {
+                format!("\\{b:02x}")
+            };
+            assert_eq!(out, format!("a{mid}z"), "byte {b:#04x}");
+        }
+        let mut out = String::new();
+        escape_value(&mut out, b"");
+        assert_eq!(out, "");
     }
 
     #[test]

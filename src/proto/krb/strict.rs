@@ -1,0 +1,679 @@
+//! A strict DER reader for the Kerberos messages certflow summarises (RFC 4120 section 5:
+//! AS-REQ, TGS-REQ, AS-REP, TGS-REP, AP-REQ, KRB-ERROR): the fast path of
+//! [`super::parse::parse_message`].
+//!
+//! kerberos-parser decodes every field through asn1-rs's generic machinery (an `Any` per
+//! element, a `String` per name component, a `Vec` per list), about 20,000 instructions per
+//! message. This reader walks the same ASN.1 with one TLV header read per element and borrows
+//! the strings, several times cheaper.
+//!
+//! It must never change a verdict: it accepts only a SUBSET of what kerberos-parser 0.9 (on
+//! asn1-rs 0.7) accepts, and for what it accepts it yields the same summary. Anything it does not
+//! accept (a check below fails, a shape it does not know, a malformed field) returns `None` and
+//! the caller decodes the message with kerberos-parser, whose verdict (and error) stands. Hence
+//! every check here is at least as strict as the library's:
+//!
+//! - identifier octets must be exactly the DER ones (asn1-rs compares only tag numbers, and
+//!   ignores the constructed bit of explicit tags); low tag numbers only; definite lengths of at
+//!   most 4 octets ([`crate::proto::ldap::ber::header`]); content entirely present;
+//! - every SEQUENCE and explicit tag must be consumed exactly (asn1-rs ignores what follows the
+//!   last field it reads);
+//! - an OPTIONAL field whose tag number matches but whose identifier octet is not the DER one is
+//!   left to the library (it may accept it, or fail on the class);
+//! - INTEGER: primitive, non-empty, minimal (X.690 8.3.2, as asn1-rs checks), value in range of
+//!   its Rust type (asn1-rs: `u32` rejects negatives, `i32` values of more than 4 octets);
+//! - KerberosString (GeneralString): ASCII only (asn1-rs's charset test);
+//! - KerberosTime (GeneralizedTime): only the 15-octet `YYYYMMDDHHMMSSZ` form RFC 4120 5.2.3
+//!   prescribes, with the component ranges asn1-rs checks (month <= 12, day <= 31, hour <= 23,
+//!   minute and second <= 59);
+//! - BIT STRING: X.690 11.2 as asn1-rs checks it (an initial octet, unused bits zero);
+//! - Microseconds <= 999999 and Ticket `tkt-vno` = 5, as kerberos-parser checks.
+//!
+//! AP-REP, KRB-SAFE, KRB-PRIV and KRB-CRED are not read here (rare, cheap, or not decoded by
+//! kerberos-parser at all).
+
+use crate::proto::ldap::ber;
+
+use super::parse::{KrbMessage, MsgType, PA_TGS_REQ};
+
+/// Identifier octet of an explicit context tag `[n]` (constructed, context-specific class).
+const fn ctx(n: u8) -> u8 {
+    0xa0 | n
+}
+
+/// Universal tags read here (X.690 8.1.2, X.680 8.4).
+const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
+const SEQUENCE: u8 = 0x30;
+const GENERALIZED_TIME: u8 = 0x18;
+const GENERAL_STRING: u8 = 0x1b;
+/// Ticket ::= [APPLICATION 1] (RFC 4120 5.3).
+const TICKET: u8 = 0x61;
+
+/// Largest Microseconds value (RFC 4120 5.2.4 `Microseconds ::= INTEGER (0..999999)`).
+const MAX_USEC: u32 = 999_999;
+
+/// The elements of one constructed value, read in order.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(content: &'a [u8]) -> Self {
+        Reader { rest: content }
+    }
+
+    /// The content of the next element if its identifier octet is `tag`.
+    fn take(&mut self, tag: u8) -> Option<&'a [u8]> {
+        let (t, content, rest) = ber::split(self.rest).ok()?;
+        if t.tag != tag {
+            return None;
+        }
+        self.rest = rest;
+        Some(content)
+    }
+
+    /// An OPTIONAL element `[n]`: `Some(None)` when absent (nothing left, or the next element
+    /// has another tag number, as asn1-rs's `OptTaggedParser` decides), `Some(Some(content))`
+    /// when present, `None` when the next element cannot be read or has tag number `n` with an
+    /// identifier octet other than the DER one.
+    fn opt(&mut self, tag: u8) -> Option<Option<&'a [u8]>> {
+        if self.rest.is_empty() {
+            return Some(None);
+        }
+        let (t, content, rest) = ber::split(self.rest).ok()?;
+        if t.tag == tag {
+            self.rest = rest;
+            return Some(Some(content));
+        }
+        if t.tag & 0x1f == tag & 0x1f {
+            return None;
+        }
+        Some(None)
+    }
+
+    /// `Some(())` when every element was read.
+    fn end(&self) -> Option<()> {
+        self.rest.is_empty().then_some(())
+    }
+
+    /// Field `[n] T`: the explicit tag must hold exactly the value `f` reads.
+    fn field<T>(&mut self, n: u8, f: impl FnOnce(&mut Reader<'a>) -> Option<T>) -> Option<T> {
+        let mut r = Reader::new(self.take(ctx(n))?);
+        let v = f(&mut r)?;
+        r.end()?;
+        Some(v)
+    }
+
+    /// Field `[n] T OPTIONAL`.
+    fn opt_field<T>(
+        &mut self,
+        n: u8,
+        f: impl FnOnce(&mut Reader<'a>) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match self.opt(ctx(n))? {
+            None => Some(None),
+            Some(c) => {
+                let mut r = Reader::new(c);
+                let v = f(&mut r)?;
+                r.end()?;
+                Some(Some(v))
+            }
+        }
+    }
+
+    /// The elements of a SEQUENCE (or SEQUENCE OF).
+    fn seq(&mut self) -> Option<Reader<'a>> {
+        self.take(SEQUENCE).map(Reader::new)
+    }
+
+    /// INTEGER content, DER-minimal (X.690 8.3.2; asn1-rs `check_der_int_constraints`).
+    fn int(&mut self) -> Option<&'a [u8]> {
+        let c = self.take(INTEGER)?;
+        match c {
+            [] => None,
+            [0, b, ..] if *b < 0x80 => None,
+            [0xff, b, ..] if *b >= 0x80 => None,
+            _ => Some(c),
+        }
+    }
+
+    /// `UInt32`-like INTEGER read as `u32` (negative values and values above 2^32-1 refused).
+    fn u32(&mut self) -> Option<u32> {
+        let c = self.int()?;
+        if c.first().is_some_and(|b| b & 0x80 != 0) {
+            return None;
+        }
+        // Minimal: at most one leading zero octet, before an octet >= 0x80.
+        let c = match c {
+            [0, rest @ ..] if !rest.is_empty() => rest,
+            _ => c,
+        };
+        if c.len() > 4 {
+            return None;
+        }
+        Some(c.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)))
+    }
+
+    /// `Int32` (RFC 4120 5.2.4): at most 4 content octets, two's complement.
+    fn i32(&mut self) -> Option<i32> {
+        let c = self.int()?;
+        if c.len() > 4 {
+            return None;
+        }
+        let init: i32 = if c.first().is_some_and(|b| b & 0x80 != 0) {
+            -1
+        } else {
+            0
+        };
+        Some(c.iter().fold(init, |acc, &b| (acc << 8) | i32::from(b)))
+    }
+
+    /// KerberosString (RFC 4120 5.2.1): GeneralString restricted to ASCII.
+    fn string(&mut self) -> Option<&'a str> {
+        let c = self.take(GENERAL_STRING)?;
+        if !c.is_ascii() {
+            return None;
+        }
+        std::str::from_utf8(c).ok()
+    }
+
+    /// KerberosTime (RFC 4120 5.2.3): `YYYYMMDDHHMMSSZ`.
+    fn time(&mut self) -> Option<()> {
+        let c = self.take(GENERALIZED_TIME)?;
+        let (digits, z) = c.split_at_checked(14)?;
+        if z != b"Z" || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let two = |i: usize| {
+            digits
+                .get(i..i + 2)
+                .map(|d| (d[0] - b'0') * 10 + (d[1] - b'0'))
+        };
+        let ok = two(4)? <= 12 && two(6)? <= 31 && two(8)? <= 23 && two(10)? <= 59;
+        (ok && two(12)? <= 59).then_some(())
+    }
+
+    /// KerberosFlags (RFC 4120 5.2.8): BIT STRING, X.690 11.2 (unused bits zero).
+    fn flags(&mut self) -> Option<()> {
+        let c = self.take(BIT_STRING)?;
+        let (&unused, _) = c.split_first()?;
+        let last = *c.last()?;
+        let ok = if c.len() == 1 {
+            unused == 0
+        } else {
+            last.trailing_zeros() >= u32::from(unused)
+        };
+        ok.then_some(())
+    }
+
+    /// OCTET STRING content.
+    fn octets(&mut self) -> Option<&'a [u8]> {
+        self.take(OCTET_STRING)
+    }
+
+    /// Microseconds (RFC 4120 5.2.4).
+    fn usec(&mut self) -> Option<()> {
+        (self.u32()? <= MAX_USEC).then_some(())
+    }
+}
+
+/// PrincipalName (RFC 4120 5.2.2) `SEQUENCE { name-type [0] Int32, name-string [1] SEQUENCE OF
+/// KerberosString }`, components joined with "/" (as `parse::principal`).
+fn principal(r: &mut Reader<'_>) -> Option<String> {
+    let mut s = r.seq()?;
+    s.field(0, Reader::i32)?;
+    let name = s.field(1, |r| {
+        let mut parts = r.seq()?;
+        // The components with their headers: room for the components and the separators.
+        let mut out = String::with_capacity(parts.rest.len());
+        let mut first = true;
+        while !parts.rest.is_empty() {
+            if !first {
+                out.push('/');
+            }
+            out.push_str(parts.string()?);
+            first = false;
+        }
+        Some(out)
+    })?;
+    s.end()?;
+    Some(name)
+}
+
+/// EncryptedData (RFC 4120 5.2.9) `SEQUENCE { etype [0] Int32, kvno [1] UInt32 OPTIONAL,
+/// cipher [2] OCTET STRING }`: its etype.
+fn encrypted_data(r: &mut Reader<'_>) -> Option<i32> {
+    let mut s = r.seq()?;
+    let etype = s.field(0, Reader::i32)?;
+    s.opt_field(1, Reader::u32)?;
+    s.field(2, Reader::octets)?;
+    s.end()?;
+    Some(etype)
+}
+
+/// What certflow keeps of a Ticket.
+struct TicketFacts<'a> {
+    realm: &'a str,
+    sname: String,
+    etype: i32,
+}
+
+impl TicketFacts<'_> {
+    /// Adds the ticket to `m` as `parse::add_ticket` does.
+    fn add_to(self, m: &mut KrbMessage<'_>) {
+        m.realms.push(self.realm.to_string());
+        m.ticket_snames.push(self.sname);
+        m.ticket_etypes.push(self.etype);
+    }
+}
+
+/// Ticket (RFC 4120 5.3) `[APPLICATION 1] SEQUENCE { tkt-vno [0] INTEGER (5), realm [1],
+/// sname [2], enc-part [3] }`.
+fn ticket<'a>(r: &mut Reader<'a>) -> Option<TicketFacts<'a>> {
+    let mut app = Reader::new(r.take(TICKET)?);
+    let mut s = app.seq()?;
+    app.end()?;
+    if s.field(0, Reader::u32)? != 5 {
+        return None;
+    }
+    let realm = s.field(1, Reader::string)?;
+    let sname = s.field(2, principal)?;
+    let etype = s.field(3, encrypted_data)?;
+    s.end()?;
+    Some(TicketFacts {
+        realm,
+        sname,
+        etype,
+    })
+}
+
+/// `SEQUENCE OF PA-DATA` (RFC 4120 5.2.7) with `PA-DATA ::= SEQUENCE { padata-type [1] Int32,
+/// padata-value [2] OCTET STRING }`: each type and value, in order, to `each`.
+fn padata<'a>(r: &mut Reader<'a>, mut each: impl FnMut(i32, &'a [u8])) -> Option<()> {
+    let mut list = r.seq()?;
+    while !list.rest.is_empty() {
+        let mut p = list.seq()?;
+        let t = p.field(1, Reader::i32)?;
+        let v = p.field(2, Reader::octets)?;
+        p.end()?;
+        each(t, v);
+    }
+    Some(())
+}
+
+/// KDC-REQ (RFC 4120 5.4.1), the content of AS-REQ [APPLICATION 10] / TGS-REQ [APPLICATION 12],
+/// summarised as `parse::add_req` does (body facts, padata types with the tickets of
+/// PA-TGS-REQ, then the additional tickets).
+fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
+    let mut app = Reader::new(app);
+    let mut s = app.seq()?;
+    app.end()?;
+    s.field(1, Reader::u32)?;
+    s.field(2, Reader::u32)?;
+    // Checked now, summarised after the body (the order of `parse::add_req`).
+    let pa = s.opt_field(3, |r| {
+        let content = r.rest;
+        padata(r, |_, _| {})?;
+        Some(content)
+    })?;
+    let body = s.field(4, kdc_req_body)?;
+    s.end()?;
+    if let Some(c) = body.cname {
+        m.client = Some(join_client(c, body.realm));
+    }
+    m.realms.push(body.realm.to_string());
+    m.sname = body.sname;
+    m.etypes_requested = body.etypes;
+    if let Some(content) = pa {
+        padata(&mut Reader::new(content), |t, v| {
+            m.padata_types.push(t);
+            // RFC 4120 5.2.7.1: PA-TGS-REQ holds the AP-REQ that carries the TGT.
+            if t == PA_TGS_REQ {
+                super::parse::add_pa_tgs_req(m, v);
+            }
+        })?;
+    }
+    for t in body.tickets {
+        t.add_to(m);
+    }
+    Some(())
+}
+
+/// What certflow keeps of a KDC-REQ-BODY.
+struct Body<'a> {
+    cname: Option<String>,
+    realm: &'a str,
+    sname: Option<String>,
+    etypes: Vec<i32>,
+    /// `additional-tickets [11]`.
+    tickets: Vec<TicketFacts<'a>>,
+}
+
+/// KDC-REQ-BODY (RFC 4120 5.4.1).
+fn kdc_req_body<'a>(r: &mut Reader<'a>) -> Option<Body<'a>> {
+    let mut s = r.seq()?;
+    s.field(0, Reader::flags)?;
+    let cname = s.opt_field(1, principal)?;
+    let realm = s.field(2, Reader::string)?;
+    let sname = s.opt_field(3, principal)?;
+    s.opt_field(4, Reader::time)?;
+    s.field(5, Reader::time)?;
+    s.opt_field(6, Reader::time)?;
+    s.field(7, Reader::u32)?;
+    let mut etypes = Vec::new();
+    s.field(8, |r| {
+        // Each Int32 takes at least 3 octets.
+        etypes.reserve(r.rest.len() / 3);
+        let mut list = r.seq()?;
+        while !list.rest.is_empty() {
+            etypes.push(list.i32()?);
+        }
+        Some(())
+    })?;
+    // addresses [9] HostAddresses: SEQUENCE OF SEQUENCE { addr-type [0] Int32, address [1]
+    // OCTET STRING }.
+    s.opt_field(9, |r| {
+        let mut list = r.seq()?;
+        while !list.rest.is_empty() {
+            let mut a = list.seq()?;
+            a.field(0, Reader::i32)?;
+            a.field(1, Reader::octets)?;
+            a.end()?;
+        }
+        Some(())
+    })?;
+    s.opt_field(10, encrypted_data)?;
+    let mut tickets = Vec::new();
+    s.opt_field(11, |r| {
+        let mut list = r.seq()?;
+        while !list.rest.is_empty() {
+            tickets.push(ticket(&mut list)?);
+        }
+        Some(())
+    })?;
+    s.end()?;
+    Some(Body {
+        cname,
+        realm,
+        sname,
+        etypes,
+        tickets,
+    })
+}
+
+/// `principal@realm` (as `parse::client`).
+fn join_client(mut p: String, realm: &str) -> String {
+    p.reserve(1 + realm.len());
+    p.push('@');
+    p.push_str(realm);
+    p
+}
+
+/// KDC-REP (RFC 4120 5.4.2), the content of AS-REP / TGS-REP, as `parse::add_rep` does.
+fn kdc_rep(app: &[u8], m: &mut KrbMessage<'_>) -> Option<()> {
+    let mut app = Reader::new(app);
+    let mut s = app.seq()?;
+    app.end()?;
+    s.field(0, Reader::u32)?;
+    s.field(1, Reader::u32)?;
+    let mut pa = Vec::new();
+    s.opt_field(2, |r| padata(r, |t, _| pa.push(t)))?;
+    let crealm = s.field(3, Reader::string)?;
+    let cname = s.field(4, principal)?;
+    m.client = Some(join_client(cname, crealm));
+    m.realms.push(crealm.to_string());
+    m.padata_types = pa;
+    s.field(5, ticket)?.add_to(m);
+    m.enc_part_etype = Some(s.field(6, encrypted_data)?);
+    s.end()
+}
+
+/// AP-REQ (RFC 4120 5.5.1) content: its ticket.
+fn ap_req(app: &[u8]) -> Option<TicketFacts<'_>> {
+    let mut app = Reader::new(app);
+    let mut s = app.seq()?;
+    app.end()?;
+    s.field(0, Reader::u32)?;
+    s.field(1, Reader::u32)?;
+    s.field(2, Reader::flags)?;
+    let t = s.field(3, ticket)?;
+    s.field(4, encrypted_data)?;
+    s.end()?;
+    Some(t)
+}
+
+/// KRB-ERROR (RFC 4120 5.9.1) content, as `parse::add_error` does.
+fn krb_error<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
+    let mut app = Reader::new(app);
+    let mut s = app.seq()?;
+    app.end()?;
+    s.field(0, Reader::u32)?;
+    s.field(1, Reader::u32)?;
+    s.opt_field(2, Reader::time)?;
+    s.opt_field(3, Reader::usec)?;
+    s.field(4, Reader::time)?;
+    s.field(5, Reader::usec)?;
+    let code = s.field(6, Reader::i32)?;
+    let crealm = s.opt_field(7, Reader::string)?;
+    let cname = s.opt_field(8, principal)?;
+    let realm = s.field(9, Reader::string)?;
+    let sname = s.field(10, principal)?;
+    s.opt_field(11, Reader::string)?;
+    let e_data = s.opt_field(12, Reader::octets)?;
+    s.end()?;
+    m.error_code = Some(code);
+    if let Some(c) = cname {
+        m.client = Some(join_client(c, crealm.unwrap_or(realm)));
+    }
+    if let Some(cr) = crealm {
+        m.realms.push(cr.to_string());
+    }
+    m.realms.push(realm.to_string());
+    m.error_sname = Some(sname);
+    m.e_data = e_data;
+    Some(())
+}
+
+/// The summary of the whole message of type `mt` at the start of `data` (trailing bytes ignored,
+/// as by kerberos-parser), or `None` when the fast path does not accept it (see the module
+/// documentation: the caller then asks kerberos-parser).
+pub(super) fn parse(data: &[u8], mt: MsgType) -> Option<KrbMessage<'_>> {
+    let (t, app, _) = ber::split(data).ok()?;
+    let mut m = KrbMessage {
+        msg_type: Some(mt),
+        ..KrbMessage::default()
+    };
+    let ok = match (mt, t.tag) {
+        (MsgType::AS_REQ, 0x6a) | (MsgType::TGS_REQ, 0x6c) => kdc_req(app, &mut m),
+        (MsgType::AS_REP, 0x6b) | (MsgType::TGS_REP, 0x6d) => kdc_rep(app, &mut m),
+        (MsgType::AP_REQ, 0x6e) => ap_req(app).map(|t| t.add_to(&mut m)),
+        (MsgType::ERROR, 0x7e) => krb_error(app, &mut m),
+        _ => None,
+    };
+    ok.map(|()| m)
+}
+
+/// The ticket of the AP-REQ at the start of `data` added to `m`, if the fast path accepts it.
+pub(super) fn ap_req_ticket(data: &[u8], m: &mut KrbMessage<'_>) -> Option<()> {
+    let (t, app, _) = ber::split(data).ok()?;
+    if t.tag != 0x6e {
+        return None;
+    }
+    ap_req(app)?.add_to(m);
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast path is checked against kerberos-parser itself: on every Kerberos message of the
+    //! public captures (and the AP-REQs inside GSS-API tokens, wherever their bytes sit), and on
+    //! deterministic mutations of them, whatever the fast path accepts must be accepted by
+    //! kerberos-parser with the same summary.
+    use super::*;
+    use crate::proto::krb::parse::{self, looks_like_message};
+    use crate::proto::testutil::{all_captures, hex, packets_at, Rng};
+    use ldap_parser::asn1_rs::FromDer;
+
+    /// Whether `parse::parse_message` would reach the decoders (outer tag known, all present),
+    /// and the message type.
+    fn decodable(b: &[u8]) -> Option<MsgType> {
+        let t = ber::header(b).ok()?;
+        let mt = MsgType::from_tag(t.tag)?;
+        (t.total_len() <= b.len()).then_some(mt)
+    }
+
+    /// Compares the two paths on `b`; returns whether the fast path accepted it.
+    fn agree(b: &[u8]) -> bool {
+        let Some(mt) = decodable(b) else {
+            return false;
+        };
+        let fast = parse(b, mt);
+        let lib = parse::parse_with_library(b, mt);
+        if let Some(f) = &fast {
+            assert_eq!(Ok(f), lib.as_ref(), "fast path accepted {b:02x?}");
+        }
+        // The ticket of an AP-REQ read on its own, as inside PA-TGS-REQ.
+        let mut one = KrbMessage::default();
+        if ap_req_ticket(b, &mut one).is_some() {
+            let (_, ap) = kerberos_parser::krb5::ApReq::from_der(b).expect("library AP-REQ");
+            let mut two = KrbMessage::default();
+            parse::add_ticket(&mut two, ap.ticket);
+            assert_eq!(one, two);
+        }
+        fast.is_some()
+    }
+
+    /// Every Kerberos message of the public captures: UDP 88 datagrams, single-segment TCP 88
+    /// records, and any position of any payload where a message envelope (tag, SEQUENCE,
+    /// pvno 5) starts (AP-REQs in LDAP, SMB, HTTP and DCE/RPC authentication tokens).
+    fn corpus() -> Option<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for path in all_captures()? {
+            for s in packets_at(&path) {
+                let p = &s.payload;
+                if s.sport == 88 || s.dport == 88 {
+                    if let parse::Record::Complete(n) = parse::record(p) {
+                        out.push(p[4..4 + n].to_vec());
+                        continue;
+                    }
+                    out.push(p.clone());
+                    continue;
+                }
+                for i in 0..p.len() {
+                    if matches!(p[i], 0x6a..=0x6e | 0x7e) && looks_like_message(&p[i..], None) {
+                        out.push(p[i..].to_vec());
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+
+    #[test]
+    fn agrees_with_kerberos_parser_on_every_capture_message() {
+        let Some(msgs) = corpus() else {
+            return;
+        };
+        let (mut lib_ok, mut fast_ok) = (0, 0);
+        for b in &msgs {
+            if decodable(b).is_some_and(|mt| parse::parse_with_library(b, mt).is_ok()) {
+                lib_ok += 1;
+            }
+            if agree(b) {
+                fast_ok += 1;
+            }
+        }
+        eprintln!(
+            "{} messages, library {lib_ok}, fast path {fast_ok}",
+            msgs.len()
+        );
+        // The fast path takes every well-formed message of the captures (none uses a form it
+        // leaves to the library); a regression here would only cost time, not change output.
+        assert!(lib_ok > 100, "{lib_ok}");
+        assert_eq!(fast_ok, lib_ok);
+    }
+
+    #[test]
+    fn agrees_with_kerberos_parser_on_mutations() {
+        let Some(msgs) = corpus() else {
+            return;
+        };
+        // FUZZ_ROUNDS widens a local run (every message, that many mutations each).
+        let wide: Option<usize> = std::env::var("FUZZ_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        let (step, rounds) = wide.map_or((4, 150), |n| (1, n));
+        let mut r = Rng(0x5eed_4b52_4245_0001);
+        let mut accepted = 0;
+        // Every 4th message, 150 mutations each: every other one a single bit flipped (class,
+        // constructed bit, tag number, length, value), else a few bytes overwritten (random,
+        // 0x00, 0xff) or the message cut.
+        for b in msgs.iter().filter(|b| !b.is_empty()).step_by(step) {
+            for i in 0..rounds {
+                let mut m = b.clone();
+                if i % 2 == 0 {
+                    let at = r.below(m.len());
+                    m[at] ^= 1 << r.below(8);
+                } else {
+                    r.mutate(&mut m);
+                }
+                if agree(&m) {
+                    accepted += 1;
+                }
+            }
+        }
+        eprintln!("{accepted} mutated messages accepted by both paths");
+        assert!(accepted > 0);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_vouch_for() {
+        // kerberos_udp_vlan_krb_error.pcap frame 2, udp.payload: KRB-ERROR 52.
+        let b = hex(crate::proto::testutil::KRB_UDP_ERROR_52);
+        let m = parse(&b, MsgType::ERROR).expect("fast path");
+        assert_eq!(
+            (m.error_code, m.error_sname.as_deref()),
+            (Some(52), Some("krbtgt/LINUX.SHELL.COM"))
+        );
+        // Truncated at every length: never accepted, never a panic.
+        for n in 0..b.len() {
+            assert!(parse(&b[..n], MsgType::ERROR).is_none(), "prefix {n}");
+        }
+        // A non-minimal INTEGER (pvno as 02 02 00 05) is left to the library.
+        let mut r = Reader::new(&[0x02, 0x02, 0x00, 0x05]);
+        assert_eq!(r.u32(), None);
+        assert_eq!(Reader::new(&[0x02, 0x01, 0x05]).u32(), Some(5));
+        assert_eq!(Reader::new(&[0x02, 0x01, 0xff]).u32(), None);
+        assert_eq!(Reader::new(&[0x02, 0x01, 0xff]).i32(), Some(-1));
+        assert_eq!(Reader::new(&[0x02, 0x02, 0xff, 0x80]).i32(), None);
+        assert_eq!(Reader::new(&[0x02, 0x01, 0x80]).i32(), Some(-128));
+        assert_eq!(
+            Reader::new(&[0x02, 0x05, 0x00, 0xff, 0xff, 0xff, 0xff]).u32(),
+            Some(u32::MAX)
+        );
+        assert_eq!(Reader::new(&[0x02, 0x05, 0x00, 0x80, 0, 0, 0]).i32(), None);
+        // Times: the RFC 4120 form only, components in range.
+        let t = |s: &[u8]| {
+            let mut v = vec![0x18, s.len() as u8];
+            v.extend_from_slice(s);
+            Reader::new(&v).time()
+        };
+        assert_eq!(t(b"20370913024805Z"), Some(()));
+        assert_eq!(t(b"20371313024805Z"), None);
+        assert_eq!(t(b"20370913024860Z"), None);
+        assert_eq!(t(b"20370913024805.5Z"), None);
+        assert_eq!(t(b"20370913024805"), None);
+        // BIT STRING with a set padding bit.
+        assert_eq!(Reader::new(&[0x03, 0x02, 0x01, 0x01]).flags(), None);
+        assert_eq!(
+            Reader::new(&[0x03, 0x05, 0x00, 0x40, 0x81, 0, 0x10]).flags(),
+            Some(())
+        );
+        // A GeneralString with a non-ASCII byte.
+        assert_eq!(Reader::new(&[0x1b, 0x02, b'a', 0xe9]).string(), None);
+    }
+}
