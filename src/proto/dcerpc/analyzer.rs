@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::dcom;
 use super::epm;
 use super::names;
-use super::pdu::{self, AuthLevel, Body, Error, Pdu, SyntaxId, Uuid};
+use super::pdu::{self, AuthLevel, Body, Error, PType, SyntaxId, Uuid};
 use super::{DcerpcEvidence, EndpointMap};
 use crate::evidence::{Evidence, FrameRef, Merge};
 use crate::proto::tally::Tally;
@@ -102,14 +102,133 @@ impl Calls {
     }
 }
 
+/// One presentation context of the association (C706 12.6.3.1 `p_cont_elem_t`, as bound).
+#[derive(Debug, Clone, Copy)]
+struct Context {
+    /// p_cont_id.
+    id: u16,
+    /// The interface bound.
+    iface: SyntaxId,
+    /// NDR64 accepted (or, before the ack, the only syntax offered) as transfer syntax.
+    ndr64: bool,
+    /// The interface's counters in [`Uses`]: found once at bind time so that a request costs no
+    /// search of the evidence's interface table. None when that table was full at the bind.
+    used: Option<usize>,
+}
+
+/// The presentation contexts, sorted by id: at most [`MAX_CONTEXTS_PER_ASSOC`] and usually one
+/// to three, searched on every request.
+#[derive(Debug, Default)]
+struct Contexts(Vec<Context>);
+
+impl Contexts {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn find(&self, id: u16) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&id, |c| c.id)
+    }
+    fn get(&self, id: u16) -> Option<&Context> {
+        self.find(id).ok().and_then(|i| self.0.get(i))
+    }
+    fn get_mut(&mut self, id: u16) -> Option<&mut Context> {
+        self.find(id).ok().and_then(|i| self.0.get_mut(i))
+    }
+    /// Adds the context, or replaces the one with the same id.
+    fn insert(&mut self, c: Context) {
+        match self.find(c.id) {
+            Ok(i) => {
+                if let Some(old) = self.0.get_mut(i) {
+                    *old = c;
+                }
+            }
+            Err(i) => self.0.insert(i, c),
+        }
+    }
+}
+
+/// The calls of one interface, by opnum, counted here and handed to the evidence's
+/// [`super::InterfaceUse`] in [`Analyzer::finish`]: a request costs a short search on integers
+/// instead of a search of the interface table and of its opnum tree.
+#[derive(Debug)]
+struct Use {
+    iface: SyntaxId,
+    /// Strongest auth level of the requests (0: none seen).
+    level: u8,
+    /// (opnum, calls, first frame), sorted by opnum; at most [`super::MAX_OPNUMS`], the first
+    /// seen, as `InterfaceUse::add_opnum` keeps.
+    opnums: Vec<(u16, u64, FrameRef)>,
+}
+
+/// The [`Use`] of every interface with an entry in the evidence (so at most
+/// [`super::MAX_INTERFACES`]).
+#[derive(Debug, Default)]
+struct Uses(Vec<Use>);
+
+impl Uses {
+    /// The index of `iface`'s counters, created if absent.
+    fn slot(&mut self, iface: SyntaxId) -> usize {
+        match self.0.iter().position(|u| u.iface == iface) {
+            Some(k) => k,
+            None => {
+                self.0.push(Use {
+                    iface,
+                    level: 0,
+                    opnums: Vec::new(),
+                });
+                self.0.len() - 1
+            }
+        }
+    }
+
+    /// Counts one call of `opnum` at `at` on the interface at `k`.
+    fn add(&mut self, k: usize, opnum: u16, at: FrameRef, level: Option<AuthLevel>) {
+        let Some(u) = self.0.get_mut(k) else {
+            return;
+        };
+        if let Some(l) = level {
+            u.level = u.level.max(l.0);
+        }
+        match u.opnums.binary_search_by_key(&opnum, |e| e.0) {
+            Ok(i) => {
+                if let Some(e) = u.opnums.get_mut(i) {
+                    e.1 += 1;
+                    e.2 = e.2.min(at);
+                }
+            }
+            Err(i) => {
+                if u.opnums.len() < super::MAX_OPNUMS {
+                    u.opnums.insert(i, (opnum, 1, at));
+                }
+            }
+        }
+    }
+
+    /// Hands the counts to the evidence's interface entries (which only these fill with
+    /// opnums: the result is that of counting every call there) and empties the list.
+    fn drain_into(&mut self, ev: &mut DcerpcEvidence) {
+        for u in self.0.drain(..) {
+            let Some(i) = ev.interfaces.get_mut(&u.iface) else {
+                continue;
+            };
+            for (opnum, n, at) in u.opnums {
+                i.add_opnum_n(opnum, n, at);
+            }
+            i.add_level(AuthLevel(u.level));
+        }
+    }
+}
+
 /// The per-connection analyzer (see the module documentation).
 #[derive(Debug, Default)]
 pub struct DcerpcAnalyzer {
     ev: DcerpcEvidence,
     seen: bool,
     resync: [bool; 2],
-    /// p_cont_id -> (interface, NDR64 accepted as transfer syntax).
-    contexts: BTreeMap<u16, (SyntaxId, bool)>,
+    /// The association's presentation contexts.
+    contexts: Contexts,
+    /// Calls counted per interface, handed to `ev` in [`Analyzer::finish`].
+    uses: Uses,
     /// call_id of a bind/alter_context -> the contexts it offered, in order.
     pending_binds: BTreeMap<u32, Vec<(u16, SyntaxId)>>,
     calls: Calls,
@@ -145,56 +264,86 @@ impl DcerpcAnalyzer {
         (0..data.len()).find(|&i| data.get(i..).is_some_and(pdu::plausible_header))
     }
 
-    /// One fragment: `h` is `parse_header(bytes)`, `bytes` the whole fragment.
+    /// One fragment: `h` is `parse_header(bytes)`, `bytes` the whole fragment. The body is
+    /// read before anything is counted: a fragment that cannot be read counts as malformed only.
     fn handle(&mut self, ctx: &Ctx, h: pdu::Header, bytes: &[u8]) {
-        // Borrowed where it lies: moving the parsed PDU out of the Result copies it.
-        let parsed = pdu::parse_pdu_with(h, bytes);
-        let Ok(p) = &parsed else {
+        let Ok(f) = pdu::fragment(h, bytes) else {
             self.ev.malformed += 1;
             return;
         };
+        // Requests and responses (nearly every PDU) are read in place; the rest as a `Body`.
+        let read = match h.ptype {
+            PType::REQUEST => f.request().map(|q| {
+                self.count(ctx, &f);
+                self.request(ctx.frame, &f, q);
+            }),
+            PType::RESPONSE => f.response().map(|q| {
+                self.count(ctx, &f);
+                self.response(ctx.frame, &f, q);
+            }),
+            _ => f.body().map(|b| {
+                self.count(ctx, &f);
+                self.control(ctx.frame, &f, &b);
+            }),
+        };
+        if read.is_err() {
+            self.ev.malformed += 1;
+        }
+    }
+
+    /// Counts a readable fragment: its type, its direction's role, its auth service.
+    fn count(&mut self, ctx: &Ctx, f: &pdu::Fragment<'_>) {
         self.seen = true;
         let d = ctx.dir.index();
-        match p.header.ptype.0 {
+        match f.header.ptype.0 {
             0 | 11 | 14 | 16 | 18 | 19 => self.client_pdus[d] += 1,
             2 | 3 | 12 | 13 | 15 | 17 => self.server_pdus[d] += 1,
             _ => {}
         }
         self.pdu_types.add(
-            u32::from(p.header.ptype.0),
+            u32::from(f.header.ptype.0),
             &mut self.ev.pdu_types,
             ptype_name,
         );
-        if let Some(a) = p.auth {
+        if let Some(a) = f.auth {
             self.ev
                 .auth_types
                 .add_ref(a.auth_type.name().as_ref(), ctx.frame);
         }
-        self.pdu(ctx.frame, p);
     }
 
-    fn pdu(&mut self, at: FrameRef, p: &Pdu<'_>) {
-        let h = p.header;
-        let level = p.auth.map(|a| a.level);
-        match &p.body {
+    /// A bind, alter_context, their acks, bind_nak, fault, or a PDU certflow does not read.
+    fn control(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, body: &Body<'_>) {
+        let h = f.header;
+        let level = f.auth.map(|a| a.level);
+        match body {
             Body::Bind { contexts, .. } => {
                 let mut offered = Vec::with_capacity(contexts.len());
                 for c in contexts {
+                    let used = match self.ev.interface(c.interface) {
+                        Some(i) => {
+                            i.learned.add_ref("bind", at);
+                            if let Some(l) = level {
+                                i.add_level(l);
+                            }
+                            Some(self.uses.slot(c.interface))
+                        }
+                        None => None,
+                    };
                     if self.contexts.len() < MAX_CONTEXTS_PER_ASSOC
-                        || self.contexts.contains_key(&c.ctx_id)
+                        || self.contexts.get(c.ctx_id).is_some()
                     {
                         // NDR64 until the ack says otherwise only if nothing else was offered.
                         let only_ndr64 = !c.transfer.is_empty()
                             && c.transfer.iter().all(|t| t.uuid == pdu::NDR64);
-                        self.contexts.insert(c.ctx_id, (c.interface, only_ndr64));
+                        self.contexts.insert(Context {
+                            id: c.ctx_id,
+                            iface: c.interface,
+                            ndr64: only_ndr64,
+                            used,
+                        });
                     }
                     offered.push((c.ctx_id, c.interface));
-                    if let Some(i) = self.ev.interface(c.interface) {
-                        i.learned.add_ref("bind", at);
-                        if let Some(l) = level {
-                            i.add_level(l);
-                        }
-                    }
                 }
                 if self.pending_binds.len() < MAX_PENDING_BINDS {
                     self.pending_binds.insert(h.call_id, offered);
@@ -213,8 +362,8 @@ impl DcerpcAnalyzer {
                             .transfer_syntaxes
                             .add(pdu::transfer_syntax_name(&r.transfer.uuid), at);
                         if let Some((id, _)) = offered.get(i) {
-                            if let Some(c) = self.contexts.get_mut(id) {
-                                c.1 = r.transfer.uuid == pdu::NDR64;
+                            if let Some(c) = self.contexts.get_mut(*id) {
+                                c.ndr64 = r.transfer.uuid == pdu::NDR64;
                             }
                         }
                     } else if r.result != 3 {
@@ -241,119 +390,120 @@ impl DcerpcAnalyzer {
             Body::BindNak { reason } => {
                 self.ev.bind_naks.add(pdu::reject_reason_name(*reason), at);
             }
-            Body::Request {
-                ctx_id,
-                opnum,
-                stub,
-                ..
-            } => {
-                let (ctx_id, opnum, stub) = (*ctx_id, *opnum, *stub);
-                let (iface, ndr64) = match self.contexts.get(&ctx_id) {
-                    Some(&(s, n)) => (Some(s), n),
-                    None => (None, false),
-                };
-                let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
-                if encrypted && !stub.is_empty() {
-                    self.ev.encrypted_stubs += 1;
-                }
-                let call = if h.first_frag() {
-                    match iface {
-                        Some(s) => {
-                            if let Some(i) = self.ev.interface(s) {
-                                i.add_opnum(opnum, at);
-                                if let Some(l) = level {
-                                    i.add_level(l);
-                                }
-                            }
-                        }
-                        None => self.unbound.add(
-                            u32::from(ctx_id) << 16 | u32::from(opnum),
-                            &mut self.ev.unbound_requests,
-                            unbound_name,
-                        ),
-                    }
-                    let decodable = iface.is_some_and(|s| {
-                        s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
-                    });
-                    if encrypted && decodable {
-                        if let Some(s) = iface {
-                            let op = names::opnum_name(&s.uuid, opnum)
-                                .map(str::to_string)
-                                .unwrap_or_else(|| format!("opnum {opnum}"));
-                            let what = format!("{} {op}", names::interface_name(&s.uuid));
-                            if s.uuid == ISYSTEM_ACTIVATOR {
-                                self.ev.activations.add(format!("encrypted {op}"), at);
-                            }
-                            self.ev.encrypted_calls.add(what, at);
-                        }
-                    }
-                    // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR (Windows DCOM
-                    // never negotiates NDR64 for ORPC).
-                    let want_stub = !encrypted
-                        && iface.is_some_and(|s| {
-                            s.uuid == EPM
-                                || (!ndr64
-                                    && (s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER))
-                        });
-                    if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains(h.call_id) {
-                        // Drop the lowest (oldest) call id to make room.
-                        self.calls.remove_lowest();
-                    }
-                    self.calls.insert(
-                        h.call_id,
-                        Call {
-                            iface,
-                            opnum,
-                            le: h.little_endian(),
-                            ndr64,
-                            want_stub,
-                            ..Default::default()
-                        },
-                    )
-                } else {
-                    self.calls.get_mut(h.call_id)
-                };
-                let Some(call) = call else {
-                    return;
-                };
-                append(call, stub, true);
-                if h.last_frag() && call.want_stub && !call.overflow {
-                    let req = std::mem::take(&mut call.req);
-                    let (iface, opnum, le, n64) = (call.iface, call.opnum, call.le, call.ndr64);
-                    let act = self.decode_request(at, iface, opnum, &req, le, n64);
-                    if let Some(c) = self.calls.get_mut(h.call_id) {
-                        c.activation = act;
-                    }
-                }
-            }
-            Body::Response { stub, .. } => {
-                let stub = *stub;
-                let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
-                if encrypted && !stub.is_empty() {
-                    self.ev.encrypted_stubs += 1;
-                }
-                let Some(call) = self.calls.get_mut(h.call_id) else {
-                    return;
-                };
-                if encrypted {
-                    call.want_stub = false;
-                }
-                append(call, stub, false);
-                if h.last_frag() {
-                    if let Some(call) = self.calls.remove(h.call_id) {
-                        if call.want_stub && !call.overflow {
-                            self.decode_response(at, &call);
-                        }
-                    }
-                }
-            }
             Body::Fault { status, .. } => {
                 self.ev
                     .faults
                     .add(format!("0x{status:08x} {}", pdu::fault_name(*status)), at);
                 self.calls.remove(h.call_id);
             }
-            Body::Other => {}
+            // Requests and responses are read by `request` and `response`.
+            Body::Request { .. } | Body::Response { .. } | Body::Other => {}
+        }
+    }
+
+    /// A request fragment: the call's interface and opnum are counted on its first fragment,
+    /// its stub kept when certflow decodes it.
+    fn request(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, q: pdu::Request<'_>) {
+        let h = f.header;
+        let level = f.auth.map(|a| a.level);
+        let (ctx_id, opnum, stub) = (q.ctx_id, q.opnum, q.stub);
+        let (iface, ndr64, used) = match self.contexts.get(ctx_id) {
+            Some(c) => (Some(c.iface), c.ndr64, c.used),
+            None => (None, false, None),
+        };
+        let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
+        if encrypted && !stub.is_empty() {
+            self.ev.encrypted_stubs += 1;
+        }
+        let call = if h.first_frag() {
+            match iface {
+                Some(_) => {
+                    if let Some(k) = used {
+                        self.uses.add(k, opnum, at, level);
+                    }
+                }
+                None => self.unbound.add(
+                    u32::from(ctx_id) << 16 | u32::from(opnum),
+                    &mut self.ev.unbound_requests,
+                    unbound_name,
+                ),
+            }
+            let decodable = iface.is_some_and(|s| {
+                s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
+            });
+            if encrypted && decodable {
+                if let Some(s) = iface {
+                    let op = names::opnum_name(&s.uuid, opnum)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("opnum {opnum}"));
+                    let what = format!("{} {op}", names::interface_name(&s.uuid));
+                    if s.uuid == ISYSTEM_ACTIVATOR {
+                        self.ev.activations.add(format!("encrypted {op}"), at);
+                    }
+                    self.ev.encrypted_calls.add(what, at);
+                }
+            }
+            // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR (Windows DCOM never
+            // negotiates NDR64 for ORPC).
+            let want_stub = !encrypted
+                && iface.is_some_and(|s| {
+                    s.uuid == EPM
+                        || (!ndr64 && (s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER))
+                });
+            if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains(h.call_id) {
+                // Drop the lowest (oldest) call id to make room.
+                self.calls.remove_lowest();
+            }
+            self.calls.insert(
+                h.call_id,
+                Call {
+                    iface,
+                    opnum,
+                    le: h.little_endian(),
+                    ndr64,
+                    want_stub,
+                    ..Default::default()
+                },
+            )
+        } else {
+            self.calls.get_mut(h.call_id)
+        };
+        let Some(call) = call else {
+            return;
+        };
+        append(call, stub, true);
+        if h.last_frag() && call.want_stub && !call.overflow {
+            let req = std::mem::take(&mut call.req);
+            let (iface, opnum, le, n64) = (call.iface, call.opnum, call.le, call.ndr64);
+            let act = self.decode_request(at, iface, opnum, &req, le, n64);
+            if let Some(c) = self.calls.get_mut(h.call_id) {
+                c.activation = act;
+            }
+        }
+    }
+
+    /// A response fragment: its stub is kept for a call certflow decodes, and decoded on the
+    /// last fragment.
+    fn response(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, q: pdu::Response<'_>) {
+        let h = f.header;
+        let stub = q.stub;
+        let encrypted = f.auth.is_some_and(|a| a.level == AuthLevel::PRIVACY) && h.auth_len > 0;
+        if encrypted && !stub.is_empty() {
+            self.ev.encrypted_stubs += 1;
+        }
+        let Some(call) = self.calls.get_mut(h.call_id) else {
+            return;
+        };
+        if encrypted {
+            call.want_stub = false;
+        }
+        append(call, stub, false);
+        if h.last_frag() {
+            if let Some(call) = self.calls.remove(h.call_id) {
+                if call.want_stub && !call.overflow {
+                    self.decode_response(at, &call);
+                }
+            }
         }
     }
 
@@ -653,6 +803,7 @@ impl Analyzer for DcerpcAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
+        self.uses.drain_into(&mut self.ev);
         self.pdu_types
             .drain_into(&mut self.ev.pdu_types, ptype_name);
         self.unbound
@@ -1024,6 +1175,52 @@ mod tests {
             f.bytes(&mut a, *frame, *d, b);
         }
         f.finish(&mut a)
+    }
+
+    #[test]
+    fn opnums_counted_per_context_as_in_the_evidence() {
+        // The zerologon bind of EPM in ctx 0 (frame 4) and its ack (5), then requests built
+        // from the ept_map request of frame 7 (ctx 0) with the opnum and call_id rewritten:
+        // opnums 299 down to 0, then 299 and 10 again. The evidence keeps the first
+        // MAX_OPNUMS opnums seen (299..=44), with the repeats counted from their first frame;
+        // a request on ctx 1 (never bound) is unbound.
+        use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::dcerpc::MAX_OPNUMS;
+        use crate::proto::testutil::hex;
+        let req = |ctx: u16, opnum: u16, call: u32| {
+            let mut b = hex(ZL_F7_MAP_REQ);
+            b[12..16].copy_from_slice(&call.to_le_bytes());
+            b[20..22].copy_from_slice(&ctx.to_le_bytes());
+            b[22..24].copy_from_slice(&opnum.to_le_bytes());
+            b
+        };
+        let mut pdus = vec![
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+        ];
+        let mut frame = 10;
+        for opnum in (0..300u16).rev().chain([299, 10]) {
+            pdus.push((Dir::ToServer, req(0, opnum, frame as u32), frame));
+            frame += 1;
+        }
+        pdus.push((Dir::ToServer, req(1, 7, 1), frame));
+        let ev = feed_pdus(&pdus);
+        let d = dcerpc(&ev);
+        let e = iface(d, "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(e.opnums.len(), MAX_OPNUMS);
+        let kept: Vec<u16> = e.opnums.keys().copied().collect();
+        assert_eq!(kept, (44..300).collect::<Vec<u16>>());
+        let o = &e.opnums[&299];
+        assert_eq!((o.count, o.frame.frame), (2, 10));
+        assert_eq!(o.name, None, "ept_map is opnum 3; 299 has no name");
+        let o = &e.opnums[&44];
+        assert_eq!((o.count, o.frame.frame), (1, 10 + 255));
+        assert!(!e.opnums.contains_key(&10));
+        assert_eq!(e.auth_level, "none");
+        assert_eq!(d.unbound_requests.get("ctx 1 opnum 7"), 1);
+        assert_eq!(d.pdu_types.get("request"), 303);
+        assert_eq!(d.malformed, 0);
     }
 
     #[test]

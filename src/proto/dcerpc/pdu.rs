@@ -695,10 +695,61 @@ pub fn parse_pdu(buf: &[u8]) -> Result<Pdu<'_>, Error> {
 /// [`parse_pdu`] for a caller that already holds `header`, the result of [`parse_header`] on
 /// the same `buf` (the stream framing reads it to find the fragment length).
 pub fn parse_pdu_with(header: Header, buf: &[u8]) -> Result<Pdu<'_>, Error> {
+    let f = fragment(header, buf)?;
+    Ok(Pdu {
+        header,
+        body: f.body()?,
+        auth: f.auth,
+    })
+}
+
+/// A request body (C706 12.6.4.9), read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// alloc_hint: the size of the whole stub of the call.
+    pub alloc_hint: u32,
+    /// p_cont_id.
+    pub ctx_id: u16,
+    /// opnum.
+    pub opnum: u16,
+    /// object UUID when PFC_OBJECT_UUID is set.
+    pub object: Option<Uuid>,
+    /// This fragment's stub bytes (auth padding removed).
+    pub stub: &'a [u8],
+}
+
+/// A response body (C706 12.6.4.10), read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Response<'a> {
+    /// alloc_hint.
+    pub alloc_hint: u32,
+    /// p_cont_id.
+    pub ctx_id: u16,
+    /// This fragment's stub bytes (auth padding removed).
+    pub stub: &'a [u8],
+}
+
+/// One whole fragment split into header, auth trailer and body bytes, the type-specific body
+/// not read yet: the zero-copy view behind [`parse_pdu_with`]. The stream analyzer reads
+/// requests and responses (most PDUs of a connection) through [`Fragment::request`] and
+/// [`Fragment::response`], which neither allocate nor build a [`Body`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment<'a> {
+    /// The common header.
+    pub header: Header,
+    /// The auth trailer, when auth_length > 0.
+    pub auth: Option<AuthInfo>,
+    /// The fragment up to the auth trailer, common header included.
+    body: &'a [u8],
+}
+
+/// Cuts one whole fragment into its parts (`header` as in [`parse_pdu_with`]): checks that
+/// `buf` holds `frag_length` bytes and reads the auth trailer, the last `8 + auth_length`
+/// bytes (MS-RPCE 2.2.2.11).
+pub fn fragment(header: Header, buf: &[u8]) -> Result<Fragment<'_>, Error> {
     let frag = header.frag_len as usize;
     let pdu = buf.get(..frag).ok_or(Error::Incomplete(frag))?;
     let le = header.little_endian();
-    // Auth trailer: the last 8 + auth_length bytes (MS-RPCE 2.2.2.11).
     let (auth, body_end) = if header.auth_len > 0 {
         let t = frag - header.auth_len as usize - SEC_TRAILER_LEN;
         let mut r = Reader::new(pdu, le);
@@ -720,139 +771,176 @@ pub fn parse_pdu_with(header: Header, buf: &[u8]) -> Result<Pdu<'_>, Error> {
     } else {
         (None, frag)
     };
-    let body_bytes = pdu.get(..body_end).ok_or(Error::Malformed("auth_length"))?;
-    let mut r = Reader::new(body_bytes, le);
-    r.seek(HEADER_LEN, "body")?;
-    let stub_end = |start: usize| -> Result<usize, Error> {
-        // Request/response stubs are padded to 16 before the trailer; auth_pad_length says by
-        // how much (MS-RPCE 2.2.2.11).
-        let pad = auth.map(|a| a.pad_len as usize).unwrap_or(0);
-        let end = body_end
+    let body = pdu.get(..body_end).ok_or(Error::Malformed("auth_length"))?;
+    Ok(Fragment { header, auth, body })
+}
+
+impl<'a> Fragment<'a> {
+    /// A reader at the start of the type-specific body.
+    fn reader(&self) -> Result<Reader<'a>, Error> {
+        let mut r = Reader::new(self.body, self.header.little_endian());
+        r.seek(HEADER_LEN, "body")?;
+        Ok(r)
+    }
+
+    /// The stub starting at `start`: request/response stubs are padded to 16 before the
+    /// trailer, and auth_pad_length says by how much (MS-RPCE 2.2.2.11).
+    fn stub(&self, start: usize) -> Result<&'a [u8], Error> {
+        let pad = self.auth.map(|a| a.pad_len as usize).unwrap_or(0);
+        let end = self
+            .body
+            .len()
             .checked_sub(pad)
             .ok_or(Error::Malformed("auth_pad_length"))?;
         if end < start {
             return Err(Error::Malformed("auth_pad_length"));
         }
-        Ok(end)
-    };
-    let body = match header.ptype {
-        PType::REQUEST => {
-            let alloc_hint = r.u32("alloc_hint")?;
-            let ctx_id = r.u16("p_cont_id")?;
-            let opnum = r.u16("opnum")?;
-            let object = if header.flags & PFC_OBJECT_UUID != 0 {
-                Some(r.uuid("object")?)
-            } else {
-                None
-            };
-            let start = r.pos();
-            let end = stub_end(start)?;
-            Body::Request {
-                alloc_hint,
-                ctx_id,
-                opnum,
-                object,
-                stub: body_bytes.get(start..end).ok_or(Error::Malformed("stub"))?,
-            }
-        }
-        PType::RESPONSE => {
-            let alloc_hint = r.u32("alloc_hint")?;
-            let ctx_id = r.u16("p_cont_id")?;
-            let _cancel_count = r.u8("cancel_count")?;
-            let _reserved = r.u8("reserved")?;
-            let start = r.pos();
-            let end = stub_end(start)?;
-            Body::Response {
-                alloc_hint,
-                ctx_id,
-                stub: body_bytes.get(start..end).ok_or(Error::Malformed("stub"))?,
-            }
-        }
-        PType::FAULT => {
-            let _alloc_hint = r.u32("alloc_hint")?;
-            let ctx_id = r.u16("p_cont_id")?;
-            let _cancel_count = r.u8("cancel_count")?;
-            let _reserved = r.u8("reserved")?;
-            let status = r.u32("status")?;
-            Body::Fault { ctx_id, status }
-        }
-        PType::BIND | PType::ALTER_CONTEXT => {
-            let max_xmit = r.u16("max_xmit_frag")?;
-            let max_recv = r.u16("max_recv_frag")?;
-            let assoc_group = r.u32("assoc_group_id")?;
-            let n = r.u8("n_context_elem")? as usize;
-            r.skip(3, "reserved")?;
-            let mut contexts = Vec::with_capacity(n.min(MAX_CONTEXTS).min(r.remaining() / 44));
-            for _ in 0..n {
-                let ctx_id = r.u16("p_cont_id")?;
-                let n_ts = r.u8("n_transfer_syn")? as usize;
-                let _reserved = r.u8("reserved")?;
-                let interface = syntax_id(&mut r, "abstract_syntax")?;
-                let mut transfer = Vec::with_capacity(n_ts.min(r.remaining() / 20));
-                for _ in 0..n_ts {
-                    transfer.push(syntax_id(&mut r, "transfer_syntax")?);
+        self.body.get(start..end).ok_or(Error::Malformed("stub"))
+    }
+
+    /// The body of a request (call only when `header.ptype` is [`PType::REQUEST`]).
+    pub fn request(&self) -> Result<Request<'a>, Error> {
+        let mut r = self.reader()?;
+        let alloc_hint = r.u32("alloc_hint")?;
+        let ctx_id = r.u16("p_cont_id")?;
+        let opnum = r.u16("opnum")?;
+        let object = if self.header.flags & PFC_OBJECT_UUID != 0 {
+            Some(r.uuid("object")?)
+        } else {
+            None
+        };
+        Ok(Request {
+            alloc_hint,
+            ctx_id,
+            opnum,
+            object,
+            stub: self.stub(r.pos())?,
+        })
+    }
+
+    /// The body of a response (call only when `header.ptype` is [`PType::RESPONSE`]).
+    pub fn response(&self) -> Result<Response<'a>, Error> {
+        let mut r = self.reader()?;
+        let alloc_hint = r.u32("alloc_hint")?;
+        let ctx_id = r.u16("p_cont_id")?;
+        let _cancel_count = r.u8("cancel_count")?;
+        let _reserved = r.u8("reserved")?;
+        Ok(Response {
+            alloc_hint,
+            ctx_id,
+            stub: self.stub(r.pos())?,
+        })
+    }
+
+    /// The type-specific body, whatever the type.
+    pub fn body(&self) -> Result<Body<'a>, Error> {
+        let header = self.header;
+        let mut r = self.reader()?;
+        let body = match header.ptype {
+            PType::REQUEST => {
+                let q = self.request()?;
+                Body::Request {
+                    alloc_hint: q.alloc_hint,
+                    ctx_id: q.ctx_id,
+                    opnum: q.opnum,
+                    object: q.object,
+                    stub: q.stub,
                 }
-                contexts.push(PresContext {
-                    ctx_id,
-                    interface,
-                    transfer,
-                });
             }
-            Body::Bind {
-                max_xmit,
-                max_recv,
-                assoc_group,
-                contexts,
+            PType::RESPONSE => {
+                let q = self.response()?;
+                Body::Response {
+                    alloc_hint: q.alloc_hint,
+                    ctx_id: q.ctx_id,
+                    stub: q.stub,
+                }
             }
-        }
-        PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => {
-            let max_xmit = r.u16("max_xmit_frag")?;
-            let max_recv = r.u16("max_recv_frag")?;
-            let assoc_group = r.u32("assoc_group_id")?;
-            let len = r.u16("sec_addr_length")? as usize;
-            if len > MAX_SEC_ADDR_LEN {
-                return Err(Error::Malformed("sec_addr_length"));
+            PType::FAULT => {
+                let _alloc_hint = r.u32("alloc_hint")?;
+                let ctx_id = r.u16("p_cont_id")?;
+                let _cancel_count = r.u8("cancel_count")?;
+                let _reserved = r.u8("reserved")?;
+                let status = r.u32("status")?;
+                Body::Fault { ctx_id, status }
             }
-            let raw = r.bytes(len, "sec_addr")?;
-            let sec_addr = raw
-                .iter()
-                .take_while(|&&c| c != 0)
-                .map(|&c| {
-                    if c.is_ascii_graphic() || c == b' ' {
-                        c as char
-                    } else {
-                        '?'
+            PType::BIND | PType::ALTER_CONTEXT => {
+                let max_xmit = r.u16("max_xmit_frag")?;
+                let max_recv = r.u16("max_recv_frag")?;
+                let assoc_group = r.u32("assoc_group_id")?;
+                let n = r.u8("n_context_elem")? as usize;
+                r.skip(3, "reserved")?;
+                let mut contexts = Vec::with_capacity(n.min(MAX_CONTEXTS).min(r.remaining() / 44));
+                for _ in 0..n {
+                    let ctx_id = r.u16("p_cont_id")?;
+                    let n_ts = r.u8("n_transfer_syn")? as usize;
+                    let _reserved = r.u8("reserved")?;
+                    let interface = syntax_id(&mut r, "abstract_syntax")?;
+                    let mut transfer = Vec::with_capacity(n_ts.min(r.remaining() / 20));
+                    for _ in 0..n_ts {
+                        transfer.push(syntax_id(&mut r, "transfer_syntax")?);
                     }
-                })
-                .collect::<String>();
-            r.align(4, "sec_addr padding")?;
-            let n = r.u8("n_results")? as usize;
-            r.skip(3, "reserved")?;
-            let mut results = Vec::with_capacity(n.min(r.remaining() / 24));
-            for _ in 0..n {
-                let result = r.u16("ack_result")?;
-                let reason = r.u16("ack_reason")?;
-                let transfer = syntax_id(&mut r, "transfer_syntax")?;
-                results.push(CtxResult {
-                    result,
-                    reason,
-                    transfer,
-                });
+                    contexts.push(PresContext {
+                        ctx_id,
+                        interface,
+                        transfer,
+                    });
+                }
+                Body::Bind {
+                    max_xmit,
+                    max_recv,
+                    assoc_group,
+                    contexts,
+                }
             }
-            Body::BindAck {
-                max_xmit,
-                max_recv,
-                assoc_group,
-                sec_addr,
-                results,
+            PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => {
+                let max_xmit = r.u16("max_xmit_frag")?;
+                let max_recv = r.u16("max_recv_frag")?;
+                let assoc_group = r.u32("assoc_group_id")?;
+                let len = r.u16("sec_addr_length")? as usize;
+                if len > MAX_SEC_ADDR_LEN {
+                    return Err(Error::Malformed("sec_addr_length"));
+                }
+                let raw = r.bytes(len, "sec_addr")?;
+                let sec_addr = raw
+                    .iter()
+                    .take_while(|&&c| c != 0)
+                    .map(|&c| {
+                        if c.is_ascii_graphic() || c == b' ' {
+                            c as char
+                        } else {
+                            '?'
+                        }
+                    })
+                    .collect::<String>();
+                r.align(4, "sec_addr padding")?;
+                let n = r.u8("n_results")? as usize;
+                r.skip(3, "reserved")?;
+                let mut results = Vec::with_capacity(n.min(r.remaining() / 24));
+                for _ in 0..n {
+                    let result = r.u16("ack_result")?;
+                    let reason = r.u16("ack_reason")?;
+                    let transfer = syntax_id(&mut r, "transfer_syntax")?;
+                    results.push(CtxResult {
+                        result,
+                        reason,
+                        transfer,
+                    });
+                }
+                Body::BindAck {
+                    max_xmit,
+                    max_recv,
+                    assoc_group,
+                    sec_addr,
+                    results,
+                }
             }
-        }
-        PType::BIND_NAK => Body::BindNak {
-            reason: r.u16("provider_reject_reason")?,
-        },
-        _ => Body::Other,
-    };
-    Ok(Pdu { header, body, auth })
+            PType::BIND_NAK => Body::BindNak {
+                reason: r.u16("provider_reject_reason")?,
+            },
+            _ => Body::Other,
+        };
+        Ok(body)
+    }
 }
 
 /// `p_syntax_id_t` for an abstract syntax (u16 major, u16 minor) or a transfer syntax (u32
@@ -1038,6 +1126,59 @@ pub(crate) mod tests {
         assert_eq!(r[2].0, 3);
         assert_eq!(results[1].transfer.uuid, NDR64);
         assert_eq!(p.auth.unwrap().level, AuthLevel::PRIVACY);
+    }
+
+    #[test]
+    fn fragment_views_read_as_parse_pdu() {
+        use crate::proto::dcerpc::epm::tests::{ZL_F7_MAP_REQ, ZL_F8_MAP_RESP};
+        // epm_map_netlogon_zerologon_win2019.pcap frame 7: request ctx 0 opnum 3 (ept_map),
+        // frag_length 156, alloc_hint 132; frame 8: response, frag_length 152, alloc_hint 128
+        // (tshark dcerpc.opnum 3, dcerpc.cn_alloc_hint 132 / 128, dcerpc.cn_ctx_id 0).
+        let b = hex(ZL_F7_MAP_REQ);
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert!(f.auth.is_none());
+        let q = f.request().unwrap();
+        assert_eq!((q.ctx_id, q.opnum, q.alloc_hint), (0, 3, 132));
+        assert_eq!((q.object, q.stub.len()), (None, 132));
+        assert_eq!(
+            parse_pdu(&b).unwrap().body,
+            Body::Request {
+                alloc_hint: 132,
+                ctx_id: 0,
+                opnum: 3,
+                object: None,
+                stub: q.stub
+            }
+        );
+        let b = hex(ZL_F8_MAP_RESP);
+        let h = parse_header(&b).unwrap();
+        let q = fragment(h, &b).unwrap().response().unwrap();
+        assert_eq!((q.ctx_id, q.alloc_hint, q.stub.len()), (0, 128, 128));
+        assert_eq!(q.stub, b.get(24..).unwrap());
+        // A prefix of the fragment is incomplete, never a panic.
+        for n in 0..b.len() {
+            assert_eq!(
+                fragment(h, &b[..n]),
+                Err(Error::Incomplete(152)),
+                "prefix {n}"
+            );
+        }
+        // auth_length 16 puts the trailer at 128: an auth_pad_length of 200 runs before the
+        // stub, and a body cut by the trailer inside the request header is malformed.
+        let mut b = hex(ZL_F7_MAP_REQ);
+        b[10] = 16;
+        b[134] = 200;
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.auth.map(|a| a.pad_len), Some(200));
+        assert_eq!(f.request(), Err(Error::Malformed("auth_pad_length")));
+        let mut b = hex(ZL_F7_MAP_REQ);
+        b[10] = 0x7c; // trailer at 156 - 124 - 8 = 24: the stub is empty, the header whole
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.request().map(|q| q.stub.len()), Ok(0));
+        let mut b = b.clone();
+        b[10] = 0x7e; // trailer at 22: the opnum is cut
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.request(), Err(Error::Malformed("opnum")));
     }
 
     #[test]
