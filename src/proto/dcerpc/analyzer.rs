@@ -360,7 +360,7 @@ impl DcerpcAnalyzer {
                     if r.result == 0 {
                         self.ev
                             .transfer_syntaxes
-                            .add(pdu::transfer_syntax_name(&r.transfer.uuid), at);
+                            .add_ref(pdu::transfer_syntax_str(&r.transfer.uuid).as_ref(), at);
                         if let Some((id, _)) = offered.get(i) {
                             if let Some(c) = self.contexts.get_mut(*id) {
                                 c.ndr64 = r.transfer.uuid == pdu::NDR64;

@@ -245,7 +245,12 @@ impl DcerpcEvidence {
 
     /// Adds an endpoint answer (duplicates of the same answer in the same frame are ignored).
     pub fn add_endpoint_map(&mut self, m: EndpointMap) {
-        if self.endpoint_maps.contains(&m) {
+        // The frame is compared first: answers of other frames differ without a string compared.
+        if self
+            .endpoint_maps
+            .iter()
+            .any(|e| e.frame == m.frame && *e == m)
+        {
             return;
         }
         if self.endpoint_maps.len() >= MAX_ENDPOINT_MAPS {

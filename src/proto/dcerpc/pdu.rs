@@ -103,7 +103,12 @@ impl Uuid {
                 }
                 continue;
             }
-            let v = (c as char).to_digit(16)? as u8;
+            let v = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
             match hi.take() {
                 None => hi = Some(v),
                 Some(h) => {
@@ -170,14 +175,19 @@ pub const BIND_TIME_FEATURE_PREFIX: Uuid = Uuid([
 /// Short name of a transfer syntax: "ndr", "ndr64", "bind_time_feature_negotiation", or the
 /// UUID itself.
 pub fn transfer_syntax_name(u: &Uuid) -> String {
+    transfer_syntax_str(u).into_owned()
+}
+
+/// [`transfer_syntax_name`] without an allocation for the named syntaxes.
+pub fn transfer_syntax_str(u: &Uuid) -> Cow<'static, str> {
     if *u == NDR {
-        "ndr".into()
+        Cow::Borrowed("ndr")
     } else if *u == NDR64 {
-        "ndr64".into()
+        Cow::Borrowed("ndr64")
     } else if u.starts_like(&BIND_TIME_FEATURE_PREFIX, 8) {
-        "bind_time_feature_negotiation".into()
+        Cow::Borrowed("bind_time_feature_negotiation")
     } else {
-        u.to_string()
+        Cow::Owned(u.to_string())
     }
 }
 
@@ -501,9 +511,34 @@ pub struct SyntaxId {
 }
 
 impl SyntaxId {
-    /// "major.minor".
+    /// "major.minor", written digit by digit (one allocation, no formatting machinery: every
+    /// bound interface makes one).
     pub fn version(&self) -> String {
-        format!("{}.{}", self.major, self.minor)
+        let mut s = String::with_capacity(11);
+        push_decimal(&mut s, self.major);
+        s.push('.');
+        push_decimal(&mut s, self.minor);
+        s
+    }
+}
+
+/// Appends `n` in decimal, as `{}` formats it.
+fn push_decimal(s: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut k = digits.len();
+    let mut v = n;
+    loop {
+        k -= 1;
+        if let Some(d) = digits.get_mut(k) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(k..).unwrap_or_default() {
+        s.push(char::from(d));
     }
 }
 
@@ -997,6 +1032,26 @@ pub(crate) mod tests {
             Uuid(std::array::from_fn(|i| all[i * 17 % 256])).to_string(),
             "00112233-4455-6677-8899-aabbccddeeff"
         );
+    }
+
+    #[test]
+    fn version_text_is_display_text() {
+        for (major, minor) in [
+            (0, 0),
+            (1, 0),
+            (3, 0),
+            (4, 12),
+            (9, 10),
+            (65535, 100),
+            (10, 65535),
+        ] {
+            let s = SyntaxId {
+                uuid: NDR,
+                major,
+                minor,
+            };
+            assert_eq!(s.version(), format!("{major}.{minor}"));
+        }
     }
 
     #[test]

@@ -115,9 +115,20 @@ fn command_name(code: u32) -> Cow<'static, str> {
     }
 }
 
-/// The `statuses` key of an NT status.
+/// The `statuses` key of an NT status: `0x` and eight lowercase hex digits, as
+/// `format!("0x{code:08x}")` writes it, without the formatting machinery.
 fn status_name(code: u32) -> Cow<'static, str> {
-    Cow::Owned(format!("0x{code:08x}"))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(10);
+    s.push_str("0x");
+    for shift in (0..8).rev() {
+        let digit = HEX
+            .get((code >> (shift * 4)) as usize & 0xf)
+            .copied()
+            .unwrap_or(b'0');
+        s.push(char::from(digit));
+    }
+    Cow::Owned(s)
 }
 
 /// The DCE/RPC dissector's `new`, or an analyzer that reads nothing if it is missing.
@@ -571,5 +582,27 @@ impl Analyzer for SmbAnalyzer {
             pipe.analyzer.finish(ev);
         }
         ev.smb.merge(Some(Box::new(std::mem::take(&mut self.ev))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_name_is_hex_of_eight_digits() {
+        // 0xc0000016 MORE_PROCESSING_REQUIRED and 0xc0000034 OBJECT_NAME_NOT_FOUND as counted
+        // in smb2_dcerpc_lsarpc_samr.pcap (see the module tests of `smb`).
+        for code in [
+            0,
+            0x103,
+            0x8000_0005,
+            0xc000_0016,
+            0xc000_0034,
+            0xdead_beef,
+            u32::MAX,
+        ] {
+            assert_eq!(status_name(code), format!("0x{code:08x}"));
+        }
     }
 }
