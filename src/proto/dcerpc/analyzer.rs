@@ -39,17 +39,26 @@ pub const IOBJECT_EXPORTER: Uuid = Uuid([
     0x99, 0xfc, 0xfe, 0xc4, 0x52, 0x60, 0x10, 0x1b, 0xbb, 0xcb, 0x00, 0xaa, 0x00, 0x21, 0x34, 0x7a,
 ]);
 
-/// One call in progress.
+/// One call in progress. Small, so that moving it into and out of the table is cheap: what
+/// only decoded calls need is boxed in [`Stubs`].
 #[derive(Debug, Default)]
 struct Call {
     iface: Option<SyntaxId>,
     opnum: u16,
     le: bool,
     ndr64: bool,
-    want_stub: bool,
+    /// The stubs, kept only for a call certflow decodes (EPM, activation, OXID).
+    stubs: Option<Box<Stubs>>,
+    /// The stubs outgrew [`MAX_STUB_LEN`] or lost a fragment: not decoded.
+    overflow: bool,
+}
+
+/// The reassembled stubs of a call certflow decodes.
+#[derive(Debug, Default)]
+struct Stubs {
     req: Vec<u8>,
     resp: Vec<u8>,
-    overflow: bool,
+    /// The activation the request asked for (its class names the reply's endpoints).
     activation: Option<dcom::ActivationRequest>,
 }
 
@@ -461,8 +470,8 @@ impl DcerpcAnalyzer {
                     opnum,
                     le: h.little_endian(),
                     ndr64,
-                    want_stub,
-                    ..Default::default()
+                    stubs: want_stub.then(Box::default),
+                    overflow: false,
                 },
             )
         } else {
@@ -472,12 +481,15 @@ impl DcerpcAnalyzer {
             return;
         };
         append(call, stub, true);
-        if h.last_frag() && call.want_stub && !call.overflow {
-            let req = std::mem::take(&mut call.req);
+        if !h.last_frag() || call.overflow {
+            return;
+        }
+        if let Some(s) = call.stubs.as_mut() {
+            let req = std::mem::take(&mut s.req);
             let (iface, opnum, le, n64) = (call.iface, call.opnum, call.le, call.ndr64);
             let act = self.decode_request(at, iface, opnum, &req, le, n64);
-            if let Some(c) = self.calls.get_mut(h.call_id) {
-                c.activation = act;
+            if let Some(s) = self.calls.get_mut(h.call_id).and_then(|c| c.stubs.as_mut()) {
+                s.activation = act;
             }
         }
     }
@@ -495,13 +507,13 @@ impl DcerpcAnalyzer {
             return;
         };
         if encrypted {
-            call.want_stub = false;
+            call.stubs = None;
         }
         append(call, stub, false);
         if h.last_frag() {
             if let Some(call) = self.calls.remove(h.call_id) {
-                if call.want_stub && !call.overflow {
-                    self.decode_response(at, &call);
+                if let (Some(s), false) = (&call.stubs, call.overflow) {
+                    self.decode_response(at, &call, s);
                 }
             }
         }
@@ -559,11 +571,11 @@ impl DcerpcAnalyzer {
         None
     }
 
-    fn decode_response(&mut self, at: FrameRef, call: &Call) {
+    fn decode_response(&mut self, at: FrameRef, call: &Call, stubs: &Stubs) {
         let Some(u) = call.iface.map(|s| s.uuid) else {
             return;
         };
-        let stub = &call.resp[..];
+        let stub = &stubs.resp[..];
         let le = call.le;
         if u == EPM && (call.opnum == 3 || call.opnum == 2) {
             let (towers, status, via) = if call.opnum == 3 {
@@ -601,7 +613,7 @@ impl DcerpcAnalyzer {
         } else if u == ISYSTEM_ACTIVATOR && (call.opnum == 3 || call.opnum == 4) {
             match dcom::parse_activation_reply(stub) {
                 Ok(r) => {
-                    let clsid = call
+                    let clsid = stubs
                         .activation
                         .as_ref()
                         .and_then(|a| a.clsid)
@@ -727,14 +739,13 @@ fn tower_id_transport(id: u16) -> String {
 
 /// Appends a fragment's stub to the call's request or response buffer, up to [`MAX_STUB_LEN`].
 fn append(call: &mut Call, stub: &[u8], request: bool) {
-    if !call.want_stub || call.overflow {
+    if call.overflow {
         return;
     }
-    let buf = if request {
-        &mut call.req
-    } else {
-        &mut call.resp
+    let Some(s) = call.stubs.as_mut() else {
+        return;
     };
+    let buf = if request { &mut s.req } else { &mut s.resp };
     if buf.len() + stub.len() > MAX_STUB_LEN {
         call.overflow = true;
         buf.clear();
