@@ -280,7 +280,8 @@ impl DcerpcAnalyzer {
             self.ev.malformed += 1;
             return;
         };
-        // Requests and responses (nearly every PDU) are read in place; the rest as a `Body`.
+        // Requests, responses, binds and their acks (nearly every PDU) are read in place; the
+        // rest as a `Body`.
         let read = match h.ptype {
             PType::REQUEST => f.request().map(|q| {
                 self.count(ctx, &f);
@@ -289,6 +290,14 @@ impl DcerpcAnalyzer {
             PType::RESPONSE => f.response().map(|q| {
                 self.count(ctx, &f);
                 self.response(ctx.frame, &f, q);
+            }),
+            PType::BIND | PType::ALTER_CONTEXT => f.bind().map(|b| {
+                self.count(ctx, &f);
+                self.bind(ctx.frame, &f, b);
+            }),
+            PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => f.bind_ack().map(|b| {
+                self.count(ctx, &f);
+                self.bind_ack(ctx.frame, &f, b);
             }),
             _ => f.body().map(|b| {
                 self.count(ctx, &f);
@@ -321,81 +330,91 @@ impl DcerpcAnalyzer {
         }
     }
 
-    /// A bind, alter_context, their acks, bind_nak, fault, or a PDU certflow does not read.
+    /// A bind or alter_context: its contexts join the association's, and each interface is
+    /// recorded as learned by bind.
+    fn bind(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, b: pdu::Bind<'_>) {
+        let level = f.auth.map(|a| a.level);
+        let mut offered = Vec::with_capacity(b.len());
+        for c in b.contexts() {
+            let used = match self.ev.interface(c.interface) {
+                Some(i) => {
+                    i.learned.add_ref("bind", at);
+                    if let Some(l) = level {
+                        i.add_level(l);
+                    }
+                    Some(self.uses.slot(c.interface))
+                }
+                None => None,
+            };
+            if self.contexts.len() < MAX_CONTEXTS_PER_ASSOC || self.contexts.get(c.ctx_id).is_some()
+            {
+                // NDR64 until the ack says otherwise only if nothing else was offered.
+                let mut offered_any = false;
+                let all_ndr64 = c.transfer().all(|t| {
+                    offered_any = true;
+                    t.uuid == pdu::NDR64
+                });
+                self.contexts.insert(Context {
+                    id: c.ctx_id,
+                    iface: c.interface,
+                    ndr64: offered_any && all_ndr64,
+                    used,
+                });
+            }
+            offered.push((c.ctx_id, c.interface));
+        }
+        if self.pending_binds.len() < MAX_PENDING_BINDS {
+            self.pending_binds.insert(f.header.call_id, offered);
+        }
+    }
+
+    /// A bind_ack or alter_context_resp: the accepted transfer syntaxes, the rejections, the
+    /// secondary address.
+    fn bind_ack(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, b: pdu::BindAck<'_>) {
+        let sec_addr = b.sec_addr();
+        if !sec_addr.is_empty() {
+            self.ev.secondary_addresses.add_ref(sec_addr.as_ref(), at);
+        }
+        let offered = self
+            .pending_binds
+            .remove(&f.header.call_id)
+            .unwrap_or_default();
+        for (i, r) in b.results().enumerate() {
+            if r.result == 0 {
+                self.ev
+                    .transfer_syntaxes
+                    .add_ref(pdu::transfer_syntax_str(&r.transfer.uuid).as_ref(), at);
+                if let Some((id, _)) = offered.get(i) {
+                    if let Some(c) = self.contexts.get_mut(*id) {
+                        c.ndr64 = r.transfer.uuid == pdu::NDR64;
+                    }
+                }
+            } else if r.result != 3 {
+                let what = match offered.get(i) {
+                    Some((_, s)) => format!(
+                        "{} {} v{}",
+                        s.uuid,
+                        names::interface_name(&s.uuid),
+                        s.version()
+                    ),
+                    None => format!("context #{i}"),
+                };
+                self.ev.rejected_contexts.add(
+                    format!(
+                        "{what}: {}/{}",
+                        pdu::ctx_result_name(r.result),
+                        pdu::provider_reason_name(r.reason)
+                    ),
+                    at,
+                );
+            }
+        }
+    }
+
+    /// A bind_nak, a fault, or a PDU certflow does not read.
     fn control(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, body: &Body<'_>) {
         let h = f.header;
-        let level = f.auth.map(|a| a.level);
         match body {
-            Body::Bind { contexts, .. } => {
-                let mut offered = Vec::with_capacity(contexts.len());
-                for c in contexts {
-                    let used = match self.ev.interface(c.interface) {
-                        Some(i) => {
-                            i.learned.add_ref("bind", at);
-                            if let Some(l) = level {
-                                i.add_level(l);
-                            }
-                            Some(self.uses.slot(c.interface))
-                        }
-                        None => None,
-                    };
-                    if self.contexts.len() < MAX_CONTEXTS_PER_ASSOC
-                        || self.contexts.get(c.ctx_id).is_some()
-                    {
-                        // NDR64 until the ack says otherwise only if nothing else was offered.
-                        let only_ndr64 = !c.transfer.is_empty()
-                            && c.transfer.iter().all(|t| t.uuid == pdu::NDR64);
-                        self.contexts.insert(Context {
-                            id: c.ctx_id,
-                            iface: c.interface,
-                            ndr64: only_ndr64,
-                            used,
-                        });
-                    }
-                    offered.push((c.ctx_id, c.interface));
-                }
-                if self.pending_binds.len() < MAX_PENDING_BINDS {
-                    self.pending_binds.insert(h.call_id, offered);
-                }
-            }
-            Body::BindAck {
-                sec_addr, results, ..
-            } => {
-                if !sec_addr.is_empty() {
-                    self.ev.secondary_addresses.add_ref(sec_addr.as_str(), at);
-                }
-                let offered = self.pending_binds.remove(&h.call_id).unwrap_or_default();
-                for (i, r) in results.iter().enumerate() {
-                    if r.result == 0 {
-                        self.ev
-                            .transfer_syntaxes
-                            .add_ref(pdu::transfer_syntax_str(&r.transfer.uuid).as_ref(), at);
-                        if let Some((id, _)) = offered.get(i) {
-                            if let Some(c) = self.contexts.get_mut(*id) {
-                                c.ndr64 = r.transfer.uuid == pdu::NDR64;
-                            }
-                        }
-                    } else if r.result != 3 {
-                        let what = match offered.get(i) {
-                            Some((_, s)) => format!(
-                                "{} {} v{}",
-                                s.uuid,
-                                names::interface_name(&s.uuid),
-                                s.version()
-                            ),
-                            None => format!("context #{i}"),
-                        };
-                        self.ev.rejected_contexts.add(
-                            format!(
-                                "{what}: {}/{}",
-                                pdu::ctx_result_name(r.result),
-                                pdu::provider_reason_name(r.reason)
-                            ),
-                            at,
-                        );
-                    }
-                }
-            }
             Body::BindNak { reason } => {
                 self.ev.bind_naks.add(pdu::reject_reason_name(*reason), at);
             }
@@ -405,8 +424,12 @@ impl DcerpcAnalyzer {
                     .add(format!("0x{status:08x} {}", pdu::fault_name(*status)), at);
                 self.calls.remove(h.call_id);
             }
-            // Requests and responses are read by `request` and `response`.
-            Body::Request { .. } | Body::Response { .. } | Body::Other => {}
+            // Read by `request`, `response`, `bind` and `bind_ack`.
+            Body::Request { .. }
+            | Body::Response { .. }
+            | Body::Bind { .. }
+            | Body::BindAck { .. }
+            | Body::Other => {}
         }
     }
 

@@ -867,6 +867,60 @@ impl<'a> Fragment<'a> {
         })
     }
 
+    /// The body of a bind or alter_context (call only for [`PType::BIND`] or
+    /// [`PType::ALTER_CONTEXT`]), every context element checked.
+    pub fn bind(&self) -> Result<Bind<'a>, Error> {
+        let le = self.header.little_endian();
+        let mut r = self.reader()?;
+        let max_xmit = r.u16("max_xmit_frag")?;
+        let max_recv = r.u16("max_recv_frag")?;
+        let assoc_group = r.u32("assoc_group_id")?;
+        let n = r.u8("n_context_elem")? as usize;
+        r.skip(3, "reserved")?;
+        let start = r.pos();
+        for _ in 0..n {
+            context_elem(&mut r, le)?;
+        }
+        let elems = self
+            .body
+            .get(start..r.pos())
+            .ok_or(Error::Malformed("p_cont_elem"))?;
+        Ok(Bind {
+            max_xmit,
+            max_recv,
+            assoc_group,
+            n,
+            elems,
+            le,
+        })
+    }
+
+    /// The body of a bind_ack or alter_context_resp (call only for [`PType::BIND_ACK`] or
+    /// [`PType::ALTER_CONTEXT_RESP`]), every result checked.
+    pub fn bind_ack(&self) -> Result<BindAck<'a>, Error> {
+        let mut r = self.reader()?;
+        let max_xmit = r.u16("max_xmit_frag")?;
+        let max_recv = r.u16("max_recv_frag")?;
+        let assoc_group = r.u32("assoc_group_id")?;
+        let len = r.u16("sec_addr_length")? as usize;
+        if len > MAX_SEC_ADDR_LEN {
+            return Err(Error::Malformed("sec_addr_length"));
+        }
+        let sec_addr = r.bytes(len, "sec_addr")?;
+        r.align(4, "sec_addr padding")?;
+        let n = r.u8("n_results")? as usize;
+        r.skip(3, "reserved")?;
+        let results = r.bytes(n * CTX_RESULT_LEN, "ack_result")?;
+        Ok(BindAck {
+            max_xmit,
+            max_recv,
+            assoc_group,
+            sec_addr,
+            results,
+            le: self.header.little_endian(),
+        })
+    }
+
     /// The type-specific body, whatever the type.
     pub fn body(&self) -> Result<Body<'a>, Error> {
         let header = self.header;
@@ -899,74 +953,28 @@ impl<'a> Fragment<'a> {
                 Body::Fault { ctx_id, status }
             }
             PType::BIND | PType::ALTER_CONTEXT => {
-                let max_xmit = r.u16("max_xmit_frag")?;
-                let max_recv = r.u16("max_recv_frag")?;
-                let assoc_group = r.u32("assoc_group_id")?;
-                let n = r.u8("n_context_elem")? as usize;
-                r.skip(3, "reserved")?;
-                let mut contexts = Vec::with_capacity(n.min(MAX_CONTEXTS).min(r.remaining() / 44));
-                for _ in 0..n {
-                    let ctx_id = r.u16("p_cont_id")?;
-                    let n_ts = r.u8("n_transfer_syn")? as usize;
-                    let _reserved = r.u8("reserved")?;
-                    let interface = syntax_id(&mut r, "abstract_syntax")?;
-                    let mut transfer = Vec::with_capacity(n_ts.min(r.remaining() / 20));
-                    for _ in 0..n_ts {
-                        transfer.push(syntax_id(&mut r, "transfer_syntax")?);
-                    }
-                    contexts.push(PresContext {
-                        ctx_id,
-                        interface,
-                        transfer,
-                    });
-                }
+                let b = self.bind()?;
+                let mut contexts = Vec::with_capacity(b.len().min(MAX_CONTEXTS));
+                contexts.extend(b.contexts().map(|c| PresContext {
+                    ctx_id: c.ctx_id,
+                    interface: c.interface,
+                    transfer: c.transfer().collect(),
+                }));
                 Body::Bind {
-                    max_xmit,
-                    max_recv,
-                    assoc_group,
+                    max_xmit: b.max_xmit,
+                    max_recv: b.max_recv,
+                    assoc_group: b.assoc_group,
                     contexts,
                 }
             }
             PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => {
-                let max_xmit = r.u16("max_xmit_frag")?;
-                let max_recv = r.u16("max_recv_frag")?;
-                let assoc_group = r.u32("assoc_group_id")?;
-                let len = r.u16("sec_addr_length")? as usize;
-                if len > MAX_SEC_ADDR_LEN {
-                    return Err(Error::Malformed("sec_addr_length"));
-                }
-                let raw = r.bytes(len, "sec_addr")?;
-                let sec_addr = raw
-                    .iter()
-                    .take_while(|&&c| c != 0)
-                    .map(|&c| {
-                        if c.is_ascii_graphic() || c == b' ' {
-                            c as char
-                        } else {
-                            '?'
-                        }
-                    })
-                    .collect::<String>();
-                r.align(4, "sec_addr padding")?;
-                let n = r.u8("n_results")? as usize;
-                r.skip(3, "reserved")?;
-                let mut results = Vec::with_capacity(n.min(r.remaining() / 24));
-                for _ in 0..n {
-                    let result = r.u16("ack_result")?;
-                    let reason = r.u16("ack_reason")?;
-                    let transfer = syntax_id(&mut r, "transfer_syntax")?;
-                    results.push(CtxResult {
-                        result,
-                        reason,
-                        transfer,
-                    });
-                }
+                let b = self.bind_ack()?;
                 Body::BindAck {
-                    max_xmit,
-                    max_recv,
-                    assoc_group,
-                    sec_addr,
-                    results,
+                    max_xmit: b.max_xmit,
+                    max_recv: b.max_recv,
+                    assoc_group: b.assoc_group,
+                    sec_addr: b.sec_addr().into_owned(),
+                    results: b.results().collect(),
                 }
             }
             PType::BIND_NAK => Body::BindNak {
@@ -975,6 +983,142 @@ impl<'a> Fragment<'a> {
             _ => Body::Other,
         };
         Ok(body)
+    }
+}
+
+/// Size of a `p_syntax_id_t` on the wire (16-byte UUID, u16 major, u16 minor).
+const SYNTAX_ID_LEN: usize = 20;
+/// Size of a `p_result_t` on the wire (u16 result, u16 reason, transfer syntax).
+const CTX_RESULT_LEN: usize = 4 + SYNTAX_ID_LEN;
+
+/// A bind or alter_context body (C706 12.6.4.3, 12.6.4.1), checked whole by
+/// [`Fragment::bind`] and walked in place: no vector per bind or per context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bind<'a> {
+    /// max_xmit_frag.
+    pub max_xmit: u16,
+    /// max_recv_frag.
+    pub max_recv: u16,
+    /// assoc_group_id.
+    pub assoc_group: u32,
+    /// n_context_elem.
+    n: usize,
+    /// Exactly the bytes of the `n` context elements.
+    elems: &'a [u8],
+    le: bool,
+}
+
+impl<'a> Bind<'a> {
+    /// Number of presentation contexts offered.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when no context is offered.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The presentation contexts offered, in order.
+    pub fn contexts(&self) -> impl Iterator<Item = ContextElem<'a>> + 'a {
+        let mut r = Reader::new(self.elems, self.le);
+        let le = self.le;
+        // Checked when the bind was read: no element is cut short.
+        (0..self.n).map_while(move |_| context_elem(&mut r, le).ok())
+    }
+}
+
+/// One presentation context of a [`Bind`] (C706 12.6.3.1 `p_cont_elem_t`), read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextElem<'a> {
+    /// p_cont_id.
+    pub ctx_id: u16,
+    /// The interface (abstract syntax).
+    pub interface: SyntaxId,
+    /// The transfer syntaxes, `n_transfer_syn` times [`SYNTAX_ID_LEN`] bytes.
+    transfer: &'a [u8],
+    le: bool,
+}
+
+impl<'a> ContextElem<'a> {
+    /// The offered transfer syntaxes, as in [`PresContext::transfer`].
+    pub fn transfer(&self) -> impl Iterator<Item = SyntaxId> + 'a {
+        let le = self.le;
+        self.transfer
+            .chunks_exact(SYNTAX_ID_LEN)
+            .filter_map(move |c| syntax_id(&mut Reader::new(c, le), "transfer_syntax").ok())
+    }
+}
+
+/// Reads one `p_cont_elem_t` at `r`.
+fn context_elem<'a>(r: &mut Reader<'a>, le: bool) -> Result<ContextElem<'a>, Error> {
+    let ctx_id = r.u16("p_cont_id")?;
+    let n_ts = r.u8("n_transfer_syn")? as usize;
+    let _reserved = r.u8("reserved")?;
+    let interface = syntax_id(r, "abstract_syntax")?;
+    let transfer = r.bytes(n_ts * SYNTAX_ID_LEN, "transfer_syntax")?;
+    Ok(ContextElem {
+        ctx_id,
+        interface,
+        transfer,
+        le,
+    })
+}
+
+/// A bind_ack or alter_context_resp body (C706 12.6.4.4, 12.6.4.2), checked whole by
+/// [`Fragment::bind_ack`] and read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindAck<'a> {
+    /// max_xmit_frag.
+    pub max_xmit: u16,
+    /// max_recv_frag.
+    pub max_recv: u16,
+    /// assoc_group_id.
+    pub assoc_group: u32,
+    /// The secondary address as sent (sec_addr_length bytes).
+    sec_addr: &'a [u8],
+    /// Exactly the bytes of the `n_results` results.
+    results: &'a [u8],
+    le: bool,
+}
+
+impl<'a> BindAck<'a> {
+    /// The secondary address (the server port as text, or a pipe name; empty if none): the
+    /// bytes before the first NUL, each byte that is not printable ASCII shown as '?'.
+    /// Borrowed when every byte is printable (always, from Windows).
+    pub fn sec_addr(&self) -> Cow<'a, str> {
+        let end = self
+            .sec_addr
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(self.sec_addr.len());
+        let raw = self.sec_addr.get(..end).unwrap_or_default();
+        let printable = |c: u8| c.is_ascii_graphic() || c == b' ';
+        if raw.iter().all(|&c| printable(c)) {
+            if let Ok(s) = std::str::from_utf8(raw) {
+                return Cow::Borrowed(s);
+            }
+        }
+        Cow::Owned(
+            raw.iter()
+                .map(|&c| if printable(c) { c as char } else { '?' })
+                .collect(),
+        )
+    }
+
+    /// The results, one per context of the bind, in the same order.
+    pub fn results(&self) -> impl Iterator<Item = CtxResult> + 'a {
+        let le = self.le;
+        self.results
+            .chunks_exact(CTX_RESULT_LEN)
+            .filter_map(move |c| {
+                let mut r = Reader::new(c, le);
+                Some(CtxResult {
+                    result: r.u16("ack_result").ok()?,
+                    reason: r.u16("ack_reason").ok()?,
+                    transfer: syntax_id(&mut r, "transfer_syntax").ok()?,
+                })
+            })
     }
 }
 
@@ -1234,6 +1378,72 @@ pub(crate) mod tests {
         b[10] = 0x7e; // trailer at 22: the opnum is cut
         let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
         assert_eq!(f.request(), Err(Error::Malformed("opnum")));
+    }
+
+    #[test]
+    fn bind_views_read_as_parse_pdu() {
+        // The views the analyzer reads binds and acks through give what `parse_pdu` gives, on
+        // the zerologon bind/ack (frames 4/5) and the three-context privacy bind/ack (11/13).
+        for (bind, ack) in [
+            (ZL_F4_BIND, ZL_F5_BIND_ACK),
+            (PRIV_F11_BIND, PRIV_F13_BIND_ACK),
+        ] {
+            let b = hex(bind);
+            let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+            let v = f.bind().unwrap();
+            let Body::Bind {
+                contexts,
+                max_xmit,
+                assoc_group,
+                ..
+            } = parse_pdu(&b).unwrap().body
+            else {
+                panic!("not a bind")
+            };
+            let got: Vec<PresContext> = v
+                .contexts()
+                .map(|c| PresContext {
+                    ctx_id: c.ctx_id,
+                    interface: c.interface,
+                    transfer: c.transfer().collect(),
+                })
+                .collect();
+            assert_eq!(got, contexts);
+            assert_eq!(
+                (v.len(), v.max_xmit, v.assoc_group),
+                (contexts.len(), max_xmit, assoc_group)
+            );
+            let b = hex(ack);
+            let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+            let v = f.bind_ack().unwrap();
+            let Body::BindAck {
+                sec_addr, results, ..
+            } = parse_pdu(&b).unwrap().body
+            else {
+                panic!("not a bind_ack")
+            };
+            assert!(matches!(v.sec_addr(), Cow::Borrowed(_)));
+            assert_eq!(v.sec_addr(), sec_addr);
+            assert_eq!(v.results().collect::<Vec<_>>(), results);
+        }
+        // tshark: 1 context, then 3 contexts; secondary addresses "135" and "49667".
+        let b = hex(PRIV_F11_BIND);
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.bind().unwrap().len(), 3);
+        // A sec_addr byte that is not printable shows as '?' (zerologon ack, "135" -> "1?5").
+        let mut b = hex(ZL_F5_BIND_ACK);
+        b[27] = 0x07;
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.bind_ack().unwrap().sec_addr(), "1?5");
+        // One byte less than the last transfer syntax needs: an error, as for `parse_pdu`.
+        let mut b = hex(ZL_F4_BIND);
+        b[8] = 0x47;
+        let f = fragment(parse_header(&b).unwrap(), &b[..0x47]).unwrap();
+        assert_eq!(f.bind(), Err(Error::Malformed("transfer_syntax")));
+        let mut b = hex(ZL_F5_BIND_ACK);
+        b[8] = 0x3b;
+        let f = fragment(parse_header(&b).unwrap(), &b[..0x3b]).unwrap();
+        assert_eq!(f.bind_ack(), Err(Error::Malformed("ack_result")));
     }
 
     #[test]
