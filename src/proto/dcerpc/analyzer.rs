@@ -246,16 +246,15 @@ pub struct DcerpcAnalyzer {
     /// per direction as the flow layer oriented it (C706 12.6.4).
     client_pdus: [u32; 2],
     server_pdus: [u32; 2],
-    /// `ev.pdu_types` by PDU type number, named in [`Analyzer::finish`].
-    pdu_types: Tally,
+    /// `ev.pdu_types` by PDU type number (indexed by it: `parse_header` admits only types
+    /// below [`PTYPE_LIMIT`]), named in [`Analyzer::finish`].
+    pdu_types: [u64; PTYPE_LIMIT],
     /// `ev.unbound_requests` by `ctx_id << 16 | opnum`, named in [`Analyzer::finish`].
     unbound: Tally,
 }
 
-/// The `pdu_types` key of a PDU type number.
-fn ptype_name(code: u32) -> Cow<'static, str> {
-    pdu::PType(code as u8).name()
-}
+/// One more than the largest connection-oriented PDU type (orphaned, 19; C706 12.6.4).
+const PTYPE_LIMIT: usize = 20;
 
 /// The `unbound_requests` key of `ctx_id << 16 | opnum`.
 fn unbound_name(code: u32) -> Cow<'static, str> {
@@ -318,11 +317,11 @@ impl DcerpcAnalyzer {
             2 | 3 | 12 | 13 | 15 | 17 => self.server_pdus[d] += 1,
             _ => {}
         }
-        self.pdu_types.add(
-            u32::from(f.header.ptype.0),
-            &mut self.ev.pdu_types,
-            ptype_name,
-        );
+        match self.pdu_types.get_mut(usize::from(f.header.ptype.0)) {
+            Some(n) => *n += 1,
+            // Not a connection-oriented type: `parse_header` let it through only if changed.
+            None => self.ev.pdu_types.add(&f.header.ptype.name(), 1),
+        }
         if let Some(a) = f.auth {
             self.ev
                 .auth_types
@@ -838,8 +837,15 @@ impl Analyzer for DcerpcAnalyzer {
 
     fn finish(&mut self, ev: &mut Evidence) {
         self.uses.drain_into(&mut self.ev);
-        self.pdu_types
-            .drain_into(&mut self.ev.pdu_types, ptype_name);
+        // Counts is keyed by name: the order in which the (at most 20) counters are handed over
+        // does not change it.
+        for (code, n) in self.pdu_types.iter_mut().enumerate() {
+            if *n > 0 {
+                self.ev
+                    .pdu_types
+                    .add(&pdu::PType(code as u8).name(), std::mem::take(n));
+            }
+        }
         self.unbound
             .drain_into(&mut self.ev.unbound_requests, unbound_name);
         if !self.seen && self.ev.malformed == 0 {

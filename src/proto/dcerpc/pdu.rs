@@ -89,35 +89,23 @@ impl Uuid {
 
     /// Parses the canonical text form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (any case).
     pub fn parse(s: &str) -> Option<Uuid> {
-        let s = s.trim();
-        if s.len() != 36 {
+        /// Where each byte's two hex digits start in the text form.
+        const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+        let b: &[u8; 36] = s.trim().as_bytes().try_into().ok()?;
+        if [8, 13, 18, 23].iter().any(|&i| b.get(i) != Some(&b'-')) {
             return None;
         }
+        let hex = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        };
         let mut out = [0u8; 16];
-        let mut n = 0;
-        let mut hi: Option<u8> = None;
-        for (i, c) in s.bytes().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if c != b'-' {
-                    return None;
-                }
-                continue;
-            }
-            let v = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => return None,
-            };
-            match hi.take() {
-                None => hi = Some(v),
-                Some(h) => {
-                    *out.get_mut(n)? = (h << 4) | v;
-                    n += 1;
-                }
-            }
+        for (o, &i) in out.iter_mut().zip(AT.iter()) {
+            *o = (hex(*b.get(i)?)? << 4) | hex(*b.get(i + 1)?)?;
         }
-        (n == 16).then_some(Uuid(out))
+        Some(Uuid(out))
     }
 
     /// True if the first `n` bytes equal those of `other` (used for UUID families such as the
