@@ -319,7 +319,8 @@ impl DcerpcAnalyzer {
         }
         match self.pdu_types.get_mut(usize::from(f.header.ptype.0)) {
             Some(n) => *n += 1,
-            // Not a connection-oriented type: `parse_header` let it through only if changed.
+            // Unreachable while `parse_header` admits only connection-oriented types; counted by
+            // name all the same.
             None => self.ev.pdu_types.add(&f.header.ptype.name(), 1),
         }
         if let Some(a) = f.auth {
@@ -389,23 +390,24 @@ impl DcerpcAnalyzer {
                     }
                 }
             } else if r.result != 3 {
-                let what = match offered.get(i) {
-                    Some((_, s)) => format!(
-                        "{} {} v{}",
-                        s.uuid,
-                        names::interface_name(&s.uuid),
-                        s.version()
-                    ),
-                    None => format!("context #{i}"),
+                // `"<uuid> <name> v<major>.<minor>: <result>/<reason>"` written in one String
+                // (the name is the table's, else the UUID, as `names::interface_name` gives).
+                use std::fmt::Write as _;
+                let mut what = String::with_capacity(128);
+                let _ = match offered.get(i) {
+                    Some((_, s)) => match names::lookup(&s.uuid) {
+                        Some(e) => write!(what, "{} {} v{}.{}", s.uuid, e.name, s.major, s.minor),
+                        None => write!(what, "{} {} v{}.{}", s.uuid, s.uuid, s.major, s.minor),
+                    },
+                    None => write!(what, "context #{i}"),
                 };
-                self.ev.rejected_contexts.add(
-                    format!(
-                        "{what}: {}/{}",
-                        pdu::ctx_result_name(r.result),
-                        pdu::provider_reason_name(r.reason)
-                    ),
-                    at,
+                let _ = write!(
+                    what,
+                    ": {}/{}",
+                    pdu::ctx_result_name(r.result),
+                    pdu::provider_reason_name(r.reason)
                 );
+                self.ev.rejected_contexts.add(what, at);
             }
         }
     }
@@ -982,9 +984,11 @@ mod tests {
         assert!(d.auth_types.contains(&"negotiate".to_string()));
         assert_eq!(d.rejected_contexts.len(), 1);
         let rej = d.rejected_contexts.values().next().unwrap();
-        assert!(
-            rej.contains("provider_rejection/proposed_transfer_syntaxes_not_supported"),
-            "{rej}"
+        // tshark: dcerpc.cn_ack_result 2, dcerpc.cn_ack_reason 2 for the NDR context.
+        assert_eq!(
+            rej,
+            "e3514235-4b06-11d1-ab04-00c04fc2dcd2 DRSUAPI v4.0: \
+             provider_rejection/proposed_transfer_syntaxes_not_supported"
         );
         assert!(d.transfer_syntaxes.contains(&"ndr64".to_string()));
         assert!(d.encrypted_stubs >= 12, "{}", d.encrypted_stubs);
