@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::dcom;
 use super::epm;
 use super::names;
-use super::pdu::{self, AuthLevel, Body, Error, Pdu, SyntaxId, Uuid};
+use super::pdu::{self, AuthLevel, Body, Error, PType, SyntaxId, Uuid};
 use super::{DcerpcEvidence, EndpointMap};
 use crate::evidence::{Evidence, FrameRef, Merge};
 use crate::proto::tally::Tally;
@@ -39,17 +39,26 @@ pub const IOBJECT_EXPORTER: Uuid = Uuid([
     0x99, 0xfc, 0xfe, 0xc4, 0x52, 0x60, 0x10, 0x1b, 0xbb, 0xcb, 0x00, 0xaa, 0x00, 0x21, 0x34, 0x7a,
 ]);
 
-/// One call in progress.
+/// One call in progress. Small, so that moving it into and out of the table is cheap: what
+/// only decoded calls need is boxed in [`Stubs`].
 #[derive(Debug, Default)]
 struct Call {
     iface: Option<SyntaxId>,
     opnum: u16,
     le: bool,
     ndr64: bool,
-    want_stub: bool,
+    /// The stubs, kept only for a call certflow decodes (EPM, activation, OXID).
+    stubs: Option<Box<Stubs>>,
+    /// The stubs outgrew [`MAX_STUB_LEN`] or lost a fragment: not decoded.
+    overflow: bool,
+}
+
+/// The reassembled stubs of a call certflow decodes.
+#[derive(Debug, Default)]
+struct Stubs {
     req: Vec<u8>,
     resp: Vec<u8>,
-    overflow: bool,
+    /// The activation the request asked for (its class names the reply's endpoints).
     activation: Option<dcom::ActivationRequest>,
 }
 
@@ -102,14 +111,133 @@ impl Calls {
     }
 }
 
+/// One presentation context of the association (C706 12.6.3.1 `p_cont_elem_t`, as bound).
+#[derive(Debug, Clone, Copy)]
+struct Context {
+    /// p_cont_id.
+    id: u16,
+    /// The interface bound.
+    iface: SyntaxId,
+    /// NDR64 accepted (or, before the ack, the only syntax offered) as transfer syntax.
+    ndr64: bool,
+    /// The interface's counters in [`Uses`]: found once at bind time so that a request costs no
+    /// search of the evidence's interface table. None when that table was full at the bind.
+    used: Option<usize>,
+}
+
+/// The presentation contexts, sorted by id: at most [`MAX_CONTEXTS_PER_ASSOC`] and usually one
+/// to three, searched on every request.
+#[derive(Debug, Default)]
+struct Contexts(Vec<Context>);
+
+impl Contexts {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn find(&self, id: u16) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&id, |c| c.id)
+    }
+    fn get(&self, id: u16) -> Option<&Context> {
+        self.find(id).ok().and_then(|i| self.0.get(i))
+    }
+    fn get_mut(&mut self, id: u16) -> Option<&mut Context> {
+        self.find(id).ok().and_then(|i| self.0.get_mut(i))
+    }
+    /// Adds the context, or replaces the one with the same id.
+    fn insert(&mut self, c: Context) {
+        match self.find(c.id) {
+            Ok(i) => {
+                if let Some(old) = self.0.get_mut(i) {
+                    *old = c;
+                }
+            }
+            Err(i) => self.0.insert(i, c),
+        }
+    }
+}
+
+/// The calls of one interface, by opnum, counted here and handed to the evidence's
+/// [`super::InterfaceUse`] in [`Analyzer::finish`]: a request costs a short search on integers
+/// instead of a search of the interface table and of its opnum tree.
+#[derive(Debug)]
+struct Use {
+    iface: SyntaxId,
+    /// Strongest auth level of the requests (0: none seen).
+    level: u8,
+    /// (opnum, calls, first frame), sorted by opnum; at most [`super::MAX_OPNUMS`], the first
+    /// seen, as `InterfaceUse::add_opnum` keeps.
+    opnums: Vec<(u16, u64, FrameRef)>,
+}
+
+/// The [`Use`] of every interface with an entry in the evidence (so at most
+/// [`super::MAX_INTERFACES`]).
+#[derive(Debug, Default)]
+struct Uses(Vec<Use>);
+
+impl Uses {
+    /// The index of `iface`'s counters, created if absent.
+    fn slot(&mut self, iface: SyntaxId) -> usize {
+        match self.0.iter().position(|u| u.iface == iface) {
+            Some(k) => k,
+            None => {
+                self.0.push(Use {
+                    iface,
+                    level: 0,
+                    opnums: Vec::new(),
+                });
+                self.0.len() - 1
+            }
+        }
+    }
+
+    /// Counts one call of `opnum` at `at` on the interface at `k`.
+    fn add(&mut self, k: usize, opnum: u16, at: FrameRef, level: Option<AuthLevel>) {
+        let Some(u) = self.0.get_mut(k) else {
+            return;
+        };
+        if let Some(l) = level {
+            u.level = u.level.max(l.0);
+        }
+        match u.opnums.binary_search_by_key(&opnum, |e| e.0) {
+            Ok(i) => {
+                if let Some(e) = u.opnums.get_mut(i) {
+                    e.1 += 1;
+                    e.2 = e.2.min(at);
+                }
+            }
+            Err(i) => {
+                if u.opnums.len() < super::MAX_OPNUMS {
+                    u.opnums.insert(i, (opnum, 1, at));
+                }
+            }
+        }
+    }
+
+    /// Hands the counts to the evidence's interface entries (which only these fill with
+    /// opnums: the result is that of counting every call there) and empties the list.
+    fn drain_into(&mut self, ev: &mut DcerpcEvidence) {
+        for u in self.0.drain(..) {
+            let Some(i) = ev.interfaces.get_mut(&u.iface) else {
+                continue;
+            };
+            for (opnum, n, at) in u.opnums {
+                i.add_opnum_n(opnum, n, at);
+            }
+            i.add_level(AuthLevel(u.level));
+        }
+    }
+}
+
 /// The per-connection analyzer (see the module documentation).
 #[derive(Debug, Default)]
 pub struct DcerpcAnalyzer {
     ev: DcerpcEvidence,
     seen: bool,
     resync: [bool; 2],
-    /// p_cont_id -> (interface, NDR64 accepted as transfer syntax).
-    contexts: BTreeMap<u16, (SyntaxId, bool)>,
+    /// The association's presentation contexts.
+    contexts: Contexts,
+    /// Calls counted per interface, handed to `ev` in [`Analyzer::finish`].
+    uses: Uses,
     /// call_id of a bind/alter_context -> the contexts it offered, in order.
     pending_binds: BTreeMap<u32, Vec<(u16, SyntaxId)>>,
     calls: Calls,
@@ -118,16 +246,15 @@ pub struct DcerpcAnalyzer {
     /// per direction as the flow layer oriented it (C706 12.6.4).
     client_pdus: [u32; 2],
     server_pdus: [u32; 2],
-    /// `ev.pdu_types` by PDU type number, named in [`Analyzer::finish`].
-    pdu_types: Tally,
+    /// `ev.pdu_types` by PDU type number (indexed by it: `parse_header` admits only types
+    /// below [`PTYPE_LIMIT`]), named in [`Analyzer::finish`].
+    pdu_types: [u64; PTYPE_LIMIT],
     /// `ev.unbound_requests` by `ctx_id << 16 | opnum`, named in [`Analyzer::finish`].
     unbound: Tally,
 }
 
-/// The `pdu_types` key of a PDU type number.
-fn ptype_name(code: u32) -> Cow<'static, str> {
-    pdu::PType(code as u8).name()
-}
+/// One more than the largest connection-oriented PDU type (orphaned, 19; C706 12.6.4).
+const PTYPE_LIMIT: usize = 20;
 
 /// The `unbound_requests` key of `ctx_id << 16 | opnum`.
 fn unbound_name(code: u32) -> Cow<'static, str> {
@@ -145,207 +272,152 @@ impl DcerpcAnalyzer {
         (0..data.len()).find(|&i| data.get(i..).is_some_and(pdu::plausible_header))
     }
 
-    /// One fragment: `h` is `parse_header(bytes)`, `bytes` the whole fragment.
+    /// One fragment: `h` is `parse_header(bytes)`, `bytes` the whole fragment. The body is
+    /// read before anything is counted: a fragment that cannot be read counts as malformed only.
     fn handle(&mut self, ctx: &Ctx, h: pdu::Header, bytes: &[u8]) {
-        // Borrowed where it lies: moving the parsed PDU out of the Result copies it.
-        let parsed = pdu::parse_pdu_with(h, bytes);
-        let Ok(p) = &parsed else {
+        let Ok(f) = pdu::fragment(h, bytes) else {
             self.ev.malformed += 1;
             return;
         };
+        // Requests, responses, binds and their acks (nearly every PDU) are read in place; the
+        // rest as a `Body`.
+        let read = match h.ptype {
+            PType::REQUEST => f.request().map(|q| {
+                self.count(ctx, &f);
+                self.request(ctx.frame, &f, q);
+            }),
+            PType::RESPONSE => f.response().map(|q| {
+                self.count(ctx, &f);
+                self.response(ctx.frame, &f, q);
+            }),
+            PType::BIND | PType::ALTER_CONTEXT => f.bind().map(|b| {
+                self.count(ctx, &f);
+                self.bind(ctx.frame, &f, b);
+            }),
+            PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => f.bind_ack().map(|b| {
+                self.count(ctx, &f);
+                self.bind_ack(ctx.frame, &f, b);
+            }),
+            _ => f.body().map(|b| {
+                self.count(ctx, &f);
+                self.control(ctx.frame, &f, &b);
+            }),
+        };
+        if read.is_err() {
+            self.ev.malformed += 1;
+        }
+    }
+
+    /// Counts a readable fragment: its type, its direction's role, its auth service.
+    fn count(&mut self, ctx: &Ctx, f: &pdu::Fragment<'_>) {
         self.seen = true;
         let d = ctx.dir.index();
-        match p.header.ptype.0 {
+        match f.header.ptype.0 {
             0 | 11 | 14 | 16 | 18 | 19 => self.client_pdus[d] += 1,
             2 | 3 | 12 | 13 | 15 | 17 => self.server_pdus[d] += 1,
             _ => {}
         }
-        self.pdu_types.add(
-            u32::from(p.header.ptype.0),
-            &mut self.ev.pdu_types,
-            ptype_name,
-        );
-        if let Some(a) = p.auth {
+        match self.pdu_types.get_mut(usize::from(f.header.ptype.0)) {
+            Some(n) => *n += 1,
+            // Unreachable while `parse_header` admits only connection-oriented types; counted by
+            // name all the same.
+            None => self.ev.pdu_types.add(&f.header.ptype.name(), 1),
+        }
+        if let Some(a) = f.auth {
             self.ev
                 .auth_types
                 .add_ref(a.auth_type.name().as_ref(), ctx.frame);
         }
-        self.pdu(ctx.frame, p);
     }
 
-    fn pdu(&mut self, at: FrameRef, p: &Pdu<'_>) {
-        let h = p.header;
-        let level = p.auth.map(|a| a.level);
-        match &p.body {
-            Body::Bind { contexts, .. } => {
-                let mut offered = Vec::with_capacity(contexts.len());
-                for c in contexts {
-                    if self.contexts.len() < MAX_CONTEXTS_PER_ASSOC
-                        || self.contexts.contains_key(&c.ctx_id)
-                    {
-                        // NDR64 until the ack says otherwise only if nothing else was offered.
-                        let only_ndr64 = !c.transfer.is_empty()
-                            && c.transfer.iter().all(|t| t.uuid == pdu::NDR64);
-                        self.contexts.insert(c.ctx_id, (c.interface, only_ndr64));
+    /// A bind or alter_context: its contexts join the association's, and each interface is
+    /// recorded as learned by bind.
+    fn bind(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, b: pdu::Bind<'_>) {
+        let level = f.auth.map(|a| a.level);
+        let mut offered = Vec::with_capacity(b.len());
+        for c in b.contexts() {
+            let used = match self.ev.interface(c.interface) {
+                Some(i) => {
+                    i.learned.add_ref("bind", at);
+                    if let Some(l) = level {
+                        i.add_level(l);
                     }
-                    offered.push((c.ctx_id, c.interface));
-                    if let Some(i) = self.ev.interface(c.interface) {
-                        i.learned.add_ref("bind", at);
-                        if let Some(l) = level {
-                            i.add_level(l);
-                        }
-                    }
+                    Some(self.uses.slot(c.interface))
                 }
-                if self.pending_binds.len() < MAX_PENDING_BINDS {
-                    self.pending_binds.insert(h.call_id, offered);
-                }
+                None => None,
+            };
+            if self.contexts.len() < MAX_CONTEXTS_PER_ASSOC || self.contexts.get(c.ctx_id).is_some()
+            {
+                // NDR64 until the ack says otherwise only if nothing else was offered.
+                let mut offered_any = false;
+                let all_ndr64 = c.transfer().all(|t| {
+                    offered_any = true;
+                    t.uuid == pdu::NDR64
+                });
+                self.contexts.insert(Context {
+                    id: c.ctx_id,
+                    iface: c.interface,
+                    ndr64: offered_any && all_ndr64,
+                    used,
+                });
             }
-            Body::BindAck {
-                sec_addr, results, ..
-            } => {
-                if !sec_addr.is_empty() {
-                    self.ev.secondary_addresses.add_ref(sec_addr.as_str(), at);
-                }
-                let offered = self.pending_binds.remove(&h.call_id).unwrap_or_default();
-                for (i, r) in results.iter().enumerate() {
-                    if r.result == 0 {
-                        self.ev
-                            .transfer_syntaxes
-                            .add(pdu::transfer_syntax_name(&r.transfer.uuid), at);
-                        if let Some((id, _)) = offered.get(i) {
-                            if let Some(c) = self.contexts.get_mut(id) {
-                                c.1 = r.transfer.uuid == pdu::NDR64;
-                            }
-                        }
-                    } else if r.result != 3 {
-                        let what = match offered.get(i) {
-                            Some((_, s)) => format!(
-                                "{} {} v{}",
-                                s.uuid,
-                                names::interface_name(&s.uuid),
-                                s.version()
-                            ),
-                            None => format!("context #{i}"),
-                        };
-                        self.ev.rejected_contexts.add(
-                            format!(
-                                "{what}: {}/{}",
-                                pdu::ctx_result_name(r.result),
-                                pdu::provider_reason_name(r.reason)
-                            ),
-                            at,
-                        );
+            offered.push((c.ctx_id, c.interface));
+        }
+        if self.pending_binds.len() < MAX_PENDING_BINDS {
+            self.pending_binds.insert(f.header.call_id, offered);
+        }
+    }
+
+    /// A bind_ack or alter_context_resp: the accepted transfer syntaxes, the rejections, the
+    /// secondary address.
+    fn bind_ack(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, b: pdu::BindAck<'_>) {
+        let sec_addr = b.sec_addr();
+        if !sec_addr.is_empty() {
+            self.ev.secondary_addresses.add_ref(sec_addr.as_ref(), at);
+        }
+        let offered = self
+            .pending_binds
+            .remove(&f.header.call_id)
+            .unwrap_or_default();
+        for (i, r) in b.results().enumerate() {
+            if r.result == 0 {
+                self.ev
+                    .transfer_syntaxes
+                    .add_ref(pdu::transfer_syntax_str(&r.transfer.uuid).as_ref(), at);
+                if let Some((id, _)) = offered.get(i) {
+                    if let Some(c) = self.contexts.get_mut(*id) {
+                        c.ndr64 = r.transfer.uuid == pdu::NDR64;
                     }
                 }
+            } else if r.result != 3 {
+                // `"<uuid> <name> v<major>.<minor>: <result>/<reason>"` written in one String
+                // (the name is the table's, else the UUID, as `names::interface_name` gives).
+                use std::fmt::Write as _;
+                let mut what = String::with_capacity(128);
+                let _ = match offered.get(i) {
+                    Some((_, s)) => match names::lookup(&s.uuid) {
+                        Some(e) => write!(what, "{} {} v{}.{}", s.uuid, e.name, s.major, s.minor),
+                        None => write!(what, "{} {} v{}.{}", s.uuid, s.uuid, s.major, s.minor),
+                    },
+                    None => write!(what, "context #{i}"),
+                };
+                let _ = write!(
+                    what,
+                    ": {}/{}",
+                    pdu::ctx_result_name(r.result),
+                    pdu::provider_reason_name(r.reason)
+                );
+                self.ev.rejected_contexts.add(what, at);
             }
+        }
+    }
+
+    /// A bind_nak, a fault, or a PDU certflow does not read.
+    fn control(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, body: &Body<'_>) {
+        let h = f.header;
+        match body {
             Body::BindNak { reason } => {
                 self.ev.bind_naks.add(pdu::reject_reason_name(*reason), at);
-            }
-            Body::Request {
-                ctx_id,
-                opnum,
-                stub,
-                ..
-            } => {
-                let (ctx_id, opnum, stub) = (*ctx_id, *opnum, *stub);
-                let (iface, ndr64) = match self.contexts.get(&ctx_id) {
-                    Some(&(s, n)) => (Some(s), n),
-                    None => (None, false),
-                };
-                let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
-                if encrypted && !stub.is_empty() {
-                    self.ev.encrypted_stubs += 1;
-                }
-                let call = if h.first_frag() {
-                    match iface {
-                        Some(s) => {
-                            if let Some(i) = self.ev.interface(s) {
-                                i.add_opnum(opnum, at);
-                                if let Some(l) = level {
-                                    i.add_level(l);
-                                }
-                            }
-                        }
-                        None => self.unbound.add(
-                            u32::from(ctx_id) << 16 | u32::from(opnum),
-                            &mut self.ev.unbound_requests,
-                            unbound_name,
-                        ),
-                    }
-                    let decodable = iface.is_some_and(|s| {
-                        s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
-                    });
-                    if encrypted && decodable {
-                        if let Some(s) = iface {
-                            let op = names::opnum_name(&s.uuid, opnum)
-                                .map(str::to_string)
-                                .unwrap_or_else(|| format!("opnum {opnum}"));
-                            let what = format!("{} {op}", names::interface_name(&s.uuid));
-                            if s.uuid == ISYSTEM_ACTIVATOR {
-                                self.ev.activations.add(format!("encrypted {op}"), at);
-                            }
-                            self.ev.encrypted_calls.add(what, at);
-                        }
-                    }
-                    // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR (Windows DCOM
-                    // never negotiates NDR64 for ORPC).
-                    let want_stub = !encrypted
-                        && iface.is_some_and(|s| {
-                            s.uuid == EPM
-                                || (!ndr64
-                                    && (s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER))
-                        });
-                    if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains(h.call_id) {
-                        // Drop the lowest (oldest) call id to make room.
-                        self.calls.remove_lowest();
-                    }
-                    self.calls.insert(
-                        h.call_id,
-                        Call {
-                            iface,
-                            opnum,
-                            le: h.little_endian(),
-                            ndr64,
-                            want_stub,
-                            ..Default::default()
-                        },
-                    )
-                } else {
-                    self.calls.get_mut(h.call_id)
-                };
-                let Some(call) = call else {
-                    return;
-                };
-                append(call, stub, true);
-                if h.last_frag() && call.want_stub && !call.overflow {
-                    let req = std::mem::take(&mut call.req);
-                    let (iface, opnum, le, n64) = (call.iface, call.opnum, call.le, call.ndr64);
-                    let act = self.decode_request(at, iface, opnum, &req, le, n64);
-                    if let Some(c) = self.calls.get_mut(h.call_id) {
-                        c.activation = act;
-                    }
-                }
-            }
-            Body::Response { stub, .. } => {
-                let stub = *stub;
-                let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
-                if encrypted && !stub.is_empty() {
-                    self.ev.encrypted_stubs += 1;
-                }
-                let Some(call) = self.calls.get_mut(h.call_id) else {
-                    return;
-                };
-                if encrypted {
-                    call.want_stub = false;
-                }
-                append(call, stub, false);
-                if h.last_frag() {
-                    if let Some(call) = self.calls.remove(h.call_id) {
-                        if call.want_stub && !call.overflow {
-                            self.decode_response(at, &call);
-                        }
-                    }
-                }
             }
             Body::Fault { status, .. } => {
                 self.ev
@@ -353,7 +425,121 @@ impl DcerpcAnalyzer {
                     .add(format!("0x{status:08x} {}", pdu::fault_name(*status)), at);
                 self.calls.remove(h.call_id);
             }
-            Body::Other => {}
+            // Read by `request`, `response`, `bind` and `bind_ack`.
+            Body::Request { .. }
+            | Body::Response { .. }
+            | Body::Bind { .. }
+            | Body::BindAck { .. }
+            | Body::Other => {}
+        }
+    }
+
+    /// A request fragment: the call's interface and opnum are counted on its first fragment,
+    /// its stub kept when certflow decodes it.
+    fn request(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, q: pdu::Request<'_>) {
+        let h = f.header;
+        let level = f.auth.map(|a| a.level);
+        let (ctx_id, opnum, stub) = (q.ctx_id, q.opnum, q.stub);
+        let (iface, ndr64, used) = match self.contexts.get(ctx_id) {
+            Some(c) => (Some(c.iface), c.ndr64, c.used),
+            None => (None, false, None),
+        };
+        let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
+        if encrypted && !stub.is_empty() {
+            self.ev.encrypted_stubs += 1;
+        }
+        let call = if h.first_frag() {
+            match iface {
+                Some(_) => {
+                    if let Some(k) = used {
+                        self.uses.add(k, opnum, at, level);
+                    }
+                }
+                None => self.unbound.add(
+                    u32::from(ctx_id) << 16 | u32::from(opnum),
+                    &mut self.ev.unbound_requests,
+                    unbound_name,
+                ),
+            }
+            let decodable = iface.is_some_and(|s| {
+                s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
+            });
+            if encrypted && decodable {
+                if let Some(s) = iface {
+                    let op = names::opnum_name(&s.uuid, opnum)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("opnum {opnum}"));
+                    let what = format!("{} {op}", names::interface_name(&s.uuid));
+                    if s.uuid == ISYSTEM_ACTIVATOR {
+                        self.ev.activations.add(format!("encrypted {op}"), at);
+                    }
+                    self.ev.encrypted_calls.add(what, at);
+                }
+            }
+            // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR (Windows DCOM never
+            // negotiates NDR64 for ORPC).
+            let want_stub = !encrypted
+                && iface.is_some_and(|s| {
+                    s.uuid == EPM
+                        || (!ndr64 && (s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER))
+                });
+            if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains(h.call_id) {
+                // Drop the lowest (oldest) call id to make room.
+                self.calls.remove_lowest();
+            }
+            self.calls.insert(
+                h.call_id,
+                Call {
+                    iface,
+                    opnum,
+                    le: h.little_endian(),
+                    ndr64,
+                    stubs: want_stub.then(Box::default),
+                    overflow: false,
+                },
+            )
+        } else {
+            self.calls.get_mut(h.call_id)
+        };
+        let Some(call) = call else {
+            return;
+        };
+        append(call, stub, true);
+        if !h.last_frag() || call.overflow {
+            return;
+        }
+        if let Some(s) = call.stubs.as_mut() {
+            let req = std::mem::take(&mut s.req);
+            let (iface, opnum, le, n64) = (call.iface, call.opnum, call.le, call.ndr64);
+            let act = self.decode_request(at, iface, opnum, &req, le, n64);
+            if let Some(s) = self.calls.get_mut(h.call_id).and_then(|c| c.stubs.as_mut()) {
+                s.activation = act;
+            }
+        }
+    }
+
+    /// A response fragment: its stub is kept for a call certflow decodes, and decoded on the
+    /// last fragment.
+    fn response(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, q: pdu::Response<'_>) {
+        let h = f.header;
+        let stub = q.stub;
+        let encrypted = f.auth.is_some_and(|a| a.level == AuthLevel::PRIVACY) && h.auth_len > 0;
+        if encrypted && !stub.is_empty() {
+            self.ev.encrypted_stubs += 1;
+        }
+        let Some(call) = self.calls.get_mut(h.call_id) else {
+            return;
+        };
+        if encrypted {
+            call.stubs = None;
+        }
+        append(call, stub, false);
+        if h.last_frag() {
+            if let Some(call) = self.calls.remove(h.call_id) {
+                if let (Some(s), false) = (&call.stubs, call.overflow) {
+                    self.decode_response(at, &call, s);
+                }
+            }
         }
     }
 
@@ -409,11 +595,11 @@ impl DcerpcAnalyzer {
         None
     }
 
-    fn decode_response(&mut self, at: FrameRef, call: &Call) {
+    fn decode_response(&mut self, at: FrameRef, call: &Call, stubs: &Stubs) {
         let Some(u) = call.iface.map(|s| s.uuid) else {
             return;
         };
-        let stub = &call.resp[..];
+        let stub = &stubs.resp[..];
         let le = call.le;
         if u == EPM && (call.opnum == 3 || call.opnum == 2) {
             let (towers, status, via) = if call.opnum == 3 {
@@ -451,7 +637,7 @@ impl DcerpcAnalyzer {
         } else if u == ISYSTEM_ACTIVATOR && (call.opnum == 3 || call.opnum == 4) {
             match dcom::parse_activation_reply(stub) {
                 Ok(r) => {
-                    let clsid = call
+                    let clsid = stubs
                         .activation
                         .as_ref()
                         .and_then(|a| a.clsid)
@@ -577,14 +763,13 @@ fn tower_id_transport(id: u16) -> String {
 
 /// Appends a fragment's stub to the call's request or response buffer, up to [`MAX_STUB_LEN`].
 fn append(call: &mut Call, stub: &[u8], request: bool) {
-    if !call.want_stub || call.overflow {
+    if call.overflow {
         return;
     }
-    let buf = if request {
-        &mut call.req
-    } else {
-        &mut call.resp
+    let Some(s) = call.stubs.as_mut() else {
+        return;
     };
+    let buf = if request { &mut s.req } else { &mut s.resp };
     if buf.len() + stub.len() > MAX_STUB_LEN {
         call.overflow = true;
         buf.clear();
@@ -653,8 +838,16 @@ impl Analyzer for DcerpcAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
-        self.pdu_types
-            .drain_into(&mut self.ev.pdu_types, ptype_name);
+        self.uses.drain_into(&mut self.ev);
+        // Counts is keyed by name: the order in which the (at most 20) counters are handed over
+        // does not change it.
+        for (code, n) in self.pdu_types.iter_mut().enumerate() {
+            if *n > 0 {
+                self.ev
+                    .pdu_types
+                    .add(&pdu::PType(code as u8).name(), std::mem::take(n));
+            }
+        }
         self.unbound
             .drain_into(&mut self.ev.unbound_requests, unbound_name);
         if !self.seen && self.ev.malformed == 0 {
@@ -791,9 +984,11 @@ mod tests {
         assert!(d.auth_types.contains(&"negotiate".to_string()));
         assert_eq!(d.rejected_contexts.len(), 1);
         let rej = d.rejected_contexts.values().next().unwrap();
-        assert!(
-            rej.contains("provider_rejection/proposed_transfer_syntaxes_not_supported"),
-            "{rej}"
+        // tshark: dcerpc.cn_ack_result 2, dcerpc.cn_ack_reason 2 for the NDR context.
+        assert_eq!(
+            rej,
+            "e3514235-4b06-11d1-ab04-00c04fc2dcd2 DRSUAPI v4.0: \
+             provider_rejection/proposed_transfer_syntaxes_not_supported"
         );
         assert!(d.transfer_syntaxes.contains(&"ndr64".to_string()));
         assert!(d.encrypted_stubs >= 12, "{}", d.encrypted_stubs);
@@ -1024,6 +1219,52 @@ mod tests {
             f.bytes(&mut a, *frame, *d, b);
         }
         f.finish(&mut a)
+    }
+
+    #[test]
+    fn opnums_counted_per_context_as_in_the_evidence() {
+        // The zerologon bind of EPM in ctx 0 (frame 4) and its ack (5), then requests built
+        // from the ept_map request of frame 7 (ctx 0) with the opnum and call_id rewritten:
+        // opnums 299 down to 0, then 299 and 10 again. The evidence keeps the first
+        // MAX_OPNUMS opnums seen (299..=44), with the repeats counted from their first frame;
+        // a request on ctx 1 (never bound) is unbound.
+        use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::dcerpc::MAX_OPNUMS;
+        use crate::proto::testutil::hex;
+        let req = |ctx: u16, opnum: u16, call: u32| {
+            let mut b = hex(ZL_F7_MAP_REQ);
+            b[12..16].copy_from_slice(&call.to_le_bytes());
+            b[20..22].copy_from_slice(&ctx.to_le_bytes());
+            b[22..24].copy_from_slice(&opnum.to_le_bytes());
+            b
+        };
+        let mut pdus = vec![
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+        ];
+        let mut frame = 10;
+        for opnum in (0..300u16).rev().chain([299, 10]) {
+            pdus.push((Dir::ToServer, req(0, opnum, frame as u32), frame));
+            frame += 1;
+        }
+        pdus.push((Dir::ToServer, req(1, 7, 1), frame));
+        let ev = feed_pdus(&pdus);
+        let d = dcerpc(&ev);
+        let e = iface(d, "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(e.opnums.len(), MAX_OPNUMS);
+        let kept: Vec<u16> = e.opnums.keys().copied().collect();
+        assert_eq!(kept, (44..300).collect::<Vec<u16>>());
+        let o = &e.opnums[&299];
+        assert_eq!((o.count, o.frame.frame), (2, 10));
+        assert_eq!(o.name, None, "ept_map is opnum 3; 299 has no name");
+        let o = &e.opnums[&44];
+        assert_eq!((o.count, o.frame.frame), (1, 10 + 255));
+        assert!(!e.opnums.contains_key(&10));
+        assert_eq!(e.auth_level, "none");
+        assert_eq!(d.unbound_requests.get("ctx 1 opnum 7"), 1);
+        assert_eq!(d.pdu_types.get("request"), 303);
+        assert_eq!(d.malformed, 0);
     }
 
     #[test]

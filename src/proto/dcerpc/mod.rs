@@ -102,8 +102,13 @@ impl InterfaceUse {
 
     /// Records one call of `opnum` at `at`.
     pub fn add_opnum(&mut self, opnum: u16, at: FrameRef) {
+        self.add_opnum_n(opnum, 1, at);
+    }
+
+    /// Records `n` calls of `opnum`, the first at `at`.
+    pub fn add_opnum_n(&mut self, opnum: u16, n: u64, at: FrameRef) {
         if let Some(o) = self.opnums.get_mut(&opnum) {
-            o.count += 1;
+            o.count += n;
             o.frame = o.frame.min(at);
         } else if self.opnums.len() < MAX_OPNUMS {
             self.opnums.insert(
@@ -111,7 +116,7 @@ impl InterfaceUse {
                 OpnumUse {
                     opnum,
                     name: names::opnum_name(&self.uuid, opnum).map(str::to_string),
-                    count: 1,
+                    count: n,
                     frame: at,
                 },
             );
@@ -240,7 +245,12 @@ impl DcerpcEvidence {
 
     /// Adds an endpoint answer (duplicates of the same answer in the same frame are ignored).
     pub fn add_endpoint_map(&mut self, m: EndpointMap) {
-        if self.endpoint_maps.contains(&m) {
+        // The frame is compared first: answers of other frames differ without a string compared.
+        if self
+            .endpoint_maps
+            .iter()
+            .any(|e| e.frame == m.frame && *e == m)
+        {
             return;
         }
         if self.endpoint_maps.len() >= MAX_ENDPOINT_MAPS {

@@ -44,8 +44,16 @@ fn parse_table(text: &'static str) -> Table {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let f: Vec<&'static str> = line.split('\t').collect();
-        let ok = match f.as_slice() {
+        // At most 6 fields are looked at (a longer line matches no pattern: bad): no Vec per line.
+        let mut fields = [""; 6];
+        let mut n = 0;
+        for (slot, field) in fields.iter_mut().zip(line.split('\t')) {
+            *slot = field;
+            n += 1;
+        }
+        let too_many = n == fields.len();
+        let ok = match fields.get(..n).unwrap_or_default() {
+            _ if too_many => false,
             [kind @ ("if" | "class"), uuid, name, role, source] => match Uuid::parse(uuid) {
                 Some(u) if !entries.contains_key(&u) => {
                     entries.insert(

@@ -89,30 +89,23 @@ impl Uuid {
 
     /// Parses the canonical text form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (any case).
     pub fn parse(s: &str) -> Option<Uuid> {
-        let s = s.trim();
-        if s.len() != 36 {
+        /// Where each byte's two hex digits start in the text form.
+        const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+        let b: &[u8; 36] = s.trim().as_bytes().try_into().ok()?;
+        if [8, 13, 18, 23].iter().any(|&i| b.get(i) != Some(&b'-')) {
             return None;
         }
+        let hex = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        };
         let mut out = [0u8; 16];
-        let mut n = 0;
-        let mut hi: Option<u8> = None;
-        for (i, c) in s.bytes().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if c != b'-' {
-                    return None;
-                }
-                continue;
-            }
-            let v = (c as char).to_digit(16)? as u8;
-            match hi.take() {
-                None => hi = Some(v),
-                Some(h) => {
-                    *out.get_mut(n)? = (h << 4) | v;
-                    n += 1;
-                }
-            }
+        for (o, &i) in out.iter_mut().zip(AT.iter()) {
+            *o = (hex(*b.get(i)?)? << 4) | hex(*b.get(i + 1)?)?;
         }
-        (n == 16).then_some(Uuid(out))
+        Some(Uuid(out))
     }
 
     /// True if the first `n` bytes equal those of `other` (used for UUID families such as the
@@ -170,14 +163,19 @@ pub const BIND_TIME_FEATURE_PREFIX: Uuid = Uuid([
 /// Short name of a transfer syntax: "ndr", "ndr64", "bind_time_feature_negotiation", or the
 /// UUID itself.
 pub fn transfer_syntax_name(u: &Uuid) -> String {
+    transfer_syntax_str(u).into_owned()
+}
+
+/// [`transfer_syntax_name`] without an allocation for the named syntaxes.
+pub fn transfer_syntax_str(u: &Uuid) -> Cow<'static, str> {
     if *u == NDR {
-        "ndr".into()
+        Cow::Borrowed("ndr")
     } else if *u == NDR64 {
-        "ndr64".into()
+        Cow::Borrowed("ndr64")
     } else if u.starts_like(&BIND_TIME_FEATURE_PREFIX, 8) {
-        "bind_time_feature_negotiation".into()
+        Cow::Borrowed("bind_time_feature_negotiation")
     } else {
-        u.to_string()
+        Cow::Owned(u.to_string())
     }
 }
 
@@ -501,9 +499,34 @@ pub struct SyntaxId {
 }
 
 impl SyntaxId {
-    /// "major.minor".
+    /// "major.minor", written digit by digit (one allocation, no formatting machinery: every
+    /// bound interface makes one).
     pub fn version(&self) -> String {
-        format!("{}.{}", self.major, self.minor)
+        let mut s = String::with_capacity(11);
+        push_decimal(&mut s, self.major);
+        s.push('.');
+        push_decimal(&mut s, self.minor);
+        s
+    }
+}
+
+/// Appends `n` in decimal, as `{}` formats it.
+fn push_decimal(s: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut k = digits.len();
+    let mut v = n;
+    loop {
+        k -= 1;
+        if let Some(d) = digits.get_mut(k) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(k..).unwrap_or_default() {
+        s.push(char::from(d));
     }
 }
 
@@ -695,10 +718,61 @@ pub fn parse_pdu(buf: &[u8]) -> Result<Pdu<'_>, Error> {
 /// [`parse_pdu`] for a caller that already holds `header`, the result of [`parse_header`] on
 /// the same `buf` (the stream framing reads it to find the fragment length).
 pub fn parse_pdu_with(header: Header, buf: &[u8]) -> Result<Pdu<'_>, Error> {
+    let f = fragment(header, buf)?;
+    Ok(Pdu {
+        header,
+        body: f.body()?,
+        auth: f.auth,
+    })
+}
+
+/// A request body (C706 12.6.4.9), read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// alloc_hint: the size of the whole stub of the call.
+    pub alloc_hint: u32,
+    /// p_cont_id.
+    pub ctx_id: u16,
+    /// opnum.
+    pub opnum: u16,
+    /// object UUID when PFC_OBJECT_UUID is set.
+    pub object: Option<Uuid>,
+    /// This fragment's stub bytes (auth padding removed).
+    pub stub: &'a [u8],
+}
+
+/// A response body (C706 12.6.4.10), read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Response<'a> {
+    /// alloc_hint.
+    pub alloc_hint: u32,
+    /// p_cont_id.
+    pub ctx_id: u16,
+    /// This fragment's stub bytes (auth padding removed).
+    pub stub: &'a [u8],
+}
+
+/// One whole fragment split into header, auth trailer and body bytes, the type-specific body
+/// not read yet: the zero-copy view behind [`parse_pdu_with`]. The stream analyzer reads
+/// requests and responses (most PDUs of a connection) through [`Fragment::request`] and
+/// [`Fragment::response`], which neither allocate nor build a [`Body`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment<'a> {
+    /// The common header.
+    pub header: Header,
+    /// The auth trailer, when auth_length > 0.
+    pub auth: Option<AuthInfo>,
+    /// The fragment up to the auth trailer, common header included.
+    body: &'a [u8],
+}
+
+/// Cuts one whole fragment into its parts (`header` as in [`parse_pdu_with`]): checks that
+/// `buf` holds `frag_length` bytes and reads the auth trailer, the last `8 + auth_length`
+/// bytes (MS-RPCE 2.2.2.11).
+pub fn fragment(header: Header, buf: &[u8]) -> Result<Fragment<'_>, Error> {
     let frag = header.frag_len as usize;
     let pdu = buf.get(..frag).ok_or(Error::Incomplete(frag))?;
     let le = header.little_endian();
-    // Auth trailer: the last 8 + auth_length bytes (MS-RPCE 2.2.2.11).
     let (auth, body_end) = if header.auth_len > 0 {
         let t = frag - header.auth_len as usize - SEC_TRAILER_LEN;
         let mut r = Reader::new(pdu, le);
@@ -720,139 +794,320 @@ pub fn parse_pdu_with(header: Header, buf: &[u8]) -> Result<Pdu<'_>, Error> {
     } else {
         (None, frag)
     };
-    let body_bytes = pdu.get(..body_end).ok_or(Error::Malformed("auth_length"))?;
-    let mut r = Reader::new(body_bytes, le);
-    r.seek(HEADER_LEN, "body")?;
-    let stub_end = |start: usize| -> Result<usize, Error> {
-        // Request/response stubs are padded to 16 before the trailer; auth_pad_length says by
-        // how much (MS-RPCE 2.2.2.11).
-        let pad = auth.map(|a| a.pad_len as usize).unwrap_or(0);
-        let end = body_end
+    let body = pdu.get(..body_end).ok_or(Error::Malformed("auth_length"))?;
+    Ok(Fragment { header, auth, body })
+}
+
+impl<'a> Fragment<'a> {
+    /// A reader at the start of the type-specific body.
+    fn reader(&self) -> Result<Reader<'a>, Error> {
+        let mut r = Reader::new(self.body, self.header.little_endian());
+        r.seek(HEADER_LEN, "body")?;
+        Ok(r)
+    }
+
+    /// The stub starting at `start`: request/response stubs are padded to 16 before the
+    /// trailer, and auth_pad_length says by how much (MS-RPCE 2.2.2.11).
+    fn stub(&self, start: usize) -> Result<&'a [u8], Error> {
+        let pad = self.auth.map(|a| a.pad_len as usize).unwrap_or(0);
+        let end = self
+            .body
+            .len()
             .checked_sub(pad)
             .ok_or(Error::Malformed("auth_pad_length"))?;
         if end < start {
             return Err(Error::Malformed("auth_pad_length"));
         }
-        Ok(end)
-    };
-    let body = match header.ptype {
-        PType::REQUEST => {
-            let alloc_hint = r.u32("alloc_hint")?;
-            let ctx_id = r.u16("p_cont_id")?;
-            let opnum = r.u16("opnum")?;
-            let object = if header.flags & PFC_OBJECT_UUID != 0 {
-                Some(r.uuid("object")?)
-            } else {
-                None
-            };
-            let start = r.pos();
-            let end = stub_end(start)?;
-            Body::Request {
-                alloc_hint,
-                ctx_id,
-                opnum,
-                object,
-                stub: body_bytes.get(start..end).ok_or(Error::Malformed("stub"))?,
-            }
+        self.body.get(start..end).ok_or(Error::Malformed("stub"))
+    }
+
+    /// The body of a request (call only when `header.ptype` is [`PType::REQUEST`]).
+    pub fn request(&self) -> Result<Request<'a>, Error> {
+        let mut r = self.reader()?;
+        let alloc_hint = r.u32("alloc_hint")?;
+        let ctx_id = r.u16("p_cont_id")?;
+        let opnum = r.u16("opnum")?;
+        let object = if self.header.flags & PFC_OBJECT_UUID != 0 {
+            Some(r.uuid("object")?)
+        } else {
+            None
+        };
+        Ok(Request {
+            alloc_hint,
+            ctx_id,
+            opnum,
+            object,
+            stub: self.stub(r.pos())?,
+        })
+    }
+
+    /// The body of a response (call only when `header.ptype` is [`PType::RESPONSE`]).
+    pub fn response(&self) -> Result<Response<'a>, Error> {
+        let mut r = self.reader()?;
+        let alloc_hint = r.u32("alloc_hint")?;
+        let ctx_id = r.u16("p_cont_id")?;
+        let _cancel_count = r.u8("cancel_count")?;
+        let _reserved = r.u8("reserved")?;
+        Ok(Response {
+            alloc_hint,
+            ctx_id,
+            stub: self.stub(r.pos())?,
+        })
+    }
+
+    /// The body of a bind or alter_context (call only for [`PType::BIND`] or
+    /// [`PType::ALTER_CONTEXT`]), every context element checked.
+    pub fn bind(&self) -> Result<Bind<'a>, Error> {
+        let le = self.header.little_endian();
+        let mut r = self.reader()?;
+        let max_xmit = r.u16("max_xmit_frag")?;
+        let max_recv = r.u16("max_recv_frag")?;
+        let assoc_group = r.u32("assoc_group_id")?;
+        let n = r.u8("n_context_elem")? as usize;
+        r.skip(3, "reserved")?;
+        let start = r.pos();
+        for _ in 0..n {
+            context_elem(&mut r, le)?;
         }
-        PType::RESPONSE => {
-            let alloc_hint = r.u32("alloc_hint")?;
-            let ctx_id = r.u16("p_cont_id")?;
-            let _cancel_count = r.u8("cancel_count")?;
-            let _reserved = r.u8("reserved")?;
-            let start = r.pos();
-            let end = stub_end(start)?;
-            Body::Response {
-                alloc_hint,
-                ctx_id,
-                stub: body_bytes.get(start..end).ok_or(Error::Malformed("stub"))?,
-            }
+        let elems = self
+            .body
+            .get(start..r.pos())
+            .ok_or(Error::Malformed("p_cont_elem"))?;
+        Ok(Bind {
+            max_xmit,
+            max_recv,
+            assoc_group,
+            n,
+            elems,
+            le,
+        })
+    }
+
+    /// The body of a bind_ack or alter_context_resp (call only for [`PType::BIND_ACK`] or
+    /// [`PType::ALTER_CONTEXT_RESP`]), every result checked.
+    pub fn bind_ack(&self) -> Result<BindAck<'a>, Error> {
+        let mut r = self.reader()?;
+        let max_xmit = r.u16("max_xmit_frag")?;
+        let max_recv = r.u16("max_recv_frag")?;
+        let assoc_group = r.u32("assoc_group_id")?;
+        let len = r.u16("sec_addr_length")? as usize;
+        if len > MAX_SEC_ADDR_LEN {
+            return Err(Error::Malformed("sec_addr_length"));
         }
-        PType::FAULT => {
-            let _alloc_hint = r.u32("alloc_hint")?;
-            let ctx_id = r.u16("p_cont_id")?;
-            let _cancel_count = r.u8("cancel_count")?;
-            let _reserved = r.u8("reserved")?;
-            let status = r.u32("status")?;
-            Body::Fault { ctx_id, status }
-        }
-        PType::BIND | PType::ALTER_CONTEXT => {
-            let max_xmit = r.u16("max_xmit_frag")?;
-            let max_recv = r.u16("max_recv_frag")?;
-            let assoc_group = r.u32("assoc_group_id")?;
-            let n = r.u8("n_context_elem")? as usize;
-            r.skip(3, "reserved")?;
-            let mut contexts = Vec::with_capacity(n.min(MAX_CONTEXTS).min(r.remaining() / 44));
-            for _ in 0..n {
-                let ctx_id = r.u16("p_cont_id")?;
-                let n_ts = r.u8("n_transfer_syn")? as usize;
-                let _reserved = r.u8("reserved")?;
-                let interface = syntax_id(&mut r, "abstract_syntax")?;
-                let mut transfer = Vec::with_capacity(n_ts.min(r.remaining() / 20));
-                for _ in 0..n_ts {
-                    transfer.push(syntax_id(&mut r, "transfer_syntax")?);
+        let sec_addr = r.bytes(len, "sec_addr")?;
+        r.align(4, "sec_addr padding")?;
+        let n = r.u8("n_results")? as usize;
+        r.skip(3, "reserved")?;
+        let results = r.bytes(n * CTX_RESULT_LEN, "ack_result")?;
+        Ok(BindAck {
+            max_xmit,
+            max_recv,
+            assoc_group,
+            sec_addr,
+            results,
+            le: self.header.little_endian(),
+        })
+    }
+
+    /// The type-specific body, whatever the type.
+    pub fn body(&self) -> Result<Body<'a>, Error> {
+        let header = self.header;
+        let mut r = self.reader()?;
+        let body = match header.ptype {
+            PType::REQUEST => {
+                let q = self.request()?;
+                Body::Request {
+                    alloc_hint: q.alloc_hint,
+                    ctx_id: q.ctx_id,
+                    opnum: q.opnum,
+                    object: q.object,
+                    stub: q.stub,
                 }
-                contexts.push(PresContext {
-                    ctx_id,
-                    interface,
-                    transfer,
-                });
             }
-            Body::Bind {
-                max_xmit,
-                max_recv,
-                assoc_group,
-                contexts,
+            PType::RESPONSE => {
+                let q = self.response()?;
+                Body::Response {
+                    alloc_hint: q.alloc_hint,
+                    ctx_id: q.ctx_id,
+                    stub: q.stub,
+                }
+            }
+            PType::FAULT => {
+                let _alloc_hint = r.u32("alloc_hint")?;
+                let ctx_id = r.u16("p_cont_id")?;
+                let _cancel_count = r.u8("cancel_count")?;
+                let _reserved = r.u8("reserved")?;
+                let status = r.u32("status")?;
+                Body::Fault { ctx_id, status }
+            }
+            PType::BIND | PType::ALTER_CONTEXT => {
+                let b = self.bind()?;
+                let mut contexts = Vec::with_capacity(b.len().min(MAX_CONTEXTS));
+                contexts.extend(b.contexts().map(|c| PresContext {
+                    ctx_id: c.ctx_id,
+                    interface: c.interface,
+                    transfer: c.transfer().collect(),
+                }));
+                Body::Bind {
+                    max_xmit: b.max_xmit,
+                    max_recv: b.max_recv,
+                    assoc_group: b.assoc_group,
+                    contexts,
+                }
+            }
+            PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => {
+                let b = self.bind_ack()?;
+                Body::BindAck {
+                    max_xmit: b.max_xmit,
+                    max_recv: b.max_recv,
+                    assoc_group: b.assoc_group,
+                    sec_addr: b.sec_addr().into_owned(),
+                    results: b.results().collect(),
+                }
+            }
+            PType::BIND_NAK => Body::BindNak {
+                reason: r.u16("provider_reject_reason")?,
+            },
+            _ => Body::Other,
+        };
+        Ok(body)
+    }
+}
+
+/// Size of a `p_syntax_id_t` on the wire (16-byte UUID, u16 major, u16 minor).
+const SYNTAX_ID_LEN: usize = 20;
+/// Size of a `p_result_t` on the wire (u16 result, u16 reason, transfer syntax).
+const CTX_RESULT_LEN: usize = 4 + SYNTAX_ID_LEN;
+
+/// A bind or alter_context body (C706 12.6.4.3, 12.6.4.1), checked whole by
+/// [`Fragment::bind`] and walked in place: no vector per bind or per context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bind<'a> {
+    /// max_xmit_frag.
+    pub max_xmit: u16,
+    /// max_recv_frag.
+    pub max_recv: u16,
+    /// assoc_group_id.
+    pub assoc_group: u32,
+    /// n_context_elem.
+    n: usize,
+    /// Exactly the bytes of the `n` context elements.
+    elems: &'a [u8],
+    le: bool,
+}
+
+impl<'a> Bind<'a> {
+    /// Number of presentation contexts offered.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when no context is offered.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The presentation contexts offered, in order.
+    pub fn contexts(&self) -> impl Iterator<Item = ContextElem<'a>> + 'a {
+        let mut r = Reader::new(self.elems, self.le);
+        let le = self.le;
+        // Checked when the bind was read: no element is cut short.
+        (0..self.n).map_while(move |_| context_elem(&mut r, le).ok())
+    }
+}
+
+/// One presentation context of a [`Bind`] (C706 12.6.3.1 `p_cont_elem_t`), read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextElem<'a> {
+    /// p_cont_id.
+    pub ctx_id: u16,
+    /// The interface (abstract syntax).
+    pub interface: SyntaxId,
+    /// The transfer syntaxes, `n_transfer_syn` times [`SYNTAX_ID_LEN`] bytes.
+    transfer: &'a [u8],
+    le: bool,
+}
+
+impl<'a> ContextElem<'a> {
+    /// The offered transfer syntaxes, as in [`PresContext::transfer`].
+    pub fn transfer(&self) -> impl Iterator<Item = SyntaxId> + 'a {
+        let le = self.le;
+        self.transfer
+            .chunks_exact(SYNTAX_ID_LEN)
+            .filter_map(move |c| syntax_id(&mut Reader::new(c, le), "transfer_syntax").ok())
+    }
+}
+
+/// Reads one `p_cont_elem_t` at `r`.
+fn context_elem<'a>(r: &mut Reader<'a>, le: bool) -> Result<ContextElem<'a>, Error> {
+    let ctx_id = r.u16("p_cont_id")?;
+    let n_ts = r.u8("n_transfer_syn")? as usize;
+    let _reserved = r.u8("reserved")?;
+    let interface = syntax_id(r, "abstract_syntax")?;
+    let transfer = r.bytes(n_ts * SYNTAX_ID_LEN, "transfer_syntax")?;
+    Ok(ContextElem {
+        ctx_id,
+        interface,
+        transfer,
+        le,
+    })
+}
+
+/// A bind_ack or alter_context_resp body (C706 12.6.4.4, 12.6.4.2), checked whole by
+/// [`Fragment::bind_ack`] and read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindAck<'a> {
+    /// max_xmit_frag.
+    pub max_xmit: u16,
+    /// max_recv_frag.
+    pub max_recv: u16,
+    /// assoc_group_id.
+    pub assoc_group: u32,
+    /// The secondary address as sent (sec_addr_length bytes).
+    sec_addr: &'a [u8],
+    /// Exactly the bytes of the `n_results` results.
+    results: &'a [u8],
+    le: bool,
+}
+
+impl<'a> BindAck<'a> {
+    /// The secondary address (the server port as text, or a pipe name; empty if none): the
+    /// bytes before the first NUL, each byte that is not printable ASCII shown as '?'.
+    /// Borrowed when every byte is printable (always, from Windows).
+    pub fn sec_addr(&self) -> Cow<'a, str> {
+        let end = self
+            .sec_addr
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(self.sec_addr.len());
+        let raw = self.sec_addr.get(..end).unwrap_or_default();
+        let printable = |c: u8| c.is_ascii_graphic() || c == b' ';
+        if raw.iter().all(|&c| printable(c)) {
+            if let Ok(s) = std::str::from_utf8(raw) {
+                return Cow::Borrowed(s);
             }
         }
-        PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => {
-            let max_xmit = r.u16("max_xmit_frag")?;
-            let max_recv = r.u16("max_recv_frag")?;
-            let assoc_group = r.u32("assoc_group_id")?;
-            let len = r.u16("sec_addr_length")? as usize;
-            if len > MAX_SEC_ADDR_LEN {
-                return Err(Error::Malformed("sec_addr_length"));
-            }
-            let raw = r.bytes(len, "sec_addr")?;
-            let sec_addr = raw
-                .iter()
-                .take_while(|&&c| c != 0)
-                .map(|&c| {
-                    if c.is_ascii_graphic() || c == b' ' {
-                        c as char
-                    } else {
-                        '?'
-                    }
+        Cow::Owned(
+            raw.iter()
+                .map(|&c| if printable(c) { c as char } else { '?' })
+                .collect(),
+        )
+    }
+
+    /// The results, one per context of the bind, in the same order.
+    pub fn results(&self) -> impl Iterator<Item = CtxResult> + 'a {
+        let le = self.le;
+        self.results
+            .chunks_exact(CTX_RESULT_LEN)
+            .filter_map(move |c| {
+                let mut r = Reader::new(c, le);
+                Some(CtxResult {
+                    result: r.u16("ack_result").ok()?,
+                    reason: r.u16("ack_reason").ok()?,
+                    transfer: syntax_id(&mut r, "transfer_syntax").ok()?,
                 })
-                .collect::<String>();
-            r.align(4, "sec_addr padding")?;
-            let n = r.u8("n_results")? as usize;
-            r.skip(3, "reserved")?;
-            let mut results = Vec::with_capacity(n.min(r.remaining() / 24));
-            for _ in 0..n {
-                let result = r.u16("ack_result")?;
-                let reason = r.u16("ack_reason")?;
-                let transfer = syntax_id(&mut r, "transfer_syntax")?;
-                results.push(CtxResult {
-                    result,
-                    reason,
-                    transfer,
-                });
-            }
-            Body::BindAck {
-                max_xmit,
-                max_recv,
-                assoc_group,
-                sec_addr,
-                results,
-            }
-        }
-        PType::BIND_NAK => Body::BindNak {
-            reason: r.u16("provider_reject_reason")?,
-        },
-        _ => Body::Other,
-    };
-    Ok(Pdu { header, body, auth })
+            })
+    }
 }
 
 /// `p_syntax_id_t` for an abstract syntax (u16 major, u16 minor) or a transfer syntax (u32
@@ -909,6 +1164,26 @@ pub(crate) mod tests {
             Uuid(std::array::from_fn(|i| all[i * 17 % 256])).to_string(),
             "00112233-4455-6677-8899-aabbccddeeff"
         );
+    }
+
+    #[test]
+    fn version_text_is_display_text() {
+        for (major, minor) in [
+            (0, 0),
+            (1, 0),
+            (3, 0),
+            (4, 12),
+            (9, 10),
+            (65535, 100),
+            (10, 65535),
+        ] {
+            let s = SyntaxId {
+                uuid: NDR,
+                major,
+                minor,
+            };
+            assert_eq!(s.version(), format!("{major}.{minor}"));
+        }
     }
 
     #[test]
@@ -1038,6 +1313,125 @@ pub(crate) mod tests {
         assert_eq!(r[2].0, 3);
         assert_eq!(results[1].transfer.uuid, NDR64);
         assert_eq!(p.auth.unwrap().level, AuthLevel::PRIVACY);
+    }
+
+    #[test]
+    fn fragment_views_read_as_parse_pdu() {
+        use crate::proto::dcerpc::epm::tests::{ZL_F7_MAP_REQ, ZL_F8_MAP_RESP};
+        // epm_map_netlogon_zerologon_win2019.pcap frame 7: request ctx 0 opnum 3 (ept_map),
+        // frag_length 156, alloc_hint 132; frame 8: response, frag_length 152, alloc_hint 128
+        // (tshark dcerpc.opnum 3, dcerpc.cn_alloc_hint 132 / 128, dcerpc.cn_ctx_id 0).
+        let b = hex(ZL_F7_MAP_REQ);
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert!(f.auth.is_none());
+        let q = f.request().unwrap();
+        assert_eq!((q.ctx_id, q.opnum, q.alloc_hint), (0, 3, 132));
+        assert_eq!((q.object, q.stub.len()), (None, 132));
+        assert_eq!(
+            parse_pdu(&b).unwrap().body,
+            Body::Request {
+                alloc_hint: 132,
+                ctx_id: 0,
+                opnum: 3,
+                object: None,
+                stub: q.stub
+            }
+        );
+        let b = hex(ZL_F8_MAP_RESP);
+        let h = parse_header(&b).unwrap();
+        let q = fragment(h, &b).unwrap().response().unwrap();
+        assert_eq!((q.ctx_id, q.alloc_hint, q.stub.len()), (0, 128, 128));
+        assert_eq!(q.stub, b.get(24..).unwrap());
+        // A prefix of the fragment is incomplete, never a panic.
+        for n in 0..b.len() {
+            assert_eq!(
+                fragment(h, &b[..n]),
+                Err(Error::Incomplete(152)),
+                "prefix {n}"
+            );
+        }
+        // auth_length 16 puts the trailer at 128: an auth_pad_length of 200 runs before the
+        // stub, and a body cut by the trailer inside the request header is malformed.
+        let mut b = hex(ZL_F7_MAP_REQ);
+        b[10] = 16;
+        b[134] = 200;
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.auth.map(|a| a.pad_len), Some(200));
+        assert_eq!(f.request(), Err(Error::Malformed("auth_pad_length")));
+        let mut b = hex(ZL_F7_MAP_REQ);
+        b[10] = 0x7c; // trailer at 156 - 124 - 8 = 24: the stub is empty, the header whole
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.request().map(|q| q.stub.len()), Ok(0));
+        let mut b = b.clone();
+        b[10] = 0x7e; // trailer at 22: the opnum is cut
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.request(), Err(Error::Malformed("opnum")));
+    }
+
+    #[test]
+    fn bind_views_read_as_parse_pdu() {
+        // The views the analyzer reads binds and acks through give what `parse_pdu` gives, on
+        // the zerologon bind/ack (frames 4/5) and the three-context privacy bind/ack (11/13).
+        for (bind, ack) in [
+            (ZL_F4_BIND, ZL_F5_BIND_ACK),
+            (PRIV_F11_BIND, PRIV_F13_BIND_ACK),
+        ] {
+            let b = hex(bind);
+            let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+            let v = f.bind().unwrap();
+            let Body::Bind {
+                contexts,
+                max_xmit,
+                assoc_group,
+                ..
+            } = parse_pdu(&b).unwrap().body
+            else {
+                panic!("not a bind")
+            };
+            let got: Vec<PresContext> = v
+                .contexts()
+                .map(|c| PresContext {
+                    ctx_id: c.ctx_id,
+                    interface: c.interface,
+                    transfer: c.transfer().collect(),
+                })
+                .collect();
+            assert_eq!(got, contexts);
+            assert_eq!(
+                (v.len(), v.max_xmit, v.assoc_group),
+                (contexts.len(), max_xmit, assoc_group)
+            );
+            let b = hex(ack);
+            let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+            let v = f.bind_ack().unwrap();
+            let Body::BindAck {
+                sec_addr, results, ..
+            } = parse_pdu(&b).unwrap().body
+            else {
+                panic!("not a bind_ack")
+            };
+            assert!(matches!(v.sec_addr(), Cow::Borrowed(_)));
+            assert_eq!(v.sec_addr(), sec_addr);
+            assert_eq!(v.results().collect::<Vec<_>>(), results);
+        }
+        // tshark: 1 context, then 3 contexts; secondary addresses "135" and "49667".
+        let b = hex(PRIV_F11_BIND);
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.bind().unwrap().len(), 3);
+        // A sec_addr byte that is not printable shows as '?' (zerologon ack, "135" -> "1?5").
+        let mut b = hex(ZL_F5_BIND_ACK);
+        b[27] = 0x07;
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(f.bind_ack().unwrap().sec_addr(), "1?5");
+        // One byte less than the last transfer syntax needs: an error, as for `parse_pdu`.
+        let mut b = hex(ZL_F4_BIND);
+        b[8] = 0x47;
+        let f = fragment(parse_header(&b).unwrap(), &b[..0x47]).unwrap();
+        assert_eq!(f.bind(), Err(Error::Malformed("transfer_syntax")));
+        let mut b = hex(ZL_F5_BIND_ACK);
+        b[8] = 0x3b;
+        let f = fragment(parse_header(&b).unwrap(), &b[..0x3b]).unwrap();
+        assert_eq!(f.bind_ack(), Err(Error::Malformed("ack_result")));
     }
 
     #[test]

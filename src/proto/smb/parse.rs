@@ -175,11 +175,15 @@ fn buffer(msg: &[u8], offset: usize, len: usize) -> Result<&[u8], SmbError> {
 /// UTF-16LE to a String (lossy), at most [`MAX_NAME_BYTES`] bytes.
 pub fn utf16(b: &[u8]) -> String {
     let b = b.get(..b.len().min(MAX_NAME_BYTES)).unwrap_or_default();
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
+    let units = b.chunks_exact(2).map(|c| match c {
+        [lo, hi] => u16::from_le_bytes([*lo, *hi]),
+        _ => 0,
+    });
+    // What `String::from_utf16_lossy` gives, decoded straight into one String (names are ASCII
+    // nearly always: one byte per unit).
+    let mut s = String::with_capacity(b.len() / 2);
+    s.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+    s
 }
 
 /// The direct-TCP header: (type, length of the message that follows).
@@ -406,4 +410,39 @@ pub fn smb1_negotiate_dialects(msg: &[u8]) -> Result<Option<Vec<String>>, SmbErr
         }
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_is_lossy_utf16() {
+        // "lsarpc" as a CREATE name carries it (UTF-16LE), an odd trailing byte, a lone
+        // surrogate, a pair (U+1F600) and a cut at MAX_NAME_BYTES: as `from_utf16_lossy`.
+        let lossy = |b: &[u8]| {
+            let b = &b[..b.len().min(MAX_NAME_BYTES)];
+            let u: Vec<u16> = b
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16_lossy(&u)
+        };
+        let mut long = Vec::new();
+        for _ in 0..MAX_NAME_BYTES {
+            long.extend_from_slice(&[0x41, 0x00]);
+        }
+        let cases: [&[u8]; 5] = [
+            b"l\0s\0a\0r\0p\0c\0",
+            b"a\0b",
+            &[0x00, 0xd8, 0x41, 0x00],
+            &[0x3d, 0xd8, 0x00, 0xde, 0x2e, 0x00],
+            &long,
+        ];
+        for b in cases {
+            assert_eq!(utf16(b), lossy(b), "{b:02x?}");
+        }
+        assert_eq!(utf16(cases[0]), "lsarpc");
+        assert_eq!(utf16(cases[2]), "\u{fffd}A");
+    }
 }

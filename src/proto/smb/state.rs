@@ -115,9 +115,20 @@ fn command_name(code: u32) -> Cow<'static, str> {
     }
 }
 
-/// The `statuses` key of an NT status.
+/// The `statuses` key of an NT status: `0x` and eight lowercase hex digits, as
+/// `format!("0x{code:08x}")` writes it, without the formatting machinery.
 fn status_name(code: u32) -> Cow<'static, str> {
-    Cow::Owned(format!("0x{code:08x}"))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(10);
+    s.push_str("0x");
+    for shift in (0..8).rev() {
+        let digit = HEX
+            .get((code >> (shift * 4)) as usize & 0xf)
+            .copied()
+            .unwrap_or(b'0');
+        s.push(char::from(digit));
+    }
+    Cow::Owned(s)
 }
 
 /// The DCE/RPC dissector's `new`, or an analyzer that reads nothing if it is missing.
@@ -255,7 +266,7 @@ impl SmbAnalyzer {
                 }
                 Command::TREE_CONNECT => {
                     let path = p::tree_connect_request(m)?;
-                    self.ev.trees.add(path.clone(), at);
+                    self.ev.trees.add_ref(path.as_str(), at);
                     self.remember(h.message_id, Pending::Tree(path));
                 }
                 Command::CREATE => {
@@ -275,7 +286,8 @@ impl SmbAnalyzer {
                 }
                 Command::READ => {
                     let fid = p::read_request(m)?;
-                    if self.defer(h, &fid, Deferred::Read(h.message_id)) {
+                    if let Some(cid) = self.deferred_to(h, &fid) {
+                        self.defer(cid, Deferred::Read(h.message_id));
                         return Ok(());
                     }
                     if self.pipes.contains_key(&fid) {
@@ -284,17 +296,21 @@ impl SmbAnalyzer {
                 }
                 Command::WRITE => {
                     let (fid, data) = p::write_request(m)?;
-                    if !self.defer(h, &fid, Deferred::Write(data.to_vec())) {
-                        self.feed(ctx, &fid, Dir::ToServer, data);
+                    // The bytes are copied only when they must wait for the CREATE response.
+                    match self.deferred_to(h, &fid) {
+                        Some(cid) => self.defer(cid, Deferred::Write(data.to_vec())),
+                        None => self.feed(ctx, &fid, Dir::ToServer, data),
                     }
                 }
                 Command::IOCTL => {
                     let io = p::ioctl_request(m)?;
                     if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
-                        if self.defer(h, &io.file_id, Deferred::Write(io.data.to_vec())) {
-                            self.defer(h, &io.file_id, Deferred::Ioctl(h.message_id));
-                        } else {
-                            self.feed(ctx, &io.file_id, Dir::ToServer, io.data);
+                        match self.deferred_to(h, &io.file_id) {
+                            Some(cid) => {
+                                self.defer(cid, Deferred::Write(io.data.to_vec()));
+                                self.defer(cid, Deferred::Ioctl(h.message_id));
+                            }
+                            None => self.feed(ctx, &io.file_id, Dir::ToServer, io.data),
                         }
                     }
                 }
@@ -332,8 +348,7 @@ impl SmbAnalyzer {
                 if share_flags & p::SHAREFLAG_ENCRYPT_DATA != 0 {
                     self.encrypted("share_encrypt_data", ctx);
                 }
-                let by_path = matches!(&pending, Some(Pending::Tree(path))
-                    if path.to_ascii_uppercase().ends_with("\\IPC$"));
+                let by_path = matches!(&pending, Some(Pending::Tree(path)) if is_ipc_path(path));
                 if self.trees.len() < MAX_TREES {
                     self.trees.insert(
                         (h.session_id, h.tree_id),
@@ -388,15 +403,18 @@ impl SmbAnalyzer {
         Ok(())
     }
 
-    /// Holds back a related request that names the FileId of a CREATE earlier in its chain
-    /// (not known before the CREATE response). Returns false when `h`/`fid` is not such a request.
-    fn defer(&mut self, h: &Header, fid: &FileId, what: Deferred) -> bool {
+    /// The MessageId of the CREATE earlier in the chain when `h` is a related request naming
+    /// its FileId (not known before the CREATE response), which must then be held back.
+    fn deferred_to(&self, h: &Header, fid: &FileId) -> Option<u64> {
         if h.flags & p::flags::RELATED == 0 || *fid != RELATED_FILE_ID {
-            return false;
+            return None;
         }
-        let Some(cid) = self.chain_create else {
-            return false;
-        };
+        self.chain_create
+    }
+
+    /// Holds back a related request until the response of the CREATE `cid` (see
+    /// [`Self::deferred_to`]).
+    fn defer(&mut self, cid: u64, what: Deferred) {
         if !self.deferred.contains_key(&cid) && self.deferred.len() >= MAX_PENDING {
             self.deferred.pop_first();
         }
@@ -406,7 +424,6 @@ impl SmbAnalyzer {
         } else {
             self.ev.malformed += 1;
         }
-        true
     }
 
     /// Remembers what a request needs from its response; when full, the oldest request (lowest
@@ -473,6 +490,14 @@ impl SmbAnalyzer {
         }
         None
     }
+}
+
+/// True for a share path ending in `\IPC$`, in any case (the pipe share, MS-SMB2 2.2.9).
+fn is_ipc_path(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.len() >= 5
+        && b.get(b.len() - 5..)
+            .is_some_and(|end| end.eq_ignore_ascii_case(b"\\IPC$"))
 }
 
 /// Pipe names seen on IPC$ have no path separator and no extension (`samr`, `lsarpc`, `cert`,
@@ -571,5 +596,50 @@ impl Analyzer for SmbAnalyzer {
             pipe.analyzer.finish(ev);
         }
         ev.smb.merge(Some(Box::new(std::mem::take(&mut self.ev))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipc_paths() {
+        // epm_map_netlogon_drsuapi_smb_dns.pcap frame 2929 connects `\\192.168.56.102\IPC$`
+        // (tshark smb2.tree); any case counts, as `to_ascii_uppercase().ends_with` decided.
+        for (p, ipc) in [
+            ("\\\\192.168.56.102\\IPC$", true),
+            ("\\\\dc1\\ipc$", true),
+            ("\\IPC$", true),
+            ("IPC$", false),
+            ("\\\\dc1\\SYSVOL", false),
+            ("\\\\dc1\\xIPC$", false),
+            ("", false),
+            ("\\\\h\\é\\IPC$", true),
+        ] {
+            assert_eq!(is_ipc_path(p), ipc, "{p}");
+            assert_eq!(
+                is_ipc_path(p),
+                p.to_ascii_uppercase().ends_with("\\IPC$"),
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_name_is_hex_of_eight_digits() {
+        // 0xc0000016 MORE_PROCESSING_REQUIRED and 0xc0000034 OBJECT_NAME_NOT_FOUND as counted
+        // in smb2_dcerpc_lsarpc_samr.pcap (see the module tests of `smb`).
+        for code in [
+            0,
+            0x103,
+            0x8000_0005,
+            0xc000_0016,
+            0xc000_0034,
+            0xdead_beef,
+            u32::MAX,
+        ] {
+            assert_eq!(status_name(code), format!("0x{code:08x}"));
+        }
     }
 }
