@@ -16,7 +16,7 @@ use std::fmt;
 
 use serde::ser::{self, Impossible, Serialize};
 
-use super::text::decimal;
+use super::text::push_decimal;
 
 /// Appends `v` as compact JSON: the bytes `serde_json::to_writer` would write.
 pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
@@ -37,6 +37,7 @@ fn write_fast<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Uns
 }
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.
+#[inline]
 pub fn string(out: &mut Vec<u8>, s: &str) {
     if needs_escape(s.as_bytes()) {
         escaped(out, s);
@@ -65,6 +66,7 @@ const HIGH: u64 = ONES * 0x80;
 /// True if a byte of the word `w` is one JSON escapes: a control character (below 0x20), `"`
 /// or `\`. Word-at-a-time tests (S. E. Anderson, "Bit Twiddling Hacks": `hasless`, `haszero`),
 /// exact for the word as a whole.
+#[inline]
 fn word_needs_escape(w: u64) -> bool {
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
     let q = w ^ (ONES * u64::from(b'"'));
@@ -74,21 +76,25 @@ fn word_needs_escape(w: u64) -> bool {
     (below_space | quote | backslash) & HIGH != 0
 }
 
+/// The word of the eight bytes of `b` at `i` (0 past the end: not reached, see callers).
+#[inline]
+fn u64_at(b: &[u8], i: usize) -> u64 {
+    b.get(i..i + 8)
+        .and_then(|x| <[u8; 8]>::try_from(x).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
 /// True if `b` holds a byte JSON escapes. Strings are short (field names, names, counters'
-/// keys), so no loop over every byte: eight bytes at a time, the last eight overlapping the
-/// ones before; a shorter string is read as two overlapping halves (4 to 7 bytes) or as its
-/// first, middle and last byte (1 to 3 bytes), the rest of the word being spaces.
+/// keys), so no loop over every byte: a string of 8 to 16 bytes is read as two overlapping
+/// words, one of 4 to 7 bytes as two overlapping halves, one of 1 to 3 bytes as its first,
+/// middle and last byte, the rest of the word being spaces.
+#[inline]
 fn needs_escape(b: &[u8]) -> bool {
     let n = b.len();
     let u32_at = |i: usize| {
         b.get(i..i + 4)
             .and_then(|x| <[u8; 4]>::try_from(x).ok())
             .map_or(0, u32::from_le_bytes)
-    };
-    let u64_at = |i: usize| {
-        b.get(i..i + 8)
-            .and_then(|x| <[u8; 8]>::try_from(x).ok())
-            .map_or(0, u64::from_le_bytes)
     };
     match n {
         0 => false,
@@ -98,16 +104,23 @@ fn needs_escape(b: &[u8]) -> bool {
             word_needs_escape(spaces | byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16)
         }
         4..=7 => word_needs_escape(u64::from(u32_at(0)) | u64::from(u32_at(n - 4)) << 32),
-        _ => {
-            let mut hit = word_needs_escape(u64_at(n - 8));
-            let mut i = 0;
-            while i + 8 < n {
-                hit |= word_needs_escape(u64_at(i));
-                i += 8;
-            }
-            hit
-        }
+        8..=16 => word_needs_escape(u64_at(b, 0)) | word_needs_escape(u64_at(b, n - 8)),
+        _ => long_needs_escape(b),
     }
+}
+
+/// [`needs_escape`] for more than 16 bytes: eight at a time, the last eight overlapping the
+/// ones before. (Out of line, so the short cases keep few registers.)
+#[inline(never)]
+fn long_needs_escape(b: &[u8]) -> bool {
+    let n = b.len();
+    let mut hit = word_needs_escape(u64_at(b, n.saturating_sub(8)));
+    let mut i = 0;
+    while i + 8 < n {
+        hit |= word_needs_escape(u64_at(b, i));
+        i += 8;
+    }
+    hit
 }
 
 /// Appends `v` in decimal.
@@ -116,7 +129,7 @@ pub fn unsigned(out: &mut Vec<u8>, v: u64) {
         // Most counts: one digit, one byte.
         out.push(b'0' + v as u8);
     } else {
-        out.extend_from_slice(decimal(&mut [0; 20], v, 1));
+        push_decimal(out, v, 1);
     }
 }
 

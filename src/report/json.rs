@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::compact;
-use super::text::{rfc3339, rfc3339_to};
+use super::text::{push_two_digits, rfc3339, rfc3339_to};
 use crate::analysis::{Analysis, CaptureSummary};
 use crate::evidence::{Evidence, Facts};
 use crate::flow::Flow;
@@ -130,14 +130,18 @@ pub struct FlowJson<'a> {
     pub evidence: &'a Evidence,
 }
 
+/// Bytes of output gathered before they are handed to the writer: large writes go past a
+/// `BufWriter`'s buffer straight to the file, not copied into it flow by flow.
+const WRITE_CHUNK: usize = 64 * 1024;
+
 impl FlowsDoc<'_> {
     /// Writes the document as compact JSON (no trailing newline).
     ///
-    /// Everything is written into one buffer per flow by [`compact`] (serde_json's bytes at a
-    /// fraction of the cost), the flows field by field: serde_json made about 170 small writes
-    /// per flow, most of a flows-only run's output cost.
+    /// Everything is written by [`compact`] (serde_json's bytes at a fraction of the cost),
+    /// the flows field by field (serde_json made about 170 small writes per flow, most of a
+    /// flows-only run's output cost), into one buffer handed over in chunks.
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(4096);
+        let mut buf = Vec::with_capacity(WRITE_CHUNK + 4096);
         buf.extend_from_slice(b"{\"schema\":");
         compact::string(&mut buf, self.schema);
         buf.extend_from_slice(b",\"captures\":");
@@ -147,26 +151,64 @@ impl FlowsDoc<'_> {
         buf.extend_from_slice(b",\"hosts\":");
         compact::write(&mut buf, &self.hosts)?;
         buf.extend_from_slice(b",\"flows\":[");
-        out.write_all(&buf)?;
-        let name = |addr: &IpAddr| -> Option<&str> {
-            let i = self.hosts.binary_search_by(|h| h.address.cmp(addr)).ok()?;
-            self.hosts[i].best_name()
-        };
+        let names = BestNames::new(&self.hosts);
         for (i, f) in self.flows.flows.iter().enumerate() {
-            buf.clear();
             if i > 0 {
                 buf.push(b',');
             }
             let flow = FlowJson::new(
                 f,
                 self.flows.several,
-                name(&f.key.client),
-                name(&f.key.server),
+                names.get(&f.key.client),
+                names.get(&f.key.server),
             );
             flow.write(&mut buf)?;
-            out.write_all(&buf)?;
+            if buf.len() >= WRITE_CHUNK {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
         }
-        out.write_all(b"]}")
+        buf.extend_from_slice(b"]}");
+        out.write_all(&buf)
+    }
+}
+
+/// The best name of every named address (see [`Host::best_name`]), looked up twice per flow:
+/// by the address as an integer, cheaper to compare than an `IpAddr`.
+struct BestNames<'a> {
+    v4: Vec<(u32, &'a str)>,
+    v6: Vec<(u128, &'a str)>,
+}
+
+impl<'a> BestNames<'a> {
+    /// The names of `hosts` (sorted by address, so both lists are sorted: an address's integer
+    /// order is its octets' order).
+    fn new(hosts: &'a [Host]) -> Self {
+        let mut names = BestNames {
+            v4: Vec::new(),
+            v6: Vec::new(),
+        };
+        for h in hosts {
+            if let Some(name) = h.best_name() {
+                match h.address {
+                    IpAddr::V4(a) => names.v4.push((u32::from(a), name)),
+                    IpAddr::V6(a) => names.v6.push((u128::from(a), name)),
+                }
+            }
+        }
+        names
+    }
+
+    /// The best name of `addr`, if it has one.
+    fn get(&self, addr: &IpAddr) -> Option<&'a str> {
+        fn find<'a, K: Ord + Copy>(list: &[(K, &'a str)], k: K) -> Option<&'a str> {
+            let i = list.binary_search_by_key(&k, |e| e.0).ok()?;
+            list.get(i).map(|e| e.1)
+        }
+        match addr {
+            IpAddr::V4(a) => find(&self.v4, u32::from(*a)),
+            IpAddr::V6(a) => find(&self.v6, u128::from(*a)),
+        }
     }
 }
 
@@ -254,7 +296,14 @@ fn address(out: &mut Vec<u8>, addr: &IpAddr) {
                 if i > 0 {
                     out.push(b'.');
                 }
-                compact::unsigned(out, u64::from(o));
+                if o >= 100 {
+                    out.push(b'0' + o / 100);
+                    push_two_digits(out, u64::from(o));
+                } else if o >= 10 {
+                    push_two_digits(out, u64::from(o));
+                } else {
+                    out.push(b'0' + o);
+                }
             }
         }
         // Writing into a `Vec` cannot fail.
@@ -361,6 +410,38 @@ impl<'a> FlowJson<'a> {
             icmp: &f.icmp,
             stream_loss,
             evidence: &f.evidence,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Addresses are written as serde_json writes their `to_string()`.
+    #[test]
+    fn addresses_as_display_writes_them() {
+        let mut rng = crate::proto::testutil::Rng(4);
+        let mut addrs: Vec<IpAddr> = ["0.0.0.0", "255.255.255.255", "10.0.100.9", "fe80::1", "::"]
+            .iter()
+            .map(|a| a.parse().expect("address"))
+            .collect();
+        for _ in 0..5000 {
+            let v = rng.next();
+            addrs.push(IpAddr::from((v as u32).to_be_bytes()));
+            // Octets of one, two and three digits in every position.
+            let edge = [0u8, 1, 9, 10, 42, 99, 100, 109, 199, 200, 255];
+            let pick = v.to_be_bytes().map(|b| edge[usize::from(b) % edge.len()]);
+            addrs.push(IpAddr::from([pick[0], pick[1], pick[2], pick[3]]));
+            addrs.push(IpAddr::from(std::net::Ipv6Addr::from(
+                u128::from(v) << (rng.next() % 64),
+            )));
+        }
+        for a in addrs {
+            let mut out = Vec::new();
+            address(&mut out, &a);
+            let want = serde_json::to_string(&a.to_string()).expect("serde_json");
+            assert_eq!(String::from_utf8(out).expect("UTF-8"), want);
         }
     }
 }
