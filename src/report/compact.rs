@@ -37,8 +37,67 @@ fn write_fast<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Uns
 }
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.
+///
+/// Most strings (field names, names, counters' keys) are at most 16 bytes: they are tested and
+/// copied in at most two fixed-size pieces (see [`needs_escape`]) into a buffer of quotes,
+/// appended whole and cut to length. A copy of a variable length would be a call to `memcpy`,
+/// most of the cost of a short string.
 #[inline]
 pub fn string(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let n = b.len();
+    if n > 16 {
+        return long_string(out, s);
+    }
+    let mut buf = [b'"'; SHORT_BUF];
+    let clean = match n {
+        0 => true,
+        1..=3 => {
+            let byte = |i: usize| b.get(i).copied().unwrap_or(b' ');
+            let (first, mid, last) = (byte(0), byte(n / 2), byte(n - 1));
+            put(&mut buf, 1, [first]);
+            put(&mut buf, 1 + n / 2, [mid]);
+            put(&mut buf, n, [last]);
+            let spaces = (ONES * u64::from(b' ')) & !0xff_ffff;
+            let w = u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16;
+            !word_needs_escape(spaces | w)
+        }
+        4..=7 => {
+            let (lo, hi) = (u32_at(b, 0), u32_at(b, n - 4));
+            put(&mut buf, 1, lo.to_le_bytes());
+            put(&mut buf, n - 3, hi.to_le_bytes());
+            !word_needs_escape(u64::from(lo) | u64::from(hi) << 32)
+        }
+        _ => {
+            let (lo, hi) = (u64_at(b, 0), u64_at(b, n - 8));
+            put(&mut buf, 1, lo.to_le_bytes());
+            put(&mut buf, n - 7, hi.to_le_bytes());
+            !word_needs_escape(lo) && !word_needs_escape(hi)
+        }
+    };
+    if clean {
+        let start = out.len();
+        out.extend_from_slice(&buf);
+        out.truncate(start + n + 2);
+    } else {
+        escaped(out, s);
+    }
+}
+
+/// Size of the buffer a short string is assembled in: its quotes and up to 16 bytes.
+const SHORT_BUF: usize = 18;
+
+/// Copies `bytes` into `buf` at `at` (a fixed-size copy: a move or two).
+#[inline]
+fn put<const K: usize>(buf: &mut [u8; SHORT_BUF], at: usize, bytes: [u8; K]) {
+    if let Some(to) = buf.get_mut(at..at + K) {
+        to.copy_from_slice(&bytes);
+    }
+}
+
+/// [`string`] for more than 16 bytes.
+#[inline(never)]
+fn long_string(out: &mut Vec<u8>, s: &str) {
     if needs_escape(s.as_bytes()) {
         escaped(out, s);
     } else {
@@ -76,6 +135,14 @@ fn word_needs_escape(w: u64) -> bool {
     (below_space | quote | backslash) & HIGH != 0
 }
 
+/// The four bytes of `b` at `i` (0 past the end: not reached, see callers).
+#[inline]
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    b.get(i..i + 4)
+        .and_then(|x| <[u8; 4]>::try_from(x).ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
 /// The word of the eight bytes of `b` at `i` (0 past the end: not reached, see callers).
 #[inline]
 fn u64_at(b: &[u8], i: usize) -> u64 {
@@ -91,11 +158,6 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
 #[inline]
 fn needs_escape(b: &[u8]) -> bool {
     let n = b.len();
-    let u32_at = |i: usize| {
-        b.get(i..i + 4)
-            .and_then(|x| <[u8; 4]>::try_from(x).ok())
-            .map_or(0, u32::from_le_bytes)
-    };
     match n {
         0 => false,
         1..=3 => {
@@ -103,7 +165,7 @@ fn needs_escape(b: &[u8]) -> bool {
             let spaces = (ONES * u64::from(b' ')) & !0xff_ffff;
             word_needs_escape(spaces | byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16)
         }
-        4..=7 => word_needs_escape(u64::from(u32_at(0)) | u64::from(u32_at(n - 4)) << 32),
+        4..=7 => word_needs_escape(u64::from(u32_at(b, 0)) | u64::from(u32_at(b, n - 4)) << 32),
         8..=16 => word_needs_escape(u64_at(b, 0)) | word_needs_escape(u64_at(b, n - 8)),
         _ => long_needs_escape(b),
     }
@@ -516,6 +578,28 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(needs_escape(&b), plain(&b), "{b:?}");
+            }
+        }
+    }
+
+    /// Strings of every length up to 40, of random ASCII, control and multi-byte characters,
+    /// with the characters to escape at every position.
+    #[test]
+    fn strings_of_every_length() {
+        let mut rng = crate::proto::testutil::Rng(0x5354_5249);
+        let pool = [
+            'a', 'Z', ' ', '~', '\u{7f}', 'é', '€', '😀', '"', '\\', '\n', '\u{1}',
+        ];
+        for len in 0..=40usize {
+            for _ in 0..300 {
+                let plain = rng.next() % 2 == 0;
+                let s: String = (0..len)
+                    .map(|_| match plain {
+                        true => pool[(rng.next() % 8) as usize],
+                        false => pool[(rng.next() % pool.len() as u64) as usize],
+                    })
+                    .collect();
+                same(s.as_str());
             }
         }
     }
