@@ -3,9 +3,10 @@
 //!
 //! A flow's evidence is a tree of many short strings and small numbers. serde_json escapes a
 //! string byte by byte through a table and hands every piece to `io::Write`; here a string is
-//! checked for a byte that needs escaping in one pass the compiler vectorises and, nearly
-//! always, copied whole. The schema stays in one place: the `Serialize` impls (derived, or
-//! written in `evidence.rs`) drive this writer exactly as they drive serde_json.
+//! checked for a byte that needs escaping a word (eight bytes) at a time and, nearly always,
+//! copied whole, a short one without a call to `memcpy`. The schema stays in one place: the
+//! `Serialize` impls (derived, or written in `evidence.rs`) drive this writer exactly as they
+//! drive serde_json.
 //!
 //! Only what the reports use is written here: strings, integers, booleans, options, sequences,
 //! structs, maps with string keys. Anything else (floats, byte strings, 128-bit integers, enum
@@ -16,7 +17,7 @@ use std::fmt;
 
 use serde::ser::{self, Impossible, Serialize};
 
-use super::text::push_decimal;
+use super::text::{push_decimal, push_two_digits};
 
 /// Appends `v` as compact JSON: the bytes `serde_json::to_writer` would write.
 pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
@@ -39,43 +40,17 @@ fn write_fast<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Uns
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.
 ///
 /// Most strings (field names, names, counters' keys) are at most 16 bytes: they are tested and
-/// copied in at most two fixed-size pieces (see [`needs_escape`]) into a buffer of quotes,
+/// copied in at most two fixed-size pieces (see [`load_short`]) into a buffer of quotes,
 /// appended whole and cut to length. A copy of a variable length would be a call to `memcpy`,
 /// most of the cost of a short string.
 #[inline]
 pub fn string(out: &mut Vec<u8>, s: &str) {
-    let b = s.as_bytes();
-    let n = b.len();
+    let n = s.len();
     if n > 16 {
         return long_string(out, s);
     }
     let mut buf = [b'"'; SHORT_BUF];
-    let clean = match n {
-        0 => true,
-        1..=3 => {
-            let byte = |i: usize| b.get(i).copied().unwrap_or(b' ');
-            let (first, mid, last) = (byte(0), byte(n / 2), byte(n - 1));
-            put(&mut buf, 1, [first]);
-            put(&mut buf, 1 + n / 2, [mid]);
-            put(&mut buf, n, [last]);
-            let spaces = (ONES * u64::from(b' ')) & !0xff_ffff;
-            let w = u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16;
-            !word_needs_escape(spaces | w)
-        }
-        4..=7 => {
-            let (lo, hi) = (u32_at(b, 0), u32_at(b, n - 4));
-            put(&mut buf, 1, lo.to_le_bytes());
-            put(&mut buf, n - 3, hi.to_le_bytes());
-            !word_needs_escape(u64::from(lo) | u64::from(hi) << 32)
-        }
-        _ => {
-            let (lo, hi) = (u64_at(b, 0), u64_at(b, n - 8));
-            put(&mut buf, 1, lo.to_le_bytes());
-            put(&mut buf, n - 7, hi.to_le_bytes());
-            !word_needs_escape(lo) && !word_needs_escape(hi)
-        }
-    };
-    if clean {
+    if !load_short(s.as_bytes(), &mut buf) {
         let start = out.len();
         out.extend_from_slice(&buf);
         out.truncate(start + n + 2);
@@ -86,6 +61,40 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
 
 /// Size of the buffer a short string is assembled in: its quotes and up to 16 bytes.
 const SHORT_BUF: usize = 18;
+
+/// Copies `b` (at most 16 bytes) into `buf` after its first byte, and tells whether `b` holds
+/// a byte JSON escapes. No loop over the bytes: 8 to 16 bytes are read as two overlapping
+/// words, 4 to 7 as two overlapping halves, 1 to 3 as the first, middle and last byte (the
+/// rest of the word being spaces); each piece is copied as read, a fixed-size move.
+#[inline(always)]
+fn load_short(b: &[u8], buf: &mut [u8; SHORT_BUF]) -> bool {
+    let n = b.len();
+    match n {
+        0 => false,
+        1..=3 => {
+            let byte = |i: usize| b.get(i).copied().unwrap_or(b' ');
+            let (first, mid, last) = (byte(0), byte(n / 2), byte(n - 1));
+            put(buf, 1, [first]);
+            put(buf, 1 + n / 2, [mid]);
+            put(buf, n, [last]);
+            let spaces = (ONES * u64::from(b' ')) & !0xff_ffff;
+            let w = u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16;
+            word_needs_escape(spaces | w)
+        }
+        4..=7 => {
+            let (lo, hi) = (u32_at(b, 0), u32_at(b, n - 4));
+            put(buf, 1, lo.to_le_bytes());
+            put(buf, n - 3, hi.to_le_bytes());
+            word_needs_escape(u64::from(lo) | u64::from(hi) << 32)
+        }
+        _ => {
+            let (lo, hi) = (u64_at(b, 0), u64_at(b, n - 8));
+            put(buf, 1, lo.to_le_bytes());
+            put(buf, n - 7, hi.to_le_bytes());
+            word_needs_escape(lo) | word_needs_escape(hi)
+        }
+    }
+}
 
 /// Copies `bytes` into `buf` at `at` (a fixed-size copy: a move or two).
 #[inline]
@@ -151,38 +160,30 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
         .map_or(0, u64::from_le_bytes)
 }
 
-/// True if `b` holds a byte JSON escapes. Strings are short (field names, names, counters'
-/// keys), so no loop over every byte: a string of 8 to 16 bytes is read as two overlapping
-/// words, one of 4 to 7 bytes as two overlapping halves, one of 1 to 3 bytes as its first,
-/// middle and last byte, the rest of the word being spaces.
-#[inline]
+/// True if `b` holds a byte JSON escapes (a control character, `"` or `\`).
 fn needs_escape(b: &[u8]) -> bool {
-    let n = b.len();
-    match n {
-        0 => false,
-        1..=3 => {
-            let byte = |i: usize| u64::from(b.get(i).copied().unwrap_or(b' '));
-            let spaces = (ONES * u64::from(b' ')) & !0xff_ffff;
-            word_needs_escape(spaces | byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16)
-        }
-        4..=7 => word_needs_escape(u64::from(u32_at(b, 0)) | u64::from(u32_at(b, n - 4)) << 32),
-        8..=16 => word_needs_escape(u64_at(b, 0)) | word_needs_escape(u64_at(b, n - 8)),
-        _ => long_needs_escape(b),
+    if b.len() <= 16 {
+        load_short(b, &mut [0; SHORT_BUF])
+    } else {
+        long_needs_escape(b)
     }
 }
 
 /// [`needs_escape`] for more than 16 bytes: eight at a time, the last eight overlapping the
-/// ones before. (Out of line, so the short cases keep few registers.)
+/// ones before, stopping at the first hit. (Out of line, so the short cases keep few
+/// registers; a plain loop, as the strings are not long enough to pay for a vector loop's
+/// set-up.)
 #[inline(never)]
 fn long_needs_escape(b: &[u8]) -> bool {
     let n = b.len();
-    let mut hit = word_needs_escape(u64_at(b, n.saturating_sub(8)));
     let mut i = 0;
     while i + 8 < n {
-        hit |= word_needs_escape(u64_at(b, i));
+        if word_needs_escape(u64_at(b, i)) {
+            return true;
+        }
         i += 8;
     }
-    hit
+    word_needs_escape(u64_at(b, n.saturating_sub(8)))
 }
 
 /// Appends `v` in decimal.
@@ -190,6 +191,8 @@ pub fn unsigned(out: &mut Vec<u8>, v: u64) {
     if v < 10 {
         // Most counts: one digit, one byte.
         out.push(b'0' + v as u8);
+    } else if v < 100 {
+        push_two_digits(out, v);
     } else {
         push_decimal(out, v, 1);
     }
