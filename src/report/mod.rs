@@ -1,6 +1,7 @@
 //! Rendering: aligned tables for a terminal and JSON documents. Renders what the analysis
 //! holds; never parses packet bytes.
 
+pub mod compact;
 pub mod json;
 pub mod summary;
 pub mod table;
