@@ -75,8 +75,16 @@ pub const MAX_NAMES_PER_HOST: usize = 32;
 
 #[derive(Default)]
 struct Collector {
-    names: BTreeMap<IpAddr, BTreeMap<(NameSource, String), Option<FrameRef>>>,
+    names: BTreeMap<IpAddr, Names>,
     addresses: BTreeSet<IpAddr>,
+}
+
+/// The names of one address, by source, then name (the order they are listed in before the
+/// final sort), with the first frame of each.
+#[derive(Default)]
+struct Names {
+    by_source: BTreeMap<NameSource, BTreeMap<String, Option<FrameRef>>>,
+    len: usize,
 }
 
 impl Collector {
@@ -85,18 +93,23 @@ impl Collector {
         if name.is_empty() || name.parse::<IpAddr>().is_ok() {
             return;
         }
-        let name = if source == NameSource::DcomBinding || source == NameSource::Kerberos {
-            name.to_string()
+        let keep_case = source == NameSource::DcomBinding || source == NameSource::Kerberos;
+        let lower;
+        let name = if keep_case || !name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name
         } else {
-            name.to_ascii_lowercase()
+            lower = name.to_ascii_lowercase();
+            lower.as_str()
         };
         let m = self.names.entry(addr).or_default();
-        if let Some(e) = m.get_mut(&(source, name.clone())) {
+        let of_source = m.by_source.entry(source).or_default();
+        if let Some(e) = of_source.get_mut(name) {
             if at.is_some() && (e.is_none() || at < *e) {
                 *e = at;
             }
-        } else if m.len() < MAX_NAMES_PER_HOST {
-            m.insert((source, name), at);
+        } else if m.len < MAX_NAMES_PER_HOST {
+            of_source.insert(name.to_string(), at);
+            m.len += 1;
         }
     }
 }
@@ -215,10 +228,12 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
             .names
             .get(&addr)
             .map(|m| {
-                m.iter()
-                    .map(|((source, name), at)| HostName {
+                m.by_source
+                    .iter()
+                    .flat_map(|(source, names)| names.iter().map(move |n| (*source, n)))
+                    .map(|(source, (name, at))| HostName {
                         name: name.clone(),
-                        source: *source,
+                        source,
                         frame: at.map(|f| f.frame),
                         capture: at.filter(|_| several).map(|f| f.capture),
                     })
@@ -226,8 +241,8 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
             })
             .unwrap_or_default();
         // Strongest source first; among DNS names, the ones a client asked for before the
-        // CNAME targets they led to.
-        names.sort_by_key(|n| {
+        // CNAME targets they led to. (The key is computed once per name, not per comparison.)
+        names.sort_by_cached_key(|n| {
             (
                 n.source,
                 !queried.contains(&n.name),
