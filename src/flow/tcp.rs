@@ -75,7 +75,10 @@ impl Stream {
                 let end = seq.wrapping_add(payload.len() as u32);
                 self.next = Some(end);
                 self.deliver(&payload[skip..], an, ctx);
-                self.drain_ooo(an, ctx);
+                // Nearly always empty: segments mostly arrive in order.
+                if !self.ooo.is_empty() {
+                    self.drain_ooo(an, ctx);
+                }
             }
             return;
         }
