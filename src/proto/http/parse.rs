@@ -113,7 +113,7 @@ impl<'a> Head<'a> {
             None => Ok(None),
             Some(v) => {
                 // A list of identical values is allowed (RFC 9110 8.6); take the first.
-                let first = v.split(',').next().unwrap_or("").trim();
+                let first = trim_text(before(v, b','));
                 first.parse().map(Some).map_err(|_| HttpError::BadHeader)
             }
         }
@@ -122,9 +122,11 @@ impl<'a> Head<'a> {
     /// True when the final transfer coding is chunked (RFC 9112 6.1).
     pub fn chunked(&self) -> bool {
         self.transfer_encoding.as_deref().is_some_and(|v| {
-            v.rsplit(',')
-                .next()
-                .is_some_and(|c| c.trim().eq_ignore_ascii_case("chunked"))
+            let last = match memchr::memrchr(b',', v.as_bytes()) {
+                Some(k) => v.get(k + 1..).unwrap_or_default(),
+                None => v,
+            };
+            trim_text(last).eq_ignore_ascii_case("chunked")
         })
     }
 
@@ -132,7 +134,7 @@ impl<'a> Head<'a> {
     /// it already is).
     pub fn media_type(&self) -> Option<Cow<'_, str>> {
         let v = self.content_type.as_deref()?;
-        let t = v.split(';').next().unwrap_or("").trim();
+        let t = trim_text(before(v, b';'));
         if t.is_empty() {
             None
         } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -188,8 +190,33 @@ fn text(b: &[u8]) -> Cow<'_, str> {
 /// is valid UTF-8.
 fn lossy_trim(b: &[u8]) -> Cow<'_, str> {
     match text(b) {
-        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Borrowed(s) => Cow::Borrowed(trim_text(s)),
         Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+    }
+}
+
+/// `str::trim`, returning `s` itself at once when both ends are ASCII and not white space
+/// (nearly every header value).
+fn trim_text(s: &str) -> &str {
+    let b = s.as_bytes();
+    if kept_end(b.first()) && kept_end(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// True for an ASCII byte that `str::trim` keeps at an end of text.
+fn kept_end(b: Option<&u8>) -> bool {
+    b.is_some_and(|&b| b.is_ascii() && !is_trimmed(b))
+}
+
+/// The text of `s` before the first `sep` (an ASCII byte), or all of it: the first item of
+/// `s.split(sep)`.
+fn before(s: &str, sep: u8) -> &str {
+    match memchr::memchr(sep, s.as_bytes()) {
+        Some(k) => s.get(..k).unwrap_or_default(),
+        None => s,
     }
 }
 
@@ -228,14 +255,15 @@ enum Field {
 /// The kept field named `n` (RFC 9110 7.2, 8.6, 6.1, 8.3), matched ignoring ASCII case; the
 /// names have different lengths, so one comparison at most.
 fn find_field(n: &[u8]) -> Option<Field> {
-    let (name, f): (&[u8], _) = match n.len() {
-        4 => (b"host", Field::Host),
-        12 => (b"content-type", Field::ContentType),
-        14 => (b"content-length", Field::ContentLength),
-        17 => (b"transfer-encoding", Field::TransferEncoding),
-        _ => return None,
-    };
-    n.eq_ignore_ascii_case(name).then_some(f)
+    // The usual spelling is compared first (a comparison of known length, done in place).
+    let is = |usual: &[u8], lower: &[u8]| n == usual || n.eq_ignore_ascii_case(lower);
+    match n.len() {
+        4 => is(b"Host", b"host").then_some(Field::Host),
+        12 => is(b"Content-Type", b"content-type").then_some(Field::ContentType),
+        14 => is(b"Content-Length", b"content-length").then_some(Field::ContentLength),
+        17 => is(b"Transfer-Encoding", b"transfer-encoding").then_some(Field::TransferEncoding),
+        _ => None,
+    }
 }
 
 /// Which kept field a header line's name (the bytes before its colon) is: its text, trimmed,
@@ -244,8 +272,7 @@ fn find_field(n: &[u8]) -> Option<Field> {
 /// non-ASCII white space.
 fn field(name: &[u8]) -> Option<Field> {
     // Ends that are ASCII and not white space: the text trims to itself (the usual case).
-    let kept = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !is_trimmed(b));
-    if kept(name.first()) && kept(name.last()) {
+    if kept_end(name.first()) && kept_end(name.last()) {
         find_field(name)
     } else if name.is_ascii() {
         find_field(trim_ascii_text(name))
