@@ -437,23 +437,21 @@ fn read_head(data: &[u8], end_from: usize) -> Result<Option<(Head<'_>, usize)>, 
 /// incomplete; `Ok(Some((size, len)))` with the line length including CRLF.
 pub fn chunk_size(data: &[u8]) -> Result<Option<(u64, usize)>, HttpError> {
     // The usual line, hex digits then CRLF (or LF), read directly; the rest as below.
-    let digits = data
-        .iter()
-        .take(MAX_CHUNK_HEX + 1)
-        .take_while(|b| b.is_ascii_hexdigit())
-        .count();
-    if (1..=MAX_CHUNK_HEX).contains(&digits) {
-        let end = match (data.get(digits), data.get(digits + 1)) {
-            (Some(b'\n'), _) => Some(digits + 1),
-            (Some(b'\r'), Some(b'\n')) => Some(digits + 2),
-            _ => None,
+    let mut size = 0u64;
+    let mut digits = 0usize;
+    for &b in data.iter().take(MAX_CHUNK_HEX + 1) {
+        let Some(v) = char::from(b).to_digit(16) else {
+            break;
         };
-        if let Some(end) = end {
-            let size = data
-                .iter()
-                .take(digits)
-                .fold(0u64, |n, &b| (n << 4) | u64::from(hex_value(b)));
-            return Ok(Some((size, end)));
+        // Shifted-out bits of a 17th digit do not matter: such a line is not read here.
+        size = (size << 4) | u64::from(v);
+        digits += 1;
+    }
+    if (1..=MAX_CHUNK_HEX).contains(&digits) {
+        match (data.get(digits), data.get(digits + 1)) {
+            (Some(b'\n'), _) => return Ok(Some((size, digits + 1))),
+            (Some(b'\r'), Some(b'\n')) => return Ok(Some((size, digits + 2))),
+            _ => {}
         }
     }
     let lim = data.len().min(MAX_CHUNK_LINE);
@@ -473,16 +471,6 @@ pub fn chunk_size(data: &[u8]) -> Result<Option<(u64, usize)>, HttpError> {
     }
     let size = u64::from_str_radix(hex, 16).map_err(|_| HttpError::BadChunk)?;
     Ok(Some((size, nl + 1)))
-}
-
-/// The value of an ASCII hex digit (0 for any other byte).
-fn hex_value(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0,
-    }
 }
 
 /// True if `data` starts like an HTTP/1.x message: `HTTP/1.x ` and a digit, or a known method,
