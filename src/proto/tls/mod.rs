@@ -265,20 +265,6 @@ mod tests {
         }
         assert_eq!(parse::ContentType(23).label(), "application_data");
         assert_eq!(parse::handshake_label(99), "type_99");
-        // Versions (RFC 8446 4.2.1; draft versions 0x7fNN as in draft-ietf-tls-tls13-NN).
-        let versions = [
-            (0x0300, "SSL 3.0"),
-            (0x0301, "TLS 1.0"),
-            (0x0302, "TLS 1.1"),
-            (0x0303, "TLS 1.2"),
-            (0x0304, "TLS 1.3"),
-            (0x7f17, "TLS 1.3 draft 23"),
-            (0x7e01, "0x7e01"),
-        ];
-        for (v, name) in versions {
-            assert_eq!(parse::version_label(v), name);
-            assert_eq!(parse::version_name(v), name);
-        }
     }
 
     #[test]

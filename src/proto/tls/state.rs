@@ -7,7 +7,7 @@ use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{CipherSuite, TlsEvidence};
 use super::parse::{
-    cipher_name, handshake, handshake_label, record_header, version_label, ContentType, Handshake,
+    cipher_name, handshake, handshake_label, record_header, version_name, ContentType, Handshake,
     RecordError, HANDSHAKE_HEADER_LEN, MAX_HANDSHAKE_LEN, RECORD_HEADER_LEN,
 };
 
@@ -161,9 +161,9 @@ impl TlsAnalyzer {
                 }
                 self.ev
                     .offered_versions
-                    .add_ref(&*version_label(ch.legacy_version), at);
+                    .add(version_name(ch.legacy_version), at);
                 for v in ch.supported_versions {
-                    self.ev.offered_versions.add_ref(&*version_label(v), at);
+                    self.ev.offered_versions.add(version_name(v), at);
                 }
             }
             Ok(Handshake::ServerHello(sh)) => {
@@ -182,7 +182,7 @@ impl TlsAnalyzer {
                     return;
                 }
                 let v = sh.version();
-                self.ev.server_version.add_ref(&*version_label(v), at);
+                self.ev.server_version.add(version_name(v), at);
                 if v == 0x0304 || v >> 8 == 0x7f {
                     // RFC 8446 2: everything after the ServerHello is encrypted.
                     self.side[ctx.dir.index()].encrypted = true;
