@@ -44,8 +44,8 @@ pub fn probe(t: Transport, data: &[u8]) -> bool {
         && msg
             .get(parse::HEADER_LEN + 1..parse::HEADER_LEN + 33)
             .is_some_and(|l| l.iter().all(|b| (b'A'..=b'P').contains(b)));
-    match parse::name(msg, parse::HEADER_LEN) {
-        Ok((_, after)) => !nbns && msg.len() >= after + 4,
+    match parse::name_end(msg, parse::HEADER_LEN) {
+        Ok(after) => !nbns && msg.len() >= after + 4,
         Err(_) => false,
     }
 }

@@ -159,10 +159,47 @@ pub fn header(msg: &[u8]) -> Result<Header, DnsError> {
 }
 
 /// Reads the (possibly compressed) name at `pos`; returns it (dotted, no trailing dot, `"<Root>"`
-/// for the root) and the offset just past it in the uncompressed stream.
+/// for the root) and the offset just past it in the uncompressed stream. Each label is text on
+/// its own: invalid UTF-8 is replaced label by label (a sequence cut by a label boundary is
+/// replaced in both halves).
 pub fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
-    // Most names fit: one allocation instead of a few growths.
-    let mut out = String::with_capacity(NAME_CAPACITY);
+    // The labels' bytes joined by dots, validated once. A whole that is valid UTF-8 has valid
+    // labels (a dot, being ASCII, cannot cut a sequence) and is then their text as it is; only
+    // a name with invalid UTF-8 is read again label by label. Most names fit the capacity.
+    let mut raw = Vec::with_capacity(NAME_CAPACITY);
+    let after = walk_name(msg, pos, |label| {
+        if !raw.is_empty() {
+            raw.push(b'.');
+        }
+        raw.extend_from_slice(label);
+    })?;
+    if raw.is_empty() {
+        return Ok(("<Root>".to_string(), after));
+    }
+    let out = match String::from_utf8(raw) {
+        Ok(text) => text,
+        Err(_) => {
+            let mut out = String::with_capacity(NAME_CAPACITY);
+            walk_name(msg, pos, |label| {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&String::from_utf8_lossy(label));
+            })?;
+            out
+        }
+    };
+    Ok((out, after))
+}
+
+/// The offset just past the name at `pos` ([`name`] without decoding it).
+pub fn name_end(msg: &[u8], pos: usize) -> Result<usize, DnsError> {
+    walk_name(msg, pos, |_| {})
+}
+
+/// Walks the (possibly compressed) name at `pos` (RFC 1035 4.1.4), handing each label's bytes
+/// to `label` in order; returns the offset just past the name in the uncompressed stream.
+fn walk_name(msg: &[u8], pos: usize, mut label: impl FnMut(&[u8])) -> Result<usize, DnsError> {
     let mut p = pos;
     let mut end: Option<usize> = None;
     let mut jumps = 0usize;
@@ -170,29 +207,14 @@ pub fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
     loop {
         let len = *msg.get(p).ok_or(DnsError::Truncated)?;
         match len & 0xc0 {
-            0x00 if len == 0 => {
-                let after = end.unwrap_or(p + 1);
-                if out.is_empty() {
-                    out.push_str("<Root>");
-                }
-                return Ok((out, after));
-            }
+            0x00 if len == 0 => return Ok(end.unwrap_or(p + 1)),
             0x00 => {
                 let l = usize::from(len);
                 wire_len += l + 1;
                 if wire_len > MAX_NAME_LEN {
                     return Err(DnsError::NameTooLong);
                 }
-                let label = msg.get(p + 1..p + 1 + l).ok_or(DnsError::Truncated)?;
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                // Each label on its own, as before: a sequence cut by a label boundary is
-                // replaced in both halves. Valid UTF-8 (nearly always ASCII) is copied as is.
-                match std::str::from_utf8(label) {
-                    Ok(l) => out.push_str(l),
-                    Err(_) => out.push_str(&String::from_utf8_lossy(label)),
-                }
+                label(msg.get(p + 1..p + 1 + l).ok_or(DnsError::Truncated)?);
                 p += 1 + l;
             }
             0xc0 => {

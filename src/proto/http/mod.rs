@@ -287,6 +287,61 @@ mod tests {
         }
     }
 
+    #[test]
+    fn responses_pair_with_pipelined_requests() {
+        // Hand-built (no capture pipelines requests or fetches a certificate by media type):
+        // a HEAD, then a GET answered by 100 Continue and a certificate, over one connection.
+        let req = b"HEAD /a HTTP/1.1\r\nHost: h1\r\n\r\nGET /b HTTP/1.1\r\nHost: h2\r\n\r\n";
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nHTTP/1.1 100 Continue\r\nContent-Type: application/pkix-cert\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: 2\r\n\r\nab";
+        for step in [1, 7, 1000] {
+            let ev = run(
+                &[
+                    (1, Dir::ToServer, req.to_vec()),
+                    (2, Dir::ToClient, resp.to_vec()),
+                ],
+                step,
+            );
+            // The HEAD response has no body although it gives a length; the interim response
+            // and the final one both name the GET's host and path.
+            assert_eq!(ev.body_bytes, 2);
+            assert_eq!(ev.messages.get("request"), 2);
+            assert_eq!(ev.messages.get("response"), 3);
+            let pki: Vec<_> = ev
+                .pki
+                .iter()
+                .map(|f| (f.value.clone(), f.first.frame, f.count))
+                .collect();
+            let want = PkiAccess {
+                kind: "aia".into(),
+                host: "h2".into(),
+                path: "/b".into(),
+            };
+            assert_eq!(pki, vec![(want, 2, 2)]);
+            assert_eq!(ev.malformed, 0);
+        }
+    }
+
+    #[test]
+    fn repeated_requests_are_one_fact() {
+        let mut a = HttpAnalyzer::new();
+        let get = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+        for frame in 1..=3 {
+            a.stream(&ctx(frame, Dir::ToServer, Transport::Tcp, 80), get);
+        }
+        a.stream(
+            &ctx(4, Dir::ToServer, Transport::Tcp, 80),
+            b"GET /x HTTP/1.1\r\nHost: H\r\n\r\n",
+        );
+        assert_eq!(a.evidence().messages.get("request"), 4);
+        let r: Vec<_> = a
+            .evidence()
+            .requests
+            .iter()
+            .map(|f| (f.value.host.clone(), f.first.frame, f.count))
+            .collect();
+        assert_eq!(r, vec![("h".into(), 1, 3), ("H".into(), 4, 1)]);
+    }
+
     fn run_quiet(parts: &[(u64, Dir, Vec<u8>)]) -> HttpEvidence {
         let mut a = HttpAnalyzer::new();
         for (frame, dir, bytes) in parts {

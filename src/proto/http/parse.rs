@@ -13,6 +13,10 @@ pub const MAX_HEADERS: usize = 128;
 /// Longest chunk-size line (with extensions) accepted (RFC 9112 7.1).
 pub const MAX_CHUNK_LINE: usize = 1024;
 
+/// Most hex digits of a chunk size: 16 fill a u64 (RFC 9112 7.1 leaves the size unbounded;
+/// recipients must guard against overflow).
+pub const MAX_CHUNK_HEX: usize = 16;
+
 /// Longest method token accepted.
 pub const MAX_METHOD_LEN: usize = 32;
 
@@ -37,6 +41,9 @@ pub const KNOWN_METHODS: &[&str] = &[
     "RPC_IN_DATA",
     "RPC_OUT_DATA",
 ];
+
+/// Length of the longest of [`KNOWN_METHODS`] (`RPC_OUT_DATA`).
+const LONGEST_KNOWN_METHOD: usize = 12;
 
 /// Why a head could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +91,17 @@ pub struct Head<'a> {
     content_type: Option<Cow<'a, str>>,
 }
 
-impl Head<'_> {
+impl<'a> Head<'a> {
+    /// Where the first value of `f` is kept.
+    fn slot(&mut self, f: Field) -> &mut Option<Cow<'a, str>> {
+        match f {
+            Field::Host => &mut self.host,
+            Field::ContentLength => &mut self.content_length,
+            Field::TransferEncoding => &mut self.transfer_encoding,
+            Field::ContentType => &mut self.content_type,
+        }
+    }
+
     /// The first Host header (RFC 9110 7.2), if any.
     pub fn host(&self) -> Option<&str> {
         self.host.as_deref()
@@ -96,7 +113,7 @@ impl Head<'_> {
             None => Ok(None),
             Some(v) => {
                 // A list of identical values is allowed (RFC 9110 8.6); take the first.
-                let first = v.split(',').next().unwrap_or("").trim();
+                let first = trim_text(before(v, b','));
                 first.parse().map(Some).map_err(|_| HttpError::BadHeader)
             }
         }
@@ -105,9 +122,11 @@ impl Head<'_> {
     /// True when the final transfer coding is chunked (RFC 9112 6.1).
     pub fn chunked(&self) -> bool {
         self.transfer_encoding.as_deref().is_some_and(|v| {
-            v.rsplit(',')
-                .next()
-                .is_some_and(|c| c.trim().eq_ignore_ascii_case("chunked"))
+            let last = match memchr::memrchr(b',', v.as_bytes()) {
+                Some(k) => v.get(k + 1..).unwrap_or_default(),
+                None => v,
+            };
+            trim_text(last).eq_ignore_ascii_case("chunked")
         })
     }
 
@@ -115,7 +134,7 @@ impl Head<'_> {
     /// it already is).
     pub fn media_type(&self) -> Option<Cow<'_, str>> {
         let v = self.content_type.as_deref()?;
-        let t = v.split(';').next().unwrap_or("").trim();
+        let t = trim_text(before(v, b';'));
         if t.is_empty() {
             None
         } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -157,27 +176,108 @@ fn trim_cr(mut line: &[u8]) -> &[u8] {
     line
 }
 
-/// Splits off the line up to the next LF (LF dropped); the whole rest when there is none.
-fn next_line<'a>(rest: &mut &'a [u8]) -> &'a [u8] {
-    let r = *rest;
-    match memchr::memchr(b'\n', r) {
-        Some(k) => {
-            *rest = r.get(k + 1..).unwrap_or_default();
-            r.get(..k).unwrap_or_default()
-        }
-        None => {
-            *rest = &[];
-            r
-        }
+/// `b` as text, invalid UTF-8 replaced by U+FFFD: `String::from_utf8_lossy`, with the faster
+/// validation of `std::str::from_utf8` first (it checks ASCII a word at a time; the lossy
+/// iterator goes byte by byte), since wire text is nearly always valid.
+fn text(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
     }
 }
 
 /// `b` as text (invalid UTF-8 replaced by U+FFFD) with white space trimmed, borrowed when `b`
 /// is valid UTF-8.
 fn lossy_trim(b: &[u8]) -> Cow<'_, str> {
-    match String::from_utf8_lossy(b) {
-        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+    match text(b) {
+        Cow::Borrowed(s) => Cow::Borrowed(trim_text(s)),
         Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+    }
+}
+
+/// `str::trim`, returning `s` itself at once when both ends are ASCII and not white space
+/// (nearly every header value).
+fn trim_text(s: &str) -> &str {
+    let b = s.as_bytes();
+    if kept_end(b.first()) && kept_end(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// True for an ASCII byte that `str::trim` keeps at an end of text.
+fn kept_end(b: Option<&u8>) -> bool {
+    b.is_some_and(|&b| b.is_ascii() && !is_trimmed(b))
+}
+
+/// The text of `s` before the first `sep` (an ASCII byte), or all of it: the first item of
+/// `s.split(sep)`.
+fn before(s: &str, sep: u8) -> &str {
+    match memchr::memchr(sep, s.as_bytes()) {
+        Some(k) => s.get(..k).unwrap_or_default(),
+        None => s,
+    }
+}
+
+/// True for the ASCII bytes `char::is_whitespace` accepts (HT, LF, VT, FF, CR, space): what
+/// `str::trim` removes from ASCII text. (`u8::is_ascii_whitespace` leaves VT out.)
+fn is_trimmed(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// `str::trim` for ASCII bytes.
+fn trim_ascii_text(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., last] = b {
+        if !is_trimmed(*last) {
+            break;
+        }
+        b = rest;
+    }
+    while let [first, rest @ ..] = b {
+        if !is_trimmed(*first) {
+            break;
+        }
+        b = rest;
+    }
+    b
+}
+
+/// The header fields a [`Head`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Host,
+    ContentLength,
+    TransferEncoding,
+    ContentType,
+}
+
+/// The kept field named `n` (RFC 9110 7.2, 8.6, 6.1, 8.3), matched ignoring ASCII case; the
+/// names have different lengths, so one comparison at most.
+fn find_field(n: &[u8]) -> Option<Field> {
+    // The usual spelling is compared first (a comparison of known length, done in place).
+    let is = |usual: &[u8], lower: &[u8]| n == usual || n.eq_ignore_ascii_case(lower);
+    match n.len() {
+        4 => is(b"Host", b"host").then_some(Field::Host),
+        12 => is(b"Content-Type", b"content-type").then_some(Field::ContentType),
+        14 => is(b"Content-Length", b"content-length").then_some(Field::ContentLength),
+        17 => is(b"Transfer-Encoding", b"transfer-encoding").then_some(Field::TransferEncoding),
+        _ => None,
+    }
+}
+
+/// Which kept field a header line's name (the bytes before its colon) is: its text, trimmed,
+/// equal to a field name ignoring ASCII case ([`find_field`]). An ASCII name (every real one)
+/// is matched on its bytes; any other through its lossy text, whose trimming may remove
+/// non-ASCII white space.
+fn field(name: &[u8]) -> Option<Field> {
+    // Ends that are ASCII and not white space: the text trims to itself (the usual case).
+    if kept_end(name.first()) && kept_end(name.last()) {
+        find_field(name)
+    } else if name.is_ascii() {
+        find_field(trim_ascii_text(name))
+    } else {
+        find_field(String::from_utf8_lossy(name).trim().as_bytes())
     }
 }
 
@@ -197,7 +297,13 @@ fn start_line(line: &[u8]) -> Option<(StartLine<'_>, u8)> {
         if !minor.is_ascii_digit() || code.len() != 3 {
             return None;
         }
-        let status: u16 = std::str::from_utf8(code).ok()?.parse().ok()?;
+        let status: u16 = match *code {
+            [a, b, c] if code.iter().all(u8::is_ascii_digit) => {
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+            }
+            // What `str::parse` also takes ("+12").
+            _ => std::str::from_utf8(code).ok()?.parse().ok()?,
+        };
         return Some((StartLine::Response { status }, minor - b'0'));
     }
     let (method, rest) = split_space(line)?;
@@ -217,7 +323,7 @@ fn start_line(line: &[u8]) -> Option<(StartLine<'_>, u8)> {
     Some((
         StartLine::Request {
             method: std::str::from_utf8(method).ok()?,
-            target: String::from_utf8_lossy(target),
+            target: text(target),
         },
         minor - b'0',
     ))
@@ -234,65 +340,122 @@ pub fn head(data: &[u8]) -> Result<Option<(Head<'_>, usize)>, HttpError> {
 pub fn head_from(data: &[u8], scanned: usize) -> Result<Option<(Head<'_>, usize)>, HttpError> {
     // An empty line ending at index k+2 or k+3 starts with the LF at k: one that was followed by
     // fewer than 2 bytes in the shorter prefix may complete now.
-    let Some(end) = head_end(data, scanned.saturating_sub(2)) else {
-        return if data.len() >= MAX_HEAD_LEN {
-            Err(HttpError::TooLong)
-        } else {
-            // A start line that can already be seen to be wrong fails now, not at the cap.
-            match memchr::memchr(b'\n', data) {
-                Some(nl) => match start_line(trim_cr(data.get(..nl).unwrap_or_default())) {
-                    Some(_) => Ok(None),
-                    None => Err(HttpError::BadStartLine),
-                },
-                None => Ok(None),
-            }
-        };
-    };
-    let mut rest = data.get(..end).unwrap_or_default();
-    let first = trim_cr(next_line(&mut rest));
-    let (start, minor) = start_line(first).ok_or(HttpError::BadStartLine)?;
-    let mut h = Head {
-        start,
-        minor,
-        host: None,
-        content_length: None,
-        transfer_encoding: None,
-        content_type: None,
-    };
-    let mut n_headers = 0usize;
-    while !rest.is_empty() {
-        let l = trim_cr(next_line(&mut rest));
-        if l.is_empty() {
-            break;
-        }
-        let c = memchr::memchr(b':', l).ok_or(HttpError::BadHeader)?;
-        if n_headers >= MAX_HEADERS {
-            continue;
-        }
-        n_headers += 1;
-        let name = String::from_utf8_lossy(l.get(..c).unwrap_or_default());
-        let slot = match name.trim() {
-            n if n.eq_ignore_ascii_case("host") => &mut h.host,
-            n if n.eq_ignore_ascii_case("content-length") => &mut h.content_length,
-            n if n.eq_ignore_ascii_case("transfer-encoding") => &mut h.transfer_encoding,
-            n if n.eq_ignore_ascii_case("content-type") => &mut h.content_type,
-            _ => continue,
-        };
-        if slot.is_none() {
-            *slot = Some(lossy_trim(l.get(c + 1..).unwrap_or_default()));
-        }
+    let from = scanned.saturating_sub(2);
+    if from > 0 && head_end(data, from).is_none() {
+        // Still incomplete: the lines are read once the head is whole.
+        return incomplete(data, None);
     }
-    Ok(Some((h, end)))
+    read_head(data, from)
+}
+
+/// What an incomplete head gives: [`HttpError::TooLong`] at the cap; [`HttpError::BadStartLine`]
+/// when a start line that can already be seen is wrong (it fails now, not at the cap), `ok` telling
+/// whether the first line is known to be good; else wait for more.
+fn incomplete(data: &[u8], ok: Option<bool>) -> Result<Option<(Head<'_>, usize)>, HttpError> {
+    if data.len() >= MAX_HEAD_LEN {
+        return Err(HttpError::TooLong);
+    }
+    let ok = ok.unwrap_or_else(|| match memchr::memchr(b'\n', data) {
+        Some(nl) => start_line(trim_cr(data.get(..nl).unwrap_or_default())).is_some(),
+        None => true,
+    });
+    if ok {
+        Ok(None)
+    } else {
+        Err(HttpError::BadStartLine)
+    }
+}
+
+/// Reads the head at the start of `data` in one pass over its lines: each line is read as it is
+/// found, and the line feed ending it is checked for the end of head (the empty line of
+/// [`head_end`], looked for from the line feeds at `end_from` on). The first error in line order
+/// is returned once the head is whole; the fields end early at a line of only CRs.
+fn read_head(data: &[u8], end_from: usize) -> Result<Option<(Head<'_>, usize)>, HttpError> {
+    let d = data.get(..data.len().min(MAX_HEAD_LEN)).unwrap_or_default();
+    let mut head: Result<Head, HttpError> = Err(HttpError::BadStartLine);
+    // Whether the start line is good, once it has been read.
+    let mut start_ok: Option<bool> = None;
+    let mut fields_done = false;
+    let mut n_headers = 0usize;
+    let mut at = 0usize;
+    loop {
+        let Some(nl) = d
+            .get(at..)
+            .and_then(|r| memchr::memchr(b'\n', r))
+            .map(|k| at + k)
+        else {
+            return incomplete(data, start_ok);
+        };
+        let line = trim_cr(d.get(at..nl).unwrap_or_default());
+        if start_ok.is_none() {
+            start_ok = Some(false);
+            if let Some((start, minor)) = start_line(line) {
+                start_ok = Some(true);
+                head = Ok(Head {
+                    start,
+                    minor,
+                    host: None,
+                    content_length: None,
+                    transfer_encoding: None,
+                    content_type: None,
+                });
+            }
+        } else if let (Ok(h), false) = (&mut head, fields_done) {
+            if line.is_empty() {
+                fields_done = true;
+            } else {
+                match memchr::memchr(b':', line) {
+                    None => head = Err(HttpError::BadHeader),
+                    Some(_) if n_headers >= MAX_HEADERS => {}
+                    Some(c) => {
+                        n_headers += 1;
+                        if let Some(f) = field(line.get(..c).unwrap_or_default()) {
+                            let slot = h.slot(f);
+                            if slot.is_none() {
+                                *slot = Some(lossy_trim(line.get(c + 1..).unwrap_or_default()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if nl >= end_from {
+            let end = match (d.get(nl + 1), d.get(nl + 2)) {
+                (Some(b'\n'), _) => Some(nl + 2),
+                (Some(b'\r'), Some(b'\n')) => Some(nl + 3),
+                _ => None,
+            };
+            if let Some(end) = end {
+                return head.map(|h| Some((h, end)));
+            }
+        }
+        at = nl + 1;
+    }
 }
 
 /// Reads a chunk-size line (RFC 9112 7.1: `chunk-size [ chunk-ext ] CRLF`). `Ok(None)`:
 /// incomplete; `Ok(Some((size, len)))` with the line length including CRLF.
 pub fn chunk_size(data: &[u8]) -> Result<Option<(u64, usize)>, HttpError> {
+    // The usual line, hex digits then CRLF (or LF), read directly; the rest as below.
+    let mut size = 0u64;
+    let mut digits = 0usize;
+    for &b in data.iter().take(MAX_CHUNK_HEX + 1) {
+        let Some(v) = char::from(b).to_digit(16) else {
+            break;
+        };
+        // Shifted-out bits of a 17th digit do not matter: such a line is not read here.
+        size = (size << 4) | u64::from(v);
+        digits += 1;
+    }
+    if (1..=MAX_CHUNK_HEX).contains(&digits) {
+        match (data.get(digits), data.get(digits + 1)) {
+            (Some(b'\n'), _) => return Ok(Some((size, digits + 1))),
+            (Some(b'\r'), Some(b'\n')) => return Ok(Some((size, digits + 2))),
+            _ => {}
+        }
+    }
     let lim = data.len().min(MAX_CHUNK_LINE);
-    let Some(nl) = data
-        .get(..lim)
-        .and_then(|d| d.iter().position(|&b| b == b'\n'))
-    else {
+    let Some(nl) = data.get(..lim).and_then(|d| memchr::memchr(b'\n', d)) else {
         return if data.len() >= MAX_CHUNK_LINE {
             Err(HttpError::BadChunk)
         } else {
@@ -303,7 +466,7 @@ pub fn chunk_size(data: &[u8]) -> Result<Option<(u64, usize)>, HttpError> {
         .map_err(|_| HttpError::BadChunk)?
         .trim_end_matches('\r');
     let hex = line.split(';').next().unwrap_or("").trim();
-    if hex.is_empty() || hex.len() > 16 {
+    if hex.is_empty() || hex.len() > MAX_CHUNK_HEX {
         return Err(HttpError::BadChunk);
     }
     let size = u64::from_str_radix(hex, 16).map_err(|_| HttpError::BadChunk)?;
@@ -319,14 +482,23 @@ pub fn looks_like_start(data: &[u8]) -> bool {
             && rest.get(1) == Some(&b' ')
             && rest.get(2).is_some_and(|b| b.is_ascii_digit());
     }
-    let known = KNOWN_METHODS.iter().any(|m| {
-        data.strip_prefix(m.as_bytes())
-            .is_some_and(|r| r.first() == Some(&b' ') && r.get(1).is_some_and(|&b| b != b' '))
-    });
-    if !known {
+    // A known method (none holds a space) followed by a space is the text before the first
+    // space; a request-target follows it.
+    let Some(sp) = data
+        .iter()
+        .take(LONGEST_KNOWN_METHOD + 1)
+        .position(|&b| b == b' ')
+    else {
+        return false;
+    };
+    let known = data
+        .get(..sp)
+        .is_some_and(|m| KNOWN_METHODS.iter().any(|k| k.as_bytes() == m));
+    let target = data.get(sp + 1).is_some_and(|&b| b != b' ');
+    if !(known && target) {
         return false;
     }
-    match data.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', data) {
         None => true,
         Some(nl) => {
             let line = data.get(..nl).unwrap_or_default();
@@ -355,28 +527,72 @@ pub fn pki_kind(path: &str, media_type: Option<&str>) -> Option<&'static str> {
             _ => {}
         }
     }
-    let p = path.to_ascii_lowercase();
-    let no_query = p.split(['?', '#']).next().unwrap_or("");
-    if no_query.ends_with(".crl") {
+    let p = path.as_bytes();
+    // Compared ignoring ASCII case: the same as on `path.to_ascii_lowercase()`, without the copy.
+    let no_query = p
+        .get(..memchr::memchr2(b'?', b'#', p).unwrap_or(p.len()))
+        .unwrap_or(p);
+    let ends = |s: &[u8]| {
+        no_query
+            .len()
+            .checked_sub(s.len())
+            .and_then(|k| no_query.get(k..))
+            .is_some_and(|t| t.eq_ignore_ascii_case(s))
+    };
+    let [mscep, cep, ces, certsrv] = enrollment_markers(p);
+    if ends(b".crl") {
         Some("crl")
-    } else if no_query.ends_with(".crt") || no_query.ends_with(".cer") || no_query.ends_with(".p7b")
-    {
+    } else if ends(b".crt") || ends(b".cer") || ends(b".p7b") {
         Some("aia")
-    } else if p.starts_with("/ocsp") && matches!(p.as_bytes().get(5), None | Some(b'/' | b'?')) {
+    } else if p.get(..5).is_some_and(|s| s.eq_ignore_ascii_case(b"/ocsp"))
+        && matches!(p.get(5), None | Some(b'/' | b'?'))
+    {
         // The AD CS Online Responder's virtual directory; GET requests carry the base64
         // OCSPRequest in the path (RFC 6960 A.1).
         Some("ocsp")
-    } else if p.contains("mscep") {
+    } else if mscep {
         Some("mscep")
-    } else if p.contains("_cep_") {
+    } else if cep {
         Some("cep")
-    } else if p.contains("_ces_") {
+    } else if ces {
         Some("ces")
-    } else if p.contains("/certsrv/") || no_query.ends_with("/certsrv") {
+    } else if certsrv || ends(b"/certsrv") {
         Some("certsrv")
     } else {
         None
     }
+}
+
+/// Path markers of AD CS enrollment, each with the offset of the `ce` it holds: `mscep`
+/// (NDES), `_cep_` / `_ces_` (the CEP / CES virtual directories, DOMAIN.md section 6),
+/// `/certsrv/` (web enrollment).
+const MARKERS: [(&[u8], usize); 4] = [
+    (b"mscep", 2),
+    (b"_cep_", 1),
+    (b"_ces_", 1),
+    (b"/certsrv/", 1),
+];
+
+/// Which of [`MARKERS`] `p` contains, ignoring ASCII case. Every marker holds `ce`, so only
+/// the places of a `c` followed by `e` (found with `memchr2`) are compared: one pass over the
+/// path instead of a lowercase copy and a substring search per marker.
+fn enrollment_markers(p: &[u8]) -> [bool; 4] {
+    let mut found = [false; 4];
+    let mut from = 0;
+    while let Some(k) = p.get(from..).and_then(|r| memchr::memchr2(b'c', b'C', r)) {
+        let c = from + k;
+        from = c + 1;
+        if !p.get(c + 1).is_some_and(|b| b.eq_ignore_ascii_case(&b'e')) {
+            continue;
+        }
+        for (hit, (marker, ce)) in found.iter_mut().zip(MARKERS) {
+            *hit |= c
+                .checked_sub(ce)
+                .and_then(|start| p.get(start..start + marker.len()))
+                .is_some_and(|w| w.eq_ignore_ascii_case(marker));
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -423,9 +639,144 @@ mod tests {
             ),
             ("/ocsp", None, Some("ocsp")),
             ("/ocspfoo", None, None),
+            // Compared ignoring ASCII case, markers anywhere in the path (query too), suffixes
+            // before the query or fragment, in the order of the checks.
+            ("/OCSP?x", None, Some("ocsp")),
+            ("/pki/Root.CER#top", None, Some("aia")),
+            ("/certsrv/x.crl", None, Some("crl")),
+            ("/x/MSCEP_admin/", None, Some("mscep")),
+            ("/Example_CES_Kerberos/mscep", None, Some("mscep")),
+            ("/A_Cep_B_ces_", None, Some("cep")),
+            ("/A_cEs_B", None, Some("ces")),
+            ("/index?next=/CERTSRV/", None, Some("certsrv")),
+            ("/a/CertSrv?x", None, Some("certsrv")),
+            ("/certsrvx", None, None),
+            ("ce", None, None),
+            ("_ce", None, None),
+            ("", None, None),
         ];
         for (path, media, want) in cases {
             assert_eq!(pki_kind(path, media), want, "{path} {media:?}");
         }
+    }
+
+    #[test]
+    fn field_names_trim_as_text_does() {
+        // `str::trim` removes VT (U+000B) and NBSP (U+00A0), not U+001C; names match ignoring
+        // ASCII case.
+        for b in 0..=127u8 {
+            assert_eq!(is_trimmed(b), char::from(b).is_whitespace(), "{b:#x}");
+        }
+        assert_eq!(field(b"Host"), Some(Field::Host));
+        assert_eq!(field(b" cOnTeNt-TyPe\t"), Some(Field::ContentType));
+        assert_eq!(
+            field(b"\x0bTransfer-Encoding"),
+            Some(Field::TransferEncoding)
+        );
+        assert_eq!(
+            field("\u{a0}Content-Length".as_bytes()),
+            Some(Field::ContentLength)
+        );
+        assert_eq!(field(b"\x1cHost"), None);
+        assert_eq!(field(b"Ho st"), None);
+        assert_eq!(field(b"H\xffst"), None);
+        assert_eq!(field(b"Hostx"), None);
+        assert_eq!(field(b""), None);
+    }
+
+    #[test]
+    fn head_edge_cases() {
+        // A line of only CRs ends the fields: Host after it is not read, the head still ends
+        // at the empty line.
+        let h = b"GET / HTTP/1.1\r\n\r\r\nHost: a\r\n\r\nrest";
+        let (head, len) = super::head(h).unwrap().unwrap();
+        assert_eq!((head.host(), len), (None, h.len() - 4));
+        // The first value of a field is kept; the name may carry white space.
+        let h = b"GET / HTTP/1.1\r\nhost : a\r\nHost: b\r\n\r\n";
+        assert_eq!(super::head(h).unwrap().unwrap().0.host(), Some("a"));
+        // A header line without a colon fails once the head is whole, not before.
+        let h = b"GET / HTTP/1.1\r\nHost: a\r\nno colon\r\n\r\n";
+        assert_eq!(super::head(&h[..h.len() - 2]), Ok(None));
+        assert_eq!(super::head(h), Err(HttpError::BadHeader));
+        // A bad start line fails as soon as it is whole.
+        assert_eq!(super::head(b"GET /\r\nHost"), Err(HttpError::BadStartLine));
+        assert_eq!(
+            super::head(b"HTTP/1.1 99 x\r\n\r\n"),
+            Err(HttpError::BadStartLine)
+        );
+        // Status codes: three digits, or what `str::parse` takes.
+        let status = |h: &[u8]| match super::head(h) {
+            Ok(Some((
+                Head {
+                    start: StartLine::Response { status },
+                    ..
+                },
+                _,
+            ))) => Some(status),
+            _ => None,
+        };
+        assert_eq!(status(b"HTTP/1.1 404 Not Found\r\n\r\n"), Some(404));
+        assert_eq!(status(b"HTTP/1.0 204\n\n"), Some(204));
+        assert_eq!(status(b"HTTP/1.1 +12 x\r\n\r\n"), Some(12));
+        // Invalid UTF-8 in the request-target is replaced, not refused.
+        match super::head(b"GET /a\xff HTTP/1.1\r\n\r\n") {
+            Ok(Some((
+                Head {
+                    start: StartLine::Request { target, .. },
+                    ..
+                },
+                _,
+            ))) => {
+                assert_eq!(target, "/a\u{fffd}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn chunk_size_lines() {
+        // The usual lines, read directly.
+        assert_eq!(chunk_size(b"1f40\r\nxx"), Ok(Some((0x1f40, 6))));
+        assert_eq!(chunk_size(b"A\nxx"), Ok(Some((10, 2))));
+        assert_eq!(
+            chunk_size(b"ffffffffffffffff\r\n"),
+            Ok(Some((u64::MAX, 18)))
+        );
+        assert_eq!(chunk_size(b"0\r\n"), Ok(Some((0, 3))));
+        // Extensions, white space, extra CRs, a sign: the general reading.
+        assert_eq!(chunk_size(b"5;ext=1\r\n"), Ok(Some((5, 9))));
+        assert_eq!(chunk_size(b" 5 ;x\r\n"), Ok(Some((5, 7))));
+        assert_eq!(chunk_size(b"7\r\r\n"), Ok(Some((7, 4))));
+        assert_eq!(chunk_size(b"+a\r\n"), Ok(Some((10, 4))));
+        // Incomplete, then bad.
+        assert_eq!(chunk_size(b"1f4"), Ok(None));
+        assert_eq!(chunk_size(b"1f4\r"), Ok(None));
+        assert_eq!(
+            chunk_size(b"1ffffffffffffffff\r\n"),
+            Err(HttpError::BadChunk)
+        );
+        assert_eq!(chunk_size(b"\r\n"), Err(HttpError::BadChunk));
+        assert_eq!(chunk_size(b"5\xff\r\n"), Err(HttpError::BadChunk));
+        assert_eq!(
+            chunk_size(&[b'1'; MAX_CHUNK_LINE]),
+            Err(HttpError::BadChunk)
+        );
+    }
+
+    #[test]
+    fn start_probe() {
+        assert_eq!(
+            KNOWN_METHODS.iter().map(|m| m.len()).max(),
+            Some(LONGEST_KNOWN_METHOD)
+        );
+        assert!(looks_like_start(b"RPC_OUT_DATA /rpc"));
+        assert!(looks_like_start(b"GET /"));
+        assert!(looks_like_start(b"GET /x HTTP/1.1\r\nHost"));
+        assert!(!looks_like_start(b"GET "));
+        assert!(!looks_like_start(b"GET  /"));
+        assert!(!looks_like_start(b"get /"));
+        assert!(!looks_like_start(b"GETS /"));
+        assert!(!looks_like_start(b"GET /x HTTP/2.0\r\n"));
+        assert!(!looks_like_start(b"RPC_OUT_DATAX /"));
     }
 }

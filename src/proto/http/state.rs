@@ -4,10 +4,10 @@
 
 use std::collections::VecDeque;
 
-use crate::evidence::{Evidence, Merge};
+use crate::evidence::{Evidence, FrameRef, Merge};
 use crate::proto::{Analyzer, Ctx, Dir};
 
-use super::evidence::{HttpEvidence, PkiAccess, Request};
+use super::evidence::{HttpEvidence, PkiAccess, RequestKey};
 use super::parse::{chunk_size, head_from, looks_like_start, pki_kind, Head, HttpError, StartLine};
 
 /// Most requests remembered while waiting for their responses (pipelining depth).
@@ -35,12 +35,51 @@ enum Phase {
     Resync,
 }
 
+/// What pairing a response with its request needs to know of the method (RFC 9112 6.3 items
+/// 1-2: no body after HEAD, a tunnel after a 2xx to CONNECT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Method {
+    /// `HEAD`.
+    Head,
+    /// `CONNECT`.
+    Connect,
+    /// Any other.
+    #[default]
+    Other,
+}
+
+impl Method {
+    /// The kind of a method token (case-sensitive, RFC 9110 9.1).
+    fn of(token: &str) -> Self {
+        match token {
+            "HEAD" => Method::Head,
+            "CONNECT" => Method::Connect,
+            _ => Method::Other,
+        }
+    }
+}
+
+/// A request awaiting its response. Host and path name the content of a response whose media
+/// type is a PKI one; their buffers are reused from request to request.
+#[derive(Debug, Default)]
+struct Pending {
+    method: Method,
+    host: String,
+    path: String,
+}
+
 /// The HTTP analyzer of one connection.
 #[derive(Default)]
 pub struct HttpAnalyzer {
     phase: [Phase; 2],
-    /// Requests awaiting a response: (method, host, path).
-    pending: VecDeque<(String, String, String)>,
+    /// Requests awaiting a response, oldest first.
+    pending: VecDeque<Pending>,
+    /// Entries of `pending` already answered, kept for their buffers (at most
+    /// [`MAX_PENDING`]).
+    spare: Vec<Pending>,
+    /// Requests and responses read and not yet counted in `ev.messages`: two increments per
+    /// message instead of a keyed lookup; added when the evidence is read.
+    counted: [u64; 2],
     /// Per direction: a head was read (junk before it is a mid-connection start).
     synced: [bool; 2],
     /// Per direction: bytes of an incomplete head already searched for its end (they are
@@ -57,8 +96,19 @@ impl HttpAnalyzer {
     }
 
     /// The evidence gathered so far.
-    pub fn evidence(&self) -> &HttpEvidence {
+    pub fn evidence(&mut self) -> &HttpEvidence {
+        self.flush_counts();
         &self.ev
+    }
+
+    /// Adds the requests and responses counted in `counted` to the evidence.
+    fn flush_counts(&mut self) {
+        let [requests, responses] = std::mem::take(&mut self.counted);
+        for (key, n) in [("request", requests), ("response", responses)] {
+            if n > 0 {
+                self.ev.messages.add(key, n);
+            }
+        }
     }
 
     /// Records a head and returns the phase its body puts the direction in.
@@ -80,49 +130,58 @@ impl HttpAnalyzer {
         };
         match &h.start {
             StartLine::Request { method, target } => {
-                self.ev.messages.add("request", 1);
-                let host = h.host().unwrap_or("").to_string();
-                self.ev.requests.add(
-                    Request {
-                        method: method.to_string(),
-                        host: host.clone(),
-                        path: target.to_string(),
-                    },
-                    at,
-                );
-                if let Some(kind) = pki_kind(target, media.as_deref()) {
-                    self.add_pki(kind, &host, target, ctx);
+                self.counted[0] += 1;
+                let host = h.host().unwrap_or("");
+                let path: &str = target;
+                let key: &dyn RequestKey = &(*method, host, path);
+                self.ev.requests.add_ref(key, at);
+                if let Some(kind) = pki_kind(path, media.as_deref()) {
+                    add_pki(&mut self.ev, kind, host, path, at);
                 }
                 if self.pending.len() >= MAX_PENDING {
                     // Responses to the oldest were lost; keep pairing the newest.
-                    self.pending.pop_front();
+                    self.spare.extend(self.pending.pop_front());
                 }
-                self.pending
-                    .push_back((method.to_string(), host, target.to_string()));
+                let mut p = self.spare.pop().unwrap_or_default();
+                p.method = Method::of(method);
+                p.host.clear();
+                p.host.push_str(host);
+                p.path.clear();
+                p.path.push_str(path);
+                self.pending.push_back(p);
                 // A request without length has no body (RFC 9112 6.3 item 7).
                 framing.unwrap_or(Phase::Body(0))
             }
             StartLine::Response { status } => {
                 let status = *status;
-                self.ev.messages.add("response", 1);
+                self.counted[1] += 1;
                 self.ev.status.add(status, at);
                 // Interim 1xx responses (except 101) precede the final one for the same request.
-                let req = if (100..200).contains(&status) && status != 101 {
-                    self.pending.front().cloned()
+                let interim = (100..200).contains(&status) && status != 101;
+                let answered = if interim {
+                    None
                 } else {
                     self.pending.pop_front()
                 };
-                let (method, host, path) = req.unwrap_or_default();
+                let req = if interim {
+                    self.pending.front()
+                } else {
+                    answered.as_ref()
+                };
+                let method = req.map_or(Method::Other, |r| r.method);
                 if let Some(kind) = media.as_deref().and_then(|m| pki_kind("", Some(m))) {
-                    self.add_pki(kind, &host, &path, ctx);
+                    let (host, path) = req.map_or(("", ""), |r| (&*r.host, &*r.path));
+                    add_pki(&mut self.ev, kind, host, path, at);
                 }
-                let tunnel = status == 101 || (method == "CONNECT" && (200..300).contains(&status));
+                self.spare.extend(answered);
+                let tunnel =
+                    status == 101 || (method == Method::Connect && (200..300).contains(&status));
                 if tunnel {
                     self.ev.messages.add("upgrade", 1);
                     self.phase[Dir::ToServer.index()] = Phase::Rest;
                     return Phase::Rest;
                 }
-                if method == "HEAD"
+                if method == Method::Head
                     || (100..200).contains(&status)
                     || status == 204
                     || status == 304
@@ -132,17 +191,6 @@ impl HttpAnalyzer {
                 framing.unwrap_or(Phase::Rest)
             }
         }
-    }
-
-    fn add_pki(&mut self, kind: &str, host: &str, path: &str, ctx: &Ctx) {
-        self.ev.pki.add(
-            PkiAccess {
-                kind: kind.to_string(),
-                host: host.to_string(),
-                path: path.to_string(),
-            },
-            ctx.frame,
-        );
     }
 
     /// Counts a malformed piece and looks for the next start line after its first byte. Returns
@@ -273,8 +321,21 @@ impl Analyzer for HttpAnalyzer {
     }
 
     fn finish(&mut self, ev: &mut Evidence) {
+        self.flush_counts();
         ev.http.merge(Some(Box::new(std::mem::take(&mut self.ev))));
     }
+}
+
+/// Records a PKI access of `kind` to `host` and `path` seen at `at`.
+fn add_pki(ev: &mut HttpEvidence, kind: &str, host: &str, path: &str, at: FrameRef) {
+    ev.pki.add(
+        PkiAccess {
+            kind: kind.to_string(),
+            host: host.to_string(),
+            path: path.to_string(),
+        },
+        at,
+    );
 }
 
 /// One trailer line: its length including the line end, and whether it was the empty line.
