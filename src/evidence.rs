@@ -4,7 +4,7 @@
 //! often it was seen, so every line of a report can be traced back to the capture. Collections are
 //! capped: a flow cannot grow a fact table without bound, and hitting a cap is counted.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -363,29 +363,63 @@ impl<T: Ord + Clone + Serialize> Serialize for Facts<T> {
 
 /// Counters keyed by name (message types, error codes ...), serialised as a JSON object in key
 /// order. Capped like [`Facts`].
+///
+/// Keys are `Cow<'static, str>`: nearly every key is a fixed name (a message type, an operation),
+/// which is kept borrowed, so counting it allocates nothing in the connection and freeing the
+/// connection's table after it is merged into its flow frees nothing per key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
-    map: SortedMap<String, u64>,
+    map: SortedMap<Cow<'static, str>, u64>,
     /// Increments not stored because the table was full.
     pub dropped: u64,
 }
 
 impl Counts {
-    /// Adds `n` to the counter `key`.
+    /// Adds `n` to the counter `key` (copied when it is new; see [`Counts::add_static`] and
+    /// [`Counts::add_name`], which never copy).
     pub fn add(&mut self, key: &str, n: u64) {
+        self.add_with(key, n, |k| Cow::Owned(k.to_string()));
+    }
+    /// Adds `n` to the counter of a fixed name: never allocates.
+    pub fn add_static(&mut self, key: &'static str, n: u64) {
+        self.add_with(key, n, Cow::Borrowed);
+    }
+    /// Adds `n` to the counter `key`, moving the key in when it is new (a borrowed name stays
+    /// borrowed, an owned one is not copied).
+    pub fn add_name(&mut self, key: Cow<'static, str>, n: u64) {
+        match self.map.find(key.as_ref()) {
+            Ok(i) => self.bump(i, n),
+            Err(i) => self.insert_new(i, key, n),
+        }
+    }
+    /// Looks `key` up; makes the stored key with `own` only when it is new and fits.
+    fn add_with<'k>(
+        &mut self,
+        key: &'k str,
+        n: u64,
+        own: impl FnOnce(&'k str) -> Cow<'static, str>,
+    ) {
         match self.map.find(key) {
-            Ok(i) => {
-                if let Some((_, c)) = self.map.0.get_mut(i) {
-                    *c += n;
-                }
-            }
+            Ok(i) => self.bump(i, n),
             Err(i) => {
                 if self.map.len() < MAX_FACTS_PER_LIST {
-                    self.map.0.insert(i, (key.to_string(), n));
+                    self.map.0.insert(i, (own(key), n));
                 } else {
                     self.dropped += n;
                 }
             }
+        }
+    }
+    fn bump(&mut self, i: usize, n: u64) {
+        if let Some((_, c)) = self.map.0.get_mut(i) {
+            *c += n;
+        }
+    }
+    fn insert_new(&mut self, i: usize, key: Cow<'static, str>, n: u64) {
+        if self.map.len() < MAX_FACTS_PER_LIST {
+            self.map.0.insert(i, (key, n));
+        } else {
+            self.dropped += n;
         }
     }
     /// Folds `other` into `self`: the result of adding `other`'s counters one by one in key
@@ -404,7 +438,7 @@ impl Counts {
     }
     /// The counters in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.map.iter().map(|(k, &v)| (k.as_str(), v))
+        self.map.iter().map(|(k, &v)| (k.as_ref(), v))
     }
 }
 
@@ -687,6 +721,47 @@ mod tests {
                 assert!(fa.len() <= MAX_FACTS_PER_LIST);
             }
         }
+    }
+
+    /// The three ways of adding a counter give one table whatever the key's form: a borrowed
+    /// name, a copied one and a moved-in owned one are the same key, in the same place, with
+    /// the same JSON, and the cap counts the same dropped increments.
+    #[test]
+    fn counts_keys_are_one_whatever_their_form() {
+        let mut a = Counts::default();
+        a.add_static("request", 2);
+        a.add("request", 1);
+        a.add_name(Cow::Owned("request".to_string()), 4);
+        a.add_name(Cow::Borrowed("bind"), 1);
+        a.add("0xc0000016", 3);
+        let mut b = Counts::default();
+        b.add("bind", 1);
+        b.add("request", 7);
+        b.add("0xc0000016", 3);
+        assert_eq!(a, b);
+        assert_eq!(a.get("request"), 7);
+        assert!(matches!(a.map.0[2].0, Cow::Borrowed(_)), "{:?}", a.map.0);
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            r#"{"0xc0000016":3,"bind":1,"request":7}"#
+        );
+        // Merging a table of borrowed keys into one of owned keys (and the reverse) adds up.
+        let mut m = b.clone();
+        m.merge(a.clone());
+        a.merge(b);
+        assert_eq!(m, a);
+        assert_eq!(a.get("request"), 14);
+        // The cap: every form of a new key is dropped alike once the table is full.
+        let mut full = Counts::default();
+        for i in 0..MAX_FACTS_PER_LIST {
+            full.add(&format!("k{i:04}"), 1);
+        }
+        full.add_static("zz", 2);
+        full.add_name(Cow::Borrowed("zy"), 3);
+        full.add("zx", 4);
+        full.add_static("k0000", 5);
+        assert_eq!(full.dropped, 9);
+        assert_eq!(full.get("k0000"), 6);
     }
 
     #[test]

@@ -41,9 +41,10 @@ impl Tally {
     }
 
     /// Hands every count to `into` under its name, in first-seen order, and empties the tally.
+    /// The name is moved in: a fixed name stays borrowed, a built one is not copied again.
     pub fn drain_into(&mut self, into: &mut Counts, name: CodeName) {
         for (code, n) in self.codes.drain(..) {
-            into.add(&name(code), n);
+            into.add_name(name(code), n);
         }
     }
 
