@@ -1,5 +1,6 @@
 //! One connection: its client and server, counters, outcome and analyzer.
 
+use std::fmt;
 use std::net::IpAddr;
 
 use super::dissection::{Dissection, Proven, Work};
@@ -98,6 +99,53 @@ pub struct Finished {
     pub icmp: Facts<String>,
     /// Reassembly losses.
     pub loss: StreamLoss,
+    /// The note on its content (see [`ContentNote`]) still to be added to its flow's
+    /// `evidence.notes`; `None` when there is none or it is already in `evidence.notes`.
+    pub note: Option<ContentNote>,
+}
+
+/// What a connection's content says about its port, kept unformatted until it is added to its
+/// flow: the connections of one flow mostly carry the same note, which the flow then only
+/// counts, so the text is written into a reused buffer instead of a new `String` per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentNote {
+    /// Content proved a service other than the one the server port suggests.
+    Mismatch {
+        /// The service the content proved.
+        proven: &'static str,
+        /// The service the port suggests.
+        guess: &'static str,
+        /// The server port.
+        port: u16,
+    },
+    /// Payload on a well-known port, but nothing its service's analyzer recognised.
+    NotRecognisable {
+        /// The service the port suggests.
+        guess: &'static str,
+        /// The server port.
+        port: u16,
+    },
+    /// Payload on a port without a well-known service, and no analyzer recognised it.
+    NotRecognised,
+}
+
+impl fmt::Display for ContentNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ContentNote::Mismatch {
+                proven,
+                guess,
+                port,
+            } => write!(
+                f,
+                "content is {proven}, not the {guess} that port {port} suggests"
+            ),
+            ContentNote::NotRecognisable { guess, port } => {
+                write!(f, "no recognisable {guess} content on port {port}")
+            }
+            ContentNote::NotRecognised => f.write_str("content not recognised"),
+        }
+    }
 }
 
 /// Decides which end of a connection is the server from its first packet.
@@ -342,7 +390,13 @@ impl Ended {
         if self.midstream && !self.syn && !self.synack && proven.roles_reversed {
             self.swap_roles();
         }
-        self.note_content(proven.service, &mut proven.evidence);
+        let mut note = self.content_note(proven.service);
+        if let (Some(n), false) = (note, proven.evidence.notes.is_empty()) {
+            // The analyzer left notes of its own: the note joins them here, so that merging
+            // them into the flow adds them in value order, as it always did.
+            proven.evidence.notes.add(n.to_string(), self.first);
+            note = None;
+        }
         Finished {
             key: FlowKey {
                 server: self.server.0,
@@ -361,6 +415,7 @@ impl Ended {
             evidence: proven.evidence,
             icmp: self.icmp,
             loss: proven.loss,
+            note,
         }
     }
 
@@ -372,31 +427,59 @@ impl Ended {
     }
 
     /// Says where content contradicts the port, or was not recognised.
-    fn note_content(&self, proven: Option<&'static str>, ev: &mut Evidence) {
+    fn content_note(&self, proven: Option<&'static str>) -> Option<ContentNote> {
         if !self.payload_seen || !self.dissect {
-            return;
+            return None;
         }
         let guess = services::well_known(self.transport, self.server.1);
-        let note = match proven {
+        let port = self.server.1;
+        match proven {
             Some(p) => {
                 let same = match (proto::by_service(p), proto::by_service(guess)) {
                     (Some(a), Some(b)) => a.name == b.name,
                     _ => p == guess,
                 };
-                if guess != "unknown" && !same {
-                    format!(
-                        "content is {p}, not the {guess} that port {} suggests",
-                        self.server.1
-                    )
-                } else {
-                    return;
-                }
+                (guess != "unknown" && !same).then_some(ContentNote::Mismatch {
+                    proven: p,
+                    guess,
+                    port,
+                })
             }
-            None if guess != "unknown" => {
-                format!("no recognisable {guess} content on port {}", self.server.1)
-            }
-            None => "content not recognised".to_string(),
-        };
-        ev.notes.add(note, self.first);
+            None if guess != "unknown" => Some(ContentNote::NotRecognisable { guess, port }),
+            None => Some(ContentNote::NotRecognised),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The notes read exactly as the `format!` calls that wrote them before they were kept
+    /// unformatted (the JSON of every flow with a note depends on it).
+    #[test]
+    fn content_notes_read_as_before() {
+        let (p, guess, port) = ("ldap", "http", 8080u16);
+        let cases = [
+            (
+                ContentNote::Mismatch {
+                    proven: p,
+                    guess,
+                    port,
+                },
+                format!("content is {p}, not the {guess} that port {port} suggests"),
+            ),
+            (
+                ContentNote::NotRecognisable { guess, port },
+                format!("no recognisable {guess} content on port {port}"),
+            ),
+            (
+                ContentNote::NotRecognised,
+                "content not recognised".to_string(),
+            ),
+        ];
+        for (note, want) in cases {
+            assert_eq!(note.to_string(), want);
+        }
     }
 }

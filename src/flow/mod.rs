@@ -11,6 +11,7 @@ pub mod dissection;
 pub mod tcp;
 
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::net::IpAddr;
 
 use ahash::RandomState;
@@ -360,6 +361,8 @@ pub struct Folder {
     index: HashMap<FlowKey, u32, RandomState>,
     /// Connections not stored because the set was full ([`MAX_FLOWS`]).
     dropped: u64,
+    /// Where a connection's note is written before it is looked up in its flow's notes.
+    scratch: String,
 }
 
 impl Default for Folder {
@@ -368,6 +371,7 @@ impl Default for Folder {
             flows: Vec::new(),
             index: HashMap::with_hasher(RandomState::with_seeds(5, 6, 7, 8)),
             dropped: 0,
+            scratch: String::new(),
         }
     }
 }
@@ -377,10 +381,10 @@ impl Folder {
     pub fn fold(&mut self, done: Finished) {
         let key = done.key;
         if let Some(&i) = self.index.get(&key) {
-            self.flows[i as usize].absorb(done);
+            self.flows[i as usize].absorb(done, &mut self.scratch);
         } else if self.flows.len() < MAX_FLOWS {
             self.index.insert(key, self.flows.len() as u32);
-            self.flows.push(Flow::from_conn(done));
+            self.flows.push(Flow::from_conn(done, &mut self.scratch));
         } else {
             self.dropped += 1;
         }
@@ -396,7 +400,7 @@ impl Folder {
 }
 
 impl Flow {
-    fn from_conn(c: Finished) -> Flow {
+    fn from_conn(c: Finished, scratch: &mut String) -> Flow {
         let mut f = Flow {
             key: c.key,
             proven_service: None,
@@ -412,11 +416,12 @@ impl Flow {
             icmp: Facts::default(),
             stream_loss: tcp::StreamLoss::default(),
         };
-        f.absorb(c);
+        f.absorb(c, scratch);
         f
     }
 
-    fn absorb(&mut self, c: Finished) {
+    /// Adds connection `c` to the flow; `scratch` is a buffer for the text of its note.
+    fn absorb(&mut self, c: Finished, scratch: &mut String) {
         self.connections += 1;
         match c.outcome {
             Outcome::Established => self.outcomes.established += 1,
@@ -436,13 +441,21 @@ impl Flow {
         self.last_ts = self.last_ts.max(c.last_ts);
         match (self.proven_service, c.service) {
             (None, Some(s)) => self.proven_service = Some(s),
-            (Some(a), Some(b)) if a != b => self.evidence.notes.add(
-                format!("connections proved different services: {a}, {b}"),
-                c.first,
-            ),
+            (Some(a), Some(b)) if a != b => {
+                scratch.clear();
+                let _ = write!(scratch, "connections proved different services: {a}, {b}");
+                self.evidence.notes.add_ref(scratch.as_str(), c.first);
+            }
             _ => {}
         }
         self.evidence.merge(c.evidence);
+        if let Some(note) = c.note {
+            // As merging a connection's notes holding only this one: counted when present,
+            // copied in only when new. (Writing into a `String` cannot fail.)
+            scratch.clear();
+            let _ = write!(scratch, "{note}");
+            self.evidence.notes.add_ref(scratch.as_str(), c.first);
+        }
         self.icmp.merge(c.icmp);
         self.stream_loss.gaps += c.loss.gaps;
         self.stream_loss.missing_bytes += c.loss.missing_bytes;
