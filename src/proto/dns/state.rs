@@ -47,12 +47,12 @@ impl DnsAnalyzer {
         let h = m.header;
         self.ev
             .messages
-            .add(if h.response { "response" } else { "query" }, 1);
+            .add_static(if h.response { "response" } else { "query" }, 1);
         if h.truncated {
-            self.ev.messages.add("truncated", 1);
+            self.ev.messages.add_static("truncated", 1);
         }
         if h.response {
-            self.ev.rcodes.add(&rcode_label(h.rcode), 1);
+            self.ev.rcodes.add_name(rcode_label(h.rcode), 1);
         }
         // Question names are moved into the facts, not copied; address names read the questions
         // too, so they are paired first.

@@ -106,7 +106,7 @@ impl HttpAnalyzer {
         let [requests, responses] = std::mem::take(&mut self.counted);
         for (key, n) in [("request", requests), ("response", responses)] {
             if n > 0 {
-                self.ev.messages.add(key, n);
+                self.ev.messages.add_static(key, n);
             }
         }
     }
@@ -177,7 +177,7 @@ impl HttpAnalyzer {
                 let tunnel =
                     status == 101 || (method == Method::Connect && (200..300).contains(&status));
                 if tunnel {
-                    self.ev.messages.add("upgrade", 1);
+                    self.ev.messages.add_static("upgrade", 1);
                     self.phase[Dir::ToServer.index()] = Phase::Rest;
                     return Phase::Rest;
                 }
@@ -199,7 +199,7 @@ impl HttpAnalyzer {
         if self.synced[i] {
             self.ev.malformed += 1;
         } else {
-            self.ev.messages.add("midstream_start", 1);
+            self.ev.messages.add_static("midstream_start", 1);
         }
         self.phase[i] = Phase::Resync;
         1
