@@ -612,7 +612,11 @@ impl DcerpcAnalyzer {
         if encrypted && !stub.is_empty() {
             self.ev.encrypted_stubs += 1;
         }
-        let Some(call) = self.calls.get_mut(h.call_id) else {
+        // One search of the table: the call's place serves for the append and the removal.
+        let Some(i) = self.calls.position(h.call_id) else {
+            return;
+        };
+        let Some((_, call)) = self.calls.0.get_mut(i) else {
             return;
         };
         if encrypted {
@@ -620,10 +624,9 @@ impl DcerpcAnalyzer {
         }
         append(call, stub, false);
         if h.last_frag() {
-            if let Some(call) = self.calls.remove(h.call_id) {
-                if let (Some(s), false) = (&call.stubs, call.overflow) {
-                    self.decode_response(at, &call, s);
-                }
+            let (_, call) = self.calls.0.swap_remove(i);
+            if let (Some(s), false) = (&call.stubs, call.overflow) {
+                self.decode_response(at, &call, s);
             }
         }
     }
