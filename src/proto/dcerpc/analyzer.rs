@@ -830,7 +830,7 @@ impl DcerpcAnalyzer {
             frame: at,
             transport: transport.into(),
             via: via.into(),
-            binding_host: t.ip.map(|i| i.to_string()),
+            binding_host: t.ip.map(ipv4_text),
             pipe,
             clsid: None,
         });
@@ -847,6 +847,19 @@ fn tower_id_transport(id: u16) -> String {
         0x0f => "pipe".into(),
         n => format!("tower_0x{n:02x}"),
     }
+}
+
+/// The dotted-decimal text of `ip`, as `Ipv4Addr`'s `Display` writes it, without the
+/// formatting machinery (one per EPM tower answered).
+fn ipv4_text(ip: std::net::Ipv4Addr) -> String {
+    let mut s = String::with_capacity(15);
+    for (k, o) in ip.octets().into_iter().enumerate() {
+        if k > 0 {
+            s.push('.');
+        }
+        pdu::push_decimal(&mut s, u16::from(o));
+    }
+    s
 }
 
 /// Appends a fragment's stub to the call's request or response buffer, up to [`MAX_STUB_LEN`].
@@ -978,6 +991,20 @@ mod tests {
         let mut ids: Vec<u32> = c.0.iter().map(|(k, _)| *k).collect();
         ids.sort();
         assert_eq!(ids, vec![7, 30]);
+    }
+
+    #[test]
+    fn ipv4_text_is_display_text() {
+        // 172.16.5.58 is the zerologon EPM answer's tower address (tshark epm.proto.ip).
+        for ip in [
+            [172, 16, 5, 58],
+            [0, 0, 0, 0],
+            [255, 255, 255, 255],
+            [10, 0, 100, 9],
+        ] {
+            let ip = std::net::Ipv4Addr::from(ip);
+            assert_eq!(ipv4_text(ip), ip.to_string());
+        }
     }
 
     #[test]

@@ -505,7 +505,7 @@ impl SyntaxId {
 }
 
 /// Appends `n` in decimal, as `{}` formats it.
-fn push_decimal(s: &mut String, n: u16) {
+pub(super) fn push_decimal(s: &mut String, n: u16) {
     let mut digits = [0u8; 5];
     let mut k = digits.len();
     let mut v = n;
