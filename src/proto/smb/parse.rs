@@ -182,7 +182,10 @@ pub fn utf16(b: &[u8]) -> String {
         _ => None,
     };
     if b.chunks_exact(2).all(|c| ascii(c).is_some()) {
-        return b.chunks_exact(2).filter_map(ascii).collect();
+        // Sized once (filter_map's size hint would start the String empty and grow it).
+        let mut s = String::with_capacity(b.len() / 2);
+        s.extend(b.chunks_exact(2).filter_map(ascii));
+        return s;
     }
     let units = b.chunks_exact(2).map(|c| match c {
         [lo, hi] => u16::from_le_bytes([*lo, *hi]),
