@@ -5,7 +5,6 @@
 //! stubs certflow decodes (EPM, IRemoteSCMActivator, IObjectExporter).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use super::dcom;
 use super::epm;
@@ -111,6 +110,91 @@ impl Calls {
     }
 }
 
+/// Binds and alter_contexts awaiting their ack: the contexts each offered, in order, by call_id
+/// (at most [`MAX_PENDING_BINDS`] binds, usually one). Kept in two flat vectors that live as
+/// long as the connection: recording a bind and taking it back at its ack allocate nothing
+/// once the vectors have grown.
+#[derive(Debug, Default)]
+struct PendingBinds {
+    /// (call_id, number of contexts), in the order the binds were recorded.
+    binds: Vec<(u32, usize)>,
+    /// The contexts of every bind of `binds`, one after the other in the same order.
+    offered: Vec<(u16, SyntaxId)>,
+}
+
+impl PendingBinds {
+    /// Number of binds held.
+    fn len(&self) -> usize {
+        self.binds.len()
+    }
+
+    /// The index in `binds` of the bind `call_id` and the range of its contexts in `offered`.
+    fn find(&self, call_id: u32) -> Option<(usize, std::ops::Range<usize>)> {
+        let mut start = 0;
+        for (k, &(id, n)) in self.binds.iter().enumerate() {
+            if id == call_id {
+                return Some((k, start..start + n));
+            }
+            start += n;
+        }
+        None
+    }
+
+    /// The contexts `call_id` offered (empty when it is not held).
+    fn offered(&self, call_id: u32) -> &[(u16, SyntaxId)] {
+        self.find(call_id)
+            .and_then(|(_, r)| self.offered.get(r))
+            .unwrap_or_default()
+    }
+
+    /// Forgets the bind `call_id`.
+    fn remove(&mut self, call_id: u32) {
+        if let Some((k, r)) = self.find(call_id) {
+            self.binds.remove(k);
+            self.offered.drain(r);
+        }
+    }
+
+    /// Starts recording the bind `call_id` (replacing one with the same call_id): its contexts
+    /// follow with [`Self::push`].
+    fn start(&mut self, call_id: u32) {
+        self.remove(call_id);
+        self.binds.push((call_id, 0));
+    }
+
+    /// One more context of the bind last started.
+    fn push(&mut self, ctx_id: u16, iface: SyntaxId) {
+        if let Some(last) = self.binds.last_mut() {
+            last.1 += 1;
+            self.offered.push((ctx_id, iface));
+        }
+    }
+}
+
+/// Which stubs certflow decodes on an interface (see [`DcerpcAnalyzer::decode_request`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decoded {
+    /// None.
+    No,
+    /// The endpoint mapper: NDR and NDR64.
+    Epm,
+    /// DCOM activation and OXID resolution: NDR only (Windows DCOM never negotiates NDR64 for
+    /// ORPC).
+    Dcom,
+}
+
+impl Decoded {
+    fn of(iface: &SyntaxId) -> Decoded {
+        if iface.uuid == EPM {
+            Decoded::Epm
+        } else if iface.uuid == ISYSTEM_ACTIVATOR || iface.uuid == IOBJECT_EXPORTER {
+            Decoded::Dcom
+        } else {
+            Decoded::No
+        }
+    }
+}
+
 /// One presentation context of the association (C706 12.6.3.1 `p_cont_elem_t`, as bound).
 #[derive(Debug, Clone, Copy)]
 struct Context {
@@ -123,6 +207,8 @@ struct Context {
     /// The interface's counters in [`Uses`]: found once at bind time so that a request costs no
     /// search of the evidence's interface table. None when that table was full at the bind.
     used: Option<usize>,
+    /// Whether certflow decodes the interface's stubs (found once, at the bind).
+    decoded: Decoded,
 }
 
 /// The presentation contexts, sorted by id: at most [`MAX_CONTEXTS_PER_ASSOC`] and usually one
@@ -239,7 +325,7 @@ pub struct DcerpcAnalyzer {
     /// Calls counted per interface, handed to `ev` in [`Analyzer::finish`].
     uses: Uses,
     /// call_id of a bind/alter_context -> the contexts it offered, in order.
-    pending_binds: BTreeMap<u32, Vec<(u16, SyntaxId)>>,
+    pending_binds: PendingBinds,
     calls: Calls,
     /// PDUs only a client sends (request, bind, alter_context, auth3, cancel, orphaned) and
     /// only a server sends (response, fault, bind_ack, bind_nak, alter_context_resp, shutdown),
@@ -334,7 +420,11 @@ impl DcerpcAnalyzer {
     /// recorded as learned by bind.
     fn bind(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, b: pdu::Bind<'_>) {
         let level = f.auth.map(|a| a.level);
-        let mut offered = Vec::with_capacity(b.len());
+        // Recorded while fewer binds are held than the cap (a bind already held is replaced).
+        let record = self.pending_binds.len() < MAX_PENDING_BINDS;
+        if record {
+            self.pending_binds.start(f.header.call_id);
+        }
         for c in b.contexts() {
             let used = match self.ev.interface(c.interface) {
                 Some(i) => {
@@ -359,12 +449,12 @@ impl DcerpcAnalyzer {
                     iface: c.interface,
                     ndr64: offered_any && all_ndr64,
                     used,
+                    decoded: Decoded::of(&c.interface),
                 });
             }
-            offered.push((c.ctx_id, c.interface));
-        }
-        if self.pending_binds.len() < MAX_PENDING_BINDS {
-            self.pending_binds.insert(f.header.call_id, offered);
+            if record {
+                self.pending_binds.push(c.ctx_id, c.interface);
+            }
         }
     }
 
@@ -375,10 +465,7 @@ impl DcerpcAnalyzer {
         if !sec_addr.is_empty() {
             self.ev.secondary_addresses.add_ref(sec_addr.as_ref(), at);
         }
-        let offered = self
-            .pending_binds
-            .remove(&f.header.call_id)
-            .unwrap_or_default();
+        let offered = self.pending_binds.offered(f.header.call_id);
         for (i, r) in b.results().enumerate() {
             if r.result == 0 {
                 self.ev
@@ -410,6 +497,7 @@ impl DcerpcAnalyzer {
                 self.ev.rejected_contexts.add(what, at);
             }
         }
+        self.pending_binds.remove(f.header.call_id);
     }
 
     /// A bind_nak, a fault, or a PDU certflow does not read.
@@ -440,9 +528,9 @@ impl DcerpcAnalyzer {
         let h = f.header;
         let level = f.auth.map(|a| a.level);
         let (ctx_id, opnum, stub) = (q.ctx_id, q.opnum, q.stub);
-        let (iface, ndr64, used) = match self.contexts.get(ctx_id) {
-            Some(c) => (Some(c.iface), c.ndr64, c.used),
-            None => (None, false, None),
+        let (iface, ndr64, used, decoded) = match self.contexts.get(ctx_id) {
+            Some(c) => (Some(c.iface), c.ndr64, c.used, c.decoded),
+            None => (None, false, None, Decoded::No),
         };
         let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
         if encrypted && !stub.is_empty() {
@@ -461,10 +549,7 @@ impl DcerpcAnalyzer {
                     unbound_name,
                 ),
             }
-            let decodable = iface.is_some_and(|s| {
-                s.uuid == EPM || s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER
-            });
-            if encrypted && decodable {
+            if encrypted && decoded != Decoded::No {
                 if let Some(s) = iface {
                     let op = names::opnum_name(&s.uuid, opnum)
                         .map(str::to_string)
@@ -476,13 +561,13 @@ impl DcerpcAnalyzer {
                     self.ev.encrypted_calls.add(what, at);
                 }
             }
-            // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR (Windows DCOM never
-            // negotiates NDR64 for ORPC).
+            // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR.
             let want_stub = !encrypted
-                && iface.is_some_and(|s| {
-                    s.uuid == EPM
-                        || (!ndr64 && (s.uuid == ISYSTEM_ACTIVATOR || s.uuid == IOBJECT_EXPORTER))
-                });
+                && match decoded {
+                    Decoded::Epm => true,
+                    Decoded::Dcom => !ndr64,
+                    Decoded::No => false,
+                };
             if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains(h.call_id) {
                 // Drop the lowest (oldest) call id to make room.
                 self.calls.remove_lowest();
@@ -527,7 +612,11 @@ impl DcerpcAnalyzer {
         if encrypted && !stub.is_empty() {
             self.ev.encrypted_stubs += 1;
         }
-        let Some(call) = self.calls.get_mut(h.call_id) else {
+        // One search of the table: the call's place serves for the append and the removal.
+        let Some(i) = self.calls.position(h.call_id) else {
+            return;
+        };
+        let Some((_, call)) = self.calls.0.get_mut(i) else {
             return;
         };
         if encrypted {
@@ -535,10 +624,9 @@ impl DcerpcAnalyzer {
         }
         append(call, stub, false);
         if h.last_frag() {
-            if let Some(call) = self.calls.remove(h.call_id) {
-                if let (Some(s), false) = (&call.stubs, call.overflow) {
-                    self.decode_response(at, &call, s);
-                }
+            let (_, call) = self.calls.0.swap_remove(i);
+            if let (Some(s), false) = (&call.stubs, call.overflow) {
+                self.decode_response(at, &call, s);
             }
         }
     }
@@ -742,7 +830,7 @@ impl DcerpcAnalyzer {
             frame: at,
             transport: transport.into(),
             via: via.into(),
-            binding_host: t.ip.map(|i| i.to_string()),
+            binding_host: t.ip.map(ipv4_text),
             pipe,
             clsid: None,
         });
@@ -759,6 +847,19 @@ fn tower_id_transport(id: u16) -> String {
         0x0f => "pipe".into(),
         n => format!("tower_0x{n:02x}"),
     }
+}
+
+/// The dotted-decimal text of `ip`, as `Ipv4Addr`'s `Display` writes it, without the
+/// formatting machinery (one per EPM tower answered).
+fn ipv4_text(ip: std::net::Ipv4Addr) -> String {
+    let mut s = String::with_capacity(15);
+    for (k, o) in ip.octets().into_iter().enumerate() {
+        if k > 0 {
+            s.push('.');
+        }
+        pdu::push_decimal(&mut s, u16::from(o));
+    }
+    s
 }
 
 /// Appends a fragment's stub to the call's request or response buffer, up to [`MAX_STUB_LEN`].
@@ -890,6 +991,49 @@ mod tests {
         let mut ids: Vec<u32> = c.0.iter().map(|(k, _)| *k).collect();
         ids.sort();
         assert_eq!(ids, vec![7, 30]);
+    }
+
+    #[test]
+    fn ipv4_text_is_display_text() {
+        // 172.16.5.58 is the zerologon EPM answer's tower address (tshark epm.proto.ip).
+        for ip in [
+            [172, 16, 5, 58],
+            [0, 0, 0, 0],
+            [255, 255, 255, 255],
+            [10, 0, 100, 9],
+        ] {
+            let ip = std::net::Ipv4Addr::from(ip);
+            assert_eq!(ipv4_text(ip), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn pending_binds_table() {
+        // As the call_id -> Vec map it replaces: a bind's contexts in order, a second bind with
+        // the same call_id replaces the first, an ack takes its bind back, others stay.
+        let s = |n: u8| SyntaxId {
+            uuid: Uuid([n; 16]),
+            major: u16::from(n),
+            minor: 0,
+        };
+        let mut p = PendingBinds::default();
+        for (call, ctxs) in [(2u32, &[(0u16, 1u8), (1, 2)][..]), (3, &[]), (5, &[(0, 3)])] {
+            p.start(call);
+            for &(id, n) in ctxs {
+                p.push(id, s(n));
+            }
+        }
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.offered(2), &[(0, s(1)), (1, s(2))]);
+        assert!(p.offered(3).is_empty() && p.offered(9).is_empty());
+        p.start(2);
+        p.push(4, s(7));
+        assert_eq!((p.len(), p.offered(2)), (3, &[(4, s(7))][..]));
+        assert_eq!(p.offered(5), &[(0, s(3))]);
+        p.remove(3);
+        p.remove(2);
+        assert_eq!((p.len(), p.offered(5)), (1, &[(0, s(3))][..]));
+        assert_eq!(p.offered.len(), 1);
     }
 
     /// The Zerologon capture: EPM map on 50555 -> 135, NETLOGON on 50556 -> 49668.

@@ -336,21 +336,15 @@ pub fn parse_header(data: &[u8]) -> Result<Header, Error> {
     if drep[0] & 0xee != 0 || drep[1] > 3 || drep[2] != 0 || drep[3] != 0 {
         return Err(Error::Malformed("drep"));
     }
-    let le = drep[0] & 0x10 != 0;
-    let u16_at = |i: usize| {
-        if le {
-            u16::from_le_bytes([b[i], b[i + 1]])
-        } else {
-            u16::from_be_bytes([b[i], b[i + 1]])
-        }
-    };
-    let frag_len = u16_at(8);
-    let auth_len = u16_at(10);
-    let call_id = if le {
-        u32::from_le_bytes([b[12], b[13], b[14], b[15]])
-    } else {
-        u32::from_be_bytes([b[12], b[13], b[14], b[15]])
-    };
+    // Read little-endian (as nearly every peer sends), swapped once for a big-endian PDU.
+    let mut frag_len = u16::from_le_bytes([b[8], b[9]]);
+    let mut auth_len = u16::from_le_bytes([b[10], b[11]]);
+    let mut call_id = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
+    if drep[0] & 0x10 == 0 {
+        frag_len = frag_len.swap_bytes();
+        auth_len = auth_len.swap_bytes();
+        call_id = call_id.swap_bytes();
+    }
     if (frag_len as usize) < HEADER_LEN || frag_len as usize > MAX_FRAG_LEN {
         return Err(Error::Malformed("frag_length"));
     }
@@ -511,7 +505,7 @@ impl SyntaxId {
 }
 
 /// Appends `n` in decimal, as `{}` formats it.
-fn push_decimal(s: &mut String, n: u16) {
+pub(super) fn push_decimal(s: &mut String, n: u16) {
     let mut digits = [0u8; 5];
     let mut k = digits.len();
     let mut v = n;
@@ -774,14 +768,19 @@ pub fn fragment(header: Header, buf: &[u8]) -> Result<Fragment<'_>, Error> {
     let pdu = buf.get(..frag).ok_or(Error::Incomplete(frag))?;
     let le = header.little_endian();
     let (auth, body_end) = if header.auth_len > 0 {
+        // auth_type u8, auth_level u8, auth_pad_length u8, reserved u8, auth_context_id u32.
         let t = frag - header.auth_len as usize - SEC_TRAILER_LEN;
-        let mut r = Reader::new(pdu, le);
-        r.seek(t, "sec_trailer")?;
-        let auth_type = AuthType(r.u8("auth_type")?);
-        let level = AuthLevel(r.u8("auth_level")?);
-        let pad_len = r.u8("auth_pad_length")?;
-        let _reserved = r.u8("auth_reserved")?;
-        let context_id = r.u32("auth_context_id")?;
+        let trailer: &[u8; SEC_TRAILER_LEN] = pdu
+            .get(t..t + SEC_TRAILER_LEN)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(Error::Malformed("sec_trailer"))?;
+        let [auth_type, level, pad_len, _reserved, c0, c1, c2, c3] = *trailer;
+        let context_id = if le {
+            u32::from_le_bytes([c0, c1, c2, c3])
+        } else {
+            u32::from_be_bytes([c0, c1, c2, c3])
+        };
+        let (auth_type, level) = (AuthType(auth_type), AuthLevel(level));
         (
             Some(AuthInfo {
                 auth_type,
@@ -821,14 +820,64 @@ impl<'a> Fragment<'a> {
         self.body.get(start..end).ok_or(Error::Malformed("stub"))
     }
 
+    /// The 8 bytes after the common header that start a request and a response (alloc_hint
+    /// u32, p_cont_id u16, then opnum u16 or cancel_count and reserved), read in one piece;
+    /// a body too short for them is malformed, the error naming the first field cut, as a
+    /// [`Reader`] names it (`fields` lists the names in order, with their sizes).
+    #[inline]
+    fn fixed8(&self, fields: &[(&'static str, usize)]) -> Result<[u8; 8], Error> {
+        match self
+            .body
+            .get(HEADER_LEN..HEADER_LEN + 8)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        {
+            Some(b) => Ok(b),
+            None => Err(self.cut_field(fields)),
+        }
+    }
+
+    /// The error of [`Self::fixed8`] for a body too short.
+    #[cold]
+    fn cut_field(&self, fields: &[(&'static str, usize)]) -> Error {
+        let mut end = HEADER_LEN;
+        if self.body.len() < end {
+            return Error::Malformed("body");
+        }
+        for &(what, n) in fields {
+            end += n;
+            if self.body.len() < end {
+                return Error::Malformed(what);
+            }
+        }
+        Error::Malformed("body")
+    }
+
     /// The body of a request (call only when `header.ptype` is [`PType::REQUEST`]).
+    #[inline]
     pub fn request(&self) -> Result<Request<'a>, Error> {
-        let mut r = self.reader()?;
-        let alloc_hint = r.u32("alloc_hint")?;
-        let ctx_id = r.u16("p_cont_id")?;
-        let opnum = r.u16("opnum")?;
+        let [a0, a1, a2, a3, c0, c1, o0, o1] =
+            self.fixed8(&[("alloc_hint", 4), ("p_cont_id", 2), ("opnum", 2)])?;
+        let le = self.header.little_endian();
+        let (alloc_hint, ctx_id, opnum) = if le {
+            (
+                u32::from_le_bytes([a0, a1, a2, a3]),
+                u16::from_le_bytes([c0, c1]),
+                u16::from_le_bytes([o0, o1]),
+            )
+        } else {
+            (
+                u32::from_be_bytes([a0, a1, a2, a3]),
+                u16::from_be_bytes([c0, c1]),
+                u16::from_be_bytes([o0, o1]),
+            )
+        };
+        let mut start = HEADER_LEN + 8;
         let object = if self.header.flags & PFC_OBJECT_UUID != 0 {
-            Some(r.uuid("object")?)
+            let mut r = Reader::new(self.body, le);
+            r.seek(start, "object")?;
+            let u = r.uuid("object")?;
+            start = r.pos();
+            Some(u)
         } else {
             None
         };
@@ -837,21 +886,34 @@ impl<'a> Fragment<'a> {
             ctx_id,
             opnum,
             object,
-            stub: self.stub(r.pos())?,
+            stub: self.stub(start)?,
         })
     }
 
     /// The body of a response (call only when `header.ptype` is [`PType::RESPONSE`]).
+    #[inline]
     pub fn response(&self) -> Result<Response<'a>, Error> {
-        let mut r = self.reader()?;
-        let alloc_hint = r.u32("alloc_hint")?;
-        let ctx_id = r.u16("p_cont_id")?;
-        let _cancel_count = r.u8("cancel_count")?;
-        let _reserved = r.u8("reserved")?;
+        let [a0, a1, a2, a3, c0, c1, _cancel_count, _reserved] = self.fixed8(&[
+            ("alloc_hint", 4),
+            ("p_cont_id", 2),
+            ("cancel_count", 1),
+            ("reserved", 1),
+        ])?;
+        let (alloc_hint, ctx_id) = if self.header.little_endian() {
+            (
+                u32::from_le_bytes([a0, a1, a2, a3]),
+                u16::from_le_bytes([c0, c1]),
+            )
+        } else {
+            (
+                u32::from_be_bytes([a0, a1, a2, a3]),
+                u16::from_be_bytes([c0, c1]),
+            )
+        };
         Ok(Response {
             alloc_hint,
             ctx_id,
-            stub: self.stub(r.pos())?,
+            stub: self.stub(HEADER_LEN + 8)?,
         })
     }
 
@@ -1257,6 +1319,62 @@ pub(crate) mod tests {
         assert!(!h.little_endian());
         assert_eq!(h.frag_len, 72);
         assert_eq!(h.call_id, 1);
+    }
+
+    #[test]
+    fn big_endian_request_response_and_trailer() {
+        use crate::proto::dcerpc::epm::tests::{ZL_F7_MAP_REQ, ZL_F8_MAP_RESP};
+        // epm_map_netlogon_zerologon_win2019.pcap frames 7 and 8 (tshark: frag_length 156 /
+        // 152, call_id 1, alloc_hint 132 / 128, ctx 0, opnum 3) with drep switched to
+        // big-endian and the header and body integers swapped by hand; frame 7 also given a
+        // 16-byte auth_value whose trailer reads type 9, level 6, pad 4, context id 0x01020304.
+        let be = |s: &str| {
+            let mut b = hex(s);
+            b[4] = 0;
+            for (i, n) in [(8, 2), (10, 2), (12, 4), (16, 4), (20, 2), (22, 2)] {
+                b[i..i + n].reverse();
+            }
+            b
+        };
+        let mut b = be(ZL_F7_MAP_REQ);
+        b[11] = 16; // auth_length 16: the trailer at 156 - 16 - 8 = 132
+        b[132..140].copy_from_slice(&[9, 6, 4, 0, 1, 2, 3, 4]);
+        let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+        assert_eq!(
+            f.auth,
+            Some(AuthInfo {
+                auth_type: AuthType(9),
+                level: AuthLevel(6),
+                pad_len: 4,
+                context_id: 0x0102_0304,
+            })
+        );
+        let q = f.request().unwrap();
+        assert_eq!(
+            (q.alloc_hint, q.ctx_id, q.opnum, q.object),
+            (132, 0, 3, None)
+        );
+        assert_eq!(q.stub, &b[24..128]);
+        let b = be(ZL_F8_MAP_RESP);
+        let h = parse_header(&b).unwrap();
+        assert_eq!((h.frag_len, h.call_id), (152, 1));
+        let q = fragment(h, &b).unwrap().response().unwrap();
+        assert_eq!((q.alloc_hint, q.ctx_id), (128, 0));
+        assert_eq!(q.stub, &b[24..]);
+        // A body cut inside the fixed fields names the first field cut, as the field-by-field
+        // reader did (auth_length puts the trailer at 16, 20, 22 and 23).
+        for (auth_len, req, resp) in [
+            (0x84u8, "alloc_hint", "alloc_hint"),
+            (0x80, "p_cont_id", "p_cont_id"),
+            (0x7e, "opnum", "cancel_count"),
+            (0x7d, "opnum", "reserved"),
+        ] {
+            let mut b = hex(ZL_F7_MAP_REQ);
+            b[10] = auth_len;
+            let f = fragment(parse_header(&b).unwrap(), &b).unwrap();
+            assert_eq!(f.request(), Err(Error::Malformed(req)), "{auth_len}");
+            assert_eq!(f.response(), Err(Error::Malformed(resp)), "{auth_len}");
+        }
     }
 
     // epm_drsuapi_kerberos_privacy_sealed.pcapng.gz frame 11: bind DRSUAPI 4.0 in contexts 0

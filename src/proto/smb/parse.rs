@@ -175,6 +175,18 @@ fn buffer(msg: &[u8], offset: usize, len: usize) -> Result<&[u8], SmbError> {
 /// UTF-16LE to a String (lossy), at most [`MAX_NAME_BYTES`] bytes.
 pub fn utf16(b: &[u8]) -> String {
     let b = b.get(..b.len().min(MAX_NAME_BYTES)).unwrap_or_default();
+    // ASCII names (nearly all: pipe names, share paths) are copied a byte per unit; an odd
+    // last byte is left out, as below.
+    let ascii = |c: &[u8]| match c {
+        [lo, 0] if lo.is_ascii() => Some(char::from(*lo)),
+        _ => None,
+    };
+    if b.chunks_exact(2).all(|c| ascii(c).is_some()) {
+        // Sized once (filter_map's size hint would start the String empty and grow it).
+        let mut s = String::with_capacity(b.len() / 2);
+        s.extend(b.chunks_exact(2).filter_map(ascii));
+        return s;
+    }
     let units = b.chunks_exact(2).map(|c| match c {
         [lo, hi] => u16::from_le_bytes([*lo, *hi]),
         _ => 0,
@@ -432,17 +444,24 @@ mod tests {
         for _ in 0..MAX_NAME_BYTES {
             long.extend_from_slice(&[0x41, 0x00]);
         }
-        let cases: [&[u8]; 5] = [
+        // Also: the fast ASCII path's edges (empty, U+007F, U+0080, U+00E9, a high byte set).
+        let cases: [&[u8]; 10] = [
             b"l\0s\0a\0r\0p\0c\0",
             b"a\0b",
             &[0x00, 0xd8, 0x41, 0x00],
             &[0x3d, 0xd8, 0x00, 0xde, 0x2e, 0x00],
             &long,
+            b"",
+            &[0x7f, 0x00, 0x41, 0x00],
+            &[0x80, 0x00, 0x41, 0x00],
+            &[0x41, 0x00, 0xe9, 0x00],
+            &[0x41, 0x01],
         ];
         for b in cases {
             assert_eq!(utf16(b), lossy(b), "{b:02x?}");
         }
         assert_eq!(utf16(cases[0]), "lsarpc");
         assert_eq!(utf16(cases[2]), "\u{fffd}A");
+        assert_eq!(utf16(cases[8]), "A\u{e9}");
     }
 }

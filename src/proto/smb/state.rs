@@ -116,8 +116,19 @@ fn command_name(code: u32) -> Cow<'static, str> {
 }
 
 /// The `statuses` key of an NT status: `0x` and eight lowercase hex digits, as
-/// `format!("0x{code:08x}")` writes it, without the formatting machinery.
+/// `format!("0x{code:08x}")` writes it, without the formatting machinery. The statuses nearly
+/// every connection answers (MS-ERREF 2.3.1) are borrowed, not built.
 fn status_name(code: u32) -> Cow<'static, str> {
+    match code {
+        0xc000_0016 => return Cow::Borrowed("0xc0000016"), // MORE_PROCESSING_REQUIRED
+        0xc000_0022 => return Cow::Borrowed("0xc0000022"), // ACCESS_DENIED
+        0xc000_0034 => return Cow::Borrowed("0xc0000034"), // OBJECT_NAME_NOT_FOUND
+        0xc000_006d => return Cow::Borrowed("0xc000006d"), // LOGON_FAILURE
+        0xc000_0128 => return Cow::Borrowed("0xc0000128"), // FILE_CLOSED
+        0xc000_0203 => return Cow::Borrowed("0xc0000203"), // USER_SESSION_DELETED
+        0x8000_0005 => return Cow::Borrowed("0x80000005"), // BUFFER_OVERFLOW
+        _ => {}
+    }
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(10);
     s.push_str("0x");
@@ -635,7 +646,12 @@ mod tests {
             0x103,
             0x8000_0005,
             0xc000_0016,
+            0xc000_0022,
             0xc000_0034,
+            0xc000_006d,
+            0xc000_0128,
+            0xc000_0203,
+            0xc000_0017,
             0xdead_beef,
             u32::MAX,
         ] {
