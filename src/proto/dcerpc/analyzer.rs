@@ -407,7 +407,7 @@ impl DcerpcAnalyzer {
             Some(n) => *n += 1,
             // Unreachable while `parse_header` admits only connection-oriented types; counted by
             // name all the same.
-            None => self.ev.pdu_types.add(&f.header.ptype.name(), 1),
+            None => self.ev.pdu_types.add_name(f.header.ptype.name(), 1),
         }
         if let Some(a) = f.auth {
             self.ev
@@ -946,7 +946,7 @@ impl Analyzer for DcerpcAnalyzer {
             if *n > 0 {
                 self.ev
                     .pdu_types
-                    .add(&pdu::PType(code as u8).name(), std::mem::take(n));
+                    .add_name(pdu::PType(code as u8).name(), std::mem::take(n));
             }
         }
         self.unbound
