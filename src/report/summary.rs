@@ -89,7 +89,7 @@ pub fn evidence(f: &Flow) -> String {
         }));
     }
     if let Some(s) = &e.smb {
-        parts.extend(list("smb", &s.dialect, |d| d.clone()));
+        parts.extend(list("smb", &s.dialect, |d| d.to_string()));
         parts.extend(list("pipes", &s.pipes, |p| p.clone()));
         if s.encrypted {
             parts.push("encrypted".into());

@@ -1,5 +1,7 @@
 //! What SMB content proved about a flow (MS-SMB2, MS-CIFS negotiate).
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::evidence::{Counts, Facts, Merge};
@@ -8,13 +10,14 @@ use crate::evidence::{Counts, Facts, Merge};
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SmbEvidence {
     /// Dialects offered by the client: SMB2 dialects ("2.0.2" .. "3.1.1") and SMB1 NEGOTIATE
-    /// dialect strings as sent ("NT LM 0.12", "SMB 2.002", "SMB 2.???").
+    /// dialect strings as sent ("NT LM 0.12", "SMB 2.002", "SMB 2.???"). Known SMB2 dialects
+    /// are fixed names: recording one allocates nothing.
     #[serde(skip_serializing_if = "Facts::is_empty")]
-    pub dialects_offered: Facts<String>,
+    pub dialects_offered: Facts<Cow<'static, str>>,
     /// Dialect chosen by the server ("3.1.1" ...; "2.???" when the server answered an SMB1
     /// negotiate with the SMB2 wildcard).
     #[serde(skip_serializing_if = "Facts::is_empty")]
-    pub dialect: Facts<String>,
+    pub dialect: Facts<Cow<'static, str>>,
     /// True when traffic is encrypted: a TRANSFORM_HEADER was seen, or the session or a share
     /// demands encryption.
     #[serde(skip_serializing_if = "std::ops::Not::not")]

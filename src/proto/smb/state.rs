@@ -202,7 +202,7 @@ impl SmbAnalyzer {
                     Ok(Some(ds)) => {
                         self.command(SMB1_NEGOTIATE);
                         for d in ds {
-                            self.ev.dialects_offered.add(d, ctx.frame);
+                            self.ev.dialects_offered.add(Cow::Owned(d), ctx.frame);
                         }
                     }
                     Ok(None) => {}
@@ -270,9 +270,7 @@ impl SmbAnalyzer {
             match h.command {
                 Command::NEGOTIATE => {
                     for d in p::negotiate_request(m)? {
-                        self.ev
-                            .dialects_offered
-                            .add_ref(p::dialect_name(d).as_ref(), at);
+                        self.ev.dialects_offered.add(p::dialect_name(d), at);
                     }
                 }
                 Command::TREE_CONNECT => {
@@ -347,7 +345,7 @@ impl SmbAnalyzer {
             Command::NEGOTIATE if ok => {
                 self.ev
                     .dialect
-                    .add_ref(p::dialect_name(p::negotiate_response(m)?).as_ref(), at);
+                    .add(p::dialect_name(p::negotiate_response(m)?), at);
             }
             Command::SESSION_SETUP
                 if ok && p::session_setup_response(m)? & p::SESSION_FLAG_ENCRYPT_DATA != 0 =>
