@@ -134,10 +134,18 @@ pub fn message_frame(data: &[u8]) -> Frame {
     match ber::header(data) {
         Err(BerError::Incomplete) => Frame::Incomplete,
         Err(BerError::Invalid) => Frame::Invalid,
-        Ok(t) if t.tag != 0x30 => Frame::Invalid,
-        Ok(t) if t.total_len() > MAX_MESSAGE_LEN => Frame::TooLong(t.total_len()),
-        Ok(t) if t.total_len() > data.len() => Frame::Incomplete,
-        Ok(t) => Frame::Complete(t.total_len()),
+        Ok(t) => message_frame_of(t, data.len()),
+    }
+}
+
+/// [`message_frame`] from the header `t` read at the start of `avail` bytes.
+#[inline]
+fn message_frame_of(t: ber::Tlv, avail: usize) -> Frame {
+    match t {
+        t if t.tag != 0x30 => Frame::Invalid,
+        t if t.total_len() > MAX_MESSAGE_LEN => Frame::TooLong(t.total_len()),
+        t if t.total_len() > avail => Frame::Incomplete,
+        t => Frame::Complete(t.total_len()),
     }
 }
 
@@ -155,7 +163,26 @@ fn is_op_tag(tag: u8) -> bool {
 /// The messageID and protocolOp tag of the message at the start of `data`, read from its first
 /// bytes only (`SEQUENCE { INTEGER (1-4 octets), [APPLICATION n] ...`), if they have that shape.
 pub fn peek_op(data: &[u8]) -> Option<(u32, u32)> {
-    let seq = ber::header(data).ok()?;
+    op_after(data, ber::header(data).ok()?)
+}
+
+/// [`message_frame`] and, for a complete message, [`peek_op`], with the SEQUENCE header read
+/// once: the per-message work of framing messages that follow one another.
+pub fn frame_op(data: &[u8]) -> (Frame, Option<(u32, u32)>) {
+    let t = match ber::header(data) {
+        Err(BerError::Incomplete) => return (Frame::Incomplete, None),
+        Err(BerError::Invalid) => return (Frame::Invalid, None),
+        Ok(t) => t,
+    };
+    match message_frame_of(t, data.len()) {
+        Frame::Complete(n) => (Frame::Complete(n), op_after(data, t)),
+        f => (f, None),
+    }
+}
+
+/// [`peek_op`] once the message's header `seq` has been read from the start of `data`.
+#[inline]
+fn op_after(data: &[u8], seq: ber::Tlv) -> Option<(u32, u32)> {
     if seq.tag != 0x30 {
         return None;
     }
@@ -855,6 +882,46 @@ mod tests {
         assert_eq!(
             message_frame(&[0x30, 0x84, 0x10, 0, 0, 0]),
             Frame::TooLong(0x1000_0006)
+        );
+    }
+
+    /// [`frame_op`] is [`message_frame`] plus, for a complete message, [`peek_op`].
+    fn frame_op_agrees(b: &[u8]) {
+        let f = message_frame(b);
+        let op = match f {
+            Frame::Complete(_) => peek_op(b),
+            _ => None,
+        };
+        assert_eq!(frame_op(b), (f, op), "{b:02x?}");
+    }
+
+    #[test]
+    fn frame_op_reads_the_header_once_with_the_same_result() {
+        // F4_ROOTDSE_SEARCH, followed by the modifyResponse inside
+        // ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13 (bytes 32.. of the SASL buffer).
+        let mut b = hex(F4_ROOTDSE_SEARCH);
+        let modify = hex(crate::proto::testutil::LDAP_SASL_MODIFY_RESPONSE).split_off(32);
+        assert_eq!(frame_op(&b), (Frame::Complete(b.len()), Some((5, 3))));
+        assert_eq!(frame_op(&modify), (Frame::Complete(22), Some((8, 7))));
+        b.extend_from_slice(&modify);
+        assert_eq!(frame_op(&b), (Frame::Complete(b.len() - 22), Some((5, 3))));
+        // Every prefix (incomplete), and every one-byte corruption of the first 16 bytes
+        // (invalid tags and lengths, lengths past the end or above the cap, a protocolOp
+        // that does not fit, a bad messageID).
+        for n in 0..b.len() {
+            frame_op_agrees(&b[..n]);
+        }
+        for i in 0..16 {
+            for v in [0x00, 0x02, 0x30, 0x63, 0x7f, 0x80, 0x84, 0x85, 0xff] {
+                let mut c = b.clone();
+                c[i] = v;
+                frame_op_agrees(&c);
+            }
+        }
+        assert_eq!(frame_op(&[0x30, 0x80]), (Frame::Invalid, None));
+        assert_eq!(
+            frame_op(&[0x30, 0x84, 0x10, 0, 0, 0]),
+            (Frame::TooLong(0x1000_0006), None)
         );
     }
 

@@ -217,10 +217,15 @@ impl LdapAnalyzer {
 
     /// One whole LDAPMessage.
     fn message(&mut self, ctx: &Ctx, bytes: &[u8], wrapped: bool) {
+        self.message_op(ctx, bytes, parse::peek_op(bytes), wrapped);
+    }
+
+    /// One whole LDAPMessage whose [`parse::peek_op`] is `peeked`.
+    fn message_op(&mut self, ctx: &Ctx, bytes: &[u8], peeked: Option<(u32, u32)>, wrapped: bool) {
         // searchResEntry (4) and searchResRef (19) bodies (attribute values, referral URLs)
         // carry nothing certflow reports: count them from the header alone. They are most of
         // the bytes of a directory search, and decoding every attribute dominated the cost.
-        if let Some((_, op @ (4 | 19))) = parse::peek_op(bytes) {
+        if let Some((_, op @ (4 | 19))) = peeked {
             self.proved = true;
             self.ev.record_op(op, ctx.frame);
             if wrapped {
@@ -340,13 +345,13 @@ impl LdapAnalyzer {
     fn inner_messages(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
         let mut at = 0;
         while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
-            match parse::message_frame(rest) {
-                Frame::Complete(n) => {
-                    self.message(ctx, rest.get(..n).unwrap_or(rest), true);
+            match parse::frame_op(rest) {
+                (Frame::Complete(n), op) => {
+                    self.message_op(ctx, rest.get(..n).unwrap_or(rest), op, true);
                     at += n;
                 }
-                Frame::Incomplete => break,
-                Frame::TooLong(_) | Frame::Invalid => {
+                (Frame::Incomplete, _) => break,
+                (Frame::TooLong(_) | Frame::Invalid, _) => {
                     self.ev.malformed += 1;
                     at = data.len();
                 }
