@@ -7,10 +7,11 @@
 //! element's length bounds the parse) and it rejects unknown protocolOp tags (counted as
 //! malformed, the tag is still reported by [`peek_op`]).
 //!
-//! The most frequent messages (searchRequest, the LDAPResult-only responses, unbindRequest) are
-//! first tried by a fast path ([`parse_message`] calls `parse_simple`) that reads them with the
-//! BER helper and accepts only a subset of what ldap-parser accepts, with the same result;
-//! everything else, including every message ldap-parser would reject, goes to ldap-parser.
+//! The most frequent messages (bindRequest, searchRequest, the LDAPResult-only responses,
+//! unbindRequest) are first tried by a fast path ([`parse_message`] calls `parse_simple`) that
+//! reads them with the BER helper and accepts only a subset of what ldap-parser accepts, with
+//! the same result; everything else, including every message ldap-parser would reject, goes to
+//! ldap-parser.
 
 use std::borrow::Cow;
 
@@ -351,8 +352,8 @@ fn minimal_u32(c: &[u8]) -> Option<u32> {
     )
 }
 
-/// Fast path of [`parse_message`] for the frequent messages: searchRequest (RFC 4511 4.5.1, see
-/// [`fast_search`]), the responses made of an LDAPResult alone (4.1.9: bindResponse,
+/// Fast path of [`parse_message`] for the frequent messages: bindRequest (RFC 4511 4.2, see
+/// [`fast_bind`]), searchRequest (4.5.1, see [`fast_search`]), the responses made of an LDAPResult alone (4.1.9: bindResponse,
 /// searchResDone, modifyResponse, addResponse, delResponse, modDNResponse, compareResponse) and
 /// unbindRequest (4.3). Reads them with [`ber`] instead of ldap-parser's generic decoder.
 ///
@@ -386,6 +387,8 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
     let detail = match op_t.tag {
         // unbindRequest [APPLICATION 2] NULL
         0x42 if op.is_empty() => Detail::None,
+        // bindRequest [APPLICATION 0]
+        0x60 => fast_bind(op)?,
         // searchRequest [APPLICATION 3]
         0x63 => fast_search(op)?,
         // [APPLICATION 1, 5, 7, 9, 11, 13, 15] LDAPResult
@@ -570,6 +573,50 @@ fn fast_search(c: &[u8]) -> Option<Detail> {
         attrs = after;
     }
     Some(search_detail(base, ints[0], &filter, names.into_iter()))
+}
+
+/// A bindRequest's content (RFC 4511 4.2) read without ldap-parser (see [`parse_simple`]):
+/// `version INTEGER (1..127)`, `name LDAPDN`, `authentication` either `simple [0] OCTET
+/// STRING` (primitive `80`) or `sasl [3] SaslCredentials` (`a3`: `mechanism LDAPString`,
+/// `credentials OCTET STRING OPTIONAL`, nothing else), and nothing after it. The subset of
+/// ldap-parser's reading taken here: a one-octet version (ldap-parser reads a `u8` below
+/// 128), exact identifier octets (ldap-parser looks only at the tag number of the choice, and
+/// reads the SASL credentials past the end of `[3]` if they are not inside it).
+fn fast_bind(c: &[u8]) -> Option<Detail> {
+    let [0x02, 0x01, version, ref rest @ ..] = *c else {
+        return None;
+    };
+    if version >= 0x80 {
+        return None;
+    }
+    let (name, rest) = ldap_string(rest)?;
+    let (t, auth, rest) = ber::split(rest).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let (kind, krb_sname) = match t.tag {
+        0x80 if auth.is_empty() && name.is_empty() => (BindKind::Anonymous, None),
+        0x80 if auth.is_empty() => (BindKind::Unauthenticated, None),
+        0x80 => (BindKind::Simple, None),
+        0xa3 => {
+            let (mech, rest) = ldap_string(auth)?;
+            let cred = match ber::split(rest) {
+                _ if rest.is_empty() => None,
+                Ok((t, cred, [])) if t.tag == 0x04 => Some(cred),
+                _ => return None,
+            };
+            (
+                BindKind::Sasl(cap(mech, MAX_STRING_LEN)),
+                cred.and_then(ap_req_sname),
+            )
+        }
+        _ => return None,
+    };
+    Some(Detail::Bind {
+        name: cap(name, MAX_STRING_LEN),
+        kind,
+        krb_sname,
+    })
 }
 
 /// The message at the start of `data` decoded by ldap-parser: whatever [`parse_simple`] does
@@ -963,7 +1010,7 @@ mod tests {
         let Some(msgs) = corpus() else {
             return;
         };
-        let simple = |op: u32| matches!(op, 1 | 2 | 3 | 5 | 7 | 9 | 11 | 13 | 15);
+        let simple = |op: u32| matches!(op, 0 | 1 | 2 | 3 | 5 | 7 | 9 | 11 | 13 | 15);
         let (mut lib, mut fast) = (0, 0);
         for b in &msgs {
             if parse_with_library(b).is_ok_and(|m| simple(m.op)) {
@@ -1002,6 +1049,48 @@ mod tests {
         }
         eprintln!("{accepted} mutated messages accepted by both paths");
         assert!(accepted > 0);
+    }
+
+    #[test]
+    fn binds_take_the_fast_path() {
+        // Every bindRequest of the public captures (simple, anonymous and SASL binds, the
+        // GSS-SPNEGO/GSSAPI ones carrying a Kerberos AP-REQ) is read by the fast path with
+        // ldap-parser's result.
+        let Some(msgs) = corpus() else {
+            return;
+        };
+        let (mut binds, mut sasl, mut krb, mut simple) = (0, 0, 0, 0);
+        for b in &msgs {
+            let Ok(m) = parse_with_library(b) else {
+                continue;
+            };
+            let Detail::Bind {
+                kind, krb_sname, ..
+            } = &m.detail
+            else {
+                continue;
+            };
+            binds += 1;
+            assert_eq!(parse_simple(b).as_ref(), Some(&m), "{b:02x?}");
+            match kind {
+                BindKind::Sasl(_) => sasl += 1,
+                _ => simple += 1,
+            }
+            if krb_sname.is_some() {
+                krb += 1;
+            }
+        }
+        eprintln!("{binds} binds: {sasl} SASL ({krb} with a Kerberos ticket), {simple} simple");
+        assert!(sasl > 0 && krb > 0 && simple > 0, "{binds} binds");
+        // Cut by one byte: not read by the fast path, an error from ldap-parser.
+        let b = msgs
+            .iter()
+            .find(|b| matches!(parse_simple(b), Some(Message { op: 0, .. })))
+            .unwrap();
+        let mut cut = b.clone();
+        cut.truncate(b.len() - 1);
+        assert_eq!(parse_simple(&cut), None);
+        assert!(parse_message(&cut).is_err());
     }
 
     #[test]
