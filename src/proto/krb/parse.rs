@@ -150,7 +150,8 @@ pub struct KrbMessage<'a> {
     /// The message type, from the outer [APPLICATION n] tag (the inner `msg-type` field is not
     /// compared with it).
     pub msg_type: Option<MsgType>,
-    /// Every realm named: request realm, crealm, ticket realms, error realms.
+    /// Every realm named: request realm, crealm, ticket realms, error realms; each distinct
+    /// realm once, in the order first named (a message names its realm in several places).
     pub realms: Vec<String>,
     /// The client principal `cname@crealm` (AS-REQ, AS-REP, TGS-REP, KRB-ERROR).
     pub client: Option<String>,
@@ -272,8 +273,15 @@ pub(super) fn parse_with_library(
     }
 }
 
+/// Adds `realm` to `m.realms` unless it is already there (no copy of a repeated realm).
+pub(super) fn add_realm<S: AsRef<str> + Into<String>>(m: &mut KrbMessage<'_>, realm: S) {
+    if !m.realms.iter().any(|r| r.as_str() == realm.as_ref()) {
+        m.realms.push(realm.into());
+    }
+}
+
 pub(super) fn add_ticket(m: &mut KrbMessage<'_>, t: Ticket<'_>) {
-    m.realms.push(t.realm.0);
+    add_realm(m, t.realm.0);
     m.ticket_snames.push(principal(t.sname));
     m.ticket_etypes.push(t.enc_part.etype.0);
 }
@@ -283,7 +291,7 @@ fn add_req(m: &mut KrbMessage<'_>, r: KdcReq<'_>) {
     if let Some(c) = b.cname {
         m.client = Some(client(c, &b.realm.0));
     }
-    m.realms.push(b.realm.0);
+    add_realm(m, b.realm.0);
     m.sname = b.sname.map(principal);
     m.etypes_requested = b.etype.iter().map(|e| e.0).collect();
     m.padata_types.reserve(r.padata.len());
@@ -311,7 +319,7 @@ pub(super) fn add_pa_tgs_req(m: &mut KrbMessage<'_>, value: &[u8]) {
 
 fn add_rep(m: &mut KrbMessage<'_>, r: KdcRep<'_>) {
     m.client = Some(client(r.cname, &r.crealm.0));
-    m.realms.push(r.crealm.0);
+    add_realm(m, r.crealm.0);
     m.padata_types = r.padata.iter().map(|p| p.padata_type.0).collect();
     add_ticket(m, r.ticket);
     m.enc_part_etype = Some(r.enc_part.etype.0);
@@ -324,9 +332,9 @@ fn add_error<'a>(m: &mut KrbMessage<'a>, e: KrbError<'a>) {
         m.client = Some(client(c, &realm.0));
     }
     if let Some(cr) = e.crealm {
-        m.realms.push(cr.0);
+        add_realm(m, cr.0);
     }
-    m.realms.push(e.realm.0);
+    add_realm(m, e.realm.0);
     m.error_sname = Some(principal(e.sname));
     m.e_data = e.edata;
 }
@@ -604,6 +612,30 @@ mod tests {
         assert_eq!(m.etypes_requested, vec![23, 18, 17, 20, 19, 16, 25, 26]);
         assert!(!m.is_pkinit_request());
         assert!(looks_like_message(&b, Some(b.len())));
+    }
+
+    #[test]
+    fn a_realm_named_twice_is_listed_once() {
+        // kerberos_kerberoast_tgsreq_rc4.pcap frame 4 (tcp.stream 0, client port 49216): a
+        // TGS-REQ whose body realm and PA-TGS-REQ ticket realm are both OFFENSE.LOCAL (tshark:
+        // kerberos.realm OFFENSE.LOCAL twice). Both decoders list it once.
+        let Some(c) =
+            crate::proto::testutil::tcp_conn("kerberos_kerberoast_tgsreq_rc4.pcap", 49216, 88)
+        else {
+            return;
+        };
+        let (_, seg) = c.iter().find(|(_, s)| s.frame == 4).unwrap();
+        let msg = &seg.payload[4..];
+        assert_eq!(msg.first(), Some(&0x6c));
+        let fast = parse_message(msg).unwrap();
+        let lib = parse_with_library(msg, MsgType::TGS_REQ).unwrap();
+        assert_eq!(fast, lib);
+        assert_eq!(fast.realms, vec!["OFFENSE.LOCAL".to_string()]);
+        assert_eq!(fast.ticket_snames, vec!["krbtgt/OFFENSE.LOCAL".to_string()]);
+        assert_eq!(
+            fast.sname.as_deref(),
+            Some("HTTP/dc-mantvydas.offense.local")
+        );
     }
 
     #[test]

@@ -147,16 +147,16 @@ impl KrbAnalyzer {
 
 impl Analyzer for KrbAnalyzer {
     fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        // Each record is handled as it is framed (no list of records per call); the framing
+        // state is copied out so the handler may borrow the analyzer.
         let d = ctx.dir.index();
-        let mut msgs = Vec::new();
+        let mut resync = self.resync[d];
         let mut malformed = 0;
-        let used = frame(&mut self.resync[d], &mut malformed, data, krb_start, |m| {
-            msgs.push(m)
+        let used = frame(&mut resync, &mut malformed, data, krb_start, |m| {
+            self.message(ctx, m)
         });
+        self.resync[d] = resync;
         self.ev.malformed += malformed;
-        for m in msgs {
-            self.message(ctx, m);
-        }
         used
     }
 
@@ -218,21 +218,15 @@ impl KpasswdAnalyzer {
 impl Analyzer for KpasswdAnalyzer {
     fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
         let d = ctx.dir.index();
-        let mut msgs = Vec::new();
+        let mut resync = self.resync[d];
         let mut malformed = 0;
-        let used = frame(
-            &mut self.resync[d],
-            &mut malformed,
-            data,
-            kpasswd_start,
-            |m| msgs.push(m),
-        );
+        let used = frame(&mut resync, &mut malformed, data, kpasswd_start, |m| {
+            self.message(ctx, m)
+        });
+        self.resync[d] = resync;
         if malformed > 0 {
             self.touched = true;
             self.ev.malformed += malformed;
-        }
-        for m in msgs {
-            self.message(ctx, m);
         }
         used
     }

@@ -34,7 +34,7 @@
 
 use crate::proto::ldap::ber;
 
-use super::parse::{KrbMessage, MsgType, PA_TGS_REQ};
+use super::parse::{add_realm, KrbMessage, MsgType, PA_TGS_REQ};
 
 /// Identifier octet of an explicit context tag `[n]` (constructed, context-specific class).
 const fn ctx(n: u8) -> u8 {
@@ -172,11 +172,14 @@ impl<'a> Reader<'a> {
 
     /// KerberosString (RFC 4120 5.2.1): GeneralString restricted to ASCII.
     fn string(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.ascii()?).ok()
+    }
+
+    /// The octets of a KerberosString, checked to be ASCII (hence UTF-8) but not converted:
+    /// the components of a name are converted once, joined.
+    fn ascii(&mut self) -> Option<&'a [u8]> {
         let c = self.take(GENERAL_STRING)?;
-        if !c.is_ascii() {
-            return None;
-        }
-        std::str::from_utf8(c).ok()
+        c.is_ascii().then_some(c)
     }
 
     /// KerberosTime (RFC 4120 5.2.3): `YYYYMMDDHHMMSSZ`.
@@ -227,16 +230,16 @@ fn principal(r: &mut Reader<'_>) -> Option<String> {
     let name = s.field(1, |r| {
         let mut parts = r.seq()?;
         // The components with their headers: room for the components and the separators.
-        let mut out = String::with_capacity(parts.rest.len());
+        let mut out = Vec::with_capacity(parts.rest.len());
         let mut first = true;
         while !parts.rest.is_empty() {
             if !first {
-                out.push('/');
+                out.push(b'/');
             }
-            out.push_str(parts.string()?);
+            out.extend_from_slice(parts.ascii()?);
             first = false;
         }
-        Some(out)
+        String::from_utf8(out).ok()
     })?;
     s.end()?;
     Some(name)
@@ -263,7 +266,7 @@ struct TicketFacts<'a> {
 impl TicketFacts<'_> {
     /// Adds the ticket to `m` as `parse::add_ticket` does.
     fn add_to(self, m: &mut KrbMessage<'_>) {
-        m.realms.push(self.realm.to_string());
+        add_realm(m, self.realm);
         m.ticket_snames.push(self.sname);
         m.ticket_etypes.push(self.etype);
     }
@@ -323,7 +326,7 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     if let Some(c) = body.cname {
         m.client = Some(join_client(c, body.realm));
     }
-    m.realms.push(body.realm.to_string());
+    add_realm(m, body.realm);
     m.sname = body.sname;
     m.etypes_requested = body.etypes;
     if let Some(content) = pa {
@@ -423,7 +426,7 @@ fn kdc_rep(app: &[u8], m: &mut KrbMessage<'_>) -> Option<()> {
     let crealm = s.field(3, Reader::string)?;
     let cname = s.field(4, principal)?;
     m.client = Some(join_client(cname, crealm));
-    m.realms.push(crealm.to_string());
+    add_realm(m, crealm);
     m.padata_types = pa;
     s.field(5, ticket)?.add_to(m);
     m.enc_part_etype = Some(s.field(6, encrypted_data)?);
@@ -468,9 +471,9 @@ fn krb_error<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
         m.client = Some(join_client(c, crealm.unwrap_or(realm)));
     }
     if let Some(cr) = crealm {
-        m.realms.push(cr.to_string());
+        add_realm(m, cr);
     }
-    m.realms.push(realm.to_string());
+    add_realm(m, realm);
     m.error_sname = Some(sname);
     m.e_data = e_data;
     Some(())

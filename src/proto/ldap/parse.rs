@@ -7,10 +7,11 @@
 //! element's length bounds the parse) and it rejects unknown protocolOp tags (counted as
 //! malformed, the tag is still reported by [`peek_op`]).
 //!
-//! The most frequent messages (searchRequest, the LDAPResult-only responses, unbindRequest) are
-//! first tried by a fast path ([`parse_message`] calls `parse_simple`) that reads them with the
-//! BER helper and accepts only a subset of what ldap-parser accepts, with the same result;
-//! everything else, including every message ldap-parser would reject, goes to ldap-parser.
+//! The most frequent messages (bindRequest, searchRequest, the LDAPResult-only responses,
+//! unbindRequest) are first tried by a fast path ([`parse_message`] calls `parse_simple`) that
+//! reads them with the BER helper and accepts only a subset of what ldap-parser accepts, with
+//! the same result; everything else, including every message ldap-parser would reject, goes to
+//! ldap-parser.
 
 use std::borrow::Cow;
 
@@ -134,10 +135,18 @@ pub fn message_frame(data: &[u8]) -> Frame {
     match ber::header(data) {
         Err(BerError::Incomplete) => Frame::Incomplete,
         Err(BerError::Invalid) => Frame::Invalid,
-        Ok(t) if t.tag != 0x30 => Frame::Invalid,
-        Ok(t) if t.total_len() > MAX_MESSAGE_LEN => Frame::TooLong(t.total_len()),
-        Ok(t) if t.total_len() > data.len() => Frame::Incomplete,
-        Ok(t) => Frame::Complete(t.total_len()),
+        Ok(t) => message_frame_of(t, data.len()),
+    }
+}
+
+/// [`message_frame`] from the header `t` read at the start of `avail` bytes.
+#[inline]
+fn message_frame_of(t: ber::Tlv, avail: usize) -> Frame {
+    match t {
+        t if t.tag != 0x30 => Frame::Invalid,
+        t if t.total_len() > MAX_MESSAGE_LEN => Frame::TooLong(t.total_len()),
+        t if t.total_len() > avail => Frame::Incomplete,
+        t => Frame::Complete(t.total_len()),
     }
 }
 
@@ -155,7 +164,26 @@ fn is_op_tag(tag: u8) -> bool {
 /// The messageID and protocolOp tag of the message at the start of `data`, read from its first
 /// bytes only (`SEQUENCE { INTEGER (1-4 octets), [APPLICATION n] ...`), if they have that shape.
 pub fn peek_op(data: &[u8]) -> Option<(u32, u32)> {
-    let seq = ber::header(data).ok()?;
+    op_after(data, ber::header(data).ok()?)
+}
+
+/// [`message_frame`] and, for a complete message, [`peek_op`], with the SEQUENCE header read
+/// once: the per-message work of framing messages that follow one another.
+pub fn frame_op(data: &[u8]) -> (Frame, Option<(u32, u32)>) {
+    let t = match ber::header(data) {
+        Err(BerError::Incomplete) => return (Frame::Incomplete, None),
+        Err(BerError::Invalid) => return (Frame::Invalid, None),
+        Ok(t) => t,
+    };
+    match message_frame_of(t, data.len()) {
+        Frame::Complete(n) => (Frame::Complete(n), op_after(data, t)),
+        f => (f, None),
+    }
+}
+
+/// [`peek_op`] once the message's header `seq` has been read from the start of `data`.
+#[inline]
+fn op_after(data: &[u8], seq: ber::Tlv) -> Option<(u32, u32)> {
     if seq.tag != 0x30 {
         return None;
     }
@@ -324,8 +352,8 @@ fn minimal_u32(c: &[u8]) -> Option<u32> {
     )
 }
 
-/// Fast path of [`parse_message`] for the frequent messages: searchRequest (RFC 4511 4.5.1, see
-/// [`fast_search`]), the responses made of an LDAPResult alone (4.1.9: bindResponse,
+/// Fast path of [`parse_message`] for the frequent messages: bindRequest (RFC 4511 4.2, see
+/// [`fast_bind`]), searchRequest (4.5.1, see [`fast_search`]), the responses made of an LDAPResult alone (4.1.9: bindResponse,
 /// searchResDone, modifyResponse, addResponse, delResponse, modDNResponse, compareResponse) and
 /// unbindRequest (4.3). Reads them with [`ber`] instead of ldap-parser's generic decoder.
 ///
@@ -359,6 +387,8 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
     let detail = match op_t.tag {
         // unbindRequest [APPLICATION 2] NULL
         0x42 if op.is_empty() => Detail::None,
+        // bindRequest [APPLICATION 0]
+        0x60 => fast_bind(op)?,
         // searchRequest [APPLICATION 3]
         0x63 => fast_search(op)?,
         // [APPLICATION 1, 5, 7, 9, 11, 13, 15] LDAPResult
@@ -543,6 +573,50 @@ fn fast_search(c: &[u8]) -> Option<Detail> {
         attrs = after;
     }
     Some(search_detail(base, ints[0], &filter, names.into_iter()))
+}
+
+/// A bindRequest's content (RFC 4511 4.2) read without ldap-parser (see [`parse_simple`]):
+/// `version INTEGER (1..127)`, `name LDAPDN`, `authentication` either `simple [0] OCTET
+/// STRING` (primitive `80`) or `sasl [3] SaslCredentials` (`a3`: `mechanism LDAPString`,
+/// `credentials OCTET STRING OPTIONAL`, nothing else), and nothing after it. The subset of
+/// ldap-parser's reading taken here: a one-octet version (ldap-parser reads a `u8` below
+/// 128), exact identifier octets (ldap-parser looks only at the tag number of the choice, and
+/// reads the SASL credentials past the end of `[3]` if they are not inside it).
+fn fast_bind(c: &[u8]) -> Option<Detail> {
+    let [0x02, 0x01, version, ref rest @ ..] = *c else {
+        return None;
+    };
+    if version >= 0x80 {
+        return None;
+    }
+    let (name, rest) = ldap_string(rest)?;
+    let (t, auth, rest) = ber::split(rest).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let (kind, krb_sname) = match t.tag {
+        0x80 if auth.is_empty() && name.is_empty() => (BindKind::Anonymous, None),
+        0x80 if auth.is_empty() => (BindKind::Unauthenticated, None),
+        0x80 => (BindKind::Simple, None),
+        0xa3 => {
+            let (mech, rest) = ldap_string(auth)?;
+            let cred = match ber::split(rest) {
+                _ if rest.is_empty() => None,
+                Ok((t, cred, [])) if t.tag == 0x04 => Some(cred),
+                _ => return None,
+            };
+            (
+                BindKind::Sasl(cap(mech, MAX_STRING_LEN)),
+                cred.and_then(ap_req_sname),
+            )
+        }
+        _ => return None,
+    };
+    Some(Detail::Bind {
+        name: cap(name, MAX_STRING_LEN),
+        kind,
+        krb_sname,
+    })
 }
 
 /// The message at the start of `data` decoded by ldap-parser: whatever [`parse_simple`] does
@@ -858,6 +932,46 @@ mod tests {
         );
     }
 
+    /// [`frame_op`] is [`message_frame`] plus, for a complete message, [`peek_op`].
+    fn frame_op_agrees(b: &[u8]) {
+        let f = message_frame(b);
+        let op = match f {
+            Frame::Complete(_) => peek_op(b),
+            _ => None,
+        };
+        assert_eq!(frame_op(b), (f, op), "{b:02x?}");
+    }
+
+    #[test]
+    fn frame_op_reads_the_header_once_with_the_same_result() {
+        // F4_ROOTDSE_SEARCH, followed by the modifyResponse inside
+        // ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13 (bytes 32.. of the SASL buffer).
+        let mut b = hex(F4_ROOTDSE_SEARCH);
+        let modify = hex(crate::proto::testutil::LDAP_SASL_MODIFY_RESPONSE).split_off(32);
+        assert_eq!(frame_op(&b), (Frame::Complete(b.len()), Some((5, 3))));
+        assert_eq!(frame_op(&modify), (Frame::Complete(22), Some((8, 7))));
+        b.extend_from_slice(&modify);
+        assert_eq!(frame_op(&b), (Frame::Complete(b.len() - 22), Some((5, 3))));
+        // Every prefix (incomplete), and every one-byte corruption of the first 16 bytes
+        // (invalid tags and lengths, lengths past the end or above the cap, a protocolOp
+        // that does not fit, a bad messageID).
+        for n in 0..b.len() {
+            frame_op_agrees(&b[..n]);
+        }
+        for i in 0..16 {
+            for v in [0x00, 0x02, 0x30, 0x63, 0x7f, 0x80, 0x84, 0x85, 0xff] {
+                let mut c = b.clone();
+                c[i] = v;
+                frame_op_agrees(&c);
+            }
+        }
+        assert_eq!(frame_op(&[0x30, 0x80]), (Frame::Invalid, None));
+        assert_eq!(
+            frame_op(&[0x30, 0x84, 0x10, 0, 0, 0]),
+            (Frame::TooLong(0x1000_0006), None)
+        );
+    }
+
     /// Every LDAP message in the public captures: wherever a message starts (by
     /// [`looks_like_message`] and [`message_frame`]) in any TCP or UDP payload, which takes the
     /// cleartext inside integrity-only SASL buffers too.
@@ -896,7 +1010,7 @@ mod tests {
         let Some(msgs) = corpus() else {
             return;
         };
-        let simple = |op: u32| matches!(op, 1 | 2 | 3 | 5 | 7 | 9 | 11 | 13 | 15);
+        let simple = |op: u32| matches!(op, 0 | 1 | 2 | 3 | 5 | 7 | 9 | 11 | 13 | 15);
         let (mut lib, mut fast) = (0, 0);
         for b in &msgs {
             if parse_with_library(b).is_ok_and(|m| simple(m.op)) {
@@ -935,6 +1049,48 @@ mod tests {
         }
         eprintln!("{accepted} mutated messages accepted by both paths");
         assert!(accepted > 0);
+    }
+
+    #[test]
+    fn binds_take_the_fast_path() {
+        // Every bindRequest of the public captures (simple, anonymous and SASL binds, the
+        // GSS-SPNEGO/GSSAPI ones carrying a Kerberos AP-REQ) is read by the fast path with
+        // ldap-parser's result.
+        let Some(msgs) = corpus() else {
+            return;
+        };
+        let (mut binds, mut sasl, mut krb, mut simple) = (0, 0, 0, 0);
+        for b in &msgs {
+            let Ok(m) = parse_with_library(b) else {
+                continue;
+            };
+            let Detail::Bind {
+                kind, krb_sname, ..
+            } = &m.detail
+            else {
+                continue;
+            };
+            binds += 1;
+            assert_eq!(parse_simple(b).as_ref(), Some(&m), "{b:02x?}");
+            match kind {
+                BindKind::Sasl(_) => sasl += 1,
+                _ => simple += 1,
+            }
+            if krb_sname.is_some() {
+                krb += 1;
+            }
+        }
+        eprintln!("{binds} binds: {sasl} SASL ({krb} with a Kerberos ticket), {simple} simple");
+        assert!(sasl > 0 && krb > 0 && simple > 0, "{binds} binds");
+        // Cut by one byte: not read by the fast path, an error from ldap-parser.
+        let b = msgs
+            .iter()
+            .find(|b| matches!(parse_simple(b), Some(Message { op: 0, .. })))
+            .unwrap();
+        let mut cut = b.clone();
+        cut.truncate(b.len() - 1);
+        assert_eq!(parse_simple(&cut), None);
+        assert!(parse_message(&cut).is_err());
     }
 
     #[test]

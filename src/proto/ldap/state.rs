@@ -41,6 +41,11 @@ struct DirState {
     skip_sasl: bool,
     /// Cleartext unwrapped from integrity-only SASL buffers, not yet framed into messages.
     inner: Vec<u8>,
+    /// Total length of the readable SASL buffer at the head of the unconsumed bytes, while
+    /// fewer bytes have arrived (0 when not waiting). Unconsumed bytes are offered again with
+    /// each segment appended, so until this many are there the head is not read again: a
+    /// 64 KiB buffer arrives in some 45 segments.
+    wait: usize,
 }
 
 /// What the head of a direction's bytes is.
@@ -212,10 +217,15 @@ impl LdapAnalyzer {
 
     /// One whole LDAPMessage.
     fn message(&mut self, ctx: &Ctx, bytes: &[u8], wrapped: bool) {
+        self.message_op(ctx, bytes, parse::peek_op(bytes), wrapped);
+    }
+
+    /// One whole LDAPMessage whose [`parse::peek_op`] is `peeked`.
+    fn message_op(&mut self, ctx: &Ctx, bytes: &[u8], peeked: Option<(u32, u32)>, wrapped: bool) {
         // searchResEntry (4) and searchResRef (19) bodies (attribute values, referral URLs)
         // carry nothing certflow reports: count them from the header alone. They are most of
         // the bytes of a directory search, and decoding every attribute dominated the cost.
-        if let Some((_, op @ (4 | 19))) = parse::peek_op(bytes) {
+        if let Some((_, op @ (4 | 19))) = peeked {
             self.proved = true;
             self.ev.record_op(op, ctx.frame);
             if wrapped {
@@ -335,13 +345,13 @@ impl LdapAnalyzer {
     fn inner_messages(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
         let mut at = 0;
         while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
-            match parse::message_frame(rest) {
-                Frame::Complete(n) => {
-                    self.message(ctx, rest.get(..n).unwrap_or(rest), true);
+            match parse::frame_op(rest) {
+                (Frame::Complete(n), op) => {
+                    self.message_op(ctx, rest.get(..n).unwrap_or(rest), op, true);
                     at += n;
                 }
-                Frame::Incomplete => break,
-                Frame::TooLong(_) | Frame::Invalid => {
+                (Frame::Incomplete, _) => break,
+                (Frame::TooLong(_) | Frame::Invalid, _) => {
                     self.ev.malformed += 1;
                     at = data.len();
                 }
@@ -360,6 +370,14 @@ impl Analyzer for LdapAnalyzer {
             };
         }
         let d = ctx.dir.index();
+        let wait = std::mem::take(&mut self.dirs[d].wait);
+        if data.len() < wait {
+            // Still short of the SASL buffer read last time (see `DirState::wait`): what the
+            // `Head::Sasl` arm does while it waits.
+            self.note_sasl_frame(ctx.frame);
+            self.dirs[d].wait = wait;
+            return 0;
+        }
         let mut at = 0;
         while at < data.len() {
             let rest = &data[at..];
@@ -413,6 +431,9 @@ impl Analyzer for LdapAnalyzer {
                             || (prot == Protection::Unknown && kind == Some(TokenKind::Ntlm)));
                     if readable && n <= MAX_READABLE_BUFFER {
                         if rest.len() < n {
+                            // Its token kind and protection come from its bytes alone, so
+                            // the head is the same when the rest arrives: wait for it.
+                            self.dirs[d].wait = n;
                             break;
                         }
                         self.ev.sasl_buffers += 1;
@@ -450,6 +471,7 @@ impl Analyzer for LdapAnalyzer {
         let st = &mut self.dirs[dir.index()];
         st.resync = true;
         st.skip = 0;
+        st.wait = 0;
         st.inner.clear();
     }
 
@@ -555,6 +577,54 @@ mod tests {
             assert_eq!(counts(&a.ev.sasl_protection), vec![("integrity".into(), 2)]);
             assert_eq!(a.unrotated.is_empty(), rrc != 20, "rrc {rrc}");
         }
+    }
+
+    #[test]
+    fn sasl_buffer_arriving_in_pieces_is_waited_for_once() {
+        // The cleartext of `sasl_buffer_with_two_messages_and_a_partial_third` (modifyResponse
+        // of ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13, rootDSE searchRequest of frame
+        // 4) in one buffer offered 7 bytes more per call, as the flow layer offers unconsumed
+        // bytes again with each segment: nothing is consumed until the buffer is whole, every
+        // frame from the one that shows the token header on is a SASL frame, and the messages
+        // are read once.
+        let f13 = hex(crate::proto::testutil::LDAP_SASL_MODIFY_RESPONSE);
+        let mut clear = f13[32..].to_vec();
+        clear.extend_from_slice(&hex(crate::proto::testutil::LDAP_ROOTDSE_SEARCH));
+        let b = wrap(&clear, 12);
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let mut frame = 0;
+        for end in (7..b.len()).step_by(7) {
+            frame += 1;
+            let c = crate::proto::testutil::ctx(frame, Dir::ToClient, Transport::Tcp, 389);
+            assert_eq!(a.stream(&c, &b[..end]), 0, "{end} of {} bytes", b.len());
+            assert_eq!(a.ev.messages, 0);
+        }
+        assert_eq!(a.dirs[Dir::ToClient.index()].wait, b.len());
+        frame += 1;
+        let c = crate::proto::testutil::ctx(frame, Dir::ToClient, Transport::Tcp, 389);
+        assert_eq!(a.stream(&c, &b), b.len());
+        assert_eq!(a.dirs[Dir::ToClient.index()].wait, 0);
+        // The first five calls (7..=35 bytes) hold less than the length prefix and the
+        // CHECK_BYTES the token is classified from: not known as SASL yet, so not counted.
+        assert_eq!(
+            (
+                a.ev.messages,
+                a.ev.malformed,
+                a.ev.sasl_buffers,
+                a.ev.sasl_frames
+            ),
+            (2, 0, 1, frame - 5)
+        );
+        // A gap while waiting: the bytes after it are not the rest of that buffer. The modify
+        // response alone, framed without SASL, is read at once.
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        assert_eq!(a.stream(&c, &b[..40]), 0);
+        assert_eq!(a.dirs[Dir::ToClient.index()].wait, b.len());
+        a.gap(Dir::ToClient);
+        assert_eq!(a.dirs[Dir::ToClient.index()].wait, 0);
+        let modify = &f13[32..];
+        assert_eq!(a.stream(&c, modify), modify.len());
+        assert_eq!((a.ev.messages, a.ev.malformed), (1, 0));
     }
 
     #[test]
