@@ -103,7 +103,7 @@ impl LdapEvidence {
 
     /// Counts `n` messages of protocolOp tag `op_tag` found inside integrity-only SASL buffers.
     pub fn add_unwrapped(&mut self, op_tag: u32, n: u64) {
-        self.unwrapped.add(parse::op_name(op_tag), n);
+        self.unwrapped.add_static(parse::op_name(op_tag), n);
     }
 
     /// True when nothing was recorded.

@@ -74,7 +74,7 @@ impl TlsAnalyzer {
             .get_mut(usize::from(ct.0.wrapping_sub(20)))
         {
             Some(n) => *n += 1,
-            None => self.ev.records.add(&ct.label(), 1),
+            None => self.ev.records.add_name(ct.label(), 1),
         }
     }
 
@@ -82,7 +82,7 @@ impl TlsAnalyzer {
     fn flush_records(&mut self) {
         for (t, n) in (20u8..).zip(std::mem::take(&mut self.pending_records)) {
             if n > 0 {
-                self.ev.records.add(&ContentType(t).label(), n);
+                self.ev.records.add_name(ContentType(t).label(), n);
             }
         }
     }
@@ -148,7 +148,7 @@ impl TlsAnalyzer {
     fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
         let at = ctx.frame;
         let t = msg.first().copied().unwrap_or(0);
-        self.ev.handshake.add(&handshake_label(t), 1);
+        self.ev.handshake.add_name(handshake_label(t), 1);
         match handshake(msg) {
             Err(_) => self.ev.malformed += 1,
             Ok(Handshake::ClientHello(ch)) => {
@@ -256,7 +256,7 @@ impl Analyzer for TlsAnalyzer {
                     if self.side[i].synced {
                         self.ev.malformed += 1;
                     } else {
-                        self.ev.records.add("midstream_start", 1);
+                        self.ev.records.add_static("midstream_start", 1);
                     }
                     self.side[i].resync = true;
                     self.side[i].hs.clear();
