@@ -493,6 +493,33 @@ impl Rng {
     }
 }
 
+/// Mutates every message of `msgs` `rounds` times (every other time one bit flipped, else
+/// [`Rng::mutate`]) and returns how many mutants `accepts` (a fast path compared with a crate's
+/// parser: it asserts they agree and says whether both accepted).
+pub(crate) fn count_accepted_mutants<'a>(
+    msgs: impl Iterator<Item = &'a Vec<u8>>,
+    rounds: usize,
+    r: &mut Rng,
+    mut accepts: impl FnMut(&[u8]) -> bool,
+) -> usize {
+    let mut accepted = 0;
+    for b in msgs.filter(|b| !b.is_empty()) {
+        for i in 0..rounds {
+            let mut m = b.clone();
+            if i % 2 == 0 {
+                let at = r.below(m.len());
+                m[at] ^= 1 << r.below(8);
+            } else {
+                r.mutate(&mut m);
+            }
+            if accepts(&m) {
+                accepted += 1;
+            }
+        }
+    }
+    accepted
+}
+
 /// Feeds `rounds` deterministic mutations (bit flips, byte overwrites, truncations, splices) of
 /// `samples` to fresh analyzers from `new`, as TCP streams split at random points (with an
 /// occasional gap) and as datagrams. Checks that nothing panics and that `stream` never claims

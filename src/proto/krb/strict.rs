@@ -516,7 +516,7 @@ mod tests {
     //! kerberos-parser with the same summary.
     use super::*;
     use crate::proto::krb::parse::{self, looks_like_message};
-    use crate::proto::testutil::{all_captures, hex, packets_at, Rng};
+    use crate::proto::testutil::{all_captures, count_accepted_mutants, hex, packets_at, Rng};
     use ldap_parser::asn1_rs::FromDer;
 
     /// Whether `parse::parse_message` would reach the decoders (outer tag known, all present),
@@ -611,24 +611,11 @@ mod tests {
             .and_then(|v| v.parse().ok());
         let (step, rounds) = wide.map_or((4, 150), |n| (1, n));
         let mut r = Rng(0x5eed_4b52_4245_0001);
-        let mut accepted = 0;
         // Every 4th message, 150 mutations each: every other one a single bit flipped (class,
         // constructed bit, tag number, length, value), else a few bytes overwritten (random,
         // 0x00, 0xff) or the message cut.
-        for b in msgs.iter().filter(|b| !b.is_empty()).step_by(step) {
-            for i in 0..rounds {
-                let mut m = b.clone();
-                if i % 2 == 0 {
-                    let at = r.below(m.len());
-                    m[at] ^= 1 << r.below(8);
-                } else {
-                    r.mutate(&mut m);
-                }
-                if agree(&m) {
-                    accepted += 1;
-                }
-            }
-        }
+        let some = msgs.iter().filter(|b| !b.is_empty()).step_by(step);
+        let accepted = count_accepted_mutants(some, rounds, &mut r, agree);
         eprintln!("{accepted} mutated messages accepted by both paths");
         assert!(accepted > 0);
     }

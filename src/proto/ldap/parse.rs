@@ -1032,21 +1032,9 @@ mod tests {
             .and_then(|v| v.parse().ok())
             .unwrap_or(100);
         let mut r = crate::proto::testutil::Rng(0x1da9_5eed_0000_0001);
-        let mut accepted = 0;
-        for b in msgs.iter().filter(|b| parse_simple(b).is_some()) {
-            for i in 0..rounds {
-                let mut m = b.clone();
-                if i % 2 == 0 {
-                    let at = r.below(m.len());
-                    m[at] ^= 1 << r.below(8);
-                } else {
-                    r.mutate(&mut m);
-                }
-                if agree(&m) {
-                    accepted += 1;
-                }
-            }
-        }
+        let simple_ones = msgs.iter().filter(|b| parse_simple(b).is_some());
+        let accepted =
+            crate::proto::testutil::count_accepted_mutants(simple_ones, rounds, &mut r, agree);
         eprintln!("{accepted} mutated messages accepted by both paths");
         assert!(accepted > 0);
     }
