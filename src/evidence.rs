@@ -236,13 +236,23 @@ impl<T: Ord + Clone> Facts<T> {
         T: std::borrow::Borrow<Q>,
         Q: Ord + ToOwned<Owned = T> + ?Sized,
     {
+        self.add_ref_n(value, at, 1);
+    }
+
+    /// Records `n` sightings of a borrowed `value`, the earliest at `at`: the same as `n` calls
+    /// of [`Facts::add_ref`] (for analyzers that tally per connection and hand over at the end).
+    pub fn add_ref_n<Q>(&mut self, value: &Q, at: FrameRef, n: u64)
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: Ord + ToOwned<Owned = T> + ?Sized,
+    {
         match self.map.find(value) {
-            Ok(i) => self.bump(i, at, 1),
+            Ok(i) => self.bump(i, at, n),
             Err(i) => {
                 if self.map.len() < MAX_FACTS_PER_LIST {
-                    self.map.0.insert(i, (value.to_owned(), (at, 1)));
+                    self.map.0.insert(i, (value.to_owned(), (at, n)));
                 } else {
-                    self.dropped += 1;
+                    self.dropped += n;
                 }
             }
         }
@@ -567,6 +577,31 @@ mod tests {
             serde_json::to_string(&f).unwrap(),
             r#"[{"value":"b","frame":4,"count":2},{"value":"a","frame":12,"count":1}]"#
         );
+    }
+
+    #[test]
+    fn add_ref_n_is_n_calls_of_add_ref() {
+        let (mut one, mut many) = (Facts::<String>::default(), Facts::<String>::default());
+        for (v, at, n) in [("b", 9, 3), ("a", 12, 1), ("b", 4, 2)] {
+            for _ in 0..n {
+                one.add_ref(v, FrameRef::new(0, at));
+            }
+            many.add_ref_n(v, FrameRef::new(0, at), n);
+        }
+        assert_eq!(one, many);
+        assert_eq!(many.first_frame(&"b".to_string()).map(|f| f.frame), Some(4));
+        // A full list counts every sighting of a new value as dropped.
+        let (mut one, mut many) = (Facts::<String>::default(), Facts::<String>::default());
+        for i in 0..MAX_FACTS_PER_LIST {
+            one.add_ref(i.to_string().as_str(), FrameRef::new(0, 1));
+            many.add_ref(i.to_string().as_str(), FrameRef::new(0, 1));
+        }
+        for _ in 0..5 {
+            one.add_ref("new", FrameRef::new(0, 2));
+        }
+        many.add_ref_n("new", FrameRef::new(0, 2), 5);
+        assert_eq!((one.dropped, many.dropped), (5, 5));
+        assert_eq!(one, many);
     }
 
     #[test]

@@ -98,7 +98,13 @@ impl LdapEvidence {
     /// SASL buffers are counted in `unwrapped` separately ([`LdapEvidence::add_unwrapped`]).
     pub fn record_op(&mut self, op_tag: u32, at: FrameRef) {
         self.messages += 1;
-        self.operations.add_ref(parse::op_name(op_tag), at);
+        self.add_ops(op_tag, at, 1);
+    }
+
+    /// Adds `n` messages of protocolOp tag `op_tag`, the first at `first`, to `operations`
+    /// (already counted in `messages`: the analyzer tallies them per tag as they arrive).
+    pub fn add_ops(&mut self, op_tag: u32, first: FrameRef, n: u64) {
+        self.operations.add_ref_n(parse::op_name(op_tag), first, n);
     }
 
     /// Counts `n` messages of protocolOp tag `op_tag` found inside integrity-only SASL buffers.
@@ -111,9 +117,10 @@ impl LdapEvidence {
         self.messages == 0 && self.malformed == 0 && self.sasl_buffers == 0 && self.resyncs == 0
     }
 
-    /// Records one parsed message seen at `at` (see [`LdapEvidence::record_op`]).
+    /// Records the facts of one parsed message seen at `at`; the message itself is counted by
+    /// the caller ([`LdapEvidence::record_op`], or a per-tag tally handed over with
+    /// [`LdapEvidence::add_ops`]).
     pub fn record(&mut self, m: &Message, at: FrameRef) {
-        self.record_op(m.op, at);
         let op = parse::op_name(m.op);
         match &m.detail {
             Detail::Bind {

@@ -88,6 +88,9 @@ pub struct LdapAnalyzer {
     /// directory search inside a SASL layer is thousands of searchResEntry, and one named
     /// counter lookup per message was a tenth of the analyzer's cost.
     unwrapped: [u64; TALLIED_OPS],
+    /// Messages per protocolOp tag (with the first frame of each), not yet in
+    /// `ev.operations`: one fact lookup per tag and connection instead of one per message.
+    ops: [(FrameRef, u64); TALLIED_OPS],
 }
 
 impl LdapAnalyzer {
@@ -107,12 +110,13 @@ impl LdapAnalyzer {
             tls: None,
             unrotated: Vec::new(),
             unwrapped: [0; TALLIED_OPS],
+            ops: [(FrameRef::default(), 0); TALLIED_OPS],
         }
     }
 
     /// What LDAP content proved so far (for tests and callers that inspect before `finish`).
     pub fn evidence(&mut self) -> &LdapEvidence {
-        self.flush_unwrapped();
+        self.flush_tallies();
         &self.ev
     }
 
@@ -127,8 +131,28 @@ impl LdapAnalyzer {
         }
     }
 
-    /// Moves the per-tag tally into `ev.unwrapped` (the same counters as adding one by one).
-    fn flush_unwrapped(&mut self) {
+    /// Counts one message of protocolOp tag `op` seen at `at`.
+    fn count_op(&mut self, op: u32, at: FrameRef) {
+        match usize::try_from(op).ok().and_then(|i| self.ops.get_mut(i)) {
+            Some((first, n)) => {
+                self.ev.messages += 1;
+                if *n == 0 || at < *first {
+                    *first = at;
+                }
+                *n += 1;
+            }
+            None => self.ev.record_op(op, at),
+        }
+    }
+
+    /// Moves the per-tag tallies into `ev.operations` and `ev.unwrapped` (the same facts and
+    /// counters as adding one by one).
+    fn flush_tallies(&mut self) {
+        for (op, (first, n)) in (0u32..).zip(&mut self.ops) {
+            if *n > 0 {
+                self.ev.add_ops(op, *first, std::mem::take(n));
+            }
+        }
         for (op, n) in (0u32..).zip(&mut self.unwrapped) {
             if *n > 0 {
                 self.ev.add_unwrapped(op, std::mem::take(n));
@@ -227,7 +251,7 @@ impl LdapAnalyzer {
         // the bytes of a directory search, and decoding every attribute dominated the cost.
         if let Some((_, op @ (4 | 19))) = peeked {
             self.proved = true;
-            self.ev.record_op(op, ctx.frame);
+            self.count_op(op, ctx.frame);
             if wrapped {
                 self.count_unwrapped(op);
             }
@@ -241,6 +265,7 @@ impl LdapAnalyzer {
             }
         };
         self.proved = true;
+        self.count_op(m.op, ctx.frame);
         self.ev.record(&m, ctx.frame);
         if wrapped {
             self.count_unwrapped(m.op);
@@ -507,7 +532,7 @@ impl Analyzer for LdapAnalyzer {
         if let Some(t) = &mut self.tls {
             t.finish(ev);
         }
-        self.flush_unwrapped();
+        self.flush_tallies();
         let mine = std::mem::take(&mut self.ev);
         if !mine.is_empty() {
             crate::evidence::Merge::merge(&mut ev.ldap, Some(Box::new(mine)));
