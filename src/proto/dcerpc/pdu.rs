@@ -161,12 +161,7 @@ pub const BIND_TIME_FEATURE_PREFIX: Uuid = Uuid([
 ]);
 
 /// Short name of a transfer syntax: "ndr", "ndr64", "bind_time_feature_negotiation", or the
-/// UUID itself.
-pub fn transfer_syntax_name(u: &Uuid) -> String {
-    transfer_syntax_str(u).into_owned()
-}
-
-/// [`transfer_syntax_name`] without an allocation for the named syntaxes.
+/// UUID itself (no allocation for the named syntaxes).
 pub fn transfer_syntax_str(u: &Uuid) -> Cow<'static, str> {
     if *u == NDR {
         Cow::Borrowed("ndr")
@@ -1286,7 +1281,7 @@ pub(crate) mod tests {
             "e1af8308-5d1f-11c9-91a4-08002b14a0fa"
         );
         assert_eq!(contexts[0].interface.version(), "3.0");
-        assert_eq!(transfer_syntax_name(&contexts[0].transfer[0].uuid), "ndr");
+        assert_eq!(transfer_syntax_str(&contexts[0].transfer[0].uuid), "ndr");
         assert_eq!(contexts[0].transfer[0].major, 2);
     }
 
@@ -1403,7 +1398,7 @@ pub(crate) mod tests {
                     c.ctx_id,
                     c.interface.uuid.to_string(),
                     c.interface.version(),
-                    transfer_syntax_name(&c.transfer[0].uuid),
+                    transfer_syntax_str(&c.transfer[0].uuid).into_owned(),
                 )
             })
             .collect();

@@ -225,14 +225,9 @@ mod tests {
     }
 
     #[test]
-    fn labels_match_names() {
-        for t in 0..=u16::MAX {
-            assert_eq!(parse::RrType(t).label(), parse::RrType(t).name());
-        }
-        for r in 0..=u8::MAX {
-            assert_eq!(parse::rcode_label(r), parse::rcode_name(r));
-        }
+    fn labels_of_known_and_unknown_codes() {
         assert_eq!(parse::RrType(33).label(), "SRV");
+        assert_eq!(parse::RrType(65280).label(), "TYPE65280");
         assert_eq!(parse::rcode_label(3), "NXDOMAIN");
         assert_eq!(parse::rcode_label(12), "RCODE12");
     }

@@ -94,12 +94,8 @@ impl RrType {
     }
 }
 
-/// Name of a response code (RFC 1035 4.1.1, RFC 2136), or "RCODEn".
-pub fn rcode_name(rcode: u8) -> String {
-    rcode_label(rcode).into_owned()
-}
-
-/// [`rcode_name`] without allocating for a code in the table.
+/// Name of a response code (RFC 1035 4.1.1, RFC 2136), or "RCODEn"; no allocation for a code
+/// in the table.
 pub fn rcode_label(rcode: u8) -> Cow<'static, str> {
     Cow::Borrowed(match rcode {
         0 => "NOERROR",

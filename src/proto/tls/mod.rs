@@ -258,12 +258,9 @@ mod tests {
     }
 
     #[test]
-    fn counter_labels_match_names() {
-        for t in 0..=255u8 {
-            assert_eq!(parse::ContentType(t).label(), parse::ContentType(t).name());
-            assert_eq!(parse::handshake_label(t), parse::handshake_name(t));
-        }
+    fn counter_labels_of_known_and_unknown_types() {
         assert_eq!(parse::ContentType(23).label(), "application_data");
+        assert_eq!(parse::ContentType(99).label(), "type_99");
         assert_eq!(parse::handshake_label(99), "type_99");
     }
 

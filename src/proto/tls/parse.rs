@@ -42,12 +42,8 @@ impl ContentType {
     /// heartbeat(24), RFC 6520.
     pub const HEARTBEAT: ContentType = ContentType(24);
 
-    /// The name used as a counter key ("handshake", "alert" ... or "type_N").
-    pub fn name(self) -> String {
-        self.label().into_owned()
-    }
-
-    /// [`ContentType::name`] without allocating for a known type (one call per record).
+    /// The name used as a counter key ("handshake", "alert" ... or "type_N"), without allocating
+    /// for a known type (one call per record).
     pub fn label(self) -> Cow<'static, str> {
         Cow::Borrowed(match self.0 {
             20 => "change_cipher_spec",
@@ -198,12 +194,8 @@ pub enum Handshake {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadHandshake(pub u8);
 
-/// Name of a handshake type (RFC 8446 4, RFC 5246 7.4), for counters.
-pub fn handshake_name(t: u8) -> String {
-    handshake_label(t).into_owned()
-}
-
-/// [`handshake_name`] without allocating for a known type.
+/// Name of a handshake type (RFC 8446 4, RFC 5246 7.4), for counters; no allocation for a
+/// known type.
 pub fn handshake_label(t: u8) -> Cow<'static, str> {
     Cow::Borrowed(match t {
         0 => "hello_request",
