@@ -49,6 +49,9 @@ pub struct Conn {
     dissect: bool,
     /// The analysis of its content (none in flows-only runs).
     pub analysis: Option<Dissection>,
+    /// Where its flow is in the flow set, when the flow is known from the start and the analysis
+    /// writes into the flow's evidence (see [`crate::proto::Analyzer`]).
+    pub flow: Option<u32>,
 }
 
 /// The tracking side of a connection that ended, waiting for what its content proved.
@@ -223,6 +226,7 @@ impl Conn {
             payload_seen: false,
             dissect,
             analysis: dissect.then(|| Dissection::new(transport, server.1)),
+            flow: None,
         }
     }
 
@@ -350,6 +354,17 @@ impl Conn {
         }
     }
 
+    /// Its flow's key when it is already final: the handshake was captured or it is UDP, so the
+    /// content can never swap client and server (see [`Ended::complete`]).
+    pub fn final_key(&self) -> Option<FlowKey> {
+        (!self.midstream).then_some(FlowKey {
+            server: self.server.0,
+            transport: self.transport,
+            port: self.server.1,
+            client: self.client.0,
+        })
+    }
+
     /// Ends the tracking side of the connection; its analysis (if any) is taken out of it.
     pub fn end(self) -> (Ended, Option<Dissection>) {
         let outcome = self.outcome();
@@ -378,9 +393,10 @@ impl Conn {
 }
 
 impl Ended {
-    /// Ends the analysis `d` of this connection (if it had one) and joins what it proved.
-    pub fn finish(self, d: Option<&mut Dissection>) -> Finished {
-        let proven = d.map(|d| d.finish(self.last, self.last_ts));
+    /// Ends the analysis `d` of this connection (if it had one) and joins what it proved; what
+    /// the analysis writes into `flow`, its flow's evidence when given, is not in the result.
+    pub fn finish(self, d: Option<&mut Dissection>, flow: Option<&mut Evidence>) -> Finished {
+        let proven = d.map(|d| d.finish(self.last, self.last_ts, flow));
         self.complete(proven)
     }
 

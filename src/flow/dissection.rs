@@ -1,8 +1,7 @@
 //! One connection's protocol analysis: the analyzer chosen by content (or port) and the TCP
 //! reassembly that feeds it.
 //!
-//! A [`Dissection`] is owned by whichever thread analyses its connection (see [`super::pipe`]);
-//! the tracking side ([`super::Conn`]: counters, outcome) never reads it. It is driven by
+//! A [`Dissection`] is owned by its connection's [`super::Conn`], but the tracking side ([`super::Conn`]: counters, outcome) never reads it. It is driven by
 //! [`Work`], what one packet gives it, and ends with a [`Proven`], what the content proved.
 
 use super::tcp::{Stream, StreamLoss};
@@ -48,6 +47,9 @@ pub struct Dissection {
     chosen: bool,
     analyzer: Option<Box<dyn Analyzer>>,
     streams: Option<Box<[Stream; 2]>>,
+    /// The connection's own evidence sink, made when first needed: when its flow is not known
+    /// while it runs (see [`Analyzer`]). Handed over in [`Proven::evidence`].
+    own: Option<Box<Evidence>>,
 }
 
 impl Dissection {
@@ -60,6 +62,7 @@ impl Dissection {
             chosen: false,
             analyzer: None,
             streams: None,
+            own: None,
         }
     }
 
@@ -122,8 +125,10 @@ impl Dissection {
         }
     }
 
-    /// Takes what one packet (frame `at`, time `ts_ns`) gives.
-    pub fn work(&mut self, w: &Work, at: FrameRef, ts_ns: i64) {
+    /// Takes what one packet (frame `at`, time `ts_ns`) gives. `flow` is the evidence of the
+    /// connection's flow when that is known while the connection runs; what the content proves
+    /// is written there, else into the connection's own evidence.
+    pub fn work(&mut self, w: &Work, at: FrameRef, ts_ns: i64, flow: Option<&mut Evidence>) {
         let i = w.dir.index();
         if let (Some(seq), Some(s)) = (w.syn, self.streams.as_mut()) {
             s[i].syn(seq);
@@ -135,38 +140,48 @@ impl Dissection {
             self.choose(w.payload);
         }
         let ctx = self.ctx(at, ts_ns, w.dir);
+        let ev = match flow {
+            Some(ev) => ev,
+            None => self.own.get_or_insert_with(Box::default),
+        };
         match self.transport {
             Transport::Tcp => {
                 if let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) {
-                    st[i].segment(w.seq, w.payload, an.as_mut(), &ctx);
+                    st[i].segment(w.seq, w.payload, an.as_mut(), ev, &ctx);
                 }
             }
             Transport::Udp => {
                 if let Some(an) = self.analyzer.as_mut() {
-                    an.datagram(&ctx, w.payload);
+                    an.datagram(&ctx, w.payload, ev);
                 }
             }
         }
     }
 
     /// Ends the analysis: flushes reassembly (bytes delivered now are attributed to `last`, the
-    /// connection's last frame, at `last_ts`) and collects what the analyzer proved.
-    pub fn finish(&mut self, last: FrameRef, last_ts: i64) -> Proven {
-        let mut proven = Proven::default();
+    /// connection's last frame, at `last_ts`) and collects what the analyzer proved: into
+    /// `flow` when given (as in [`Dissection::work`]); [`Proven::evidence`] holds what was
+    /// written into the connection's own evidence.
+    pub fn finish(&mut self, last: FrameRef, last_ts: i64, flow: Option<&mut Evidence>) -> Proven {
+        let mut proven = Proven {
+            evidence: self.own.take().map(|b| *b).unwrap_or_default(),
+            ..Proven::default()
+        };
         let ctx = self.ctx(last, last_ts, Dir::ToServer);
         let Some(an) = self.analyzer.as_mut() else {
             return proven;
         };
+        let ev = flow.unwrap_or(&mut proven.evidence);
         if let Some(st) = self.streams.as_mut() {
             for (i, s) in st.iter_mut().enumerate() {
                 let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
-                s.finish(an.as_mut(), &Ctx { dir, ..ctx });
+                s.finish(an.as_mut(), ev, &Ctx { dir, ..ctx });
                 proven.loss.gaps += s.loss.gaps;
                 proven.loss.missing_bytes += s.loss.missing_bytes;
                 proven.loss.overflow_bytes += s.loss.overflow_bytes;
             }
         }
-        an.finish(&mut proven.evidence);
+        an.finish(ev);
         proven.service = an.service();
         proven.roles_reversed = an.roles_reversed();
         proven
@@ -182,11 +197,12 @@ pub fn work_within(
     w: &Work,
     at: FrameRef,
     ts_ns: i64,
+    flow: Option<&mut Evidence>,
     buffered: &mut usize,
     budget: usize,
 ) -> bool {
     let before = d.buffered();
-    d.work(w, at, ts_ns);
+    d.work(w, at, ts_ns, flow);
     *buffered = (*buffered + d.buffered()).saturating_sub(before);
     if *buffered > budget {
         *buffered = buffered.saturating_sub(d.shed(at, ts_ns));

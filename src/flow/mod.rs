@@ -176,6 +176,9 @@ pub struct Tracker {
     budget: usize,
     /// Most live connections ([`MAX_LIVE_CONNECTIONS`]; tests lower it).
     max_live: usize,
+    /// Connections whose flow is known from the start write into its evidence while they run
+    /// (tests turn it off to check that the result is the same as merging at the end).
+    direct: bool,
 }
 
 impl Default for Tracker {
@@ -205,6 +208,7 @@ impl Tracker {
             buffered: 0,
             budget: MAX_TOTAL_BUFFERED,
             max_live: MAX_LIVE_CONNECTIONS,
+            direct: true,
         }
     }
 
@@ -267,8 +271,11 @@ impl Tracker {
                 }
                 self.stats.connections += 1;
                 let i = self.live.len();
-                self.live
-                    .push((key, Conn::new(pkt, at, ts_ns, self.dissect)));
+                let mut c = Conn::new(pkt, at, ts_ns, self.dissect);
+                if self.dissect && self.direct {
+                    c.flow = c.final_key().and_then(|k| self.folder.slot(k, at, ts_ns));
+                }
+                self.live.push((key, c));
                 self.live_index.insert(key, i as u32);
                 self.stats.peak_live = self.stats.peak_live.max(self.live.len() as u64);
                 i
@@ -276,7 +283,8 @@ impl Tracker {
         };
         let c = &mut self.live[i].1;
         if let (Some(w), Some(d)) = (c.packet(pkt, at, ts_ns, frame_len), c.analysis.as_mut()) {
-            if work_within(d, &w, at, ts_ns, &mut self.buffered, self.budget) {
+            let flow = self.folder.evidence(c.flow);
+            if work_within(d, &w, at, ts_ns, flow, &mut self.buffered, self.budget) {
                 self.stats.buffer_cap_hits += 1;
             }
         }
@@ -323,13 +331,14 @@ impl Tracker {
 
     /// Ends a connection and adds it to its flow.
     fn fold(&mut self, c: Conn) {
+        let flow = c.flow;
         let (ended, analysis) = c.end();
         let done = match analysis {
             Some(mut d) => {
                 self.buffered = self.buffered.saturating_sub(d.buffered());
-                ended.finish(Some(&mut d))
+                ended.finish(Some(&mut d), self.folder.evidence(flow))
             }
-            None => ended.finish(None),
+            None => ended.finish(None, None),
         };
         self.folder.fold(done);
     }
@@ -377,6 +386,27 @@ impl Default for Folder {
 }
 
 impl Folder {
+    /// Where the flow `key` is, created empty (first seen at `at`, `ts_ns`) if new, for a
+    /// connection that writes into its evidence while it runs; none when the set is full.
+    pub fn slot(&mut self, key: FlowKey, at: FrameRef, ts_ns: i64) -> Option<u32> {
+        if let Some(&i) = self.index.get(&key) {
+            return Some(i);
+        }
+        if self.flows.len() >= MAX_FLOWS {
+            return None;
+        }
+        let i = self.flows.len() as u32;
+        self.index.insert(key, i);
+        self.flows.push(Flow::new(key, at, ts_ns));
+        Some(i)
+    }
+
+    /// The evidence of the flow at `slot` (from [`Folder::slot`]).
+    pub fn evidence(&mut self, slot: Option<u32>) -> Option<&mut Evidence> {
+        slot.and_then(|i| self.flows.get_mut(i as usize))
+            .map(|f| &mut f.evidence)
+    }
+
     /// Adds an ended connection to its flow.
     pub fn fold(&mut self, done: Finished) {
         let key = done.key;
@@ -384,7 +414,9 @@ impl Folder {
             self.flows[i as usize].absorb(done, &mut self.scratch);
         } else if self.flows.len() < MAX_FLOWS {
             self.index.insert(key, self.flows.len() as u32);
-            self.flows.push(Flow::from_conn(done, &mut self.scratch));
+            let mut f = Flow::new(key, done.first, done.first_ts);
+            f.absorb(done, &mut self.scratch);
+            self.flows.push(f);
         } else {
             self.dropped += 1;
         }
@@ -400,24 +432,23 @@ impl Folder {
 }
 
 impl Flow {
-    fn from_conn(c: Finished, scratch: &mut String) -> Flow {
-        let mut f = Flow {
-            key: c.key,
+    /// A flow of no connection yet, first seen at `first`, `ts_ns`.
+    fn new(key: FlowKey, first: FrameRef, ts_ns: i64) -> Flow {
+        Flow {
+            key,
             proven_service: None,
             connections: 0,
             outcomes: OutcomeCounts::default(),
             midstream: 0,
             packets: [0; 2],
             bytes: [0; 2],
-            first: c.first,
-            first_ts: c.first_ts,
-            last_ts: c.last_ts,
+            first,
+            first_ts: ts_ns,
+            last_ts: ts_ns,
             evidence: Evidence::default(),
             icmp: Facts::default(),
             stream_loss: tcp::StreamLoss::default(),
-        };
-        f.absorb(c, scratch);
-        f
+        }
     }
 
     /// Adds connection `c` to the flow; `scratch` is a buffer for the text of its note.
@@ -563,6 +594,56 @@ mod tests {
         for (k, n) in &t {
             assert!(r.get(k).is_some_and(|m| m >= n), "{k:?}");
         }
+    }
+
+    /// Connections that write into their flow's evidence while they run give every flow of
+    /// every public and project capture the evidence that merging each connection's own
+    /// evidence at its end gives, in one capture set (frames of several files).
+    #[test]
+    fn direct_writes_equal_merging_at_the_end() {
+        let Some(mut paths) = crate::proto::testutil::all_captures() else {
+            return;
+        };
+        let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        for e in std::fs::read_dir(own).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                paths.push(p);
+            }
+        }
+        let flows = |direct: bool| {
+            let mut t = Tracker::new();
+            t.direct = direct;
+            for (i, path) in paths.iter().enumerate() {
+                let mut d = Defrag::default();
+                read(&Input::Path(path.clone()), &mut |f| {
+                    if let Ok(p) = decode(f.link_type, f.data, f.number, f.ts_ns, &mut d) {
+                        t.packet(&p, FrameRef::new(i as u16, f.number), f.ts_ns, f.orig_len);
+                    }
+                })
+                .unwrap();
+            }
+            t.finish().0
+        };
+        let (direct, merged) = (flows(true), flows(false));
+        assert_eq!(direct.len(), merged.len());
+        let mut with_dns = 0;
+        for (a, b) in direct.iter().zip(&merged) {
+            assert_eq!(a.key, b.key);
+            assert_eq!(
+                serde_json::to_string(&a.evidence).unwrap(),
+                serde_json::to_string(&b.evidence).unwrap(),
+                "{:?}",
+                a.key
+            );
+            assert_eq!(
+                (a.connections, a.first, a.first_ts, a.last_ts),
+                (b.connections, b.first, b.first_ts, b.last_ts)
+            );
+            with_dns += usize::from(a.evidence.dns.is_some() && a.connections > 1);
+        }
+        // The case that matters: flows of many UDP exchanges (one per DNS query) exist.
+        assert!(with_dns > 0, "{with_dns}");
     }
 
     fn run(name: &str, budget: usize) -> (Vec<Flow>, TrackerStats) {

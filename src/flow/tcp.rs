@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::evidence::Evidence;
 use crate::proto::{Analyzer, Ctx};
 
 /// Most unconsumed bytes kept for one direction (an analyzer waiting for the rest of a message).
@@ -63,7 +64,14 @@ impl Stream {
     }
 
     /// A segment with sequence number `seq` and `payload` arrived.
-    pub fn segment(&mut self, seq: u32, payload: &[u8], an: &mut dyn Analyzer, ctx: &Ctx) {
+    pub fn segment(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        an: &mut dyn Analyzer,
+        ev: &mut Evidence,
+        ctx: &Ctx,
+    ) {
         if payload.is_empty() {
             return;
         }
@@ -74,10 +82,10 @@ impl Stream {
             if skip < payload.len() {
                 let end = seq.wrapping_add(payload.len() as u32);
                 self.next = Some(end);
-                self.deliver(&payload[skip..], an, ctx);
+                self.deliver(&payload[skip..], an, ev, ctx);
                 // Nearly always empty: segments mostly arrive in order.
                 if !self.ooo.is_empty() {
-                    self.drain_ooo(an, ctx);
+                    self.drain_ooo(an, ev, ctx);
                 }
             }
             return;
@@ -86,8 +94,8 @@ impl Stream {
         // (which frees at least one held segment; one segment always fits an empty area, since
         // an IP packet is at most 64 KiB) and try again.
         if self.ooo.len() >= MAX_OOO_SEGMENTS || self.ooo_bytes + payload.len() > MAX_OOO_BYTES {
-            self.skip_hole(an, ctx);
-            self.segment(seq, payload, an, ctx);
+            self.skip_hole(an, ev, ctx);
+            self.segment(seq, payload, an, ev, ctx);
             return;
         }
         let e = self.ooo.entry(seq).or_default();
@@ -98,7 +106,7 @@ impl Stream {
     }
 
     /// Delivers held segments that became contiguous.
-    fn drain_ooo(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) {
+    fn drain_ooo(&mut self, an: &mut dyn Analyzer, ev: &mut Evidence, ctx: &Ctx) {
         while let Some(next) = self.next {
             let Some((&seq, _)) = self.ooo.iter().min_by_key(|(&s, _)| dist(next, s)) else {
                 break;
@@ -114,13 +122,13 @@ impl Stream {
             let skip = (-d) as usize;
             if skip < data.len() {
                 self.next = Some(seq.wrapping_add(data.len() as u32));
-                self.deliver(&data[skip..], an, ctx);
+                self.deliver(&data[skip..], an, ev, ctx);
             }
         }
     }
 
     /// Declares the hole before the earliest held segment lost and continues from it.
-    pub(crate) fn skip_hole(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) {
+    pub(crate) fn skip_hole(&mut self, an: &mut dyn Analyzer, ev: &mut Evidence, ctx: &Ctx) {
         let Some(next) = self.next else { return };
         let Some(&seq) = self.ooo.keys().min_by_key(|&&s| dist(next, s)) else {
             return;
@@ -128,7 +136,7 @@ impl Stream {
         self.loss.missing_bytes += dist(next, seq).max(0) as u64;
         self.gap(an, ctx);
         self.next = Some(seq);
-        self.drain_ooo(an, ctx);
+        self.drain_ooo(an, ev, ctx);
     }
 
     fn gap(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) {
@@ -138,14 +146,14 @@ impl Stream {
     }
 
     /// Hands in-order bytes to the analyzer, keeping what it did not consume.
-    fn deliver(&mut self, data: &[u8], an: &mut dyn Analyzer, ctx: &Ctx) {
+    fn deliver(&mut self, data: &[u8], an: &mut dyn Analyzer, ev: &mut Evidence, ctx: &Ctx) {
         if self.pending.is_empty() {
-            let used = an.stream(ctx, data).min(data.len());
+            let used = an.stream(ctx, data, ev).min(data.len());
             self.keep(&data[used..], an, ctx);
         } else {
             self.pending.extend_from_slice(data);
             let buf = std::mem::take(&mut self.pending);
-            let used = an.stream(ctx, &buf).min(buf.len());
+            let used = an.stream(ctx, &buf, ev).min(buf.len());
             self.pending = buf;
             self.pending.drain(..used);
             if self.pending.len() > MAX_PENDING_BYTES {
@@ -178,10 +186,10 @@ impl Stream {
     }
 
     /// End of the connection: held segments are delivered across their holes.
-    pub fn finish(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) {
+    pub fn finish(&mut self, an: &mut dyn Analyzer, ev: &mut Evidence, ctx: &Ctx) {
         while !self.ooo.is_empty() {
             let before = self.ooo.len();
-            self.skip_hole(an, ctx);
+            self.skip_hole(an, ev, ctx);
             if self.ooo.len() == before {
                 break;
             }
@@ -194,7 +202,7 @@ impl Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{Evidence, FrameRef};
+    use crate::evidence::FrameRef;
     use crate::proto::{Dir, Transport};
 
     /// Records what it is given; consumes whole 4-byte records only.
@@ -204,7 +212,7 @@ mod tests {
         gaps: usize,
     }
     impl Analyzer for Rec {
-        fn stream(&mut self, _ctx: &Ctx, data: &[u8]) -> usize {
+        fn stream(&mut self, _ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
             let n = data.len() / 4 * 4;
             self.got.extend_from_slice(&data[..n]);
             n
@@ -233,12 +241,12 @@ mod tests {
         let mut s = Stream::default();
         let mut a = Rec::default();
         s.syn(999);
-        s.segment(1006, b"ghij", &mut a, &ctx()); // ahead: held
-        s.segment(1000, b"abc", &mut a, &ctx()); // partial record: pending
+        s.segment(1006, b"ghij", &mut a, &mut Evidence::default(), &ctx()); // ahead: held
+        s.segment(1000, b"abc", &mut a, &mut Evidence::default(), &ctx()); // partial record: pending
         assert_eq!(a.got, b"");
-        s.segment(1000, b"abcdef", &mut a, &ctx()); // retransmission with 3 new bytes
+        s.segment(1000, b"abcdef", &mut a, &mut Evidence::default(), &ctx()); // retransmission with 3 new bytes
         assert_eq!(a.got, b"abcdefgh");
-        s.segment(1003, b"def", &mut a, &ctx()); // pure retransmission
+        s.segment(1003, b"def", &mut a, &mut Evidence::default(), &ctx()); // pure retransmission
         assert_eq!(a.got, b"abcdefgh");
         assert_eq!(a.gaps, 0);
         assert_eq!(s.buffered(), 2);
@@ -248,9 +256,9 @@ mod tests {
     fn hole_becomes_gap_at_finish() {
         let mut s = Stream::default();
         let mut a = Rec::default();
-        s.segment(100, b"abcd", &mut a, &ctx());
-        s.segment(110, b"wxyz", &mut a, &ctx());
-        s.finish(&mut a, &ctx());
+        s.segment(100, b"abcd", &mut a, &mut Evidence::default(), &ctx());
+        s.segment(110, b"wxyz", &mut a, &mut Evidence::default(), &ctx());
+        s.finish(&mut a, &mut Evidence::default(), &ctx());
         assert_eq!(a.got, b"abcdwxyz");
         assert_eq!(a.gaps, 1);
         assert_eq!(s.loss.missing_bytes, 6);
@@ -260,8 +268,14 @@ mod tests {
     fn sequence_wraparound() {
         let mut s = Stream::default();
         let mut a = Rec::default();
-        s.segment(u32::MAX - 1, b"abcd", &mut a, &ctx());
-        s.segment(2, b"efgh", &mut a, &ctx());
+        s.segment(
+            u32::MAX - 1,
+            b"abcd",
+            &mut a,
+            &mut Evidence::default(),
+            &ctx(),
+        );
+        s.segment(2, b"efgh", &mut a, &mut Evidence::default(), &ctx());
         assert_eq!(a.got, b"abcdefgh");
     }
 }

@@ -78,8 +78,15 @@ pub struct Ctx {
     pub server_port: u16,
 }
 
-/// Per-connection protocol state. One analyzer serves one connection (or one UDP exchange) and
-/// writes what it proved into the connection's [`Evidence`] when asked.
+/// Per-connection protocol state. One analyzer serves one connection (or one UDP exchange).
+///
+/// Every call that hands it data also hands it `ev`, the evidence sink of the connection: the
+/// evidence of its flow when the flow is known from the start (a captured handshake, any UDP
+/// exchange), else the connection's own evidence, merged into its flow when it ends. An analyzer
+/// writes what a message proves straight into `ev` as it reads it (so a value a flow already
+/// holds costs a look-up, not an allocation and a merge), or keeps its own tallies and writes
+/// them in [`Analyzer::finish`]. `ev` may hold other connections' facts: an analyzer's decisions
+/// about its own connection never read it.
 ///
 /// Implementations never panic on any input: malformed messages are counted in their evidence.
 pub trait Analyzer {
@@ -88,8 +95,8 @@ pub trait Analyzer {
     /// messages, or junk skipped while resynchronising). Unconsumed bytes are offered again with
     /// the next segment appended. Returning `data.len()` when the content is unreadable (encrypted
     /// or not this protocol) keeps the reassembly buffers empty.
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
-        let _ = ctx;
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], ev: &mut Evidence) -> usize {
+        let _ = (ctx, ev);
         data.len()
     }
 
@@ -100,8 +107,8 @@ pub trait Analyzer {
     }
 
     /// One UDP datagram payload (after IPv4 reassembly).
-    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
-        let _ = (ctx, data);
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8], ev: &mut Evidence) {
+        let _ = (ctx, data, ev);
     }
 
     /// The service the content proved ("kerberos", "ldap", "https", "dcerpc" ...), once known.
@@ -114,7 +121,8 @@ pub trait Analyzer {
         false
     }
 
-    /// Moves what was proved so far into `ev` (called once, when the connection ends).
+    /// Writes what is left of what was proved into `ev`, the same sink as the data calls were
+    /// given (called once, when the connection ends).
     fn finish(&mut self, ev: &mut Evidence);
 }
 

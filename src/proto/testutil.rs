@@ -244,10 +244,11 @@ pub(crate) fn run_parts(
             f.finish(a)
         }
         Transport::Udp => {
+            let mut ev = Evidence::default();
             for (frame, dir, b) in parts {
-                a.datagram(&ctx(*frame, *dir, Transport::Udp, server_port), b);
+                a.datagram(&ctx(*frame, *dir, Transport::Udp, server_port), b, &mut ev);
             }
-            finish(a)
+            finish(a, ev)
         }
     }
 }
@@ -302,6 +303,8 @@ pub(crate) struct TcpFeeder {
     last_ts: i64,
     /// The server's port (put into every [`Ctx`]).
     pub server_port: u16,
+    /// The evidence sink the analyzer writes into (see [`Analyzer`]).
+    pub ev: Evidence,
 }
 
 impl TcpFeeder {
@@ -313,6 +316,7 @@ impl TcpFeeder {
             last_frame: 0,
             last_ts: 0,
             server_port,
+            ev: Evidence::default(),
         }
     }
 
@@ -332,7 +336,7 @@ impl TcpFeeder {
         if s.syn {
             st.syn(s.seq);
         }
-        st.segment(s.seq, &s.payload, a, &c);
+        st.segment(s.seq, &s.payload, a, &mut self.ev, &c);
     }
 
     /// Hand-made bytes of `frame`, placed right after the previous hand-made bytes of `dir`
@@ -343,7 +347,7 @@ impl TcpFeeder {
         self.next_seq[i] = seq.wrapping_add(data.len() as u32);
         self.last_frame = self.last_frame.max(frame);
         let c = self.ctx(frame, 0, dir);
-        self.streams[i].segment(seq, data, a, &c);
+        self.streams[i].segment(seq, data, a, &mut self.ev, &c);
     }
 
     /// Loses `n` bytes of hand-made data in `dir`: the next [`TcpFeeder::bytes`] follow a hole,
@@ -358,7 +362,7 @@ impl TcpFeeder {
     /// the last frame fed. Without this, held segments wait for [`TcpFeeder::flush`].
     pub fn give_up(&mut self, a: &mut dyn Analyzer, dir: Dir) {
         let c = self.ctx(self.last_frame, self.last_ts, dir);
-        self.streams[dir.index()].skip_hole(a, &c);
+        self.streams[dir.index()].skip_hole(a, &mut self.ev, &c);
     }
 
     /// Connection end for the reassembly: held out-of-order segments are delivered across
@@ -367,7 +371,7 @@ impl TcpFeeder {
         let (frame, ts) = (self.last_frame, self.last_ts);
         for dir in [Dir::ToServer, Dir::ToClient] {
             let c = self.ctx(frame, ts, dir);
-            self.streams[dir.index()].finish(a, &c);
+            self.streams[dir.index()].finish(a, &mut self.ev, &c);
         }
     }
 
@@ -382,28 +386,29 @@ impl TcpFeeder {
         self.streams.iter().map(|s| s.loss.gaps).sum()
     }
 
-    /// [`TcpFeeder::flush`], then the analyzer's evidence.
+    /// [`TcpFeeder::flush`], then the analyzer's evidence (the sink, the analyzer finished).
     pub fn finish(&mut self, a: &mut dyn Analyzer) -> Evidence {
         self.flush(a);
-        finish(a)
+        finish(a, std::mem::take(&mut self.ev))
     }
 }
 
 /// Feeds a whole TCP connection (from [`conn`] / [`tcp_conn`]) through the production
 /// reassembly and ends the reassembly (held segments delivered across their holes); the
-/// analyzer itself is not finished.
-pub(crate) fn feed_tcp(a: &mut dyn Analyzer, segs: &[(Dir, Seg)], server_port: u16) {
+/// analyzer itself is not finished. Returns the sink it wrote into meanwhile.
+pub(crate) fn feed_tcp(a: &mut dyn Analyzer, segs: &[(Dir, Seg)], server_port: u16) -> Evidence {
     let mut f = TcpFeeder::new(server_port);
     for (d, s) in segs {
         f.seg(a, *d, s);
     }
     f.flush(a);
+    f.ev
 }
 
 /// [`feed_tcp`], then the analyzer's evidence.
 pub(crate) fn run_tcp(a: &mut dyn Analyzer, segs: &[(Dir, Seg)], server_port: u16) -> Evidence {
-    feed_tcp(a, segs, server_port);
-    finish(a)
+    let ev = feed_tcp(a, segs, server_port);
+    finish(a, ev)
 }
 
 /// Reads capture `name`, takes the TCP connection `client_port` <-> `server_port` and runs it
@@ -419,26 +424,28 @@ pub(crate) fn analyze_tcp(
     Some(run_tcp(a.as_mut(), &segs, server_port))
 }
 
-/// Feeds UDP datagrams (from [`conn`] / [`select`]) to the analyzer.
-pub(crate) fn feed_udp(a: &mut dyn Analyzer, segs: &[(Dir, Seg)], server_port: u16) {
+/// Feeds UDP datagrams (from [`conn`] / [`select`]) to the analyzer; returns the sink it wrote
+/// into.
+pub(crate) fn feed_udp(a: &mut dyn Analyzer, segs: &[(Dir, Seg)], server_port: u16) -> Evidence {
+    let mut ev = Evidence::default();
     for (d, s) in segs {
         let c = Ctx {
             ts_ns: s.ts_ns,
             ..ctx(s.frame, *d, Transport::Udp, server_port)
         };
-        a.datagram(&c, &s.payload);
+        a.datagram(&c, &s.payload, &mut ev);
     }
+    ev
 }
 
 /// [`feed_udp`], then the analyzer's evidence.
 pub(crate) fn run_udp(a: &mut dyn Analyzer, segs: &[(Dir, Seg)], server_port: u16) -> Evidence {
-    feed_udp(a, segs, server_port);
-    finish(a)
+    let ev = feed_udp(a, segs, server_port);
+    finish(a, ev)
 }
 
-/// The evidence `a` writes when its connection ends.
-pub(crate) fn finish(a: &mut dyn Analyzer) -> Evidence {
-    let mut ev = Evidence::default();
+/// Ends `a`, whose data calls wrote into the sink `ev`: the evidence of its connection.
+pub(crate) fn finish(a: &mut dyn Analyzer, mut ev: Evidence) -> Evidence {
     a.finish(&mut ev);
     ev
 }
@@ -554,6 +561,7 @@ pub(crate) fn mutate_and_feed(
         }
         for t in [Transport::Tcp, Transport::Udp] {
             let mut a = new(t, 443);
+            let mut sink = Evidence::default();
             let dir = if r.below(2) == 0 {
                 Dir::ToServer
             } else {
@@ -561,7 +569,7 @@ pub(crate) fn mutate_and_feed(
             };
             let c = ctx(1, dir, t, 443);
             if t == Transport::Udp {
-                a.datagram(&c, &d);
+                a.datagram(&c, &d, &mut sink);
             } else {
                 // The analyzer contract driven directly (not through `Stream`): random split
                 // points and gaps anywhere, which real reassembly would rarely produce.
@@ -571,7 +579,7 @@ pub(crate) fn mutate_and_feed(
                     let n = 1 + r.below(rest.len());
                     buf.extend_from_slice(&rest[..n]);
                     rest = &rest[n..];
-                    let used = a.stream(&c, &buf);
+                    let used = a.stream(&c, &buf, &mut sink);
                     assert!(used <= buf.len());
                     buf.drain(..used);
                     if r.below(16) == 0 {
@@ -581,7 +589,7 @@ pub(crate) fn mutate_and_feed(
                 }
             }
             let _ = a.service();
-            finish(a.as_mut());
+            finish(a.as_mut(), sink);
         }
     }
 }
@@ -665,7 +673,7 @@ mod tests {
         gaps: Vec<Dir>,
     }
     impl Analyzer for Rec {
-        fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
             self.got.push((ctx.dir, ctx.frame.frame, data.len()));
             data.len()
         }

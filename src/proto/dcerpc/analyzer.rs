@@ -880,7 +880,7 @@ fn append(call: &mut Call, stub: &[u8], request: bool) {
 }
 
 impl Analyzer for DcerpcAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
         let d = ctx.dir.index();
         let mut off = 0usize;
         loop {
@@ -1482,6 +1482,7 @@ mod tests {
 
     #[test]
     fn every_prefix_waits_then_completes() {
+        let mut sink = crate::evidence::Evidence::default();
         // Feeding any prefix of a real PDU consumes nothing (waits); the rest completes it.
         use crate::proto::dcerpc::epm::tests::ZL_F8_MAP_RESP;
         use crate::proto::testutil::hex;
@@ -1495,8 +1496,8 @@ mod tests {
                 transport: Transport::Tcp,
                 server_port: 135,
             };
-            assert_eq!(a.stream(&ctx, &b[..n]), 0, "prefix {n}");
-            assert_eq!(a.stream(&ctx, &b), b.len());
+            assert_eq!(a.stream(&ctx, &b[..n], &mut sink), 0, "prefix {n}");
+            assert_eq!(a.stream(&ctx, &b, &mut sink), b.len());
         }
     }
 

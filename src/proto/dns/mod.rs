@@ -93,13 +93,15 @@ mod tests {
 
     #[test]
     fn cname_chain_names_the_address() {
+        let mut sink = crate::evidence::Evidence::default();
         let mut a = DnsAnalyzer::new();
         a.datagram(
             &ctx(36, Dir::ToClient, Transport::Udp, 53),
             &hex(CNAME_CHAIN_36),
+            &mut sink,
         );
         assert_eq!(a.service(), Some("dns"));
-        let ev = finish(&mut a).dns.unwrap();
+        let ev = finish(&mut a, std::mem::take(&mut sink)).dns.unwrap();
         // tshark frame 36: dns.a 52.114.158.91, dns.cname global.asimov... , skypedataprd...
         let ip: IpAddr = "52.114.158.91".parse().unwrap();
         assert_eq!(
@@ -133,6 +135,7 @@ mod tests {
 
     #[test]
     fn srv_and_additional_address() {
+        let mut sink = crate::evidence::Evidence::default();
         let m = message(&hex(SRV_RESPONSE)).unwrap();
         assert_eq!(
             m.records[0].data,
@@ -147,8 +150,9 @@ mod tests {
         a.datagram(
             &ctx(5, Dir::ToClient, Transport::Udp, 53),
             &hex(SRV_RESPONSE),
+            &mut sink,
         );
-        let ev = finish(&mut a).dns.unwrap();
+        let ev = finish(&mut a, std::mem::take(&mut sink)).dns.unwrap();
         let srv: Vec<_> = ev.srv.iter().map(|f| f.value.clone()).collect();
         assert_eq!(
             srv,
@@ -182,7 +186,7 @@ mod tests {
                 }
             }
             assert_eq!(f.pending(), (0, 0));
-            let ev = finish(&mut a).dns.unwrap();
+            let ev = f.finish(&mut a).dns.unwrap();
             // tshark 353/354: dns.qry.name tcptest.example.org type 1, dns.a 10.10.10.10.
             assert_eq!(
                 names(&ev),
@@ -234,6 +238,7 @@ mod tests {
 
     #[test]
     fn truncated_and_corrupted_messages() {
+        let mut sink = crate::evidence::Evidence::default();
         let full = hex(CNAME_CHAIN_36);
         for n in 0..full.len() {
             assert!(message(&full[..n]).is_err(), "prefix {n}");
@@ -254,9 +259,15 @@ mod tests {
         long[l - 5] = 0x40;
         let mut a = DnsAnalyzer::new();
         let c = ctx(1, Dir::ToClient, Transport::Udp, 53);
-        a.datagram(&c, &long);
-        a.datagram(&c, &full[..20]);
-        assert_eq!(finish(&mut a).dns.unwrap().malformed, 2);
+        a.datagram(&c, &long, &mut sink);
+        a.datagram(&c, &full[..20], &mut sink);
+        assert_eq!(
+            finish(&mut a, std::mem::take(&mut sink))
+                .dns
+                .unwrap()
+                .malformed,
+            2
+        );
         // TCP: a length below the header size resynchronises on the next real message.
         let mut a = DnsAnalyzer::new();
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 53);
@@ -264,11 +275,11 @@ mod tests {
         data.extend(hex(TCP_QUERY_353));
         let mut buf = data.clone();
         for _ in 0..4 {
-            let used = a.stream(&c, &buf);
+            let used = a.stream(&c, &buf, &mut sink);
             buf.drain(..used);
         }
         assert!(buf.is_empty());
-        let ev = finish(&mut a).dns.unwrap();
+        let ev = finish(&mut a, std::mem::take(&mut sink)).dns.unwrap();
         assert_eq!(ev.malformed, 1);
         assert_eq!(ev.messages.get("query"), 1);
     }
@@ -286,11 +297,13 @@ mod tests {
 
     #[test]
     fn json_field_names() {
+        let mut sink = crate::evidence::Evidence::default();
         let mut a = DnsAnalyzer::new();
         let c = ctx(5, Dir::ToClient, Transport::Udp, 53);
-        a.datagram(&c, &hex(SRV_RESPONSE));
-        a.datagram(&c, &[0; 3]);
-        let js = serde_json::to_value(finish(&mut a).dns.unwrap()).unwrap();
+        a.datagram(&c, &hex(SRV_RESPONSE), &mut sink);
+        a.datagram(&c, &[0; 3], &mut sink);
+        let js =
+            serde_json::to_value(finish(&mut a, std::mem::take(&mut sink)).dns.unwrap()).unwrap();
         let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
         keys.sort();
         assert_eq!(

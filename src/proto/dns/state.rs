@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::evidence::{Evidence, Merge};
+use crate::evidence::Evidence;
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
@@ -12,10 +12,10 @@ use super::parse::{self, address_names, rcode_label, RData, Section, HEADER_LEN}
 /// Length of the TCP message length prefix (RFC 1035 4.2.2).
 pub const TCP_PREFIX_LEN: usize = 2;
 
-/// The DNS analyzer of one connection or UDP exchange.
+/// The DNS analyzer of one connection or UDP exchange. What messages show is written straight
+/// into the sink's DNS evidence (see [`Analyzer`]).
 #[derive(Default)]
 pub struct DnsAnalyzer {
-    ev: DnsEvidence,
     /// Per direction: out of step after a gap, looking for a message boundary.
     resync: [bool; 2],
     /// A message was decoded.
@@ -28,31 +28,26 @@ impl DnsAnalyzer {
         Self::default()
     }
 
-    /// The evidence gathered so far.
-    pub fn evidence(&self) -> &DnsEvidence {
-        &self.ev
-    }
-
-    /// Decodes one message and records what it shows; counts it as malformed if undecodable.
-    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+    /// Decodes one message and records what it shows in `ev`; counts it as malformed if
+    /// undecodable.
+    fn message(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut DnsEvidence) {
         let mut m = match parse::message(msg) {
             Ok(m) => m,
             Err(_) => {
-                self.ev.malformed += 1;
+                ev.malformed += 1;
                 return;
             }
         };
         self.proved = true;
         let at = ctx.frame;
         let h = m.header;
-        self.ev
-            .messages
+        ev.messages
             .add_static(if h.response { "response" } else { "query" }, 1);
         if h.truncated {
-            self.ev.messages.add_static("truncated", 1);
+            ev.messages.add_static("truncated", 1);
         }
         if h.response {
-            self.ev.rcodes.add_name(rcode_label(h.rcode), 1);
+            ev.rcodes.add_name(rcode_label(h.rcode), 1);
         }
         // Question names are moved into the facts, not copied; address names read the questions
         // too, so they are paired first.
@@ -62,7 +57,7 @@ impl DnsAnalyzer {
             Vec::new()
         };
         for q in std::mem::take(&mut m.questions) {
-            self.ev.queries.add(
+            ev.queries.add(
                 Query {
                     name: q.name,
                     qtype: q.qtype.name(),
@@ -87,7 +82,7 @@ impl DnsAnalyzer {
                     target,
                 } => {
                     let data = format!("{priority} {weight} {port} {target}");
-                    self.ev.srv.add(
+                    ev.srv.add(
                         SrvTarget {
                             name: r.name.clone(),
                             target,
@@ -99,7 +94,7 @@ impl DnsAnalyzer {
                 }
                 RData::Other(_) => continue,
             };
-            self.ev.answers.add(
+            ev.answers.add(
                 Answer {
                     name: r.name,
                     rtype: r.rtype.name(),
@@ -109,7 +104,7 @@ impl DnsAnalyzer {
             );
         }
         for (address, name) in names {
-            self.ev.names.add(AddressName { address, name }, at);
+            ev.names.add(AddressName { address, name }, at);
         }
     }
 
@@ -150,7 +145,8 @@ fn addr_text(a: IpAddr) -> String {
 }
 
 impl Analyzer for DnsAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
+        let ev = dns_of(sink);
         let i = ctx.dir.index();
         let mut pos = 0usize;
         if self.resync[i] {
@@ -174,14 +170,14 @@ impl Analyzer for DnsAnalyzer {
             let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
             if len < HEADER_LEN {
                 // No message is shorter than its header: the stream is out of step.
-                self.ev.malformed += 1;
+                ev.malformed += 1;
                 self.resync[i] = true;
                 return pos + 1;
             }
             let Some(msg) = rest.get(TCP_PREFIX_LEN..TCP_PREFIX_LEN + len) else {
                 return pos;
             };
-            self.message(ctx, msg);
+            self.message(ctx, msg, ev);
             pos += TCP_PREFIX_LEN + len;
         }
     }
@@ -190,17 +186,23 @@ impl Analyzer for DnsAnalyzer {
         self.resync[dir.index()] = true;
     }
 
-    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
-        self.message(ctx, data);
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) {
+        self.message(ctx, data, dns_of(sink));
     }
 
     fn service(&self) -> Option<&'static str> {
         self.proved.then_some("dns")
     }
 
-    fn finish(&mut self, ev: &mut Evidence) {
-        ev.dns.merge(Some(Box::new(std::mem::take(&mut self.ev))));
+    fn finish(&mut self, sink: &mut Evidence) {
+        // A connection that carried DNS gives its flow a DNS entry even if no message decoded.
+        dns_of(sink);
     }
+}
+
+/// The DNS evidence of `sink`, created empty if it has none yet.
+fn dns_of(sink: &mut Evidence) -> &mut DnsEvidence {
+    sink.dns.get_or_insert_with(Default::default)
 }
 
 #[cfg(test)]

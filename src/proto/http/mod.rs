@@ -45,6 +45,7 @@ mod tests {
     const OK_105: &str = "485454502f312e3120323030204f4b0d0a436f6e74656e742d547970653a20746578742f68746d6c0d0a436f6e74656e742d4c656e6774683a2031350d0a5365727665723a204d6963726f736f66742d4949532f31302e300d0a0d0a3c68746d6c3e6f6b3c2f68746d6c3e";
 
     fn run(parts: &[(u64, Dir, Vec<u8>)], step: usize) -> HttpEvidence {
+        let mut sink = crate::evidence::Evidence::default();
         let mut a = HttpAnalyzer::new();
         let mut f = TcpFeeder::new(80);
         for (frame, dir, bytes) in parts {
@@ -53,7 +54,7 @@ mod tests {
             }
         }
         assert_eq!(a.service(), Some("http"));
-        *finish(&mut a).http.unwrap()
+        *finish(&mut a, std::mem::take(&mut sink)).http.unwrap()
     }
 
     #[test]
@@ -219,6 +220,7 @@ mod tests {
 
     #[test]
     fn truncated_and_corrupted_messages() {
+        let mut sink = crate::evidence::Evidence::default();
         // Frame 103 without its first 5 bytes ("POST "): a capture that began mid-message.
         let full = hex(CEP_POST_103);
         let ev = run_quiet(&[(103, Dir::ToServer, full[5..].to_vec())]);
@@ -254,8 +256,15 @@ mod tests {
         a.gap(Dir::ToServer);
         let mut data = b"ody of something lost\r\n".to_vec();
         data.extend_from_slice(&full);
-        assert_eq!(a.stream(&c, &data), data.len());
-        assert_eq!(finish(&mut a).http.unwrap().requests.len(), 1);
+        assert_eq!(a.stream(&c, &data, &mut sink), data.len());
+        assert_eq!(
+            finish(&mut a, std::mem::take(&mut sink))
+                .http
+                .unwrap()
+                .requests
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -323,14 +332,20 @@ mod tests {
 
     #[test]
     fn repeated_requests_are_one_fact() {
+        let mut sink = crate::evidence::Evidence::default();
         let mut a = HttpAnalyzer::new();
         let get = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
         for frame in 1..=3 {
-            a.stream(&ctx(frame, Dir::ToServer, Transport::Tcp, 80), get);
+            a.stream(
+                &ctx(frame, Dir::ToServer, Transport::Tcp, 80),
+                get,
+                &mut sink,
+            );
         }
         a.stream(
             &ctx(4, Dir::ToServer, Transport::Tcp, 80),
             b"GET /x HTTP/1.1\r\nHost: H\r\n\r\n",
+            &mut sink,
         );
         assert_eq!(a.evidence().messages.get("request"), 4);
         let r: Vec<_> = a
@@ -343,11 +358,12 @@ mod tests {
     }
 
     fn run_quiet(parts: &[(u64, Dir, Vec<u8>)]) -> HttpEvidence {
+        let mut sink = crate::evidence::Evidence::default();
         let mut a = HttpAnalyzer::new();
         for (frame, dir, bytes) in parts {
-            a.stream(&ctx(*frame, *dir, Transport::Tcp, 80), bytes);
+            a.stream(&ctx(*frame, *dir, Transport::Tcp, 80), bytes, &mut sink);
         }
-        *finish(&mut a).http.unwrap()
+        *finish(&mut a, std::mem::take(&mut sink)).http.unwrap()
     }
 
     #[test]

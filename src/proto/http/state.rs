@@ -207,7 +207,7 @@ impl HttpAnalyzer {
 }
 
 impl Analyzer for HttpAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
         let i = ctx.dir.index();
         let mut pos = 0usize;
         loop {

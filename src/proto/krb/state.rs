@@ -146,7 +146,7 @@ impl KrbAnalyzer {
 }
 
 impl Analyzer for KrbAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
         // Each record is handled as it is framed (no list of records per call); the framing
         // state is copied out so the handler may borrow the analyzer.
         let d = ctx.dir.index();
@@ -164,7 +164,7 @@ impl Analyzer for KrbAnalyzer {
         self.resync[dir.index()] = true;
     }
 
-    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) {
         if data.len() > parse::MAX_RECORD_LEN {
             self.ev.malformed += 1;
             return;
@@ -216,7 +216,7 @@ impl KpasswdAnalyzer {
 }
 
 impl Analyzer for KpasswdAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
         let d = ctx.dir.index();
         let mut resync = self.resync[d];
         let mut malformed = 0;
@@ -235,7 +235,7 @@ impl Analyzer for KpasswdAnalyzer {
         self.resync[dir.index()] = true;
     }
 
-    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) {
         self.message(ctx, data);
     }
 
@@ -489,6 +489,7 @@ mod pkinit_tests {
 
     #[test]
     fn pa_pk_as_req_in_a_request_is_pkinit() {
+        let mut sink = crate::evidence::Evidence::default();
         // No capture has a PKINIT AS-REQ (PROVENANCE.md). kerberos_udp_vlan_krb_error.pcap
         // frame 1 (AS-REQ, udp.payload) with its first padata-type changed from 2
         // (PA-ENC-TIMESTAMP, bytes a1 03 02 01 02) to 16 (PA-PK-AS-REQ); the padata value is
@@ -497,7 +498,11 @@ mod pkinit_tests {
         let pkinit = orig.replacen("a103020102", "a103020110", 1);
         for (h, want) in [(orig, false), (pkinit.as_str(), true)] {
             let mut a = KrbAnalyzer::new(Transport::Udp, 88);
-            a.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 88), &hex(h));
+            a.datagram(
+                &ctx(1, Dir::ToServer, Transport::Udp, 88),
+                &hex(h),
+                &mut sink,
+            );
             let mut ev = Evidence::default();
             a.finish(&mut ev);
             let k = ev.kerberos.unwrap();
@@ -722,6 +727,7 @@ mod mutations {
 
     #[test]
     fn mutated_messages_never_panic() {
+        let mut sink = crate::evidence::Evidence::default();
         let mut r = Rng(0x2545_f491_4f6c_dd1d);
         let mut parsed = 0;
         for sample in SAMPLES {
@@ -740,14 +746,22 @@ mod mutations {
                 let _ = parse::parse_kpasswd(b);
                 let _ = crate::proto::krb::probe(Transport::Udp, b);
                 let mut a = KrbAnalyzer::new(Transport::Udp, 88);
-                a.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 88), b);
+                a.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 88), b, &mut sink);
                 let mut framed = (b.len() as u32).to_be_bytes().to_vec();
                 framed.extend_from_slice(b);
                 let mut t = KrbAnalyzer::new(Transport::Tcp, 88);
-                let used = t.stream(&ctx(1, Dir::ToServer, Transport::Tcp, 88), &framed);
+                let used = t.stream(
+                    &ctx(1, Dir::ToServer, Transport::Tcp, 88),
+                    &framed,
+                    &mut sink,
+                );
                 assert!(used <= framed.len());
                 let mut k = KpasswdAnalyzer::new(Transport::Tcp, 464);
-                let used = k.stream(&ctx(1, Dir::ToClient, Transport::Tcp, 464), &framed);
+                let used = k.stream(
+                    &ctx(1, Dir::ToClient, Transport::Tcp, 464),
+                    &framed,
+                    &mut sink,
+                );
                 assert!(used <= framed.len());
             }
         }

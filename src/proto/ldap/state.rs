@@ -387,10 +387,10 @@ impl LdapAnalyzer {
 }
 
 impl Analyzer for LdapAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], ev: &mut Evidence) -> usize {
         if self.tls_started {
             return match &mut self.tls {
-                Some(t) => t.stream(ctx, data),
+                Some(t) => t.stream(ctx, data, ev),
                 None => data.len(),
             };
         }
@@ -436,7 +436,7 @@ impl Analyzer for LdapAnalyzer {
                     if self.tls_started {
                         // The rest of this direction is already TLS (RFC 4511 4.14.2).
                         let more = match &mut self.tls {
-                            Some(t) => t.stream(ctx, &data[at..]),
+                            Some(t) => t.stream(ctx, &data[at..], ev),
                             None => data.len() - at,
                         };
                         return at + more;
@@ -500,7 +500,7 @@ impl Analyzer for LdapAnalyzer {
         st.inner.clear();
     }
 
-    fn datagram(&mut self, ctx: &Ctx, data: &[u8]) {
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) {
         // CLDAP (RFC 1798, MS-ADTS 6.3.3): one LDAPMessage per datagram.
         let mut at = 0;
         while at < data.len() {
@@ -569,6 +569,7 @@ mod tests {
 
     #[test]
     fn sasl_buffer_with_two_messages_and_a_partial_third() {
+        let mut sink = crate::evidence::Evidence::default();
         // Cleartext: the modifyResponse of frame 13 (22 bytes), the rootDSE searchRequest of
         // frame 4, and the first 10 bytes of the modifyResponse again; the next buffer carries
         // its last 12 bytes. RRC 12 = EC (as Windows sends) and 0 are read in place, RRC 20
@@ -584,14 +585,14 @@ mod tests {
             let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
             let c = crate::proto::testutil::ctx(13, Dir::ToClient, Transport::Tcp, 389);
             let b = wrap(&first, rrc);
-            assert_eq!(a.stream(&c, &b), b.len());
+            assert_eq!(a.stream(&c, &b, &mut sink), b.len());
             assert_eq!(
                 (a.ev.messages, a.ev.malformed, a.ev.sasl_buffers),
                 (2, 0, 1)
             );
             assert_eq!(a.dirs[Dir::ToClient.index()].inner, modify[..10]);
             let b = wrap(&modify[10..], rrc);
-            assert_eq!(a.stream(&c, &b), b.len());
+            assert_eq!(a.stream(&c, &b, &mut sink), b.len());
             assert_eq!(
                 (a.ev.messages, a.ev.malformed, a.ev.sasl_buffers),
                 (3, 0, 2)
@@ -606,6 +607,7 @@ mod tests {
 
     #[test]
     fn sasl_buffer_arriving_in_pieces_is_waited_for_once() {
+        let mut sink = crate::evidence::Evidence::default();
         // The cleartext of `sasl_buffer_with_two_messages_and_a_partial_third` (modifyResponse
         // of ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13, rootDSE searchRequest of frame
         // 4) in one buffer offered 7 bytes more per call, as the flow layer offers unconsumed
@@ -621,13 +623,18 @@ mod tests {
         for end in (7..b.len()).step_by(7) {
             frame += 1;
             let c = crate::proto::testutil::ctx(frame, Dir::ToClient, Transport::Tcp, 389);
-            assert_eq!(a.stream(&c, &b[..end]), 0, "{end} of {} bytes", b.len());
+            assert_eq!(
+                a.stream(&c, &b[..end], &mut sink),
+                0,
+                "{end} of {} bytes",
+                b.len()
+            );
             assert_eq!(a.ev.messages, 0);
         }
         assert_eq!(a.dirs[Dir::ToClient.index()].wait, b.len());
         frame += 1;
         let c = crate::proto::testutil::ctx(frame, Dir::ToClient, Transport::Tcp, 389);
-        assert_eq!(a.stream(&c, &b), b.len());
+        assert_eq!(a.stream(&c, &b, &mut sink), b.len());
         assert_eq!(a.dirs[Dir::ToClient.index()].wait, 0);
         // The first five calls (7..=35 bytes) hold less than the length prefix and the
         // CHECK_BYTES the token is classified from: not known as SASL yet, so not counted.
@@ -643,12 +650,12 @@ mod tests {
         // A gap while waiting: the bytes after it are not the rest of that buffer. The modify
         // response alone, framed without SASL, is read at once.
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
-        assert_eq!(a.stream(&c, &b[..40]), 0);
+        assert_eq!(a.stream(&c, &b[..40], &mut sink), 0);
         assert_eq!(a.dirs[Dir::ToClient.index()].wait, b.len());
         a.gap(Dir::ToClient);
         assert_eq!(a.dirs[Dir::ToClient.index()].wait, 0);
         let modify = &f13[32..];
-        assert_eq!(a.stream(&c, modify), modify.len());
+        assert_eq!(a.stream(&c, modify, &mut sink), modify.len());
         assert_eq!((a.ev.messages, a.ev.malformed), (1, 0));
     }
 
@@ -1244,6 +1251,7 @@ mod mutations {
 
     #[test]
     fn mutated_messages_never_panic() {
+        let mut sink = crate::evidence::Evidence::default();
         let mut r = Rng(0x9e37_79b9_7f4a_7c15);
         for sample in SAMPLES {
             let orig = hex(sample);
@@ -1262,14 +1270,14 @@ mod mutations {
                 let c = ctx(1, Dir::ToServer, Transport::Tcp, 389);
                 let mut buf = b.to_vec();
                 // Twice, as the flow layer would re-offer the remainder with more data.
-                let used = a.stream(&c, &buf);
+                let used = a.stream(&c, &buf, &mut sink);
                 assert!(used <= buf.len());
                 buf.drain(..used);
                 buf.extend_from_slice(&orig);
-                let used = a.stream(&c, &buf);
+                let used = a.stream(&c, &buf, &mut sink);
                 assert!(used <= buf.len());
                 let mut u = LdapAnalyzer::new(Transport::Udp, 389);
-                u.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 389), b);
+                u.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 389), b, &mut sink);
             }
         }
     }

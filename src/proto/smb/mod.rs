@@ -68,7 +68,7 @@ mod tests {
     }
 
     impl Analyzer for Recorder {
-        fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+        fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
             self.seen.push((ctx.frame.frame, ctx.dir, data.to_vec()));
             data.len()
         }
@@ -90,10 +90,11 @@ mod tests {
     }
 
     fn feed_parts(a: &mut SmbAnalyzer, parts: &[(u64, Dir, &str)]) {
+        let mut sink = crate::evidence::Evidence::default();
         for (frame, dir, h) in parts {
             let data = hex(h);
             assert_eq!(
-                a.stream(&ctx(*frame, *dir, Transport::Tcp, 445), &data),
+                a.stream(&ctx(*frame, *dir, Transport::Tcp, 445), &data, &mut sink),
                 data.len()
             );
         }
@@ -135,6 +136,7 @@ mod tests {
 
     #[test]
     fn truncated_and_corrupted_messages() {
+        let mut sink = crate::evidence::Evidence::default();
         let tree = hex(TREE_REQ_2929);
         for n in 0..tree.len() - 4 {
             let m = &tree[4..4 + n];
@@ -147,28 +149,29 @@ mod tests {
         assert_eq!(p::tree_connect_request(&bad[4..]), Err(SmbError::Truncated));
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 445);
-        assert_eq!(a.stream(&c, &bad), bad.len());
+        assert_eq!(a.stream(&c, &bad, &mut sink), bad.len());
         // A truncated prefix (first 6 bytes lost): resynchronises on the next message.
         let mut data = tree[6..].to_vec();
         data.extend(hex(CREATE_REQ_2931));
-        let used = a.stream(&c, &data);
+        let used = a.stream(&c, &data, &mut sink);
         assert_eq!(used, data.len());
         // NextCommand not 8-aligned.
         let mut chained = hex(CREATE_REQ_2931);
         chained[4 + 20] = 0x41;
-        a.stream(&c, &chained);
-        let ev = finish(&mut a).smb.unwrap();
+        a.stream(&c, &chained, &mut sink);
+        let ev = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
         assert_eq!(ev.malformed, 3);
         assert_eq!(values(&ev.pipes), vec!["svcctl"]);
         // Every prefix of a message waits, never panics.
         for n in 0..tree.len() {
             let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-            assert_eq!(a.stream(&c, &tree[..n]), 0);
+            assert_eq!(a.stream(&c, &tree[..n], &mut sink), 0);
         }
     }
 
     #[test]
     fn embedded_tree_and_pipe_open() {
+        let mut sink = crate::evidence::Evidence::default();
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
         feed_parts(
             &mut a,
@@ -181,7 +184,7 @@ mod tests {
             ],
         );
         assert_eq!(a.service(), Some("smb"));
-        let ev = finish(&mut a).smb.unwrap();
+        let ev = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
         assert_eq!(values(&ev.trees), vec![r"\\192.168.56.102\IPC$"]);
         assert_eq!(ev.pipes.first_frame(&"svcctl".into()).unwrap().frame, 2931);
         assert_eq!(ev.commands.get("smb1_negotiate"), 1);
@@ -191,6 +194,7 @@ mod tests {
 
     #[test]
     fn compound_and_transform() {
+        let mut sink = crate::evidence::Evidence::default();
         // Hand-built compound from frames 2929 and 2931: the tree connect (padded to 120 bytes,
         // a multiple of 8) with NextCommand = 120, followed by the create.
         let mut first = hex(TREE_REQ_2929)[4..].to_vec();
@@ -208,8 +212,8 @@ mod tests {
         assert!(probe(Transport::Tcp, &data));
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
         let c = ctx(9, Dir::ToServer, Transport::Tcp, 445);
-        assert_eq!(a.stream(&c, &data), data.len());
-        let ev = finish(&mut a).smb.unwrap();
+        assert_eq!(a.stream(&c, &data, &mut sink), data.len());
+        let ev = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
         assert_eq!(ev.compounded, 1);
         assert_eq!(ev.commands.get("tree_connect"), 1);
         assert_eq!(ev.commands.get("create"), 1);
@@ -409,6 +413,7 @@ mod tests {
 
     #[test]
     fn json_field_names() {
+        let mut sink = crate::evidence::Evidence::default();
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
         feed_parts(
             &mut a,
@@ -420,7 +425,8 @@ mod tests {
                 (2932, Dir::ToClient, CREATE_RESP_2932),
             ],
         );
-        let js = serde_json::to_value(finish(&mut a).smb.unwrap()).unwrap();
+        let js =
+            serde_json::to_value(finish(&mut a, std::mem::take(&mut sink)).smb.unwrap()).unwrap();
         let mut keys: Vec<_> = js.as_object().unwrap().keys().cloned().collect();
         keys.sort();
         assert_eq!(keys, vec!["commands", "dialects_offered", "pipes", "trees"]);
@@ -488,6 +494,7 @@ mod tests {
 
     #[test]
     fn commands_and_statuses_named_once_at_finish() {
+        let mut sink = crate::evidence::Evidence::default();
         // Counted by code while streaming, named when the analyzer finishes: junk before the
         // first header (a capture begun mid-connection), the SMB1 NEGOTIATE of frame 2921,
         // hand-built ECHO (13) requests, an unknown command 0x30, and responses with NT
@@ -506,7 +513,7 @@ mod tests {
         for (mid, command) in [(1, 13), (2, 13), (3, 0x30)] {
             client.extend(chain(vec![hdr(command, 0, mid, 0)]));
         }
-        assert_eq!(a.stream(&up, &client), client.len());
+        assert_eq!(a.stream(&up, &client, &mut sink), client.len());
         let mut server = Vec::new();
         for (mid, status) in [
             (1, 0xc000_0022),
@@ -517,8 +524,8 @@ mod tests {
         ] {
             server.extend(response(13, mid, status));
         }
-        assert_eq!(a.stream(&down, &server), server.len());
-        let ev = finish(&mut a).smb.unwrap();
+        assert_eq!(a.stream(&down, &server, &mut sink), server.len());
+        let ev = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
         assert_eq!(
             serde_json::to_string(&ev.commands).unwrap(),
             r#"{"command_48":1,"echo":2,"midstream_start":1,"smb1":1,"smb1_negotiate":1}"#
@@ -532,6 +539,7 @@ mod tests {
 
     #[test]
     fn related_compound_pipe_io() {
+        let mut sink = crate::evidence::Evidence::default();
         // Hand-built (no capture holds a compound): CREATE "svcctl" (frame 2931) + related
         // WRITE and READ with FileId 0xFF..FF (MS-SMB2 3.2.4.1.4), answered by CREATE response
         // (frame 2932) + WRITE response + READ response. The pipe analyzer must see the WRITE
@@ -578,9 +586,9 @@ mod tests {
             ],
         );
         let c = ctx(10, Dir::ToServer, Transport::Tcp, 445);
-        assert_eq!(a.stream(&c, &requests), requests.len());
+        assert_eq!(a.stream(&c, &requests, &mut sink), requests.len());
         let c = ctx(11, Dir::ToClient, Transport::Tcp, 445);
-        assert_eq!(a.stream(&c, &responses), responses.len());
+        assert_eq!(a.stream(&c, &responses, &mut sink), responses.len());
         let mut ev = Evidence::default();
         a.finish(&mut ev);
         // The held-back WRITE is delivered when the CREATE response names the FileId (frame 11);
@@ -597,6 +605,7 @@ mod tests {
 
     #[test]
     fn aduser1_negotiate_session_logoff() {
+        let mut sink = crate::evidence::Evidence::default();
         // kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap tcp 32860 -> 445: tshark frame 4 SMB1
         // negotiate (NT LM 0.12, SMB 2.002, SMB 2.???), 5 smb2.dialect 0x02ff, 7 offered
         // 0x0202,0x0210,0x0300, 8 chosen 0x0300, 10 STATUS_MORE_PROCESSING_REQUIRED, 12 session
@@ -608,7 +617,7 @@ mod tests {
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
         feed_tcp(&mut a, &segs, 445);
         assert_eq!(a.service(), Some("smb"));
-        let smb = finish(&mut a).smb.unwrap();
+        let smb = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
         let offered: Vec<_> = smb
             .dialects_offered
             .iter()
@@ -640,6 +649,7 @@ mod tests {
 
     #[test]
     fn large_messages_are_skipped_unbuffered() {
+        let mut sink = crate::evidence::Evidence::default();
         // A WRITE longer than MAX_PARSE_LEN (hand-built: frame 2931's header, then filler),
         // delivered in pieces, followed by frame 2929's tree connect.
         let len = p::MAX_PARSE_LEN + 100;
@@ -653,13 +663,13 @@ mod tests {
         let mut most = 0;
         for piece in big.chunks(1460) {
             buf.extend_from_slice(piece);
-            let used = a.stream(&c, &buf);
+            let used = a.stream(&c, &buf, &mut sink);
             buf.drain(..used);
             most = most.max(buf.len());
         }
         assert!(buf.is_empty());
         assert!(most < 1460 + 128, "buffered {most}");
-        let ev = finish(&mut a).smb.unwrap();
+        let ev = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
         assert_eq!(ev.large_messages, 1);
         assert_eq!(ev.commands.get("tree_connect"), 1);
         assert_eq!(ev.malformed, 0);

@@ -192,7 +192,7 @@ impl SmbAnalyzer {
     }
 
     /// One message after the direct-TCP header.
-    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+    fn message(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut Evidence) {
         match p::protocol(msg) {
             None => self.ev.malformed += 1,
             Some(Protocol::Smb1) => {
@@ -218,13 +218,13 @@ impl SmbAnalyzer {
                 self.proved = true;
                 self.ev.opaque_messages += 1;
             }
-            Some(Protocol::Smb2) => self.compound(ctx, msg),
+            Some(Protocol::Smb2) => self.compound(ctx, msg, ev),
         }
     }
 
     /// Walks a compound chain (MS-SMB2 3.2.4.1.4): each header's NextCommand is the offset of
     /// the next one, 8-byte aligned; 0 ends the chain.
-    fn compound(&mut self, ctx: &Ctx, msg: &[u8]) {
+    fn compound(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut Evidence) {
         let mut off = 0usize;
         self.chain_create = None;
         for _ in 0..MAX_COMPOUND {
@@ -252,7 +252,7 @@ impl SmbAnalyzer {
             } else {
                 sub.get(..next).unwrap_or_default()
             };
-            if self.smb2(ctx, &h, this).is_err() {
+            if self.smb2(ctx, &h, this, ev).is_err() {
                 self.ev.malformed += 1;
             }
             if next == 0 {
@@ -263,7 +263,13 @@ impl SmbAnalyzer {
     }
 
     /// One SMB2 message (header `h`, whole message `m`).
-    fn smb2(&mut self, ctx: &Ctx, h: &Header, m: &[u8]) -> Result<(), p::SmbError> {
+    fn smb2(
+        &mut self,
+        ctx: &Ctx,
+        h: &Header,
+        m: &[u8],
+        ev: &mut Evidence,
+    ) -> Result<(), p::SmbError> {
         let at = ctx.frame;
         if !h.is_response() {
             self.command(u32::from(h.command.0));
@@ -308,7 +314,7 @@ impl SmbAnalyzer {
                     // The bytes are copied only when they must wait for the CREATE response.
                     match self.deferred_to(h, &fid) {
                         Some(cid) => self.defer(cid, Deferred::Write(data.to_vec())),
-                        None => self.feed(ctx, &fid, Dir::ToServer, data),
+                        None => self.feed(ctx, &fid, Dir::ToServer, data, ev),
                     }
                 }
                 Command::IOCTL => {
@@ -319,7 +325,7 @@ impl SmbAnalyzer {
                                 self.defer(cid, Deferred::Write(io.data.to_vec()));
                                 self.defer(cid, Deferred::Ioctl(h.message_id));
                             }
-                            None => self.feed(ctx, &io.file_id, Dir::ToServer, io.data),
+                            None => self.feed(ctx, &io.file_id, Dir::ToServer, io.data, ev),
                         }
                     }
                 }
@@ -381,7 +387,9 @@ impl SmbAnalyzer {
                         );
                         for d in deferred {
                             match d {
-                                Deferred::Write(data) => self.feed(ctx, &fid, Dir::ToServer, &data),
+                                Deferred::Write(data) => {
+                                    self.feed(ctx, &fid, Dir::ToServer, &data, ev)
+                                }
                                 Deferred::Read(mid) => self.remember(mid, Pending::Read(fid)),
                                 Deferred::Ioctl(mid) => self.remember(mid, Pending::Ioctl(fid)),
                             }
@@ -394,7 +402,7 @@ impl SmbAnalyzer {
             Command::READ if ok => {
                 if let Some(Pending::Read(fid)) = pending {
                     let data = p::read_response(m)?;
-                    self.feed(ctx, &fid, Dir::ToClient, data);
+                    self.feed(ctx, &fid, Dir::ToClient, data, ev);
                 }
             }
             Command::IOCTL if ok => {
@@ -404,7 +412,7 @@ impl SmbAnalyzer {
                     _ => io.file_id,
                 };
                 if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
-                    self.feed(ctx, &fid, Dir::ToClient, io.data);
+                    self.feed(ctx, &fid, Dir::ToClient, io.data, ev);
                 }
             }
             _ => {}
@@ -447,7 +455,7 @@ impl SmbAnalyzer {
 
     /// Hands pipe bytes to the pipe's analyzer as a stream of `dir`, keeping what it did not
     /// consume (as the flow layer does for TCP).
-    fn feed(&mut self, ctx: &Ctx, fid: &FileId, dir: Dir, data: &[u8]) {
+    fn feed(&mut self, ctx: &Ctx, fid: &FileId, dir: Dir, data: &[u8], ev: &mut Evidence) {
         let Some(pipe) = self.pipes.get_mut(fid) else {
             return;
         };
@@ -465,12 +473,12 @@ impl SmbAnalyzer {
         if buf.is_empty() {
             // Nothing held back: read the message's bytes in place and keep only the rest
             // (usually nothing: a pipe message carries whole fragments).
-            let used = pipe.analyzer.stream(&sub, data).min(data.len());
+            let used = pipe.analyzer.stream(&sub, data, ev).min(data.len());
             buf.extend_from_slice(data.get(used..).unwrap_or_default());
             return;
         }
         buf.extend_from_slice(data);
-        let used = pipe.analyzer.stream(&sub, buf).min(buf.len());
+        let used = pipe.analyzer.stream(&sub, buf, ev).min(buf.len());
         buf.drain(..used);
     }
 
@@ -516,7 +524,7 @@ fn looks_like_pipe_name(name: &str) -> bool {
 }
 
 impl Analyzer for SmbAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], ev: &mut Evidence) -> usize {
         let i = ctx.dir.index();
         let mut pos = 0usize;
         loop {
@@ -578,7 +586,7 @@ impl Analyzer for SmbAnalyzer {
             let Some(msg) = rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + len) else {
                 return pos;
             };
-            self.message(ctx, msg);
+            self.message(ctx, msg, ev);
             pos += p::NBSS_HEADER_LEN + len;
         }
     }

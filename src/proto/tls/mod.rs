@@ -49,6 +49,7 @@ pub const DISSECTOR: Dissector = Dissector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::Evidence;
     use crate::proto::testutil::{
         conn, ctx, feed_tcp, finish, hex, packets, run_tcp, tcp_conn, values, TcpFeeder,
     };
@@ -81,6 +82,7 @@ mod tests {
 
     /// Feeds the two embedded records, `step` bytes at a time, keeping the unconsumed rest.
     fn run_embedded(step: usize) -> TlsEvidence {
+        let mut sink = Evidence::default();
         let mut a = TlsAnalyzer::new(443);
         let mut f = TcpFeeder::new(443);
         for (frame, dir, h) in [
@@ -93,7 +95,9 @@ mod tests {
         }
         assert_eq!(f.pending(), (0, 0));
         assert_eq!(a.service(), Some("https"));
-        *finish(&mut a).tls.expect("tls evidence")
+        *finish(&mut a, std::mem::take(&mut sink))
+            .tls
+            .expect("tls evidence")
     }
 
     #[test]
@@ -159,6 +163,7 @@ mod tests {
 
     #[test]
     fn handshake_messages_across_records_decode_alike() {
+        let mut sink = Evidence::default();
         // SERVER_HELLO_CERT_457's two handshake messages (ServerHello 74 bytes, Certificate 528)
         // in one record, then cut inside the ServerHello header, at the message boundary, inside
         // the Certificate and one byte per record: the same facts each time (tshark frame 457:
@@ -174,8 +179,8 @@ mod tests {
         ] {
             let data = recut_457(sizes);
             let mut a = TlsAnalyzer::new(443);
-            assert_eq!(a.stream(&c, &data), data.len(), "{sizes:?}");
-            let ev = finish(&mut a).tls.unwrap();
+            assert_eq!(a.stream(&c, &data, &mut sink), data.len(), "{sizes:?}");
+            let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
             assert_eq!(ev.handshake.get("server_hello"), 1, "{sizes:?}");
             assert_eq!(ev.handshake.get("certificate"), 1, "{sizes:?}");
             assert_eq!(
@@ -237,6 +242,7 @@ mod tests {
 
     #[test]
     fn record_counts_read_mid_stream_and_at_finish() {
+        let mut sink = Evidence::default();
         // CLIENT_HELLO_456 (one handshake record) twice, then an application_data record
         // header with 3 of its 5 bytes (tshark: tls.record.content_type 22, 22, 23).
         let c = ctx(456, Dir::ToServer, Transport::Tcp, 443);
@@ -244,11 +250,11 @@ mod tests {
         let mut data = hex(CLIENT_HELLO_456);
         data.extend(hex(CLIENT_HELLO_456));
         data.extend([0x17, 0x03, 0x03, 0x00, 0x05, 1, 2, 3]);
-        assert_eq!(a.stream(&c, &data), data.len());
+        assert_eq!(a.stream(&c, &data, &mut sink), data.len());
         assert_eq!(a.evidence().records.get("handshake"), 2);
         assert_eq!(a.evidence().records.get("application_data"), 1);
-        a.stream(&c, &[4, 5, 0x15, 0x03, 0x03, 0x00, 0x00]);
-        let ev = finish(&mut a).tls.unwrap();
+        a.stream(&c, &[4, 5, 0x15, 0x03, 0x03, 0x00, 0x00], &mut sink);
+        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
         assert_eq!(ev.records.get("handshake"), 2);
         assert_eq!(ev.records.get("application_data"), 1);
         assert_eq!(ev.records.get("alert"), 1);
@@ -266,14 +272,15 @@ mod tests {
 
     #[test]
     fn truncated_prefix_resynchronises() {
+        let mut sink = Evidence::default();
         // A capture that begins inside a record: not malformed, but noted.
         let mut a = TlsAnalyzer::new(8443);
         let mut data = hex(CLIENT_HELLO_456);
         data.drain(..3);
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 8443);
-        let used = a.stream(&c, &data);
+        let used = a.stream(&c, &data, &mut sink);
         assert!(used <= data.len());
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
         assert_eq!(ev.malformed, 0);
         assert_eq!(ev.records.get("midstream_start"), 1);
         assert!(ev.sni.is_empty());
@@ -281,8 +288,8 @@ mod tests {
         let mut a = TlsAnalyzer::new(8443);
         let mut data = vec![0xde, 0xad, 0xbe];
         data.extend(hex(CLIENT_HELLO_456));
-        assert_eq!(a.stream(&c, &data), data.len());
-        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(a.stream(&c, &data, &mut sink), data.len());
+        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
         assert_eq!(values(&ev.sni), vec!["certs.example.com"]);
         assert_eq!(ev.malformed, 0);
         // Junk between two records once in step is malformed (counted once per resync).
@@ -290,14 +297,15 @@ mod tests {
         let mut data = hex(CLIENT_HELLO_456);
         data.extend([0xde, 0xad, 0xbe]);
         data.extend(hex(CLIENT_HELLO_456));
-        assert_eq!(a.stream(&c, &data), data.len());
-        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(a.stream(&c, &data, &mut sink), data.len());
+        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
         assert_eq!(ev.sni.iter().next().unwrap().count, 2);
         assert_eq!(ev.malformed, 1);
     }
 
     #[test]
     fn corrupted_lengths_are_counted() {
+        let mut sink = Evidence::default();
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 443);
         // Handshake length 0xffffff (over MAX_HANDSHAKE_LEN) inside a valid record.
         let mut data = hex(CLIENT_HELLO_456);
@@ -305,32 +313,35 @@ mod tests {
         data[7] = 0xff;
         data[8] = 0xff;
         let mut a = TlsAnalyzer::new(443);
-        assert_eq!(a.stream(&c, &data), data.len());
-        let ev = finish(&mut a).tls.unwrap();
+        assert_eq!(a.stream(&c, &data, &mut sink), data.len());
+        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
         assert_eq!(ev.malformed, 1);
         assert!(ev.sni.is_empty());
         // session_id length 0xff (RFC 5246 7.4.1.2) runs past the message: undecodable.
         let mut data = hex(CLIENT_HELLO_456);
         data[43] = 0xff;
-        let mut a = TlsAnalyzer::new(443);
-        a.stream(&c, &data);
-        assert_eq!(finish(&mut a).tls.unwrap().malformed, 1);
+        let malformed = |data: &[u8]| {
+            let mut a = TlsAnalyzer::new(443);
+            let mut sink = Evidence::default();
+            a.stream(&c, data, &mut sink);
+            finish(&mut a, sink).tls.unwrap().malformed
+        };
+        assert_eq!(malformed(&data), 1);
         // Record length over MAX_RECORD_LEN, after a valid record.
-        let mut a = TlsAnalyzer::new(443);
         let mut data = hex(CLIENT_HELLO_456);
         data.extend([0x16, 3, 1, 0xff, 0xff, 1, 0, 0]);
-        a.stream(&c, &data);
-        assert_eq!(finish(&mut a).tls.unwrap().malformed, 1);
+        assert_eq!(malformed(&data), 1);
         // Every prefix of a valid record: waits (consumes nothing), never panics.
         let data = hex(SERVER_HELLO_CERT_457);
         for n in 0..data.len() {
             let mut a = TlsAnalyzer::new(443);
-            assert_eq!(a.stream(&c, &data[..n]), 0);
+            assert_eq!(a.stream(&c, &data[..n], &mut sink), 0);
         }
     }
 
     #[test]
     fn tls13_netflix_stream() {
+        let mut sink = Evidence::default();
         // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng, tcp.stream 46 (56780 -> 443).
         let Some(p) = packets("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
             return;
@@ -339,7 +350,7 @@ mod tests {
         let mut a = TlsAnalyzer::new(443);
         feed_tcp(&mut a, &segs, 443);
         assert_eq!(a.service(), Some("https"));
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
         // tshark frame 1248: SNI www.netflix.com, supported_versions 0xaaaa(GREASE),0x0304..0x0301,
         // ALPN h2,http/1.1; frame 1255: supported_version 0x0304, cipher 0x1301.
         assert_eq!(values(&ev.sni), vec!["www.netflix.com"]);
@@ -508,6 +519,7 @@ mod tests {
 
     #[test]
     fn midstream_connection_proved_by_chained_records() {
+        let mut sink = Evidence::default();
         // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng tcp 56780 -> 443 (the netflix
         // connection) without its first 6 segments: the capture "starts" in application data.
         let Some(p) = packets("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
@@ -521,7 +533,7 @@ mod tests {
         let mut a = TlsAnalyzer::new(8443);
         feed_tcp(&mut a, &segs[6..], 8443);
         assert_eq!(a.service(), Some("tls"));
-        let ev = finish(&mut a).tls.unwrap();
+        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
         assert!(ev.sni.is_empty());
         assert!(ev.encrypted_records >= RECORDS_PROVING_TLS as u64);
         assert_eq!(ev.malformed, 0);
@@ -529,20 +541,21 @@ mod tests {
         let mut a = TlsAnalyzer::new(8443);
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 8443);
         let two = [0x17, 3, 3, 0, 2, 0xaa, 0xbb, 0x17, 3, 3, 0, 1, 0xcc];
-        assert_eq!(a.stream(&c, &two), two.len());
+        assert_eq!(a.stream(&c, &two, &mut sink), two.len());
         assert_eq!(a.service(), None);
-        assert_eq!(a.stream(&c, &two[..6]), 6);
+        assert_eq!(a.stream(&c, &two[..6], &mut sink), 6);
         assert_eq!(a.service(), Some("tls"));
     }
 
     #[test]
     fn ldaps_and_plain_tls_service_names() {
+        let mut sink = Evidence::default();
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 636);
         for (port, want) in [(636, "ldaps"), (3269, "gc-ldaps"), (8443, "tls")] {
             let mut a = TlsAnalyzer::new(port);
             assert_eq!(a.service(), None);
             let data = hex(CLIENT_HELLO_456);
-            assert_eq!(a.stream(&c, &data), data.len());
+            assert_eq!(a.stream(&c, &data, &mut sink), data.len());
             assert_eq!(a.service(), Some(want));
         }
     }

@@ -217,7 +217,7 @@ impl TlsAnalyzer {
 }
 
 impl Analyzer for TlsAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
         let i = ctx.dir.index();
         let mut pos = 0usize;
         loop {
