@@ -376,7 +376,9 @@ fn is_grease(v: u64) -> bool {
 
 /// DNS type mnemonics: certflow's one table (tshark gives the number).
 fn dns_type(n: u64) -> String {
-    certflow::proto::dns::parse::RrType(n as u16).name()
+    certflow::proto::dns::parse::RrType(n as u16)
+        .label()
+        .into_owned()
 }
 
 /// C706 13.1.2.1 / MS-RPCE 2.2.1.1.8 authentication level names: certflow's one table.

@@ -1,5 +1,6 @@
 //! What DNS content proved about a flow (RFC 1035).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -11,9 +12,9 @@ use crate::evidence::{Counts, Facts, FrameRef, Merge};
 pub struct Query {
     /// QNAME as sent (case kept).
     pub name: String,
-    /// QTYPE mnemonic ("A", "SRV", "TYPE65" ...).
+    /// QTYPE mnemonic ("A", "SRV", "TYPE65" ...); a mnemonic of the table is not allocated.
     #[serde(rename = "type")]
-    pub qtype: String,
+    pub qtype: Cow<'static, str>,
 }
 
 /// An answer record of a type certflow reads (A, AAAA, CNAME, PTR, SRV), from the answer or
@@ -24,7 +25,7 @@ pub struct Answer {
     pub name: String,
     /// Record type mnemonic.
     #[serde(rename = "type")]
-    pub rtype: String,
+    pub rtype: Cow<'static, str>,
     /// The data: an address, a target name, or "priority weight port target" for SRV.
     pub data: String,
 }

@@ -366,7 +366,7 @@ mod tests {
         assert_eq!(
             (
                 q.value.name.as_str(),
-                q.value.qtype.as_str(),
+                &*q.value.qtype,
                 q.first.frame,
                 q.count
             ),

@@ -58,12 +58,8 @@ impl RrType {
     /// Service location (RFC 2782).
     pub const SRV: RrType = RrType(33);
 
-    /// The mnemonic ("A", "SRV" ...), or "TYPEn" (RFC 3597 5) when not in the table.
-    pub fn name(self) -> String {
-        self.label().into_owned()
-    }
-
-    /// [`RrType::name`] without allocating for a type in the table.
+    /// The mnemonic ("A", "SRV" ...), or "TYPEn" (RFC 3597 5) when not in the table; no
+    /// allocation for a type in the table.
     pub fn label(self) -> Cow<'static, str> {
         let s = match self.0 {
             1 => "A",

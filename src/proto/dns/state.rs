@@ -60,7 +60,7 @@ impl DnsAnalyzer {
             ev.queries.add(
                 Query {
                     name: q.name,
-                    qtype: q.qtype.name(),
+                    qtype: q.qtype.label(),
                 },
                 at,
             );
@@ -97,7 +97,7 @@ impl DnsAnalyzer {
             ev.answers.add(
                 Answer {
                     name: r.name,
-                    rtype: r.rtype.name(),
+                    rtype: r.rtype.label(),
                     data,
                 },
                 at,
