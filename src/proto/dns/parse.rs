@@ -16,10 +16,6 @@ pub const HEADER_LEN: usize = 12;
 /// Longest name in wire octets (RFC 1035 2.3.4: 255).
 pub const MAX_NAME_LEN: usize = 255;
 
-/// Bytes reserved up front for a decoded name: enough for typical AD names
-/// (`_ldap._tcp.dc._msdcs.example.com` is 33), grown beyond when needed.
-const NAME_CAPACITY: usize = 64;
-
 /// Most compression pointers followed while reading one name. Real names need a handful; a
 /// pointer loop would otherwise never end.
 pub const MAX_POINTER_JUMPS: usize = 32;
@@ -150,15 +146,20 @@ pub fn header(msg: &[u8]) -> Result<Header, DnsError> {
     })
 }
 
-/// Reads the (possibly compressed) name at `pos`; returns it (dotted, no trailing dot, `"<Root>"`
-/// for the root) and the offset just past it in the uncompressed stream. Each label is text on
-/// its own: invalid UTF-8 is replaced label by label (a sequence cut by a label boundary is
-/// replaced in both halves).
-pub fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
-    // The labels' bytes joined by dots, validated once. A whole that is valid UTF-8 has valid
-    // labels (a dot, being ASCII, cannot cut a sequence) and is then their text as it is; only
-    // a name with invalid UTF-8 is read again label by label. Most names fit the capacity.
-    let mut raw = Vec::with_capacity(NAME_CAPACITY);
+/// Reads the (possibly compressed) name at `pos` and appends it to `text` (dotted, no trailing
+/// dot, `"<Root>"` for the root); returns the offset just past it in the uncompressed stream.
+/// Each label is text on its own: invalid UTF-8 is replaced label by label (a sequence cut by a
+/// label boundary is replaced in both halves). `raw` is a work buffer.
+pub fn name_into(
+    msg: &[u8],
+    pos: usize,
+    text: &mut String,
+    raw: &mut Vec<u8>,
+) -> Result<usize, DnsError> {
+    // The labels' bytes joined by dots, validated once (cheaper than label by label). A whole
+    // that is valid UTF-8 has valid labels (a dot, being ASCII, cannot cut a sequence) and is
+    // then their text as it is; only a name with invalid UTF-8 is read again label by label.
+    raw.clear();
     let after = walk_name(msg, pos, |label| {
         if !raw.is_empty() {
             raw.push(b'.');
@@ -166,25 +167,25 @@ pub fn name(msg: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
         raw.extend_from_slice(label);
     })?;
     if raw.is_empty() {
-        return Ok(("<Root>".to_string(), after));
+        text.push_str("<Root>");
+        return Ok(after);
     }
-    let out = match String::from_utf8(raw) {
-        Ok(text) => text,
+    match std::str::from_utf8(raw) {
+        Ok(t) => text.push_str(t),
         Err(_) => {
-            let mut out = String::with_capacity(NAME_CAPACITY);
+            let start = text.len();
             walk_name(msg, pos, |label| {
-                if !out.is_empty() {
-                    out.push('.');
+                if text.len() > start {
+                    text.push('.');
                 }
-                out.push_str(&String::from_utf8_lossy(label));
+                text.push_str(&String::from_utf8_lossy(label));
             })?;
-            out
         }
-    };
-    Ok((out, after))
+    }
+    Ok(after)
 }
 
-/// The offset just past the name at `pos` ([`name`] without decoding it).
+/// The offset just past the name at `pos` ([`name_into`] without decoding it).
 pub fn name_end(msg: &[u8], pos: usize) -> Result<usize, DnsError> {
     walk_name(msg, pos, |_| {})
 }
@@ -225,24 +226,31 @@ fn walk_name(msg: &[u8], pos: usize, mut label: impl FnMut(&[u8])) -> Result<usi
     }
 }
 
+/// A name decoded into a [`Message`]'s text: where it is there (see [`Message::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name {
+    start: usize,
+    end: usize,
+}
+
 /// One question.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Question {
     /// QNAME.
-    pub name: String,
+    pub name: Name,
     /// QTYPE.
     pub qtype: RrType,
 }
 
 /// The decoded RDATA of the record types certflow uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RData {
     /// A or AAAA.
     Addr(IpAddr),
     /// CNAME target.
-    Cname(String),
+    Cname(Name),
     /// PTR target.
-    Ptr(String),
+    Ptr(Name),
     /// SRV (RFC 2782).
     Srv {
         /// Priority.
@@ -252,7 +260,7 @@ pub enum RData {
         /// Port.
         port: u16,
         /// Target host.
-        target: String,
+        target: Name,
     },
     /// Any other type: its RDATA length.
     Other(usize),
@@ -270,20 +278,22 @@ pub enum Section {
 }
 
 /// One resource record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
     /// Section.
     pub section: Section,
     /// Owner name.
-    pub name: String,
+    pub name: Name,
     /// TYPE.
     pub rtype: RrType,
     /// Decoded RDATA.
     pub data: RData,
 }
 
-/// One decoded message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One decoded message. Its names are kept back to back in one text, so that decoding message
+/// after message into the same `Message` ([`Message::read`]) allocates nothing once its buffers
+/// have grown.
+#[derive(Debug, Clone)]
 pub struct Message {
     /// The header.
     pub header: Header,
@@ -291,6 +301,32 @@ pub struct Message {
     pub questions: Vec<Question>,
     /// Records of all three sections, in wire order.
     pub records: Vec<Record>,
+    /// Every name, back to back.
+    text: String,
+    /// Work buffer of [`name_into`].
+    raw: Vec<u8>,
+}
+
+impl Default for Message {
+    fn default() -> Self {
+        Message {
+            header: Header {
+                id: 0,
+                response: false,
+                opcode: 0,
+                truncated: false,
+                rcode: 0,
+                qdcount: 0,
+                ancount: 0,
+                nscount: 0,
+                arcount: 0,
+            },
+            questions: Vec::new(),
+            records: Vec::new(),
+            text: String::new(),
+            raw: Vec::new(),
+        }
+    }
 }
 
 fn be16(msg: &[u8], p: usize) -> Result<u16, DnsError> {
@@ -298,75 +334,92 @@ fn be16(msg: &[u8], p: usize) -> Result<u16, DnsError> {
     Ok(u16::from_be_bytes([b[0], b[1]]))
 }
 
-/// Decodes a whole message. Records beyond [`MAX_RECORDS`] are not decoded (not an error).
+/// Decodes a whole message (see [`Message::read`]).
 pub fn message(msg: &[u8]) -> Result<Message, DnsError> {
-    let header = header(msg)?;
-    let mut p = HEADER_LEN;
-    let mut questions = Vec::new();
-    for _ in 0..header.qdcount {
-        let (n, after) = name(msg, p)?;
-        let qtype = RrType(be16(msg, after)?);
-        be16(msg, after + 2)?;
-        p = after + 4;
-        if questions.len() < MAX_RECORDS {
-            questions.push(Question { name: n, qtype });
-        }
+    let mut m = Message::default();
+    m.read(msg)?;
+    Ok(m)
+}
+
+impl Message {
+    /// The text of `n`, a name of this message.
+    pub fn name(&self, n: Name) -> &str {
+        self.text.get(n.start..n.end).unwrap_or_default()
     }
-    let mut records = Vec::new();
-    let sections = [
-        (Section::Answer, header.ancount),
-        (Section::Authority, header.nscount),
-        (Section::Additional, header.arcount),
-    ];
-    for (section, count) in sections {
-        for _ in 0..count {
-            if questions.len() + records.len() >= MAX_RECORDS {
-                return Ok(Message {
-                    header,
-                    questions,
-                    records,
+
+    /// Decodes the name at `pos` into this message's text.
+    fn read_name(&mut self, msg: &[u8], pos: usize) -> Result<(Name, usize), DnsError> {
+        let start = self.text.len();
+        let after = name_into(msg, pos, &mut self.text, &mut self.raw)?;
+        let end = self.text.len();
+        Ok((Name { start, end }, after))
+    }
+
+    /// Decodes the whole message `msg` in place of what this one held. Records beyond
+    /// [`MAX_RECORDS`] are not decoded (not an error).
+    pub fn read(&mut self, msg: &[u8]) -> Result<(), DnsError> {
+        self.questions.clear();
+        self.records.clear();
+        self.text.clear();
+        self.header = header(msg)?;
+        let h = self.header;
+        let mut p = HEADER_LEN;
+        for _ in 0..h.qdcount {
+            let (n, after) = self.read_name(msg, p)?;
+            let qtype = RrType(be16(msg, after)?);
+            be16(msg, after + 2)?;
+            p = after + 4;
+            if self.questions.len() < MAX_RECORDS {
+                self.questions.push(Question { name: n, qtype });
+            }
+        }
+        let sections = [
+            (Section::Answer, h.ancount),
+            (Section::Authority, h.nscount),
+            (Section::Additional, h.arcount),
+        ];
+        for (section, count) in sections {
+            for _ in 0..count {
+                if self.questions.len() + self.records.len() >= MAX_RECORDS {
+                    return Ok(());
+                }
+                let (owner, after) = self.read_name(msg, p)?;
+                let rtype = RrType(be16(msg, after)?);
+                let rdlen = usize::from(be16(msg, after + 8)?);
+                let start = after + 10;
+                let rdata = msg.get(start..start + rdlen).ok_or(DnsError::Truncated)?;
+                let data = match (rtype, rdlen) {
+                    (RrType::A, 4) => RData::Addr(IpAddr::V4(Ipv4Addr::new(
+                        rdata[0], rdata[1], rdata[2], rdata[3],
+                    ))),
+                    (RrType::AAAA, 16) => {
+                        let mut a = [0u8; 16];
+                        a.copy_from_slice(rdata);
+                        RData::Addr(IpAddr::V6(Ipv6Addr::from(a)))
+                    }
+                    (RrType::A, _) | (RrType::AAAA, _) => return Err(DnsError::Truncated),
+                    (RrType::CNAME, _) => RData::Cname(self.read_name(msg, start)?.0),
+                    (RrType::PTR, _) => RData::Ptr(self.read_name(msg, start)?.0),
+                    (RrType::SRV, _) if rdlen >= 7 => RData::Srv {
+                        priority: be16(msg, start)?,
+                        weight: be16(msg, start + 2)?,
+                        port: be16(msg, start + 4)?,
+                        target: self.read_name(msg, start + 6)?.0,
+                    },
+                    (RrType::SRV, _) => return Err(DnsError::Truncated),
+                    _ => RData::Other(rdlen),
+                };
+                p = start + rdlen;
+                self.records.push(Record {
+                    section,
+                    name: owner,
+                    rtype,
+                    data,
                 });
             }
-            let (owner, after) = name(msg, p)?;
-            let rtype = RrType(be16(msg, after)?);
-            let rdlen = usize::from(be16(msg, after + 8)?);
-            let start = after + 10;
-            let rdata = msg.get(start..start + rdlen).ok_or(DnsError::Truncated)?;
-            let data = match (rtype, rdlen) {
-                (RrType::A, 4) => RData::Addr(IpAddr::V4(Ipv4Addr::new(
-                    rdata[0], rdata[1], rdata[2], rdata[3],
-                ))),
-                (RrType::AAAA, 16) => {
-                    let mut a = [0u8; 16];
-                    a.copy_from_slice(rdata);
-                    RData::Addr(IpAddr::V6(Ipv6Addr::from(a)))
-                }
-                (RrType::A, _) | (RrType::AAAA, _) => return Err(DnsError::Truncated),
-                (RrType::CNAME, _) => RData::Cname(name(msg, start)?.0),
-                (RrType::PTR, _) => RData::Ptr(name(msg, start)?.0),
-                (RrType::SRV, _) if rdlen >= 7 => RData::Srv {
-                    priority: be16(msg, start)?,
-                    weight: be16(msg, start + 2)?,
-                    port: be16(msg, start + 4)?,
-                    target: name(msg, start + 6)?.0,
-                },
-                (RrType::SRV, _) => return Err(DnsError::Truncated),
-                _ => RData::Other(rdlen),
-            };
-            p = start + rdlen;
-            records.push(Record {
-                section,
-                name: owner,
-                rtype,
-                data,
-            });
         }
+        Ok(())
     }
-    Ok(Message {
-        header,
-        questions,
-        records,
-    })
 }
 
 /// The address a reverse-lookup name stands for: `d.c.b.a.in-addr.arpa` (RFC 1035 3.5) or the
@@ -404,54 +457,59 @@ pub fn reverse_name_addr(name: &str) -> Option<IpAddr> {
 
 /// Pairs every address of a response with the names it answers for: the A/AAAA owner and every
 /// name whose CNAME chain (within this message, at most [`MAX_CNAME_CHAIN`] links) leads to that
-/// owner; plus PTR answers (reverse name -> target). Sorted and deduplicated.
-pub fn address_names(m: &Message) -> Vec<(IpAddr, String)> {
-    let cnames: Vec<(&str, &str)> = m
+/// owner; plus PTR answers (reverse name -> target). Written into `out` (cleared first), sorted
+/// by address then name text, each pair once.
+pub fn address_names(m: &Message, out: &mut Vec<(IpAddr, Name)>) {
+    out.clear();
+    // Collected once (no allocation for the usual answer without CNAMEs).
+    let cnames: Vec<(Name, Name)> = m
         .records
         .iter()
-        .filter_map(|r| match &r.data {
-            RData::Cname(t) => Some((r.name.as_str(), t.as_str())),
+        .filter_map(|r| match r.data {
+            RData::Cname(t) => Some((r.name, t)),
             _ => None,
         })
         .collect();
-    let resolves_to = |from: &str, owner: &str| {
-        let mut cur = from;
+    let resolves_to = |from: Name, owner: &str| {
+        let mut cur = m.name(from);
         for _ in 0..=MAX_CNAME_CHAIN {
             if cur.eq_ignore_ascii_case(owner) {
                 return true;
             }
-            match cnames.iter().find(|(o, _)| o.eq_ignore_ascii_case(cur)) {
-                Some((_, t)) => cur = t,
+            match cnames
+                .iter()
+                .find(|(o, _)| m.name(*o).eq_ignore_ascii_case(cur))
+            {
+                Some((_, t)) => cur = m.name(*t),
                 None => return false,
             }
         }
         false
     };
-    let mut out = Vec::new();
     for r in &m.records {
-        match &r.data {
+        match r.data {
             RData::Addr(a) => {
-                out.push((*a, r.name.clone()));
+                out.push((a, r.name));
+                let owner = m.name(r.name);
                 let aliases = m
                     .questions
                     .iter()
-                    .map(|q| q.name.as_str())
+                    .map(|q| q.name)
                     .chain(cnames.iter().map(|(o, _)| *o));
                 for n in aliases {
-                    if !n.eq_ignore_ascii_case(&r.name) && resolves_to(n, &r.name) {
-                        out.push((*a, n.to_string()));
+                    if !m.name(n).eq_ignore_ascii_case(owner) && resolves_to(n, owner) {
+                        out.push((a, n));
                     }
                 }
             }
             RData::Ptr(t) => {
-                if let Some(a) = reverse_name_addr(&r.name) {
-                    out.push((a, t.clone()));
+                if let Some(a) = reverse_name_addr(m.name(r.name)) {
+                    out.push((a, t));
                 }
             }
             _ => {}
         }
     }
-    out.sort();
-    out.dedup();
-    out
+    out.sort_by(|x, y| x.0.cmp(&y.0).then_with(|| m.name(x.1).cmp(m.name(y.1))));
+    out.dedup_by(|x, y| x.0 == y.0 && m.name(x.1) == m.name(y.1));
 }

@@ -1,13 +1,15 @@
 //! Per-connection DNS state: whole datagrams over UDP, and the 2-byte length framing of
 //! RFC 1035 4.2.2 over TCP (with resynchronisation after a gap).
 
+use std::cell::RefCell;
+use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::evidence::Evidence;
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
-use super::parse::{self, address_names, rcode_label, RData, Section, HEADER_LEN};
+use super::parse::{address_names, rcode_label, Message, Name, RData, Section, HEADER_LEN};
 
 /// Length of the TCP message length prefix (RFC 1035 4.2.2).
 pub const TCP_PREFIX_LEN: usize = 2;
@@ -22,6 +24,22 @@ pub struct DnsAnalyzer {
     proved: bool,
 }
 
+/// Buffers for reading messages, reused from message to message (and from connection to
+/// connection: most connections carry one query and its answer).
+#[derive(Default)]
+struct Scratch {
+    /// The message being read.
+    msg: Message,
+    /// The text of the answer being recorded.
+    data: String,
+    /// The address -> name pairs of the response being recorded.
+    names: Vec<(IpAddr, Name)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
 impl DnsAnalyzer {
     /// A fresh analyzer.
     pub fn new() -> Self {
@@ -29,17 +47,23 @@ impl DnsAnalyzer {
     }
 
     /// Decodes one message and records what it shows in `ev`; counts it as malformed if
-    /// undecodable.
+    /// undecodable. A value the flow already holds costs a look-up: nothing is allocated for it
+    /// (the message is decoded into buffers this analyzer reuses).
     fn message(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut DnsEvidence) {
-        let mut m = match parse::message(msg) {
-            Ok(m) => m,
-            Err(_) => {
+        SCRATCH.with_borrow_mut(|s| {
+            if s.msg.read(msg).is_err() {
                 ev.malformed += 1;
                 return;
             }
-        };
-        self.proved = true;
+            self.proved = true;
+            Self::record(s, ctx, ev);
+        });
+    }
+
+    /// Records what the message just read into `s` shows in `ev`.
+    fn record(s: &mut Scratch, ctx: &Ctx, ev: &mut DnsEvidence) {
         let at = ctx.frame;
+        let m = &s.msg;
         let h = m.header;
         ev.messages
             .add_static(if h.response { "response" } else { "query" }, 1);
@@ -49,18 +73,13 @@ impl DnsAnalyzer {
         if h.response {
             ev.rcodes.add_name(rcode_label(h.rcode), 1);
         }
-        // Question names are moved into the facts, not copied; address names read the questions
-        // too, so they are paired first.
-        let names = if h.response {
-            address_names(&m)
-        } else {
-            Vec::new()
-        };
-        for q in std::mem::take(&mut m.questions) {
-            ev.queries.add(
-                Query {
-                    name: q.name,
-                    qtype: q.qtype.label(),
+        for q in &m.questions {
+            let (name, qtype) = (m.name(q.name), q.qtype.label());
+            ev.queries.add_by(
+                |v| (v.name.as_str(), &*v.qtype).cmp(&(name, &*qtype)),
+                || Query {
+                    name: name.to_string(),
+                    qtype: qtype.clone(),
                 },
                 at,
             );
@@ -68,43 +87,65 @@ impl DnsAnalyzer {
         if !h.response {
             return;
         }
-        for r in std::mem::take(&mut m.records) {
+        let data = &mut s.data;
+        for r in &m.records {
             if r.section == Section::Authority {
                 continue;
             }
-            let data = match r.data {
-                RData::Addr(a) => addr_text(a),
-                RData::Cname(t) | RData::Ptr(t) => t,
+            let name = m.name(r.name);
+            data.clear();
+            match r.data {
+                RData::Addr(a) => push_addr(data, a),
+                RData::Cname(t) | RData::Ptr(t) => data.push_str(m.name(t)),
                 RData::Srv {
                     priority,
                     weight,
                     port,
                     target,
                 } => {
-                    let data = format!("{priority} {weight} {port} {target}");
-                    ev.srv.add(
-                        SrvTarget {
-                            name: r.name.clone(),
-                            target,
+                    let target = m.name(target);
+                    // Writing into a `String` cannot fail.
+                    let _ = write!(data, "{priority} {weight} {port} {target}");
+                    ev.srv.add_by(
+                        |v| (v.name.as_str(), v.target.as_str(), v.port).cmp(&(name, target, port)),
+                        || SrvTarget {
+                            name: name.to_string(),
+                            target: target.to_string(),
                             port,
                         },
                         at,
                     );
-                    data
                 }
                 RData::Other(_) => continue,
-            };
-            ev.answers.add(
-                Answer {
-                    name: r.name,
-                    rtype: r.rtype.label(),
-                    data,
+            }
+            let rtype = r.rtype.label();
+            ev.answers.add_by(
+                |v| {
+                    (v.name.as_str(), &*v.rtype, v.data.as_str()).cmp(&(
+                        name,
+                        &*rtype,
+                        data.as_str(),
+                    ))
+                },
+                || Answer {
+                    name: name.to_string(),
+                    rtype: rtype.clone(),
+                    data: data.clone(),
                 },
                 at,
             );
         }
-        for (address, name) in names {
-            ev.names.add(AddressName { address, name }, at);
+        address_names(m, &mut s.names);
+        for &(address, n) in &s.names {
+            let name = m.name(n);
+            ev.names.add_by(
+                |v| (v.address, v.name.as_str()).cmp(&(address, name)),
+                || AddressName {
+                    address,
+                    name: name.to_string(),
+                },
+                at,
+            );
         }
     }
 
@@ -122,13 +163,14 @@ impl DnsAnalyzer {
     }
 }
 
-/// An address as `Display` writes it (`IpAddr::to_string`), IPv4 digit by digit: the formatter
-/// machinery cost more than the rest of recording an A answer.
-fn addr_text(a: IpAddr) -> String {
+/// Appends an address as `Display` writes it (`IpAddr::to_string`), IPv4 digit by digit: the
+/// formatter machinery cost more than the rest of recording an A answer.
+fn push_addr(out: &mut String, a: IpAddr) {
     let IpAddr::V4(v4) = a else {
-        return a.to_string();
+        // Writing into a `String` cannot fail.
+        let _ = write!(out, "{a}");
+        return;
     };
-    let mut out = String::with_capacity(15);
     for (i, o) in v4.octets().into_iter().enumerate() {
         if i > 0 {
             out.push('.');
@@ -141,7 +183,6 @@ fn addr_text(a: IpAddr) -> String {
         }
         out.push(char::from(b'0' + o % 10));
     }
-    out
 }
 
 impl Analyzer for DnsAnalyzer {
@@ -210,7 +251,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn addr_text_is_display() {
+    fn push_addr_is_display() {
+        let addr_text = |a: IpAddr| {
+            let mut s = String::from("x");
+            push_addr(&mut s, a);
+            s.split_off(1)
+        };
         for a in 0..=255u8 {
             for b in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
                 let v4 = IpAddr::from([a, b, 255 - a, a / 3]);
