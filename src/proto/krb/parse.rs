@@ -17,6 +17,8 @@ use kerberos_parser::krb5_parser::{parse_as_rep, parse_as_req, parse_tgs_rep, pa
 // kerberos-parser implements `FromDer` of asn1-rs 0.7; ldap-parser re-exports the same crate.
 use ldap_parser::asn1_rs::FromDer;
 
+use std::borrow::Cow;
+
 use crate::proto::ldap::ber;
 
 /// Largest Kerberos message accepted, in bytes (TCP record length or UDP payload). RFC 4120
@@ -145,6 +147,10 @@ pub fn padata_name(t: i32) -> &'static str {
 }
 
 /// What one Kerberos message says, reduced to the facts certflow reports.
+///
+/// Names are borrowed from the message bytes where they stand there whole (realms, one-component
+/// principals, read by the strict reader), owned where they are joined or where kerberos-parser
+/// decoded them: a summary read from the wire allocates only for what it has to build.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KrbMessage<'a> {
     /// The message type, from the outer [APPLICATION n] tag (the inner `msg-type` field is not
@@ -152,16 +158,16 @@ pub struct KrbMessage<'a> {
     pub msg_type: Option<MsgType>,
     /// Every realm named: request realm, crealm, ticket realms, error realms; each distinct
     /// realm once, in the order first named (a message names its realm in several places).
-    pub realms: Vec<String>,
+    pub realms: Vec<Cow<'a, str>>,
     /// The client principal `cname@crealm` (AS-REQ, AS-REP, TGS-REP, KRB-ERROR).
     pub client: Option<String>,
     /// The requested service principal (`sname` of KDC-REQ-BODY), components joined with "/".
-    pub sname: Option<String>,
+    pub sname: Option<Cow<'a, str>>,
     /// The `sname` of a KRB-ERROR (the service the error is about).
-    pub error_sname: Option<String>,
+    pub error_sname: Option<Cow<'a, str>>,
     /// Service principals of tickets carried (reply ticket, AP-REQ ticket, the TGT inside the
     /// PA-TGS-REQ of a TGS-REQ).
-    pub ticket_snames: Vec<String>,
+    pub ticket_snames: Vec<Cow<'a, str>>,
     /// Encryption types the client asked for (KDC-REQ-BODY `etype`, in its order).
     pub etypes_requested: Vec<i32>,
     /// Encryption type of the reply's enc-part (AS-REP/TGS-REP, AP-REP, KRB-PRIV).
@@ -203,18 +209,18 @@ pub enum KrbParseError {
 
 /// `name/instance...` of a PrincipalName (RFC 4120 5.2.2), as Wireshark joins them. Takes the
 /// parsed name: a one-component name is moved, not copied.
-fn principal(p: PrincipalName) -> String {
+fn principal<'a>(p: PrincipalName) -> Cow<'a, str> {
     let mut parts = p.name_string;
-    if parts.len() == 1 {
+    Cow::Owned(if parts.len() == 1 {
         parts.pop().unwrap_or_default()
     } else {
         parts.join("/")
-    }
+    })
 }
 
 /// `principal@realm`.
 fn client(p: PrincipalName, realm: &str) -> String {
-    let mut c = principal(p);
+    let mut c = principal(p).into_owned();
     c.reserve(1 + realm.len());
     c.push('@');
     c.push_str(realm);
@@ -273,20 +279,21 @@ pub(super) fn parse_with_library(
     }
 }
 
-/// Adds `realm` to `m.realms` unless it is already there (no copy of a repeated realm).
-pub(super) fn add_realm<S: AsRef<str> + Into<String>>(m: &mut KrbMessage<'_>, realm: S) {
-    if !m.realms.iter().any(|r| r.as_str() == realm.as_ref()) {
+/// Adds `realm` to `m.realms` unless it is already there (a borrowed realm is not copied; an
+/// owned one is moved in, or freed when repeated).
+pub(super) fn add_realm<'a, S: AsRef<str> + Into<Cow<'a, str>>>(m: &mut KrbMessage<'a>, realm: S) {
+    if !m.realms.iter().any(|r| **r == *realm.as_ref()) {
         m.realms.push(realm.into());
     }
 }
 
-pub(super) fn add_ticket(m: &mut KrbMessage<'_>, t: Ticket<'_>) {
+pub(super) fn add_ticket<'a>(m: &mut KrbMessage<'a>, t: Ticket<'_>) {
     add_realm(m, t.realm.0);
     m.ticket_snames.push(principal(t.sname));
     m.ticket_etypes.push(t.enc_part.etype.0);
 }
 
-fn add_req(m: &mut KrbMessage<'_>, r: KdcReq<'_>) {
+fn add_req<'a>(m: &mut KrbMessage<'a>, r: KdcReq<'a>) {
     let b = r.req_body;
     if let Some(c) = b.cname {
         m.client = Some(client(c, &b.realm.0));
@@ -309,7 +316,7 @@ fn add_req(m: &mut KrbMessage<'_>, r: KdcReq<'_>) {
 
 /// The TGT of a PA-TGS-REQ value (an AP-REQ, RFC 4120 5.2.7.1) added to `m`, if it decodes (a
 /// value that does not is no reason to reject the request: kerberos-parser sees an OCTET STRING).
-pub(super) fn add_pa_tgs_req(m: &mut KrbMessage<'_>, value: &[u8]) {
+pub(super) fn add_pa_tgs_req<'a>(m: &mut KrbMessage<'a>, value: &'a [u8]) {
     if super::strict::ap_req_ticket(value, m).is_none() {
         if let Ok((_, ap)) = ApReq::from_der(value) {
             add_ticket(m, ap.ticket);
@@ -317,7 +324,7 @@ pub(super) fn add_pa_tgs_req(m: &mut KrbMessage<'_>, value: &[u8]) {
     }
 }
 
-fn add_rep(m: &mut KrbMessage<'_>, r: KdcRep<'_>) {
+fn add_rep<'a>(m: &mut KrbMessage<'a>, r: KdcRep<'_>) {
     m.client = Some(client(r.cname, &r.crealm.0));
     add_realm(m, r.crealm.0);
     m.padata_types = r.padata.iter().map(|p| p.padata_type.0).collect();
