@@ -146,6 +146,74 @@ pub fn padata_name(t: i32) -> &'static str {
     }
 }
 
+/// A message's short list of values: up to `N` kept inline, more moved to the heap. A message
+/// names one or two realms and tickets, a handful of etypes and padata types; summarising it then
+/// allocates nothing for its lists. Reads as a slice (`Deref<Target = [T]>`).
+#[derive(Debug, Clone)]
+pub struct Few<T, const N: usize> {
+    /// Items in `inline` (0 once they moved to `heap`).
+    len: usize,
+    inline: [T; N],
+    /// Every item once there were more than `N` (empty until then: no allocation).
+    heap: Vec<T>,
+}
+
+impl<T: Default, const N: usize> Default for Few<T, N> {
+    fn default() -> Self {
+        Few {
+            len: 0,
+            inline: std::array::from_fn(|_| T::default()),
+            heap: Vec::new(),
+        }
+    }
+}
+
+impl<T: Default, const N: usize> Few<T, N> {
+    /// Appends `v`; the `N + 1`th item moves the list to the heap.
+    pub fn push(&mut self, v: T) {
+        if self.heap.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.len) {
+                *slot = v;
+                self.len += 1;
+                return;
+            }
+            self.heap.reserve(2 * N + 1);
+            self.heap.extend(self.inline.iter_mut().map(std::mem::take));
+            self.len = 0;
+        }
+        self.heap.push(v);
+    }
+}
+
+impl<T, const N: usize> std::ops::Deref for Few<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        if self.heap.is_empty() {
+            self.inline.get(..self.len).unwrap_or(&[])
+        } else {
+            &self.heap
+        }
+    }
+}
+
+impl<T: PartialEq, const N: usize> PartialEq for Few<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq, const N: usize> Eq for Few<T, N> {}
+
+impl<T: Default, const N: usize> FromIterator<T> for Few<T, N> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut f = Few::default();
+        for v in iter {
+            f.push(v);
+        }
+        f
+    }
+}
+
 /// What one Kerberos message says, reduced to the facts certflow reports.
 ///
 /// Names are borrowed from the message bytes where they stand there whole (realms, one-component
@@ -158,7 +226,7 @@ pub struct KrbMessage<'a> {
     pub msg_type: Option<MsgType>,
     /// Every realm named: request realm, crealm, ticket realms, error realms; each distinct
     /// realm once, in the order first named (a message names its realm in several places).
-    pub realms: Vec<Cow<'a, str>>,
+    pub realms: Few<Cow<'a, str>, 2>,
     /// The client principal `cname@crealm` (AS-REQ, AS-REP, TGS-REP, KRB-ERROR).
     pub client: Option<String>,
     /// The requested service principal (`sname` of KDC-REQ-BODY), components joined with "/".
@@ -167,16 +235,16 @@ pub struct KrbMessage<'a> {
     pub error_sname: Option<Cow<'a, str>>,
     /// Service principals of tickets carried (reply ticket, AP-REQ ticket, the TGT inside the
     /// PA-TGS-REQ of a TGS-REQ).
-    pub ticket_snames: Vec<Cow<'a, str>>,
+    pub ticket_snames: Few<Cow<'a, str>, 2>,
     /// Encryption types the client asked for (KDC-REQ-BODY `etype`, in its order).
-    pub etypes_requested: Vec<i32>,
+    pub etypes_requested: Few<i32, 8>,
     /// Encryption type of the reply's enc-part (AS-REP/TGS-REP, AP-REP, KRB-PRIV).
     pub enc_part_etype: Option<i32>,
     /// Encryption types of the tickets carried (same order as `ticket_snames`).
-    pub ticket_etypes: Vec<i32>,
+    pub ticket_etypes: Few<i32, 2>,
     /// Pre-authentication data types of a request or reply (`padata`), not the hints inside a
     /// KRB-ERROR's e-data.
-    pub padata_types: Vec<i32>,
+    pub padata_types: Few<i32, 6>,
     /// KRB-ERROR `error-code`.
     pub error_code: Option<i32>,
     /// KRB-ERROR `e-data` (for kpasswd, RFC 3244 2: the result code and string).
@@ -301,7 +369,6 @@ fn add_req<'a>(m: &mut KrbMessage<'a>, r: KdcReq<'a>) {
     add_realm(m, b.realm.0);
     m.sname = b.sname.map(principal);
     m.etypes_requested = b.etype.iter().map(|e| e.0).collect();
-    m.padata_types.reserve(r.padata.len());
     for p in &r.padata {
         m.padata_types.push(p.padata_type.0);
         // RFC 4120 5.2.7.1: PA-TGS-REQ holds the AP-REQ that carries the TGT.
@@ -614,11 +681,32 @@ mod tests {
             Some("host/mus-n-cj0709@LINUX.SHELL.COM")
         );
         assert_eq!(m.sname.as_deref(), Some("krbtgt/LINUX.SHELL.COM"));
-        assert_eq!(m.realms, vec!["LINUX.SHELL.COM".to_string()]);
-        assert_eq!(m.padata_types, vec![2, 149]);
-        assert_eq!(m.etypes_requested, vec![23, 18, 17, 20, 19, 16, 25, 26]);
+        assert_eq!(*m.realms, ["LINUX.SHELL.COM"]);
+        assert_eq!(*m.padata_types, [2, 149]);
+        assert_eq!(*m.etypes_requested, [23, 18, 17, 20, 19, 16, 25, 26]);
         assert!(!m.is_pkinit_request());
         assert!(looks_like_message(&b, Some(b.len())));
+    }
+
+    #[test]
+    fn few_moves_to_the_heap_past_its_inline_room() {
+        let mut f: Few<i32, 2> = Few::default();
+        assert!(f.is_empty());
+        f.push(7);
+        f.push(-1);
+        assert_eq!(*f, [7, -1]);
+        f.push(3);
+        f.push(4);
+        assert_eq!(*f, [7, -1, 3, 4]);
+        // Equal lists compare equal whichever way they are stored.
+        let inline: Few<i32, 8> = [7, -1, 3, 4].into_iter().collect();
+        let heap: Few<i32, 8> = (0..9).collect();
+        assert_eq!(heap.len(), 9);
+        assert_eq!(heap.last(), Some(&8));
+        assert_eq!(*inline, *f);
+        assert_ne!(inline, heap);
+        let names: Few<Cow<str>, 1> = ["a", "b"].into_iter().map(Cow::Borrowed).collect();
+        assert_eq!(*names, ["a", "b"]);
     }
 
     #[test]
@@ -637,8 +725,8 @@ mod tests {
         let fast = parse_message(msg).unwrap();
         let lib = parse_with_library(msg, MsgType::TGS_REQ).unwrap();
         assert_eq!(fast, lib);
-        assert_eq!(fast.realms, vec!["OFFENSE.LOCAL".to_string()]);
-        assert_eq!(fast.ticket_snames, vec!["krbtgt/OFFENSE.LOCAL".to_string()]);
+        assert_eq!(*fast.realms, ["OFFENSE.LOCAL"]);
+        assert_eq!(*fast.ticket_snames, ["krbtgt/OFFENSE.LOCAL"]);
         assert_eq!(
             fast.sname.as_deref(),
             Some("HTTP/dc-mantvydas.offense.local")
@@ -653,7 +741,7 @@ mod tests {
         assert_eq!(m.error_code, Some(52));
         assert_eq!(error_name(52), "KRB_ERR_RESPONSE_TOO_BIG");
         assert_eq!(m.error_sname.as_deref(), Some("krbtgt/LINUX.SHELL.COM"));
-        assert_eq!(m.realms, vec!["LINUX.SHELL.COM".to_string()]);
+        assert_eq!(*m.realms, ["LINUX.SHELL.COM"]);
     }
 
     #[test]
@@ -665,8 +753,8 @@ mod tests {
         assert_eq!(m.msg_type, Some(MsgType::AS_REQ));
         assert_eq!(m.client, None);
         assert_eq!(m.sname, None);
-        assert_eq!(m.realms, vec!["kerberos_realm_time.nasl".to_string()]);
-        assert_eq!(m.etypes_requested, vec![11]);
+        assert_eq!(*m.realms, ["kerberos_realm_time.nasl"]);
+        assert_eq!(*m.etypes_requested, [11]);
         let e = hex(TCP_KRB_ERROR_60);
         assert_eq!(record(&e), Record::Complete(0x56));
         let m = parse_message(&e[4..]).unwrap();

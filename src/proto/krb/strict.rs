@@ -36,7 +36,7 @@ use std::borrow::Cow;
 
 use crate::proto::ldap::ber;
 
-use super::parse::{add_realm, KrbMessage, MsgType, PA_TGS_REQ};
+use super::parse::{add_realm, Few, KrbMessage, MsgType, PA_TGS_REQ};
 
 /// Identifier octet of an explicit context tag `[n]` (constructed, context-specific class).
 const fn ctx(n: u8) -> u8 {
@@ -125,11 +125,13 @@ impl<'a> Reader<'a> {
     }
 
     /// `Some(())` when every element was read.
+    #[inline(always)]
     fn end(&self) -> Option<()> {
         self.rest.is_empty().then_some(())
     }
 
     /// Field `[n] T`: the explicit tag must hold exactly the value `f` reads.
+    #[inline(always)]
     fn field<T>(&mut self, n: u8, f: impl FnOnce(&mut Reader<'a>) -> Option<T>) -> Option<T> {
         let mut r = Reader::new(self.take(ctx(n))?);
         let v = f(&mut r)?;
@@ -138,6 +140,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Field `[n] T OPTIONAL`.
+    #[inline(always)]
     fn opt_field<T>(
         &mut self,
         n: u8,
@@ -155,11 +158,13 @@ impl<'a> Reader<'a> {
     }
 
     /// The elements of a SEQUENCE (or SEQUENCE OF).
+    #[inline(always)]
     fn seq(&mut self) -> Option<Reader<'a>> {
         self.take(SEQUENCE).map(Reader::new)
     }
 
     /// INTEGER content, DER-minimal (X.690 8.3.2; asn1-rs `check_der_int_constraints`).
+    #[inline(always)]
     fn int(&mut self) -> Option<&'a [u8]> {
         let c = self.take(INTEGER)?;
         match c {
@@ -171,6 +176,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `UInt32`-like INTEGER read as `u32` (negative values and values above 2^32-1 refused).
+    #[inline(always)]
     fn u32(&mut self) -> Option<u32> {
         let c = self.int()?;
         if c.first().is_some_and(|b| b & 0x80 != 0) {
@@ -188,6 +194,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `Int32` (RFC 4120 5.2.4): at most 4 content octets, two's complement.
+    #[inline(always)]
     fn i32(&mut self) -> Option<i32> {
         let c = self.int()?;
         if c.len() > 4 {
@@ -208,6 +215,7 @@ impl<'a> Reader<'a> {
 
     /// The octets of a KerberosString, checked to be ASCII (hence UTF-8) but not converted:
     /// the components of a name are converted once, joined.
+    #[inline(always)]
     fn ascii(&mut self) -> Option<&'a [u8]> {
         let c = self.take(GENERAL_STRING)?;
         c.is_ascii().then_some(c)
@@ -243,6 +251,7 @@ impl<'a> Reader<'a> {
     }
 
     /// OCTET STRING content.
+    #[inline(always)]
     fn octets(&mut self) -> Option<&'a [u8]> {
         self.take(OCTET_STRING)
     }
@@ -356,7 +365,7 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     // `parse::add_req`.
     let mut tgs_req: Option<&'a [u8]> = None;
     let mut more_tgs_req: Vec<&'a [u8]> = Vec::new();
-    let mut types = Vec::new();
+    let mut types = Few::default();
     s.opt_field(3, |r| {
         padata(r, |t, v| {
             types.push(t);
@@ -392,7 +401,7 @@ struct Body<'a> {
     cname: Option<Cow<'a, str>>,
     realm: &'a str,
     sname: Option<Cow<'a, str>>,
-    etypes: Vec<i32>,
+    etypes: Few<i32, 8>,
     /// `additional-tickets [11]`.
     tickets: Vec<TicketFacts<'a>>,
 }
@@ -408,10 +417,8 @@ fn kdc_req_body<'a>(r: &mut Reader<'a>) -> Option<Body<'a>> {
     s.field(5, Reader::time)?;
     s.opt_field(6, Reader::time)?;
     s.field(7, Reader::u32)?;
-    let mut etypes = Vec::new();
+    let mut etypes = Few::default();
     s.field(8, |r| {
-        // Each Int32 takes at least 3 octets.
-        etypes.reserve(r.rest.len() / 3);
         let mut list = r.seq()?;
         while !list.rest.is_empty() {
             etypes.push(list.i32()?);
@@ -474,7 +481,7 @@ fn kdc_rep<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     app.end()?;
     s.field(0, Reader::u32)?;
     s.field(1, Reader::u32)?;
-    let mut pa = Vec::new();
+    let mut pa = Few::default();
     s.opt_field(2, |r| padata(r, |t, _| pa.push(t)))?;
     let crealm = s.field(3, Reader::string)?;
     let cname = s.field(4, principal)?;
