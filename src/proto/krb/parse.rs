@@ -148,8 +148,8 @@ pub fn padata_name(t: i32) -> &'static str {
 
 /// A message's short list of values: up to `N` kept inline, more moved to the heap. A message
 /// names one or two realms and tickets, a handful of etypes and padata types; summarising it then
-/// allocates nothing for its lists. Reads as a slice (`Deref<Target = [T]>`).
-#[derive(Debug, Clone)]
+/// allocates nothing for its lists. Reads (and prints) as a slice (`Deref<Target = [T]>`).
+#[derive(Clone)]
 pub struct Few<T, const N: usize> {
     /// Items in `inline` (0 once they moved to `heap`).
     len: usize,
@@ -193,6 +193,12 @@ impl<T, const N: usize> std::ops::Deref for Few<T, N> {
         } else {
             &self.heap
         }
+    }
+}
+
+impl<T: std::fmt::Debug, const N: usize> std::fmt::Debug for Few<T, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -707,6 +713,8 @@ mod tests {
         assert_ne!(inline, heap);
         let names: Few<Cow<str>, 1> = ["a", "b"].into_iter().map(Cow::Borrowed).collect();
         assert_eq!(*names, ["a", "b"]);
+        assert_eq!(format!("{names:?}"), r#"["a", "b"]"#);
+        assert_eq!(format!("{inline:?}"), "[7, -1, 3, 4]");
     }
 
     #[test]
