@@ -190,19 +190,19 @@ impl KrbEvidence {
     fn record_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         // Counts are per message: a realm named three times in one message counts once.
         for r in unique(&m.realms) {
-            self.realms.add_ref(r.as_str(), at);
+            self.realms.add_ref(&**r, at);
         }
         if let Some(c) = &m.client {
             self.client_principals.add_ref(c.as_str(), at);
         }
         if let Some(s) = &m.sname {
-            self.spns.add_ref(s.as_str(), at);
+            self.spns.add_ref(&**s, at);
         }
         // Ticket snames, then the error's sname, each distinct value once.
         let all = || m.ticket_snames.iter().chain(m.error_sname.iter());
         for (i, s) in all().enumerate() {
             if !all().take(i).any(|p| p == s) {
-                self.ticket_spns.add_ref(s.as_str(), at);
+                self.ticket_spns.add_ref(&**s, at);
             }
         }
     }
@@ -271,10 +271,10 @@ impl KpasswdEvidence {
 
     fn add_names(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         for r in unique(&m.realms) {
-            self.realms.add_ref(r.as_str(), at);
+            self.realms.add_ref(&**r, at);
         }
         for s in unique(&m.ticket_snames) {
-            self.ticket_spns.add_ref(s.as_str(), at);
+            self.ticket_spns.add_ref(&**s, at);
         }
     }
 }

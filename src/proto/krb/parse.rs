@@ -17,6 +17,8 @@ use kerberos_parser::krb5_parser::{parse_as_rep, parse_as_req, parse_tgs_rep, pa
 // kerberos-parser implements `FromDer` of asn1-rs 0.7; ldap-parser re-exports the same crate.
 use ldap_parser::asn1_rs::FromDer;
 
+use std::borrow::Cow;
+
 use crate::proto::ldap::ber;
 
 /// Largest Kerberos message accepted, in bytes (TCP record length or UDP payload). RFC 4120
@@ -144,7 +146,85 @@ pub fn padata_name(t: i32) -> &'static str {
     }
 }
 
+/// A message's short list of values: up to `N` kept inline, more moved to the heap. A message
+/// names one or two realms and tickets, a handful of etypes and padata types; summarising it then
+/// allocates nothing for its lists. Reads (and prints) as a slice (`Deref<Target = [T]>`).
+#[derive(Clone)]
+pub struct Few<T, const N: usize> {
+    /// Items in `inline` (0 once they moved to `heap`).
+    len: usize,
+    inline: [T; N],
+    /// Every item once there were more than `N` (empty until then: no allocation).
+    heap: Vec<T>,
+}
+
+impl<T: Default, const N: usize> Default for Few<T, N> {
+    fn default() -> Self {
+        Few {
+            len: 0,
+            inline: std::array::from_fn(|_| T::default()),
+            heap: Vec::new(),
+        }
+    }
+}
+
+impl<T: Default, const N: usize> Few<T, N> {
+    /// Appends `v`; the `N + 1`th item moves the list to the heap.
+    pub fn push(&mut self, v: T) {
+        if self.heap.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.len) {
+                *slot = v;
+                self.len += 1;
+                return;
+            }
+            self.heap.reserve(2 * N + 1);
+            self.heap.extend(self.inline.iter_mut().map(std::mem::take));
+            self.len = 0;
+        }
+        self.heap.push(v);
+    }
+}
+
+impl<T, const N: usize> std::ops::Deref for Few<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        if self.heap.is_empty() {
+            self.inline.get(..self.len).unwrap_or(&[])
+        } else {
+            &self.heap
+        }
+    }
+}
+
+impl<T: std::fmt::Debug, const N: usize> std::fmt::Debug for Few<T, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: PartialEq, const N: usize> PartialEq for Few<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq, const N: usize> Eq for Few<T, N> {}
+
+impl<T: Default, const N: usize> FromIterator<T> for Few<T, N> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut f = Few::default();
+        for v in iter {
+            f.push(v);
+        }
+        f
+    }
+}
+
 /// What one Kerberos message says, reduced to the facts certflow reports.
+///
+/// Names are borrowed from the message bytes where they stand there whole (realms, one-component
+/// principals, read by the strict reader), owned where they are joined or where kerberos-parser
+/// decoded them: a summary read from the wire allocates only for what it has to build.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KrbMessage<'a> {
     /// The message type, from the outer [APPLICATION n] tag (the inner `msg-type` field is not
@@ -152,25 +232,25 @@ pub struct KrbMessage<'a> {
     pub msg_type: Option<MsgType>,
     /// Every realm named: request realm, crealm, ticket realms, error realms; each distinct
     /// realm once, in the order first named (a message names its realm in several places).
-    pub realms: Vec<String>,
+    pub realms: Few<Cow<'a, str>, 2>,
     /// The client principal `cname@crealm` (AS-REQ, AS-REP, TGS-REP, KRB-ERROR).
     pub client: Option<String>,
     /// The requested service principal (`sname` of KDC-REQ-BODY), components joined with "/".
-    pub sname: Option<String>,
+    pub sname: Option<Cow<'a, str>>,
     /// The `sname` of a KRB-ERROR (the service the error is about).
-    pub error_sname: Option<String>,
+    pub error_sname: Option<Cow<'a, str>>,
     /// Service principals of tickets carried (reply ticket, AP-REQ ticket, the TGT inside the
     /// PA-TGS-REQ of a TGS-REQ).
-    pub ticket_snames: Vec<String>,
+    pub ticket_snames: Few<Cow<'a, str>, 2>,
     /// Encryption types the client asked for (KDC-REQ-BODY `etype`, in its order).
-    pub etypes_requested: Vec<i32>,
+    pub etypes_requested: Few<i32, 8>,
     /// Encryption type of the reply's enc-part (AS-REP/TGS-REP, AP-REP, KRB-PRIV).
     pub enc_part_etype: Option<i32>,
     /// Encryption types of the tickets carried (same order as `ticket_snames`).
-    pub ticket_etypes: Vec<i32>,
+    pub ticket_etypes: Few<i32, 2>,
     /// Pre-authentication data types of a request or reply (`padata`), not the hints inside a
     /// KRB-ERROR's e-data.
-    pub padata_types: Vec<i32>,
+    pub padata_types: Few<i32, 6>,
     /// KRB-ERROR `error-code`.
     pub error_code: Option<i32>,
     /// KRB-ERROR `e-data` (for kpasswd, RFC 3244 2: the result code and string).
@@ -203,18 +283,18 @@ pub enum KrbParseError {
 
 /// `name/instance...` of a PrincipalName (RFC 4120 5.2.2), as Wireshark joins them. Takes the
 /// parsed name: a one-component name is moved, not copied.
-fn principal(p: PrincipalName) -> String {
+fn principal<'a>(p: PrincipalName) -> Cow<'a, str> {
     let mut parts = p.name_string;
-    if parts.len() == 1 {
+    Cow::Owned(if parts.len() == 1 {
         parts.pop().unwrap_or_default()
     } else {
         parts.join("/")
-    }
+    })
 }
 
 /// `principal@realm`.
 fn client(p: PrincipalName, realm: &str) -> String {
-    let mut c = principal(p);
+    let mut c = principal(p).into_owned();
     c.reserve(1 + realm.len());
     c.push('@');
     c.push_str(realm);
@@ -273,20 +353,21 @@ pub(super) fn parse_with_library(
     }
 }
 
-/// Adds `realm` to `m.realms` unless it is already there (no copy of a repeated realm).
-pub(super) fn add_realm<S: AsRef<str> + Into<String>>(m: &mut KrbMessage<'_>, realm: S) {
-    if !m.realms.iter().any(|r| r.as_str() == realm.as_ref()) {
+/// Adds `realm` to `m.realms` unless it is already there (a borrowed realm is not copied; an
+/// owned one is moved in, or freed when repeated).
+pub(super) fn add_realm<'a, S: AsRef<str> + Into<Cow<'a, str>>>(m: &mut KrbMessage<'a>, realm: S) {
+    if !m.realms.iter().any(|r| **r == *realm.as_ref()) {
         m.realms.push(realm.into());
     }
 }
 
-pub(super) fn add_ticket(m: &mut KrbMessage<'_>, t: Ticket<'_>) {
+pub(super) fn add_ticket<'a>(m: &mut KrbMessage<'a>, t: Ticket<'_>) {
     add_realm(m, t.realm.0);
     m.ticket_snames.push(principal(t.sname));
     m.ticket_etypes.push(t.enc_part.etype.0);
 }
 
-fn add_req(m: &mut KrbMessage<'_>, r: KdcReq<'_>) {
+fn add_req<'a>(m: &mut KrbMessage<'a>, r: KdcReq<'a>) {
     let b = r.req_body;
     if let Some(c) = b.cname {
         m.client = Some(client(c, &b.realm.0));
@@ -294,7 +375,6 @@ fn add_req(m: &mut KrbMessage<'_>, r: KdcReq<'_>) {
     add_realm(m, b.realm.0);
     m.sname = b.sname.map(principal);
     m.etypes_requested = b.etype.iter().map(|e| e.0).collect();
-    m.padata_types.reserve(r.padata.len());
     for p in &r.padata {
         m.padata_types.push(p.padata_type.0);
         // RFC 4120 5.2.7.1: PA-TGS-REQ holds the AP-REQ that carries the TGT.
@@ -309,7 +389,7 @@ fn add_req(m: &mut KrbMessage<'_>, r: KdcReq<'_>) {
 
 /// The TGT of a PA-TGS-REQ value (an AP-REQ, RFC 4120 5.2.7.1) added to `m`, if it decodes (a
 /// value that does not is no reason to reject the request: kerberos-parser sees an OCTET STRING).
-pub(super) fn add_pa_tgs_req(m: &mut KrbMessage<'_>, value: &[u8]) {
+pub(super) fn add_pa_tgs_req<'a>(m: &mut KrbMessage<'a>, value: &'a [u8]) {
     if super::strict::ap_req_ticket(value, m).is_none() {
         if let Ok((_, ap)) = ApReq::from_der(value) {
             add_ticket(m, ap.ticket);
@@ -317,7 +397,7 @@ pub(super) fn add_pa_tgs_req(m: &mut KrbMessage<'_>, value: &[u8]) {
     }
 }
 
-fn add_rep(m: &mut KrbMessage<'_>, r: KdcRep<'_>) {
+fn add_rep<'a>(m: &mut KrbMessage<'a>, r: KdcRep<'_>) {
     m.client = Some(client(r.cname, &r.crealm.0));
     add_realm(m, r.crealm.0);
     m.padata_types = r.padata.iter().map(|p| p.padata_type.0).collect();
@@ -607,11 +687,34 @@ mod tests {
             Some("host/mus-n-cj0709@LINUX.SHELL.COM")
         );
         assert_eq!(m.sname.as_deref(), Some("krbtgt/LINUX.SHELL.COM"));
-        assert_eq!(m.realms, vec!["LINUX.SHELL.COM".to_string()]);
-        assert_eq!(m.padata_types, vec![2, 149]);
-        assert_eq!(m.etypes_requested, vec![23, 18, 17, 20, 19, 16, 25, 26]);
+        assert_eq!(*m.realms, ["LINUX.SHELL.COM"]);
+        assert_eq!(*m.padata_types, [2, 149]);
+        assert_eq!(*m.etypes_requested, [23, 18, 17, 20, 19, 16, 25, 26]);
         assert!(!m.is_pkinit_request());
         assert!(looks_like_message(&b, Some(b.len())));
+    }
+
+    #[test]
+    fn few_moves_to_the_heap_past_its_inline_room() {
+        let mut f: Few<i32, 2> = Few::default();
+        assert!(f.is_empty());
+        f.push(7);
+        f.push(-1);
+        assert_eq!(*f, [7, -1]);
+        f.push(3);
+        f.push(4);
+        assert_eq!(*f, [7, -1, 3, 4]);
+        // Equal lists compare equal whichever way they are stored.
+        let inline: Few<i32, 8> = [7, -1, 3, 4].into_iter().collect();
+        let heap: Few<i32, 8> = (0..9).collect();
+        assert_eq!(heap.len(), 9);
+        assert_eq!(heap.last(), Some(&8));
+        assert_eq!(*inline, *f);
+        assert_ne!(inline, heap);
+        let names: Few<Cow<str>, 1> = ["a", "b"].into_iter().map(Cow::Borrowed).collect();
+        assert_eq!(*names, ["a", "b"]);
+        assert_eq!(format!("{names:?}"), r#"["a", "b"]"#);
+        assert_eq!(format!("{inline:?}"), "[7, -1, 3, 4]");
     }
 
     #[test]
@@ -630,8 +733,8 @@ mod tests {
         let fast = parse_message(msg).unwrap();
         let lib = parse_with_library(msg, MsgType::TGS_REQ).unwrap();
         assert_eq!(fast, lib);
-        assert_eq!(fast.realms, vec!["OFFENSE.LOCAL".to_string()]);
-        assert_eq!(fast.ticket_snames, vec!["krbtgt/OFFENSE.LOCAL".to_string()]);
+        assert_eq!(*fast.realms, ["OFFENSE.LOCAL"]);
+        assert_eq!(*fast.ticket_snames, ["krbtgt/OFFENSE.LOCAL"]);
         assert_eq!(
             fast.sname.as_deref(),
             Some("HTTP/dc-mantvydas.offense.local")
@@ -646,7 +749,7 @@ mod tests {
         assert_eq!(m.error_code, Some(52));
         assert_eq!(error_name(52), "KRB_ERR_RESPONSE_TOO_BIG");
         assert_eq!(m.error_sname.as_deref(), Some("krbtgt/LINUX.SHELL.COM"));
-        assert_eq!(m.realms, vec!["LINUX.SHELL.COM".to_string()]);
+        assert_eq!(*m.realms, ["LINUX.SHELL.COM"]);
     }
 
     #[test]
@@ -658,8 +761,8 @@ mod tests {
         assert_eq!(m.msg_type, Some(MsgType::AS_REQ));
         assert_eq!(m.client, None);
         assert_eq!(m.sname, None);
-        assert_eq!(m.realms, vec!["kerberos_realm_time.nasl".to_string()]);
-        assert_eq!(m.etypes_requested, vec![11]);
+        assert_eq!(*m.realms, ["kerberos_realm_time.nasl"]);
+        assert_eq!(*m.etypes_requested, [11]);
         let e = hex(TCP_KRB_ERROR_60);
         assert_eq!(record(&e), Record::Complete(0x56));
         let m = parse_message(&e[4..]).unwrap();

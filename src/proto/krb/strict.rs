@@ -32,9 +32,11 @@
 //! AP-REP, KRB-SAFE, KRB-PRIV and KRB-CRED are not read here (rare, cheap, or not decoded by
 //! kerberos-parser at all).
 
+use std::borrow::Cow;
+
 use crate::proto::ldap::ber;
 
-use super::parse::{add_realm, KrbMessage, MsgType, PA_TGS_REQ};
+use super::parse::{add_realm, Few, KrbMessage, MsgType, PA_TGS_REQ};
 
 /// Identifier octet of an explicit context tag `[n]` (constructed, context-specific class).
 const fn ctx(n: u8) -> u8 {
@@ -51,6 +53,10 @@ const GENERAL_STRING: u8 = 0x1b;
 /// Ticket ::= [APPLICATION 1] (RFC 4120 5.3).
 const TICKET: u8 = 0x61;
 
+/// Most length octets of a long-form length, as [`ber::header`] accepts (4 octets describe up
+/// to 4 GiB, far above any Kerberos message certflow reads).
+const MAX_LENGTH_OCTETS: usize = 4;
+
 /// Largest Microseconds value (RFC 4120 5.2.4 `Microseconds ::= INTEGER (0..999999)`).
 const MAX_USEC: u32 = 999_999;
 
@@ -65,40 +71,67 @@ impl<'a> Reader<'a> {
     }
 
     /// The content of the next element if its identifier octet is `tag`.
+    ///
+    /// The header is read here rather than with [`ber::split`] because the identifier octet is
+    /// known in advance: it is compared before anything else, and the length octets are read
+    /// exactly as [`ber::header`] reads them (short form, or 1 to [`MAX_LENGTH_OCTETS`] octets of
+    /// long form; `tag` is never a high-tag-number octet), with the content entirely present.
+    #[inline(always)]
     fn take(&mut self, tag: u8) -> Option<&'a [u8]> {
-        let (t, content, rest) = ber::split(self.rest).ok()?;
-        if t.tag != tag {
+        let [t, first, rest @ ..] = self.rest else {
+            return None;
+        };
+        if *t != tag {
             return None;
         }
+        let (len, rest) = if *first < 0x80 {
+            (usize::from(*first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > MAX_LENGTH_OCTETS {
+                return None;
+            }
+            let (octets, rest) = rest.split_at_checked(n)?;
+            let len = octets
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            (len, rest)
+        };
+        let (content, rest) = rest.split_at_checked(len)?;
         self.rest = rest;
         Some(content)
     }
 
     /// An OPTIONAL element `[n]`: `Some(None)` when absent (nothing left, or the next element
     /// has another tag number, as asn1-rs's `OptTaggedParser` decides), `Some(Some(content))`
-    /// when present, `None` when the next element cannot be read or has tag number `n` with an
-    /// identifier octet other than the DER one.
+    /// when present, `None` when it cannot be read or has tag number `n` with an identifier
+    /// octet other than the DER one.
+    ///
+    /// An element with another tag number is not read here: it is left in place, and whatever
+    /// follows (another field, or [`Reader::end`]) reads it or refuses the sequence, so a
+    /// malformed one still makes the whole message `None`, as when it was read here.
+    #[inline(always)]
     fn opt(&mut self, tag: u8) -> Option<Option<&'a [u8]>> {
-        if self.rest.is_empty() {
+        let Some(&t) = self.rest.first() else {
             return Some(None);
+        };
+        if t == tag {
+            return self.take(tag).map(Some);
         }
-        let (t, content, rest) = ber::split(self.rest).ok()?;
-        if t.tag == tag {
-            self.rest = rest;
-            return Some(Some(content));
-        }
-        if t.tag & 0x1f == tag & 0x1f {
+        if t & 0x1f == tag & 0x1f {
             return None;
         }
         Some(None)
     }
 
     /// `Some(())` when every element was read.
+    #[inline(always)]
     fn end(&self) -> Option<()> {
         self.rest.is_empty().then_some(())
     }
 
     /// Field `[n] T`: the explicit tag must hold exactly the value `f` reads.
+    #[inline(always)]
     fn field<T>(&mut self, n: u8, f: impl FnOnce(&mut Reader<'a>) -> Option<T>) -> Option<T> {
         let mut r = Reader::new(self.take(ctx(n))?);
         let v = f(&mut r)?;
@@ -107,6 +140,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Field `[n] T OPTIONAL`.
+    #[inline(always)]
     fn opt_field<T>(
         &mut self,
         n: u8,
@@ -124,11 +158,13 @@ impl<'a> Reader<'a> {
     }
 
     /// The elements of a SEQUENCE (or SEQUENCE OF).
+    #[inline(always)]
     fn seq(&mut self) -> Option<Reader<'a>> {
         self.take(SEQUENCE).map(Reader::new)
     }
 
     /// INTEGER content, DER-minimal (X.690 8.3.2; asn1-rs `check_der_int_constraints`).
+    #[inline(always)]
     fn int(&mut self) -> Option<&'a [u8]> {
         let c = self.take(INTEGER)?;
         match c {
@@ -140,6 +176,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `UInt32`-like INTEGER read as `u32` (negative values and values above 2^32-1 refused).
+    #[inline(always)]
     fn u32(&mut self) -> Option<u32> {
         let c = self.int()?;
         if c.first().is_some_and(|b| b & 0x80 != 0) {
@@ -157,6 +194,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `Int32` (RFC 4120 5.2.4): at most 4 content octets, two's complement.
+    #[inline(always)]
     fn i32(&mut self) -> Option<i32> {
         let c = self.int()?;
         if c.len() > 4 {
@@ -177,6 +215,7 @@ impl<'a> Reader<'a> {
 
     /// The octets of a KerberosString, checked to be ASCII (hence UTF-8) but not converted:
     /// the components of a name are converted once, joined.
+    #[inline(always)]
     fn ascii(&mut self) -> Option<&'a [u8]> {
         let c = self.take(GENERAL_STRING)?;
         c.is_ascii().then_some(c)
@@ -212,6 +251,7 @@ impl<'a> Reader<'a> {
     }
 
     /// OCTET STRING content.
+    #[inline(always)]
     fn octets(&mut self) -> Option<&'a [u8]> {
         self.take(OCTET_STRING)
     }
@@ -223,23 +263,28 @@ impl<'a> Reader<'a> {
 }
 
 /// PrincipalName (RFC 4120 5.2.2) `SEQUENCE { name-type [0] Int32, name-string [1] SEQUENCE OF
-/// KerberosString }`, components joined with "/" (as `parse::principal`).
-fn principal(r: &mut Reader<'_>) -> Option<String> {
+/// KerberosString }`, components joined with "/" (as `parse::principal`): a name of one
+/// component (or none) is borrowed from the message, only a joined one is built.
+fn principal<'a>(r: &mut Reader<'a>) -> Option<Cow<'a, str>> {
     let mut s = r.seq()?;
     s.field(0, Reader::i32)?;
     let name = s.field(1, |r| {
         let mut parts = r.seq()?;
-        // The components with their headers: room for the components and the separators.
-        let mut out = Vec::with_capacity(parts.rest.len());
-        let mut first = true;
-        while !parts.rest.is_empty() {
-            if !first {
-                out.push(b'/');
-            }
-            out.extend_from_slice(parts.ascii()?);
-            first = false;
+        if parts.rest.is_empty() {
+            return Some(Cow::Borrowed(""));
         }
-        String::from_utf8(out).ok()
+        let first = parts.ascii()?;
+        if parts.rest.is_empty() {
+            return std::str::from_utf8(first).ok().map(Cow::Borrowed);
+        }
+        // The other components with their headers: room for them and the separators.
+        let mut out = Vec::with_capacity(first.len() + parts.rest.len());
+        out.extend_from_slice(first);
+        while !parts.rest.is_empty() {
+            out.push(b'/');
+            out.extend_from_slice(parts.ascii()?);
+        }
+        String::from_utf8(out).ok().map(Cow::Owned)
     })?;
     s.end()?;
     Some(name)
@@ -259,13 +304,13 @@ fn encrypted_data(r: &mut Reader<'_>) -> Option<i32> {
 /// What certflow keeps of a Ticket.
 struct TicketFacts<'a> {
     realm: &'a str,
-    sname: String,
+    sname: Cow<'a, str>,
     etype: i32,
 }
 
-impl TicketFacts<'_> {
+impl<'a> TicketFacts<'a> {
     /// Adds the ticket to `m` as `parse::add_ticket` does.
-    fn add_to(self, m: &mut KrbMessage<'_>) {
+    fn add_to(self, m: &mut KrbMessage<'a>) {
         add_realm(m, self.realm);
         m.ticket_snames.push(self.sname);
         m.ticket_etypes.push(self.etype);
@@ -315,11 +360,23 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     app.end()?;
     s.field(1, Reader::u32)?;
     s.field(2, Reader::u32)?;
-    // Checked now, summarised after the body (the order of `parse::add_req`).
-    let pa = s.opt_field(3, |r| {
-        let content = r.rest;
-        padata(r, |_, _| {})?;
-        Some(content)
+    // Read in one pass: the types now, the PA-TGS-REQ values (RFC 4120 5.2.7.1: the AP-REQ that
+    // carries the TGT; normally one) kept to be summarised after the body, the order of
+    // `parse::add_req`.
+    let mut tgs_req: Option<&'a [u8]> = None;
+    let mut more_tgs_req: Vec<&'a [u8]> = Vec::new();
+    let mut types = Few::default();
+    s.opt_field(3, |r| {
+        padata(r, |t, v| {
+            types.push(t);
+            if t == PA_TGS_REQ {
+                if tgs_req.is_none() {
+                    tgs_req = Some(v);
+                } else {
+                    more_tgs_req.push(v);
+                }
+            }
+        })
     })?;
     let body = s.field(4, kdc_req_body)?;
     s.end()?;
@@ -329,14 +386,9 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     add_realm(m, body.realm);
     m.sname = body.sname;
     m.etypes_requested = body.etypes;
-    if let Some(content) = pa {
-        padata(&mut Reader::new(content), |t, v| {
-            m.padata_types.push(t);
-            // RFC 4120 5.2.7.1: PA-TGS-REQ holds the AP-REQ that carries the TGT.
-            if t == PA_TGS_REQ {
-                super::parse::add_pa_tgs_req(m, v);
-            }
-        })?;
+    m.padata_types = types;
+    for v in tgs_req.into_iter().chain(more_tgs_req) {
+        super::parse::add_pa_tgs_req(m, v);
     }
     for t in body.tickets {
         t.add_to(m);
@@ -346,10 +398,10 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
 
 /// What certflow keeps of a KDC-REQ-BODY.
 struct Body<'a> {
-    cname: Option<String>,
+    cname: Option<Cow<'a, str>>,
     realm: &'a str,
-    sname: Option<String>,
-    etypes: Vec<i32>,
+    sname: Option<Cow<'a, str>>,
+    etypes: Few<i32, 8>,
     /// `additional-tickets [11]`.
     tickets: Vec<TicketFacts<'a>>,
 }
@@ -365,10 +417,8 @@ fn kdc_req_body<'a>(r: &mut Reader<'a>) -> Option<Body<'a>> {
     s.field(5, Reader::time)?;
     s.opt_field(6, Reader::time)?;
     s.field(7, Reader::u32)?;
-    let mut etypes = Vec::new();
+    let mut etypes = Few::default();
     s.field(8, |r| {
-        // Each Int32 takes at least 3 octets.
-        etypes.reserve(r.rest.len() / 3);
         let mut list = r.seq()?;
         while !list.rest.is_empty() {
             etypes.push(list.i32()?);
@@ -407,21 +457,31 @@ fn kdc_req_body<'a>(r: &mut Reader<'a>) -> Option<Body<'a>> {
 }
 
 /// `principal@realm` (as `parse::client`).
-fn join_client(mut p: String, realm: &str) -> String {
-    p.reserve(1 + realm.len());
-    p.push('@');
-    p.push_str(realm);
-    p
+fn join_client(p: Cow<'_, str>, realm: &str) -> String {
+    let mut c = match p {
+        Cow::Borrowed(p) => {
+            let mut c = String::with_capacity(p.len() + 1 + realm.len());
+            c.push_str(p);
+            c
+        }
+        Cow::Owned(mut p) => {
+            p.reserve(1 + realm.len());
+            p
+        }
+    };
+    c.push('@');
+    c.push_str(realm);
+    c
 }
 
 /// KDC-REP (RFC 4120 5.4.2), the content of AS-REP / TGS-REP, as `parse::add_rep` does.
-fn kdc_rep(app: &[u8], m: &mut KrbMessage<'_>) -> Option<()> {
+fn kdc_rep<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     let mut app = Reader::new(app);
     let mut s = app.seq()?;
     app.end()?;
     s.field(0, Reader::u32)?;
     s.field(1, Reader::u32)?;
-    let mut pa = Vec::new();
+    let mut pa = Few::default();
     s.opt_field(2, |r| padata(r, |t, _| pa.push(t)))?;
     let crealm = s.field(3, Reader::string)?;
     let cname = s.field(4, principal)?;
@@ -499,7 +559,7 @@ pub(super) fn parse(data: &[u8], mt: MsgType) -> Option<KrbMessage<'_>> {
 }
 
 /// The ticket of the AP-REQ at the start of `data` added to `m`, if the fast path accepts it.
-pub(super) fn ap_req_ticket(data: &[u8], m: &mut KrbMessage<'_>) -> Option<()> {
+pub(super) fn ap_req_ticket<'a>(data: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     let (t, app, _) = ber::split(data).ok()?;
     if t.tag != 0x6e {
         return None;
