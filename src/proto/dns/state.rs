@@ -104,8 +104,11 @@ impl DnsAnalyzer {
                     target,
                 } => {
                     let target = m.name(target);
-                    // Writing into a `String` cannot fail.
-                    let _ = write!(data, "{priority} {weight} {port} {target}");
+                    for v in [priority, weight, port] {
+                        push_u16(data, v);
+                        data.push(' ');
+                    }
+                    data.push_str(target);
                     ev.srv.add_by(
                         |v| (v.name.as_str(), v.target.as_str(), v.port).cmp(&(name, target, port)),
                         || SrvTarget {
@@ -160,6 +163,25 @@ impl DnsAnalyzer {
         let body = data.get(TCP_PREFIX_LEN..).unwrap_or_default();
         let body = body.get(..len.min(body.len())).unwrap_or_default();
         len >= HEADER_LEN && super::probe(crate::proto::Transport::Udp, body)
+    }
+}
+
+/// Appends `v` in decimal, as `Display` writes it (the formatter machinery cost more than the
+/// rest of recording an SRV answer).
+fn push_u16(out: &mut String, v: u16) {
+    let mut digits = [0u8; 5];
+    let mut n = 0;
+    let mut rest = v;
+    loop {
+        digits[n] = b'0' + (rest % 10) as u8;
+        n += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in digits[..n].iter().rev() {
+        out.push(char::from(d));
     }
 }
 
@@ -249,6 +271,15 @@ fn dns_of(sink: &mut Evidence) -> &mut DnsEvidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_u16_is_display() {
+        for v in (0..=u16::MAX).step_by(7).chain([0, 9, 10, 99, 100, 65535]) {
+            let mut s = String::new();
+            push_u16(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
 
     #[test]
     fn push_addr_is_display() {
