@@ -17,7 +17,7 @@ use std::fmt;
 
 use serde::ser::{self, Impossible, Serialize};
 
-use super::text::{push_decimal, push_two_digits};
+use super::text::{eight_digits, push_decimal, push_two_digits};
 
 /// Appends `v` as compact JSON: the bytes `serde_json::to_writer` would write.
 pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
@@ -59,15 +59,41 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+/// Appends `"name":`, the key of a struct member.
+///
+/// Always inlined, as is [`Compound`]'s `serialize_field` that calls it: a field name is a
+/// constant of the `Serialize` impl that writes it, so once inlined there the compiler folds
+/// the length test, the escape test and the copy of the name into the buffer, and a key is
+/// written as a few stores of constants (it was a call to [`string`] and two pushes).
+#[inline(always)]
+fn key(out: &mut Vec<u8>, name: &str) {
+    let n = name.len();
+    let mut buf = [b'"'; KEY_BUF];
+    if n <= 16 && !load_short(name.as_bytes(), &mut buf) {
+        if let Some(colon) = buf.get_mut(n + 2) {
+            *colon = b':';
+        }
+        let start = out.len();
+        out.extend_from_slice(&buf);
+        out.truncate(start + n + 3);
+    } else {
+        string(out, name);
+        out.push(b':');
+    }
+}
+
 /// Size of the buffer a short string is assembled in: its quotes and up to 16 bytes.
 const SHORT_BUF: usize = 18;
+
+/// Size of the buffer a key is assembled in: a short string and the colon after it.
+const KEY_BUF: usize = SHORT_BUF + 1;
 
 /// Copies `b` (at most 16 bytes) into `buf` after its first byte, and tells whether `b` holds
 /// a byte JSON escapes. No loop over the bytes: 8 to 16 bytes are read as two overlapping
 /// words, 4 to 7 as two overlapping halves, 1 to 3 as the first, middle and last byte (the
 /// rest of the word being spaces); each piece is copied as read, a fixed-size move.
 #[inline(always)]
-fn load_short(b: &[u8], buf: &mut [u8; SHORT_BUF]) -> bool {
+fn load_short<const N: usize>(b: &[u8], buf: &mut [u8; N]) -> bool {
     let n = b.len();
     match n {
         0 => false,
@@ -98,7 +124,7 @@ fn load_short(b: &[u8], buf: &mut [u8; SHORT_BUF]) -> bool {
 
 /// Copies `bytes` into `buf` at `at` (a fixed-size copy: a move or two).
 #[inline]
-fn put<const K: usize>(buf: &mut [u8; SHORT_BUF], at: usize, bytes: [u8; K]) {
+fn put<const N: usize, const K: usize>(buf: &mut [u8; N], at: usize, bytes: [u8; K]) {
     if let Some(to) = buf.get_mut(at..at + K) {
         to.copy_from_slice(&bytes);
     }
@@ -163,7 +189,7 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
 /// True if `b` holds a byte JSON escapes (a control character, `"` or `\`).
 fn needs_escape(b: &[u8]) -> bool {
     if b.len() <= 16 {
-        load_short(b, &mut [0; SHORT_BUF])
+        load_short(b, &mut [0u8; SHORT_BUF])
     } else {
         long_needs_escape(b)
     }
@@ -187,12 +213,31 @@ fn long_needs_escape(b: &[u8]) -> bool {
 }
 
 /// Appends `v` in decimal.
+///
+/// Inlined for one or two digits (most counts), which take a store or two; longer numbers
+/// (frame numbers, byte counts) are written out of line by [`long_unsigned`].
+#[inline]
 pub fn unsigned(out: &mut Vec<u8>, v: u64) {
     if v < 10 {
-        // Most counts: one digit, one byte.
         out.push(b'0' + v as u8);
     } else if v < 100 {
         push_two_digits(out, v);
+    } else {
+        long_unsigned(out, v);
+    }
+}
+
+/// [`unsigned`] for three digits or more.
+#[inline(never)]
+fn long_unsigned(out: &mut Vec<u8>, v: u64) {
+    if let Ok(small @ ..100_000_000) = u32::try_from(v) {
+        // The eight digits at once, the leading zeros shifted out (the word is little-endian:
+        // they are its low bytes), the whole word appended and cut to length.
+        let len = small.ilog10() as usize + 1;
+        let word = u64::from_le_bytes(eight_digits(small)) >> (8 * (8 - len));
+        let start = out.len();
+        out.extend_from_slice(&word.to_le_bytes());
+        out.truncate(start + len);
     } else {
         push_decimal(out, v, 1);
     }
@@ -488,14 +533,15 @@ impl ser::SerializeMap for Compound<'_> {
 impl ser::SerializeStruct for Compound<'_> {
     type Ok = ();
     type Error = Unsupported;
+    /// Always inlined, so that `name` is a constant for [`key`].
+    #[inline(always)]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         name: &'static str,
         v: &T,
     ) -> Result<(), Unsupported> {
         self.comma();
-        string(self.out, name);
-        self.out.push(b':');
+        key(self.out, name);
         self.value(v)
     }
     fn end(self) -> Result<(), Unsupported> {
@@ -552,6 +598,28 @@ mod tests {
         ] {
             same(s);
             same(&s.to_string());
+        }
+    }
+
+    /// A member's key is the name written as a string and a colon, for names of every length
+    /// up to 20 with and without characters to escape (a struct's field names are constants,
+    /// each written by a copy of [`key`] the compiler specialised for it; this is the general
+    /// case).
+    #[test]
+    fn keys_are_strings_and_a_colon() {
+        for len in 0..=20usize {
+            for special in [None, Some('"'), Some('\\'), Some('\n'), Some('é')] {
+                let mut name: String = (0..len)
+                    .map(|i| char::from(b'a' + (i % 26) as u8))
+                    .collect();
+                if let (Some(c), Some(at)) = (special, len.checked_sub(1)) {
+                    name.replace_range(at.., &c.to_string());
+                }
+                let mut got = b"x".to_vec();
+                key(&mut got, &name);
+                let want = format!("x{}:", serde_json::to_string(&name).expect("serde_json"));
+                assert_eq!(String::from_utf8(got).expect("UTF-8"), want);
+            }
         }
     }
 
@@ -621,6 +689,13 @@ mod tests {
             u64::MAX,
         ] {
             same(&v);
+        }
+        // Every digit count, either side of each power of ten.
+        for p in 0..20 {
+            let t = 10u64.pow(p);
+            for v in [t - 1, t, t + 1, t.saturating_mul(5) - 1] {
+                same(&v);
+            }
         }
         for v in [0i64, -1, 1, -10, 77, i64::MIN, i64::MAX] {
             same(&v);
