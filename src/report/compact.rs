@@ -17,7 +17,7 @@ use std::fmt;
 
 use serde::ser::{self, Impossible, Serialize};
 
-use super::text::{eight_digits, push_decimal, push_two_digits};
+use super::text::{digit_word, push_decimal, push_two_digits, ASCII_ZEROS};
 
 /// Appends `v` as compact JSON: the bytes `serde_json::to_writer` would write.
 pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
@@ -50,7 +50,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         return long_string(out, s);
     }
     let mut buf = [b'"'; SHORT_BUF];
-    if !load_short(s.as_bytes(), &mut buf) {
+    if !load_short(s.as_bytes(), &mut buf, 1) {
         let start = out.len();
         out.extend_from_slice(&buf);
         out.truncate(start + n + 2);
@@ -59,24 +59,35 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Appends `"name":`, the key of a struct member.
+/// Appends `"name":`, the key of a struct member, after a comma when `comma`.
 ///
 /// Always inlined, as is [`Compound`]'s `serialize_field` that calls it: a field name is a
-/// constant of the `Serialize` impl that writes it, so once inlined there the compiler folds
-/// the length test, the escape test and the copy of the name into the buffer, and a key is
-/// written as a few stores of constants (it was a call to [`string`] and two pushes).
+/// constant of the `Serialize` impl that writes it (and whether it is the first member is
+/// known there too), so once inlined the compiler folds the length test, the escape test and
+/// the copy of the name into the buffer, and a key is written as a few stores of constants
+/// (it was a push of the comma, a call to [`string`] and a push of the colon).
 #[inline(always)]
-fn key(out: &mut Vec<u8>, name: &str) {
+fn key(out: &mut Vec<u8>, comma: bool, name: &str) {
     let n = name.len();
+    // `,"name":`: the comma, then a short string as `string` assembles it, then the colon.
     let mut buf = [b'"'; KEY_BUF];
-    if n <= 16 && !load_short(name.as_bytes(), &mut buf) {
-        if let Some(colon) = buf.get_mut(n + 2) {
+    if n <= 16 && !load_short(name.as_bytes(), &mut buf, 2) {
+        buf[0] = b',';
+        if let Some(colon) = buf.get_mut(n + 3) {
             *colon = b':';
         }
         let start = out.len();
-        out.extend_from_slice(&buf);
-        out.truncate(start + n + 3);
+        if comma {
+            out.extend_from_slice(&buf);
+            out.truncate(start + n + 4);
+        } else {
+            out.extend_from_slice(buf.get(1..).unwrap_or_default());
+            out.truncate(start + n + 3);
+        }
     } else {
+        if comma {
+            out.push(b',');
+        }
         string(out, name);
         out.push(b':');
     }
@@ -85,38 +96,38 @@ fn key(out: &mut Vec<u8>, name: &str) {
 /// Size of the buffer a short string is assembled in: its quotes and up to 16 bytes.
 const SHORT_BUF: usize = 18;
 
-/// Size of the buffer a key is assembled in: a short string and the colon after it.
-const KEY_BUF: usize = SHORT_BUF + 1;
+/// Size of the buffer a key is assembled in: a comma, a short string and the colon after it.
+const KEY_BUF: usize = SHORT_BUF + 2;
 
-/// Copies `b` (at most 16 bytes) into `buf` after its first byte, and tells whether `b` holds
-/// a byte JSON escapes. No loop over the bytes: 8 to 16 bytes are read as two overlapping
-/// words, 4 to 7 as two overlapping halves, 1 to 3 as the first, middle and last byte (the
-/// rest of the word being spaces); each piece is copied as read, a fixed-size move.
+/// Copies `b` (at most 16 bytes) into `buf` at `at`, and tells whether `b` holds a byte JSON
+/// escapes. No loop over the bytes: 8 to 16 bytes are read as two overlapping words, 4 to 7
+/// as two overlapping halves, 1 to 3 as the first, middle and last byte (the rest of the word
+/// being spaces); each piece is copied as read, a fixed-size move.
 #[inline(always)]
-fn load_short<const N: usize>(b: &[u8], buf: &mut [u8; N]) -> bool {
+fn load_short<const N: usize>(b: &[u8], buf: &mut [u8; N], at: usize) -> bool {
     let n = b.len();
     match n {
         0 => false,
         1..=3 => {
             let byte = |i: usize| b.get(i).copied().unwrap_or(b' ');
             let (first, mid, last) = (byte(0), byte(n / 2), byte(n - 1));
-            put(buf, 1, [first]);
-            put(buf, 1 + n / 2, [mid]);
-            put(buf, n, [last]);
+            put(buf, at, [first]);
+            put(buf, at + n / 2, [mid]);
+            put(buf, at + n - 1, [last]);
             let spaces = (ONES * u64::from(b' ')) & !0xff_ffff;
             let w = u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16;
             word_needs_escape(spaces | w)
         }
         4..=7 => {
             let (lo, hi) = (u32_at(b, 0), u32_at(b, n - 4));
-            put(buf, 1, lo.to_le_bytes());
-            put(buf, n - 3, hi.to_le_bytes());
+            put(buf, at, lo.to_le_bytes());
+            put(buf, at + n - 4, hi.to_le_bytes());
             word_needs_escape(u64::from(lo) | u64::from(hi) << 32)
         }
         _ => {
             let (lo, hi) = (u64_at(b, 0), u64_at(b, n - 8));
-            put(buf, 1, lo.to_le_bytes());
-            put(buf, n - 7, hi.to_le_bytes());
+            put(buf, at, lo.to_le_bytes());
+            put(buf, at + n - 8, hi.to_le_bytes());
             word_needs_escape(lo) | word_needs_escape(hi)
         }
     }
@@ -189,7 +200,7 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
 /// True if `b` holds a byte JSON escapes (a control character, `"` or `\`).
 fn needs_escape(b: &[u8]) -> bool {
     if b.len() <= 16 {
-        load_short(b, &mut [0u8; SHORT_BUF])
+        load_short(b, &mut [0u8; SHORT_BUF], 1)
     } else {
         long_needs_escape(b)
     }
@@ -230,17 +241,28 @@ pub fn unsigned(out: &mut Vec<u8>, v: u64) {
 /// [`unsigned`] for three digits or more.
 #[inline(never)]
 fn long_unsigned(out: &mut Vec<u8>, v: u64) {
-    if let Ok(small @ ..100_000_000) = u32::try_from(v) {
-        // The eight digits at once, the leading zeros shifted out (the word is little-endian:
-        // they are its low bytes), the whole word appended and cut to length.
-        let len = small.ilog10() as usize + 1;
-        let word = u64::from_le_bytes(eight_digits(small)) >> (8 * (8 - len));
-        let start = out.len();
-        out.extend_from_slice(&word.to_le_bytes());
-        out.truncate(start + len);
-    } else {
-        push_decimal(out, v, 1);
+    match u32::try_from(v) {
+        Ok(small @ ..100_000_000) => {
+            // The eight digits at once; `v` is not 0, so its leading zeros are the word's
+            // trailing zero bytes: shifted out, then the whole word is appended and cut to
+            // length.
+            let digits = digit_word(small);
+            let zeros = (digits.trailing_zeros() / 8) as usize;
+            let word = (digits | ASCII_ZEROS) >> (8 * zeros);
+            let start = out.len();
+            out.extend_from_slice(&word.to_le_bytes());
+            out.truncate(start + 8 - zeros);
+        }
+        _ => huge_unsigned(out, v),
     }
+}
+
+/// [`unsigned`] for nine digits or more (rare: out of line, so the common case keeps few
+/// registers).
+#[cold]
+#[inline(never)]
+fn huge_unsigned(out: &mut Vec<u8>, v: u64) {
+    push_decimal(out, v, 1);
 }
 
 /// Appends `v` in decimal, with its sign when negative.
@@ -540,8 +562,8 @@ impl ser::SerializeStruct for Compound<'_> {
         name: &'static str,
         v: &T,
     ) -> Result<(), Unsupported> {
-        self.comma();
-        key(self.out, name);
+        let comma = !std::mem::replace(&mut self.first, false);
+        key(self.out, comma, name);
         self.value(v)
     }
     fn end(self) -> Result<(), Unsupported> {
@@ -615,10 +637,13 @@ mod tests {
                 if let (Some(c), Some(at)) = (special, len.checked_sub(1)) {
                     name.replace_range(at.., &c.to_string());
                 }
+                let want = serde_json::to_string(&name).expect("serde_json");
                 let mut got = b"x".to_vec();
-                key(&mut got, &name);
-                let want = format!("x{}:", serde_json::to_string(&name).expect("serde_json"));
-                assert_eq!(String::from_utf8(got).expect("UTF-8"), want);
+                key(&mut got, false, &name);
+                assert_eq!(String::from_utf8(got).expect("UTF-8"), format!("x{want}:"));
+                let mut got = b"x".to_vec();
+                key(&mut got, true, &name);
+                assert_eq!(String::from_utf8(got).expect("UTF-8"), format!("x,{want}:"));
             }
         }
     }

@@ -39,15 +39,25 @@ pub fn rfc3339_to(out: &mut Vec<u8>, ts_ns: i64) {
 
 /// The eight decimal digits of `v` (below 10^8; only the last eight digits of a larger one),
 /// zero-padded, as ASCII.
+#[inline]
+pub fn eight_digits(v: u32) -> [u8; 8] {
+    (digit_word(v) | ASCII_ZEROS).to_le_bytes()
+}
+
+/// '0' in every byte of a word: added to a [`digit_word`], it makes the digits ASCII.
+pub const ASCII_ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+
+/// The eight decimal digits of `v` (below 10^8; only the last eight digits of a larger one),
+/// zero-padded, as the byte values 0 to 9 of a little-endian word: the most significant
+/// digit is its lowest byte, so the leading zeros of `v` are its trailing zero bytes.
 ///
 /// All eight are computed in one 64-bit word without a division or a table: `v` is split into
 /// two four-digit halves in 32-bit lanes, each lane into two-digit halves in 16-bit lanes,
 /// each of those into digits in bytes, every split by a multiplication by a reciprocal that
 /// is exact in the lane's range (`(n * 5243) >> 19 == n / 100` below 10^4 and
-/// `(n * 103) >> 10 == n / 10` below 100; both checked for every value by the tests). The
-/// word is little-endian, so the most significant digit is its lowest byte.
+/// `(n * 103) >> 10 == n / 10` below 100; both checked for every value by the tests).
 #[inline]
-pub fn eight_digits(v: u32) -> [u8; 8] {
+pub fn digit_word(v: u32) -> u64 {
     let v = u64::from(v % 100_000_000);
     // [v / 10^4, v % 10^4] in 32-bit lanes.
     let x = (v / 10_000) | ((v % 10_000) << 32);
@@ -56,8 +66,7 @@ pub fn eight_digits(v: u32) -> [u8; 8] {
     let x = hundreds | (x - hundreds * 100) << 16;
     // Each 16-bit lane into [n / 10, n % 10] in bytes.
     let tens = ((x * 103) >> 10) & 0x000f_000f_000f_000f;
-    let x = tens | (x - tens * 10) << 8;
-    (x | u64::from_le_bytes([b'0'; 8])).to_le_bytes()
+    tens | (x - tens * 10) << 8
 }
 
 /// Appends `v` in decimal ASCII digits, zero-padded to at least `width` digits (at most 20).
