@@ -236,11 +236,9 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
     }
     let several = a.captures.len() > 1;
     let addresses = addresses(&a.flows);
-    // Needed only to order two names or more (most hosts have none or one).
-    let mut queried = None;
     let mut out: Vec<Host> = Vec::with_capacity(addresses.len());
     for addr in addresses {
-        let mut names: Vec<HostName> = c
+        let names: Vec<HostName> = c
             .names
             .get(&addr)
             .map(|m| {
@@ -256,22 +254,34 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
                     .collect()
             })
             .unwrap_or_default();
-        // Strongest source first; among DNS names, the ones a client asked for before the
-        // CNAME targets they led to. (The key is computed once per name, not per comparison.)
-        if names.len() > 1 {
-            let queried = queried.get_or_insert_with(|| queried_names(&a.flows));
-            names.sort_by_cached_key(|n| {
-                (
-                    n.source,
-                    !queried.contains(n.name.as_str()),
-                    n.frame,
-                    n.name.clone(),
-                )
-            });
-        }
         out.push(Host {
             address: addr,
             names,
+        });
+    }
+    // Strongest source first; among DNS names, the ones a client asked for before the CNAME
+    // targets they led to. Only hosts with two names or more (few) are sorted, so only their
+    // names are looked for among the queries. (The key is computed once per name, not per
+    // comparison.)
+    let several_names = |h: &&mut Host| h.names.len() > 1;
+    let mut candidates = HashSet::with_hasher(RandomState::with_seeds(1, 2, 3, 4));
+    candidates.extend(
+        out.iter_mut()
+            .filter(several_names)
+            .flat_map(|h| h.names.iter().map(|n| n.name.as_str())),
+    );
+    if candidates.is_empty() {
+        return out;
+    }
+    let queried = queried_names(&a.flows, &candidates);
+    for h in out.iter_mut().filter(several_names) {
+        h.names.sort_by_cached_key(|n| {
+            (
+                n.source,
+                !queried.contains(n.name.as_str()),
+                n.frame,
+                n.name.clone(),
+            )
         });
     }
     out
@@ -304,18 +314,32 @@ fn addresses(flows: &[Flow]) -> Vec<IpAddr> {
     v4.chain(v6).collect()
 }
 
-/// The names DNS clients asked for, lower-case, without the final dot (borrowed when the
-/// query is written so already, as nearly every one is).
-fn queried_names(flows: &[Flow]) -> HashSet<Cow<'_, str>, RandomState> {
-    let mut queried = HashSet::with_hasher(RandomState::with_seeds(1, 2, 3, 4));
+/// The names among `candidates` that DNS clients asked for (a query is compared lower-case,
+/// without its final dot).
+///
+/// A query whose length no candidate has is passed over without hashing it: a bit per length
+/// (lengths from 63 up share the last bit).
+fn queried_names(
+    flows: &[Flow],
+    candidates: &HashSet<&str, RandomState>,
+) -> HashSet<String, RandomState> {
+    let bit = |len: usize| 1u64 << len.min(63);
+    let lengths = candidates.iter().fold(0, |m, c| m | bit(c.len()));
+    let mut queried = HashSet::with_hasher(RandomState::with_seeds(5, 6, 7, 8));
     for d in flows.iter().filter_map(|f| f.evidence.dns.as_deref()) {
         for q in d.queries.values() {
             let name = q.name.trim_end_matches('.');
-            queried.insert(if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            if lengths & bit(name.len()) == 0 {
+                continue;
+            }
+            let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
                 Cow::Owned(name.to_ascii_lowercase())
             } else {
                 Cow::Borrowed(name)
-            });
+            };
+            if candidates.contains(name.as_ref()) && !queried.contains(name.as_ref()) {
+                queried.insert(name.into_owned());
+            }
         }
     }
     queried
