@@ -59,35 +59,29 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Appends `"name":`, the key of a struct member, after a comma when `comma`.
+/// Appends `lead` (the struct's opening brace before its first member, a comma before the
+/// others) and `"name":`, the key of a struct member.
 ///
 /// Always inlined, as is [`Compound`]'s `serialize_field` that calls it: a field name is a
 /// constant of the `Serialize` impl that writes it (and whether it is the first member is
 /// known there too), so once inlined the compiler folds the length test, the escape test and
 /// the copy of the name into the buffer, and a key is written as a few stores of constants
-/// (it was a push of the comma, a call to [`string`] and a push of the colon).
+/// (it was a push of the brace or comma, a call to [`string`] and a push of the colon).
 #[inline(always)]
-fn key(out: &mut Vec<u8>, comma: bool, name: &str) {
+fn key(out: &mut Vec<u8>, lead: u8, name: &str) {
     let n = name.len();
-    // `,"name":`: the comma, then a short string as `string` assembles it, then the colon.
+    // `,"name":`: the lead, then a short string as `string` assembles it, then the colon.
     let mut buf = [b'"'; KEY_BUF];
     if n <= 16 && !load_short(name.as_bytes(), &mut buf, 2) {
-        buf[0] = b',';
+        buf[0] = lead;
         if let Some(colon) = buf.get_mut(n + 3) {
             *colon = b':';
         }
         let start = out.len();
-        if comma {
-            out.extend_from_slice(&buf);
-            out.truncate(start + n + 4);
-        } else {
-            out.extend_from_slice(buf.get(1..).unwrap_or_default());
-            out.truncate(start + n + 3);
-        }
+        out.extend_from_slice(&buf);
+        out.truncate(start + n + 4);
     } else {
-        if comma {
-            out.push(b',');
-        }
+        out.push(lead);
         string(out, name);
         out.push(b':');
     }
@@ -484,8 +478,14 @@ impl<'a> ser::Serializer for Writer<'a> {
         self.not_key()?;
         Ok(Compound::open(self.out, b'{'))
     }
+    /// The opening brace is not written here but with the first member's key, in the same
+    /// copy (see [`key`]), or by `end` when there is no member.
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Unsupported> {
-        self.serialize_map(None)
+        self.not_key()?;
+        Ok(Compound {
+            out: self.out,
+            first: true,
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -562,11 +562,18 @@ impl ser::SerializeStruct for Compound<'_> {
         name: &'static str,
         v: &T,
     ) -> Result<(), Unsupported> {
-        let comma = !std::mem::replace(&mut self.first, false);
-        key(self.out, comma, name);
+        let lead = if std::mem::replace(&mut self.first, false) {
+            b'{'
+        } else {
+            b','
+        };
+        key(self.out, lead, name);
         self.value(v)
     }
     fn end(self) -> Result<(), Unsupported> {
+        if self.first {
+            self.out.push(b'{');
+        }
         self.close(b'}')
     }
 }
@@ -623,10 +630,10 @@ mod tests {
         }
     }
 
-    /// A member's key is the name written as a string and a colon, for names of every length
-    /// up to 20 with and without characters to escape (a struct's field names are constants,
-    /// each written by a copy of [`key`] the compiler specialised for it; this is the general
-    /// case).
+    /// A member's key is the brace or comma before it, the name written as a string and a
+    /// colon, for names of every length up to 20 with and without characters to escape (a
+    /// struct's field names are constants, each written by a copy of [`key`] the compiler
+    /// specialised for it; this is the general case).
     #[test]
     fn keys_are_strings_and_a_colon() {
         for len in 0..=20usize {
@@ -638,12 +645,12 @@ mod tests {
                     name.replace_range(at.., &c.to_string());
                 }
                 let want = serde_json::to_string(&name).expect("serde_json");
-                let mut got = b"x".to_vec();
-                key(&mut got, false, &name);
-                assert_eq!(String::from_utf8(got).expect("UTF-8"), format!("x{want}:"));
-                let mut got = b"x".to_vec();
-                key(&mut got, true, &name);
-                assert_eq!(String::from_utf8(got).expect("UTF-8"), format!("x,{want}:"));
+                for lead in ['{', ','] {
+                    let mut got = b"x".to_vec();
+                    key(&mut got, lead as u8, &name);
+                    let got = String::from_utf8(got).expect("UTF-8");
+                    assert_eq!(got, format!("x{lead}{want}:"));
+                }
             }
         }
     }
@@ -770,6 +777,20 @@ mod tests {
                 self.0.cmp(&o.0)
             }
         }
+        // Structs with no member written: the brace is written by `end`.
+        #[derive(Serialize)]
+        struct Empty {}
+        #[derive(Serialize)]
+        struct AllSkipped {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            gone: Option<u8>,
+        }
+        same(&Empty {});
+        same(&AllSkipped { gone: None });
+        same(&vec![
+            AllSkipped { gone: None },
+            AllSkipped { gone: Some(1) },
+        ]);
         same(&Row {
             name: Wrapped("n".into()),
             gone: None,
