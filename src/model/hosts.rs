@@ -349,6 +349,33 @@ fn queried_names(
 mod tests {
     use super::*;
 
+    /// Every address `IpAddr` writes (and so parses) passes the cheap test; names with a
+    /// letter past `f` do not reach the parser.
+    #[test]
+    fn only_names_of_address_characters_reach_the_parser() {
+        let mut rng = crate::proto::testutil::Rng(0x4950);
+        for _ in 0..2000 {
+            let v = rng.next();
+            let v4 = std::net::Ipv4Addr::from(v as u32);
+            let v6 = std::net::Ipv6Addr::from(u128::from(v) << (rng.next() % 64));
+            for a in [
+                IpAddr::V4(v4),
+                IpAddr::V6(v6),
+                IpAddr::V6(v4.to_ipv6_mapped()),
+            ] {
+                assert!(may_be_address(&a.to_string()), "{a}");
+            }
+        }
+        for name in ["ca1.certflow.lab", "WS01", "pki-server", "fe80::1%eth0"] {
+            assert!(!may_be_address(name), "{name}");
+        }
+        // Hex-only names still go to the parser, which tells them apart.
+        for name in ["DC01", "cafe.bad"] {
+            assert!(may_be_address(name));
+            assert!(name.parse::<IpAddr>().is_err());
+        }
+    }
+
     #[test]
     fn host_parts() {
         assert_eq!(tree_host("\\\\DC1.purp.le\\IPC$"), Some("DC1.purp.le"));
