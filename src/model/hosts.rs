@@ -8,13 +8,16 @@
 //! named in an SMB tree path, the HTTP Host header, and the host part of a DCOM string binding.
 //! All of these are untrusted strings from the wire: renderers escape them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
+use ahash::RandomState;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::evidence::FrameRef;
+use crate::flow::Flow;
 
 /// Where a name came from, strongest first (the order of the variants is the order of trust).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -73,10 +76,18 @@ impl Host {
 /// Most names kept per address; a hostile capture cannot grow this without bound.
 pub const MAX_NAMES_PER_HOST: usize = 32;
 
-#[derive(Default)]
+/// The names of every address (hashed: looked up once per name the evidence gives, and the
+/// addresses are listed in order from the flows, not from here).
 struct Collector {
-    names: BTreeMap<IpAddr, Names>,
-    addresses: BTreeSet<IpAddr>,
+    names: HashMap<IpAddr, Names, RandomState>,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Collector {
+            names: HashMap::with_hasher(RandomState::with_seeds(1, 2, 3, 4)),
+        }
+    }
 }
 
 /// The names of one address, by source, then name (the order they are listed in before the
@@ -90,7 +101,7 @@ struct Names {
 impl Collector {
     fn add(&mut self, addr: IpAddr, name: &str, source: NameSource, at: Option<FrameRef>) {
         let name = name.trim().trim_end_matches('.');
-        if name.is_empty() || name.parse::<IpAddr>().is_ok() {
+        if name.is_empty() || may_be_address(name) && name.parse::<IpAddr>().is_ok() {
             return;
         }
         let keep_case = source == NameSource::DcomBinding || source == NameSource::Kerberos;
@@ -112,6 +123,14 @@ impl Collector {
             m.len += 1;
         }
     }
+}
+
+/// False when `name` cannot be an IP address: it holds a character that is not a hex digit, `.`
+/// or `:` (what `IpAddr`'s parser accepts). Nearly every host name has one, and this test is
+/// much cheaper than the parser.
+fn may_be_address(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
 }
 
 /// The server host part of `\\host\share`.
@@ -138,20 +157,14 @@ fn http_host(h: &str) -> &str {
 /// Every address of the flow set with its names, sorted by address.
 pub fn hosts(a: &Analysis) -> Vec<Host> {
     let mut c = Collector::default();
-    let mut queried: BTreeSet<String> = BTreeSet::new();
     for cap in &a.captures {
         for (addr, name) in &cap.info.names {
             c.add(*addr, name, NameSource::PcapngNrb, None);
         }
     }
     for f in &a.flows {
-        c.addresses.insert(f.key.client);
-        c.addresses.insert(f.key.server);
         let e = &f.evidence;
         if let Some(d) = &e.dns {
-            for q in d.queries.iter() {
-                queried.insert(q.value.name.trim_end_matches('.').to_ascii_lowercase());
-            }
             for n in d.names.iter() {
                 c.add(
                     n.value.address,
@@ -222,9 +235,10 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
         }
     }
     let several = a.captures.len() > 1;
-    let mut out: Vec<Host> = Vec::new();
-    for addr in c.addresses {
-        let mut names: Vec<HostName> = c
+    let addresses = addresses(&a.flows);
+    let mut out: Vec<Host> = Vec::with_capacity(addresses.len());
+    for addr in addresses {
+        let names: Vec<HostName> = c
             .names
             .get(&addr)
             .map(|m| {
@@ -240,27 +254,127 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
                     .collect()
             })
             .unwrap_or_default();
-        // Strongest source first; among DNS names, the ones a client asked for before the
-        // CNAME targets they led to. (The key is computed once per name, not per comparison.)
-        names.sort_by_cached_key(|n| {
-            (
-                n.source,
-                !queried.contains(&n.name),
-                n.frame,
-                n.name.clone(),
-            )
-        });
         out.push(Host {
             address: addr,
             names,
         });
     }
+    // Strongest source first; among DNS names, the ones a client asked for before the CNAME
+    // targets they led to. Only hosts with two names or more (few) are sorted, so only their
+    // names are looked for among the queries. (The key is computed once per name, not per
+    // comparison.)
+    let several_names = |h: &&mut Host| h.names.len() > 1;
+    let mut candidates = HashSet::with_hasher(RandomState::with_seeds(1, 2, 3, 4));
+    candidates.extend(
+        out.iter_mut()
+            .filter(several_names)
+            .flat_map(|h| h.names.iter().map(|n| n.name.as_str())),
+    );
+    if candidates.is_empty() {
+        return out;
+    }
+    let queried = queried_names(&a.flows, &candidates);
+    for h in out.iter_mut().filter(several_names) {
+        h.names.sort_by_cached_key(|n| {
+            (
+                n.source,
+                !queried.contains(n.name.as_str()),
+                n.frame,
+                n.name.clone(),
+            )
+        });
+    }
     out
+}
+
+/// Every client and server address of `flows`, sorted (as `IpAddr` sorts: IPv4 first), once
+/// each. Sorted as integers, cheaper to compare than `IpAddr`s: an address's integer order is
+/// its octets' order.
+fn addresses(flows: &[Flow]) -> Vec<IpAddr> {
+    let mut v4: Vec<u32> = Vec::with_capacity(flows.len() * 2);
+    let mut v6: Vec<u128> = Vec::new();
+    let mut last = None;
+    for f in flows {
+        // The flows are sorted by server: most repeat the one before, and are not listed twice.
+        let server = (last != Some(f.key.server)).then_some(f.key.server);
+        last = Some(f.key.server);
+        for addr in std::iter::once(f.key.client).chain(server) {
+            match addr {
+                IpAddr::V4(a) => v4.push(u32::from(a)),
+                IpAddr::V6(a) => v6.push(u128::from(a)),
+            }
+        }
+    }
+    v4.sort_unstable();
+    v4.dedup();
+    v6.sort_unstable();
+    v6.dedup();
+    let v4 = v4.into_iter().map(|a| IpAddr::from(a.to_be_bytes()));
+    let v6 = v6.into_iter().map(|a| IpAddr::from(a.to_be_bytes()));
+    v4.chain(v6).collect()
+}
+
+/// The names among `candidates` that DNS clients asked for (a query is compared lower-case,
+/// without its final dot).
+///
+/// A query whose length no candidate has is passed over without hashing it: a bit per length
+/// (lengths from 63 up share the last bit).
+fn queried_names(
+    flows: &[Flow],
+    candidates: &HashSet<&str, RandomState>,
+) -> HashSet<String, RandomState> {
+    let bit = |len: usize| 1u64 << len.min(63);
+    let lengths = candidates.iter().fold(0, |m, c| m | bit(c.len()));
+    let mut queried = HashSet::with_hasher(RandomState::with_seeds(5, 6, 7, 8));
+    for d in flows.iter().filter_map(|f| f.evidence.dns.as_deref()) {
+        for q in d.queries.values() {
+            let name = q.name.trim_end_matches('.');
+            if lengths & bit(name.len()) == 0 {
+                continue;
+            }
+            let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(name.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(name)
+            };
+            if candidates.contains(name.as_ref()) && !queried.contains(name.as_ref()) {
+                queried.insert(name.into_owned());
+            }
+        }
+    }
+    queried
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every address `IpAddr` writes (and so parses) passes the cheap test; names with a
+    /// letter past `f` do not reach the parser.
+    #[test]
+    fn only_names_of_address_characters_reach_the_parser() {
+        let mut rng = crate::proto::testutil::Rng(0x4950);
+        for _ in 0..2000 {
+            let v = rng.next();
+            let v4 = std::net::Ipv4Addr::from(v as u32);
+            let v6 = std::net::Ipv6Addr::from(u128::from(v) << (rng.next() % 64));
+            for a in [
+                IpAddr::V4(v4),
+                IpAddr::V6(v6),
+                IpAddr::V6(v4.to_ipv6_mapped()),
+            ] {
+                assert!(may_be_address(&a.to_string()), "{a}");
+            }
+        }
+        for name in ["ca1.certflow.lab", "WS01", "pki-server", "fe80::1%eth0"] {
+            assert!(!may_be_address(name), "{name}");
+        }
+        // Hex-only names still go to the parser, which tells them apart.
+        for name in ["DC01", "cafe.bad"] {
+            assert!(may_be_address(name));
+            assert!(name.parse::<IpAddr>().is_err());
+        }
+    }
 
     #[test]
     fn host_parts() {

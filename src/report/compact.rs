@@ -17,7 +17,7 @@ use std::fmt;
 
 use serde::ser::{self, Impossible, Serialize};
 
-use super::text::{push_decimal, push_two_digits};
+use super::text::{digit_word, push_decimal, push_two_digits, ASCII_ZEROS};
 
 /// Appends `v` as compact JSON: the bytes `serde_json::to_writer` would write.
 pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
@@ -50,7 +50,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         return long_string(out, s);
     }
     let mut buf = [b'"'; SHORT_BUF];
-    if !load_short(s.as_bytes(), &mut buf) {
+    if !load_short(s.as_bytes(), &mut buf, 1) {
         let start = out.len();
         out.extend_from_slice(&buf);
         out.truncate(start + n + 2);
@@ -59,38 +59,69 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+/// Appends `lead` (the struct's opening brace before its first member, a comma before the
+/// others) and `"name":`, the key of a struct member.
+///
+/// Always inlined, as is [`Compound`]'s `serialize_field` that calls it: a field name is a
+/// constant of the `Serialize` impl that writes it (and whether it is the first member is
+/// known there too), so once inlined the compiler folds the length test, the escape test and
+/// the copy of the name into the buffer, and a key is written as a few stores of constants
+/// (it was a push of the brace or comma, a call to [`string`] and a push of the colon).
+#[inline(always)]
+fn key(out: &mut Vec<u8>, lead: u8, name: &str) {
+    let n = name.len();
+    // `,"name":`: the lead, then a short string as `string` assembles it, then the colon.
+    let mut buf = [b'"'; KEY_BUF];
+    if n <= 16 && !load_short(name.as_bytes(), &mut buf, 2) {
+        buf[0] = lead;
+        if let Some(colon) = buf.get_mut(n + 3) {
+            *colon = b':';
+        }
+        let start = out.len();
+        out.extend_from_slice(&buf);
+        out.truncate(start + n + 4);
+    } else {
+        out.push(lead);
+        string(out, name);
+        out.push(b':');
+    }
+}
+
 /// Size of the buffer a short string is assembled in: its quotes and up to 16 bytes.
 const SHORT_BUF: usize = 18;
 
-/// Copies `b` (at most 16 bytes) into `buf` after its first byte, and tells whether `b` holds
-/// a byte JSON escapes. No loop over the bytes: 8 to 16 bytes are read as two overlapping
-/// words, 4 to 7 as two overlapping halves, 1 to 3 as the first, middle and last byte (the
-/// rest of the word being spaces); each piece is copied as read, a fixed-size move.
+/// Size of the buffer a key is assembled in: a comma, a short string and the colon after it.
+const KEY_BUF: usize = SHORT_BUF + 2;
+
+/// Copies `b` (at most 16 bytes) into `buf` at `at`, and tells whether `b` holds a byte JSON
+/// escapes. No loop over the bytes: 8 to 16 bytes are read as two overlapping words, 4 to 7
+/// as two overlapping halves, 1 to 3 as the first, middle and last byte (the rest of the word
+/// being spaces); each piece is copied as read, a fixed-size move.
 #[inline(always)]
-fn load_short(b: &[u8], buf: &mut [u8; SHORT_BUF]) -> bool {
+fn load_short<const N: usize>(b: &[u8], buf: &mut [u8; N], at: usize) -> bool {
     let n = b.len();
     match n {
         0 => false,
         1..=3 => {
             let byte = |i: usize| b.get(i).copied().unwrap_or(b' ');
             let (first, mid, last) = (byte(0), byte(n / 2), byte(n - 1));
-            put(buf, 1, [first]);
-            put(buf, 1 + n / 2, [mid]);
-            put(buf, n, [last]);
+            put(buf, at, [first]);
+            put(buf, at + n / 2, [mid]);
+            put(buf, at + n - 1, [last]);
             let spaces = (ONES * u64::from(b' ')) & !0xff_ffff;
             let w = u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16;
             word_needs_escape(spaces | w)
         }
         4..=7 => {
             let (lo, hi) = (u32_at(b, 0), u32_at(b, n - 4));
-            put(buf, 1, lo.to_le_bytes());
-            put(buf, n - 3, hi.to_le_bytes());
+            put(buf, at, lo.to_le_bytes());
+            put(buf, at + n - 4, hi.to_le_bytes());
             word_needs_escape(u64::from(lo) | u64::from(hi) << 32)
         }
         _ => {
             let (lo, hi) = (u64_at(b, 0), u64_at(b, n - 8));
-            put(buf, 1, lo.to_le_bytes());
-            put(buf, n - 7, hi.to_le_bytes());
+            put(buf, at, lo.to_le_bytes());
+            put(buf, at + n - 8, hi.to_le_bytes());
             word_needs_escape(lo) | word_needs_escape(hi)
         }
     }
@@ -98,7 +129,7 @@ fn load_short(b: &[u8], buf: &mut [u8; SHORT_BUF]) -> bool {
 
 /// Copies `bytes` into `buf` at `at` (a fixed-size copy: a move or two).
 #[inline]
-fn put<const K: usize>(buf: &mut [u8; SHORT_BUF], at: usize, bytes: [u8; K]) {
+fn put<const N: usize, const K: usize>(buf: &mut [u8; N], at: usize, bytes: [u8; K]) {
     if let Some(to) = buf.get_mut(at..at + K) {
         to.copy_from_slice(&bytes);
     }
@@ -163,7 +194,7 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
 /// True if `b` holds a byte JSON escapes (a control character, `"` or `\`).
 fn needs_escape(b: &[u8]) -> bool {
     if b.len() <= 16 {
-        load_short(b, &mut [0; SHORT_BUF])
+        load_short(b, &mut [0u8; SHORT_BUF], 1)
     } else {
         long_needs_escape(b)
     }
@@ -187,15 +218,45 @@ fn long_needs_escape(b: &[u8]) -> bool {
 }
 
 /// Appends `v` in decimal.
+///
+/// Inlined for one or two digits (most counts), which take a store or two; longer numbers
+/// (frame numbers, byte counts) are written out of line by [`long_unsigned`].
+#[inline]
 pub fn unsigned(out: &mut Vec<u8>, v: u64) {
     if v < 10 {
-        // Most counts: one digit, one byte.
         out.push(b'0' + v as u8);
     } else if v < 100 {
         push_two_digits(out, v);
     } else {
-        push_decimal(out, v, 1);
+        long_unsigned(out, v);
     }
+}
+
+/// [`unsigned`] for three digits or more.
+#[inline(never)]
+fn long_unsigned(out: &mut Vec<u8>, v: u64) {
+    match u32::try_from(v) {
+        Ok(small @ ..100_000_000) => {
+            // The eight digits at once; `v` is not 0, so its leading zeros are the word's
+            // trailing zero bytes: shifted out, then the whole word is appended and cut to
+            // length.
+            let digits = digit_word(small);
+            let zeros = (digits.trailing_zeros() / 8) as usize;
+            let word = (digits | ASCII_ZEROS) >> (8 * zeros);
+            let start = out.len();
+            out.extend_from_slice(&word.to_le_bytes());
+            out.truncate(start + 8 - zeros);
+        }
+        _ => huge_unsigned(out, v),
+    }
+}
+
+/// [`unsigned`] for nine digits or more (rare: out of line, so the common case keeps few
+/// registers).
+#[cold]
+#[inline(never)]
+fn huge_unsigned(out: &mut Vec<u8>, v: u64) {
+    push_decimal(out, v, 1);
 }
 
 /// Appends `v` in decimal, with its sign when negative.
@@ -417,8 +478,14 @@ impl<'a> ser::Serializer for Writer<'a> {
         self.not_key()?;
         Ok(Compound::open(self.out, b'{'))
     }
+    /// The opening brace is not written here but with the first member's key, in the same
+    /// copy (see [`key`]), or by `end` when there is no member.
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Unsupported> {
-        self.serialize_map(None)
+        self.not_key()?;
+        Ok(Compound {
+            out: self.out,
+            first: true,
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -488,17 +555,25 @@ impl ser::SerializeMap for Compound<'_> {
 impl ser::SerializeStruct for Compound<'_> {
     type Ok = ();
     type Error = Unsupported;
+    /// Always inlined, so that `name` is a constant for [`key`].
+    #[inline(always)]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         name: &'static str,
         v: &T,
     ) -> Result<(), Unsupported> {
-        self.comma();
-        string(self.out, name);
-        self.out.push(b':');
+        let lead = if std::mem::replace(&mut self.first, false) {
+            b'{'
+        } else {
+            b','
+        };
+        key(self.out, lead, name);
         self.value(v)
     }
     fn end(self) -> Result<(), Unsupported> {
+        if self.first {
+            self.out.push(b'{');
+        }
         self.close(b'}')
     }
 }
@@ -552,6 +627,31 @@ mod tests {
         ] {
             same(s);
             same(&s.to_string());
+        }
+    }
+
+    /// A member's key is the brace or comma before it, the name written as a string and a
+    /// colon, for names of every length up to 20 with and without characters to escape (a
+    /// struct's field names are constants, each written by a copy of [`key`] the compiler
+    /// specialised for it; this is the general case).
+    #[test]
+    fn keys_are_strings_and_a_colon() {
+        for len in 0..=20usize {
+            for special in [None, Some('"'), Some('\\'), Some('\n'), Some('é')] {
+                let mut name: String = (0..len)
+                    .map(|i| char::from(b'a' + (i % 26) as u8))
+                    .collect();
+                if let (Some(c), Some(at)) = (special, len.checked_sub(1)) {
+                    name.replace_range(at.., &c.to_string());
+                }
+                let want = serde_json::to_string(&name).expect("serde_json");
+                for lead in ['{', ','] {
+                    let mut got = b"x".to_vec();
+                    key(&mut got, lead as u8, &name);
+                    let got = String::from_utf8(got).expect("UTF-8");
+                    assert_eq!(got, format!("x{lead}{want}:"));
+                }
+            }
         }
     }
 
@@ -622,6 +722,13 @@ mod tests {
         ] {
             same(&v);
         }
+        // Every digit count, either side of each power of ten.
+        for p in 0..20 {
+            let t = 10u64.pow(p);
+            for v in [t - 1, t, t + 1, t.saturating_mul(5) - 1] {
+                same(&v);
+            }
+        }
         for v in [0i64, -1, 1, -10, 77, i64::MIN, i64::MAX] {
             same(&v);
         }
@@ -670,6 +777,20 @@ mod tests {
                 self.0.cmp(&o.0)
             }
         }
+        // Structs with no member written: the brace is written by `end`.
+        #[derive(Serialize)]
+        struct Empty {}
+        #[derive(Serialize)]
+        struct AllSkipped {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            gone: Option<u8>,
+        }
+        same(&Empty {});
+        same(&AllSkipped { gone: None });
+        same(&vec![
+            AllSkipped { gone: None },
+            AllSkipped { gone: Some(1) },
+        ]);
         same(&Row {
             name: Wrapped("n".into()),
             gone: None,
