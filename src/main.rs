@@ -37,9 +37,8 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            let stdout = io::stdout();
             // Large writes: the JSON document of a big capture is tens of megabytes.
-            let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            let mut out = io::BufWriter::with_capacity(1 << 16, document_stdout()?);
             report::flows(&analysis, cfg.format, &mut out)?;
             out.flush()?;
             let mut code = ExitCode::SUCCESS;
@@ -58,4 +57,20 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
             Ok(code)
         }
     }
+}
+
+/// Standard output for one large document. On Unix it is a duplicate of the descriptor, so
+/// that the buffered writer's chunks go straight to it: Rust's `Stdout` is line-buffered and
+/// searches every chunk for a newline (1.7% of a run with evidence). Elsewhere it is `Stdout`.
+#[cfg(unix)]
+fn document_stdout() -> io::Result<Box<dyn Write>> {
+    use std::os::fd::AsFd;
+    let fd = io::stdout().as_fd().try_clone_to_owned()?;
+    Ok(Box::new(std::fs::File::from(fd)))
+}
+
+/// See the Unix version.
+#[cfg(not(unix))]
+fn document_stdout() -> io::Result<Box<dyn Write>> {
+    Ok(Box::new(io::stdout().lock()))
 }
