@@ -88,8 +88,8 @@ pub struct LdapAnalyzer {
     sasl_frames: u64,
     dirs: [DirState; 2],
     proved: bool,
-    /// Mechanism of the SASL bind in progress.
-    sasl_mech: Option<String>,
+    /// A SASL bind is in progress (its mechanism is in the evidence's `binds`).
+    sasl_bind: bool,
     /// A SASL bind succeeded: SASL buffers of any token kind are expected.
     sasl_layer: bool,
     /// Frame that last carried SASL bytes (to count frames once).
@@ -124,7 +124,7 @@ impl LdapAnalyzer {
             sasl_frames: 0,
             dirs: Default::default(),
             proved: false,
-            sasl_mech: None,
+            sasl_bind: false,
             sasl_layer: false,
             last_sasl_frame: None,
             starttls_pending: false,
@@ -309,19 +309,16 @@ impl LdapAnalyzer {
         }
         match &m.detail {
             Detail::Bind { kind, .. } => {
-                self.sasl_mech = match kind {
-                    parse::BindKind::Sasl(mech) => Some(mech.clone()),
-                    _ => None,
-                };
+                self.sasl_bind = matches!(kind, parse::BindKind::Sasl(_));
             }
             // RFC 4513 5.2.1.5 / RFC 4422 3.7: the security layer starts after a successful
             // SASL bind (resultCode success); 14 saslBindInProgress keeps the bind going.
             Detail::Result { code } if m.op == 1 => {
-                if *code == 0 && self.sasl_mech.is_some() {
+                if *code == 0 && self.sasl_bind {
                     self.sasl_layer = true;
                 }
                 if *code != 14 {
-                    self.sasl_mech = None;
+                    self.sasl_bind = false;
                 }
             }
             Detail::Extended { oid } if oid == parse::STARTTLS_OID => {
