@@ -107,9 +107,10 @@ fn frame<'a>(
     at
 }
 
-/// Kerberos analyzer (RFC 4120): UDP datagrams or record-marked TCP.
+/// Kerberos analyzer (RFC 4120): UDP datagrams or record-marked TCP. What messages show is
+/// written straight into the sink's Kerberos evidence (see [`Analyzer`]); the analyzer keeps
+/// only its framing state.
 pub struct KrbAnalyzer {
-    ev: KrbEvidence,
     resync: [bool; 2],
     proved: bool,
 }
@@ -118,26 +119,26 @@ impl KrbAnalyzer {
     /// A fresh analyzer for one connection.
     pub fn new(_transport: Transport, _server_port: u16) -> Self {
         KrbAnalyzer {
-            ev: KrbEvidence::default(),
             resync: [false; 2],
             proved: false,
         }
     }
 
-    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+    fn message(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence) {
         match parse::parse_message(msg) {
             Ok(m) => {
                 self.proved = true;
-                self.ev.record(&m, ctx.frame);
+                krb_of(sink).record(&m, ctx.frame);
             }
             Err(e) => {
-                self.ev.malformed += 1;
+                let ev = krb_of(sink);
+                ev.malformed += 1;
                 // A body that does not decode inside a well-formed Kerberos envelope (tag,
                 // SEQUENCE, pvno 5) still proves Kerberos and its message type, as tshark shows.
                 if e == parse::KrbParseError::Malformed && parse::looks_like_message(msg, None) {
                     if let Some(t) = msg.first().and_then(|&b| parse::MsgType::from_tag(b)) {
                         self.proved = true;
-                        self.ev.record_type_only(t, ctx.frame);
+                        ev.record_type_only(t, ctx.frame);
                     }
                 }
             }
@@ -145,18 +146,32 @@ impl KrbAnalyzer {
     }
 }
 
+/// The Kerberos evidence of `sink`, created empty if it has none yet. Only called to write
+/// something (a message or a malformed count): a connection that showed nothing gives its flow
+/// no Kerberos entry.
+fn krb_of(sink: &mut Evidence) -> &mut KrbEvidence {
+    sink.kerberos.get_or_insert_with(Default::default)
+}
+
+/// The kpasswd evidence of `sink`, created empty if it has none yet (called only to write).
+fn kpasswd_of(sink: &mut Evidence) -> &mut KpasswdEvidence {
+    sink.kpasswd.get_or_insert_with(Default::default)
+}
+
 impl Analyzer for KrbAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
         // Each record is handled as it is framed (no list of records per call); the framing
         // state is copied out so the handler may borrow the analyzer.
         let d = ctx.dir.index();
         let mut resync = self.resync[d];
         let mut malformed = 0;
         let used = frame(&mut resync, &mut malformed, data, krb_start, |m| {
-            self.message(ctx, m)
+            self.message(ctx, m, sink)
         });
         self.resync[d] = resync;
-        self.ev.malformed += malformed;
+        if malformed > 0 {
+            krb_of(sink).malformed += malformed;
+        }
         used
     }
 
@@ -164,69 +179,62 @@ impl Analyzer for KrbAnalyzer {
         self.resync[dir.index()] = true;
     }
 
-    fn datagram(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) {
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) {
         if data.len() > parse::MAX_RECORD_LEN {
-            self.ev.malformed += 1;
+            krb_of(sink).malformed += 1;
             return;
         }
-        self.message(ctx, data);
+        self.message(ctx, data, sink);
     }
 
     fn service(&self) -> Option<&'static str> {
         self.proved.then_some("kerberos")
     }
 
-    fn finish(&mut self, ev: &mut Evidence) {
-        let mine = std::mem::take(&mut self.ev);
-        if mine.messages > 0 || mine.malformed > 0 {
-            crate::evidence::Merge::merge(&mut ev.kerberos, Some(Box::new(mine)));
-        }
+    fn finish(&mut self, _sink: &mut Evidence) {
+        // Everything was written as it was read.
     }
 }
 
-/// kpasswd analyzer (RFC 3244): UDP datagrams or record-marked TCP.
+/// kpasswd analyzer (RFC 3244): UDP datagrams or record-marked TCP. Writes into the sink's
+/// kpasswd evidence as it reads (see [`Analyzer`]).
 pub struct KpasswdAnalyzer {
-    ev: KpasswdEvidence,
     resync: [bool; 2],
     proved: bool,
-    touched: bool,
 }
 
 impl KpasswdAnalyzer {
     /// A fresh analyzer for one connection.
     pub fn new(_transport: Transport, _server_port: u16) -> Self {
         KpasswdAnalyzer {
-            ev: KpasswdEvidence::default(),
             resync: [false; 2],
             proved: false,
-            touched: false,
         }
     }
 
-    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
-        self.touched = true;
+    fn message(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence) {
+        let ev = kpasswd_of(sink);
         match parse::parse_kpasswd(msg) {
             Ok(m) => {
                 self.proved = true;
-                self.ev.record(&m, ctx.frame);
+                ev.record(&m, ctx.frame);
             }
-            Err(_) => self.ev.malformed += 1,
+            Err(_) => ev.malformed += 1,
         }
     }
 }
 
 impl Analyzer for KpasswdAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
         let d = ctx.dir.index();
         let mut resync = self.resync[d];
         let mut malformed = 0;
         let used = frame(&mut resync, &mut malformed, data, kpasswd_start, |m| {
-            self.message(ctx, m)
+            self.message(ctx, m, sink)
         });
         self.resync[d] = resync;
         if malformed > 0 {
-            self.touched = true;
-            self.ev.malformed += malformed;
+            kpasswd_of(sink).malformed += malformed;
         }
         used
     }
@@ -235,19 +243,16 @@ impl Analyzer for KpasswdAnalyzer {
         self.resync[dir.index()] = true;
     }
 
-    fn datagram(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) {
-        self.message(ctx, data);
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) {
+        self.message(ctx, data, sink);
     }
 
     fn service(&self) -> Option<&'static str> {
         self.proved.then_some("kpasswd")
     }
 
-    fn finish(&mut self, ev: &mut Evidence) {
-        if self.touched {
-            let mine = std::mem::take(&mut self.ev);
-            crate::evidence::Merge::merge(&mut ev.kpasswd, Some(Box::new(mine)));
-        }
+    fn finish(&mut self, _sink: &mut Evidence) {
+        // Everything was written as it was read.
     }
 }
 
@@ -281,15 +286,13 @@ mod tests {
         }
         // First half of the TGS-REP waits for the rest: nothing consumed yet.
         assert_eq!(f.pending(), (0, 1460));
-        assert_eq!(a.ev.messages, 1);
+        assert_eq!(f.ev.kerberos.as_ref().unwrap().messages, 1);
         for (d, s) in c.iter().filter(|(_, s)| s.frame > 6) {
             f.seg(&mut a, *d, s);
         }
         assert_eq!(f.pending(), (0, 0));
         assert_eq!(a.service(), Some("kerberos"));
-        let mut ev = crate::evidence::Evidence::default();
-        a.finish(&mut ev);
-        let k = ev.kerberos.unwrap();
+        let k = f.finish(&mut a).kerberos.unwrap();
         assert_eq!(k.messages, 2);
         assert_eq!(k.malformed, 0);
         assert_eq!(
@@ -429,7 +432,8 @@ mod tests {
                 f.bytes(&mut a, *frame, *dir, &[*b]);
             }
         }
-        assert_eq!((a.ev.messages, a.ev.malformed), (2, 0));
+        let k = f.finish(&mut a).kerberos.unwrap();
+        assert_eq!((k.messages, k.malformed), (2, 0));
         // Junk before a record (a connection picked up mid-message): one malformed, then the
         // record is found.
         let mut a = KrbAnalyzer::new(Transport::Tcp, 88);
@@ -454,7 +458,8 @@ mod tests {
         f.bytes(&mut a, *frame, *dir, bytes);
         f.flush(&mut a);
         assert_eq!(f.gaps(), 1);
-        assert_eq!((a.ev.messages, a.ev.malformed), (1, 0));
+        let k = f.finish(&mut a).kerberos.unwrap();
+        assert_eq!((k.messages, k.malformed), (1, 0));
     }
 
     #[test]
@@ -477,7 +482,7 @@ mod tests {
         );
         // Only a short tail is kept while looking for the next record, not the announced 2 GiB.
         assert!(f.pending().0 <= RESYNC_KEEP);
-        assert_eq!(a.ev.malformed, 1);
+        assert_eq!(f.ev.kerberos.as_ref().unwrap().malformed, 1);
         assert_eq!(a.service(), None);
     }
 }
@@ -485,11 +490,10 @@ mod tests {
 #[cfg(test)]
 mod pkinit_tests {
     use super::*;
-    use crate::proto::testutil::{ctx, hex};
+    use crate::proto::testutil::{ctx, finish, hex};
 
     #[test]
     fn pa_pk_as_req_in_a_request_is_pkinit() {
-        let mut sink = crate::evidence::Evidence::default();
         // No capture has a PKINIT AS-REQ (PROVENANCE.md). kerberos_udp_vlan_krb_error.pcap
         // frame 1 (AS-REQ, udp.payload) with its first padata-type changed from 2
         // (PA-ENC-TIMESTAMP, bytes a1 03 02 01 02) to 16 (PA-PK-AS-REQ); the padata value is
@@ -498,14 +502,13 @@ mod pkinit_tests {
         let pkinit = orig.replacen("a103020102", "a103020110", 1);
         for (h, want) in [(orig, false), (pkinit.as_str(), true)] {
             let mut a = KrbAnalyzer::new(Transport::Udp, 88);
+            let mut sink = Evidence::default();
             a.datagram(
                 &ctx(1, Dir::ToServer, Transport::Udp, 88),
                 &hex(h),
                 &mut sink,
             );
-            let mut ev = Evidence::default();
-            a.finish(&mut ev);
-            let k = ev.kerberos.unwrap();
+            let k = finish(&mut a, sink).kerberos.unwrap();
             assert_eq!(k.pkinit, want);
             let has16 = k
                 .padata_types
@@ -727,7 +730,6 @@ mod mutations {
 
     #[test]
     fn mutated_messages_never_panic() {
-        let mut sink = crate::evidence::Evidence::default();
         let mut r = Rng(0x2545_f491_4f6c_dd1d);
         let mut parsed = 0;
         for sample in SAMPLES {
@@ -745,6 +747,8 @@ mod mutations {
                 }
                 let _ = parse::parse_kpasswd(b);
                 let _ = crate::proto::krb::probe(Transport::Udp, b);
+                // A sink per round, as each analyzer is new.
+                let mut sink = crate::evidence::Evidence::default();
                 let mut a = KrbAnalyzer::new(Transport::Udp, 88);
                 a.datagram(&ctx(1, Dir::ToServer, Transport::Udp, 88), b, &mut sink);
                 let mut framed = (b.len() as u32).to_be_bytes().to_vec();

@@ -1,20 +1,24 @@
 //! What LDAP and CLDAP (RFC 4511) content proved about one flow.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::evidence::{Counts, Facts, FrameRef, Merge};
 
 use super::parse::{self, Detail, Message};
 
-/// An LDAPResult seen in a response: which response, the resultCode and its name.
+/// An LDAPResult seen in a response: which response, the resultCode and its name. Both names
+/// come from fixed tables ([`parse::op_name`], [`parse::result_name`]) and are kept borrowed:
+/// recording a result allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct LdapResultFact {
     /// The response's protocolOp name ("bindResponse", "searchResDone", ...).
-    pub op: String,
+    pub op: Cow<'static, str>,
     /// resultCode (RFC 4511 4.1.9).
     pub code: u32,
     /// Its name ("success", "invalidCredentials", ...), or "unknown".
-    pub name: String,
+    pub name: Cow<'static, str>,
 }
 
 /// LDAP/CLDAP facts of one flow. JSON field names are stable.
@@ -93,16 +97,10 @@ impl Merge for LdapEvidence {
 }
 
 impl LdapEvidence {
-    /// Counts one message by its protocolOp tag alone (search results, whose bodies carry no
-    /// fact certflow reports, are counted this way without being decoded). Messages read from
-    /// SASL buffers are counted in `unwrapped` separately ([`LdapEvidence::add_unwrapped`]).
-    pub fn record_op(&mut self, op_tag: u32, at: FrameRef) {
-        self.messages += 1;
-        self.add_ops(op_tag, at, 1);
-    }
-
-    /// Adds `n` messages of protocolOp tag `op_tag`, the first at `first`, to `operations`
-    /// (already counted in `messages`: the analyzer tallies them per tag as they arrive).
+    /// Adds `n` messages of protocolOp tag `op_tag`, the first at `first`, to `operations` (not
+    /// to `messages`: the analyzer tallies messages per tag as they arrive and hands both
+    /// over when the connection ends). Search results, whose bodies carry no fact certflow
+    /// reports, are counted by their tag alone, without being decoded.
     pub fn add_ops(&mut self, op_tag: u32, first: FrameRef, n: u64) {
         self.operations.add_ref_n(parse::op_name(op_tag), first, n);
     }
@@ -118,8 +116,7 @@ impl LdapEvidence {
     }
 
     /// Records the facts of one parsed message seen at `at`; the message itself is counted by
-    /// the caller ([`LdapEvidence::record_op`], or a per-tag tally handed over with
-    /// [`LdapEvidence::add_ops`]).
+    /// the caller (a per-tag tally handed over with [`LdapEvidence::add_ops`]).
     pub fn record(&mut self, m: &Message, at: FrameRef) {
         let op = parse::op_name(m.op);
         match &m.detail {
@@ -128,7 +125,7 @@ impl LdapEvidence {
                 kind,
                 krb_sname,
             } => {
-                self.binds.add(kind.label(), at);
+                self.binds.add_ref(&*kind.label(), at);
                 if let Some(s) = krb_sname {
                     self.bind_krb_spns.add_ref(s.as_str(), at);
                 }
@@ -139,9 +136,9 @@ impl LdapEvidence {
             Detail::Result { code } | Detail::ExtendedResp { code, .. } => {
                 self.results.add(
                     LdapResultFact {
-                        op: op.to_string(),
+                        op: Cow::Borrowed(op),
                         code: *code,
-                        name: parse::result_name(*code).to_string(),
+                        name: Cow::Borrowed(parse::result_name(*code)),
                     },
                     at,
                 );

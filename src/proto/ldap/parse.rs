@@ -230,13 +230,21 @@ pub enum BindKind {
 }
 
 impl BindKind {
-    /// "anonymous", "unauthenticated", "simple" or `"sasl:<mechanism>"`.
-    pub fn label(&self) -> String {
+    /// "anonymous", "unauthenticated", "simple" or `"sasl:<mechanism>"`; borrowed for the
+    /// simple kinds and the SASL mechanisms Windows clients use (GSS-SPNEGO, GSSAPI, RFC 4752;
+    /// EXTERNAL, RFC 4422 appendix A; DIGEST-MD5, RFC 2831), so labelling them allocates nothing.
+    pub fn label(&self) -> Cow<'static, str> {
         match self {
-            BindKind::Anonymous => "anonymous".into(),
-            BindKind::Unauthenticated => "unauthenticated".into(),
-            BindKind::Simple => "simple".into(),
-            BindKind::Sasl(m) => format!("sasl:{m}"),
+            BindKind::Anonymous => Cow::Borrowed("anonymous"),
+            BindKind::Unauthenticated => Cow::Borrowed("unauthenticated"),
+            BindKind::Simple => Cow::Borrowed("simple"),
+            BindKind::Sasl(m) => match m.as_str() {
+                "GSS-SPNEGO" => Cow::Borrowed("sasl:GSS-SPNEGO"),
+                "GSSAPI" => Cow::Borrowed("sasl:GSSAPI"),
+                "EXTERNAL" => Cow::Borrowed("sasl:EXTERNAL"),
+                "DIGEST-MD5" => Cow::Borrowed("sasl:DIGEST-MD5"),
+                m => Cow::Owned(format!("sasl:{m}")),
+            },
         }
     }
 }
@@ -880,6 +888,28 @@ mod tests {
     /// messageID 5, baseObject "" (rootDSE), scope baseObject, filter (objectclass=*), 15
     /// attributes (tshark: ldap.protocolOp 3, "Filter: (objectclass=*)").
     const F4_ROOTDSE_SEARCH: &str = crate::proto::testutil::LDAP_ROOTDSE_SEARCH;
+
+    #[test]
+    fn bind_labels_borrow_the_common_mechanisms() {
+        // A borrowed label spells what formatting the mechanism gives; other mechanisms are
+        // formatted.
+        for (m, borrowed) in [
+            ("GSS-SPNEGO", true),
+            ("GSSAPI", true),
+            ("EXTERNAL", true),
+            ("DIGEST-MD5", true),
+            ("NTLM", false),
+            ("gssapi", false),
+            ("", false),
+        ] {
+            let l = BindKind::Sasl(m.to_string()).label();
+            assert_eq!(l, format!("sasl:{m}"));
+            assert_eq!(matches!(l, Cow::Borrowed(_)), borrowed, "{m}");
+        }
+        assert_eq!(BindKind::Anonymous.label(), "anonymous");
+        assert_eq!(BindKind::Unauthenticated.label(), "unauthenticated");
+        assert_eq!(BindKind::Simple.label(), "simple");
+    }
 
     #[test]
     fn rootdse_search_matches_tshark() {

@@ -26,9 +26,15 @@ const MAX_READABLE_BUFFER: usize = parse::MAX_MESSAGE_LEN + 64;
 /// [`MAX_READABLE_BUFFER`]) are freed so an idle connection does not hold megabytes.
 const MAX_KEPT_SCRATCH: usize = 64 * 1024;
 
-/// protocolOp tags counted per tag while the connection runs (RFC 4511 APPLICATION 0-25); a
-/// larger tag, which ldap-parser and [`parse::peek_op`] never produce, is counted directly.
-const TALLIED_OPS: usize = 26;
+/// protocolOp tags counted per tag while the connection runs (RFC 4511 APPLICATION 0-25), plus
+/// one slot for every larger tag (which ldap-parser and [`parse::peek_op`] never produce):
+/// [`parse::op_name`] names them all "unknown", so one tally counts them all.
+const TALLIED_OPS: usize = 27;
+
+/// The tally slot of protocolOp tag `op` (see [`TALLIED_OPS`]).
+fn op_slot(op: u32) -> usize {
+    usize::try_from(op).map_or(TALLIED_OPS - 1, |i| i.min(TALLIED_OPS - 1))
+}
 
 /// State of one direction.
 #[derive(Debug, Default)]
@@ -62,15 +68,28 @@ enum Head {
     Bad,
 }
 
-/// LDAP (TCP) / CLDAP (UDP) analyzer.
+/// LDAP (TCP) / CLDAP (UDP) analyzer. What messages show is written straight into the sink's
+/// LDAP evidence (see [`Analyzer`]); per-tag message tallies, resynchronisations after gaps
+/// and SASL frames are kept per connection and written at `finish`.
 pub struct LdapAnalyzer {
     transport: Transport,
     server_port: u16,
-    ev: LdapEvidence,
+    /// This connection wrote into the sink's LDAP evidence or tallied something for it (a
+    /// message, a malformed count, a SASL buffer or a resynchronisation): only then does it
+    /// give its flow an LDAP entry and its `sasl_frames`, as when it kept an evidence of its
+    /// own and merged it unless empty.
+    wrote: bool,
+    /// Messages tallied in `ops`, not yet in the sink's `messages`.
+    messages: u64,
+    /// Gaps seen ([`Analyzer::gap`] has no sink), each a resynchronisation, not yet in the
+    /// sink's `resyncs`.
+    gap_resyncs: u64,
+    /// Frames that carried SASL buffer bytes, not yet in the sink's `sasl_frames`.
+    sasl_frames: u64,
     dirs: [DirState; 2],
     proved: bool,
-    /// Mechanism of the SASL bind in progress.
-    sasl_mech: Option<String>,
+    /// A SASL bind is in progress (its mechanism is in the evidence's `binds`).
+    sasl_bind: bool,
     /// A SASL bind succeeded: SASL buffers of any token kind are expected.
     sasl_layer: bool,
     /// Frame that last carried SASL bytes (to count frames once).
@@ -84,12 +103,12 @@ pub struct LdapAnalyzer {
     /// Scratch space for SASL cleartext that must be un-rotated (RFC 4121 4.2.5), reused from
     /// token to token.
     unrotated: Vec<u8>,
-    /// Messages read from SASL buffers per protocolOp tag, not yet in `ev.unwrapped`: a
+    /// Messages read from SASL buffers per protocolOp tag, not yet in the sink's `unwrapped`: a
     /// directory search inside a SASL layer is thousands of searchResEntry, and one named
     /// counter lookup per message was a tenth of the analyzer's cost.
     unwrapped: [u64; TALLIED_OPS],
-    /// Messages per protocolOp tag (with the first frame of each), not yet in
-    /// `ev.operations`: one fact lookup per tag and connection instead of one per message.
+    /// Messages per protocolOp tag (with the first frame of each), not yet in the sink's
+    /// `operations`: one fact lookup per tag and connection instead of one per message.
     ops: [(FrameRef, u64); TALLIED_OPS],
 }
 
@@ -99,10 +118,13 @@ impl LdapAnalyzer {
         LdapAnalyzer {
             transport,
             server_port,
-            ev: LdapEvidence::default(),
+            wrote: false,
+            messages: 0,
+            gap_resyncs: 0,
+            sasl_frames: 0,
             dirs: Default::default(),
             proved: false,
-            sasl_mech: None,
+            sasl_bind: false,
             sasl_layer: false,
             last_sasl_frame: None,
             starttls_pending: false,
@@ -114,48 +136,55 @@ impl LdapAnalyzer {
         }
     }
 
-    /// What LDAP content proved so far (for tests and callers that inspect before `finish`).
-    pub fn evidence(&mut self) -> &LdapEvidence {
-        self.flush_tallies();
-        &self.ev
+    /// The LDAP evidence of `sink`, created empty if it has none yet; called only to write
+    /// into it (see `wrote`).
+    fn ev<'s>(&mut self, sink: &'s mut Evidence) -> &'s mut LdapEvidence {
+        self.wrote = true;
+        sink.ldap.get_or_insert_with(Default::default)
     }
 
     /// Counts one message read from a SASL buffer.
     fn count_unwrapped(&mut self, op: u32) {
-        match usize::try_from(op)
-            .ok()
-            .and_then(|i| self.unwrapped.get_mut(i))
-        {
-            Some(n) => *n += 1,
-            None => self.ev.add_unwrapped(op, 1),
+        if let Some(n) = self.unwrapped.get_mut(op_slot(op)) {
+            *n += 1;
         }
     }
 
     /// Counts one message of protocolOp tag `op` seen at `at`.
     fn count_op(&mut self, op: u32, at: FrameRef) {
-        match usize::try_from(op).ok().and_then(|i| self.ops.get_mut(i)) {
-            Some((first, n)) => {
-                self.ev.messages += 1;
-                if *n == 0 || at < *first {
-                    *first = at;
-                }
-                *n += 1;
+        if let Some((first, n)) = self.ops.get_mut(op_slot(op)) {
+            if *n == 0 || at < *first {
+                *first = at;
             }
-            None => self.ev.record_op(op, at),
+            *n += 1;
         }
+        self.messages += 1;
+        self.wrote = true;
     }
 
-    /// Moves the per-tag tallies into `ev.operations` and `ev.unwrapped` (the same facts and
-    /// counters as adding one by one).
-    fn flush_tallies(&mut self) {
+    /// Moves the per-connection tallies into the sink's `messages`, `operations`, `unwrapped`,
+    /// `resyncs` and `sasl_frames` (the same facts and counters as adding one by one). Frames that
+    /// carried SASL bytes are written only by a connection that wrote anything else (see
+    /// `wrote`).
+    fn flush_tallies(&mut self, sink: &mut Evidence) {
+        if self.gap_resyncs > 0 {
+            let n = std::mem::take(&mut self.gap_resyncs);
+            self.ev(sink).resyncs += n;
+        }
+        if !self.wrote {
+            return;
+        }
+        let ev = self.ev(sink);
+        ev.messages += std::mem::take(&mut self.messages);
+        ev.sasl_frames += std::mem::take(&mut self.sasl_frames);
         for (op, (first, n)) in (0u32..).zip(&mut self.ops) {
             if *n > 0 {
-                self.ev.add_ops(op, *first, std::mem::take(n));
+                ev.add_ops(op, *first, std::mem::take(n));
             }
         }
         for (op, n) in (0u32..).zip(&mut self.unwrapped) {
             if *n > 0 {
-                self.ev.add_unwrapped(op, std::mem::take(n));
+                ev.add_unwrapped(op, std::mem::take(n));
             }
         }
     }
@@ -226,26 +255,34 @@ impl LdapAnalyzer {
         })
     }
 
-    fn bad(&mut self, d: usize) {
-        self.ev.malformed += 1;
-        self.ev.resyncs += 1;
+    fn bad(&mut self, d: usize, sink: &mut Evidence) {
+        let ev = self.ev(sink);
+        ev.malformed += 1;
+        ev.resyncs += 1;
         self.dirs[d].resync = true;
     }
 
     fn note_sasl_frame(&mut self, at: FrameRef) {
         if self.last_sasl_frame != Some(at) {
             self.last_sasl_frame = Some(at);
-            self.ev.sasl_frames += 1;
+            self.sasl_frames += 1;
         }
     }
 
     /// One whole LDAPMessage.
-    fn message(&mut self, ctx: &Ctx, bytes: &[u8], wrapped: bool) {
-        self.message_op(ctx, bytes, parse::peek_op(bytes), wrapped);
+    fn message(&mut self, ctx: &Ctx, bytes: &[u8], wrapped: bool, sink: &mut Evidence) {
+        self.message_op(ctx, bytes, parse::peek_op(bytes), wrapped, sink);
     }
 
     /// One whole LDAPMessage whose [`parse::peek_op`] is `peeked`.
-    fn message_op(&mut self, ctx: &Ctx, bytes: &[u8], peeked: Option<(u32, u32)>, wrapped: bool) {
+    fn message_op(
+        &mut self,
+        ctx: &Ctx,
+        bytes: &[u8],
+        peeked: Option<(u32, u32)>,
+        wrapped: bool,
+        sink: &mut Evidence,
+    ) {
         // searchResEntry (4) and searchResRef (19) bodies (attribute values, referral URLs)
         // carry nothing certflow reports: count them from the header alone. They are most of
         // the bytes of a directory search, and decoding every attribute dominated the cost.
@@ -260,35 +297,32 @@ impl LdapAnalyzer {
         let m = match parse::parse_message(bytes) {
             Ok(m) => m,
             Err(_) => {
-                self.ev.malformed += 1;
+                self.ev(sink).malformed += 1;
                 return;
             }
         };
         self.proved = true;
         self.count_op(m.op, ctx.frame);
-        self.ev.record(&m, ctx.frame);
+        self.ev(sink).record(&m, ctx.frame);
         if wrapped {
             self.count_unwrapped(m.op);
         }
         match &m.detail {
             Detail::Bind { kind, .. } => {
-                self.sasl_mech = match kind {
-                    parse::BindKind::Sasl(mech) => Some(mech.clone()),
-                    _ => None,
-                };
+                self.sasl_bind = matches!(kind, parse::BindKind::Sasl(_));
             }
             // RFC 4513 5.2.1.5 / RFC 4422 3.7: the security layer starts after a successful
             // SASL bind (resultCode success); 14 saslBindInProgress keeps the bind going.
             Detail::Result { code } if m.op == 1 => {
-                if *code == 0 && self.sasl_mech.is_some() {
+                if *code == 0 && self.sasl_bind {
                     self.sasl_layer = true;
                 }
                 if *code != 14 {
-                    self.sasl_mech = None;
+                    self.sasl_bind = false;
                 }
             }
             Detail::Extended { oid } if oid == parse::STARTTLS_OID => {
-                self.ev.starttls.add_ref("requested", ctx.frame);
+                self.ev(sink).starttls.add_ref("requested", ctx.frame);
                 self.starttls_pending = true;
             }
             Detail::ExtendedResp { code, oid }
@@ -297,10 +331,10 @@ impl LdapAnalyzer {
             {
                 self.starttls_pending = false;
                 if *code == 0 {
-                    self.ev.starttls.add_ref("accepted", ctx.frame);
+                    self.ev(sink).starttls.add_ref("accepted", ctx.frame);
                     self.start_tls();
                 } else {
-                    self.ev.starttls.add_ref("refused", ctx.frame);
+                    self.ev(sink).starttls.add_ref("refused", ctx.frame);
                 }
             }
             _ => {}
@@ -318,10 +352,10 @@ impl LdapAnalyzer {
     }
 
     /// One whole SASL buffer (prefix included) whose token may be unwrapped.
-    fn sasl_buffer(&mut self, ctx: &Ctx, d: usize, buf: &[u8]) {
+    fn sasl_buffer(&mut self, ctx: &Ctx, d: usize, buf: &[u8], sink: &mut Evidence) {
         let token = buf.get(sasl::LEN_PREFIX..).unwrap_or(&[]);
         let mut scratch = std::mem::take(&mut self.unrotated);
-        self.sasl_token(ctx, d, token, &mut scratch);
+        self.sasl_token(ctx, d, token, &mut scratch, sink);
         if scratch.capacity() <= MAX_KEPT_SCRATCH {
             self.unrotated = scratch;
         }
@@ -329,28 +363,37 @@ impl LdapAnalyzer {
 
     /// The token of one whole SASL buffer; `scratch` takes the cleartext when it must be
     /// un-rotated.
-    fn sasl_token(&mut self, ctx: &Ctx, d: usize, token: &[u8], scratch: &mut Vec<u8>) {
+    fn sasl_token(
+        &mut self,
+        ctx: &Ctx,
+        d: usize,
+        token: &[u8],
+        scratch: &mut Vec<u8>,
+        sink: &mut Evidence,
+    ) {
         let Some(clear) = sasl::plaintext_in(token, scratch) else {
-            self.ev.malformed += 1;
+            self.ev(sink).malformed += 1;
             return;
         };
         // NTLM signatures do not say whether the session seals: readable LDAP means signing.
         let ntlm = matches!(sasl::classify(token), Some((TokenKind::Ntlm, _)));
         if ntlm && !parse::looks_like_message(clear) && self.dirs[d].inner.is_empty() {
-            self.ev.sasl_protection.add_ref("privacy", ctx.frame);
+            self.ev(sink).sasl_protection.add_ref("privacy", ctx.frame);
             return;
         }
-        self.ev.sasl_protection.add_ref("integrity", ctx.frame);
+        self.ev(sink)
+            .sasl_protection
+            .add_ref("integrity", ctx.frame);
         let inner = &mut self.dirs[d].inner;
         if inner.len() + clear.len() > parse::MAX_MESSAGE_LEN {
             inner.clear();
-            self.ev.malformed += 1;
+            self.ev(sink).malformed += 1;
             return;
         }
         if inner.is_empty() {
             // Nothing pending: frame the messages straight from the cleartext and keep only an
             // incomplete tail.
-            let at = self.inner_messages(ctx, clear);
+            let at = self.inner_messages(ctx, clear, sink);
             if !self.tls_started {
                 self.dirs[d].inner.extend_from_slice(&clear[at..]);
             }
@@ -358,7 +401,7 @@ impl LdapAnalyzer {
         }
         inner.extend_from_slice(clear);
         let mut inner = std::mem::take(&mut self.dirs[d].inner);
-        let at = self.inner_messages(ctx, &inner);
+        let at = self.inner_messages(ctx, &inner, sink);
         inner.drain(..at);
         if !self.tls_started {
             self.dirs[d].inner = inner;
@@ -367,17 +410,17 @@ impl LdapAnalyzer {
 
     /// Frames and handles the whole LDAP messages at the start of the cleartext `data`; returns
     /// the bytes consumed (all of them after a framing error, which is counted).
-    fn inner_messages(&mut self, ctx: &Ctx, data: &[u8]) -> usize {
+    fn inner_messages(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
         let mut at = 0;
         while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
             match parse::frame_op(rest) {
                 (Frame::Complete(n), op) => {
-                    self.message_op(ctx, rest.get(..n).unwrap_or(rest), op, true);
+                    self.message_op(ctx, rest.get(..n).unwrap_or(rest), op, true, sink);
                     at += n;
                 }
                 (Frame::Incomplete, _) => break,
                 (Frame::TooLong(_) | Frame::Invalid, _) => {
-                    self.ev.malformed += 1;
+                    self.ev(sink).malformed += 1;
                     at = data.len();
                 }
             }
@@ -429,9 +472,9 @@ impl Analyzer for LdapAnalyzer {
             }
             match self.head(rest) {
                 Head::Wait => break,
-                Head::Bad => self.bad(d),
+                Head::Bad => self.bad(d, ev),
                 Head::Message(n) => {
-                    self.message(ctx, &rest[..n], false);
+                    self.message(ctx, &rest[..n], false, ev);
                     at += n;
                     if self.tls_started {
                         // The rest of this direction is already TLS (RFC 4511 4.14.2).
@@ -443,7 +486,7 @@ impl Analyzer for LdapAnalyzer {
                     }
                 }
                 Head::TooLong(n) => {
-                    self.ev.malformed += 1;
+                    self.ev(ev).malformed += 1;
                     let st = &mut self.dirs[d];
                     st.skip = n;
                     st.skip_sasl = false;
@@ -461,19 +504,21 @@ impl Analyzer for LdapAnalyzer {
                             self.dirs[d].wait = n;
                             break;
                         }
-                        self.ev.sasl_buffers += 1;
-                        self.ev.sasl_bytes += n as u64;
-                        self.sasl_buffer(ctx, d, &rest[..n]);
+                        let l = self.ev(ev);
+                        l.sasl_buffers += 1;
+                        l.sasl_bytes += n as u64;
+                        self.sasl_buffer(ctx, d, &rest[..n], ev);
                         at += n;
                     } else {
                         // Sealed, unknown, or too big to unwrap: counted and skipped as it
                         // arrives, never buffered.
-                        self.ev.sasl_buffers += 1;
-                        self.ev.sasl_bytes += n as u64;
+                        let l = self.ev(ev);
+                        l.sasl_buffers += 1;
+                        l.sasl_bytes += n as u64;
                         if readable {
-                            self.ev.malformed += 1;
+                            l.malformed += 1;
                         } else {
-                            self.ev.sasl_protection.add_ref(prot.as_str(), ctx.frame);
+                            l.sasl_protection.add_ref(prot.as_str(), ctx.frame);
                         }
                         let st = &mut self.dirs[d];
                         st.skip = n;
@@ -492,7 +537,7 @@ impl Analyzer for LdapAnalyzer {
             }
             return;
         }
-        self.ev.resyncs += 1;
+        self.gap_resyncs += 1;
         let st = &mut self.dirs[dir.index()];
         st.resync = true;
         st.skip = 0;
@@ -500,17 +545,17 @@ impl Analyzer for LdapAnalyzer {
         st.inner.clear();
     }
 
-    fn datagram(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) {
+    fn datagram(&mut self, ctx: &Ctx, data: &[u8], ev: &mut Evidence) {
         // CLDAP (RFC 1798, MS-ADTS 6.3.3): one LDAPMessage per datagram.
         let mut at = 0;
         while at < data.len() {
             match parse::message_frame(&data[at..]) {
                 Frame::Complete(n) => {
-                    self.message(ctx, &data[at..at + n], false);
+                    self.message(ctx, &data[at..at + n], false, ev);
                     at += n;
                 }
                 _ => {
-                    self.ev.malformed += 1;
+                    self.ev(ev).malformed += 1;
                     break;
                 }
             }
@@ -532,11 +577,7 @@ impl Analyzer for LdapAnalyzer {
         if let Some(t) = &mut self.tls {
             t.finish(ev);
         }
-        self.flush_tallies();
-        let mine = std::mem::take(&mut self.ev);
-        if !mine.is_empty() {
-            crate::evidence::Merge::merge(&mut ev.ldap, Some(Box::new(mine)));
-        }
+        self.flush_tallies(ev);
     }
 }
 
@@ -545,8 +586,13 @@ mod tests {
     use super::*;
     use crate::evidence::{Evidence, Facts};
     use crate::proto::testutil::{
-        frames, hex, run_parts, run_tcp, run_udp, select, Part, Seg, TcpFeeder,
+        finish, frames, hex, run_parts, run_tcp, run_udp, select, Part, Seg, TcpFeeder,
     };
+
+    /// The LDAP evidence a sink holds (present).
+    fn ldap(sink: &Evidence) -> &LdapEvidence {
+        sink.ldap.as_deref().expect("LDAP evidence")
+    }
 
     /// An RFC 4121 4.2.6.2 integrity-only wrap token (flags 0x05, EC 12, the RRC given) around
     /// `clear`, in a SASL buffer. Header and 12-byte checksum from
@@ -569,7 +615,6 @@ mod tests {
 
     #[test]
     fn sasl_buffer_with_two_messages_and_a_partial_third() {
-        let mut sink = crate::evidence::Evidence::default();
         // Cleartext: the modifyResponse of frame 13 (22 bytes), the rootDSE searchRequest of
         // frame 4, and the first 10 bytes of the modifyResponse again; the next buffer carries
         // its last 12 bytes. RRC 12 = EC (as Windows sends) and 0 are read in place, RRC 20
@@ -583,31 +628,33 @@ mod tests {
         first.extend_from_slice(&modify[..10]);
         for rrc in [12, 0, 20] {
             let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+            let mut sink = Evidence::default();
             let c = crate::proto::testutil::ctx(13, Dir::ToClient, Transport::Tcp, 389);
             let b = wrap(&first, rrc);
             assert_eq!(a.stream(&c, &b, &mut sink), b.len());
-            assert_eq!(
-                (a.ev.messages, a.ev.malformed, a.ev.sasl_buffers),
-                (2, 0, 1)
-            );
+            // Messages are tallied by the analyzer until the end.
+            let l = ldap(&sink);
+            assert_eq!((a.messages, l.malformed, l.sasl_buffers), (2, 0, 1));
             assert_eq!(a.dirs[Dir::ToClient.index()].inner, modify[..10]);
             let b = wrap(&modify[10..], rrc);
             assert_eq!(a.stream(&c, &b, &mut sink), b.len());
-            assert_eq!(
-                (a.ev.messages, a.ev.malformed, a.ev.sasl_buffers),
-                (3, 0, 2)
-            );
+            let l = ldap(&sink);
+            assert_eq!((a.messages, l.malformed, l.sasl_buffers), (3, 0, 2));
             assert!(a.dirs[Dir::ToClient.index()].inner.is_empty());
-            assert_eq!(a.evidence().unwrapped.get("modifyResponse"), 2, "rrc {rrc}");
-            assert_eq!(a.evidence().unwrapped.get("searchRequest"), 1, "rrc {rrc}");
-            assert_eq!(counts(&a.ev.sasl_protection), vec![("integrity".into(), 2)]);
             assert_eq!(a.unrotated.is_empty(), rrc != 20, "rrc {rrc}");
+            // Per-tag tallies reach the sink at the end.
+            assert_eq!(ldap(&sink).unwrapped.get("modifyResponse"), 0);
+            let sink = finish(&mut a, sink);
+            let l = ldap(&sink);
+            assert_eq!(l.messages, 3);
+            assert_eq!(l.unwrapped.get("modifyResponse"), 2, "rrc {rrc}");
+            assert_eq!(l.unwrapped.get("searchRequest"), 1, "rrc {rrc}");
+            assert_eq!(counts(&l.sasl_protection), vec![("integrity".into(), 2)]);
         }
     }
 
     #[test]
     fn sasl_buffer_arriving_in_pieces_is_waited_for_once() {
-        let mut sink = crate::evidence::Evidence::default();
         // The cleartext of `sasl_buffer_with_two_messages_and_a_partial_third` (modifyResponse
         // of ldap_rootdse_bind_modify_vlan_ipv6.pcapng frame 13, rootDSE searchRequest of frame
         // 4) in one buffer offered 7 bytes more per call, as the flow layer offers unconsumed
@@ -619,6 +666,7 @@ mod tests {
         clear.extend_from_slice(&hex(crate::proto::testutil::LDAP_ROOTDSE_SEARCH));
         let b = wrap(&clear, 12);
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let mut sink = Evidence::default();
         let mut frame = 0;
         for end in (7..b.len()).step_by(7) {
             frame += 1;
@@ -629,7 +677,7 @@ mod tests {
                 "{end} of {} bytes",
                 b.len()
             );
-            assert_eq!(a.ev.messages, 0);
+            assert!(sink.ldap.is_none());
         }
         assert_eq!(a.dirs[Dir::ToClient.index()].wait, b.len());
         frame += 1;
@@ -638,25 +686,54 @@ mod tests {
         assert_eq!(a.dirs[Dir::ToClient.index()].wait, 0);
         // The first five calls (7..=35 bytes) hold less than the length prefix and the
         // CHECK_BYTES the token is classified from: not known as SASL yet, so not counted.
+        let sink = finish(&mut a, sink);
+        let l = ldap(&sink);
         assert_eq!(
-            (
-                a.ev.messages,
-                a.ev.malformed,
-                a.ev.sasl_buffers,
-                a.ev.sasl_frames
-            ),
+            (l.messages, l.malformed, l.sasl_buffers, l.sasl_frames),
             (2, 0, 1, frame - 5)
         );
         // A gap while waiting: the bytes after it are not the rest of that buffer. The modify
         // response alone, framed without SASL, is read at once.
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let mut sink = Evidence::default();
         assert_eq!(a.stream(&c, &b[..40], &mut sink), 0);
         assert_eq!(a.dirs[Dir::ToClient.index()].wait, b.len());
         a.gap(Dir::ToClient);
         assert_eq!(a.dirs[Dir::ToClient.index()].wait, 0);
         let modify = &f13[32..];
         assert_eq!(a.stream(&c, modify, &mut sink), modify.len());
-        assert_eq!((a.ev.messages, a.ev.malformed), (1, 0));
+        let sink = finish(&mut a, sink);
+        let l = ldap(&sink);
+        assert_eq!(
+            (l.messages, l.malformed, l.resyncs, l.sasl_frames),
+            (1, 0, 1, 1)
+        );
+    }
+
+    #[test]
+    fn larger_tags_share_one_tally() {
+        // One slot counts every tag from TALLIED_OPS - 1 on: right only while they all have
+        // the same name.
+        let last = TALLIED_OPS as u32 - 1;
+        for op in (0..=300).chain([u32::MAX]) {
+            let slot = op_slot(op);
+            assert_eq!(slot, op.min(last) as usize, "{op}");
+            assert_eq!(parse::op_name(op), parse::op_name(slot as u32), "{op}");
+        }
+        assert_eq!(parse::op_name(last), "unknown");
+        // A tag past the table, counted at the end like any other.
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        a.count_op(99, FrameRef::new(0, 7));
+        a.count_op(26, FrameRef::new(0, 5));
+        a.count_op(3, FrameRef::new(0, 6));
+        let sink = finish(&mut a, Evidence::default());
+        let l = ldap(&sink);
+        assert_eq!(l.messages, 3);
+        assert_eq!(
+            frames(&l.operations),
+            vec![("unknown".into(), 5), ("searchRequest".into(), 6)]
+        );
+        assert_eq!(l.operations.iter().next().unwrap().count, 2);
     }
 
     #[test]
@@ -736,7 +813,7 @@ mod tests {
             .find(|r| r.value.op == "modifyResponse")
             .unwrap();
         assert_eq!(
-            (mr.value.code, mr.value.name.as_str(), mr.first.frame),
+            (mr.value.code, &*mr.value.name, mr.first.frame),
             (0, "success", 13)
         );
     }
@@ -769,9 +846,7 @@ mod tests {
         f.flush(&mut a);
         assert_eq!(f.gaps(), 1);
         assert_eq!(f.pending(), (0, 0));
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
-        let l = ev.ldap.unwrap();
+        let l = f.finish(&mut a).ldap.unwrap();
         assert_eq!((l.messages, l.malformed, l.resyncs), (2, 0, 1));
         assert_eq!(
             counts(&l.operations),
@@ -1045,7 +1120,8 @@ mod tests {
                 f.bytes(&mut a, s.frame, *d, &[*b]);
             }
         }
-        assert_eq!((a.ev.messages, a.ev.malformed), (5, 0));
+        let l = f.finish(&mut a).ldap.unwrap();
+        assert_eq!((l.messages, l.malformed), (5, 0));
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
         let mut junk = hex("ffee0102030405060708");
         junk.extend_from_slice(&segs[0].1.payload);
@@ -1086,13 +1162,14 @@ mod tests {
         let (frame, dir, b) = seg(1, 5000, "308401000000020101630000");
         f.bytes(&mut a, frame, dir, &b);
         assert_eq!(f.pending(), (0, 0));
-        assert_eq!(a.ev.malformed, 1);
+        assert_eq!(f.ev.ldap.as_ref().unwrap().malformed, 1);
         // A SASL length above the cap is not a buffer.
         let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let mut f = TcpFeeder::new(389);
         let (frame, dir, b) = seg(2, 5000, "7f000000050404ff000c000c0000000000000000");
         f.bytes(&mut a, frame, dir, &b);
-        assert_eq!(a.ev.sasl_buffers, 0);
-        assert_eq!(a.ev.malformed, 1);
+        let l = f.ev.ldap.as_ref().unwrap();
+        assert_eq!((l.sasl_buffers, l.malformed), (0, 1));
     }
 }
 
@@ -1219,7 +1296,7 @@ mod crosscheck {
         assert_eq!((l.sasl_buffers, l.messages, l.malformed), (2, 2, 0));
         let r = l.results.iter().next().unwrap();
         assert_eq!(
-            (r.value.op.as_str(), r.value.code, r.value.name.as_str()),
+            (&*r.value.op, r.value.code, &*r.value.name),
             ("searchResDone", 32, "noSuchObject")
         );
         assert!(l
@@ -1251,7 +1328,6 @@ mod mutations {
 
     #[test]
     fn mutated_messages_never_panic() {
-        let mut sink = crate::evidence::Evidence::default();
         let mut r = Rng(0x9e37_79b9_7f4a_7c15);
         for sample in SAMPLES {
             let orig = hex(sample);
@@ -1266,6 +1342,8 @@ mod mutations {
                 let _ = parse::parse_message(b);
                 let _ = sasl::plaintext(b.get(4..).unwrap_or(&[]));
                 let _ = crate::proto::ldap::probe(Transport::Tcp, b);
+                // A sink per round, as each analyzer is new.
+                let mut sink = crate::evidence::Evidence::default();
                 let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
                 let c = ctx(1, Dir::ToServer, Transport::Tcp, 389);
                 let mut buf = b.to_vec();
