@@ -366,7 +366,7 @@ fn smb_dialect(d: u64) -> String {
 
 /// TLS version names: certflow's one table.
 fn tls_version(v: u64) -> String {
-    certflow::proto::tls::parse::version_name(v as u16)
+    certflow::proto::tls::parse::version_name(v as u16).into_owned()
 }
 
 /// RFC 8701 GREASE.

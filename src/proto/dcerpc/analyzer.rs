@@ -11,7 +11,7 @@ use super::epm;
 use super::names;
 use super::pdu::{self, AuthLevel, Body, Error, PType, SyntaxId, Uuid};
 use super::{DcerpcEvidence, EndpointMap};
-use crate::evidence::{Evidence, FrameRef, Merge};
+use crate::evidence::{Evidence, FrameRef};
 use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir};
 
@@ -205,7 +205,7 @@ struct Context {
     /// NDR64 accepted (or, before the ack, the only syntax offered) as transfer syntax.
     ndr64: bool,
     /// The interface's counters in [`Uses`]: found once at bind time so that a request costs no
-    /// search of the evidence's interface table. None when that table was full at the bind.
+    /// search of the evidence's interface table. None when [`Uses`] was full at the bind.
     used: Option<usize>,
     /// Whether certflow decodes the interface's stubs (found once, at the bind).
     decoded: Decoded,
@@ -255,23 +255,25 @@ struct Use {
     opnums: Vec<(u16, u64, FrameRef)>,
 }
 
-/// The [`Use`] of every interface with an entry in the evidence (so at most
-/// [`super::MAX_INTERFACES`]).
+/// The [`Use`] of every interface bound on the connection, at most [`super::MAX_INTERFACES`]
+/// (as many as the evidence keeps: counts of an interface it does not hold are dropped when
+/// handed over).
 #[derive(Debug, Default)]
 struct Uses(Vec<Use>);
 
 impl Uses {
-    /// The index of `iface`'s counters, created if absent.
-    fn slot(&mut self, iface: SyntaxId) -> usize {
+    /// The index of `iface`'s counters, created if absent (None when the list is full).
+    fn slot(&mut self, iface: SyntaxId) -> Option<usize> {
         match self.0.iter().position(|u| u.iface == iface) {
-            Some(k) => k,
+            Some(k) => Some(k),
+            None if self.0.len() >= super::MAX_INTERFACES => None,
             None => {
                 self.0.push(Use {
                     iface,
                     level: 0,
                     opnums: Vec::new(),
                 });
-                self.0.len() - 1
+                Some(self.0.len() - 1)
             }
         }
     }
@@ -314,15 +316,20 @@ impl Uses {
     }
 }
 
-/// The per-connection analyzer (see the module documentation).
+/// The per-connection analyzer (see the module documentation). What PDUs show is written
+/// straight into the sink's DCE/RPC evidence (see [`Analyzer`]), whose entry is made only by a
+/// connection that read a PDU or counted one as malformed; the association (contexts, pending
+/// binds and calls) and the per-connection tallies stay here.
 #[derive(Debug, Default)]
 pub struct DcerpcAnalyzer {
-    ev: DcerpcEvidence,
+    /// A readable PDU was seen.
     seen: bool,
+    /// Something was counted as malformed.
+    malformed: bool,
     resync: [bool; 2],
     /// The association's presentation contexts.
     contexts: Contexts,
-    /// Calls counted per interface, handed to `ev` in [`Analyzer::finish`].
+    /// Calls counted per interface, handed to the evidence in [`Analyzer::finish`].
     uses: Uses,
     /// call_id of a bind/alter_context -> the contexts it offered, in order.
     pending_binds: PendingBinds,
@@ -332,11 +339,15 @@ pub struct DcerpcAnalyzer {
     /// per direction as the flow layer oriented it (C706 12.6.4).
     client_pdus: [u32; 2],
     server_pdus: [u32; 2],
-    /// `ev.pdu_types` by PDU type number (indexed by it: `parse_header` admits only types
+    /// The evidence's `pdu_types` by PDU type number (indexed by it: `parse_header` admits only types
     /// below [`PTYPE_LIMIT`]), named in [`Analyzer::finish`].
     pdu_types: [u64; PTYPE_LIMIT],
-    /// `ev.unbound_requests` by `ctx_id << 16 | opnum`, named in [`Analyzer::finish`].
+    /// The evidence's `unbound_requests` by `ctx_id << 16 | opnum`, named in
+    /// [`Analyzer::finish`].
     unbound: Tally,
+    /// A fact's text built before it is looked up (a rejected context, a fault): reused, so a
+    /// fact the flow already holds costs no allocation.
+    text: String,
 }
 
 /// One more than the largest connection-oriented PDU type (orphaned, 19; C706 12.6.4).
@@ -358,44 +369,57 @@ impl DcerpcAnalyzer {
         (0..data.len()).find(|&i| data.get(i..).is_some_and(pdu::plausible_header))
     }
 
+    /// Counts one malformed PDU or stub.
+    fn malformed(&mut self, sink: &mut Evidence) {
+        self.malformed = true;
+        dcerpc_of(sink).malformed += 1;
+    }
+
     /// One fragment: `h` is `parse_header(bytes)`, `bytes` the whole fragment. The body is
     /// read before anything is counted: a fragment that cannot be read counts as malformed only.
-    fn handle(&mut self, ctx: &Ctx, h: pdu::Header, bytes: &[u8]) {
+    fn handle(&mut self, ctx: &Ctx, h: pdu::Header, bytes: &[u8], sink: &mut Evidence) {
         let Ok(f) = pdu::fragment(h, bytes) else {
-            self.ev.malformed += 1;
+            self.malformed(sink);
             return;
         };
         // Requests, responses, binds and their acks (nearly every PDU) are read in place; the
         // rest as a `Body`.
         let read = match h.ptype {
             PType::REQUEST => f.request().map(|q| {
-                self.count(ctx, &f);
-                self.request(ctx.frame, &f, q);
+                let ev = self.count(ctx, &f, sink);
+                self.request(ctx.frame, &f, q, ev);
             }),
             PType::RESPONSE => f.response().map(|q| {
-                self.count(ctx, &f);
-                self.response(ctx.frame, &f, q);
+                let ev = self.count(ctx, &f, sink);
+                self.response(ctx.frame, &f, q, ev);
             }),
             PType::BIND | PType::ALTER_CONTEXT => f.bind().map(|b| {
-                self.count(ctx, &f);
-                self.bind(ctx.frame, &f, b);
+                let ev = self.count(ctx, &f, sink);
+                self.bind(ctx.frame, &f, b, ev);
             }),
             PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => f.bind_ack().map(|b| {
-                self.count(ctx, &f);
-                self.bind_ack(ctx.frame, &f, b);
+                let ev = self.count(ctx, &f, sink);
+                self.bind_ack(ctx.frame, &f, b, ev);
             }),
             _ => f.body().map(|b| {
-                self.count(ctx, &f);
-                self.control(ctx.frame, &f, &b);
+                let ev = self.count(ctx, &f, sink);
+                self.control(ctx.frame, &f, &b, ev);
             }),
         };
         if read.is_err() {
-            self.ev.malformed += 1;
+            self.malformed(sink);
         }
     }
 
-    /// Counts a readable fragment: its type, its direction's role, its auth service.
-    fn count(&mut self, ctx: &Ctx, f: &pdu::Fragment<'_>) {
+    /// Counts a readable fragment: its type, its direction's role, its auth service. Returns
+    /// the evidence the fragment's facts go to.
+    fn count<'e>(
+        &mut self,
+        ctx: &Ctx,
+        f: &pdu::Fragment<'_>,
+        sink: &'e mut Evidence,
+    ) -> &'e mut DcerpcEvidence {
+        let ev = dcerpc_of(sink);
         self.seen = true;
         let d = ctx.dir.index();
         match f.header.ptype.0 {
@@ -407,18 +431,24 @@ impl DcerpcAnalyzer {
             Some(n) => *n += 1,
             // Unreachable while `parse_header` admits only connection-oriented types; counted by
             // name all the same.
-            None => self.ev.pdu_types.add_name(f.header.ptype.name(), 1),
+            None => ev.pdu_types.add_name(f.header.ptype.name(), 1),
         }
         if let Some(a) = f.auth {
-            self.ev
-                .auth_types
+            ev.auth_types
                 .add_ref(a.auth_type.name().as_ref(), ctx.frame);
         }
+        ev
     }
 
     /// A bind or alter_context: its contexts join the association's, and each interface is
     /// recorded as learned by bind.
-    fn bind(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, b: pdu::Bind<'_>) {
+    fn bind(
+        &mut self,
+        at: FrameRef,
+        f: &pdu::Fragment<'_>,
+        b: pdu::Bind<'_>,
+        ev: &mut DcerpcEvidence,
+    ) {
         let level = f.auth.map(|a| a.level);
         // Recorded while fewer binds are held than the cap (a bind already held is replaced).
         let record = self.pending_binds.len() < MAX_PENDING_BINDS;
@@ -426,16 +456,13 @@ impl DcerpcAnalyzer {
             self.pending_binds.start(f.header.call_id);
         }
         for c in b.contexts() {
-            let used = match self.ev.interface(c.interface) {
-                Some(i) => {
-                    i.learned.add_ref("bind", at);
-                    if let Some(l) = level {
-                        i.add_level(l);
-                    }
-                    Some(self.uses.slot(c.interface))
+            if let Some(i) = ev.interface(c.interface) {
+                i.learned.add_ref("bind", at);
+                if let Some(l) = level {
+                    i.add_level(l);
                 }
-                None => None,
-            };
+            }
+            let used = self.uses.slot(c.interface);
             if self.contexts.len() < MAX_CONTEXTS_PER_ASSOC || self.contexts.get(c.ctx_id).is_some()
             {
                 // NDR64 until the ack says otherwise only if nothing else was offered.
@@ -460,16 +487,21 @@ impl DcerpcAnalyzer {
 
     /// A bind_ack or alter_context_resp: the accepted transfer syntaxes, the rejections, the
     /// secondary address.
-    fn bind_ack(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, b: pdu::BindAck<'_>) {
+    fn bind_ack(
+        &mut self,
+        at: FrameRef,
+        f: &pdu::Fragment<'_>,
+        b: pdu::BindAck<'_>,
+        ev: &mut DcerpcEvidence,
+    ) {
         let sec_addr = b.sec_addr();
         if !sec_addr.is_empty() {
-            self.ev.secondary_addresses.add_ref(sec_addr.as_ref(), at);
+            ev.secondary_addresses.add_ref(sec_addr.as_ref(), at);
         }
         let offered = self.pending_binds.offered(f.header.call_id);
         for (i, r) in b.results().enumerate() {
             if r.result == 0 {
-                self.ev
-                    .transfer_syntaxes
+                ev.transfer_syntaxes
                     .add_ref(pdu::transfer_syntax_str(&r.transfer.uuid).as_ref(), at);
                 if let Some((id, _)) = offered.get(i) {
                     if let Some(c) = self.contexts.get_mut(*id) {
@@ -477,10 +509,12 @@ impl DcerpcAnalyzer {
                     }
                 }
             } else if r.result != 3 {
-                // `"<uuid> <name> v<major>.<minor>: <result>/<reason>"` written in one String
-                // (the name is the table's, else the UUID, as `names::interface_name` gives).
+                // `"<uuid> <name> v<major>.<minor>: <result>/<reason>"` written in one reused
+                // String (the name is the table's, else the UUID, as `names::interface_name`
+                // gives), then looked up borrowed.
                 use std::fmt::Write as _;
-                let mut what = String::with_capacity(128);
+                let what = &mut self.text;
+                what.clear();
                 let _ = match offered.get(i) {
                     Some((_, s)) => match names::lookup(&s.uuid) {
                         Some(e) => write!(what, "{} {} v{}.{}", s.uuid, e.name, s.major, s.minor),
@@ -494,23 +528,30 @@ impl DcerpcAnalyzer {
                     pdu::ctx_result_name(r.result),
                     pdu::provider_reason_name(r.reason)
                 );
-                self.ev.rejected_contexts.add(what, at);
+                ev.rejected_contexts.add_ref(what.as_str(), at);
             }
         }
         self.pending_binds.remove(f.header.call_id);
     }
 
     /// A bind_nak, a fault, or a PDU certflow does not read.
-    fn control(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, body: &Body<'_>) {
+    fn control(
+        &mut self,
+        at: FrameRef,
+        f: &pdu::Fragment<'_>,
+        body: &Body<'_>,
+        ev: &mut DcerpcEvidence,
+    ) {
         let h = f.header;
         match body {
             Body::BindNak { reason } => {
-                self.ev.bind_naks.add(pdu::reject_reason_name(*reason), at);
+                ev.bind_naks.add(pdu::reject_reason_name(*reason), at);
             }
             Body::Fault { status, .. } => {
-                self.ev
-                    .faults
-                    .add(format!("0x{status:08x} {}", pdu::fault_name(*status)), at);
+                use std::fmt::Write as _;
+                self.text.clear();
+                let _ = write!(self.text, "0x{status:08x} {}", pdu::fault_name(*status));
+                ev.faults.add_ref(self.text.as_str(), at);
                 self.calls.remove(h.call_id);
             }
             // Read by `request`, `response`, `bind` and `bind_ack`.
@@ -524,7 +565,13 @@ impl DcerpcAnalyzer {
 
     /// A request fragment: the call's interface and opnum are counted on its first fragment,
     /// its stub kept when certflow decodes it.
-    fn request(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, q: pdu::Request<'_>) {
+    fn request(
+        &mut self,
+        at: FrameRef,
+        f: &pdu::Fragment<'_>,
+        q: pdu::Request<'_>,
+        ev: &mut DcerpcEvidence,
+    ) {
         let h = f.header;
         let level = f.auth.map(|a| a.level);
         let (ctx_id, opnum, stub) = (q.ctx_id, q.opnum, q.stub);
@@ -534,7 +581,7 @@ impl DcerpcAnalyzer {
         };
         let encrypted = level == Some(AuthLevel::PRIVACY) && h.auth_len > 0;
         if encrypted && !stub.is_empty() {
-            self.ev.encrypted_stubs += 1;
+            ev.encrypted_stubs += 1;
         }
         let call = if h.first_frag() {
             match iface {
@@ -545,7 +592,7 @@ impl DcerpcAnalyzer {
                 }
                 None => self.unbound.add(
                     u32::from(ctx_id) << 16 | u32::from(opnum),
-                    &mut self.ev.unbound_requests,
+                    &mut ev.unbound_requests,
                     unbound_name,
                 ),
             }
@@ -556,9 +603,9 @@ impl DcerpcAnalyzer {
                         .unwrap_or_else(|| format!("opnum {opnum}"));
                     let what = format!("{} {op}", names::interface_name(&s.uuid));
                     if s.uuid == ISYSTEM_ACTIVATOR {
-                        self.ev.activations.add(format!("encrypted {op}"), at);
+                        ev.activations.add(format!("encrypted {op}"), at);
                     }
-                    self.ev.encrypted_calls.add(what, at);
+                    ev.encrypted_calls.add(what, at);
                 }
             }
             // EPM stubs are decoded in NDR and NDR64; DCOM only in NDR.
@@ -596,7 +643,7 @@ impl DcerpcAnalyzer {
         if let Some(s) = call.stubs.as_mut() {
             let req = std::mem::take(&mut s.req);
             let (iface, opnum, le, n64) = (call.iface, call.opnum, call.le, call.ndr64);
-            let act = self.decode_request(at, iface, opnum, &req, le, n64);
+            let act = decode_request(at, iface, opnum, &req, le, n64, ev);
             if let Some(s) = self.calls.get_mut(h.call_id).and_then(|c| c.stubs.as_mut()) {
                 s.activation = act;
             }
@@ -605,12 +652,18 @@ impl DcerpcAnalyzer {
 
     /// A response fragment: its stub is kept for a call certflow decodes, and decoded on the
     /// last fragment.
-    fn response(&mut self, at: FrameRef, f: &pdu::Fragment<'_>, q: pdu::Response<'_>) {
+    fn response(
+        &mut self,
+        at: FrameRef,
+        f: &pdu::Fragment<'_>,
+        q: pdu::Response<'_>,
+        ev: &mut DcerpcEvidence,
+    ) {
         let h = f.header;
         let stub = q.stub;
         let encrypted = f.auth.is_some_and(|a| a.level == AuthLevel::PRIVACY) && h.auth_len > 0;
         if encrypted && !stub.is_empty() {
-            self.ev.encrypted_stubs += 1;
+            ev.encrypted_stubs += 1;
         }
         // One search of the table: the call's place serves for the append and the removal.
         let Some(i) = self.calls.position(h.call_id) else {
@@ -626,215 +679,216 @@ impl DcerpcAnalyzer {
         if h.last_frag() {
             let (_, call) = self.calls.0.swap_remove(i);
             if let (Some(s), false) = (&call.stubs, call.overflow) {
-                self.decode_response(at, &call, s);
+                decode_response(at, &call, s, ev);
             }
         }
     }
+}
 
-    /// Decodes a complete request stub; returns the activation asked for, if any.
-    fn decode_request(
-        &mut self,
-        at: FrameRef,
-        iface: Option<SyntaxId>,
-        opnum: u16,
-        stub: &[u8],
-        le: bool,
-        ndr64: bool,
-    ) -> Option<dcom::ActivationRequest> {
-        let u = iface?.uuid;
-        if u == EPM && opnum == 3 {
-            match epm::parse_map_request(stub, le, ndr64) {
-                Ok(m) => {
-                    if let Some(s) = m.tower.and_then(|t| t.interface) {
-                        self.ev.epm_queries.add(
-                            format!(
-                                "{} {} v{}",
-                                s.uuid,
-                                names::interface_name(&s.uuid),
-                                s.version()
-                            ),
-                            at,
-                        );
-                    }
+/// Decodes a complete request stub; returns the activation asked for, if any.
+fn decode_request(
+    at: FrameRef,
+    iface: Option<SyntaxId>,
+    opnum: u16,
+    stub: &[u8],
+    le: bool,
+    ndr64: bool,
+    ev: &mut DcerpcEvidence,
+) -> Option<dcom::ActivationRequest> {
+    let u = iface?.uuid;
+    if u == EPM && opnum == 3 {
+        match epm::parse_map_request(stub, le, ndr64) {
+            Ok(m) => {
+                if let Some(s) = m.tower.and_then(|t| t.interface) {
+                    ev.epm_queries.add(
+                        format!(
+                            "{} {} v{}",
+                            s.uuid,
+                            names::interface_name(&s.uuid),
+                            s.version()
+                        ),
+                        at,
+                    );
                 }
-                Err(_) => self.ev.malformed += 1,
             }
-        } else if u == ISYSTEM_ACTIVATOR && (opnum == 3 || opnum == 4) {
-            match dcom::parse_activation_request(stub) {
-                Ok(a) => {
-                    let clsid = a
-                        .clsid
-                        .map(|c| format!("{c} {}", names::interface_name(&c)))
-                        .unwrap_or_else(|| "no clsid".into());
-                    for iid in &a.iids {
-                        self.ev.activations.add(
-                            format!("{clsid} iid {iid} {}", names::interface_name(iid)),
-                            at,
-                        );
-                    }
-                    if a.iids.is_empty() {
-                        self.ev.activations.add(clsid, at);
-                    }
-                    return Some(a);
-                }
-                Err(_) => self.ev.malformed += 1,
-            }
+            Err(_) => ev.malformed += 1,
         }
-        None
+    } else if u == ISYSTEM_ACTIVATOR && (opnum == 3 || opnum == 4) {
+        match dcom::parse_activation_request(stub) {
+            Ok(a) => {
+                let clsid = a
+                    .clsid
+                    .map(|c| format!("{c} {}", names::interface_name(&c)))
+                    .unwrap_or_else(|| "no clsid".into());
+                for iid in &a.iids {
+                    ev.activations.add(
+                        format!("{clsid} iid {iid} {}", names::interface_name(iid)),
+                        at,
+                    );
+                }
+                if a.iids.is_empty() {
+                    ev.activations.add(clsid, at);
+                }
+                return Some(a);
+            }
+            Err(_) => ev.malformed += 1,
+        }
     }
+    None
+}
 
-    fn decode_response(&mut self, at: FrameRef, call: &Call, stubs: &Stubs) {
-        let Some(u) = call.iface.map(|s| s.uuid) else {
-            return;
+/// Decodes a complete response stub of a call certflow decodes (EPM, activation, OXID).
+fn decode_response(at: FrameRef, call: &Call, stubs: &Stubs, ev: &mut DcerpcEvidence) {
+    let Some(u) = call.iface.map(|s| s.uuid) else {
+        return;
+    };
+    let stub = &stubs.resp[..];
+    let le = call.le;
+    if u == EPM && (call.opnum == 3 || call.opnum == 2) {
+        let (towers, status, via) = if call.opnum == 3 {
+            match epm::parse_map_response(stub, le, call.ndr64) {
+                Ok(m) => (m.towers, m.status, "epm map"),
+                Err(_) => {
+                    ev.malformed += 1;
+                    return;
+                }
+            }
+        } else {
+            match epm::parse_lookup_response(stub, le, call.ndr64) {
+                Ok(l) => (
+                    l.entries.into_iter().filter_map(|e| e.tower).collect(),
+                    l.status,
+                    "epm lookup",
+                ),
+                Err(_) => {
+                    ev.malformed += 1;
+                    return;
+                }
+            }
         };
-        let stub = &stubs.resp[..];
-        let le = call.le;
-        if u == EPM && (call.opnum == 3 || call.opnum == 2) {
-            let (towers, status, via) = if call.opnum == 3 {
-                match epm::parse_map_response(stub, le, call.ndr64) {
-                    Ok(m) => (m.towers, m.status, "epm map"),
-                    Err(_) => {
-                        self.ev.malformed += 1;
-                        return;
-                    }
-                }
+        if status != 0 {
+            let name = if status == epm::EPT_S_NOT_REGISTERED {
+                "ept_s_not_registered"
             } else {
-                match epm::parse_lookup_response(stub, le, call.ndr64) {
-                    Ok(l) => (
-                        l.entries.into_iter().filter_map(|e| e.tower).collect(),
-                        l.status,
-                        "epm lookup",
-                    ),
-                    Err(_) => {
-                        self.ev.malformed += 1;
-                        return;
-                    }
-                }
+                pdu::fault_name(status)
             };
-            if status != 0 {
-                let name = if status == epm::EPT_S_NOT_REGISTERED {
-                    "ept_s_not_registered"
+            ev.epm_status.add(format!("0x{status:08x} {name}"), at);
+        }
+        for t in towers {
+            add_tower(at, via, &t, ev);
+        }
+    } else if u == ISYSTEM_ACTIVATOR && (call.opnum == 3 || call.opnum == 4) {
+        match dcom::parse_activation_reply(stub) {
+            Ok(r) => {
+                let clsid = stubs
+                    .activation
+                    .as_ref()
+                    .and_then(|a| a.clsid)
+                    .map(|c| c.to_string());
+                let ifaces: Vec<Option<Uuid>> = if r.iids.is_empty() {
+                    vec![None]
                 } else {
-                    pdu::fault_name(status)
+                    r.iids.iter().copied().map(Some).collect()
                 };
-                self.ev.epm_status.add(format!("0x{status:08x} {name}"), at);
-            }
-            for t in towers {
-                self.add_tower(at, via, &t);
-            }
-        } else if u == ISYSTEM_ACTIVATOR && (call.opnum == 3 || call.opnum == 4) {
-            match dcom::parse_activation_reply(stub) {
-                Ok(r) => {
-                    let clsid = stubs
-                        .activation
-                        .as_ref()
-                        .and_then(|a| a.clsid)
-                        .map(|c| c.to_string());
-                    let ifaces: Vec<Option<Uuid>> = if r.iids.is_empty() {
-                        vec![None]
-                    } else {
-                        r.iids.iter().copied().map(Some).collect()
-                    };
-                    self.add_string_bindings(at, &r.bindings);
-                    for b in r.bindings.iter().filter(|b| b.port.is_some()) {
-                        for iid in &ifaces {
-                            self.ev.add_endpoint_map(EndpointMap {
-                                interface: iid.map(|u| u.to_string()),
-                                name: iid
-                                    .map(|u| names::interface_name(&u))
-                                    .unwrap_or_else(|| "object exporter".into()),
-                                syntax: iid.map(|uuid| SyntaxId {
-                                    uuid,
-                                    major: 0,
-                                    minor: 0,
-                                }),
-                                host: None,
-                                port: b.port,
-                                frame: at,
-                                transport: tower_id_transport(b.tower_id),
-                                via: "dcom activation".into(),
-                                binding_host: Some(b.host.clone()),
-                                pipe: None,
-                                clsid: clsid.clone(),
-                            });
-                        }
-                    }
-                }
-                Err(_) => self.ev.malformed += 1,
-            }
-        } else if u == IOBJECT_EXPORTER && (call.opnum == 0 || call.opnum == 4) {
-            match dcom::parse_resolve_oxid_reply(stub, le) {
-                Ok(bs) => {
-                    self.add_string_bindings(at, &bs);
-                    for b in bs.iter().filter(|b| b.port.is_some()) {
-                        self.ev.add_endpoint_map(EndpointMap {
-                            interface: None,
-                            name: "object exporter".into(),
-                            syntax: None,
+                add_string_bindings(at, &r.bindings, ev);
+                for b in r.bindings.iter().filter(|b| b.port.is_some()) {
+                    for iid in &ifaces {
+                        ev.add_endpoint_map(EndpointMap {
+                            interface: iid.map(|u| u.to_string()),
+                            name: iid
+                                .map(|u| names::interface_name(&u))
+                                .unwrap_or_else(|| "object exporter".into()),
+                            syntax: iid.map(|uuid| SyntaxId {
+                                uuid,
+                                major: 0,
+                                minor: 0,
+                            }),
                             host: None,
                             port: b.port,
                             frame: at,
                             transport: tower_id_transport(b.tower_id),
-                            via: "oxid resolve".into(),
+                            via: "dcom activation".into(),
                             binding_host: Some(b.host.clone()),
                             pipe: None,
-                            clsid: None,
+                            clsid: clsid.clone(),
                         });
                     }
                 }
-                Err(_) => self.ev.malformed += 1,
             }
-        } else if u == IOBJECT_EXPORTER && call.opnum == 5 {
-            match dcom::parse_server_alive2_reply(stub, le) {
-                Ok(bs) => self.add_string_bindings(at, &bs),
-                Err(_) => self.ev.malformed += 1,
+            Err(_) => ev.malformed += 1,
+        }
+    } else if u == IOBJECT_EXPORTER && (call.opnum == 0 || call.opnum == 4) {
+        match dcom::parse_resolve_oxid_reply(stub, le) {
+            Ok(bs) => {
+                add_string_bindings(at, &bs, ev);
+                for b in bs.iter().filter(|b| b.port.is_some()) {
+                    ev.add_endpoint_map(EndpointMap {
+                        interface: None,
+                        name: "object exporter".into(),
+                        syntax: None,
+                        host: None,
+                        port: b.port,
+                        frame: at,
+                        transport: tower_id_transport(b.tower_id),
+                        via: "oxid resolve".into(),
+                        binding_host: Some(b.host.clone()),
+                        pipe: None,
+                        clsid: None,
+                    });
+                }
             }
+            Err(_) => ev.malformed += 1,
+        }
+    } else if u == IOBJECT_EXPORTER && call.opnum == 5 {
+        match dcom::parse_server_alive2_reply(stub, le) {
+            Ok(bs) => add_string_bindings(at, &bs, ev),
+            Err(_) => ev.malformed += 1,
         }
     }
+}
 
-    /// Records every string binding of a DCOM answer as sent (`host` or `host[port]`, with its
-    /// tower), including the OXID resolver's own port-less bindings that name the host.
-    fn add_string_bindings(&mut self, at: FrameRef, bs: &[dcom::StringBinding]) {
-        for b in bs {
-            self.ev
-                .string_bindings
-                .add(format!("{} {}", tower_id_transport(b.tower_id), b.raw), at);
-        }
+/// Records every string binding of a DCOM answer as sent (`host` or `host[port]`, with its
+/// tower), including the OXID resolver's own port-less bindings that name the host.
+fn add_string_bindings(at: FrameRef, bs: &[dcom::StringBinding], ev: &mut DcerpcEvidence) {
+    for b in bs {
+        ev.string_bindings
+            .add(format!("{} {}", tower_id_transport(b.tower_id), b.raw), at);
     }
+}
 
-    fn add_tower(&mut self, at: FrameRef, via: &str, t: &epm::Tower) {
-        let (transport, port, pipe) = if let Some(p) = t.tcp_port {
-            ("tcp", Some(p), None)
-        } else if let Some(p) = t.udp_port {
-            ("udp", Some(p), None)
-        } else if let Some(p) = t.http_port {
-            ("http", Some(p), None)
-        } else if let Some(n) = &t.pipe {
-            ("pipe", None, Some(n.clone()))
-        } else if let Some(n) = &t.local {
-            ("local", None, Some(n.clone()))
-        } else if let Some(n) = &t.netbios {
-            ("netbios", None, Some(n.clone()))
-        } else {
-            return;
-        };
-        self.ev.add_endpoint_map(EndpointMap {
-            interface: t.interface.map(|s| s.uuid.to_string()),
-            name: t
-                .interface
-                .map(|s| names::interface_name(&s.uuid))
-                .unwrap_or_else(|| "unknown".into()),
-            syntax: t.interface,
-            host: None,
-            port,
-            frame: at,
-            transport: transport.into(),
-            via: via.into(),
-            binding_host: t.ip.map(ipv4_text),
-            pipe,
-            clsid: None,
-        });
-    }
+/// Records the endpoint an EPM tower names.
+fn add_tower(at: FrameRef, via: &str, t: &epm::Tower, ev: &mut DcerpcEvidence) {
+    let (transport, port, pipe) = if let Some(p) = t.tcp_port {
+        ("tcp", Some(p), None)
+    } else if let Some(p) = t.udp_port {
+        ("udp", Some(p), None)
+    } else if let Some(p) = t.http_port {
+        ("http", Some(p), None)
+    } else if let Some(n) = &t.pipe {
+        ("pipe", None, Some(n.clone()))
+    } else if let Some(n) = &t.local {
+        ("local", None, Some(n.clone()))
+    } else if let Some(n) = &t.netbios {
+        ("netbios", None, Some(n.clone()))
+    } else {
+        return;
+    };
+    ev.add_endpoint_map(EndpointMap {
+        interface: t.interface.map(|s| s.uuid.to_string()),
+        name: t
+            .interface
+            .map(|s| names::interface_name(&s.uuid))
+            .unwrap_or_else(|| "unknown".into()),
+        syntax: t.interface,
+        host: None,
+        port,
+        frame: at,
+        transport: transport.into(),
+        via: via.into(),
+        binding_host: t.ip.map(ipv4_text),
+        pipe,
+        clsid: None,
+    });
 }
 
 /// "tcp" for ncacn_ip_tcp (0x07), "udp" for ncadg_ip_udp (0x08), "http" for ncacn_http (0x1f),
@@ -880,7 +934,7 @@ fn append(call: &mut Call, stub: &[u8], request: bool) {
 }
 
 impl Analyzer for DcerpcAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
         let d = ctx.dir.index();
         let mut off = 0usize;
         loop {
@@ -902,7 +956,7 @@ impl Analyzer for DcerpcAnalyzer {
             match pdu::parse_header(rest) {
                 Err(Error::Incomplete(_)) => return off,
                 Err(Error::Malformed(_)) => {
-                    self.ev.malformed += 1;
+                    self.malformed(sink);
                     self.resync[d] = true;
                     off += 1;
                 }
@@ -911,7 +965,7 @@ impl Analyzer for DcerpcAnalyzer {
                     let Some(bytes) = rest.get(..n) else {
                         return off;
                     };
-                    self.handle(ctx, h, bytes);
+                    self.handle(ctx, h, bytes, sink);
                     off += n;
                 }
             }
@@ -938,28 +992,32 @@ impl Analyzer for DcerpcAnalyzer {
         wrong > right
     }
 
-    fn finish(&mut self, ev: &mut Evidence) {
-        self.uses.drain_into(&mut self.ev);
+    fn finish(&mut self, sink: &mut Evidence) {
+        // A connection that neither read a PDU nor counted one as malformed gives its flow no
+        // DCE/RPC entry (and has nothing tallied).
+        if !self.seen && !self.malformed {
+            return;
+        }
+        let ev = dcerpc_of(sink);
+        self.uses.drain_into(ev);
         // Counts is keyed by name: the order in which the (at most 20) counters are handed over
         // does not change it.
         for (code, n) in self.pdu_types.iter_mut().enumerate() {
             if *n > 0 {
-                self.ev
-                    .pdu_types
+                ev.pdu_types
                     .add_name(pdu::PType(code as u8).name(), std::mem::take(n));
             }
         }
         self.unbound
-            .drain_into(&mut self.ev.unbound_requests, unbound_name);
-        if !self.seen && self.ev.malformed == 0 {
-            return;
-        }
-        let mine = std::mem::take(&mut self.ev);
-        match ev.dcerpc.as_mut() {
-            Some(d) => d.merge(Box::new(mine)),
-            None => ev.dcerpc = Some(Box::new(mine)),
-        }
+            .drain_into(&mut ev.unbound_requests, unbound_name);
+        ev.connection_done();
     }
+}
+
+/// The DCE/RPC evidence of `sink`, created empty if it has none yet: called only once the
+/// connection read a PDU or counted one as malformed (see [`DcerpcAnalyzer`]).
+fn dcerpc_of(sink: &mut Evidence) -> &mut DcerpcEvidence {
+    sink.dcerpc.get_or_insert_with(Default::default)
 }
 
 #[cfg(test)]

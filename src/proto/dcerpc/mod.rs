@@ -223,6 +223,14 @@ pub struct DcerpcEvidence {
     pub malformed: u64,
     /// Endpoint answers not kept because `endpoint_maps` was full.
     pub endpoint_maps_dropped: u64,
+    /// Connections (and named pipes) whose analyzers finished writing here, counted by
+    /// [`DcerpcEvidence::connection_done`]; not serialised.
+    #[serde(skip)]
+    pub connections: u32,
+    /// Length of `endpoint_maps` when it was last sorted: answers are only ever appended, so
+    /// an unchanged length means it is still sorted.
+    #[serde(skip)]
+    sorted_len: usize,
 }
 
 fn ser_values<K, V: Serialize, S: Serializer>(m: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
@@ -241,6 +249,28 @@ impl DcerpcEvidence {
                 .entry(s)
                 .or_insert_with(|| InterfaceUse::new(s)),
         )
+    }
+
+    /// Notes that one connection's analyzer has finished writing here. The endpoint answers of
+    /// one connection stay in the order it read them; once two have written, they are put in
+    /// (frame, value) order, as folding evidence together ([`Merge`]) puts them: the same
+    /// answers in the same order whether connections wrote here directly or were merged.
+    pub fn connection_done(&mut self) {
+        self.connections += 1;
+        if self.connections >= 2 {
+            self.sort_endpoint_maps();
+        }
+    }
+
+    /// Puts the endpoint answers in (frame, value) order (nothing to do when none was added
+    /// since the last time).
+    fn sort_endpoint_maps(&mut self) {
+        if self.sorted_len == self.endpoint_maps.len() {
+            return;
+        }
+        self.endpoint_maps
+            .sort_by(|a, b| a.frame.cmp(&b.frame).then_with(|| a.cmp(b)));
+        self.sorted_len = self.endpoint_maps.len();
     }
 
     /// Adds an endpoint answer (duplicates of the same answer in the same frame are ignored).
@@ -273,8 +303,8 @@ impl Merge for DcerpcEvidence {
         for m in o.endpoint_maps {
             self.add_endpoint_map(m);
         }
-        self.endpoint_maps
-            .sort_by(|a, b| a.frame.cmp(&b.frame).then_with(|| a.cmp(b)));
+        self.sort_endpoint_maps();
+        self.connections += o.connections;
         self.faults.merge(o.faults);
         self.bind_naks.merge(o.bind_naks);
         self.rejected_contexts.merge(o.rejected_contexts);
@@ -315,6 +345,51 @@ pub const DISSECTOR: Dissector = Dissector {
 mod tests {
     use super::*;
     use crate::proto::testutil::hex;
+
+    /// Endpoint answers of two connections: the list is the same whether each connection
+    /// wrote into the flow's evidence as it read them (arrivals interleaved) or kept its own
+    /// evidence, merged at its end; one connection's answers keep their order.
+    #[test]
+    fn endpoint_maps_written_directly_equal_merged() {
+        let m = |frame: u64, port: u16| EndpointMap {
+            interface: Some(port.to_string()),
+            name: "x".into(),
+            syntax: None,
+            host: None,
+            port: Some(port),
+            frame: FrameRef::new(0, frame),
+            transport: "tcp".into(),
+            via: "epm lookup".into(),
+            binding_host: None,
+            pipe: None,
+            clsid: None,
+        };
+        let ports = |e: &DcerpcEvidence| -> Vec<u16> {
+            e.endpoint_maps.iter().filter_map(|x| x.port).collect()
+        };
+        // Connection A answers in frame 5 (towers not in value order), B in frame 3.
+        let (a, b) = ([m(5, 300), m(5, 100)], [m(3, 200)]);
+        let own = |maps: &[EndpointMap]| {
+            let mut e = DcerpcEvidence::default();
+            for x in maps {
+                e.add_endpoint_map(x.clone());
+            }
+            e.connection_done();
+            e
+        };
+        assert_eq!(ports(&own(&a)), vec![300, 100]);
+        let mut merged = own(&a);
+        merged.merge(own(&b));
+        let mut direct = DcerpcEvidence::default();
+        for x in [&a[0], &b[0], &a[1], &a[0]] {
+            direct.add_endpoint_map(x.clone());
+        }
+        direct.connection_done();
+        assert_eq!(ports(&direct), vec![300, 200, 100]);
+        direct.connection_done();
+        assert_eq!(direct.endpoint_maps, merged.endpoint_maps);
+        assert_eq!(ports(&direct), vec![200, 100, 300]);
+    }
 
     #[test]
     fn probe_real_and_not() {

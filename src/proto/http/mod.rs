@@ -45,7 +45,6 @@ mod tests {
     const OK_105: &str = "485454502f312e3120323030204f4b0d0a436f6e74656e742d547970653a20746578742f68746d6c0d0a436f6e74656e742d4c656e6774683a2031350d0a5365727665723a204d6963726f736f66742d4949532f31302e300d0a0d0a3c68746d6c3e6f6b3c2f68746d6c3e";
 
     fn run(parts: &[(u64, Dir, Vec<u8>)], step: usize) -> HttpEvidence {
-        let mut sink = crate::evidence::Evidence::default();
         let mut a = HttpAnalyzer::new();
         let mut f = TcpFeeder::new(80);
         for (frame, dir, bytes) in parts {
@@ -54,7 +53,7 @@ mod tests {
             }
         }
         assert_eq!(a.service(), Some("http"));
-        *finish(&mut a, std::mem::take(&mut sink)).http.unwrap()
+        *f.finish(&mut a).http.unwrap()
     }
 
     #[test]
@@ -347,9 +346,9 @@ mod tests {
             b"GET /x HTTP/1.1\r\nHost: H\r\n\r\n",
             &mut sink,
         );
-        assert_eq!(a.evidence().messages.get("request"), 4);
-        let r: Vec<_> = a
-            .evidence()
+        let ev = finish(&mut a, sink).http.unwrap();
+        assert_eq!(ev.messages.get("request"), 4);
+        let r: Vec<_> = ev
             .requests
             .iter()
             .map(|f| (f.value.host.clone(), f.first.frame, f.count))

@@ -4,10 +4,10 @@
 
 use std::collections::VecDeque;
 
-use crate::evidence::{Evidence, FrameRef, Merge};
+use crate::evidence::{Evidence, FrameRef};
 use crate::proto::{Analyzer, Ctx, Dir};
 
-use super::evidence::{HttpEvidence, PkiAccess, RequestKey};
+use super::evidence::{HttpEvidence, PkiKey, RequestKey};
 use super::parse::{chunk_size, head_from, looks_like_start, pki_kind, Head, HttpError, StartLine};
 
 /// Most requests remembered while waiting for their responses (pipelining depth).
@@ -68,7 +68,9 @@ struct Pending {
     path: String,
 }
 
-/// The HTTP analyzer of one connection.
+/// The HTTP analyzer of one connection. What heads show is written straight into the sink's
+/// HTTP evidence (see [`Analyzer`]); the framing state and the requests awaiting their
+/// responses stay here.
 #[derive(Default)]
 pub struct HttpAnalyzer {
     phase: [Phase; 2],
@@ -77,15 +79,14 @@ pub struct HttpAnalyzer {
     /// Entries of `pending` already answered, kept for their buffers (at most
     /// [`MAX_PENDING`]).
     spare: Vec<Pending>,
-    /// Requests and responses read and not yet counted in `ev.messages`: two increments per
-    /// message instead of a keyed lookup; added when the evidence is read.
+    /// Requests and responses read and not yet counted in the evidence's `messages`: an
+    /// increment per message instead of a keyed lookup; added in `finish`.
     counted: [u64; 2],
     /// Per direction: a head was read (junk before it is a mid-connection start).
     synced: [bool; 2],
     /// Per direction: bytes of an incomplete head already searched for its end (they are
     /// offered again with the next segment appended).
     head_scanned: [usize; 2],
-    ev: HttpEvidence,
     proved: bool,
 }
 
@@ -95,36 +96,30 @@ impl HttpAnalyzer {
         Self::default()
     }
 
-    /// The evidence gathered so far.
-    pub fn evidence(&mut self) -> &HttpEvidence {
-        self.flush_counts();
-        &self.ev
-    }
-
     /// Adds the requests and responses counted in `counted` to the evidence.
-    fn flush_counts(&mut self) {
+    fn flush_counts(&mut self, ev: &mut HttpEvidence) {
         let [requests, responses] = std::mem::take(&mut self.counted);
         for (key, n) in [("request", requests), ("response", responses)] {
             if n > 0 {
-                self.ev.messages.add_static(key, n);
+                ev.messages.add_static(key, n);
             }
         }
     }
 
-    /// Records a head and returns the phase its body puts the direction in.
-    fn on_head(&mut self, ctx: &Ctx, h: &Head) -> Phase {
+    /// Records a head in `ev` and returns the phase its body puts the direction in.
+    fn on_head(&mut self, ctx: &Ctx, h: &Head, ev: &mut HttpEvidence) -> Phase {
         self.proved = true;
         let at = ctx.frame;
         let media = h.media_type();
         if let Some(m) = &media {
-            self.ev.content_types.add_ref(m.as_ref(), at);
+            ev.content_types.add_ref(m.as_ref(), at);
         }
         let framing = match (h.chunked(), h.content_length()) {
             (true, _) => Ok(Phase::ChunkSize),
             (false, Ok(Some(n))) => Ok(Phase::Body(n)),
             (false, Ok(None)) => Err(()),
             (false, Err(_)) => {
-                self.ev.malformed += 1;
+                ev.malformed += 1;
                 Err(())
             }
         };
@@ -133,10 +128,10 @@ impl HttpAnalyzer {
                 self.counted[0] += 1;
                 let host = h.host().unwrap_or("");
                 let path: &str = target;
-                let key: &dyn RequestKey = &(*method, host, path);
-                self.ev.requests.add_ref(key, at);
+                let key: &RequestKey = &(*method, host, path);
+                ev.requests.add_ref(key, at);
                 if let Some(kind) = pki_kind(path, media.as_deref()) {
-                    add_pki(&mut self.ev, kind, host, path, at);
+                    add_pki(ev, kind, host, path, at);
                 }
                 if self.pending.len() >= MAX_PENDING {
                     // Responses to the oldest were lost; keep pairing the newest.
@@ -155,7 +150,7 @@ impl HttpAnalyzer {
             StartLine::Response { status } => {
                 let status = *status;
                 self.counted[1] += 1;
-                self.ev.status.add(status, at);
+                ev.status.add(status, at);
                 // Interim 1xx responses (except 101) precede the final one for the same request.
                 let interim = (100..200).contains(&status) && status != 101;
                 let answered = if interim {
@@ -171,13 +166,13 @@ impl HttpAnalyzer {
                 let method = req.map_or(Method::Other, |r| r.method);
                 if let Some(kind) = media.as_deref().and_then(|m| pki_kind("", Some(m))) {
                     let (host, path) = req.map_or(("", ""), |r| (&*r.host, &*r.path));
-                    add_pki(&mut self.ev, kind, host, path, at);
+                    add_pki(ev, kind, host, path, at);
                 }
                 self.spare.extend(answered);
                 let tunnel =
                     status == 101 || (method == Method::Connect && (200..300).contains(&status));
                 if tunnel {
-                    self.ev.messages.add_static("upgrade", 1);
+                    ev.messages.add_static("upgrade", 1);
                     self.phase[Dir::ToServer.index()] = Phase::Rest;
                     return Phase::Rest;
                 }
@@ -195,11 +190,11 @@ impl HttpAnalyzer {
 
     /// Counts a malformed piece and looks for the next start line after its first byte. Returns
     /// the bytes to step over (1, so the same bad start is not found again).
-    fn bad(&mut self, i: usize) -> usize {
+    fn bad(&mut self, i: usize, ev: &mut HttpEvidence) -> usize {
         if self.synced[i] {
-            self.ev.malformed += 1;
+            ev.malformed += 1;
         } else {
-            self.ev.messages.add_static("midstream_start", 1);
+            ev.messages.add_static("midstream_start", 1);
         }
         self.phase[i] = Phase::Resync;
         1
@@ -207,7 +202,8 @@ impl HttpAnalyzer {
 }
 
 impl Analyzer for HttpAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
+        let ev = http_of(sink);
         let i = ctx.dir.index();
         let mut pos = 0usize;
         loop {
@@ -231,14 +227,14 @@ impl Analyzer for HttpAnalyzer {
                         Ok(Some((h, len))) => {
                             self.synced[i] = true;
                             pos += len;
-                            self.phase[i] = self.on_head(ctx, &h);
+                            self.phase[i] = self.on_head(ctx, &h, ev);
                         }
-                        Err(_) => pos += self.bad(i),
+                        Err(_) => pos += self.bad(i, ev),
                     }
                 }
                 Phase::Body(n) | Phase::ChunkData(n) => {
                     let take = n.min(rest.len() as u64);
-                    self.ev.body_bytes += take;
+                    ev.body_bytes += take;
                     pos += take as usize;
                     let left = n - take;
                     self.phase[i] = match (self.phase[i], left) {
@@ -258,7 +254,7 @@ impl Analyzer for HttpAnalyzer {
                         pos += len;
                         self.phase[i] = Phase::ChunkData(n);
                     }
-                    Err(HttpError::BadChunk) | Err(_) => pos += self.bad(i),
+                    Err(HttpError::BadChunk) | Err(_) => pos += self.bad(i, ev),
                 },
                 Phase::ChunkEnd => match rest {
                     [b'\r', b'\n', ..] => {
@@ -270,10 +266,10 @@ impl Analyzer for HttpAnalyzer {
                         self.phase[i] = Phase::ChunkSize;
                     }
                     [b'\r'] => return pos,
-                    _ => pos += self.bad(i),
+                    _ => pos += self.bad(i, ev),
                 },
                 Phase::Trailer => match chunk_size_line_end(rest) {
-                    None if rest.len() >= super::parse::MAX_HEAD_LEN => pos += self.bad(i),
+                    None if rest.len() >= super::parse::MAX_HEAD_LEN => pos += self.bad(i, ev),
                     None => return pos,
                     Some((len, empty)) => {
                         pos += len;
@@ -283,7 +279,7 @@ impl Analyzer for HttpAnalyzer {
                     }
                 },
                 Phase::Rest => {
-                    self.ev.body_bytes += rest.len() as u64;
+                    ev.body_bytes += rest.len() as u64;
                     return data.len();
                 }
                 Phase::Resync => {
@@ -320,22 +316,22 @@ impl Analyzer for HttpAnalyzer {
         self.proved.then_some("http")
     }
 
-    fn finish(&mut self, ev: &mut Evidence) {
-        self.flush_counts();
-        ev.http.merge(Some(Box::new(std::mem::take(&mut self.ev))));
+    fn finish(&mut self, sink: &mut Evidence) {
+        // A connection that carried HTTP gives its flow an HTTP entry even if nothing was read.
+        self.flush_counts(http_of(sink));
     }
 }
 
-/// Records a PKI access of `kind` to `host` and `path` seen at `at`.
+/// The HTTP evidence of `sink`, created empty if it has none yet.
+fn http_of(sink: &mut Evidence) -> &mut HttpEvidence {
+    sink.http.get_or_insert_with(Default::default)
+}
+
+/// Records a PKI access of `kind` to `host` and `path` seen at `at` (allocating only when the
+/// flow has not shown it yet).
 fn add_pki(ev: &mut HttpEvidence, kind: &str, host: &str, path: &str, at: FrameRef) {
-    ev.pki.add(
-        PkiAccess {
-            kind: kind.to_string(),
-            host: host.to_string(),
-            path: path.to_string(),
-        },
-        at,
-    );
+    let key: &PkiKey = &(kind, host, path);
+    ev.pki.add_ref(key, at);
 }
 
 /// One trailer line: its length including the line end, and whether it was the empty line.

@@ -89,12 +89,11 @@ mod tests {
         Box::new(Recorder::default())
     }
 
-    fn feed_parts(a: &mut SmbAnalyzer, parts: &[(u64, Dir, &str)]) {
-        let mut sink = crate::evidence::Evidence::default();
+    fn feed_parts(a: &mut SmbAnalyzer, parts: &[(u64, Dir, &str)], sink: &mut Evidence) {
         for (frame, dir, h) in parts {
             let data = hex(h);
             assert_eq!(
-                a.stream(&ctx(*frame, *dir, Transport::Tcp, 445), &data, &mut sink),
+                a.stream(&ctx(*frame, *dir, Transport::Tcp, 445), &data, sink),
                 data.len()
             );
         }
@@ -182,6 +181,7 @@ mod tests {
                 (2931, Dir::ToServer, CREATE_REQ_2931),
                 (2932, Dir::ToClient, CREATE_RESP_2932),
             ],
+            &mut sink,
         );
         assert_eq!(a.service(), Some("smb"));
         let ev = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
@@ -424,6 +424,7 @@ mod tests {
                 (2931, Dir::ToServer, CREATE_REQ_2931),
                 (2932, Dir::ToClient, CREATE_RESP_2932),
             ],
+            &mut sink,
         );
         let js =
             serde_json::to_value(finish(&mut a, std::mem::take(&mut sink)).smb.unwrap()).unwrap();
@@ -584,13 +585,13 @@ mod tests {
                 (2929, Dir::ToServer, TREE_REQ_2929),
                 (2930, Dir::ToClient, TREE_RESP_2930),
             ],
+            &mut sink,
         );
         let c = ctx(10, Dir::ToServer, Transport::Tcp, 445);
         assert_eq!(a.stream(&c, &requests, &mut sink), requests.len());
         let c = ctx(11, Dir::ToClient, Transport::Tcp, 445);
         assert_eq!(a.stream(&c, &responses, &mut sink), responses.len());
-        let mut ev = Evidence::default();
-        a.finish(&mut ev);
+        let ev = finish(&mut a, sink);
         // The held-back WRITE is delivered when the CREATE response names the FileId (frame 11);
         // notes of one frame are listed in value order.
         assert_eq!(
@@ -605,7 +606,6 @@ mod tests {
 
     #[test]
     fn aduser1_negotiate_session_logoff() {
-        let mut sink = crate::evidence::Evidence::default();
         // kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap tcp 32860 -> 445: tshark frame 4 SMB1
         // negotiate (NT LM 0.12, SMB 2.002, SMB 2.???), 5 smb2.dialect 0x02ff, 7 offered
         // 0x0202,0x0210,0x0300, 8 chosen 0x0300, 10 STATUS_MORE_PROCESSING_REQUIRED, 12 session
@@ -615,9 +615,9 @@ mod tests {
             return;
         };
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        feed_tcp(&mut a, &segs, 445);
+        let sink = feed_tcp(&mut a, &segs, 445);
         assert_eq!(a.service(), Some("smb"));
-        let smb = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
+        let smb = finish(&mut a, sink).smb.unwrap();
         let offered: Vec<_> = smb
             .dialects_offered
             .iter()

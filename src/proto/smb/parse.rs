@@ -174,7 +174,18 @@ fn buffer(msg: &[u8], offset: usize, len: usize) -> Result<&[u8], SmbError> {
 
 /// UTF-16LE to a String (lossy), at most [`MAX_NAME_BYTES`] bytes.
 pub fn utf16(b: &[u8]) -> String {
+    let mut s = String::new();
+    utf16_into(b, &mut s);
+    s
+}
+
+/// [`utf16`] written into `out` (emptied first), so a caller that only looks the name up can
+/// reuse one buffer.
+pub fn utf16_into(b: &[u8], out: &mut String) {
+    out.clear();
     let b = b.get(..b.len().min(MAX_NAME_BYTES)).unwrap_or_default();
+    // Sized once (names are ASCII nearly always: one byte per unit).
+    out.reserve(b.len() / 2);
     // ASCII names (nearly all: pipe names, share paths) are copied a byte per unit; an odd
     // last byte is left out, as below.
     let ascii = |c: &[u8]| match c {
@@ -182,20 +193,15 @@ pub fn utf16(b: &[u8]) -> String {
         _ => None,
     };
     if b.chunks_exact(2).all(|c| ascii(c).is_some()) {
-        // Sized once (filter_map's size hint would start the String empty and grow it).
-        let mut s = String::with_capacity(b.len() / 2);
-        s.extend(b.chunks_exact(2).filter_map(ascii));
-        return s;
+        out.extend(b.chunks_exact(2).filter_map(ascii));
+        return;
     }
     let units = b.chunks_exact(2).map(|c| match c {
         [lo, hi] => u16::from_le_bytes([*lo, *hi]),
         _ => 0,
     });
-    // What `String::from_utf16_lossy` gives, decoded straight into one String (names are ASCII
-    // nearly always: one byte per unit).
-    let mut s = String::with_capacity(b.len() / 2);
-    s.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
-    s
+    // What `String::from_utf16_lossy` gives, decoded straight into `out`.
+    out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
 }
 
 /// The direct-TCP header: (type, length of the message that follows).
@@ -324,9 +330,18 @@ pub fn tree_connect_response(msg: &[u8]) -> Result<(u8, u32), SmbError> {
 
 /// CREATE request (2.2.13): the name relative to the share (a pipe name on IPC$).
 pub fn create_request(msg: &[u8]) -> Result<String, SmbError> {
+    let mut name = String::new();
+    create_request_into(msg, &mut name)?;
+    Ok(name)
+}
+
+/// [`create_request`] written into `name` (emptied first; left empty on error).
+pub fn create_request_into(msg: &[u8], name: &mut String) -> Result<(), SmbError> {
+    name.clear();
     let off = usize::from(le16(msg, B + 44)?);
     let len = usize::from(le16(msg, B + 46)?);
-    Ok(utf16(buffer(msg, off, len)?))
+    utf16_into(buffer(msg, off, len)?, name);
+    Ok(())
 }
 
 /// CREATE response (2.2.14): the FileId.

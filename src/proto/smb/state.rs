@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::evidence::{Evidence, Merge};
+use crate::evidence::Evidence;
 use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
@@ -72,7 +72,9 @@ struct Pipe {
     buf: [Vec<u8>; 2],
 }
 
-/// The SMB analyzer of one connection.
+/// The SMB analyzer of one connection. What messages show is written straight into the sink's
+/// SMB evidence (see [`Analyzer`]), and each pipe's DCE/RPC analyzer writes into the same sink;
+/// what requests left for their responses, trees and pipes stay here.
 pub struct SmbAnalyzer {
     server_port: u16,
     pipe_new: PipeFactory,
@@ -89,11 +91,13 @@ pub struct SmbAnalyzer {
     deferred: BTreeMap<u64, Vec<Deferred>>,
     /// MessageId of the CREATE request earlier in the compound chain being read.
     chain_create: Option<u64>,
-    ev: SmbEvidence,
-    /// `ev.commands` by SMB2 command number or one of the `SMB1`.. codes below, named in
+    /// The name of the CREATE request being read: one buffer reused, so a name the flow
+    /// already holds (the same pipe opened again) costs a look-up, not an allocation.
+    create_name: String,
+    /// The evidence's `commands` by SMB2 command number or one of the `SMB1`.. codes below, named in
     /// [`Analyzer::finish`].
     commands: Tally,
-    /// `ev.statuses` by NT status, named in [`Analyzer::finish`].
+    /// The evidence's `statuses` by NT status, named in [`Analyzer::finish`].
     statuses: Tally,
     proved: bool,
 }
@@ -169,91 +173,89 @@ impl SmbAnalyzer {
             pipes: BTreeMap::new(),
             deferred: BTreeMap::new(),
             chain_create: None,
-            ev: SmbEvidence::default(),
+            create_name: String::new(),
             commands: Tally::default(),
             statuses: Tally::default(),
             proved: false,
         }
     }
 
-    /// The evidence gathered so far (`commands` and `statuses` are filled by `finish`).
-    pub fn evidence(&self) -> &SmbEvidence {
-        &self.ev
-    }
-
-    fn encrypted(&mut self, why: &str, ctx: &Ctx) {
-        self.ev.encrypted = true;
-        self.ev.encryption.add_ref(why, ctx.frame);
+    /// Records that traffic is encrypted, and why.
+    fn encrypted(why: &str, ctx: &Ctx, sink: &mut Evidence) {
+        let ev = smb_of(sink);
+        ev.encrypted = true;
+        ev.encryption.add_ref(why, ctx.frame);
     }
 
     /// Counts one message under `code` (see [`command_name`]).
-    fn command(&mut self, code: u32) {
-        self.commands.add(code, &mut self.ev.commands, command_name);
+    fn command(&mut self, code: u32, sink: &mut Evidence) {
+        self.commands
+            .add(code, &mut smb_of(sink).commands, command_name);
     }
 
     /// One message after the direct-TCP header.
-    fn message(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut Evidence) {
+    fn message(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence) {
         match p::protocol(msg) {
-            None => self.ev.malformed += 1,
+            None => smb_of(sink).malformed += 1,
             Some(Protocol::Smb1) => {
                 self.proved = true;
-                self.command(SMB1);
+                self.command(SMB1, sink);
                 match p::smb1_negotiate_dialects(msg) {
                     Ok(Some(ds)) => {
-                        self.command(SMB1_NEGOTIATE);
+                        self.command(SMB1_NEGOTIATE, sink);
                         for d in ds {
-                            self.ev.dialects_offered.add(Cow::Owned(d), ctx.frame);
+                            smb_of(sink).dialects_offered.add(Cow::Owned(d), ctx.frame);
                         }
                     }
                     Ok(None) => {}
-                    Err(_) => self.ev.malformed += 1,
+                    Err(_) => smb_of(sink).malformed += 1,
                 }
             }
             Some(Protocol::Transform) => {
                 self.proved = true;
-                self.ev.opaque_messages += 1;
-                self.encrypted("transform_header", ctx);
+                smb_of(sink).opaque_messages += 1;
+                Self::encrypted("transform_header", ctx, sink);
             }
             Some(Protocol::Compressed) => {
                 self.proved = true;
-                self.ev.opaque_messages += 1;
+                smb_of(sink).opaque_messages += 1;
             }
-            Some(Protocol::Smb2) => self.compound(ctx, msg, ev),
+            Some(Protocol::Smb2) => self.compound(ctx, msg, sink),
         }
     }
 
     /// Walks a compound chain (MS-SMB2 3.2.4.1.4): each header's NextCommand is the offset of
     /// the next one, 8-byte aligned; 0 ends the chain.
-    fn compound(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut Evidence) {
+    fn compound(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence) {
         let mut off = 0usize;
         self.chain_create = None;
         for _ in 0..MAX_COMPOUND {
             let Some(sub) = msg.get(off..) else {
-                self.ev.malformed += 1;
+                smb_of(sink).malformed += 1;
                 return;
             };
             let h = match p::header(sub) {
                 Ok(h) => h,
                 Err(_) => {
-                    self.ev.malformed += 1;
+                    smb_of(sink).malformed += 1;
                     return;
                 }
             };
             self.proved = true;
             let next = h.next_command as usize;
             if next != 0 || h.flags & p::flags::RELATED != 0 {
-                self.ev.compounded += 1;
+                smb_of(sink).compounded += 1;
             }
             let this = if next == 0 {
                 sub
             } else if next < p::SMB2_HEADER_LEN || next % 8 != 0 || next > sub.len() {
-                self.ev.malformed += 1;
+                smb_of(sink).malformed += 1;
                 return;
             } else {
                 sub.get(..next).unwrap_or_default()
             };
-            if self.smb2(ctx, &h, this, ev).is_err() {
-                self.ev.malformed += 1;
+            if self.smb2(ctx, &h, this, sink).is_err() {
+                smb_of(sink).malformed += 1;
             }
             if next == 0 {
                 return;
@@ -268,33 +270,35 @@ impl SmbAnalyzer {
         ctx: &Ctx,
         h: &Header,
         m: &[u8],
-        ev: &mut Evidence,
+        sink: &mut Evidence,
     ) -> Result<(), p::SmbError> {
         let at = ctx.frame;
         if !h.is_response() {
-            self.command(u32::from(h.command.0));
+            self.command(u32::from(h.command.0), sink);
             match h.command {
                 Command::NEGOTIATE => {
                     for d in p::negotiate_request(m)? {
-                        self.ev.dialects_offered.add(p::dialect_name(d), at);
+                        smb_of(sink).dialects_offered.add(p::dialect_name(d), at);
                     }
                 }
                 Command::TREE_CONNECT => {
                     let path = p::tree_connect_request(m)?;
-                    self.ev.trees.add_ref(path.as_str(), at);
+                    smb_of(sink).trees.add_ref(path.as_str(), at);
                     self.remember(h.message_id, Pending::Tree(path));
                 }
                 Command::CREATE => {
-                    let name = p::create_request(m)?;
+                    p::create_request_into(m, &mut self.create_name)?;
+                    let name = self.create_name.as_str();
                     let pipe = match self.trees.get(&(h.session_id, h.tree_id)) {
                         Some(t) => t.pipe,
                         // Tree connected before the capture began: judge by the name.
-                        None => looks_like_pipe_name(&name),
+                        None => looks_like_pipe_name(name),
                     };
+                    let ev = smb_of(sink);
                     if pipe {
-                        self.ev.pipes.add(name, at);
+                        ev.pipes.add_ref(name, at);
                     } else {
-                        self.ev.files.add(name, at);
+                        ev.files.add_ref(name, at);
                     }
                     self.remember(h.message_id, Pending::Create(pipe));
                     self.chain_create = Some(h.message_id);
@@ -302,7 +306,7 @@ impl SmbAnalyzer {
                 Command::READ => {
                     let fid = p::read_request(m)?;
                     if let Some(cid) = self.deferred_to(h, &fid) {
-                        self.defer(cid, Deferred::Read(h.message_id));
+                        self.defer(cid, Deferred::Read(h.message_id), sink);
                         return Ok(());
                     }
                     if self.pipes.contains_key(&fid) {
@@ -313,8 +317,8 @@ impl SmbAnalyzer {
                     let (fid, data) = p::write_request(m)?;
                     // The bytes are copied only when they must wait for the CREATE response.
                     match self.deferred_to(h, &fid) {
-                        Some(cid) => self.defer(cid, Deferred::Write(data.to_vec())),
-                        None => self.feed(ctx, &fid, Dir::ToServer, data, ev),
+                        Some(cid) => self.defer(cid, Deferred::Write(data.to_vec()), sink),
+                        None => self.feed(ctx, &fid, Dir::ToServer, data, sink),
                     }
                 }
                 Command::IOCTL => {
@@ -322,10 +326,10 @@ impl SmbAnalyzer {
                     if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
                         match self.deferred_to(h, &io.file_id) {
                             Some(cid) => {
-                                self.defer(cid, Deferred::Write(io.data.to_vec()));
-                                self.defer(cid, Deferred::Ioctl(h.message_id));
+                                self.defer(cid, Deferred::Write(io.data.to_vec()), sink);
+                                self.defer(cid, Deferred::Ioctl(h.message_id), sink);
                             }
-                            None => self.feed(ctx, &io.file_id, Dir::ToServer, io.data, ev),
+                            None => self.feed(ctx, &io.file_id, Dir::ToServer, io.data, sink),
                         }
                     }
                 }
@@ -345,23 +349,23 @@ impl SmbAnalyzer {
         let ok = h.status == p::STATUS_SUCCESS || h.status == p::STATUS_BUFFER_OVERFLOW;
         if h.status != p::STATUS_SUCCESS {
             self.statuses
-                .add(h.status, &mut self.ev.statuses, status_name);
+                .add(h.status, &mut smb_of(sink).statuses, status_name);
         }
         match h.command {
             Command::NEGOTIATE if ok => {
-                self.ev
+                smb_of(sink)
                     .dialect
                     .add(p::dialect_name(p::negotiate_response(m)?), at);
             }
             Command::SESSION_SETUP
                 if ok && p::session_setup_response(m)? & p::SESSION_FLAG_ENCRYPT_DATA != 0 =>
             {
-                self.encrypted("session_encrypt_data", ctx);
+                Self::encrypted("session_encrypt_data", ctx, sink);
             }
             Command::TREE_CONNECT if ok => {
                 let (share_type, share_flags) = p::tree_connect_response(m)?;
                 if share_flags & p::SHAREFLAG_ENCRYPT_DATA != 0 {
-                    self.encrypted("share_encrypt_data", ctx);
+                    Self::encrypted("share_encrypt_data", ctx, sink);
                 }
                 let by_path = matches!(&pending, Some(Pending::Tree(path)) if is_ipc_path(path));
                 if self.trees.len() < MAX_TREES {
@@ -388,21 +392,21 @@ impl SmbAnalyzer {
                         for d in deferred {
                             match d {
                                 Deferred::Write(data) => {
-                                    self.feed(ctx, &fid, Dir::ToServer, &data, ev)
+                                    self.feed(ctx, &fid, Dir::ToServer, &data, sink)
                                 }
                                 Deferred::Read(mid) => self.remember(mid, Pending::Read(fid)),
                                 Deferred::Ioctl(mid) => self.remember(mid, Pending::Ioctl(fid)),
                             }
                         }
                     } else {
-                        self.ev.malformed += 1;
+                        smb_of(sink).malformed += 1;
                     }
                 }
             }
             Command::READ if ok => {
                 if let Some(Pending::Read(fid)) = pending {
                     let data = p::read_response(m)?;
-                    self.feed(ctx, &fid, Dir::ToClient, data, ev);
+                    self.feed(ctx, &fid, Dir::ToClient, data, sink);
                 }
             }
             Command::IOCTL if ok => {
@@ -412,7 +416,7 @@ impl SmbAnalyzer {
                     _ => io.file_id,
                 };
                 if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
-                    self.feed(ctx, &fid, Dir::ToClient, io.data, ev);
+                    self.feed(ctx, &fid, Dir::ToClient, io.data, sink);
                 }
             }
             _ => {}
@@ -431,7 +435,7 @@ impl SmbAnalyzer {
 
     /// Holds back a related request until the response of the CREATE `cid` (see
     /// [`Self::deferred_to`]).
-    fn defer(&mut self, cid: u64, what: Deferred) {
+    fn defer(&mut self, cid: u64, what: Deferred, sink: &mut Evidence) {
         if !self.deferred.contains_key(&cid) && self.deferred.len() >= MAX_PENDING {
             self.deferred.pop_first();
         }
@@ -439,7 +443,7 @@ impl SmbAnalyzer {
         if list.len() < MAX_DEFERRED {
             list.push(what);
         } else {
-            self.ev.malformed += 1;
+            smb_of(sink).malformed += 1;
         }
     }
 
@@ -455,40 +459,40 @@ impl SmbAnalyzer {
 
     /// Hands pipe bytes to the pipe's analyzer as a stream of `dir`, keeping what it did not
     /// consume (as the flow layer does for TCP).
-    fn feed(&mut self, ctx: &Ctx, fid: &FileId, dir: Dir, data: &[u8], ev: &mut Evidence) {
+    fn feed(&mut self, ctx: &Ctx, fid: &FileId, dir: Dir, data: &[u8], sink: &mut Evidence) {
         let Some(pipe) = self.pipes.get_mut(fid) else {
             return;
         };
         if data.is_empty() {
             return;
         }
-        self.ev.pipe_bytes += data.len() as u64;
+        smb_of(sink).pipe_bytes += data.len() as u64;
         let buf = &mut pipe.buf[dir.index()];
         if buf.len() + data.len() > MAX_PIPE_BUF {
             buf.clear();
             pipe.analyzer.gap(dir);
-            self.ev.malformed += 1;
+            smb_of(sink).malformed += 1;
         }
         let sub = Ctx { dir, ..*ctx };
         if buf.is_empty() {
             // Nothing held back: read the message's bytes in place and keep only the rest
             // (usually nothing: a pipe message carries whole fragments).
-            let used = pipe.analyzer.stream(&sub, data, ev).min(data.len());
+            let used = pipe.analyzer.stream(&sub, data, sink).min(data.len());
             buf.extend_from_slice(data.get(used..).unwrap_or_default());
             return;
         }
         buf.extend_from_slice(data);
-        let used = pipe.analyzer.stream(&sub, buf, ev).min(buf.len());
+        let used = pipe.analyzer.stream(&sub, buf, sink).min(buf.len());
         buf.drain(..used);
     }
 
     /// Counts junk where a message header should be (not at the start of a capture that began
     /// mid-connection) and starts looking for the next header.
-    fn out_of_step(&mut self, i: usize) {
+    fn out_of_step(&mut self, i: usize, sink: &mut Evidence) {
         if self.synced[i] {
-            self.ev.malformed += 1;
+            smb_of(sink).malformed += 1;
         } else {
-            self.command(MIDSTREAM_START);
+            self.command(MIDSTREAM_START, sink);
         }
         self.resync[i] = true;
     }
@@ -524,7 +528,7 @@ fn looks_like_pipe_name(name: &str) -> bool {
 }
 
 impl Analyzer for SmbAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8], ev: &mut Evidence) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
         let i = ctx.dir.index();
         let mut pos = 0usize;
         loop {
@@ -554,7 +558,7 @@ impl Analyzer for SmbAnalyzer {
             if kind != 0 {
                 // Other NetBIOS session packets (RFC 1002 4.3: request, responses, keepalive).
                 if !matches!(kind, 0x81..=0x85) || len > p::MAX_PARSE_LEN {
-                    self.out_of_step(i);
+                    self.out_of_step(i, sink);
                     self.resync[i] = true;
                     pos += 1;
                     continue;
@@ -569,7 +573,7 @@ impl Analyzer for SmbAnalyzer {
             match rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + 4) {
                 None => return pos,
                 Some(id) if p::protocol(id).is_none() => {
-                    self.out_of_step(i);
+                    self.out_of_step(i, sink);
                     self.resync[i] = true;
                     pos += 1;
                     continue;
@@ -578,7 +582,7 @@ impl Analyzer for SmbAnalyzer {
             }
             if len > p::MAX_PARSE_LEN {
                 self.proved = true;
-                self.ev.large_messages += 1;
+                smb_of(sink).large_messages += 1;
                 self.skip[i] = len;
                 pos += p::NBSS_HEADER_LEN;
                 continue;
@@ -586,7 +590,7 @@ impl Analyzer for SmbAnalyzer {
             let Some(msg) = rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + len) else {
                 return pos;
             };
-            self.message(ctx, msg, ev);
+            self.message(ctx, msg, sink);
             pos += p::NBSS_HEADER_LEN + len;
         }
     }
@@ -605,15 +609,20 @@ impl Analyzer for SmbAnalyzer {
         self.proved.then_some("smb")
     }
 
-    fn finish(&mut self, ev: &mut Evidence) {
-        self.commands
-            .drain_into(&mut self.ev.commands, command_name);
-        self.statuses.drain_into(&mut self.ev.statuses, status_name);
+    fn finish(&mut self, sink: &mut Evidence) {
         for pipe in self.pipes.values_mut() {
-            pipe.analyzer.finish(ev);
+            pipe.analyzer.finish(sink);
         }
-        ev.smb.merge(Some(Box::new(std::mem::take(&mut self.ev))));
+        // A connection that carried SMB gives its flow an SMB entry even if nothing was read.
+        let ev = smb_of(sink);
+        self.commands.drain_into(&mut ev.commands, command_name);
+        self.statuses.drain_into(&mut ev.statuses, status_name);
     }
+}
+
+/// The SMB evidence of `sink`, created empty if it has none yet.
+fn smb_of(sink: &mut Evidence) -> &mut SmbEvidence {
+    sink.smb.get_or_insert_with(Default::default)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! What TLS content proved about a flow (RFC 5246, RFC 8446).
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::evidence::{Counts, Facts, Merge};
@@ -9,8 +11,8 @@ use crate::evidence::{Counts, Facts, Merge};
 pub struct CipherSuite {
     /// The 16-bit IANA number.
     pub id: u16,
-    /// The IANA name, or "unknown".
-    pub name: String,
+    /// The IANA name, or "unknown": a name of the table, so recording it allocates nothing.
+    pub name: Cow<'static, str>,
 }
 
 /// What TLS handshakes of a flow showed. Facts carry the first frame that showed them.

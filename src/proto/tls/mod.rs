@@ -82,7 +82,6 @@ mod tests {
 
     /// Feeds the two embedded records, `step` bytes at a time, keeping the unconsumed rest.
     fn run_embedded(step: usize) -> TlsEvidence {
-        let mut sink = Evidence::default();
         let mut a = TlsAnalyzer::new(443);
         let mut f = TcpFeeder::new(443);
         for (frame, dir, h) in [
@@ -95,9 +94,7 @@ mod tests {
         }
         assert_eq!(f.pending(), (0, 0));
         assert_eq!(a.service(), Some("https"));
-        *finish(&mut a, std::mem::take(&mut sink))
-            .tls
-            .expect("tls evidence")
+        *f.finish(&mut a).tls.expect("tls evidence")
     }
 
     #[test]
@@ -241,7 +238,7 @@ mod tests {
     }
 
     #[test]
-    fn record_counts_read_mid_stream_and_at_finish() {
+    fn record_counts_reach_the_sink_at_finish() {
         let mut sink = Evidence::default();
         // CLIENT_HELLO_456 (one handshake record) twice, then an application_data record
         // header with 3 of its 5 bytes (tshark: tls.record.content_type 22, 22, 23).
@@ -251,8 +248,12 @@ mod tests {
         data.extend(hex(CLIENT_HELLO_456));
         data.extend([0x17, 0x03, 0x03, 0x00, 0x05, 1, 2, 3]);
         assert_eq!(a.stream(&c, &data, &mut sink), data.len());
-        assert_eq!(a.evidence().records.get("handshake"), 2);
-        assert_eq!(a.evidence().records.get("application_data"), 1);
+        // Facts are in the sink as they are read; record counts are tallied until finish.
+        let mid = sink.tls.as_ref().expect("tls evidence");
+        assert_eq!(values(&mid.sni), vec!["certs.example.com"]);
+        assert_eq!(mid.handshake.get("client_hello"), 2);
+        assert_eq!((mid.encrypted_records, mid.encrypted_bytes), (1, 3));
+        assert_eq!(mid.records.get("handshake"), 0);
         a.stream(&c, &[4, 5, 0x15, 0x03, 0x03, 0x00, 0x00], &mut sink);
         let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
         assert_eq!(ev.records.get("handshake"), 2);
@@ -341,16 +342,15 @@ mod tests {
 
     #[test]
     fn tls13_netflix_stream() {
-        let mut sink = Evidence::default();
         // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng, tcp.stream 46 (56780 -> 443).
         let Some(p) = packets("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
             return;
         };
         let segs = conn(&p, Transport::Tcp, 56780, 443);
         let mut a = TlsAnalyzer::new(443);
-        feed_tcp(&mut a, &segs, 443);
+        let sink = feed_tcp(&mut a, &segs, 443);
         assert_eq!(a.service(), Some("https"));
-        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
+        let ev = finish(&mut a, sink).tls.unwrap();
         // tshark frame 1248: SNI www.netflix.com, supported_versions 0xaaaa(GREASE),0x0304..0x0301,
         // ALPN h2,http/1.1; frame 1255: supported_version 0x0304, cipher 0x1301.
         assert_eq!(values(&ev.sni), vec!["www.netflix.com"]);
@@ -519,7 +519,6 @@ mod tests {
 
     #[test]
     fn midstream_connection_proved_by_chained_records() {
-        let mut sink = Evidence::default();
         // efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng tcp 56780 -> 443 (the netflix
         // connection) without its first 6 segments: the capture "starts" in application data.
         let Some(p) = packets("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng") else {
@@ -531,13 +530,14 @@ mod tests {
             .filter(|(_, s)| !s.payload.is_empty())
             .collect();
         let mut a = TlsAnalyzer::new(8443);
-        feed_tcp(&mut a, &segs[6..], 8443);
+        let sink = feed_tcp(&mut a, &segs[6..], 8443);
         assert_eq!(a.service(), Some("tls"));
-        let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();
+        let ev = finish(&mut a, sink).tls.unwrap();
         assert!(ev.sni.is_empty());
         assert!(ev.encrypted_records >= RECORDS_PROVING_TLS as u64);
         assert_eq!(ev.malformed, 0);
         // Two records are not enough.
+        let mut sink = Evidence::default();
         let mut a = TlsAnalyzer::new(8443);
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 8443);
         let two = [0x17, 3, 3, 0, 2, 0xaa, 0xbb, 0x17, 3, 3, 0, 1, 0xcc];
@@ -549,9 +549,9 @@ mod tests {
 
     #[test]
     fn ldaps_and_plain_tls_service_names() {
-        let mut sink = Evidence::default();
         let c = ctx(1, Dir::ToServer, Transport::Tcp, 636);
         for (port, want) in [(636, "ldaps"), (3269, "gc-ldaps"), (8443, "tls")] {
+            let mut sink = Evidence::default();
             let mut a = TlsAnalyzer::new(port);
             assert_eq!(a.service(), None);
             let data = hex(CLIENT_HELLO_456);

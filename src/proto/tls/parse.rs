@@ -99,17 +99,17 @@ pub fn record_header(data: &[u8]) -> Result<RecordHeader, RecordError> {
 }
 
 /// Name of a protocol version: "SSL 3.0", "TLS 1.0" .. "TLS 1.3", "TLS 1.3 draft N", or the
-/// number in hex ("0x7e01") when unknown.
-pub fn version_name(v: u16) -> String {
-    match v {
-        0x0300 => "SSL 3.0".into(),
-        0x0301 => "TLS 1.0".into(),
-        0x0302 => "TLS 1.1".into(),
-        0x0303 => "TLS 1.2".into(),
-        0x0304 => "TLS 1.3".into(),
-        v if v >> 8 == 0x7f => format!("TLS 1.3 draft {}", v & 0xff),
-        v => format!("0x{v:04x}"),
-    }
+/// number in hex ("0x7e01") when unknown; no allocation for a released version.
+pub fn version_name(v: u16) -> Cow<'static, str> {
+    Cow::Borrowed(match v {
+        0x0300 => "SSL 3.0",
+        0x0301 => "TLS 1.0",
+        0x0302 => "TLS 1.1",
+        0x0303 => "TLS 1.2",
+        0x0304 => "TLS 1.3",
+        v if v >> 8 == 0x7f => return Cow::Owned(format!("TLS 1.3 draft {}", v & 0xff)),
+        v => return Cow::Owned(format!("0x{v:04x}")),
+    })
 }
 
 /// True for the GREASE values of RFC 8701 (0x0a0a, 0x1a1a, ... 0xfafa): placeholders that say

@@ -2,7 +2,7 @@
 //! reassembly across records (RFC 5246 6.2.1: handshake messages may span records, records may
 //! span segments), and the point after which records are encrypted and only counted.
 
-use crate::evidence::{Evidence, Merge};
+use crate::evidence::Evidence;
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{CipherSuite, TlsEvidence};
@@ -35,17 +35,36 @@ struct Side {
 /// that prove TLS on a connection whose handshake was not captured.
 pub const RECORDS_PROVING_TLS: u32 = 3;
 
-/// The TLS analyzer of one connection.
+/// What this connection's ALPN extensions named, for [`Analyzer::service`] (which must not
+/// read the flow's evidence: it holds other connections' protocols too).
+#[derive(Debug, Default, Clone, Copy)]
+struct Alpn {
+    /// A client offered an HTTP protocol.
+    offered_http: bool,
+    /// A server selected a protocol.
+    selected: bool,
+    /// A server selected an HTTP protocol.
+    selected_http: bool,
+}
+
+/// True for the ALPN protocol ids of HTTP (RFC 7301 6, RFC 9113 3.1, RFC 9114 3.1).
+fn is_http(p: &str) -> bool {
+    p == "http/1.1" || p == "http/1.0" || p == "h2" || p == "h3"
+}
+
+/// The TLS analyzer of one connection. What handshakes and records show is written straight
+/// into the sink's TLS evidence (see [`Analyzer`]); only the framing state, the proof and the
+/// ALPN choice stay here.
 pub struct TlsAnalyzer {
     server_port: u16,
     side: [Side; 2],
-    ev: TlsEvidence,
+    alpn: Alpn,
     /// A ClientHello or ServerHello was decoded, or [`RECORDS_PROVING_TLS`] records chained:
     /// the content is TLS.
     proved: bool,
     /// Records counted by content type (20..=24, the types [`record_header`] accepts) and not
-    /// yet added to `ev.records`: one array increment per record instead of a keyed lookup;
-    /// the sums go into the evidence when it is read ([`TlsAnalyzer::evidence`], `finish`).
+    /// yet added to the evidence's `records`: one array increment per record instead of a keyed
+    /// lookup; the sums go into the evidence in `finish`.
     pending_records: [u64; 5],
 }
 
@@ -55,52 +74,46 @@ impl TlsAnalyzer {
         TlsAnalyzer {
             server_port,
             side: Default::default(),
-            ev: TlsEvidence::default(),
+            alpn: Alpn::default(),
             proved: false,
             pending_records: [0; 5],
         }
     }
 
-    /// The evidence gathered so far.
-    pub fn evidence(&mut self) -> &TlsEvidence {
-        self.flush_records();
-        &self.ev
-    }
-
     /// Counts one record of type `ct`.
-    fn count_record(&mut self, ct: ContentType) {
+    fn count_record(&mut self, ct: ContentType, ev: &mut TlsEvidence) {
         match self
             .pending_records
             .get_mut(usize::from(ct.0.wrapping_sub(20)))
         {
             Some(n) => *n += 1,
-            None => self.ev.records.add_name(ct.label(), 1),
+            None => ev.records.add_name(ct.label(), 1),
         }
     }
 
     /// Adds the pending per-type record counts to the evidence.
-    fn flush_records(&mut self) {
+    fn flush_records(&mut self, ev: &mut TlsEvidence) {
         for (t, n) in (20u8..).zip(std::mem::take(&mut self.pending_records)) {
             if n > 0 {
-                self.ev.records.add_name(ContentType(t).label(), n);
+                ev.records.add_name(ContentType(t).label(), n);
             }
         }
     }
 
     /// Handles the fragment of one complete record read in clear.
-    fn record(&mut self, ctx: &Ctx, ct: ContentType, frag: &[u8]) {
+    fn record(&mut self, ctx: &Ctx, ct: ContentType, frag: &[u8], ev: &mut TlsEvidence) {
         let i = ctx.dir.index();
-        self.count_record(ct);
+        self.count_record(ct, ev);
         match ct {
             ContentType::CHANGE_CIPHER_SPEC => self.side[i].encrypted = true,
-            ContentType::HANDSHAKE => self.handshake_bytes(ctx, frag),
+            ContentType::HANDSHAKE => self.handshake_bytes(ctx, frag, ev),
             _ => {}
         }
     }
 
     /// Appends handshake bytes and decodes every complete message. Messages wholly inside
     /// `frag` with nothing pending are decoded in place; only an incomplete tail is buffered.
-    fn handshake_bytes(&mut self, ctx: &Ctx, frag: &[u8]) {
+    fn handshake_bytes(&mut self, ctx: &Ctx, frag: &[u8], ev: &mut TlsEvidence) {
         let i = ctx.dir.index();
         if self.side[i].hs_broken {
             return;
@@ -119,7 +132,7 @@ impl TlsAnalyzer {
             };
             let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
             if len > MAX_HANDSHAKE_LEN {
-                self.ev.malformed += 1;
+                ev.malformed += 1;
                 self.side[i].hs_broken = true;
                 break false;
             }
@@ -127,7 +140,7 @@ impl TlsAnalyzer {
             let Some(msg) = hs.get(..total) else {
                 break true;
             };
-            self.message(ctx, msg);
+            self.message(ctx, msg, ev);
             at += total;
             if self.side[i].encrypted {
                 // TLS 1.3: what follows the ServerHello is encrypted.
@@ -144,37 +157,40 @@ impl TlsAnalyzer {
         self.side[i].hs = buf;
     }
 
-    /// Records what one handshake message shows.
-    fn message(&mut self, ctx: &Ctx, msg: &[u8]) {
+    /// Records what one handshake message shows. Decoded names are moved into the facts (a
+    /// repeat frees its copy); version names are looked up borrowed, allocating nothing.
+    fn message(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut TlsEvidence) {
         let at = ctx.frame;
         let t = msg.first().copied().unwrap_or(0);
-        self.ev.handshake.add_name(handshake_label(t), 1);
+        ev.handshake.add_name(handshake_label(t), 1);
         match handshake(msg) {
-            Err(_) => self.ev.malformed += 1,
+            Err(_) => ev.malformed += 1,
             Ok(Handshake::ClientHello(ch)) => {
                 self.proved = true;
                 for n in ch.sni {
-                    self.ev.sni.add(n, at);
+                    ev.sni.add(n, at);
                 }
                 for p in ch.alpn {
-                    self.ev.alpn.add(p, at);
+                    self.alpn.offered_http |= is_http(&p);
+                    ev.alpn.add(p, at);
                 }
-                self.ev
-                    .offered_versions
-                    .add(version_name(ch.legacy_version), at);
-                for v in ch.supported_versions {
-                    self.ev.offered_versions.add(version_name(v), at);
+                ev.offered_versions
+                    .add_ref(version_name(ch.legacy_version).as_ref(), at);
+                for &v in &ch.supported_versions {
+                    ev.offered_versions.add_ref(version_name(v).as_ref(), at);
                 }
             }
-            Ok(Handshake::ServerHello(sh)) => {
+            Ok(Handshake::ServerHello(mut sh)) => {
                 self.proved = true;
-                if let Some(p) = &sh.alpn {
-                    self.ev.alpn_selected.add(p.clone(), at);
+                if let Some(p) = sh.alpn.take() {
+                    self.alpn.selected = true;
+                    self.alpn.selected_http |= is_http(&p);
+                    ev.alpn_selected.add(p, at);
                 }
-                self.ev.cipher_suite.add(
+                ev.cipher_suite.add(
                     CipherSuite {
                         id: sh.cipher,
-                        name: cipher_name(sh.cipher).to_string(),
+                        name: cipher_name(sh.cipher).into(),
                     },
                     at,
                 );
@@ -182,20 +198,20 @@ impl TlsAnalyzer {
                     return;
                 }
                 let v = sh.version();
-                self.ev.server_version.add(version_name(v), at);
+                ev.server_version.add_ref(version_name(v).as_ref(), at);
                 if v == 0x0304 || v >> 8 == 0x7f {
                     // RFC 8446 2: everything after the ServerHello is encrypted.
                     self.side[ctx.dir.index()].encrypted = true;
                 }
             }
             Ok(Handshake::Certificate(Some(c))) if ctx.dir == Dir::ToServer => {
-                self.ev.client_cert_subject.add(c.subject, at);
+                ev.client_cert_subject.add(c.subject, at);
             }
             Ok(Handshake::Certificate(Some(c))) => {
-                self.ev.cert_subject.add(c.subject, at);
-                self.ev.cert_issuer.add(c.issuer, at);
+                ev.cert_subject.add(c.subject, at);
+                ev.cert_issuer.add(c.issuer, at);
                 for s in c.san {
-                    self.ev.cert_san.add(s, at);
+                    ev.cert_san.add(s, at);
                 }
             }
             Ok(Handshake::Certificate(None)) | Ok(Handshake::Other(_)) => {}
@@ -217,7 +233,8 @@ impl TlsAnalyzer {
 }
 
 impl Analyzer for TlsAnalyzer {
-    fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
+    fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
+        let ev = tls_of(sink);
         let i = ctx.dir.index();
         let mut pos = 0usize;
         loop {
@@ -225,7 +242,7 @@ impl Analyzer for TlsAnalyzer {
             if self.side[i].skip > 0 {
                 let n = self.side[i].skip.min(rest.len());
                 self.side[i].skip -= n;
-                self.ev.encrypted_bytes += n as u64;
+                ev.encrypted_bytes += n as u64;
                 pos += n;
                 if self.side[i].skip > 0 {
                     return pos;
@@ -254,9 +271,9 @@ impl Analyzer for TlsAnalyzer {
                 Err(RecordError::Invalid) => {
                     self.side[i].run = 0;
                     if self.side[i].synced {
-                        self.ev.malformed += 1;
+                        ev.malformed += 1;
                     } else {
-                        self.ev.records.add_static("midstream_start", 1);
+                        ev.records.add_static("midstream_start", 1);
                     }
                     self.side[i].resync = true;
                     self.side[i].hs.clear();
@@ -268,8 +285,8 @@ impl Analyzer for TlsAnalyzer {
                 self.side[i].encrypted || h.content_type == ContentType::APPLICATION_DATA;
             if encrypted {
                 // Counted, never buffered: consume the header and skip the body as it comes.
-                self.count_record(h.content_type);
-                self.ev.encrypted_records += 1;
+                self.count_record(h.content_type, ev);
+                ev.encrypted_records += 1;
                 self.side[i].skip = h.len;
                 pos += RECORD_HEADER_LEN;
                 continue;
@@ -277,7 +294,7 @@ impl Analyzer for TlsAnalyzer {
             let Some(frag) = rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + h.len) else {
                 return pos;
             };
-            self.record(ctx, h.content_type, frag);
+            self.record(ctx, h.content_type, frag, ev);
             pos += RECORD_HEADER_LEN + h.len;
         }
     }
@@ -304,21 +321,25 @@ impl Analyzer for TlsAnalyzer {
         })
     }
 
-    fn finish(&mut self, ev: &mut Evidence) {
-        self.flush_records();
-        let mine = std::mem::take(&mut self.ev);
-        ev.tls.merge(Some(Box::new(mine)));
+    fn finish(&mut self, sink: &mut Evidence) {
+        // A connection that carried TLS gives its flow a TLS entry even if nothing was read.
+        self.flush_records(tls_of(sink));
     }
 }
 
 impl TlsAnalyzer {
-    /// True when ALPN (selected, or offered when none was selected) names HTTP.
+    /// True when this connection's ALPN (selected, or offered when none was selected) names
+    /// HTTP.
     fn speaks_http(&self) -> bool {
-        let http = |p: &String| p == "http/1.1" || p == "http/1.0" || p == "h2" || p == "h3";
-        if self.ev.alpn_selected.is_empty() {
-            self.ev.alpn.values().any(http)
+        if self.alpn.selected {
+            self.alpn.selected_http
         } else {
-            self.ev.alpn_selected.values().any(http)
+            self.alpn.offered_http
         }
     }
+}
+
+/// The TLS evidence of `sink`, created empty if it has none yet.
+fn tls_of(sink: &mut Evidence) -> &mut TlsEvidence {
+    sink.tls.get_or_insert_with(Default::default)
 }
