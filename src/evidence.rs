@@ -364,7 +364,9 @@ impl<T: Ord + Clone> Facts<T> {
             })
             .collect();
         if !self.in_frame_order() {
-            v.sort_by(|a, b| a.first.cmp(&b.first).then_with(|| a.value.cmp(b.value)));
+            // Stable, and `v` is in value order: equal frames keep their value order, so
+            // values are never compared.
+            v.sort_by_key(|f| f.first);
         }
         v.into_iter()
     }
