@@ -146,79 +146,10 @@ pub fn padata_name(t: i32) -> &'static str {
     }
 }
 
-/// A message's short list of values: up to `N` kept inline, more moved to the heap. A message
-/// names one or two realms and tickets, a handful of etypes and padata types; summarising it then
-/// allocates nothing for its lists. Reads (and prints) as a slice (`Deref<Target = [T]>`).
-#[derive(Clone)]
-pub struct Few<T, const N: usize> {
-    /// Items in `inline` (0 once they moved to `heap`).
-    len: usize,
-    inline: [T; N],
-    /// Every item once there were more than `N` (empty until then: no allocation).
-    heap: Vec<T>,
-}
-
-impl<T: Default, const N: usize> Default for Few<T, N> {
-    fn default() -> Self {
-        Few {
-            len: 0,
-            inline: std::array::from_fn(|_| T::default()),
-            heap: Vec::new(),
-        }
-    }
-}
-
-impl<T: Default, const N: usize> Few<T, N> {
-    /// Appends `v`; the `N + 1`th item moves the list to the heap.
-    pub fn push(&mut self, v: T) {
-        if self.heap.is_empty() {
-            if let Some(slot) = self.inline.get_mut(self.len) {
-                *slot = v;
-                self.len += 1;
-                return;
-            }
-            self.heap.reserve(2 * N + 1);
-            self.heap.extend(self.inline.iter_mut().map(std::mem::take));
-            self.len = 0;
-        }
-        self.heap.push(v);
-    }
-}
-
-impl<T, const N: usize> std::ops::Deref for Few<T, N> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        if self.heap.is_empty() {
-            self.inline.get(..self.len).unwrap_or(&[])
-        } else {
-            &self.heap
-        }
-    }
-}
-
-impl<T: std::fmt::Debug, const N: usize> std::fmt::Debug for Few<T, N> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-impl<T: PartialEq, const N: usize> PartialEq for Few<T, N> {
-    fn eq(&self, other: &Self) -> bool {
-        **self == **other
-    }
-}
-
-impl<T: Eq, const N: usize> Eq for Few<T, N> {}
-
-impl<T: Default, const N: usize> FromIterator<T> for Few<T, N> {
-    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut f = Few::default();
-        for v in iter {
-            f.push(v);
-        }
-        f
-    }
-}
+/// A message's short list of values: up to `N` kept inline, more moved to the heap
+/// (smallvec). A message names one or two realms and tickets, a handful of etypes and padata
+/// types; summarising it then allocates nothing for its lists.
+pub type Few<T, const N: usize> = smallvec::SmallVec<[T; N]>;
 
 /// What one Kerberos message says, reduced to the facts certflow reports.
 ///
@@ -692,29 +623,6 @@ mod tests {
         assert_eq!(*m.etypes_requested, [23, 18, 17, 20, 19, 16, 25, 26]);
         assert!(!m.is_pkinit_request());
         assert!(looks_like_message(&b, Some(b.len())));
-    }
-
-    #[test]
-    fn few_moves_to_the_heap_past_its_inline_room() {
-        let mut f: Few<i32, 2> = Few::default();
-        assert!(f.is_empty());
-        f.push(7);
-        f.push(-1);
-        assert_eq!(*f, [7, -1]);
-        f.push(3);
-        f.push(4);
-        assert_eq!(*f, [7, -1, 3, 4]);
-        // Equal lists compare equal whichever way they are stored.
-        let inline: Few<i32, 8> = [7, -1, 3, 4].into_iter().collect();
-        let heap: Few<i32, 8> = (0..9).collect();
-        assert_eq!(heap.len(), 9);
-        assert_eq!(heap.last(), Some(&8));
-        assert_eq!(*inline, *f);
-        assert_ne!(inline, heap);
-        let names: Few<Cow<str>, 1> = ["a", "b"].into_iter().map(Cow::Borrowed).collect();
-        assert_eq!(*names, ["a", "b"]);
-        assert_eq!(format!("{names:?}"), r#"["a", "b"]"#);
-        assert_eq!(format!("{inline:?}"), "[7, -1, 3, 4]");
     }
 
     #[test]
