@@ -340,7 +340,7 @@ impl Tracker {
             }
             None => ended.finish(None, None),
         };
-        self.folder.fold(done);
+        self.folder.fold(done, flow);
     }
 
     /// Ends every live connection and returns the flow set, sorted by server, transport, port,
@@ -407,10 +407,14 @@ impl Folder {
             .map(|f| &mut f.evidence)
     }
 
-    /// Adds an ended connection to its flow.
-    pub fn fold(&mut self, done: Finished) {
+    /// Adds an ended connection to its flow: the flow at `slot` when its connection had one
+    /// ([`Folder::slot`], same key), else found or created by key.
+    pub fn fold(&mut self, done: Finished, slot: Option<u32>) {
         let key = done.key;
-        if let Some(&i) = self.index.get(&key) {
+        if let Some(f) = slot.and_then(|i| self.flows.get_mut(i as usize)) {
+            debug_assert_eq!(f.key, key);
+            f.absorb(done, &mut self.scratch);
+        } else if let Some(&i) = self.index.get(&key) {
             self.flows[i as usize].absorb(done, &mut self.scratch);
         } else if self.flows.len() < MAX_FLOWS {
             self.index.insert(key, self.flows.len() as u32);
