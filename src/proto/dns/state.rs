@@ -48,7 +48,8 @@ impl DnsAnalyzer {
 
     /// Decodes one message and records what it shows in `ev`; counts it as malformed if
     /// undecodable. A value the flow already holds costs a look-up: nothing is allocated for it
-    /// (the message is decoded into buffers this analyzer reuses).
+    /// (the message is decoded into the thread's [`Scratch`], whose buffers hold one message at
+    /// a time and are reused by every DNS connection).
     fn message(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut DnsEvidence) {
         SCRATCH.with_borrow_mut(|s| {
             if s.msg.read(msg).is_err() {
