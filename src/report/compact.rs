@@ -10,7 +10,7 @@
 //!
 //! Only what the reports use is written here: strings, integers, booleans, options, sequences,
 //! structs, maps with string keys. Anything else (floats, byte strings, 128-bit integers, enum
-//! variants with fields, map keys that are not strings) makes the writer give up, and [`write`]
+//! variants with fields, map keys that are not strings) makes the writer give up, and [`write()`]
 //! writes the whole value again with serde_json: the output is serde_json's in every case.
 
 use std::fmt;
@@ -40,7 +40,7 @@ fn write_fast<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Uns
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.
 ///
 /// Most strings (field names, names, counters' keys) are at most 16 bytes: they are tested and
-/// copied in at most two fixed-size pieces (see [`load_short`]) into a buffer of quotes,
+/// copied in at most two fixed-size pieces (see `load_short`) into a buffer of quotes,
 /// appended whole and cut to length. A copy of a variable length would be a call to `memcpy`,
 /// most of the cost of a short string.
 #[inline]
@@ -220,7 +220,7 @@ fn long_needs_escape(b: &[u8]) -> bool {
 /// Appends `v` in decimal.
 ///
 /// Inlined for one or two digits (most counts), which take a store or two; longer numbers
-/// (frame numbers, byte counts) are written out of line by [`long_unsigned`].
+/// (frame numbers, byte counts) are written out of line by `long_unsigned`.
 #[inline]
 pub fn unsigned(out: &mut Vec<u8>, v: u64) {
     if v < 10 {
