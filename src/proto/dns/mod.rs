@@ -63,7 +63,7 @@ pub const DISSECTOR: Dissector = Dissector {
 
 #[cfg(test)]
 mod tests {
-    use super::parse::{message, name_into, DnsError, RData};
+    use super::parse::{name_into, DnsError, Message, RData};
     use super::*;
     use crate::proto::testutil::{conn, ctx, finish, hex, packets, run_udp, TcpFeeder};
     use crate::proto::Dir;
@@ -89,6 +89,12 @@ mod tests {
         ev.address_names()
             .map(|(a, n, f)| (a, n.to_string(), f.frame))
             .collect()
+    }
+
+    /// `bytes` decoded as one message.
+    fn message(bytes: &[u8]) -> Result<Message, DnsError> {
+        let mut m = Message::default();
+        m.read(bytes).map(|()| m)
     }
 
     #[test]

@@ -334,13 +334,6 @@ fn be16(msg: &[u8], p: usize) -> Result<u16, DnsError> {
     Ok(u16::from_be_bytes([b[0], b[1]]))
 }
 
-/// Decodes a whole message (see [`Message::read`]).
-pub fn message(msg: &[u8]) -> Result<Message, DnsError> {
-    let mut m = Message::default();
-    m.read(msg)?;
-    Ok(m)
-}
-
 impl Message {
     /// The text of `n`, a name of this message.
     pub fn name(&self, n: Name) -> &str {
