@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use crate::evidence::{Evidence, FrameRef};
 use crate::proto::{Analyzer, Ctx, Dir};
 
-use super::evidence::{HttpEvidence, PkiKey, RequestKey};
+use super::evidence::{HttpEvidence, PkiAccess, Request};
 use super::parse::{chunk_size, head_from, looks_like_start, pki_kind, Head, HttpError, StartLine};
 
 /// Most requests remembered while waiting for their responses (pipelining depth).
@@ -128,8 +128,16 @@ impl HttpAnalyzer {
                 self.counted[0] += 1;
                 let host = h.host().unwrap_or("");
                 let path: &str = target;
-                let key: &RequestKey = &(*method, host, path);
-                ev.requests.add_ref(key, at);
+                let method: &str = method;
+                ev.requests.add_by(
+                    |r| r.cmp_fields(method, host, path),
+                    || Request {
+                        method: method.to_string(),
+                        host: host.to_string(),
+                        path: path.to_string(),
+                    },
+                    at,
+                );
                 if let Some(kind) = pki_kind(path, media.as_deref()) {
                     add_pki(ev, kind, host, path, at);
                 }
@@ -330,8 +338,15 @@ fn http_of(sink: &mut Evidence) -> &mut HttpEvidence {
 /// Records a PKI access of `kind` to `host` and `path` seen at `at` (allocating only when the
 /// flow has not shown it yet).
 fn add_pki(ev: &mut HttpEvidence, kind: &str, host: &str, path: &str, at: FrameRef) {
-    let key: &PkiKey = &(kind, host, path);
-    ev.pki.add_ref(key, at);
+    ev.pki.add_by(
+        |p| p.cmp_fields(kind, host, path),
+        || PkiAccess {
+            kind: kind.to_string(),
+            host: host.to_string(),
+            path: path.to_string(),
+        },
+        at,
+    );
 }
 
 /// One trailer line: its length including the line end, and whether it was the empty line.
