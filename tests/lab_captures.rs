@@ -340,29 +340,70 @@ fn interface_named_from_the_map_answer_when_the_bind_is_missing() {
     );
 }
 
-/// captures/lab_dns_fragmented_udp.pcap (captures/lab/record_fragments.sh): dig asks dnsmasq for
-/// a 3 kB TXT record; the answer leaves the server as three IPv4 fragments, frames 9, 10, 11
-/// (tshark: "Reassembled in #11"). The datagram is reassembled and read as DNS: one packet of
-/// the flow, counted at the frame that completed it, as tshark's conversation table counts it.
-#[test]
-fn ipv4_fragments_of_a_real_dns_answer_are_reassembled() {
-    let v = flows("lab_dns_fragmented_udp.pcap");
-    let c = &v["captures"][0];
-    // 15 frames: 2 ARP (not IP), 7 ICMPv6 housekeeping, and 6 decoded (8, 9+10+11, 12, 13).
+/// The fragmented DNS exchange of `record_fragments.sh` as certflow reports it: 15 frames of
+/// which 6 decoded (the query, the answer's fragments counted once reassembled, an A query and
+/// its answer); one flow of two exchanges and 4 packets, both answered NOERROR, the TXT query
+/// first at `query_frame`. Returns the capture's counts for the caller's own checks.
+fn assert_fragmented_dns_exchange(
+    file: &str,
+    client: &str,
+    server: &str,
+    query_frame: u64,
+) -> Value {
+    let v = flows(file);
+    let c = v["captures"][0].clone();
     assert_eq!(
         (c["packets"].as_u64(), c["decoded"].as_u64()),
-        (Some(15), Some(6))
+        (Some(15), Some(6)),
+        "{file}"
     );
-    let f = flow(&v, "10.78.0.100", "10.78.0.53", "udp", 53);
+    let f = flow(&v, client, server, "udp", 53);
     assert_eq!(f["connections"], 2);
+    assert_eq!(f["unanswered"], 0);
     assert_eq!(f["packets"], 4);
     let dns = &f["evidence"]["dns"];
     assert_eq!(dns["messages"]["response"], 2);
     assert_eq!(dns["rcodes"]["NOERROR"], 2);
     let q = facts(&dns["queries"]);
-    assert_eq!(q[0].1, 8);
+    assert_eq!(q[0].1, query_frame);
     assert!(
         q[0].0.contains("big.certflow.lab") && q[0].0.contains("TXT"),
         "{q:?}"
     );
+    c
+}
+
+/// captures/lab_dns_fragmented_udp.pcap (captures/lab/record_fragments.sh): dig asks dnsmasq for
+/// a 3 kB TXT record (frame 8); the answer leaves the server as three IPv4 fragments, frames 9,
+/// 10, 11 (tshark: "Reassembled in #11"). The datagram is reassembled and read as DNS: one
+/// packet of the flow, counted at the frame that completed it, as tshark's conversation table
+/// counts it.
+#[test]
+fn ipv4_fragments_of_a_real_dns_answer_are_reassembled() {
+    let c = assert_fragmented_dns_exchange(
+        "lab_dns_fragmented_udp.pcap",
+        "10.78.0.100",
+        "10.78.0.53",
+        8,
+    );
+    // The other 9 frames: 2 ARP (not IP), 7 ICMPv6 housekeeping.
+    assert_eq!(c["skipped"]["not_ip"], 2);
+    assert_eq!(c["skipped"]["icmp_not_unreachable"], 7);
+}
+
+/// captures/lab_dns_fragmented_udp_ipv6.pcap (`captures/lab/record_fragments.sh 6`): the same
+/// exchange over IPv6 (query at frame 7). dnsmasq's answer leaves as three fragments with an
+/// IPv6 Fragment header (RFC 8200 section 4.5), frames 8 (offset 0), 9 (offset 1448) and 10
+/// (the last; tshark: "IPv6 fragment (off=1448 more=y ident=0x6e7efbb4 nxt=17)" for 9 and the
+/// DNS response at 10).
+#[test]
+fn ipv6_fragments_of_a_real_dns_answer_are_reassembled() {
+    let c = assert_fragmented_dns_exchange(
+        "lab_dns_fragmented_udp_ipv6.pcap",
+        "fd78::100",
+        "fd78::53",
+        7,
+    );
+    // The other 9 frames are ICMPv6 housekeeping.
+    assert_eq!(c["skipped"]["icmp_not_unreachable"], 9);
 }

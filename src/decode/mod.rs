@@ -1,5 +1,5 @@
 //! Frames -> decoded packets: link layer, IPv4/IPv6 (etherparse, extension headers skipped),
-//! IPv4 reassembly, TCP, UDP, and ICMP/ICMPv6 destination-unreachable messages with the
+//! IPv4 and IPv6 reassembly, TCP, UDP, and ICMP/ICMPv6 destination-unreachable messages with the
 //! connection they quote.
 //!
 //! Borrowing only: a [`Packet`] points into the frame (or into the reassembly buffer for a
@@ -10,7 +10,7 @@ pub mod link;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use etherparse::{IpNumber, LaxIpSlice};
+use etherparse::{IpNumber, Ipv6ExtensionsSlice, LaxIpSlice};
 
 use crate::proto::Transport;
 
@@ -130,14 +130,12 @@ pub enum Skip {
     OtherIcmp,
     /// The TCP or UDP header is malformed or truncated.
     BadTransport,
-    /// An IPv4 fragment held for reassembly (counted as decoded once its datagram completes,
+    /// An IP fragment held for reassembly (counted as decoded once its datagram completes,
     /// as `IncompleteFragments` if it never does).
     FragmentHeld,
-    /// IPv4 fragments whose datagram never completed.
+    /// IP fragments whose datagram never completed.
     IncompleteFragments,
-    /// An IPv6 fragment (IPv6 reassembly is not implemented).
-    Ipv6Fragment,
-    /// An IPv4 fragment inside a tunnel (inner reassembly is not implemented).
+    /// An IP fragment inside a tunnel (inner reassembly is not implemented).
     TunnelledFragment,
     /// A GRE header certflow cannot follow.
     BadTunnel,
@@ -156,7 +154,6 @@ impl Skip {
             Skip::BadTransport => "bad_transport_header".into(),
             Skip::FragmentHeld => "ip_fragment_held".into(),
             Skip::IncompleteFragments => "incomplete_ip_fragments".into(),
-            Skip::Ipv6Fragment => "ipv6_fragment".into(),
             Skip::TunnelledFragment => "tunnelled_ip_fragment".into(),
             Skip::BadTunnel => "unsupported_tunnel".into(),
         }
@@ -166,7 +163,7 @@ impl Skip {
 /// Most tunnel layers (IP-in-IP, GRE, VXLAN, Geneve) peeled off one frame.
 pub const MAX_ENCAP_DEPTH: usize = 3;
 
-/// Decodes one frame. `defrag` holds IPv4 fragments across calls; when a fragment completes a
+/// Decodes one frame. `defrag` holds IPv4 and IPv6 fragments across calls; when a fragment completes a
 /// datagram the returned packet borrows the reassembled bytes from it. IP-in-IP (protocols 4 and
 /// 41) and GRE are unwrapped here (they carry no outer flow); UDP tunnels (VXLAN, Geneve) carry
 /// an outer flow of their own and are unwrapped by the caller with [`udp_tunnel`].
@@ -220,7 +217,7 @@ fn decode_ip<'a>(
                     src,
                     dst,
                     proto: p.ip_number.0,
-                    id: h.identification(),
+                    id: u32::from(h.identification()),
                 };
                 let offset = usize::from(h.fragments_offset().value()) * 8;
                 match defrag.add(key, offset, h.more_fragments(), p.payload, frame, ts_ns) {
@@ -228,8 +225,26 @@ fn decode_ip<'a>(
                     None => return Err(Skip::FragmentHeld),
                 }
             }
-            (LaxIpSlice::Ipv4(_), None) => return Err(Skip::TunnelledFragment),
-            (LaxIpSlice::Ipv6(_), _) => return Err(Skip::Ipv6Fragment),
+            (LaxIpSlice::Ipv6(_), Some(defrag)) => {
+                let f = defrag::ipv6_fragment(ip).ok_or(Skip::BadIp)?;
+                let key = defrag::Key {
+                    src,
+                    dst,
+                    proto: f.next,
+                    id: f.id,
+                };
+                match defrag.add(key, f.offset, f.more, f.data, frame, ts_ns) {
+                    // The fragmentable part may begin with extension headers of its own
+                    // (RFC 8200 section 4.5) before the upper-layer header.
+                    Some(done) => {
+                        let (_, proto, payload, _) =
+                            Ipv6ExtensionsSlice::from_slice_lax(IpNumber(f.next), done);
+                        (proto, payload)
+                    }
+                    None => return Err(Skip::FragmentHeld),
+                }
+            }
+            (_, None) => return Err(Skip::TunnelledFragment),
         }
     } else {
         (p.ip_number, p.payload)
