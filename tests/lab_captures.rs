@@ -407,3 +407,101 @@ fn ipv6_fragments_of_a_real_dns_answer_are_reassembled() {
     // The other 9 frames are ICMPv6 housekeeping.
     assert_eq!(c["skipped"]["icmp_not_unreachable"], 9);
 }
+
+/// The client -> DC flows of captures/lab_enroll_variants.pcapng (`captures/lab/record.sh
+/// variants`): protocol variants real clients produce that the story does not. Frames are those
+/// of its summary.md (tshark).
+const VARIANTS: &str = "lab_enroll_variants.pcapng";
+const LAB_CLIENT: &str = "10.77.0.100";
+const LAB_DC: &str = "10.77.0.10";
+
+/// certipy authenticates with the certificate it was just issued: a PKINIT AS-REQ over TCP
+/// (frame 88, padata PA-PAC-REQUEST and PA-PK-AS-REQ, RFC 4556) that Samba's KDC, not set up for
+/// PKINIT, answers with KRB-ERROR 31 (frame 91). MIT kinit's AS-REQs over UDP carry no
+/// PA-PK-AS-REQ, so that flow says no PKINIT.
+#[test]
+fn certipy_pkinit_request_is_recognised() {
+    let v = flows(VARIANTS);
+    let tcp = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 88)["evidence"]["kerberos"];
+    assert_eq!(tcp["pkinit"], true);
+    let padata = facts(&tcp["padata_types"]);
+    assert!(
+        padata.contains(&(r#"{"code":16,"name":"PA-PK-AS-REQ"}"#.into(), 88)),
+        "{padata:?}"
+    );
+    assert!(padata.contains(&(r#"{"code":128,"name":"PA-PAC-REQUEST"}"#.into(), 88)));
+    let errors = facts(&tcp["errors"]);
+    assert_eq!(
+        errors[0],
+        (
+            r#"{"code":31,"name":"KRB_AP_ERR_BAD_INTEGRITY"}"#.into(),
+            91
+        )
+    );
+    let udp = &flow(&v, LAB_CLIENT, LAB_DC, "udp", 88)["evidence"]["kerberos"];
+    assert_eq!(udp["pkinit"], false);
+}
+
+/// With udp_preference_limit raised, MIT kvno sends its TGS-REQ for cifs/dc1 over UDP; carrying
+/// the TGT, it leaves in two IPv4 fragments, frames 102 (offset 0) and 103 (tshark: TGS-REQ,
+/// sname cifs/dc1.certflow.lab), answered KRB_ERR_RESPONSE_TOO_BIG (104).
+#[test]
+fn kerberos_request_in_ipv4_fragments_is_read() {
+    let v = flows(VARIANTS);
+    let f = flow(&v, LAB_CLIENT, LAB_DC, "udp", 88);
+    let krb = &f["evidence"]["kerberos"];
+    assert_eq!(krb["malformed"], 0);
+    assert!(facts(&krb["msg_types"]).contains(&(r#"{"code":12,"name":"TGS-REQ"}"#.into(), 103)));
+    assert!(facts(&krb["spns"]).contains(&("cifs/dc1.certflow.lab".into(), 103)));
+    // Five exchanges, each request and its answer: the two fragments count as one packet.
+    assert_eq!(
+        (f["connections"].as_u64(), f["packets"].as_u64()),
+        (Some(5), Some(10))
+    );
+    assert_eq!(f["unanswered"], 0);
+}
+
+/// `host -T` asks over TCP 53 (SYN frame 3, query 6, answer 8); smbclient
+/// `--client-protection=encrypt` turns SMB 3.1.1 encryption on after the session setup (first
+/// transform header at frame 214); ldapwhoami sends the Who am I? extended operation (RFC 4532,
+/// frame 249), which Samba refuses with protocolError (250).
+#[test]
+fn dns_over_tcp_smb3_encryption_and_ldap_extended_operation() {
+    let v = flows(VARIANTS);
+    let dns = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 53);
+    assert_eq!(
+        (dns["service"].as_str(), dns["first_frame"].as_u64()),
+        (Some("dns"), Some(3))
+    );
+    assert_eq!(
+        facts(&dns["evidence"]["dns"]["queries"]),
+        vec![(
+            r#"{"name":"_kerberos._tcp.certflow.lab","type":"SRV"}"#.into(),
+            6
+        )]
+    );
+    assert_eq!(
+        facts(&dns["evidence"]["dns"]["srv"]),
+        vec![(
+            r#"{"name":"_kerberos._tcp.certflow.lab","port":88,"target":"dc1.certflow.lab"}"#
+                .into(),
+            8
+        )]
+    );
+    let smb = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 445)["evidence"]["smb"];
+    assert_eq!(facts(&smb["dialect"]), vec![("3.1.1".into(), 170)]);
+    assert_eq!(smb["encrypted"], true);
+    assert_eq!(
+        facts(&smb["encryption"]),
+        vec![("transform_header".into(), 214)]
+    );
+    let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(
+        facts(&ldap["extended_ops"]),
+        vec![("1.3.6.1.4.1.4203.1.11.3".into(), 249)]
+    );
+    assert!(facts(&ldap["results"]).contains(&(
+        r#"{"code":2,"name":"protocolError","op":"extendedResp"}"#.into(),
+        250
+    )));
+}

@@ -14,6 +14,9 @@
 #   https      lab_enroll_https_cep_ces_only.pcapng         client -> CEP/CES on 443 only
 #   ipv6       lab_enroll_story_ipv6.pcapng                 the story over IPv6 (fd77::/64)
 #   vlan       lab_enroll_story_vlan77.pcap                 the story with 802.1Q tags (tc/eBPF)
+#   variants   lab_enroll_variants.pcapng                   PKINIT (certipy auth), Kerberos over
+#                                                            UDP in IPv4 fragments, SMB3
+#                                                            encryption, DNS over TCP, LDAP Who am I?
 #
 # The lab: namespaces cf-dc (10.77.0.10, dc1, Samba AD DC), cf-ca (10.77.0.20, ca1 + pki, the
 # impacket CA stand-in and the CRL/AIA web server), cf-ces (10.77.0.30, ces, CEP/CES over HTTPS),
@@ -357,6 +360,34 @@ scn_vlan() {
         IFS=: read -r name _ _ <<<"$h"
         nsx "$name" tc qdisc del dev eth0 clsact
     done
+}
+
+# What real clients also do that the story does not: certipy authenticates with the certificate
+# it was just issued (PKINIT, RFC 4556; Samba's KDC is not set up for it and answers with an
+# error), MIT tools keep Kerberos on UDP whatever the size (udp_preference_limit raised), so
+# requests carrying a ticket leave in IPv4 fragments; smbclient insists on SMB3
+# encryption; host asks over TCP; ldapwhoami sends the Who am I? extended operation (RFC 4532).
+scn_variants() {
+    cli_reset
+    ca_start 0
+    sed 's/^\[libdefaults\]$/[libdefaults]\n    udp_preference_limit = 65535/' \
+        "$WORK/cli/krb5.conf" >"$WORK/cli/krb5-udp.conf"
+    capture_start "$OUT/lab_enroll_variants.pcapng"
+    cli host -T -t SRV _kerberos._tcp.$DOMAIN >/dev/null
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    step_certipy -dynamic-endpoint
+    (cd "$WORK/cli" && cli timeout 60 certipy auth -pfx alice.pfx -dc-ip "$DC_IP" \
+        -domain "$DOMAIN" -username alice) >"$WORK/certipy-auth.out" 2>&1
+    log "certipy auth: $(tr '\n' ' ' <"$WORK/certipy-auth.out" | cut -c1-300)"
+    # Over UDP only: the TGS-REQ carries the TGT and leaves in two IPv4 fragments; the new
+    # kinit's AS-REQ with PA-ENC-TIMESTAMP is answered RESPONSE_TOO_BIG, and MIT goes to TCP.
+    cli env KRB5_CONFIG="$WORK/cli/krb5-udp.conf" kvno cifs/dc1.$DOMAIN >/dev/null
+    echo "$ALICE_PASS" | cli env KRB5_CONFIG="$WORK/cli/krb5-udp.conf" kinit alice@$REALM >/dev/null
+    cli smbclient -L //dc1.$DOMAIN --use-kerberos=required --client-protection=encrypt \
+        -s "$WORK/cli/smb.conf" </dev/null >"$WORK/smb-encrypt.out" 2>&1
+    log "smbclient encrypt: $(head -3 "$WORK/smb-encrypt.out" | tr '\n' ' ')"
+    cli ldapwhoami -x -H ldap://dc1.$DOMAIN -D "alice@$DOMAIN" -w "$ALICE_PASS" >/dev/null
+    capture_stop
 }
 
 run() {
