@@ -505,3 +505,50 @@ fn dns_over_tcp_smb3_encryption_and_ldap_extended_operation() {
         250
     )));
 }
+
+/// captures/lab_enroll_small_segments.pcap (`captures/lab/record.sh smallmss`): the story, the
+/// LDAP variants, SMB and the HTTPS enrollment with every host advertising a TCP MSS of 128, so
+/// that no segment carries more than 116 bytes and every longer message is cut (a TGS-REQ into
+/// 16 segments, the CES certificate into more). Frames are those of its summary.md (tshark).
+#[test]
+fn messages_cut_into_small_segments_are_reassembled() {
+    let v = flows("lab_enroll_small_segments.pcap");
+    for f in v["flows"].as_array().unwrap() {
+        assert!(f.get("stream_loss").is_none(), "{f}");
+    }
+    // Every Kerberos request over TCP, the last one (frames 790-814) from smbclient, whose
+    // Heimdal library wrote its nonce as a negative INTEGER.
+    let krb = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 88)["evidence"]["kerberos"];
+    assert_eq!(krb["malformed"], 0);
+    assert_eq!(
+        facts(&krb["spns"]),
+        vec![
+            ("krbtgt/CERTFLOW.LAB".into(), 59),
+            ("ldap/dc1.certflow.lab".into(), 131),
+            ("HOST/ca1.certflow.lab".into(), 207),
+            ("RPCSS/ca1.certflow.lab".into(), 283),
+            ("cifs/dc1.certflow.lab".into(), 814),
+        ]
+    );
+    // The endpoint map's answers (445, 461) and the ICertPassage request (489).
+    let epm = flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 135);
+    assert_eq!(maps(epm, "ICertPassage"), vec![(49641, 445), (49641, 461)]);
+    let icpr = interface(
+        flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 49641),
+        "ICertPassage",
+    );
+    assert_eq!(icpr["auth_level"], "privacy");
+    assert_eq!(icpr["opnums"][0]["frame"], 489);
+    // The LDAP discovery searches (336, 360) and the CES server's certificate (1007).
+    let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    let bases = facts(&ldap["search_bases"]);
+    assert!(bases.contains(&(
+        "CN=Enrollment Services,CN=Public Key Services,CN=Services,CN=Configuration,DC=certflow,DC=lab".into(),
+        336
+    )), "{bases:?}");
+    let tls = &flow(&v, LAB_CLIENT, "10.77.0.30", "tcp", 443)["evidence"]["tls"];
+    assert_eq!(
+        facts(&tls["cert_subject"]),
+        vec![("CN=ces.certflow.lab".into(), 1007)]
+    );
+}

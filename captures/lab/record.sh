@@ -14,6 +14,8 @@
 #   https      lab_enroll_https_cep_ces_only.pcapng         client -> CEP/CES on 443 only
 #   ipv6       lab_enroll_story_ipv6.pcapng                 the story over IPv6 (fd77::/64)
 #   vlan       lab_enroll_story_vlan77.pcap                 the story with 802.1Q tags (tc/eBPF)
+#   smallmss   lab_enroll_small_segments.pcap               story, LDAP variants, SMB and HTTPS
+#                                                            with a TCP MSS of 128 bytes
 #   variants   lab_enroll_variants.pcapng                   PKINIT (certipy auth), Kerberos over
 #                                                            UDP in IPv4 fragments, SMB3
 #                                                            encryption, DNS over TCP, LDAP Who am I?
@@ -316,18 +318,50 @@ scn_regress() {
     done
 }
 
-scn_https() {
-    cli_reset
-    ces_start
-    capture_start "$OUT/lab_enroll_https_cep_ces_only.pcapng"
+# CEP GetPolicies and CES enrollment over HTTPS (ces_client.py), then curl to the CEP URL.
+step_https() {
     cli "$VENV/bin/python" "$LAB_DIR/ces_client.py" --host ces.$DOMAIN --ip "$CES_IP" \
         --cacert "$WORK/pki/ca.crt" --user alice --password "$ALICE_PASS" --out "$WORK/cli" \
         >"$WORK/ces_client.out" 2>&1
     (cd "$WORK/cli" && cli curl -sS --cacert "$WORK/pki/ca.crt" \
         --resolve "ces.$DOMAIN:443:$CES_IP" -o cep.xml \
         "https://ces.$DOMAIN/ADPolicyProvider_CEP_Kerberos/service.svc/CEP")
-    capture_stop
     log "ces client: $(tail -2 "$WORK/ces_client.out" | tr '\n' ' ')"
+}
+
+scn_https() {
+    cli_reset
+    ces_start
+    capture_start "$OUT/lab_enroll_https_cep_ces_only.pcapng"
+    step_https
+    capture_stop
+}
+
+# mss_all N: every host advertises a TCP MSS of N on the lab subnet (0: the default again).
+mss_all() {
+    local h name v4 mss=()
+    [ "$1" != 0 ] && mss=(advmss "$1")
+    for h in $HOSTS; do
+        IFS=: read -r name v4 _ <<<"$h"
+        nsx "$name" ip route replace 10.77.0.0/24 dev eth0 proto kernel scope link src "$v4" "${mss[@]}"
+    done
+}
+
+# The story, the LDAP variants, SMB and the HTTPS enrollment with every host advertising a TCP
+# MSS of 128 bytes: every message longer than that is cut across TCP segments (Kerberos over
+# TCP, LDAP, TLS hellos and certificates, DCE/RPC PDUs, SMB2, HTTP), as on a small-MTU link.
+scn_smallmss() {
+    mss_all 128
+    cli_reset
+    ca_start 0
+    ces_start
+    capture_start "$OUT/lab_enroll_small_segments.pcap"
+    scn_story_steps
+    step_ldap_variants
+    step_smb
+    step_https
+    capture_stop
+    mss_all 0
 }
 
 # The story over IPv6 only (the lab is brought up again without IPv4 addresses).
