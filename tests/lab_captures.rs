@@ -506,6 +506,41 @@ fn dns_over_tcp_smb3_encryption_and_ldap_extended_operation() {
     )));
 }
 
+/// What a story recording with the LDAP variants, SMB and the HTTPS enrollment must show however
+/// its TCP segments were cut or lost: no flow with stream loss, no malformed Kerberos, the SPNs
+/// requested over TCP 88 at their frames, the endpoint map's answers for ICertPassage (port,
+/// frame), the ICPR request at level 6 on that port, and the CES server's certificate.
+struct Story<'a> {
+    spns: &'a [(&'a str, u64)],
+    maps: &'a [(u64, u64)],
+    icpr_request: u64,
+    cert_frame: u64,
+}
+
+fn assert_story_reassembled(v: &Value, want: &Story) {
+    for f in v["flows"].as_array().unwrap() {
+        assert!(f.get("stream_loss").is_none(), "{f}");
+    }
+    let krb = &flow(v, LAB_CLIENT, LAB_DC, "tcp", 88)["evidence"]["kerberos"];
+    assert_eq!(krb["malformed"], 0);
+    let spns: Vec<(String, u64)> = want.spns.iter().map(|(s, n)| (s.to_string(), *n)).collect();
+    assert_eq!(facts(&krb["spns"]), spns);
+    let epm = flow(v, LAB_CLIENT, "10.77.0.20", "tcp", 135);
+    assert_eq!(maps(epm, "ICertPassage"), want.maps);
+    let port = want.maps[0].0;
+    let icpr = interface(
+        flow(v, LAB_CLIENT, "10.77.0.20", "tcp", port),
+        "ICertPassage",
+    );
+    assert_eq!(icpr["auth_level"], "privacy");
+    assert_eq!(icpr["opnums"][0]["frame"], want.icpr_request);
+    let tls = &flow(v, LAB_CLIENT, "10.77.0.30", "tcp", 443)["evidence"]["tls"];
+    assert_eq!(
+        facts(&tls["cert_subject"]),
+        vec![("CN=ces.certflow.lab".into(), want.cert_frame)]
+    );
+}
+
 /// captures/lab_enroll_small_segments.pcap (`captures/lab/record.sh smallmss`): the story, the
 /// LDAP variants, SMB and the HTTPS enrollment with every host advertising a TCP MSS of 128, so
 /// that no segment carries more than 116 bytes and every longer message is cut (a TGS-REQ into
@@ -513,42 +548,66 @@ fn dns_over_tcp_smb3_encryption_and_ldap_extended_operation() {
 #[test]
 fn messages_cut_into_small_segments_are_reassembled() {
     let v = flows("lab_enroll_small_segments.pcap");
-    for f in v["flows"].as_array().unwrap() {
-        assert!(f.get("stream_loss").is_none(), "{f}");
-    }
-    // Every Kerberos request over TCP, the last one (frames 790-814) from smbclient, whose
-    // Heimdal library wrote its nonce as a negative INTEGER.
-    let krb = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 88)["evidence"]["kerberos"];
-    assert_eq!(krb["malformed"], 0);
-    assert_eq!(
-        facts(&krb["spns"]),
-        vec![
-            ("krbtgt/CERTFLOW.LAB".into(), 59),
-            ("ldap/dc1.certflow.lab".into(), 131),
-            ("HOST/ca1.certflow.lab".into(), 207),
-            ("RPCSS/ca1.certflow.lab".into(), 283),
-            ("cifs/dc1.certflow.lab".into(), 814),
-        ]
+    // The last TGS-REQ (frames 790-814) comes from smbclient, whose Heimdal library wrote its
+    // nonce as a negative INTEGER.
+    assert_story_reassembled(
+        &v,
+        &Story {
+            spns: &[
+                ("krbtgt/CERTFLOW.LAB", 59),
+                ("ldap/dc1.certflow.lab", 131),
+                ("HOST/ca1.certflow.lab", 207),
+                ("RPCSS/ca1.certflow.lab", 283),
+                ("cifs/dc1.certflow.lab", 814),
+            ],
+            maps: &[(49641, 445), (49641, 461)],
+            icpr_request: 489,
+            cert_frame: 1007,
+        },
     );
-    // The endpoint map's answers (445, 461) and the ICertPassage request (489).
-    let epm = flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 135);
-    assert_eq!(maps(epm, "ICertPassage"), vec![(49641, 445), (49641, 461)]);
-    let icpr = interface(
-        flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 49641),
-        "ICertPassage",
-    );
-    assert_eq!(icpr["auth_level"], "privacy");
-    assert_eq!(icpr["opnums"][0]["frame"], 489);
-    // The LDAP discovery searches (336, 360) and the CES server's certificate (1007).
+    // A discovery search cut across segments (336).
     let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
     let bases = facts(&ldap["search_bases"]);
-    assert!(bases.contains(&(
-        "CN=Enrollment Services,CN=Public Key Services,CN=Services,CN=Configuration,DC=certflow,DC=lab".into(),
-        336
-    )), "{bases:?}");
-    let tls = &flow(&v, LAB_CLIENT, "10.77.0.30", "tcp", 443)["evidence"]["tls"];
+    assert!(
+        bases.contains(&(
+            "CN=Enrollment Services,CN=Public Key Services,CN=Services,CN=Configuration,DC=certflow,DC=lab"
+                .into(),
+            336
+        )),
+        "{bases:?}"
+    );
+}
+
+/// captures/lab_enroll_lossy_network.pcap (`captures/lab/record.sh lossy`): the same steps with
+/// an MSS of 256 while every host drops about 1 TCP segment in 20 on the way out and 1 in 20 on
+/// the way in. tshark flags retransmissions (a segment of the TGS-REQ for ldap/dc1 again at 98,
+/// after 96), fast (748) and spurious (770) ones in the CES connection, and overlapping data;
+/// the hosts' stacks recovered, so every message is whole in the capture, and certflow must read
+/// each once.
+#[test]
+fn retransmitted_and_duplicated_segments_are_read_once() {
+    let v = flows("lab_enroll_lossy_network.pcap");
+    assert_story_reassembled(
+        &v,
+        &Story {
+            spns: &[
+                ("krbtgt/CERTFLOW.LAB", 53),
+                ("ldap/dc1.certflow.lab", 96),
+                ("HOST/ca1.certflow.lab", 143),
+                ("RPCSS/ca1.certflow.lab", 192),
+                ("cifs/dc1.certflow.lab", 566),
+            ],
+            maps: &[(56208, 307), (56208, 319)],
+            icpr_request: 338,
+            cert_frame: 680,
+        },
+    );
+    let http = &flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 80)["evidence"]["http"];
     assert_eq!(
-        facts(&tls["cert_subject"]),
-        vec![("CN=ces.certflow.lab".into(), 1007)]
+        facts(&http["requests"])
+            .iter()
+            .map(|r| r.1)
+            .collect::<Vec<_>>(),
+        vec![372, 396]
     );
 }
