@@ -611,3 +611,26 @@ fn retransmitted_and_duplicated_segments_are_read_once() {
         vec![372, 396]
     );
 }
+
+/// captures/lab_ldap_ntlm_binds.pcapng (`captures/lab/record.sh ldapntlm`): LDAP with NTLM as
+/// the Python AD tools bind. impacket's GetADUsers binds with SASL GSS-SPNEGO carrying NTLMSSP
+/// (frames 6, 10; success 11) and then seals its search (12, 13); certipy find (ldap3) opens a
+/// Sicily bind with sicilyPackageDiscovery (MS-ADTS 5.1.1.1.3, frame 20), which Samba answers by
+/// closing the connection; its second try over LDAPS (25-40) is TLS 1.2.
+#[test]
+fn ntlm_binds_sasl_and_sicily() {
+    let v = flows("lab_ldap_ntlm_binds.pcapng");
+    let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(ldap["malformed"], 0);
+    assert_eq!(
+        facts(&ldap["binds"]),
+        vec![("sasl:GSS-SPNEGO".into(), 6), ("sicily".into(), 20)]
+    );
+    assert_eq!(ldap["sasl_frames"], 2);
+    let ldaps = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 636);
+    assert_eq!(ldaps["service"], "ldaps");
+    assert_eq!(
+        facts(&ldaps["evidence"]["tls"]["server_version"]),
+        vec![("TLS 1.2".into(), 30)]
+    );
+}

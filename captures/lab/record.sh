@@ -426,6 +426,23 @@ scn_variants() {
     capture_stop
 }
 
+# LDAP with NTLM, the way Windows tools and the Python AD tools bind: impacket's GetADUsers
+# (its own LDAP client: a sicilyNegotiate / sicilyResponse bind, MS-ADTS 5.1.1.1.3) and
+# certipy find (ldap3: NTLM over SASL-less "sicily" as well) over LDAP and LDAPS.
+scn_ldapntlm() {
+    cli_reset
+    capture_start "$OUT/lab_ldap_ntlm_binds.pcapng"
+    cli GetADUsers.py -all -dc-ip "$DC_IP" "$DOMAIN/alice:$ALICE_PASS" >"$WORK/getadusers.out" 2>&1
+    log "GetADUsers: $(tail -3 "$WORK/getadusers.out" | tr '\n' ' ')"
+    local scheme
+    for scheme in ldap ldaps; do
+        (cd "$WORK/cli" && cli timeout 60 certipy find -u "alice@$DOMAIN" -p "$ALICE_PASS" \
+            -dc-ip "$DC_IP" -scheme "$scheme" -stdout) >"$WORK/certipy-find-$scheme.out" 2>&1
+        log "certipy find ($scheme): $(grep -E 'rror|Found|Got|Trying' "$WORK/certipy-find-$scheme.out" | head -4 | tr '\n' ' ')"
+    done
+    capture_stop
+}
+
 # lossy_all on|off: every host drops about 1 in 20 TCP segments it sends and 1 in 20 it receives
 # (nftables `numgen random`; this kernel has no netem). A segment dropped on the way out never
 # reaches the bridge: the capture sees a hole, the later segments, then the retransmission (out

@@ -11,7 +11,8 @@
 //! unbindRequest) are first tried by a fast path ([`parse_message`] calls `parse_simple`) that
 //! reads them with the BER helper and accepts only a subset of what ldap-parser accepts, with
 //! the same result; everything else, including every message ldap-parser would reject, goes to
-//! ldap-parser.
+//! ldap-parser. The one exception is the Sicily bind (MS-ADTS 5.1.1.1.3), read only by the fast
+//! path because ldap-parser does not know it.
 
 use std::borrow::Cow;
 
@@ -227,10 +228,15 @@ pub enum BindKind {
     Simple,
     /// SASL bind with this mechanism (RFC 4513 5.2): GSS-SPNEGO, GSSAPI, EXTERNAL ...
     Sasl(String),
+    /// Microsoft's Sicily bind (MS-ADTS 5.1.1.1.3): NTLM outside SASL, in the authentication
+    /// choices `sicilyPackageDiscovery [9]`, `sicilyNegotiate [10]` and `sicilyResponse [11]`
+    /// (each an OCTET STRING). ldap3 (hence certipy) and Windows' own clients bind this way with
+    /// NTLM; ldap-parser does not know these choices.
+    Sicily,
 }
 
 impl BindKind {
-    /// "anonymous", "unauthenticated", "simple" or `"sasl:<mechanism>"`; borrowed for the
+    /// "anonymous", "unauthenticated", "simple", "sicily" or `"sasl:<mechanism>"`; borrowed for the
     /// simple kinds and the SASL mechanisms Windows clients use (GSS-SPNEGO, GSSAPI, RFC 4752;
     /// EXTERNAL, RFC 4422 appendix A; DIGEST-MD5, RFC 2831), so labelling them allocates nothing.
     pub fn label(&self) -> Cow<'static, str> {
@@ -238,6 +244,7 @@ impl BindKind {
             BindKind::Anonymous => Cow::Borrowed("anonymous"),
             BindKind::Unauthenticated => Cow::Borrowed("unauthenticated"),
             BindKind::Simple => Cow::Borrowed("simple"),
+            BindKind::Sicily => Cow::Borrowed("sicily"),
             BindKind::Sasl(m) => match m.as_str() {
                 "GSS-SPNEGO" => Cow::Borrowed("sasl:GSS-SPNEGO"),
                 "GSSAPI" => Cow::Borrowed("sasl:GSSAPI"),
@@ -590,6 +597,10 @@ fn fast_search(c: &[u8]) -> Option<Detail> {
 /// ldap-parser's reading taken here: a one-octet version (ldap-parser reads a `u8` below
 /// 128), exact identifier octets (ldap-parser looks only at the tag number of the choice, and
 /// reads the SASL credentials past the end of `[3]` if they are not inside it).
+///
+/// One choice is read here beyond ldap-parser, which refuses it: the Sicily steps `[9]`,
+/// `[10]`, `[11]` (primitive `89`, `8a`, `8b`, MS-ADTS 5.1.1.1.3), as certipy's ldap3 sends
+/// them (`captures/lab_ldap_ntlm_binds.pcapng` frame 20: `89 00`, sicilyPackageDiscovery).
 fn fast_bind(c: &[u8]) -> Option<Detail> {
     let [0x02, 0x01, version, ref rest @ ..] = *c else {
         return None;
@@ -606,6 +617,7 @@ fn fast_bind(c: &[u8]) -> Option<Detail> {
         0x80 if auth.is_empty() && name.is_empty() => (BindKind::Anonymous, None),
         0x80 if auth.is_empty() => (BindKind::Unauthenticated, None),
         0x80 => (BindKind::Simple, None),
+        0x89..=0x8b => (BindKind::Sicily, None),
         0xa3 => {
             let (mech, rest) = ldap_string(auth)?;
             let cred = match ber::split(rest) {
@@ -1030,7 +1042,17 @@ mod tests {
     fn agree(b: &[u8]) -> bool {
         let fast = parse_simple(b);
         if let Some(f) = &fast {
-            assert_eq!(Ok(f), parse_with_library(b).as_ref(), "{b:02x?}");
+            // A Sicily bind is the one message the fast path reads and ldap-parser refuses.
+            let sicily = matches!(
+                f.detail,
+                Detail::Bind {
+                    kind: BindKind::Sicily,
+                    ..
+                }
+            );
+            if !sicily {
+                assert_eq!(Ok(f), parse_with_library(b).as_ref(), "{b:02x?}");
+            }
         }
         fast.is_some()
     }
@@ -1067,6 +1089,42 @@ mod tests {
             crate::proto::testutil::count_accepted_mutants(simple_ones, rounds, &mut r, agree);
         eprintln!("{accepted} mutated messages accepted by both paths");
         assert!(accepted > 0);
+    }
+
+    #[test]
+    fn sicily_bind_is_read() {
+        // captures/lab_ldap_ntlm_binds.pcapng frame 20, tcp.payload: certipy's ldap3 starts an
+        // NTLM bind with sicilyPackageDiscovery [9] (tshark 4.0: "Unknown auth").
+        let b = hex("300c020101600702010304008900");
+        let m = parse_message(&b).expect("sicily bind");
+        assert_eq!(m.op, 0);
+        assert_eq!(
+            m.detail,
+            Detail::Bind {
+                name: String::new(),
+                kind: BindKind::Sicily,
+                krb_sname: None
+            }
+        );
+        assert_eq!(BindKind::Sicily.label(), "sicily");
+        assert!(parse_with_library(&b).is_err());
+        // sicilyNegotiate [10] and sicilyResponse [11] carry an NTLMSSP message: the same
+        // bind with the choice changed and five octets ("NTLMS") of content.
+        for tag in ["8a", "8b"] {
+            let b = hex(&format!("3011020101600c0201030400{tag}054e544c4d53"));
+            assert!(matches!(
+                parse_message(&b).map(|m| m.detail),
+                Ok(Detail::Bind {
+                    kind: BindKind::Sicily,
+                    ..
+                })
+            ));
+        }
+        // Another context-specific choice, or the discovery step cut short: not a Sicily bind.
+        assert!(parse_message(&hex("300c02010160070201030400a800")).is_err());
+        for n in 0..b.len() {
+            assert!(parse_message(&b[..n]).is_err(), "prefix {n}");
+        }
     }
 
     #[test]
