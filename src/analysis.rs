@@ -21,6 +21,9 @@ pub struct CaptureSummary {
     pub decoded: u64,
     /// Frames not decoded, by reason.
     pub skipped: BTreeMap<String, u64>,
+    /// Frames captured shorter than they were on the wire (a snap length): what they carried
+    /// past the cut is missing from the evidence, and their flows say so.
+    pub truncated_frames: u64,
     /// Packets decoded inside UDP tunnels (VXLAN, Geneve), in addition to their outer packet.
     pub tunnelled: u64,
     /// Packets inside UDP tunnels that could not be decoded, by reason.
@@ -71,6 +74,7 @@ fn udp_tunnel(pkt: &decode::Packet, scratch: &mut Vec<u8>) -> Option<u32> {
         sport,
         dport,
         payload,
+        ..
     } = pkt.l4
     else {
         return None;
@@ -105,7 +109,9 @@ pub fn analyze_with(
         let mut encapsulated: BTreeMap<Skip, u64> = BTreeMap::new();
         let mut inner_decoded = 0u64;
         let mut scratch: Vec<u8> = Vec::new();
+        let mut truncated_frames = 0u64;
         let mut on_frame = |f: &capture::Frame| {
+            truncated_frames += u64::from(f.data.len() < f.orig_len as usize);
             let completed_before = defrag.completed;
             let at = FrameRef::new(capture_idx, f.number);
             let mut tunnel = None;
@@ -149,6 +155,7 @@ pub fn analyze_with(
             info,
             decoded,
             skipped: skipped.into_iter().map(|(k, v)| (k.reason(), v)).collect(),
+            truncated_frames,
             tunnelled: inner_decoded,
             tunnelled_skipped: encapsulated
                 .into_iter()

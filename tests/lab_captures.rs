@@ -634,3 +634,36 @@ fn ntlm_binds_sasl_and_sicily() {
         vec![("TLS 1.2".into(), 30)]
     );
 }
+
+/// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
+/// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
+/// capture says how many frames were cut; a flow whose messages were all cut says its bytes are
+/// missing rather than that its content is not what the port suggests; and a whole message
+/// after a cut one is read at its own frame: the CA's unbindRequest at 16, after its
+/// searchRequest cut at 14 (175 bytes, 134 captured).
+#[test]
+fn frames_cut_by_the_snap_length_are_counted_and_said() {
+    let v = flows("lab_enroll_snaplen_200.pcap");
+    assert_eq!(v["captures"][0]["truncated_frames"], 42);
+    let krb = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 88);
+    assert_eq!(
+        facts(&krb["evidence"]["notes"]),
+        vec![(
+            "no recognisable kerberos content on port 88: bytes are missing from the capture (snap length or loss)".into(),
+            50
+        )]
+    );
+    assert!(krb["stream_loss"]["missing_bytes"].as_u64() > Some(0));
+    let ca_ldap = &flow(&v, "10.77.0.20", LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(
+        facts(&ca_ldap["operations"]),
+        vec![
+            ("bindRequest".into(), 10),
+            ("bindResponse".into(), 12),
+            ("unbindRequest".into(), 16)
+        ]
+    );
+    // Small messages are whole: the CLDAP ping.
+    let cldap = &flow(&v, LAB_CLIENT, LAB_DC, "udp", 389)["evidence"]["ldap"];
+    assert_eq!(facts(&cldap["operations"])[0], ("searchRequest".into(), 24));
+}

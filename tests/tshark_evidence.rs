@@ -53,6 +53,10 @@
 //! - TLS inside QUIC (RFC 9001) is not read by certflow: frames with `quic` are left out.
 //! - DCE/RPC over SMB1 named pipes (`smb` in `frame.protocols`, NetBIOS port 139) is not read
 //!   by certflow (SMB2 pipes are).
+//! - A message in a frame cut by the snap length (`frame.cap_len < frame.len`) is not read by
+//!   certflow: tshark reads its first fields, certflow only whole messages. A fact tshark dates
+//!   at such a frame, and certflow lacks or dates later, is left out when certflow reports the
+//!   capture's cut frames (`truncated_frames`).
 //!
 //! GREASE TLS versions (RFC 8701) are left out on both sides.
 
@@ -1366,6 +1370,15 @@ fn compare_with(
     theirs_kerberos(path, &flows, &mut theirs, &mut nested);
     let mut ours = ours(&flows);
     hosts(&v, &mut theirs, &mut ours);
+    let cut = cut_frames(path);
+    let reported_cut: u64 = v["captures"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c["truncated_frames"].as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
     let mut lines = Vec::new();
     let mut stats: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     let keys: BTreeSet<_> = theirs.keys().chain(ours.keys()).cloned().collect();
@@ -1378,6 +1391,19 @@ fn compare_with(
             (Some(t), Some(o)) if *t == *o || *t == 0 || *o == 0 => st.1 += 1,
             (Some(_), Some(o)) if spans.get(&k).is_some_and(|(lo, hi)| lo <= o && o <= hi) => {
                 st.1 += 1
+            }
+            (Some(t), o) if cut.contains(t) && o.is_none_or(|o| o > t) => {
+                st.0 -= 1;
+                let ex = stats.entry("excluded: cut frame").or_default();
+                ex.0 += 1;
+                if reported_cut == cut.len() as u64 {
+                    ex.1 += 1;
+                } else {
+                    lines.push(format!(
+                        "{head}: in cut frame {t}, but certflow reports {reported_cut} cut frames, tshark {}",
+                        cut.len()
+                    ));
+                }
             }
             (Some(t), Some(o)) => {
                 lines.push(format!("{head}: first frame tshark {t}, certflow {o}"))
@@ -1415,6 +1441,22 @@ fn compare_with(
         }
     }
     (lines, stats, skipped)
+}
+
+/// Frames captured shorter than they were on the wire (a snap length).
+fn cut_frames(path: &Path) -> BTreeSet<u64> {
+    let text = common::tshark(&[
+        "-n",
+        "-r",
+        path.to_str().expect("utf-8 path"),
+        "-Y",
+        "frame.cap_len < frame.len",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]);
+    text.lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
 /// Runs the comparison over `captures` and checks the result against [`KNOWN_DISAGREEMENTS`].

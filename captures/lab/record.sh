@@ -18,6 +18,7 @@
 #                                                            with a TCP MSS of 128 bytes
 #   lossy      lab_enroll_lossy_network.pcap                the same with 1 TCP segment in 20
 #                                                            dropped at each end, MSS 256
+#   snaplen    lab_enroll_snaplen_200.pcap                  the story, tcpdump -s 200
 #   variants   lab_enroll_variants.pcapng                   PKINIT (certipy auth), Kerberos over
 #                                                            UDP in IPv4 fragments, SMB3
 #                                                            encryption, DNS over TCP, LDAP Who am I?
@@ -51,14 +52,15 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # ---------------------------------------------------------------- capture
-# capture_start FILE  (.pcap -> tcpdump, .pcapng -> dumpcap) on br0 inside cf-br.
+# capture_start FILE [SNAPLEN]  (.pcap -> tcpdump, .pcapng -> dumpcap) on br0 inside cf-br;
+# SNAPLEN 0 (the default) keeps whole frames.
 capture_start() {
-    local file=$1
+    local file=$1 snap=${2:-0}
     rm -f "$file"
     if [[ $file == *.pcapng ]]; then
-        ip netns exec cf-br dumpcap -q -i br0 -s 0 -w "$file" >"$WORK/capture.log" 2>&1 &
+        ip netns exec cf-br dumpcap -q -i br0 -s "$snap" -w "$file" >"$WORK/capture.log" 2>&1 &
     else
-        ip netns exec cf-br tcpdump -q -i br0 -s 0 -U -w "$file" >"$WORK/capture.log" 2>&1 &
+        ip netns exec cf-br tcpdump -q -i br0 -s "$snap" -U -w "$file" >"$WORK/capture.log" 2>&1 &
     fi
     CAP_PID=$!
     CAP_FILE=$file
@@ -440,6 +442,16 @@ scn_ldapntlm() {
             -dc-ip "$DC_IP" -scheme "$scheme" -stdout) >"$WORK/certipy-find-$scheme.out" 2>&1
         log "certipy find ($scheme): $(grep -E 'rror|Found|Got|Trying' "$WORK/certipy-find-$scheme.out" | head -4 | tr '\n' ' ')"
     done
+    capture_stop
+}
+
+# The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
+# cautious admins capture: every longer frame keeps only its first 200 bytes.
+scn_snaplen() {
+    cli_reset
+    ca_start 0
+    capture_start "$OUT/lab_enroll_snaplen_200.pcap" 200
+    scn_story_steps
     capture_stop
 }
 

@@ -44,6 +44,9 @@ pub enum L4<'a> {
         flags: TcpFlags,
         /// Segment payload.
         payload: &'a [u8],
+        /// Bytes missing at the end of `payload`: the IP header claims more than was captured
+        /// (a snap length cut the segment). 0 when the segment is whole.
+        cut: u32,
     },
     /// A UDP datagram (reassembled when it was fragmented).
     Udp {
@@ -53,6 +56,9 @@ pub enum L4<'a> {
         dport: u16,
         /// Datagram payload.
         payload: &'a [u8],
+        /// Bytes missing at the end of `payload`: the UDP length claims more than was captured
+        /// (a snap length cut the datagram). 0 when the datagram is whole.
+        cut: u32,
     },
     /// An ICMP or ICMPv6 destination-unreachable message quoting a TCP/UDP packet.
     Unreachable(Unreachable),
@@ -209,6 +215,17 @@ fn decode_ip<'a>(
     let src = slice.source_addr();
     let dst = slice.destination_addr();
     let p = slice.payload();
+    // A reassembled datagram is whole; an unfragmented packet whose IP length runs past the
+    // captured bytes was cut by the snap length, by this many bytes.
+    let cut = if p.incomplete && !p.fragmented {
+        let claimed = match &slice {
+            LaxIpSlice::Ipv4(v4) => usize::from(v4.header().total_len()),
+            LaxIpSlice::Ipv6(v6) => 40 + usize::from(v6.header().payload_length()),
+        };
+        u32::try_from(claimed.saturating_sub(ip.len())).unwrap_or(u32::MAX)
+    } else {
+        0
+    };
     let (proto, payload): (IpNumber, &'a [u8]) = if p.fragmented {
         match (&slice, defrag) {
             (LaxIpSlice::Ipv4(v4), Some(defrag)) => {
@@ -262,7 +279,10 @@ fn decode_ip<'a>(
             _ => {}
         }
     }
-    let l4 = transport(proto, payload)?;
+    let mut l4 = transport(proto, payload)?;
+    if let L4::Tcp { cut: c, .. } = &mut l4 {
+        *c = cut;
+    }
     Ok(Packet { src, dst, l4 })
 }
 
@@ -391,6 +411,7 @@ fn transport(proto: IpNumber, d: &[u8]) -> Result<L4<'_>, Skip> {
                     rst: fl & 0x04 != 0,
                     ack: fl & 0x10 != 0,
                 },
+                cut: 0,
                 payload: &d[off..],
             })
         }
@@ -410,6 +431,7 @@ fn transport(proto: IpNumber, d: &[u8]) -> Result<L4<'_>, Skip> {
                 sport: be16(d, 0).ok_or(Skip::BadTransport)?,
                 dport: be16(d, 2).ok_or(Skip::BadTransport)?,
                 payload: &d[8..end],
+                cut: u32::try_from(len.saturating_sub(d.len())).unwrap_or(u32::MAX),
             })
         }
         IpNumber::ICMP => unreachable_quote(4, d, 3),
@@ -488,6 +510,7 @@ mod tests {
             sport,
             dport,
             payload,
+            ..
         } = outer.l4
         else {
             panic!()

@@ -46,6 +46,8 @@ pub struct Conn {
     icmp_refused: bool,
     icmp: Facts<String>,
     payload_seen: bool,
+    /// A packet of it was cut by the capture's snap length.
+    cut: bool,
     dissect: bool,
     /// The analysis of its content (none in flows-only runs).
     pub analysis: Option<Dissection>,
@@ -73,6 +75,7 @@ pub struct Ended {
     outcome: Outcome,
     icmp: Facts<String>,
     payload_seen: bool,
+    cut: bool,
     dissect: bool,
 }
 
@@ -127,10 +130,19 @@ pub enum ContentNote {
         guess: &'static str,
         /// The server port.
         port: u16,
+        /// Bytes of the connection are missing from the capture (a snap length cut its
+        /// packets, or TCP reassembly had holes): the content may be there, unreadable.
+        incomplete: bool,
     },
     /// Payload on a port without a well-known service, and no analyzer recognised it.
-    NotRecognised,
+    NotRecognised {
+        /// As in `NotRecognisable`.
+        incomplete: bool,
+    },
 }
+
+/// Appended to a note when the content could not be read whole.
+const INCOMPLETE: &str = ": bytes are missing from the capture (snap length or loss)";
 
 impl fmt::Display for ContentNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -143,10 +155,18 @@ impl fmt::Display for ContentNote {
                 f,
                 "content is {proven}, not the {guess} that port {port} suggests"
             ),
-            ContentNote::NotRecognisable { guess, port } => {
-                write!(f, "no recognisable {guess} content on port {port}")
+            ContentNote::NotRecognisable {
+                guess,
+                port,
+                incomplete,
+            } => {
+                write!(f, "no recognisable {guess} content on port {port}")?;
+                f.write_str(if incomplete { INCOMPLETE } else { "" })
             }
-            ContentNote::NotRecognised => f.write_str("content not recognised"),
+            ContentNote::NotRecognised { incomplete } => {
+                f.write_str("content not recognised")?;
+                f.write_str(if incomplete { INCOMPLETE } else { "" })
+            }
         }
     }
 }
@@ -224,6 +244,7 @@ impl Conn {
             icmp_refused: false,
             icmp: Facts::default(),
             payload_seen: false,
+            cut: false,
             dissect,
             analysis: dissect.then(|| Dissection::new(transport, server.1)),
             flow: None,
@@ -290,10 +311,22 @@ impl Conn {
         ts_ns: i64,
         frame_len: u32,
     ) -> Option<Work<'a>> {
-        let (sport, payload) = match pkt.l4 {
-            L4::Tcp { sport, payload, .. } | L4::Udp { sport, payload, .. } => (sport, payload),
+        let (sport, payload, cut) = match pkt.l4 {
+            L4::Tcp {
+                sport,
+                payload,
+                cut,
+                ..
+            }
+            | L4::Udp {
+                sport,
+                payload,
+                cut,
+                ..
+            } => (sport, payload, cut),
             L4::Unreachable(_) => return None,
         };
+        self.cut |= cut > 0;
         let dir = if (pkt.src, sport) == self.client {
             Dir::ToServer
         } else {
@@ -312,6 +345,7 @@ impl Conn {
             syn: None,
             seq: 0,
             payload,
+            cut,
         };
         if let L4::Tcp { flags, seq, .. } = pkt.l4 {
             work.seq = seq;
@@ -385,6 +419,7 @@ impl Conn {
                 outcome,
                 icmp: self.icmp,
                 payload_seen: self.payload_seen,
+                cut: self.cut,
                 dissect: self.dissect,
             },
             self.analysis,
@@ -406,7 +441,8 @@ impl Ended {
         if self.midstream && !self.syn && !self.synack && proven.roles_reversed {
             self.swap_roles();
         }
-        let mut note = self.content_note(proven.service);
+        let incomplete = self.cut || proven.loss.missing_bytes > 0;
+        let mut note = self.content_note(proven.service, incomplete);
         if let (Some(n), false) = (note, proven.evidence.notes.is_empty()) {
             // The analyzer left notes of its own: the note joins them here, so that merging
             // them into the flow adds them in value order, as it always did.
@@ -442,8 +478,9 @@ impl Ended {
         self.bytes.swap(0, 1);
     }
 
-    /// Says where content contradicts the port, or was not recognised.
-    fn content_note(&self, proven: Option<&'static str>) -> Option<ContentNote> {
+    /// Says where content contradicts the port, or was not recognised (`incomplete`: bytes of
+    /// it are missing from the capture).
+    fn content_note(&self, proven: Option<&'static str>, incomplete: bool) -> Option<ContentNote> {
         if !self.payload_seen || !self.dissect {
             return None;
         }
@@ -461,8 +498,12 @@ impl Ended {
                     port,
                 })
             }
-            None if guess != "unknown" => Some(ContentNote::NotRecognisable { guess, port }),
-            None => Some(ContentNote::NotRecognised),
+            None if guess != "unknown" => Some(ContentNote::NotRecognisable {
+                guess,
+                port,
+                incomplete,
+            }),
+            None => Some(ContentNote::NotRecognised { incomplete }),
         }
     }
 }
@@ -486,12 +527,24 @@ mod tests {
                 format!("content is {p}, not the {guess} that port {port} suggests"),
             ),
             (
-                ContentNote::NotRecognisable { guess, port },
+                ContentNote::NotRecognisable {
+                    guess,
+                    port,
+                    incomplete: false,
+                },
                 format!("no recognisable {guess} content on port {port}"),
             ),
             (
-                ContentNote::NotRecognised,
+                ContentNote::NotRecognised { incomplete: false },
                 "content not recognised".to_string(),
+            ),
+            (
+                ContentNote::NotRecognisable {
+                    guess,
+                    port,
+                    incomplete: true,
+                },
+                format!("no recognisable {guess} content on port {port}: bytes are missing from the capture (snap length or loss)"),
             ),
         ];
         for (note, want) in cases {

@@ -24,6 +24,8 @@ pub struct Work<'a> {
     pub seq: u32,
     /// The payload (TCP segment or whole UDP datagram); may be empty.
     pub payload: &'a [u8],
+    /// Bytes a snap length cut off the end of `payload` (0: it is whole).
+    pub cut: u32,
 }
 
 /// What a connection's content proved, once it ended.
@@ -147,7 +149,7 @@ impl Dissection {
         match self.transport {
             Transport::Tcp => {
                 if let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) {
-                    st[i].segment(w.seq, w.payload, an.as_mut(), ev, &ctx);
+                    st[i].segment(w.seq, w.payload, w.cut, an.as_mut(), ev, &ctx);
                 }
             }
             Transport::Udp => {

@@ -63,11 +63,17 @@ impl Stream {
         self.pending.len() + self.ooo_bytes
     }
 
-    /// A segment with sequence number `seq` and `payload` arrived.
+    /// A segment with sequence number `seq` and `payload` arrived; `cut` bytes of it after
+    /// `payload` were not captured (a snap length).
+    ///
+    /// The bytes a snap length cut are a hole known at once: the captured part is delivered,
+    /// then the hole is declared and the stream continues after it, so the next segment is in
+    /// order and read at its own frame.
     pub fn segment(
         &mut self,
         seq: u32,
         payload: &[u8],
+        cut: u32,
         an: &mut dyn Analyzer,
         ev: &mut Evidence,
         ctx: &Ctx,
@@ -83,6 +89,11 @@ impl Stream {
                 let end = seq.wrapping_add(payload.len() as u32);
                 self.next = Some(end);
                 self.deliver(&payload[skip..], an, ev, ctx);
+                if cut > 0 {
+                    self.loss.missing_bytes += u64::from(cut);
+                    self.gap(an, ctx);
+                    self.next = Some(end.wrapping_add(cut));
+                }
                 // Nearly always empty: segments mostly arrive in order.
                 if !self.ooo.is_empty() {
                     self.drain_ooo(an, ev, ctx);
@@ -95,7 +106,7 @@ impl Stream {
         // an IP packet is at most 64 KiB) and try again.
         if self.ooo.len() >= MAX_OOO_SEGMENTS || self.ooo_bytes + payload.len() > MAX_OOO_BYTES {
             self.skip_hole(an, ev, ctx);
-            self.segment(seq, payload, an, ev, ctx);
+            self.segment(seq, payload, cut, an, ev, ctx);
             return;
         }
         let e = self.ooo.entry(seq).or_default();
@@ -241,12 +252,12 @@ mod tests {
         let mut s = Stream::default();
         let mut a = Rec::default();
         s.syn(999);
-        s.segment(1006, b"ghij", &mut a, &mut Evidence::default(), &ctx()); // ahead: held
-        s.segment(1000, b"abc", &mut a, &mut Evidence::default(), &ctx()); // partial record: pending
+        s.segment(1006, b"ghij", 0, &mut a, &mut Evidence::default(), &ctx()); // ahead: held
+        s.segment(1000, b"abc", 0, &mut a, &mut Evidence::default(), &ctx()); // partial record: pending
         assert_eq!(a.got, b"");
-        s.segment(1000, b"abcdef", &mut a, &mut Evidence::default(), &ctx()); // retransmission with 3 new bytes
+        s.segment(1000, b"abcdef", 0, &mut a, &mut Evidence::default(), &ctx()); // retransmission with 3 new bytes
         assert_eq!(a.got, b"abcdefgh");
-        s.segment(1003, b"def", &mut a, &mut Evidence::default(), &ctx()); // pure retransmission
+        s.segment(1003, b"def", 0, &mut a, &mut Evidence::default(), &ctx()); // pure retransmission
         assert_eq!(a.got, b"abcdefgh");
         assert_eq!(a.gaps, 0);
         assert_eq!(s.buffered(), 2);
@@ -256,12 +267,27 @@ mod tests {
     fn hole_becomes_gap_at_finish() {
         let mut s = Stream::default();
         let mut a = Rec::default();
-        s.segment(100, b"abcd", &mut a, &mut Evidence::default(), &ctx());
-        s.segment(110, b"wxyz", &mut a, &mut Evidence::default(), &ctx());
+        s.segment(100, b"abcd", 0, &mut a, &mut Evidence::default(), &ctx());
+        s.segment(110, b"wxyz", 0, &mut a, &mut Evidence::default(), &ctx());
         s.finish(&mut a, &mut Evidence::default(), &ctx());
         assert_eq!(a.got, b"abcdwxyz");
         assert_eq!(a.gaps, 1);
         assert_eq!(s.loss.missing_bytes, 6);
+    }
+
+    #[test]
+    fn bytes_cut_by_the_snap_length_are_a_hole_at_once() {
+        // A 6-byte segment captured as its first 3 bytes, then the next one in order: the
+        // first record's start is dropped with the hole, and the next segment is delivered
+        // when it arrives, not held for the missing bytes.
+        let mut s = Stream::default();
+        let mut a = Rec::default();
+        s.segment(100, b"abc", 3, &mut a, &mut Evidence::default(), &ctx());
+        assert_eq!((s.loss.gaps, s.loss.missing_bytes), (1, 3));
+        assert_eq!(a.gaps, 1);
+        s.segment(106, b"wxyz", 0, &mut a, &mut Evidence::default(), &ctx());
+        assert_eq!(a.got, b"wxyz");
+        assert_eq!(s.buffered(), 0);
     }
 
     #[test]
@@ -271,11 +297,12 @@ mod tests {
         s.segment(
             u32::MAX - 1,
             b"abcd",
+            0,
             &mut a,
             &mut Evidence::default(),
             &ctx(),
         );
-        s.segment(2, b"efgh", &mut a, &mut Evidence::default(), &ctx());
+        s.segment(2, b"efgh", 0, &mut a, &mut Evidence::default(), &ctx());
         assert_eq!(a.got, b"abcdefgh");
     }
 }

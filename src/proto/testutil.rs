@@ -156,6 +156,7 @@ pub(crate) fn packets_at(path: &Path) -> Vec<Seg> {
                 sport,
                 dport,
                 payload,
+                ..
             } => (Transport::Udp, sport, dport, 0, false, payload),
             _ => return,
         };
@@ -336,7 +337,7 @@ impl TcpFeeder {
         if s.syn {
             st.syn(s.seq);
         }
-        st.segment(s.seq, &s.payload, a, &mut self.ev, &c);
+        st.segment(s.seq, &s.payload, 0, a, &mut self.ev, &c);
     }
 
     /// Hand-made bytes of `frame`, placed right after the previous hand-made bytes of `dir`
@@ -347,7 +348,7 @@ impl TcpFeeder {
         self.next_seq[i] = seq.wrapping_add(data.len() as u32);
         self.last_frame = self.last_frame.max(frame);
         let c = self.ctx(frame, 0, dir);
-        self.streams[i].segment(seq, data, a, &mut self.ev, &c);
+        self.streams[i].segment(seq, data, 0, a, &mut self.ev, &c);
     }
 
     /// Loses `n` bytes of hand-made data in `dir`: the next [`TcpFeeder::bytes`] follow a hole,

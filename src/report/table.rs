@@ -29,6 +29,9 @@ pub fn flows(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
             let why: Vec<String> = c.skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
             write!(out, " ({})", why.join(", "))?;
         }
+        if c.truncated_frames > 0 {
+            write!(out, "; {} cut short by the snap length", c.truncated_frames)?;
+        }
         writeln!(out)?;
         if let Some(d) = &i.damage {
             writeln!(
