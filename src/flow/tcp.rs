@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, FrameRef};
 use crate::proto::{Analyzer, Ctx};
 
 /// Most unconsumed bytes kept for one direction (an analyzer waiting for the rest of a message).
@@ -38,11 +38,19 @@ pub struct Stream {
     /// In-order bytes the analyzer has not consumed yet.
     pending: Vec<u8>,
     /// Segments beyond `next`, keyed by absolute sequence number; their order is the wrapping
-    /// distance from `next`.
-    ooo: BTreeMap<u32, Vec<u8>>,
+    /// distance from `next`. Each keeps the frame (and time) that carried it.
+    ooo: BTreeMap<u32, Held>,
     ooo_bytes: usize,
     /// What could not be delivered.
     pub loss: StreamLoss,
+}
+
+/// A segment held beyond a hole.
+#[derive(Debug)]
+struct Held {
+    frame: FrameRef,
+    ts_ns: i64,
+    data: Vec<u8>,
 }
 
 /// Signed distance from `a` to `b` in sequence space.
@@ -94,9 +102,10 @@ impl Stream {
                     self.gap(an, ctx);
                     self.next = Some(end.wrapping_add(cut));
                 }
-                // Nearly always empty: segments mostly arrive in order.
+                // Nearly always empty: segments mostly arrive in order. What this segment makes
+                // contiguous is complete at its frame.
                 if !self.ooo.is_empty() {
-                    self.drain_ooo(an, ev, ctx);
+                    self.drain_ooo(an, ev, ctx, false);
                 }
             }
             return;
@@ -109,15 +118,21 @@ impl Stream {
             self.segment(seq, payload, cut, an, ev, ctx);
             return;
         }
-        let e = self.ooo.entry(seq).or_default();
-        if e.len() < payload.len() {
-            self.ooo_bytes += payload.len() - e.len();
-            *e = payload.to_vec();
+        let e = self.ooo.entry(seq).or_insert_with(|| Held {
+            frame: ctx.frame,
+            ts_ns: ctx.ts_ns,
+            data: Vec::new(),
+        });
+        if e.data.len() < payload.len() {
+            self.ooo_bytes += payload.len() - e.data.len();
+            e.data = payload.to_vec();
         }
     }
 
-    /// Delivers held segments that became contiguous.
-    fn drain_ooo(&mut self, an: &mut dyn Analyzer, ev: &mut Evidence, ctx: &Ctx) {
+    /// Delivers held segments that became contiguous: at the current frame (`ctx`) when a
+    /// segment just filled the hole before them, at their own frames (`own_frames`) when the
+    /// hole was given up, since nothing later completed them.
+    fn drain_ooo(&mut self, an: &mut dyn Analyzer, ev: &mut Evidence, ctx: &Ctx, own_frames: bool) {
         while let Some(next) = self.next {
             let Some((&seq, _)) = self.ooo.iter().min_by_key(|(&s, _)| dist(next, s)) else {
                 break;
@@ -126,14 +141,24 @@ impl Stream {
             if d > 0 {
                 break;
             }
-            let Some(data) = self.ooo.remove(&seq) else {
+            let Some(held) = self.ooo.remove(&seq) else {
                 break;
             };
+            let data = held.data;
             self.ooo_bytes -= data.len();
             let skip = (-d) as usize;
             if skip < data.len() {
                 self.next = Some(seq.wrapping_add(data.len() as u32));
-                self.deliver(&data[skip..], an, ev, ctx);
+                if own_frames {
+                    let at = Ctx {
+                        frame: held.frame,
+                        ts_ns: held.ts_ns,
+                        ..*ctx
+                    };
+                    self.deliver(&data[skip..], an, ev, &at);
+                } else {
+                    self.deliver(&data[skip..], an, ev, ctx);
+                }
             }
         }
     }
@@ -147,7 +172,7 @@ impl Stream {
         self.loss.missing_bytes += dist(next, seq).max(0) as u64;
         self.gap(an, ctx);
         self.next = Some(seq);
-        self.drain_ooo(an, ev, ctx);
+        self.drain_ooo(an, ev, ctx, true);
     }
 
     fn gap(&mut self, an: &mut dyn Analyzer, ctx: &Ctx) {
@@ -221,11 +246,14 @@ mod tests {
     struct Rec {
         got: Vec<u8>,
         gaps: usize,
+        /// The frame each record was read at.
+        frames: Vec<FrameRef>,
     }
     impl Analyzer for Rec {
-        fn stream(&mut self, _ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
+        fn stream(&mut self, ctx: &Ctx, data: &[u8], _ev: &mut Evidence) -> usize {
             let n = data.len() / 4 * 4;
             self.got.extend_from_slice(&data[..n]);
+            self.frames.extend(std::iter::repeat_n(ctx.frame, n / 4));
             n
         }
         fn gap(&mut self, _d: Dir) {
@@ -238,8 +266,12 @@ mod tests {
     }
 
     fn ctx() -> Ctx {
+        at(1)
+    }
+
+    fn at(frame: u64) -> Ctx {
         Ctx {
-            frame: FrameRef::new(0, 1),
+            frame: FrameRef::new(0, frame),
             ts_ns: 0,
             dir: Dir::ToServer,
             transport: Transport::Tcp,
@@ -273,6 +305,26 @@ mod tests {
         assert_eq!(a.got, b"abcdwxyz");
         assert_eq!(a.gaps, 1);
         assert_eq!(s.loss.missing_bytes, 6);
+    }
+
+    #[test]
+    fn held_records_are_read_at_the_frame_that_completed_them() {
+        let ev = &mut Evidence::default();
+        // The hole is filled (frame 3): the held record is complete only then.
+        let (mut s, mut a) = (Stream::default(), Rec::default());
+        s.segment(100, b"abcd", 0, &mut a, ev, &at(1));
+        s.segment(108, b"ijkl", 0, &mut a, ev, &at(2));
+        s.segment(104, b"efgh", 0, &mut a, ev, &at(3));
+        let f = |n| FrameRef::new(0, n);
+        assert_eq!(a.frames, [f(1), f(3), f(3)]);
+        // The hole is never filled (capture loss): the held record was whole at its own frame
+        // (2), not at the frame that ended the connection (9).
+        let (mut s, mut a) = (Stream::default(), Rec::default());
+        s.segment(100, b"abcd", 0, &mut a, ev, &at(1));
+        s.segment(108, b"ijkl", 0, &mut a, ev, &at(2));
+        s.finish(&mut a, ev, &at(9));
+        assert_eq!(a.frames, [f(1), f(2)]);
+        assert_eq!(a.gaps, 1);
     }
 
     #[test]

@@ -722,13 +722,14 @@ mod tests {
         f.flush(&mut a);
         assert_eq!((f.gaps(), a.gaps.clone()), (1, vec![Dir::ToClient]));
         let to_client: Vec<_> = a.got.iter().filter(|g| g.0 == Dir::ToClient).collect();
-        // At the end the held segments go over the hole, attributed to the last frame.
+        // At the end the held segments go over the hole, each at the frame that carried it
+        // (nothing later completed them), as tshark shows them.
         assert_eq!(
             to_client,
             vec![
                 &(Dir::ToClient, 7, 210),
-                &(Dir::ToClient, 16, 227),
-                &(Dir::ToClient, 16, 210)
+                &(Dir::ToClient, 10, 227),
+                &(Dir::ToClient, 13, 210)
             ]
         );
         let to_server: usize = a

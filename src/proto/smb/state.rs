@@ -329,7 +329,16 @@ impl SmbAnalyzer {
                                 self.defer(cid, Deferred::Write(io.data.to_vec()), sink);
                                 self.defer(cid, Deferred::Ioctl(h.message_id), sink);
                             }
-                            None => self.feed(ctx, &io.file_id, Dir::ToServer, io.data, sink),
+                            None => {
+                                // A transceive is a named-pipe operation (MS-FSCC 2.3.50): a
+                                // FileId never seen is a pipe whose CREATE the capture missed.
+                                if io.file_id != RELATED_FILE_ID
+                                    && !self.pipes.contains_key(&io.file_id)
+                                {
+                                    self.open_pipe(io.file_id, sink);
+                                }
+                                self.feed(ctx, &io.file_id, Dir::ToServer, io.data, sink)
+                            }
                         }
                     }
                 }
@@ -380,15 +389,7 @@ impl SmbAnalyzer {
             Command::CREATE if ok => {
                 let fid = p::create_response(m)?;
                 if let Some(Pending::Create(true)) = pending {
-                    if self.pipes.len() < MAX_PIPES {
-                        let analyzer = (self.pipe_new)(Transport::Tcp, self.server_port);
-                        self.pipes.insert(
-                            fid,
-                            Pipe {
-                                analyzer,
-                                buf: [Vec::new(), Vec::new()],
-                            },
-                        );
+                    if self.open_pipe(fid, sink) {
                         for d in deferred {
                             match d {
                                 Deferred::Write(data) => {
@@ -398,8 +399,6 @@ impl SmbAnalyzer {
                                 Deferred::Ioctl(mid) => self.remember(mid, Pending::Ioctl(fid)),
                             }
                         }
-                    } else {
-                        smb_of(sink).malformed += 1;
                     }
                 }
             }
@@ -422,6 +421,24 @@ impl SmbAnalyzer {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Starts reading the named pipe `fid` with a DCE/RPC analyzer; false (counted malformed)
+    /// when [`MAX_PIPES`] are open already.
+    fn open_pipe(&mut self, fid: FileId, sink: &mut Evidence) -> bool {
+        if self.pipes.len() >= MAX_PIPES {
+            smb_of(sink).malformed += 1;
+            return false;
+        }
+        let analyzer = (self.pipe_new)(Transport::Tcp, self.server_port);
+        self.pipes.insert(
+            fid,
+            Pipe {
+                analyzer,
+                buf: [Vec::new(), Vec::new()],
+            },
+        );
+        true
     }
 
     /// The MessageId of the CREATE earlier in the chain when `h` is a related request naming
