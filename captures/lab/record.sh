@@ -20,6 +20,8 @@
 #                                                            dropped at each end, MSS 256
 #   captureloss lab_enroll_capture_loss.pcap                about 1 TCP segment in 8 missing
 #                                                            from the capture (a BPF filter)
+#   rotated    lab_enroll_rotated_whole.pcap and           the story, whole and in a dumpcap
+#              lab_enroll_rotated_partN.pcapng              ring of 16 kB files
 #   snaplen    lab_enroll_snaplen_200.pcap                  the story, tcpdump -s 200
 #   variants   lab_enroll_variants.pcapng                   PKINIT (certipy auth), Kerberos over
 #                                                            UDP in IPv4 fragments, SMB3
@@ -479,6 +481,32 @@ scn_captureloss() {
     scn_wide_steps
     capture_stop
     mss_all 0
+}
+
+# The story recorded twice at once: whole by tcpdump, and by dumpcap into a ring of 16 kB files
+# (`-b filesize:16`), as long-running captures are kept. Connections run from one file into the
+# next; certflow given the ring's files in order must find what it finds in the whole capture.
+scn_rotated() {
+    cli_reset
+    ca_start 0
+    local ring="$WORK/ring"
+    rm -rf "$ring"
+    mkdir -p "$ring"
+    ip netns exec cf-br dumpcap -q -i br0 -s 0 -b filesize:16 -w "$ring/ring.pcapng" \
+        >"$WORK/ring.log" 2>&1 &
+    local ring_pid=$!
+    capture_start "$OUT/lab_enroll_rotated_whole.pcap"
+    scn_story_steps
+    capture_stop
+    kill -INT "$ring_pid" 2>/dev/null
+    wait "$ring_pid" 2>/dev/null
+    local n=0 f
+    for f in $(ls "$ring"/ring_*.pcapng | sort); do
+        n=$((n + 1))
+        cp "$f" "$OUT/lab_enroll_rotated_part$n.pcapng"
+        chmod 644 "$OUT/lab_enroll_rotated_part$n.pcapng"
+    done
+    log "ring: $n files"
 }
 
 # lossy_all on|off: every host drops about 1 in 20 TCP segments it sends and 1 in 20 it receives

@@ -279,6 +279,8 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
             (
                 n.source,
                 !queried.contains(n.name.as_str()),
+                // Several captures: their frames are numbered per file, the capture first.
+                n.capture,
                 n.frame,
                 n.name.clone(),
             )
