@@ -761,3 +761,31 @@ fn a_ring_of_files_reads_as_the_whole_recording() {
         whole["flows"]
     );
 }
+
+/// captures/lab_enroll_web_certsrv.pcapng (`captures/lab/record.sh web`): curl with NTLM asks
+/// the CA host's web server for the certsrv pages, GET /certsrv/ (frame 12) and POST
+/// /certsrv/certfnsh.asp (28); the server has no certsrv application and answers 404 and 501
+/// (headers at 14 and 30, tshark dates the responses where their bodies end, 16 and 32).
+#[test]
+fn web_enrollment_requests_are_recognised() {
+    let v = flows("lab_enroll_web_certsrv.pcapng");
+    let http = &flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 80)["evidence"]["http"];
+    assert_eq!(
+        facts(&http["pki"]),
+        vec![
+            (
+                r#"{"host":"ca1.certflow.lab","kind":"certsrv","path":"/certsrv/"}"#.into(),
+                12
+            ),
+            (
+                r#"{"host":"ca1.certflow.lab","kind":"certsrv","path":"/certsrv/certfnsh.asp"}"#
+                    .into(),
+                28
+            ),
+        ]
+    );
+    assert_eq!(
+        facts(&http["status"]),
+        vec![("404".into(), 14), ("501".into(), 30)]
+    );
+}

@@ -22,6 +22,7 @@
 #                                                            from the capture (a BPF filter)
 #   rotated    lab_enroll_rotated_whole.pcap and           the story, whole and in a dumpcap
 #              lab_enroll_rotated_partN.pcapng              ring of 16 kB files
+#   web        lab_enroll_web_certsrv.pcapng                curl --ntlm to certsrv over HTTP
 #   snaplen    lab_enroll_snaplen_200.pcap                  the story, tcpdump -s 200
 #   variants   lab_enroll_variants.pcapng                   PKINIT (certipy auth), Kerberos over
 #                                                            UDP in IPv4 fragments, SMB3
@@ -507,6 +508,21 @@ scn_rotated() {
         chmod 644 "$OUT/lab_enroll_rotated_part$n.pcapng"
     done
     log "ring: $n files"
+}
+
+# Web enrollment as a client tries it: curl with NTLM asks for the certsrv pages (GET /certsrv/,
+# POST /certsrv/certfnsh.asp with a PKCS#10 form) on the CA host's web server, which has no
+# certsrv application (it serves only CRL and AIA files) and answers 404. (certipy's own
+# `req -web` fails in this venv before sending anything: a urllib3/requests mismatch.)
+scn_web() {
+    cli_reset
+    ca_start 0
+    capture_start "$OUT/lab_enroll_web_certsrv.pcapng"
+    cli curl -sS -o /dev/null --ntlm -u "alice:$ALICE_PASS" "http://ca1.$DOMAIN/certsrv/"
+    cli curl -sS -o /dev/null --ntlm -u "alice:$ALICE_PASS" \
+        --data-urlencode "CertRequest@$WORK/pki/ca.crt" -d "Mode=newreq" -d "TargetStoreFlags=0" \
+        "http://ca1.$DOMAIN/certsrv/certfnsh.asp"
+    capture_stop
 }
 
 # lossy_all on|off: every host drops about 1 in 20 TCP segments it sends and 1 in 20 it receives
