@@ -789,3 +789,29 @@ fn web_enrollment_requests_are_recognised() {
         vec![("404".into(), 14), ("501".into(), 30)]
     );
 }
+
+/// captures/lab_kpasswd_udp_heimdal.pcap (`captures/lab/record.sh kpasswdudp`): Heimdal's
+/// kpasswd (7.8) changes alice's password over UDP 464 (RFC 3244): a kadmin/changepw ticket
+/// over UDP then TCP 88 (AS-REP 30), a set-password request (version 0xff80, frame 39) that
+/// Samba answers (40), then the change-password request (version 1, frame 45) and its reply
+/// (46, "Password changed"). The results travel inside KRB-PRIV, encrypted.
+#[test]
+fn kpasswd_over_udp_from_heimdal() {
+    let v = flows("lab_kpasswd_udp_heimdal.pcap");
+    let f = flow(&v, LAB_CLIENT, LAB_DC, "udp", 464);
+    assert_eq!(f["service"], "kpasswd");
+    let k = &f["evidence"]["kpasswd"];
+    assert_eq!(
+        facts(&k["requests"]),
+        vec![
+            (r#"{"code":65408,"name":"set-password"}"#.into(), 39),
+            (r#"{"code":1,"name":"change-password"}"#.into(), 45),
+        ]
+    );
+    assert_eq!(facts(&k["replies"]), vec![("ap-rep+krb-priv".into(), 40)]);
+    assert_eq!(
+        facts(&k["ticket_spns"]),
+        vec![("kadmin/changepw".into(), 39)]
+    );
+    assert_eq!(k["malformed"], 0);
+}

@@ -21,7 +21,7 @@
 //!   tickets (AP-REQ in PA-TGS-REQ, additional-tickets, replies) and of KRB-ERRORs;
 //!   `krb.client` client_principals <-> cname@realm; `krb.realm` realms <-> every
 //!   realm/crealm; `krb.etype_requested`, `krb.etype_used`, `krb.ticket_etype`,
-//!   `krb.padata_type` (requests). kpasswd: `kpasswd.version`, `kpasswd.ticket_spn`.
+//!   `krb.padata_type` (requests). kpasswd: `kpasswd.version` (requests), `kpasswd.ticket_spn`.
 //! - LDAP/CLDAP: `ldap.op` operations <-> `ldap.protocolOp`; `ldap.search_base` <->
 //!   `ldap.baseObject`; `ldap.bind` binds <-> `ldap.authentication` + `ldap.mechanism`;
 //!   `ldap.result` results <-> `ldap.resultCode` with its response op.
@@ -1047,9 +1047,11 @@ fn theirs_kerberos(
             for k in each(l.get("kpasswd")) {
                 // RFC 3244 2: version 0x0001 change-password, 0xff80 set-password (tshark
                 // prints it in hex).
+                // Only requests: every reply carries version 1 whatever the request's was.
+                let to_server = flow.1 == dst && flow.3 == dp;
                 let ver = jstr(k, "kpasswd.version")
                     .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
-                if let Some(ver) = ver {
+                if let Some(ver) = ver.filter(|_| to_server) {
                     add(s, &flow, "kpasswd.version", ver.to_string(), fr);
                 }
                 let mut names = Vec::new();

@@ -22,6 +22,7 @@
 #                                                            from the capture (a BPF filter)
 #   rotated    lab_enroll_rotated_whole.pcap and           the story, whole and in a dumpcap
 #              lab_enroll_rotated_partN.pcapng              ring of 16 kB files
+#   kpasswdudp lab_kpasswd_udp_heimdal.pcap                 Heimdal kpasswd over UDP 464
 #   web        lab_enroll_web_certsrv.pcapng                curl --ntlm to certsrv over HTTP
 #   snaplen    lab_enroll_snaplen_200.pcap                  the story, tcpdump -s 200
 #   variants   lab_enroll_variants.pcapng                   PKINIT (certipy auth), Kerberos over
@@ -523,6 +524,29 @@ scn_web() {
         --data-urlencode "CertRequest@$WORK/pki/ca.crt" -d "Mode=newreq" -d "TargetStoreFlags=0" \
         "http://ca1.$DOMAIN/certsrv/certfnsh.asp"
     capture_stop
+}
+
+# A password change over UDP (RFC 3244): MIT's kpasswd always goes over TCP here, Heimdal's
+# (Debian's heimdal-clients 7.8, unpacked under $WORK, not installed, so MIT stays the
+# system's Kerberos) tries UDP first. It asks the KDC for a kadmin/changepw ticket, then sends
+# the change request to UDP 464; the password is set back afterwards.
+scn_kpasswdudp() {
+    local hd="$WORK/heimdal" p
+    mkdir -p "$hd"
+    (cd "$hd" && for p in heimdal-clients libkrb5-26-heimdal libhcrypto5-heimdal \
+        libroken19-heimdal libkafs0-heimdal libheimntlm0-heimdal libasn1-8-heimdal \
+        libhx509-5-heimdal libheimbase1-heimdal libwind0-heimdal libgssapi3-heimdal; do
+        apt-get download "$p" >/dev/null 2>&1 || log "apt-get download $p failed"
+    done; for p in *.deb; do dpkg -x "$p" root; done)
+    cli_reset
+    capture_start "$OUT/lab_kpasswd_udp_heimdal.pcap"
+    cli env LD_LIBRARY_PATH="$hd/root/usr/lib/x86_64-linux-gnu" python3 "$LAB_DIR/tty_answer.py" \
+        "$ALICE_PASS" "$ALICE_NEWPASS" "$ALICE_NEWPASS" -- \
+        "$hd/root/usr/bin/kpasswd.heimdal" "alice@$REALM" >"$WORK/kpasswd-heimdal.out" 2>&1
+    log "heimdal kpasswd: $(tr '\r\n' '  ' <"$WORK/kpasswd-heimdal.out" | cut -c1-200)"
+    capture_stop
+    nsx dc samba-tool user setpassword alice --newpassword="$ALICE_PASS" \
+        -s "$WORK/dc/etc/smb.conf" >/dev/null 2>&1
 }
 
 # lossy_all on|off: every host drops about 1 in 20 TCP segments it sends and 1 in 20 it receives
