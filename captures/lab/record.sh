@@ -28,6 +28,11 @@
 #   variants   lab_enroll_variants.pcapng                   PKINIT (certipy auth), Kerberos over
 #                                                            UDP in IPv4 fragments, SMB3
 #                                                            encryption, DNS over TCP, LDAP Who am I?
+#   ldapntlm   lab_ldap_ntlm_binds.pcapng                   LDAP NTLM binds: SASL GSS-SPNEGO
+#                                                            (impacket), Sicily (certipy find)
+#
+# (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
+# captureloss scenarios drop packets at random: recording them again changes their frames.
 #
 # The lab: namespaces cf-dc (10.77.0.10, dc1, Samba AD DC), cf-ca (10.77.0.20, ca1 + pki, the
 # impacket CA stand-in and the CRL/AIA web server), cf-ces (10.77.0.30, ces, CEP/CES over HTTPS),
@@ -596,7 +601,8 @@ run() {
 main() {
     install_deps
     local scenarios=("$@") set4=() set6=() s
-    [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan ipv6)
+    [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
+        lossy captureloss snaplen rotated web kpasswdudp ldapntlm ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
