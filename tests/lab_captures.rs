@@ -815,3 +815,38 @@ fn kpasswd_over_udp_from_heimdal() {
     );
     assert_eq!(k["malformed"], 0);
 }
+
+/// captures/lab_enroll_icpr_rejected_icmp.pcap (`captures/lab/record.sh rejected`): firewalls
+/// that reject instead of dropping. The DC's firewall answers the CLDAP ping (frame 5) with ICMP port
+/// unreachable (6); the CA's answers certipy's SYN to the dynamic ICPR port (59) with ICMP
+/// administratively prohibited (60). Both flows are refused, with the ICMP message as evidence,
+/// and the ICPR flow is still named from the endpoint map's answer (55).
+#[test]
+fn icmp_rejections_mark_flows_refused() {
+    let v = flows("lab_enroll_icpr_rejected_icmp.pcap");
+    let cldap = flow(&v, LAB_CLIENT, LAB_DC, "udp", 389);
+    assert_eq!(
+        (cldap["refused"].as_u64(), cldap["established"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        facts(&cldap["icmp"]),
+        vec![("icmpv4 port unreachable (code 3)".into(), 6)]
+    );
+    let ca = &flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 135);
+    let port = maps(ca, "ICertPassage")[0];
+    assert_eq!(port.1, 55);
+    let icpr = flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", port.0);
+    assert_eq!(
+        (icpr["refused"].as_u64(), icpr["first_frame"].as_u64()),
+        (Some(1), Some(59))
+    );
+    assert_eq!(
+        facts(&icpr["icmp"]),
+        vec![("icmpv4 administratively prohibited (code 13)".into(), 60)]
+    );
+    assert_eq!(
+        facts(&interface(icpr, "ICertPassage")["learned"]),
+        vec![("epm map at frame 55".into(), 55)]
+    );
+}

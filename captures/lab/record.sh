@@ -28,6 +28,9 @@
 #   variants   lab_enroll_variants.pcapng                   PKINIT (certipy auth), Kerberos over
 #                                                            UDP in IPv4 fragments, SMB3
 #                                                            encryption, DNS over TCP, LDAP Who am I?
+#   rejected   lab_enroll_icpr_rejected_icmp.pcap           the CA rejects the dynamic port with ICMP
+#                                                            admin-prohibited, the DC CLDAP with
+#                                                            port unreachable
 #   ldapntlm   lab_ldap_ntlm_binds.pcapng                   LDAP NTLM binds: SASL GSS-SPNEGO
 #                                                            (impacket), Sicily (certipy find)
 #
@@ -332,6 +335,27 @@ scn_blocked() {
     nsx ca nft delete table inet lab
 }
 
+# A firewall that rejects instead of dropping: nftables on the CA answers the dynamic ICPR port
+# with ICMP administratively prohibited (the way firewalld and Windows Firewall's "block" with
+# reject behave), and the DC's firewall answers the CLDAP ping with ICMP port unreachable.
+scn_rejected() {
+    cli_reset
+    ca_start 0
+    nsx ca nft add table inet lab
+    nsx ca nft add chain inet lab input '{ type filter hook input priority 0; policy accept; }'
+    nsx ca nft add rule inet lab input tcp dport "$ICPR_PORT" reject with icmpx type admin-prohibited
+    nsx dc nft add table inet lab
+    nsx dc nft add chain inet lab input '{ type filter hook input priority 0; policy accept; }'
+    nsx dc nft add rule inet lab input udp dport 389 reject with icmpx type port-unreachable
+    capture_start "$OUT/lab_enroll_icpr_rejected_icmp.pcap"
+    step_locate_dc
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    step_certipy -dynamic-endpoint
+    capture_stop
+    nsx ca nft delete table inet lab
+    nsx dc nft delete table inet lab
+}
+
 scn_regress() {
     local tag
     for tag in a b; do
@@ -602,7 +626,7 @@ main() {
     install_deps
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
-        lossy captureloss snaplen rotated web kpasswdudp ldapntlm ipv6)
+        lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
