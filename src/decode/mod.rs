@@ -169,10 +169,11 @@ impl Skip {
 /// Most tunnel layers (IP-in-IP, GRE, VXLAN, Geneve) peeled off one frame.
 pub const MAX_ENCAP_DEPTH: usize = 3;
 
-/// Decodes one frame. `defrag` holds IPv4 and IPv6 fragments across calls; when a fragment completes a
-/// datagram the returned packet borrows the reassembled bytes from it. IP-in-IP (protocols 4 and
-/// 41) and GRE are unwrapped here (they carry no outer flow); UDP tunnels (VXLAN, Geneve) carry
-/// an outer flow of their own and are unwrapped by the caller with [`udp_tunnel`].
+/// Decodes one frame. `defrag` holds IPv4 and IPv6 fragments across calls; when a fragment
+/// completes a datagram the returned packet borrows the reassembled bytes from it. IP-in-IP
+/// (protocols 4 and 41) and GRE are unwrapped here (they carry no outer flow); UDP tunnels
+/// (VXLAN, Geneve) carry an outer flow of their own and are unwrapped by the caller with
+/// [`udp_tunnel`].
 pub fn decode<'a>(
     link_type: u32,
     data: &'a [u8],
