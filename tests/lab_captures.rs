@@ -637,35 +637,49 @@ fn ntlm_binds_sasl_and_sicily() {
 
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
-/// capture says how many frames were cut; a flow whose messages were all cut says its bytes are
-/// missing rather than that its content is not what the port suggests; and a whole message
-/// after a cut one is read at its own frame: the CA's unbindRequest at 16, after its
-/// searchRequest cut at 14 (175 bytes, 134 captured).
+/// capture says how many frames were cut; a message cut short gives what is whole at its start,
+/// at its own frame, as tshark shows it: the Kerberos message types (53, 55, 75, 79 over TCP; 32,
+/// 33 over UDP), the search bases (the CA's at 14, 175 bytes of TCP payload of which 134
+/// captured; the client's at 147 and 164), the SASL bind's mechanism (177). A whole message after
+/// a cut one is read at its own frame: the CA's unbindRequest at 16, right after its search.
 #[test]
-fn frames_cut_by_the_snap_length_are_counted_and_said() {
+fn frames_cut_by_the_snap_length_are_counted_and_read_in_part() {
     let v = flows("lab_enroll_snaplen_200.pcap");
     assert_eq!(v["captures"][0]["truncated_frames"], 42);
     let krb = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 88);
+    let types: Vec<(String, u64)> = facts(&krb["evidence"]["kerberos"]["msg_types"]);
     assert_eq!(
-        facts(&krb["evidence"]["notes"]),
-        vec![(
-            "no recognisable kerberos content on port 88: bytes are missing from the capture (snap length or loss)".into(),
-            50
-        )]
+        types.iter().map(|t| t.1).collect::<Vec<_>>(),
+        vec![53, 55, 75, 79],
+        "{types:?}"
     );
     assert!(krb["stream_loss"]["missing_bytes"].as_u64() > Some(0));
+    let udp = &flow(&v, LAB_CLIENT, LAB_DC, "udp", 88)["evidence"]["kerberos"];
+    assert_eq!(
+        facts(&udp["msg_types"])
+            .iter()
+            .map(|t| t.1)
+            .collect::<Vec<_>>(),
+        vec![32, 33]
+    );
     let ca_ldap = &flow(&v, "10.77.0.20", LAB_DC, "tcp", 389)["evidence"]["ldap"];
     assert_eq!(
-        facts(&ca_ldap["operations"]),
-        vec![
-            ("bindRequest".into(), 10),
-            ("bindResponse".into(), 12),
-            ("unbindRequest".into(), 16)
-        ]
+        facts(&ca_ldap["search_bases"]),
+        vec![(
+            "CN=certflow-CA1-CA,CN=Enrollment Services,CN=Public Key Services,CN=Services,CN=Configuration,DC=certflow,DC=lab".into(),
+            14
+        )]
     );
-    // Small messages are whole: the CLDAP ping.
-    let cldap = &flow(&v, LAB_CLIENT, LAB_DC, "udp", 389)["evidence"]["ldap"];
-    assert_eq!(facts(&cldap["operations"])[0], ("searchRequest".into(), 24));
+    assert!(facts(&ca_ldap["operations"]).contains(&("unbindRequest".into(), 16)));
+    let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(
+        facts(&ldap["search_bases"])
+            .iter()
+            .map(|b| b.1)
+            .collect::<Vec<_>>(),
+        vec![147, 164]
+    );
+    assert!(facts(&ldap["binds"]).contains(&("sasl:GSSAPI".into(), 177)));
 }
 
 /// captures/lab_enroll_capture_loss.pcap (`captures/lab/record.sh captureloss`): the hosts saw
@@ -678,6 +692,15 @@ fn frames_cut_by_the_snap_length_are_counted_and_said() {
 #[test]
 fn messages_behind_holes_the_capture_never_fills_keep_their_frames() {
     let v = flows("lab_enroll_capture_loss.pcap");
+    // Kerberos connections whose every message lost a segment say why nothing was read.
+    let krb = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 88);
+    assert_eq!(
+        facts(&krb["evidence"]["notes"]),
+        vec![(
+            "no recognisable kerberos content on port 88: bytes are missing from the capture (snap length or loss)".into(),
+            82
+        )]
+    );
     let ca = &flow(&v, "10.77.0.20", LAB_DC, "tcp", 389)["evidence"]["ldap"];
     assert!(facts(&ca["operations"]).contains(&("unbindRequest".into(), 15)));
     let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];

@@ -53,10 +53,10 @@
 //! - TLS inside QUIC (RFC 9001) is not read by certflow: frames with `quic` are left out.
 //! - DCE/RPC over SMB1 named pipes (`smb` in `frame.protocols`, NetBIOS port 139) is not read
 //!   by certflow (SMB2 pipes are).
-//! - A message in a frame cut by the snap length (`frame.cap_len < frame.len`) is not read by
-//!   certflow: tshark reads its first fields, certflow only whole messages. A fact tshark dates
-//!   at such a frame, and certflow lacks or dates later, is left out when certflow reports the
-//!   capture's cut frames (`truncated_frames`).
+//! - Of a message in a frame cut by the snap length (`frame.cap_len < frame.len`) certflow reads
+//!   only the first fields of Kerberos and LDAP messages; tshark reads whatever is whole. A
+//!   fact tshark dates at such a frame, and certflow lacks or dates later, is left out when
+//!   certflow reports the capture's cut frames (`truncated_frames`).
 //!
 //! GREASE TLS versions (RFC 8701) are left out on both sides.
 

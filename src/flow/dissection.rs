@@ -154,7 +154,11 @@ impl Dissection {
             }
             Transport::Udp => {
                 if let Some(an) = self.analyzer.as_mut() {
-                    an.datagram(&ctx, w.payload, ev);
+                    if w.cut > 0 {
+                        an.cut(&ctx, w.payload, ev);
+                    } else {
+                        an.datagram(&ctx, w.payload, ev);
+                    }
                 }
             }
         }

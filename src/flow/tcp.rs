@@ -98,6 +98,12 @@ impl Stream {
                 self.next = Some(end);
                 self.deliver(&payload[skip..], an, ev, ctx);
                 if cut > 0 {
+                    if !self.pending.is_empty() {
+                        // The message the cut ends, offered as it stands (kept for its buffer).
+                        let head = std::mem::take(&mut self.pending);
+                        an.cut(ctx, &head, ev);
+                        self.pending = head;
+                    }
                     self.loss.missing_bytes += u64::from(cut);
                     self.gap(an, ctx);
                     self.next = Some(end.wrapping_add(cut));

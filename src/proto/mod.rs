@@ -111,6 +111,14 @@ pub trait Analyzer {
         let _ = (ctx, data, ev);
     }
 
+    /// `head` is the start of a message whose rest the capture does not have: a snap length cut
+    /// the packet (for TCP, `head` is what [`Analyzer::stream`] left unconsumed when the cut
+    /// came; [`Analyzer::gap`] follows). Record what is whole in it, as tshark shows the first
+    /// fields of such a message; by default nothing is read.
+    fn cut(&mut self, ctx: &Ctx, head: &[u8], ev: &mut Evidence) {
+        let _ = (ctx, head, ev);
+    }
+
     /// The service the content proved ("kerberos", "ldap", "https", "dcerpc" ...), once known.
     fn service(&self) -> Option<&'static str>;
 

@@ -187,6 +187,26 @@ impl Analyzer for KrbAnalyzer {
         self.message(ctx, data, sink);
     }
 
+    /// A message cut by the snap length: its envelope (tag, SEQUENCE, pvno 5) still proves
+    /// Kerberos and its message type, as for a body that does not decode.
+    fn cut(&mut self, ctx: &Ctx, head: &[u8], sink: &mut Evidence) {
+        let msg = match ctx.transport {
+            // The record mark first (RFC 4120 7.2.2), unless resynchronising after a hole.
+            Transport::Tcp if self.resync[ctx.dir.index()] => return,
+            Transport::Tcp => match parse::record(head) {
+                parse::Record::Incomplete => head.get(4..).unwrap_or_default(),
+                _ => return,
+            },
+            Transport::Udp => head,
+        };
+        if parse::looks_like_message(msg, None) {
+            if let Some(t) = msg.first().and_then(|&b| parse::MsgType::from_tag(b)) {
+                self.proved = true;
+                krb_of(sink).record_type_only(t, ctx.frame);
+            }
+        }
+    }
+
     fn service(&self) -> Option<&'static str> {
         self.proved.then_some("kerberos")
     }

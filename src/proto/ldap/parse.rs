@@ -162,6 +162,83 @@ fn is_op_tag(tag: u8) -> bool {
     }
 }
 
+/// The fields whole at the start of a message the capture cut short (see
+/// [`crate::proto::Analyzer::cut`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CutDetail {
+    /// A searchRequest's baseObject (RFC 4511 4.5.1, its first field).
+    Search {
+        /// baseObject.
+        base: String,
+    },
+    /// A bindRequest's name and authentication choice (RFC 4511 4.2; MS-ADTS 5.1.1.1.3), when
+    /// the choice's header (and, for SASL, the mechanism) is whole.
+    Bind {
+        /// The bind name.
+        name: String,
+        /// How it authenticates.
+        kind: BindKind,
+    },
+    /// An extendedReq's requestName (RFC 4511 4.12, its first field).
+    Extended {
+        /// requestName.
+        oid: String,
+    },
+}
+
+/// The protocolOp tag of the message at the start of `data` and what its whole first fields
+/// give (see [`CutDetail`]), for a message the capture cut short; `None` when `data` does not
+/// start with an LDAPMessage header and messageID.
+pub fn cut_detail(data: &[u8]) -> Option<(u32, Option<CutDetail>)> {
+    let (_, op) = peek_op(data)?;
+    let seq = ber::header(data).ok()?;
+    let (_, _, rest) = ber::split(data.get(seq.header_len..)?).ok()?;
+    let op_tlv = ber::header(rest).ok()?;
+    let c = rest.get(op_tlv.header_len..)?;
+    let detail = match op {
+        3 => ldap_string(c).map(|(base, _)| CutDetail::Search {
+            base: cap(base, MAX_STRING_LEN),
+        }),
+        0 => cut_bind(c),
+        23 => {
+            let (t, oid, _) = ber::split(c).ok()?;
+            (t.tag == 0x80)
+                .then(|| std::str::from_utf8(oid).ok())
+                .flatten()
+                .map(|oid| CutDetail::Extended {
+                    oid: cap(oid, MAX_STRING_LEN),
+                })
+        }
+        _ => None,
+    };
+    Some((op, detail))
+}
+
+/// [`cut_detail`] of a bindRequest's content `c` (possibly cut): version, name, then the
+/// authentication choice's header (its length tells an empty password from a given one).
+fn cut_bind(c: &[u8]) -> Option<CutDetail> {
+    let [0x02, 0x01, _, ref rest @ ..] = *c else {
+        return None;
+    };
+    let (name, rest) = ldap_string(rest)?;
+    let auth = ber::header(rest).ok()?;
+    let kind = match auth.tag {
+        0x80 if auth.content_len == 0 && name.is_empty() => BindKind::Anonymous,
+        0x80 if auth.content_len == 0 => BindKind::Unauthenticated,
+        0x80 => BindKind::Simple,
+        0x89..=0x8b => BindKind::Sicily,
+        0xa3 => {
+            let (mech, _) = ldap_string(rest.get(auth.header_len..)?)?;
+            BindKind::Sasl(cap(mech, MAX_STRING_LEN))
+        }
+        _ => return None,
+    };
+    Some(CutDetail::Bind {
+        name: cap(name, MAX_STRING_LEN),
+        kind,
+    })
+}
+
 /// The messageID and protocolOp tag of the message at the start of `data`, read from its first
 /// bytes only (`SEQUENCE { INTEGER (1-4 octets), [APPLICATION n] ...`), if they have that shape.
 pub fn peek_op(data: &[u8]) -> Option<(u32, u32)> {
@@ -1089,6 +1166,42 @@ mod tests {
             crate::proto::testutil::count_accepted_mutants(simple_ones, rounds, &mut r, agree);
         eprintln!("{accepted} mutated messages accepted by both paths");
         assert!(accepted > 0);
+    }
+
+    #[test]
+    fn a_message_cut_short_gives_its_whole_first_fields() {
+        // captures/lab_enroll_snaplen_200.pcap frame 14, tcp.payload: the CA's searchRequest
+        // (175 bytes) cut by `tcpdump -s 200` after 134; tshark still shows its baseObject.
+        let b = hex("3081ac0201026381a60470434e3d63657274666c6f772d4341312d43412c434e3d456e726f6c6c6d656e742053657276696365732c434e3d5075626c6963204b65792053657276696365732c434e3d53657276696365732c434e3d436f6e66696775726174696f6e2c44433d63657274666c6f772c44433d6c61620a01000a01000201000201");
+        assert_eq!(b.len(), 134);
+        assert!(parse_message(&b).is_err());
+        let base = "CN=certflow-CA1-CA,CN=Enrollment Services,CN=Public Key Services,CN=Services,CN=Configuration,DC=certflow,DC=lab";
+        assert_eq!(
+            cut_detail(&b),
+            Some((
+                3,
+                Some(CutDetail::Search {
+                    base: base.to_string()
+                })
+            ))
+        );
+        // Cut inside the base: the operation only; inside the header: nothing. Never a panic.
+        assert_eq!(cut_detail(&b[..40]), Some((3, None)));
+        assert_eq!(cut_detail(&b[..5]), None);
+        for n in 0..b.len() {
+            let _ = cut_detail(&b[..n]);
+        }
+        // A bind: lab_ldap_ntlm_binds.pcapng frame 20's Sicily bind; cut inside the choice's
+        // header (its last octet), the bind is counted without a kind.
+        let sicily = hex("300c020101600702010304008900");
+        assert_eq!(
+            cut_detail(&sicily).and_then(|c| c.1),
+            Some(CutDetail::Bind {
+                name: String::new(),
+                kind: BindKind::Sicily
+            })
+        );
+        assert_eq!(cut_detail(&sicily[..sicily.len() - 1]), Some((0, None)));
     }
 
     #[test]

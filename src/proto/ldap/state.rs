@@ -530,6 +530,33 @@ impl Analyzer for LdapAnalyzer {
         at
     }
 
+    /// A message cut by the snap length: its operation and the whole fields it starts with
+    /// (a search's base, a bind's name and kind, an extended operation's name). Not inside TLS
+    /// or SASL buffers, nor while resynchronising, where `head` need not start a message.
+    fn cut(&mut self, ctx: &Ctx, head: &[u8], sink: &mut Evidence) {
+        let d = ctx.dir.index();
+        if self.tls_started || self.dirs[d].resync || self.dirs[d].skip > 0 {
+            return;
+        }
+        let Some((op, detail)) = parse::cut_detail(head) else {
+            return;
+        };
+        self.proved = true;
+        self.count_op(op, ctx.frame);
+        let ev = self.ev(sink);
+        match detail {
+            Some(parse::CutDetail::Search { base }) => ev.search_bases.add(base, ctx.frame),
+            Some(parse::CutDetail::Bind { name, kind }) => {
+                ev.binds.add_ref(&*kind.label(), ctx.frame);
+                if !name.is_empty() {
+                    ev.bind_names.add(name, ctx.frame);
+                }
+            }
+            Some(parse::CutDetail::Extended { oid }) => ev.extended_ops.add(oid, ctx.frame),
+            None => {}
+        }
+    }
+
     fn gap(&mut self, dir: Dir) {
         if self.tls_started {
             if let Some(t) = &mut self.tls {
