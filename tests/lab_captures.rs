@@ -638,10 +638,11 @@ fn ntlm_binds_sasl_and_sicily() {
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
 /// capture says how many frames were cut; a message cut short gives what is whole at its start,
-/// at its own frame, as tshark shows it: the Kerberos message types (53, 55, 75, 79 over TCP; 32,
-/// 33 over UDP), the search bases (the CA's at 14, 175 bytes of TCP payload of which 134
-/// captured; the client's at 147 and 164), the SASL bind's mechanism (177). A whole message after
-/// a cut one is read at its own frame: the CA's unbindRequest at 16, right after its search.
+/// at its own frame, as tshark shows it: the Kerberos message types (53, 55, 75, 79 over TCP;
+/// 32, 33 over UDP) with the client, service and error codes before the cut; the search bases
+/// (the CA's at 14, 175 bytes of TCP payload of which 134 captured; the client's at 147 and
+/// 164); the SASL bind's mechanism (177). A whole message after a cut one is read at its own
+/// frame: the CA's unbindRequest at 16, right after its search.
 #[test]
 fn frames_cut_by_the_snap_length_are_counted_and_read_in_part() {
     let v = flows("lab_enroll_snaplen_200.pcap");
@@ -661,6 +662,22 @@ fn frames_cut_by_the_snap_length_are_counted_and_read_in_part() {
             .map(|t| t.1)
             .collect::<Vec<_>>(),
         vec![32, 33]
+    );
+    // Whole before the cut: the AS-REQ's client and service, the errors' codes.
+    assert_eq!(
+        facts(&udp["spns"]),
+        vec![("krbtgt/CERTFLOW.LAB".into(), 32)]
+    );
+    assert_eq!(
+        facts(&udp["client_principals"]),
+        vec![("alice@CERTFLOW.LAB".into(), 32)]
+    );
+    assert_eq!(
+        facts(&udp["errors"])
+            .iter()
+            .map(|e| e.1)
+            .collect::<Vec<_>>(),
+        vec![33, 43]
     );
     let ca_ldap = &flow(&v, "10.77.0.20", LAB_DC, "tcp", 389)["evidence"]["ldap"];
     assert_eq!(

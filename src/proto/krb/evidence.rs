@@ -154,6 +154,12 @@ impl KrbEvidence {
     /// Records one parsed message seen at `at`.
     pub fn record(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         self.messages += 1;
+        self.record_facts(m, at);
+    }
+
+    /// Records the facts of `m` without counting it in `messages`: what a message cut short
+    /// by the capture showed of itself.
+    pub fn record_facts(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         if let Some(t) = m.msg_type {
             self.msg_types.add_ref(&*msg_type_code(t), at);
         }

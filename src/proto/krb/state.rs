@@ -188,7 +188,8 @@ impl Analyzer for KrbAnalyzer {
     }
 
     /// A message cut by the snap length: its envelope (tag, SEQUENCE, pvno 5) still proves
-    /// Kerberos and its message type, as for a body that does not decode.
+    /// Kerberos and its message type, as for a body that does not decode, and its whole first
+    /// fields give their facts ([`super::strict::cut_message`]).
     fn cut(&mut self, ctx: &Ctx, head: &[u8], sink: &mut Evidence) {
         let msg = match ctx.transport {
             // The record mark first (RFC 4120 7.2.2), unless resynchronising after a hole.
@@ -199,11 +200,12 @@ impl Analyzer for KrbAnalyzer {
             },
             Transport::Udp => head,
         };
-        if parse::looks_like_message(msg, None) {
-            if let Some(t) = msg.first().and_then(|&b| parse::MsgType::from_tag(b)) {
-                self.proved = true;
-                krb_of(sink).record_type_only(t, ctx.frame);
-            }
+        if !parse::looks_like_message(msg, None) {
+            return;
+        }
+        if let Some(m) = super::strict::cut_message(msg) {
+            self.proved = true;
+            krb_of(sink).record_facts(&m, ctx.frame);
         }
     }
 

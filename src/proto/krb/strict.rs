@@ -165,6 +165,19 @@ impl<'a> Reader<'a> {
         self.take(SEQUENCE).map(Reader::new)
     }
 
+    /// The next element if its identifier octet is `tag`, with its content as far as the bytes
+    /// go: all of it when whole, its start when the capture cut the message inside it.
+    fn take_cut(&mut self, tag: u8) -> Option<&'a [u8]> {
+        let t = ber::header(self.rest).ok()?;
+        if t.tag != tag {
+            return None;
+        }
+        let c = self.rest.get(t.header_len..)?;
+        let (content, rest) = c.split_at(t.content_len.min(c.len()));
+        self.rest = rest;
+        Some(content)
+    }
+
     /// INTEGER content, DER-minimal (X.690 8.3.2; asn1-rs `check_der_int_constraints`).
     #[inline(always)]
     fn int(&mut self) -> Option<&'a [u8]> {
@@ -425,6 +438,87 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     Some(())
 }
 
+/// The whole first fields of a message the capture cut short (see
+/// [`crate::proto::Analyzer::cut`]), as tshark shows them: its type, and while whole, of a
+/// request the PA-DATA types, client, realm and requested service (RFC 4120 5.4.1); of a reply
+/// the PA-DATA types and client (5.4.2); of a KRB-ERROR the code, client, realm and service
+/// (5.9.1). `None` unless `data` starts with a known message tag and its SEQUENCE.
+pub(super) fn cut_message(data: &[u8]) -> Option<KrbMessage<'_>> {
+    let tag = *data.first()?;
+    let mt = MsgType::from_tag(tag)?;
+    let app = Reader::new(data).take_cut(tag)?;
+    let mut s = Reader::new(Reader::new(app).take_cut(SEQUENCE)?);
+    let mut m = KrbMessage {
+        msg_type: Some(mt),
+        ..KrbMessage::default()
+    };
+    // Each reader stops at the first field that is not whole; what it read stays in `m`.
+    let _ = match mt {
+        MsgType::AS_REQ | MsgType::TGS_REQ => cut_kdc_req(&mut s, &mut m),
+        MsgType::AS_REP | MsgType::TGS_REP => cut_kdc_rep(&mut s, &mut m),
+        MsgType::ERROR => cut_krb_error(&mut s, &mut m),
+        _ => None,
+    };
+    Some(m)
+}
+
+/// The types of the whole PA-DATA elements of the `[n] padata` field next in `s`, if any.
+fn cut_padata(s: &mut Reader<'_>, n: u8, m: &mut KrbMessage<'_>) -> Option<()> {
+    if s.rest.first() != Some(&ctx(n)) {
+        return Some(());
+    }
+    let mut list = Reader::new(Reader::new(s.take_cut(ctx(n))?).take_cut(SEQUENCE)?);
+    while let Some(mut p) = list.seq() {
+        m.padata_types.push(p.field(1, Reader::i32)?);
+    }
+    Some(())
+}
+
+/// [`cut_message`] of a KDC-REQ's SEQUENCE content.
+fn cut_kdc_req<'a>(s: &mut Reader<'a>, m: &mut KrbMessage<'a>) -> Option<()> {
+    s.field(1, Reader::u32)?;
+    s.field(2, Reader::u32)?;
+    cut_padata(s, 3, m)?;
+    let mut b = Reader::new(Reader::new(s.take_cut(ctx(4))?).take_cut(SEQUENCE)?);
+    b.field(0, Reader::flags)?;
+    let cname = b.opt_field(1, principal)?;
+    let realm = b.field(2, Reader::string)?;
+    if let Some(c) = cname {
+        m.client = Some(join_client(c, realm));
+    }
+    add_realm(m, realm);
+    m.sname = b.opt_field(3, principal)?;
+    Some(())
+}
+
+/// [`cut_message`] of a KDC-REP's SEQUENCE content.
+fn cut_kdc_rep<'a>(s: &mut Reader<'a>, m: &mut KrbMessage<'a>) -> Option<()> {
+    s.field(0, Reader::u32)?;
+    s.field(1, Reader::u32)?;
+    cut_padata(s, 2, m)?;
+    let crealm = s.field(3, Reader::string)?;
+    add_realm(m, crealm);
+    m.client = Some(join_client(s.field(4, principal)?, crealm));
+    Some(())
+}
+
+/// [`cut_message`] of a KRB-ERROR's SEQUENCE content.
+fn cut_krb_error<'a>(s: &mut Reader<'a>, m: &mut KrbMessage<'a>) -> Option<()> {
+    m.error_code = Some(error_code(s)?);
+    let crealm = s.opt_field(7, Reader::string)?;
+    if let Some(cr) = crealm {
+        add_realm(m, cr);
+    }
+    let cname = s.opt_field(8, principal)?;
+    let realm = s.field(9, Reader::string)?;
+    if let Some(c) = cname {
+        m.client = Some(join_client(c, crealm.unwrap_or(realm)));
+    }
+    add_realm(m, realm);
+    m.error_sname = Some(s.field(10, principal)?);
+    Some(())
+}
+
 /// What certflow keeps of a KDC-REQ-BODY.
 struct Body<'a> {
     cname: Option<Cow<'a, str>>,
@@ -536,18 +630,24 @@ fn ap_req(app: &[u8]) -> Option<TicketFacts<'_>> {
     Some(t)
 }
 
-/// KRB-ERROR (RFC 4120 5.9.1) content, as `parse::add_error` does.
-fn krb_error<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
-    let mut app = Reader::new(app);
-    let mut s = app.seq()?;
-    app.end()?;
+/// The fields of a KRB-ERROR (RFC 4120 5.9.1) up to its `error-code`, which is returned: pvno,
+/// msg-type, ctime, cusec, stime, susec.
+fn error_code(s: &mut Reader<'_>) -> Option<i32> {
     s.field(0, Reader::u32)?;
     s.field(1, Reader::u32)?;
     s.opt_field(2, Reader::time)?;
     s.opt_field(3, Reader::usec)?;
     s.field(4, Reader::time)?;
     s.field(5, Reader::usec)?;
-    let code = s.field(6, Reader::i32)?;
+    s.field(6, Reader::i32)
+}
+
+/// KRB-ERROR (RFC 4120 5.9.1) content, as `parse::add_error` does.
+fn krb_error<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
+    let mut app = Reader::new(app);
+    let mut s = app.seq()?;
+    app.end()?;
+    let code = error_code(&mut s)?;
     let crealm = s.opt_field(7, Reader::string)?;
     let cname = s.opt_field(8, principal)?;
     let realm = s.field(9, Reader::string)?;
@@ -739,6 +839,45 @@ mod tests {
         let accepted = count_accepted_mutants(some, rounds, &mut r, agree);
         eprintln!("{accepted} mutated messages accepted by both paths");
         assert!(accepted > 0);
+    }
+
+    /// captures/lab_enroll_snaplen_200.pcap frames 32 and 33, udp.payload: MIT kinit's first
+    /// AS-REQ and Samba's PREAUTH_REQUIRED, each cut by `tcpdump -s 200` (tshark: "[Packet size
+    /// limited during capture]", and it still shows the fields below).
+    const CUT_AS_REQ_32: &str = concat!(
+        "6a81b63081b3a103020105a20302010aa31a3018300aa10402020096a2020400300aa10402020095a2020400",
+        "a4818a308187a00703050000000010a1123010a003020101a10930071b05616c696365a20e1b0c4345525446",
+        "4c4f572e4c4142a321301fa003020102a11830161b066b72627467741b0c43455254464c4f572e4c4142a511",
+        "180f32303236313132353134323934365aa706020466b834e1a8",
+    );
+    const CUT_KRB_ERROR_33: &str = concat!(
+        "7e82012d30820129a003020105a10302011ea411180f32303236313132343134323934365aa505020304d488",
+        "a603020119a70e1b0c43455254464c4f572e4c4142a8123010a003020101a10930071b05616c696365a90e1b",
+        "0c43455254464c4f572e4c4142aa21301fa003020102a11830161b066b72627467741b0c43455254464c4f57",
+        "2e4c4142ab2b1b294e65656420746f207573652050412d454e43",
+    );
+
+    #[test]
+    fn messages_cut_short_give_their_whole_first_fields() {
+        let req = hex(CUT_AS_REQ_32);
+        assert!(parse(&req, MsgType::AS_REQ).is_none());
+        let m = cut_message(&req).expect("AS-REQ envelope");
+        assert_eq!(m.msg_type, Some(MsgType::AS_REQ));
+        assert_eq!(m.padata_types.as_slice(), &[150, 149]);
+        assert_eq!(m.client.as_deref(), Some("alice@CERTFLOW.LAB"));
+        assert_eq!(m.sname.as_deref(), Some("krbtgt/CERTFLOW.LAB"));
+        assert_eq!(m.realms.as_slice(), &[Cow::Borrowed("CERTFLOW.LAB")]);
+        let err = hex(CUT_KRB_ERROR_33);
+        let m = cut_message(&err).expect("KRB-ERROR envelope");
+        assert_eq!(m.error_code, Some(25));
+        assert_eq!(m.error_sname.as_deref(), Some("krbtgt/CERTFLOW.LAB"));
+        // Every shorter cut reads fewer fields, never a panic; none before the SEQUENCE.
+        for b in [&req, &err] {
+            for n in 0..b.len() {
+                let _ = cut_message(&b[..n]);
+            }
+            assert!(cut_message(&b[..1]).is_none());
+        }
     }
 
     #[test]
