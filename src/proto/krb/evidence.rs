@@ -32,7 +32,8 @@ impl Code {
 /// Kerberos facts of one flow. JSON field names are stable.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct KrbEvidence {
-    /// Messages decoded (top level: one per UDP datagram or TCP record).
+    /// Messages read (top level: one per UDP datagram or TCP record): whole, or in part when the
+    /// capture cut them short.
     pub messages: u64,
     /// Messages that did not parse (counted, skipped).
     pub malformed: u64,
@@ -154,12 +155,6 @@ impl KrbEvidence {
     /// Records one parsed message seen at `at`.
     pub fn record(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         self.messages += 1;
-        self.record_facts(m, at);
-    }
-
-    /// Records the facts of `m` without counting it in `messages`: what a message cut short
-    /// by the capture showed of itself.
-    pub fn record_facts(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         if let Some(t) = m.msg_type {
             self.msg_types.add_ref(&*msg_type_code(t), at);
         }

@@ -205,7 +205,7 @@ impl Analyzer for KrbAnalyzer {
         }
         if let Some(m) = super::strict::cut_message(msg) {
             self.proved = true;
-            krb_of(sink).record_facts(&m, ctx.frame);
+            krb_of(sink).record(&m, ctx.frame);
         }
     }
 

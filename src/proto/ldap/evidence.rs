@@ -24,7 +24,8 @@ pub struct LdapResultFact {
 /// LDAP/CLDAP facts of one flow. JSON field names are stable.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LdapEvidence {
-    /// LDAP messages read (in clear or unwrapped from integrity-only SASL buffers).
+    /// LDAP messages read (in clear or unwrapped from integrity-only SASL buffers; in part when
+    /// the capture cut them short).
     pub messages: u64,
     /// Messages or buffers that did not parse, and bytes skipped to resynchronise (one per
     /// episode).
