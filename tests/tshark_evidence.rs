@@ -54,7 +54,8 @@
 //! - DCE/RPC over SMB1 named pipes (`smb` in `frame.protocols`, NetBIOS port 139) is not read
 //!   by certflow (SMB2 pipes are).
 //! - Of a message in a frame cut by the snap length (`frame.cap_len < frame.len`) certflow reads
-//!   the whole first fields of Kerberos and LDAP messages only; tshark reads whatever is whole. A
+//!   the whole first fields of Kerberos, LDAP and DNS messages only; tshark reads whatever is
+//!   whole. A
 //!   fact tshark dates at such a frame, and certflow lacks or dates later, is left out when
 //!   certflow reports the capture's cut frames (`truncated_frames`).
 //!

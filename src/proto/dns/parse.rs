@@ -351,6 +351,20 @@ impl Message {
     /// Decodes the whole message `msg` in place of what this one held. Records beyond
     /// [`MAX_RECORDS`] are not decoded (not an error).
     pub fn read(&mut self, msg: &[u8]) -> Result<(), DnsError> {
+        self.read_sections(msg)
+    }
+
+    /// [`Message::read`] for a message the capture cut short: the header must be whole; the
+    /// questions and records whole before the cut are kept, as tshark shows them.
+    pub fn read_cut(&mut self, msg: &[u8]) -> Result<(), DnsError> {
+        header(msg)?;
+        match self.read_sections(msg) {
+            Err(DnsError::Truncated) => Ok(()),
+            r => r,
+        }
+    }
+
+    fn read_sections(&mut self, msg: &[u8]) -> Result<(), DnsError> {
         self.questions.clear();
         self.records.clear();
         self.text.clear();
