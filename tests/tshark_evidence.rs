@@ -54,10 +54,11 @@
 //! - DCE/RPC over SMB1 named pipes (`smb` in `frame.protocols`, NetBIOS port 139) is not read
 //!   by certflow (SMB2 pipes are).
 //! - Of a message in a frame cut by the snap length (`frame.cap_len < frame.len`) certflow reads
-//!   the whole first fields of Kerberos, LDAP and DNS messages only; tshark reads whatever is
-//!   whole. A
-//!   fact tshark dates at such a frame, and certflow lacks or dates later, is left out when
-//!   certflow reports the capture's cut frames (`truncated_frames`).
+//!   the whole first fields of Kerberos, LDAP, DNS and HTTP messages only; tshark reads
+//!   whatever is whole. A
+//!   fact tshark dates at such a frame, and certflow lacks, dates later, or dates at another
+//!   cut frame, is left out when certflow reports the capture's cut frames
+//!   (`truncated_frames`).
 //!
 //! GREASE TLS versions (RFC 8701) are left out on both sides.
 
@@ -1395,7 +1396,7 @@ fn compare_with(
             (Some(_), Some(o)) if spans.get(&k).is_some_and(|(lo, hi)| lo <= o && o <= hi) => {
                 st.1 += 1
             }
-            (Some(t), o) if cut.contains(t) && o.is_none_or(|o| o > t) => {
+            (Some(t), o) if cut.contains(t) && o.is_none_or(|o| o > t || cut.contains(o)) => {
                 st.0 -= 1;
                 let ex = stats.entry("excluded: cut frame").or_default();
                 ex.0 += 1;

@@ -312,6 +312,31 @@ impl Analyzer for HttpAnalyzer {
         }
     }
 
+    /// A head cut by the snap length: its whole lines, closed as a head, are read as one (the
+    /// start line, and the header fields before the cut: a response's status, a request's
+    /// method, target and Host). Not inside a body, where the cut bytes are body.
+    fn cut(&mut self, ctx: &Ctx, head: &[u8], sink: &mut Evidence) {
+        let i = ctx.dir.index();
+        if self.phase[i] != Phase::Head {
+            return;
+        }
+        let start = head.iter().position(|&b| b != b'\r' && b != b'\n');
+        let Some(lines) = start.and_then(|s| {
+            let h = &head[s..];
+            memchr::memrchr(b'\n', h).map(|nl| &h[..=nl])
+        }) else {
+            return;
+        };
+        let mut whole = Vec::with_capacity(lines.len() + 2);
+        whole.extend_from_slice(lines);
+        whole.extend_from_slice(b"\r\n");
+        if let Ok(Some((h, _))) = super::parse::head(&whole) {
+            self.synced[i] = true;
+            // The phase its body would put the direction in is moot: the hole follows.
+            self.on_head(ctx, &h, http_of(sink));
+        }
+    }
+
     fn gap(&mut self, dir: Dir) {
         let i = dir.index();
         self.head_scanned[i] = 0;
@@ -354,4 +379,51 @@ fn chunk_size_line_end(data: &[u8]) -> Option<(usize, bool)> {
     let nl = data.iter().position(|&b| b == b'\n')?;
     let empty = nl == 0 || (nl == 1 && data.first() == Some(&b'\r'));
     Some((nl + 1, empty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::testutil::hex;
+    use crate::proto::Transport;
+
+    /// captures/lab_enroll_snaplen_200.pcap frame 249, tcp.payload: the CRL server's response
+    /// head cut by `tcpdump -s 200` inside its Content-Length line (tshark: "HTTP/1.0 200 OK
+    /// [Packet size limited during capture]").
+    const CUT_HEAD_249: &str =
+        "485454502f312e3020323030204f4b0d0a5365727665723a2053696d706c65485454502f302e362050797468\
+        6f6e2f332e31312e370d0a446174653a205475652c203234204e6f7620323032362031343a32393a34382047\
+        4d540d0a436f6e74656e742d747970653a206170706c69636174696f6e2f706b69782d63726c0d0a436f6e74\
+        656e";
+
+    #[test]
+    fn a_head_cut_short_gives_its_whole_lines() {
+        let head = hex(CUT_HEAD_249);
+        assert!(super::super::parse::head(&head).unwrap().is_none());
+        let ctx = Ctx {
+            frame: FrameRef::new(0, 249),
+            ts_ns: 0,
+            dir: Dir::ToClient,
+            transport: Transport::Tcp,
+            server_port: 80,
+        };
+        let mut ev = Evidence::default();
+        let mut a = HttpAnalyzer::new();
+        a.cut(&ctx, &head, &mut ev);
+        let h = ev.http.expect("http evidence");
+        let status: Vec<u16> = h.status.iter().map(|f| *f.value).collect();
+        assert_eq!(status, [200]);
+        let types: Vec<&str> = h.content_types.iter().map(|f| f.value.as_str()).collect();
+        assert_eq!(types, ["application/pkix-crl"]);
+        assert_eq!(a.service(), Some("http"));
+        // Cut inside the status line: nothing; inside a body: nothing either.
+        let mut ev = Evidence::default();
+        HttpAnalyzer::new().cut(&ctx, &head[..10], &mut ev);
+        assert!(ev.http.is_none());
+        let mut a = HttpAnalyzer::new();
+        a.phase[1] = Phase::Body(1000);
+        let mut ev = Evidence::default();
+        a.cut(&ctx, &head, &mut ev);
+        assert!(ev.http.is_none());
+    }
 }
