@@ -468,8 +468,9 @@ fn cut_padata(s: &mut Reader<'_>, n: u8, m: &mut KrbMessage<'_>) -> Option<()> {
         return Some(());
     }
     let mut list = Reader::new(Reader::new(s.take_cut(ctx(n))?).take_cut(SEQUENCE)?);
-    while let Some(mut p) = list.seq() {
-        m.padata_types.push(p.field(1, Reader::i32)?);
+    // Whole elements, then the one the cut is in: its padata-type comes first.
+    while let Some(c) = list.take_cut(SEQUENCE) {
+        m.padata_types.push(Reader::new(c).field(1, Reader::i32)?);
     }
     Some(())
 }
@@ -871,6 +872,18 @@ mod tests {
         let m = cut_message(&err).expect("KRB-ERROR envelope");
         assert_eq!(m.error_code, Some(25));
         assert_eq!(m.error_sname.as_deref(), Some("krbtgt/CERTFLOW.LAB"));
+        // A TGS-REQ over TCP (frame 75, record mark first) cut inside its PA-TGS-REQ: the
+        // type of the element the cut is in comes first, so it is read (tshark: padata 1).
+        let tgs = hex(
+            "000006c06c8206bc308206b8a103020105a20302010ca38206313082062d30820545a103020101a28205\
+            3c048205386e82053430820530a003020105a10302010ea20703050000000000a382045d618204593082\
+            0455a003020105a10e1b0c43455254464c4f572e4c4142a221301fa003020102a11830161b066b726274\
+            67741b0c43455254",
+        );
+        let m = cut_message(&tgs[4..]).expect("TGS-REQ envelope");
+        assert_eq!(m.msg_type, Some(MsgType::TGS_REQ));
+        assert_eq!(m.padata_types.as_slice(), &[1]);
+        assert_eq!(m.sname, None);
         // Every shorter cut reads fewer fields, never a panic; none before the SEQUENCE.
         for b in [&req, &err] {
             for n in 0..b.len() {

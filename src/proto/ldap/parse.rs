@@ -184,6 +184,11 @@ pub enum CutDetail {
         /// requestName.
         oid: String,
     },
+    /// A response's resultCode (RFC 4511 4.1.9, the first field of an LDAPResult).
+    Result {
+        /// resultCode.
+        code: u32,
+    },
 }
 
 /// The protocolOp tag of the message at the start of `data` and what its whole first fields
@@ -200,6 +205,13 @@ pub fn cut_detail(data: &[u8]) -> Option<(u32, Option<CutDetail>)> {
             base: cap(base, MAX_STRING_LEN),
         }),
         0 => cut_bind(c),
+        // The responses that are an LDAPResult, or begin with one (RFC 4511 4.2.2, 4.12).
+        1 | 5 | 7 | 9 | 11 | 13 | 15 | 24 => match ber::split(c).ok()? {
+            (t, [code], _) if t.tag == 0x0a => Some(CutDetail::Result {
+                code: u32::from(*code),
+            }),
+            _ => None,
+        },
         23 => {
             let (t, oid, _) = ber::split(c).ok()?;
             (t.tag == 0x80)
@@ -1202,6 +1214,19 @@ mod tests {
             })
         );
         assert_eq!(cut_detail(&sicily[..sicily.len() - 1]), Some((0, None)));
+        // A response: the same capture's frame 179, Samba's bindResponse to the SASL bind,
+        // cut after 134 bytes; its resultCode (14, saslBindInProgress) comes first.
+        let resp = hex(
+            "3081ac0201016181a60a010e0400040087819c60819906092a864886f71201020202006f8189308186a0\
+            03020105a10302010fa27a3078a003020112a271046f8d84670992ddc4a57652e4a14a0d96508b089edf\
+            a58e7c4a16ac19bc054afef51c8a40361f16e64f9f6c2cd22cd0565c4250571d5bf7a42bb964fa51bdd0\
+            414afcab80be15f9",
+        );
+        assert_eq!(resp.len(), 134);
+        assert_eq!(
+            cut_detail(&resp),
+            Some((1, Some(CutDetail::Result { code: 14 })))
+        );
     }
 
     #[test]

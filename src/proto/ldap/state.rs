@@ -553,6 +553,16 @@ impl Analyzer for LdapAnalyzer {
                 }
             }
             Some(parse::CutDetail::Extended { oid }) => ev.extended_ops.add(oid, ctx.frame),
+            Some(parse::CutDetail::Result { code }) => {
+                ev.record(
+                    &parse::Message {
+                        id: 0,
+                        op,
+                        detail: Detail::Result { code },
+                    },
+                    ctx.frame,
+                );
+            }
             None => {}
         }
     }
