@@ -206,24 +206,43 @@ pub fn cut_detail(data: &[u8]) -> Option<(u32, Option<CutDetail>)> {
         }),
         0 => cut_bind(c),
         // The responses that are an LDAPResult, or begin with one (RFC 4511 4.2.2, 4.12).
-        1 | 5 | 7 | 9 | 11 | 13 | 15 | 24 => match ber::split(c).ok()? {
-            (t, [code], _) if t.tag == 0x0a => Some(CutDetail::Result {
+        1 | 5 | 7 | 9 | 11 | 13 | 15 | 24 => match ber::split(c) {
+            Ok((t, [code], _)) if t.tag == 0x0a => Some(CutDetail::Result {
                 code: u32::from(*code),
             }),
             _ => None,
         },
-        23 => {
-            let (t, oid, _) = ber::split(c).ok()?;
-            (t.tag == 0x80)
-                .then(|| std::str::from_utf8(oid).ok())
-                .flatten()
-                .map(|oid| CutDetail::Extended {
-                    oid: cap(oid, MAX_STRING_LEN),
-                })
-        }
+        23 => match ber::split(c) {
+            Ok((t, oid, _)) if t.tag == 0x80 => {
+                std::str::from_utf8(oid)
+                    .ok()
+                    .map(|oid| CutDetail::Extended {
+                        oid: cap(oid, MAX_STRING_LEN),
+                    })
+            }
+            _ => None,
+        },
         _ => None,
     };
     Some((op, detail))
+}
+
+/// The authentication choice of a bindRequest (RFC 4511 4.2; Sicily, MS-ADTS 5.1.1.1.3) from
+/// its header `auth`, the bytes after that header (`content`: all of its content, or for a
+/// message cut short its start) and the bind name; with the bytes after the SASL mechanism (for
+/// the other choices, `content` itself). The length octets alone tell an empty password.
+fn bind_kind<'a>(auth: ber::Tlv, content: &'a [u8], name: &str) -> Option<(BindKind, &'a [u8])> {
+    Some(match auth.tag {
+        0x80 if auth.content_len == 0 && name.is_empty() => (BindKind::Anonymous, content),
+        0x80 if auth.content_len == 0 => (BindKind::Unauthenticated, content),
+        0x80 => (BindKind::Simple, content),
+        0x89..=0x8b => (BindKind::Sicily, content),
+        0xa3 => {
+            let (mech, rest) = ldap_string(content)?;
+            (BindKind::Sasl(cap(mech, MAX_STRING_LEN)), rest)
+        }
+        _ => return None,
+    })
 }
 
 /// [`cut_detail`] of a bindRequest's content `c` (possibly cut): version, name, then the
@@ -234,17 +253,7 @@ fn cut_bind(c: &[u8]) -> Option<CutDetail> {
     };
     let (name, rest) = ldap_string(rest)?;
     let auth = ber::header(rest).ok()?;
-    let kind = match auth.tag {
-        0x80 if auth.content_len == 0 && name.is_empty() => BindKind::Anonymous,
-        0x80 if auth.content_len == 0 => BindKind::Unauthenticated,
-        0x80 => BindKind::Simple,
-        0x89..=0x8b => BindKind::Sicily,
-        0xa3 => {
-            let (mech, _) = ldap_string(rest.get(auth.header_len..)?)?;
-            BindKind::Sasl(cap(mech, MAX_STRING_LEN))
-        }
-        _ => return None,
-    };
+    let (kind, _) = bind_kind(auth, rest.get(auth.header_len..)?, name)?;
     Some(CutDetail::Bind {
         name: cap(name, MAX_STRING_LEN),
         kind,
@@ -702,24 +711,15 @@ fn fast_bind(c: &[u8]) -> Option<Detail> {
     if !rest.is_empty() {
         return None;
     }
-    let (kind, krb_sname) = match t.tag {
-        0x80 if auth.is_empty() && name.is_empty() => (BindKind::Anonymous, None),
-        0x80 if auth.is_empty() => (BindKind::Unauthenticated, None),
-        0x80 => (BindKind::Simple, None),
-        0x89..=0x8b => (BindKind::Sicily, None),
-        0xa3 => {
-            let (mech, rest) = ldap_string(auth)?;
-            let cred = match ber::split(rest) {
-                _ if rest.is_empty() => None,
-                Ok((t, cred, [])) if t.tag == 0x04 => Some(cred),
-                _ => return None,
-            };
-            (
-                BindKind::Sasl(cap(mech, MAX_STRING_LEN)),
-                cred.and_then(ap_req_sname),
-            )
-        }
-        _ => return None,
+    let (kind, after) = bind_kind(t, auth, name)?;
+    let krb_sname = match kind {
+        // SaslCredentials: the mechanism, then `credentials OCTET STRING OPTIONAL`.
+        BindKind::Sasl(_) => match ber::split(after) {
+            _ if after.is_empty() => None,
+            Ok((t, cred, [])) if t.tag == 0x04 => ap_req_sname(cred),
+            _ => return None,
+        },
+        _ => None,
     };
     Some(Detail::Bind {
         name: cap(name, MAX_STRING_LEN),
@@ -1227,6 +1227,11 @@ mod tests {
             cut_detail(&resp),
             Some((1, Some(CutDetail::Result { code: 14 })))
         );
+        // Cut inside the resultCode: the operation is still counted.
+        let head = ber::header(&resp).unwrap().header_len;
+        let id = ber::header(&resp[head..]).unwrap().total_len();
+        let op = ber::header(&resp[head + id..]).unwrap().header_len;
+        assert_eq!(cut_detail(&resp[..head + id + op + 2]), Some((1, None)));
     }
 
     #[test]
