@@ -699,6 +699,68 @@ fn frames_cut_by_the_snap_length_are_counted_and_read_in_part() {
     assert!(facts(&ldap["binds"]).contains(&("sasl:GSSAPI".into(), 177)));
 }
 
+/// The same capture's DCE/RPC: frames 204 and 216 (the ept_map requests, 222 bytes of which 200
+/// captured), 205 and 217 (their responses), 226 (the ICPR bind_ack), 228 (AUTH3), 230 (the
+/// ICPR request) and 232 (its response) are cut. Each header is whole: the PDU counts, with what
+/// its whole first fields say (C706 12.6.4): the requests' opnums (ept_map 3 at 204 and 216,
+/// CertServerRequest 0 at 230), the interface ept_map asked for (floor 1 of its tower, about 40
+/// bytes into the stub), the bind_ack's secondary address and accepted transfer syntax. The Map
+/// answers lose their port floor (byte 136 of 152) to the cut, for tshark too: no "epm map".
+#[test]
+fn dcerpc_pdus_cut_by_the_snap_length_give_their_first_fields() {
+    let v = flows("lab_enroll_snaplen_200.pcap");
+    let epm = flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 135);
+    let types = &epm["evidence"]["dcerpc"]["pdu_types"];
+    assert_eq!(
+        (types["request"].as_u64(), types["response"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let iface = interface(epm, "EPM");
+    assert_eq!(
+        (
+            iface["opnums"][0]["opnum"].as_u64(),
+            iface["opnums"][0]["count"].as_u64(),
+            iface["opnums"][0]["frame"].as_u64()
+        ),
+        (Some(3), Some(2), Some(204))
+    );
+    assert_eq!(
+        facts(&epm["evidence"]["dcerpc"]["epm_queries"]),
+        vec![(
+            "91ae6020-9e3c-11cf-8d7c-00aa00c091be ICertPassage v0.0".into(),
+            204
+        )]
+    );
+    assert_eq!(
+        epm["evidence"]["dcerpc"]["endpoint_maps"],
+        serde_json::json!([])
+    );
+    assert_eq!(epm["evidence"]["dcerpc"]["malformed"], 0);
+    let icpr = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["service"] == "dcerpc")
+        .expect("the ICPR flow");
+    let d = &icpr["evidence"]["dcerpc"];
+    for t in ["bind", "bind_ack", "auth3", "request", "response"] {
+        assert_eq!(d["pdu_types"][t], 1, "{t}: {}", d["pdu_types"]);
+    }
+    let port = icpr["port"].as_u64().unwrap().to_string();
+    assert_eq!(facts(&d["secondary_addresses"]), vec![(port, 226)]);
+    assert_eq!(facts(&d["transfer_syntaxes"]), vec![("ndr".into(), 226)]);
+    let op = &interface(icpr, "ICertPassage")["opnums"][0];
+    assert_eq!(
+        (
+            op["opnum"].as_u64(),
+            op["name"].as_str(),
+            op["frame"].as_u64()
+        ),
+        (Some(0), Some("CertServerRequest"), Some(230))
+    );
+    assert_eq!(d["malformed"], 0);
+}
+
 /// captures/lab_enroll_capture_loss.pcap (`captures/lab/record.sh captureloss`): the hosts saw
 /// every segment, the capture missed about 1 TCP segment with payload in 8 (a capture filter),
 /// so its holes are never filled (tshark: 50 "previous segment not captured"). A message held

@@ -387,7 +387,7 @@ impl DcerpcAnalyzer {
         let read = match h.ptype {
             PType::REQUEST => f.request().map(|q| {
                 let ev = self.count(ctx, &f, sink);
-                self.request(ctx.frame, &f, q, ev);
+                self.request(ctx.frame, &f, q, ev, true);
             }),
             PType::RESPONSE => f.response().map(|q| {
                 let ev = self.count(ctx, &f, sink);
@@ -564,13 +564,15 @@ impl DcerpcAnalyzer {
     }
 
     /// A request fragment: the call's interface and opnum are counted on its first fragment,
-    /// its stub kept when certflow decodes it.
+    /// its stub kept when certflow decodes it. A fragment that is not `whole` (cut by the snap
+    /// length) still counts, but its call is never decoded.
     fn request(
         &mut self,
         at: FrameRef,
         f: &pdu::Fragment<'_>,
         q: pdu::Request<'_>,
         ev: &mut DcerpcEvidence,
+        whole: bool,
     ) {
         let h = f.header;
         let level = f.auth.map(|a| a.level);
@@ -636,6 +638,7 @@ impl DcerpcAnalyzer {
         let Some(call) = call else {
             return;
         };
+        call.overflow |= !whole;
         append(call, stub, true);
         if !h.last_frag() || call.overflow {
             return;
@@ -700,15 +703,7 @@ fn decode_request(
         match epm::parse_map_request(stub, le, ndr64) {
             Ok(m) => {
                 if let Some(s) = m.tower.and_then(|t| t.interface) {
-                    ev.epm_queries.add(
-                        format!(
-                            "{} {} v{}",
-                            s.uuid,
-                            names::interface_name(&s.uuid),
-                            s.version()
-                        ),
-                        at,
-                    );
+                    add_epm_query(at, &s, ev);
                 }
             }
             Err(_) => ev.malformed += 1,
@@ -735,6 +730,19 @@ fn decode_request(
         }
     }
     None
+}
+
+/// Records that an ept_map request asked for the interface `s`.
+fn add_epm_query(at: FrameRef, s: &SyntaxId, ev: &mut DcerpcEvidence) {
+    ev.epm_queries.add(
+        format!(
+            "{} {} v{}",
+            s.uuid,
+            names::interface_name(&s.uuid),
+            s.version()
+        ),
+        at,
+    );
 }
 
 /// Decodes a complete response stub of a call certflow decodes (EPM, activation, OXID).
@@ -967,6 +975,77 @@ impl Analyzer for DcerpcAnalyzer {
                     };
                     self.handle(ctx, h, bytes, sink);
                     off += n;
+                }
+            }
+        }
+    }
+
+    /// A fragment cut by the snap length: its header is whole, so it counts as a PDU of its
+    /// type, and the body fields before the cut give what they say (C706 12.6.4): a request's
+    /// context and opnum (at offset 20-23), a bind's whole presentation contexts, a bind_ack's
+    /// whole results, a fault's status. The auth trailer, at the end, is lost (no auth type or
+    /// level), and neither the cut call's request nor its response is decoded.
+    fn cut(&mut self, ctx: &Ctx, head: &[u8], sink: &mut Evidence) {
+        if self.resync[ctx.dir.index()] {
+            return;
+        }
+        let Ok(h) = pdu::parse_header(head) else {
+            return;
+        };
+        if head.len() >= usize::from(h.frag_len) {
+            // Whole: `stream` read it.
+            return;
+        }
+        let f = pdu::cut_fragment(h, head);
+        let at = ctx.frame;
+        match h.ptype {
+            PType::REQUEST => {
+                let q = f.request();
+                let ev = self.count(ctx, &f, sink);
+                if let Ok(q) = q {
+                    self.request(at, &f, q, ev, false);
+                    // An unauthenticated ept_map names the interface asked for early in its
+                    // stub (an authenticated stub may be sealed: not read).
+                    let c = self.contexts.get(q.ctx_id);
+                    if let (Some(c), true) = (c, h.auth_len == 0 && h.first_frag()) {
+                        if c.iface.uuid == EPM && q.opnum == 3 {
+                            let le = h.little_endian();
+                            if let Some(s) = epm::map_request_interface_cut(q.stub, le, c.ndr64) {
+                                add_epm_query(at, &s, ev);
+                            }
+                        }
+                    }
+                }
+            }
+            PType::RESPONSE => {
+                let q = f.response();
+                let ev = self.count(ctx, &f, sink);
+                if let Some(c) = self.calls.get_mut(h.call_id) {
+                    c.overflow = true;
+                }
+                if let Ok(q) = q {
+                    self.response(at, &f, q, ev);
+                }
+            }
+            PType::BIND | PType::ALTER_CONTEXT => {
+                let b = f.bind_cut();
+                let ev = self.count(ctx, &f, sink);
+                if let Ok(b) = b {
+                    self.bind(at, &f, b, ev);
+                }
+            }
+            PType::BIND_ACK | PType::ALTER_CONTEXT_RESP => {
+                let b = f.bind_ack_cut();
+                let ev = self.count(ctx, &f, sink);
+                if let Ok(b) = b {
+                    self.bind_ack(at, &f, b, ev);
+                }
+            }
+            _ => {
+                let b = f.body();
+                let ev = self.count(ctx, &f, sink);
+                if let Ok(b) = b {
+                    self.control(at, &f, &b, ev);
                 }
             }
         }

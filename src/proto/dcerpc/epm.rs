@@ -88,6 +88,12 @@ pub struct Tower {
 
 /// Parses tower octets (the `tower_octet_string`, C706 appendix L).
 pub fn parse_tower(oct: &[u8]) -> Result<Tower, Error> {
+    tower_floors(oct, false)
+}
+
+/// [`parse_tower`], or with `cut` (octets a snap length cut short) the floors that are whole,
+/// in order: an error only when the floor count is cut.
+fn tower_floors(oct: &[u8], cut: bool) -> Result<Tower, Error> {
     if oct.len() > MAX_TOWER_LEN {
         return Err(Error::Malformed("tower_length"));
     }
@@ -99,10 +105,17 @@ pub fn parse_tower(oct: &[u8]) -> Result<Tower, Error> {
     let mut t = Tower::default();
     let mut uuid_floors = 0;
     for _ in 0..n {
-        let lhs_len = r.u16("lhs_length")? as usize;
-        let lhs = r.bytes(lhs_len, "lhs")?;
-        let rhs_len = r.u16("rhs_length")? as usize;
-        let rhs = r.bytes(rhs_len, "rhs")?;
+        let floor = (|| {
+            let lhs_len = r.u16("lhs_length")? as usize;
+            let lhs = r.bytes(lhs_len, "lhs")?;
+            let rhs_len = r.u16("rhs_length")? as usize;
+            Ok((lhs, r.bytes(rhs_len, "rhs")?))
+        })();
+        let (lhs, rhs) = match floor {
+            Ok(f) => f,
+            Err(_) if cut => break,
+            Err(e) => return Err(e),
+        };
         let (&id, lhs_data) = lhs.split_first().ok_or(Error::Malformed("lhs_length"))?;
         let port = || -> Result<u16, Error> {
             match rhs {
@@ -162,14 +175,20 @@ fn floor_name(b: &[u8]) -> String {
 /// Reads one `twr_t` (conformant struct: max_count, tower_length, octets), then aligns to 4.
 /// In NDR64 the conformance is a u64 aligned to 8 (MS-RPCE 2.2.5.3.4.1).
 fn read_twr(r: &mut Reader<'_>, ndr64: bool) -> Result<Tower, Error> {
+    let len = twr_length(r, ndr64)?;
+    let oct = r.bytes(len, "tower_octet_string")?;
+    r.align(4, "tower padding")?;
+    parse_tower(oct)
+}
+
+/// The length of the `twr_t` at `r` (its conformance and `tower_length`, which must agree).
+fn twr_length(r: &mut Reader<'_>, ndr64: bool) -> Result<usize, Error> {
     let max = r.ndr_count(ndr64, "tower max_count")?;
     let len = r.u32("tower_length")? as usize;
     if len > MAX_TOWER_LEN || max != len {
         return Err(Error::Malformed("tower_length"));
     }
-    let oct = r.bytes(len, "tower_octet_string")?;
-    r.align(4, "tower padding")?;
-    parse_tower(oct)
+    Ok(len)
 }
 
 /// ept_map request (opnum 3, C706 appendix O): the object and the tower naming the wanted
@@ -199,6 +218,22 @@ pub fn parse_map_request(stub: &[u8], le: bool, ndr64: bool) -> Result<MapReques
     };
     // entry_handle (20 bytes) and max_towers follow; certflow does not need them.
     Ok(MapRequest { object, tower })
+}
+
+/// The interface an ept_map request stub cut by the snap length asks for: floor 1 of its map
+/// tower, when the capture holds it whole (the object, the tower's length and the floor count
+/// come first, about 40 bytes into the stub).
+pub fn map_request_interface_cut(stub: &[u8], le: bool, ndr64: bool) -> Option<SyntaxId> {
+    let mut r = Reader::new(stub, le);
+    if r.ndr_ptr(ndr64, "object pointer").ok()? != 0 {
+        r.uuid("object").ok()?;
+    }
+    if r.ndr_ptr(ndr64, "map_tower pointer").ok()? == 0 {
+        return None;
+    }
+    let len = twr_length(&mut r, ndr64).ok()?;
+    let oct = r.bytes(len.min(r.remaining()), "tower_octet_string").ok()?;
+    tower_floors(oct, true).ok()?.interface
 }
 
 /// ept_map response (C706 appendix O): towers and status.
@@ -341,6 +376,35 @@ pub(crate) mod tests {
         assert_eq!(t.rpc_protocol, Some(proto_id::RPC_CO));
         assert_eq!(t.tcp_port, Some(0));
         assert_eq!(t.ip, Some(Ipv4Addr::new(0, 0, 0, 0)));
+    }
+
+    /// Every prefix of the ept_map request stubs (NDR and NDR64): the interface floor 1 names,
+    /// once the prefix holds it whole, the same as the whole stub gives; None before.
+    #[test]
+    fn cut_map_request_names_its_interface_once_floor_1_is_whole() {
+        for (h, ndr64) in [(ZL_F7_MAP_REQ, false), (PRIV_F6_MAP_REQ_NDR64, true)] {
+            let stub = stub_of(h);
+            let want = parse_map_request(&stub, true, ndr64)
+                .unwrap()
+                .tower
+                .unwrap()
+                .interface
+                .unwrap();
+            let got: Vec<Option<SyntaxId>> = (0..=stub.len())
+                .map(|n| map_request_interface_cut(&stub[..n], true, ndr64))
+                .collect();
+            let first = got.iter().position(Option::is_some).unwrap();
+            assert!(got[first..].iter().all(|g| *g == Some(want)), "{h}");
+            // The tower octets follow the object (pointer and UUID), the tower pointer, its
+            // max_count and tower_length; floor 1 ends with its rhs: floor count 2, lhs length
+            // 2 + 19, rhs length 2 + 2.
+            let tower_at = if ndr64 {
+                8 + 16 + 8 + 8 + 4
+            } else {
+                4 + 16 + 4 + 4 + 4
+            };
+            assert_eq!(first, tower_at + 2 + 21 + 4, "{h}");
+        }
     }
 
     #[test]

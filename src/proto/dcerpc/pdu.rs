@@ -792,6 +792,19 @@ pub fn fragment(header: Header, buf: &[u8]) -> Result<Fragment<'_>, Error> {
     Ok(Fragment { header, auth, body })
 }
 
+/// The first bytes of a fragment a snap length cut (`head` is shorter than `frag_length`): a
+/// view for reading the fields that are whole. The auth trailer, at the end, is lost, so
+/// `auth` is None and a request's or response's stub is whatever follows its fixed fields
+/// (C706 12.6.4.9-10). Never decode such a stub.
+pub fn cut_fragment(header: Header, head: &[u8]) -> Fragment<'_> {
+    let n = head.len().min(header.frag_len as usize);
+    Fragment {
+        header,
+        auth: None,
+        body: head.get(..n).unwrap_or_default(),
+    }
+}
+
 impl<'a> Fragment<'a> {
     /// A reader at the start of the type-specific body.
     fn reader(&self) -> Result<Reader<'a>, Error> {
@@ -915,6 +928,17 @@ impl<'a> Fragment<'a> {
     /// The body of a bind or alter_context (call only for [`PType::BIND`] or
     /// [`PType::ALTER_CONTEXT`]), every context element checked.
     pub fn bind(&self) -> Result<Bind<'a>, Error> {
+        self.bind_elems(false)
+    }
+
+    /// The body of a bind or alter_context of a [`cut_fragment`]: the context elements that
+    /// are whole, in order (an error only when the fixed fields before them are cut).
+    pub fn bind_cut(&self) -> Result<Bind<'a>, Error> {
+        self.bind_elems(true)
+    }
+
+    /// [`Self::bind`], or with `cut` [`Self::bind_cut`].
+    fn bind_elems(&self, cut: bool) -> Result<Bind<'a>, Error> {
         let le = self.header.little_endian();
         let mut r = self.reader()?;
         let max_xmit = r.u16("max_xmit_frag")?;
@@ -923,9 +947,19 @@ impl<'a> Fragment<'a> {
         let n = r.u8("n_context_elem")? as usize;
         r.skip(3, "reserved")?;
         let start = r.pos();
+        let mut whole = 0;
         for _ in 0..n {
-            context_elem(&mut r, le)?;
+            let at = r.pos();
+            match context_elem(&mut r, le) {
+                Ok(_) => whole += 1,
+                Err(_) if cut => {
+                    r.seek(at, "p_cont_elem")?;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
         }
+        let n = whole;
         let elems = self
             .body
             .get(start..r.pos())
@@ -943,6 +977,17 @@ impl<'a> Fragment<'a> {
     /// The body of a bind_ack or alter_context_resp (call only for [`PType::BIND_ACK`] or
     /// [`PType::ALTER_CONTEXT_RESP`]), every result checked.
     pub fn bind_ack(&self) -> Result<BindAck<'a>, Error> {
+        self.bind_ack_results(false)
+    }
+
+    /// The body of a bind_ack or alter_context_resp of a [`cut_fragment`]: the results that
+    /// are whole (an error only when the fields before them are cut).
+    pub fn bind_ack_cut(&self) -> Result<BindAck<'a>, Error> {
+        self.bind_ack_results(true)
+    }
+
+    /// [`Self::bind_ack`], or with `cut` [`Self::bind_ack_cut`].
+    fn bind_ack_results(&self, cut: bool) -> Result<BindAck<'a>, Error> {
         let mut r = self.reader()?;
         let max_xmit = r.u16("max_xmit_frag")?;
         let max_recv = r.u16("max_recv_frag")?;
@@ -953,8 +998,11 @@ impl<'a> Fragment<'a> {
         }
         let sec_addr = r.bytes(len, "sec_addr")?;
         r.align(4, "sec_addr padding")?;
-        let n = r.u8("n_results")? as usize;
+        let mut n = r.u8("n_results")? as usize;
         r.skip(3, "reserved")?;
+        if cut {
+            n = n.min(r.remaining() / CTX_RESULT_LEN);
+        }
         let results = r.bytes(n * CTX_RESULT_LEN, "ack_result")?;
         Ok(BindAck {
             max_xmit,
@@ -1378,6 +1426,60 @@ pub(crate) mod tests {
     // results 2 (reason 2), 0 (NDR64), 3.
     const PRIV_F11_BIND: &str = include_str!("testdata/priv_f11.hex");
     const PRIV_F13_BIND_ACK: &str = include_str!("testdata/priv_f13.hex");
+
+    /// Every prefix of the DRSUAPI bind and its ack (the frames above), read as a fragment a
+    /// snap length cut: the contexts and results whole in the prefix, in order, and an error
+    /// only while the fixed fields before them are cut. Never a panic.
+    #[test]
+    fn cut_bind_and_ack_give_their_whole_elements() {
+        let bind = hex(PRIV_F11_BIND);
+        let whole = parse_pdu(&bind).unwrap();
+        let Body::Bind { contexts, .. } = whole.body else {
+            panic!("not a bind")
+        };
+        for n in 0..bind.len() {
+            let h = match parse_header(&bind[..n]) {
+                Ok(h) => h,
+                Err(e) => {
+                    assert!(n < HEADER_LEN, "{n}: {e:?}");
+                    continue;
+                }
+            };
+            let f = cut_fragment(h, &bind[..n]);
+            assert!(f.auth.is_none());
+            match f.bind_cut() {
+                Ok(b) => {
+                    // p_cont_elem starts at 28 and is 44 bytes (one transfer syntax) each.
+                    assert_eq!(b.len(), ((n - 28) / 44).min(3), "prefix {n}");
+                    let ids: Vec<u16> = b.contexts().map(|c| c.ctx_id).collect();
+                    let want: Vec<u16> = contexts.iter().take(b.len()).map(|c| c.ctx_id).collect();
+                    assert_eq!(ids, want);
+                    for (c, w) in b.contexts().zip(contexts.iter()) {
+                        assert_eq!(c.interface, w.interface);
+                    }
+                }
+                Err(_) => assert!(n < 28, "prefix {n}"),
+            }
+        }
+        let ack = hex(PRIV_F13_BIND_ACK);
+        let whole = parse_pdu(&ack).unwrap();
+        let Body::BindAck { results, .. } = whole.body else {
+            panic!("not a bind_ack")
+        };
+        let mut seen = Vec::new();
+        for n in HEADER_LEN..ack.len() {
+            let h = parse_header(&ack[..n]).unwrap();
+            if let Ok(b) = cut_fragment(h, &ack[..n]).bind_ack_cut() {
+                let got: Vec<CtxResult> = b.results().collect();
+                assert_eq!(got[..], results[..got.len()], "prefix {n}");
+                seen.push(got.len());
+            }
+        }
+        // Every count from none to all three results is met on the way.
+        assert_eq!(seen.first(), Some(&0));
+        assert_eq!(seen.last(), Some(&3));
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+    }
 
     #[test]
     fn privacy_bind_real() {
