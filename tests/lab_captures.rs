@@ -56,6 +56,30 @@ fn interface<'a>(f: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no interface {name} in {}", f["evidence"]))
 }
 
+/// certflow's JSON for the project capture `name` edited by `edit(source, destination)` into
+/// a temporary file (`tag` names it); the run must succeed.
+fn edited_flows(name: &str, tag: &str, edit: impl Fn(&std::path::Path, &std::path::Path)) -> Value {
+    let src = common::own_capture(name);
+    let dst = std::env::temp_dir().join(format!("certflow-{tag}-{}.pcap", std::process::id()));
+    edit(&src, &dst);
+    let (v, out) = common::flows_json(&dst);
+    let _ = std::fs::remove_file(&dst);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    v
+}
+
+/// The first opnum an interface entry lists (opnums are sorted), with its first frame.
+fn first_opnum(i: &Value) -> (Option<u64>, Option<u64>) {
+    (
+        i["opnums"][0]["opnum"].as_u64(),
+        i["opnums"][0]["frame"].as_u64(),
+    )
+}
+
 /// The ports the endpoint mapper of a flow handed out for `iface`, with their frames.
 fn maps(f: &Value, iface: &str) -> Vec<(u64, u64)> {
     f["evidence"]["dcerpc"]["endpoint_maps"]
@@ -230,6 +254,54 @@ fn icpr_over_the_cert_named_pipe() {
     assert_eq!(i["opnums"][0]["frame"], 64);
 }
 
+/// The same capture cut to 200 and to 256 bytes a frame (`editcap -s`, as `tcpdump -s` would
+/// record it): certflow must read what is whole in each SMB2 message and in the DCE/RPC PDUs
+/// inside. At 200 the NEGOTIATE response (48, 230 bytes) still gives dialect 0x0202, the
+/// SESSION_SETUPs (50-52) and WRITEs (58, 62, 64) count, and the CREATE response (57) loses
+/// the FileId (bytes 132-147 of the TCP payload, 134 captured): the WRITEs on the IPC$ tree
+/// still name a pipe. Its PDUs count by type (their headers are whole); the bind_ack inside the
+/// cut READ response (61) gives its secondary address `\PIPE\cert`. At 256 the bind's first
+/// context is whole (ICertPassage, 58) and the request's opnum (0, 64); the auth trailers
+/// (level 6 in the whole capture) are cut off: `auth_level` "unknown", not "none". tshark
+/// shows the cut bind, AUTH3 and request by type only, and nothing of the cut READ responses.
+#[test]
+fn smb_and_pipe_messages_cut_by_a_snap_length_give_their_first_fields() {
+    let cut = |n: u32| {
+        edited_flows("lab_enroll_icpr_named_pipe.pcap", "snap", |src, dst| {
+            common::write_with_snaplen(src, dst, n)
+        })
+    };
+    let v = cut(200);
+    let f = flow(&v, CLIENT, CA, "tcp", 445);
+    let smb = &f["evidence"]["smb"];
+    assert_eq!(facts(&smb["dialect"]), vec![("2.0.2".into(), 48)]);
+    assert_eq!(
+        (
+            smb["commands"]["session_setup"].as_u64(),
+            smb["commands"]["write"].as_u64()
+        ),
+        (Some(2), Some(3))
+    );
+    // Written only when not zero.
+    assert_eq!(smb.get("malformed"), None);
+    let d = &f["evidence"]["dcerpc"];
+    for t in ["bind", "bind_ack", "auth3", "request", "response"] {
+        assert_eq!(d["pdu_types"][t], 1, "{t}: {}", d["pdu_types"]);
+    }
+    assert_eq!(
+        facts(&d["secondary_addresses"]),
+        vec![(r"\PIPE\cert".into(), 61)]
+    );
+    assert_eq!(d["interfaces"], serde_json::json!([]));
+    assert_eq!(d["malformed"], 0);
+    let v = cut(256);
+    let f = flow(&v, CLIENT, CA, "tcp", 445);
+    let i = interface(f, "ICertPassage");
+    assert_eq!(facts(&i["learned"]), vec![("bind".into(), 58)]);
+    assert_eq!(first_opnum(i), (Some(0), Some(64)));
+    assert_eq!(i["auth_level"], "unknown");
+}
+
 #[test]
 fn https_only_enrollment() {
     let v = flows("lab_enroll_https_cep_ces_only.pcapng");
@@ -312,16 +384,9 @@ fn regression_pair_differs_in_the_dynamic_port() {
 /// numbers in the edited file).
 #[test]
 fn interface_named_from_the_map_answer_when_the_bind_is_missing() {
-    let src = common::own_capture("lab_enroll_icpr_dynamic_port.pcap");
-    let dst = std::env::temp_dir().join(format!("certflow-nobind-{}.pcap", std::process::id()));
-    common::write_without_frames(&src, &dst, &[54, 56]);
-    let (v, out) = common::flows_json(&dst);
-    let _ = std::fs::remove_file(&dst);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let v = edited_flows("lab_enroll_icpr_dynamic_port.pcap", "nobind", |src, dst| {
+        common::write_without_frames(src, dst, &[54, 56])
+    });
     assert_eq!(v["captures"][0]["packets"], 67);
     let f = flow(&v, CLIENT, CA, "tcp", 51591);
     assert_eq!(f["service"], "dcerpc");
@@ -793,13 +858,7 @@ fn messages_behind_holes_the_capture_never_fills_keep_their_frames() {
     );
     let srvsvc = interface(smb, "SRVSVC");
     assert_eq!(facts(&srvsvc["learned"]), vec![("bind".into(), 589)]);
-    assert_eq!(
-        (
-            srvsvc["opnums"][0]["opnum"].as_u64(),
-            srvsvc["opnums"][0]["frame"].as_u64()
-        ),
-        (Some(15), Some(597))
-    );
+    assert_eq!(first_opnum(srvsvc), (Some(15), Some(597)));
 }
 
 /// `captures/lab_enroll_rotated_whole.pcap` and `lab_enroll_rotated_part1..4.pcapng`

@@ -116,6 +116,17 @@ pub fn tshark(args: &[&str]) -> String {
 /// 1-based numbers are in `drop` (as `editcap SRC DST N...` would). The frames after a dropped
 /// one are renumbered, as in any edited capture.
 pub fn write_without_frames(src: &Path, dst: &Path, drop: &[u64]) {
+    write_edited(src, dst, drop, 262_144);
+}
+
+/// Writes `src` as a classic pcap at `dst` with every frame cut to its first `snaplen` bytes
+/// (`orig_len` kept), as `editcap -s SNAPLEN` does and as `tcpdump -s SNAPLEN` records.
+pub fn write_with_snaplen(src: &Path, dst: &Path, snaplen: u32) {
+    write_edited(src, dst, &[], snaplen);
+}
+
+/// [`write_without_frames`] with the frames cut to `snaplen` bytes.
+fn write_edited(src: &Path, dst: &Path, drop: &[u64], snaplen: u32) {
     use certflow::capture::{read, Input};
     let mut out: Vec<u8> = Vec::new();
     let mut link: Option<u32> = None;
@@ -129,16 +140,17 @@ pub fn write_without_frames(src: &Path, dst: &Path, drop: &[u64]) {
             f.ts_ns.div_euclid(1_000_000_000),
             f.ts_ns.rem_euclid(1_000_000_000),
         );
+        let data = &f.data[..f.data.len().min(snaplen as usize)];
         records.extend_from_slice(&(s as u32).to_le_bytes());
         records.extend_from_slice(&(ns as u32).to_le_bytes());
-        records.extend_from_slice(&(f.data.len() as u32).to_le_bytes());
+        records.extend_from_slice(&(data.len() as u32).to_le_bytes());
         records.extend_from_slice(&f.orig_len.to_le_bytes());
-        records.extend_from_slice(f.data);
+        records.extend_from_slice(data);
     })
     .expect("read the source capture");
     out.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
     out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&snaplen.to_le_bytes());
     out.extend_from_slice(&link.unwrap_or(1).to_le_bytes());
     out.extend_from_slice(&records);
     std::fs::write(dst, out).expect("write the edited capture");

@@ -250,6 +250,8 @@ struct Use {
     iface: SyntaxId,
     /// Strongest auth level of the requests (0: none seen).
     level: u8,
+    /// A request's auth trailer was cut off by the snap length.
+    cut_auth: bool,
     /// (opnum, calls, first frame), sorted by opnum; at most [`super::MAX_OPNUMS`], the first
     /// seen, as `InterfaceUse::add_opnum` keeps.
     opnums: Vec<(u16, u64, FrameRef)>,
@@ -271,6 +273,7 @@ impl Uses {
                 self.0.push(Use {
                     iface,
                     level: 0,
+                    cut_auth: false,
                     opnums: Vec::new(),
                 });
                 Some(self.0.len() - 1)
@@ -278,14 +281,23 @@ impl Uses {
         }
     }
 
-    /// Counts one call of `opnum` at `at` on the interface at `k`.
-    fn add(&mut self, k: usize, opnum: u16, at: FrameRef, level: Option<AuthLevel>) {
+    /// Counts one call of `opnum` at `at` on the interface at `k`, of auth level `level`
+    /// (None: no trailer, or `cut_auth`, one the snap length cut off).
+    fn add(
+        &mut self,
+        k: usize,
+        opnum: u16,
+        at: FrameRef,
+        level: Option<AuthLevel>,
+        cut_auth: bool,
+    ) {
         let Some(u) = self.0.get_mut(k) else {
             return;
         };
         if let Some(l) = level {
             u.level = u.level.max(l.0);
         }
+        u.cut_auth |= cut_auth;
         match u.opnums.binary_search_by_key(&opnum, |e| e.0) {
             Ok(i) => {
                 if let Some(e) = u.opnums.get_mut(i) {
@@ -312,6 +324,9 @@ impl Uses {
                 i.add_opnum_n(opnum, n, at);
             }
             i.add_level(AuthLevel(u.level));
+            if u.cut_auth {
+                i.add_cut_auth();
+            }
         }
     }
 }
@@ -455,11 +470,15 @@ impl DcerpcAnalyzer {
         if record {
             self.pending_binds.start(f.header.call_id);
         }
+        // An auth trailer a snap length cut off (`f` is a cut fragment).
+        let cut_auth = f.auth.is_none() && f.header.auth_len > 0;
         for c in b.contexts() {
             if let Some(i) = ev.interface(c.interface) {
                 i.learned.add_ref("bind", at);
                 if let Some(l) = level {
                     i.add_level(l);
+                } else if cut_auth {
+                    i.add_cut_auth();
                 }
             }
             let used = self.uses.slot(c.interface);
@@ -589,7 +608,8 @@ impl DcerpcAnalyzer {
             match iface {
                 Some(_) => {
                     if let Some(k) = used {
-                        self.uses.add(k, opnum, at, level);
+                        let cut_auth = f.auth.is_none() && h.auth_len > 0;
+                        self.uses.add(k, opnum, at, level, cut_auth);
                     }
                 }
                 None => self.unbound.add(

@@ -76,7 +76,9 @@ pub struct InterfaceUse {
     /// Operations called, by opnum.
     #[serde(serialize_with = "ser_values")]
     pub opnums: BTreeMap<u16, OpnumUse>,
-    /// Strongest auth level seen on the interface's PDUs ("none" when no auth trailer).
+    /// Strongest auth level seen on the interface's PDUs ("none" when no auth trailer;
+    /// "unknown" when named from an endpoint-map answer alone, or when its only auth trailers
+    /// were cut off by a snap length).
     pub auth_level: String,
     /// Internal: the numeric level behind `auth_level` (0 = none seen).
     #[serde(skip)]
@@ -123,6 +125,14 @@ impl InterfaceUse {
         }
     }
 
+    /// A PDU of the interface had an auth trailer (auth_length > 0) that a snap length cut
+    /// off: its level is "unknown" until a whole trailer shows one.
+    pub fn add_cut_auth(&mut self) {
+        if self.level == 0 {
+            self.auth_level = "unknown".into();
+        }
+    }
+
     /// Raises the recorded auth level to `level` if stronger.
     pub fn add_level(&mut self, level: pdu::AuthLevel) {
         if level.0 > self.level {
@@ -140,7 +150,7 @@ impl InterfaceUse {
                 self.opnums.insert(u.opnum, u);
             }
         }
-        if o.level > self.level {
+        if o.level > self.level || (self.level == 0 && o.auth_level == "unknown") {
             self.level = o.level;
             self.auth_level = o.auth_level;
         }

@@ -172,6 +172,16 @@ fn buffer(msg: &[u8], offset: usize, len: usize) -> Result<&[u8], SmbError> {
         .ok_or(SmbError::Truncated)
 }
 
+/// [`buffer`], or with `cut` (a message a snap length cut short) the part of it the message
+/// holds: an error only when the buffer starts past the end.
+fn data(msg: &[u8], offset: usize, len: usize, cut: bool) -> Result<&[u8], SmbError> {
+    if !cut {
+        return buffer(msg, offset, len);
+    }
+    let rest = msg.get(offset..).ok_or(SmbError::Truncated)?;
+    Ok(rest.get(..len.min(rest.len())).unwrap_or_default())
+}
+
 /// UTF-16LE to a String (lossy), at most [`MAX_NAME_BYTES`] bytes.
 pub fn utf16(b: &[u8]) -> String {
     let mut s = String::new();
@@ -359,18 +369,18 @@ pub fn read_request(msg: &[u8]) -> Result<FileId, SmbError> {
     file_id(msg, B + 16)
 }
 
-/// READ response (2.2.20): the data read.
-pub fn read_response(msg: &[u8]) -> Result<&[u8], SmbError> {
+/// READ response (2.2.20): the data read (with `cut`, what the cut message holds of it).
+pub fn read_response(msg: &[u8], cut: bool) -> Result<&[u8], SmbError> {
     let off = usize::from(*msg.get(B + 2).ok_or(SmbError::Truncated)?);
     let len = le32(msg, B + 4)? as usize;
-    buffer(msg, off, len)
+    data(msg, off, len, cut)
 }
 
-/// WRITE request (2.2.21): (FileId, data written).
-pub fn write_request(msg: &[u8]) -> Result<(FileId, &[u8]), SmbError> {
+/// WRITE request (2.2.21): (FileId, data written; with `cut`, what the cut message holds).
+pub fn write_request(msg: &[u8], cut: bool) -> Result<(FileId, &[u8]), SmbError> {
     let off = usize::from(le16(msg, B + 2)?);
     let len = le32(msg, B + 4)? as usize;
-    Ok((file_id(msg, B + 16)?, buffer(msg, off, len)?))
+    Ok((file_id(msg, B + 16)?, data(msg, off, len, cut)?))
 }
 
 /// An IOCTL request or response (2.2.31, 2.2.32): control code, FileId and the input (request)
@@ -385,19 +395,20 @@ pub struct Ioctl<'a> {
     pub data: &'a [u8],
 }
 
-/// IOCTL request (2.2.31): input buffer offset and length at 24 and 28.
-pub fn ioctl_request(msg: &[u8]) -> Result<Ioctl<'_>, SmbError> {
-    ioctl(msg, 24)
+/// IOCTL request (2.2.31): input buffer offset and length at 24 and 28 (with `cut`, the
+/// buffer is what the cut message holds of it).
+pub fn ioctl_request(msg: &[u8], cut: bool) -> Result<Ioctl<'_>, SmbError> {
+    ioctl(msg, 24, cut)
 }
 
-/// IOCTL response (2.2.32): output buffer offset and length at 32 and 36.
-pub fn ioctl_response(msg: &[u8]) -> Result<Ioctl<'_>, SmbError> {
-    ioctl(msg, 32)
+/// IOCTL response (2.2.32): output buffer offset and length at 32 and 36 (`cut` as above).
+pub fn ioctl_response(msg: &[u8], cut: bool) -> Result<Ioctl<'_>, SmbError> {
+    ioctl(msg, 32, cut)
 }
 
 /// The fields IOCTL requests and responses share (CtlCode at 4, FileId at 8), and the buffer
 /// whose offset is at `buf_at` and length at `buf_at + 4`.
-fn ioctl(msg: &[u8], buf_at: usize) -> Result<Ioctl<'_>, SmbError> {
+fn ioctl(msg: &[u8], buf_at: usize, cut: bool) -> Result<Ioctl<'_>, SmbError> {
     let off = le32(msg, B + buf_at)? as usize;
     let len = le32(msg, B + buf_at + 4)? as usize;
     Ok(Ioctl {
@@ -406,7 +417,7 @@ fn ioctl(msg: &[u8], buf_at: usize) -> Result<Ioctl<'_>, SmbError> {
         data: if len == 0 {
             &[]
         } else {
-            buffer(msg, off, len)?
+            data(msg, off, len, cut)?
         },
     })
 }

@@ -193,9 +193,11 @@ impl SmbAnalyzer {
             .add(code, &mut smb_of(sink).commands, command_name);
     }
 
-    /// One message after the direct-TCP header.
-    fn message(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence) {
+    /// One message after the direct-TCP header; with `cut`, its first bytes (a snap length
+    /// cut it): what is whole is read, and what is not is no error.
+    fn message(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence, cut: bool) {
         match p::protocol(msg) {
+            None if cut => {}
             None => smb_of(sink).malformed += 1,
             Some(Protocol::Smb1) => {
                 self.proved = true;
@@ -208,6 +210,7 @@ impl SmbAnalyzer {
                         }
                     }
                     Ok(None) => {}
+                    Err(_) if cut => {}
                     Err(_) => smb_of(sink).malformed += 1,
                 }
             }
@@ -220,13 +223,14 @@ impl SmbAnalyzer {
                 self.proved = true;
                 smb_of(sink).opaque_messages += 1;
             }
-            Some(Protocol::Smb2) => self.compound(ctx, msg, sink),
+            Some(Protocol::Smb2) => self.compound(ctx, msg, sink, cut),
         }
     }
 
     /// Walks a compound chain (MS-SMB2 3.2.4.1.4): each header's NextCommand is the offset of
-    /// the next one, 8-byte aligned; 0 ends the chain.
-    fn compound(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence) {
+    /// the next one, 8-byte aligned; 0 ends the chain. With `cut`, the chain ends with the
+    /// message the cut falls in, read as far as it is whole.
+    fn compound(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence, cut: bool) {
         let mut off = 0usize;
         self.chain_create = None;
         for _ in 0..MAX_COMPOUND {
@@ -236,6 +240,7 @@ impl SmbAnalyzer {
             };
             let h = match p::header(sub) {
                 Ok(h) => h,
+                Err(_) if cut => return,
                 Err(_) => {
                     smb_of(sink).malformed += 1;
                     return;
@@ -246,7 +251,8 @@ impl SmbAnalyzer {
             if next != 0 || h.flags & p::flags::RELATED != 0 {
                 smb_of(sink).compounded += 1;
             }
-            let this = if next == 0 {
+            let last = next == 0 || (cut && next > sub.len());
+            let this = if last {
                 sub
             } else if next < p::SMB2_HEADER_LEN || next % 8 != 0 || next > sub.len() {
                 smb_of(sink).malformed += 1;
@@ -254,23 +260,26 @@ impl SmbAnalyzer {
             } else {
                 sub.get(..next).unwrap_or_default()
             };
-            if self.smb2(ctx, &h, this, sink).is_err() {
+            let cut_here = cut && last;
+            if self.smb2(ctx, &h, this, sink, cut_here).is_err() && !cut_here {
                 smb_of(sink).malformed += 1;
             }
-            if next == 0 {
+            if last {
                 return;
             }
             off += next;
         }
     }
 
-    /// One SMB2 message (header `h`, whole message `m`).
+    /// One SMB2 message (header `h`, whole message `m`; with `cut`, its first bytes: the
+    /// pipe bytes it holds go to the pipe's analyzer as a message cut short).
     fn smb2(
         &mut self,
         ctx: &Ctx,
         h: &Header,
         m: &[u8],
         sink: &mut Evidence,
+        cut: bool,
     ) -> Result<(), p::SmbError> {
         let at = ctx.frame;
         if !h.is_response() {
@@ -309,22 +318,27 @@ impl SmbAnalyzer {
                         self.defer(cid, Deferred::Read(h.message_id), sink);
                         return Ok(());
                     }
+                    self.pipe_on_ipc(h, fid, sink);
                     if self.pipes.contains_key(&fid) {
                         self.remember(h.message_id, Pending::Read(fid));
                     }
                 }
                 Command::WRITE => {
-                    let (fid, data) = p::write_request(m)?;
-                    // The bytes are copied only when they must wait for the CREATE response.
+                    let (fid, data) = p::write_request(m, cut)?;
+                    self.pipe_on_ipc(h, fid, sink);
+                    // The bytes are copied only when they must wait for the CREATE response
+                    // (bytes cut short are lost to the pipe: the gap that follows says so).
                     match self.deferred_to(h, &fid) {
-                        Some(cid) => self.defer(cid, Deferred::Write(data.to_vec()), sink),
-                        None => self.feed(ctx, &fid, Dir::ToServer, data, sink),
+                        Some(cid) if !cut => self.defer(cid, Deferred::Write(data.to_vec()), sink),
+                        Some(_) => {}
+                        None => self.feed(ctx, &fid, Dir::ToServer, data, sink, cut),
                     }
                 }
                 Command::IOCTL => {
-                    let io = p::ioctl_request(m)?;
+                    let io = p::ioctl_request(m, cut)?;
                     if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
                         match self.deferred_to(h, &io.file_id) {
+                            Some(_) if cut => {}
                             Some(cid) => {
                                 self.defer(cid, Deferred::Write(io.data.to_vec()), sink);
                                 self.defer(cid, Deferred::Ioctl(h.message_id), sink);
@@ -337,7 +351,7 @@ impl SmbAnalyzer {
                                 {
                                     self.open_pipe(io.file_id, sink);
                                 }
-                                self.feed(ctx, &io.file_id, Dir::ToServer, io.data, sink)
+                                self.feed(ctx, &io.file_id, Dir::ToServer, io.data, sink, cut)
                             }
                         }
                     }
@@ -393,7 +407,7 @@ impl SmbAnalyzer {
                         for d in deferred {
                             match d {
                                 Deferred::Write(data) => {
-                                    self.feed(ctx, &fid, Dir::ToServer, &data, sink)
+                                    self.feed(ctx, &fid, Dir::ToServer, &data, sink, false)
                                 }
                                 Deferred::Read(mid) => self.remember(mid, Pending::Read(fid)),
                                 Deferred::Ioctl(mid) => self.remember(mid, Pending::Ioctl(fid)),
@@ -404,18 +418,18 @@ impl SmbAnalyzer {
             }
             Command::READ if ok => {
                 if let Some(Pending::Read(fid)) = pending {
-                    let data = p::read_response(m)?;
-                    self.feed(ctx, &fid, Dir::ToClient, data, sink);
+                    let data = p::read_response(m, cut)?;
+                    self.feed(ctx, &fid, Dir::ToClient, data, sink, cut);
                 }
             }
             Command::IOCTL if ok => {
-                let io = p::ioctl_response(m)?;
+                let io = p::ioctl_response(m, cut)?;
                 let fid = match pending {
                     Some(Pending::Ioctl(f)) if io.file_id == RELATED_FILE_ID => f,
                     _ => io.file_id,
                 };
                 if io.ctl_code == p::FSCTL_PIPE_TRANSCEIVE {
-                    self.feed(ctx, &fid, Dir::ToClient, io.data, sink);
+                    self.feed(ctx, &fid, Dir::ToClient, io.data, sink, cut);
                 }
             }
             _ => {}
@@ -439,6 +453,22 @@ impl SmbAnalyzer {
             },
         );
         true
+    }
+
+    /// A READ or WRITE on a tree known to be IPC$ (a pipe share: MS-SMB2 3.3.5.9, it holds
+    /// named pipes only) names a pipe, even when the capture missed or cut the CREATE response
+    /// that gave its FileId: start reading it.
+    fn pipe_on_ipc(&mut self, h: &Header, fid: FileId, sink: &mut Evidence) {
+        if fid == RELATED_FILE_ID || self.pipes.contains_key(&fid) {
+            return;
+        }
+        if self
+            .trees
+            .get(&(h.session_id, h.tree_id))
+            .is_some_and(|t| t.pipe)
+        {
+            self.open_pipe(fid, sink);
+        }
     }
 
     /// The MessageId of the CREATE earlier in the chain when `h` is a related request naming
@@ -475,8 +505,18 @@ impl SmbAnalyzer {
     }
 
     /// Hands pipe bytes to the pipe's analyzer as a stream of `dir`, keeping what it did not
-    /// consume (as the flow layer does for TCP).
-    fn feed(&mut self, ctx: &Ctx, fid: &FileId, dir: Dir, data: &[u8], sink: &mut Evidence) {
+    /// consume (as the flow layer does for TCP). With `cut` (the SMB message carrying them was
+    /// cut short), what it did not consume is offered as a message cut short
+    /// ([`Analyzer::cut`]); the gap that follows the cut clears it.
+    fn feed(
+        &mut self,
+        ctx: &Ctx,
+        fid: &FileId,
+        dir: Dir,
+        data: &[u8],
+        sink: &mut Evidence,
+        cut: bool,
+    ) {
         let Some(pipe) = self.pipes.get_mut(fid) else {
             return;
         };
@@ -495,12 +535,20 @@ impl SmbAnalyzer {
             // Nothing held back: read the message's bytes in place and keep only the rest
             // (usually nothing: a pipe message carries whole fragments).
             let used = pipe.analyzer.stream(&sub, data, sink).min(data.len());
-            buf.extend_from_slice(data.get(used..).unwrap_or_default());
+            let rest = data.get(used..).unwrap_or_default();
+            if cut && !rest.is_empty() {
+                pipe.analyzer.cut(&sub, rest, sink);
+            } else {
+                buf.extend_from_slice(rest);
+            }
             return;
         }
         buf.extend_from_slice(data);
         let used = pipe.analyzer.stream(&sub, buf, sink).min(buf.len());
         buf.drain(..used);
+        if cut && !buf.is_empty() {
+            pipe.analyzer.cut(&sub, buf, sink);
+        }
     }
 
     /// Counts junk where a message header should be (not at the start of a capture that began
@@ -607,9 +655,30 @@ impl Analyzer for SmbAnalyzer {
             let Some(msg) = rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + len) else {
                 return pos;
             };
-            self.message(ctx, msg, sink);
+            self.message(ctx, msg, sink, false);
             pos += p::NBSS_HEADER_LEN + len;
         }
+    }
+
+    /// A message cut by the snap length (`head` starts at its direct-TCP header): what is
+    /// whole in it counts and is read as for a whole message (the command and status; a
+    /// NEGOTIATE's dialects, a TREE_CONNECT's path, a CREATE's name while whole), and the pipe
+    /// bytes of a WRITE, READ or FSCTL_PIPE_TRANSCEIVE go to the pipe's DCE/RPC analyzer as a
+    /// PDU cut short (MS-SMB2 2.2).
+    fn cut(&mut self, ctx: &Ctx, head: &[u8], sink: &mut Evidence) {
+        let i = ctx.dir.index();
+        if self.skip[i] > 0 || self.resync[i] {
+            return;
+        }
+        let Some((0, len)) = p::nbss_header(head) else {
+            return;
+        };
+        let msg = head.get(p::NBSS_HEADER_LEN..).unwrap_or_default();
+        if msg.len() >= len || p::protocol(msg).is_none() {
+            return;
+        }
+        self.synced[i] = true;
+        self.message(ctx, msg, sink, true);
     }
 
     fn gap(&mut self, dir: Dir) {
