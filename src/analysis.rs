@@ -115,7 +115,8 @@ pub fn analyze_with(
             let completed_before = defrag.completed;
             let at = FrameRef::new(capture_idx, f.number);
             let mut tunnel = None;
-            match decode::decode(f.link_type, f.data, f.number, f.ts_ns, &mut defrag) {
+            let missing = f.orig_len.saturating_sub(f.data.len() as u32);
+            match decode::decode_cut(f.link_type, f.data, f.number, f.ts_ns, missing, &mut defrag) {
                 Ok(pkt) => {
                     tracker.packet(&pkt, at, f.ts_ns, f.orig_len);
                     tunnel = udp_tunnel(&pkt, &mut scratch);

@@ -317,6 +317,48 @@ fn https_only_enrollment() {
     assert_eq!(facts(&f["evidence"]["tls"]["cert_subject"])[0].1, 9);
 }
 
+/// The same capture cut to 200 and 256 bytes a frame: a ClientHello the cut falls in gives its
+/// version and the extensions whole before the cut. The three ClientHellos (6, 28, 58) end
+/// their server_name at TCP payload byte 105, 115 and 169 and their ALPN at 148, 168 and 221;
+/// 134 bytes of payload are captured at 200, 190 at 256. tshark shows none of the three cut
+/// ClientHellos.
+#[test]
+fn client_hellos_cut_by_a_snap_length_give_their_whole_extensions() {
+    let cut = |n: u32| {
+        edited_flows(
+            "lab_enroll_https_cep_ces_only.pcapng",
+            "snaptls",
+            |src, dst| common::write_with_snaplen(src, dst, n),
+        )
+    };
+    let tls = |v: &Value| flow(v, CLIENT, "10.77.0.30", "tcp", 443)["evidence"]["tls"].clone();
+    let counts = |list: &Value| -> Vec<(String, u64, u64)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let v = f["value"].as_str().unwrap().to_string();
+                (
+                    v,
+                    f["frame"].as_u64().unwrap(),
+                    f["count"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let t = tls(&cut(200));
+    assert_eq!(t["handshake"]["client_hello"], 3);
+    assert_eq!(counts(&t["sni"]), vec![("ces.certflow.lab".into(), 6, 2)]);
+    assert_eq!(
+        counts(&t["offered_versions"]),
+        vec![("TLS 1.2".into(), 6, 3)]
+    );
+    assert_eq!(t.get("alpn"), None);
+    let t = tls(&cut(256));
+    assert_eq!(counts(&t["sni"]), vec![("ces.certflow.lab".into(), 6, 3)]);
+    assert_eq!(counts(&t["alpn"]), vec![("http/1.1".into(), 6, 2)]);
+}
+
 #[test]
 fn ipv6_and_vlan_recordings_tell_the_same_story() {
     // IPv6: map responses at 206/218 give 62942. VLAN 77: map responses 199/211 give 58035.

@@ -54,7 +54,7 @@
 //! - DCE/RPC over SMB1 named pipes (`smb` in `frame.protocols`, NetBIOS port 139) is not read
 //!   by certflow (SMB2 pipes are).
 //! - Of a message in a frame cut by the snap length (`frame.cap_len < frame.len`) certflow reads
-//!   the whole first fields of Kerberos, LDAP, DNS, HTTP and DCE/RPC messages only; tshark reads
+//!   the whole first fields of Kerberos, LDAP, DNS, HTTP, DCE/RPC, SMB2 and TLS messages only; tshark reads
 //!   whatever is whole. A
 //!   fact tshark dates at such a frame, and certflow lacks, dates later, or dates at another
 //!   cut frame, is left out when certflow reports the capture's cut frames

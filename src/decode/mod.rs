@@ -181,8 +181,23 @@ pub fn decode<'a>(
     ts_ns: i64,
     defrag: &'a mut defrag::Defrag,
 ) -> Result<Packet<'a>, Skip> {
+    decode_cut(link_type, data, frame, ts_ns, 0, defrag)
+}
+
+/// [`decode`] of a frame whose last `missing` bytes the capture does not hold (its record's
+/// original length less its captured length: a snap length). The IP length says how many
+/// bytes of a packet are missing; `missing` is used only for an IPv4 packet whose total
+/// length is 0, as a sender's segmentation offload (TSO) leaves it.
+pub fn decode_cut<'a>(
+    link_type: u32,
+    data: &'a [u8],
+    frame: u64,
+    ts_ns: i64,
+    missing: u32,
+    defrag: &'a mut defrag::Defrag,
+) -> Result<Packet<'a>, Skip> {
     let ip = network(link_type, data)?;
-    decode_ip(ip, Some(defrag), frame, ts_ns, 0)
+    decode_ip(ip, Some(defrag), frame, ts_ns, missing, 0)
 }
 
 /// The IP packet inside a frame of `link_type`.
@@ -200,6 +215,7 @@ fn decode_ip<'a>(
     defrag: Option<&'a mut defrag::Defrag>,
     frame: u64,
     ts_ns: i64,
+    missing: u32,
     depth: usize,
 ) -> Result<Packet<'a>, Skip> {
     if let Some((src, dst, proto, payload)) = plain_ipv4(ip) {
@@ -218,12 +234,18 @@ fn decode_ip<'a>(
     let p = slice.payload();
     // A reassembled datagram is whole; an unfragmented packet whose IP length runs past the
     // captured bytes was cut by the snap length, by this many bytes.
+    // An IPv4 total length of 0 is a TSO segment's (the NIC fills it in): the frame's own
+    // missing bytes are the packet's.
     let cut = if p.incomplete && !p.fragmented {
         let claimed = match &slice {
             LaxIpSlice::Ipv4(v4) => usize::from(v4.header().total_len()),
             LaxIpSlice::Ipv6(v6) => 40 + usize::from(v6.header().payload_length()),
         };
         u32::try_from(claimed.saturating_sub(ip.len())).unwrap_or(u32::MAX)
+    } else if matches!(&slice, LaxIpSlice::Ipv4(v4) if v4.header().total_len() == 0)
+        && !p.fragmented
+    {
+        missing
     } else {
         0
     };
@@ -270,12 +292,12 @@ fn decode_ip<'a>(
     if depth < MAX_ENCAP_DEPTH {
         match proto {
             IpNumber::IPV4 | IpNumber::IPV6 => {
-                return decode_ip(payload, None, frame, ts_ns, depth + 1)
+                return decode_ip(payload, None, frame, ts_ns, missing, depth + 1)
             }
             IpNumber::GRE => {
                 let (lt, inner) = gre(payload).ok_or(Skip::BadTunnel)?;
                 let ip = network(lt, inner)?;
-                return decode_ip(ip, None, frame, ts_ns, depth + 1);
+                return decode_ip(ip, None, frame, ts_ns, missing, depth + 1);
             }
             _ => {}
         }
@@ -471,6 +493,30 @@ fn unreachable_quote(version: u8, d: &[u8], unreach_type: u8) -> Result<L4<'_>, 
 mod tests {
     use super::*;
     use crate::proto::testutil::hex;
+
+    /// ldap_powerview_heavy_search_cldap_kerberos_epm.pcap frame 18, its first 128 of 2040 bytes:
+    /// a TSO segment as its sender captured it (IPv4 total length 0, tshark "2026 bytes
+    /// (reported as 0, presumed to be because of TCP segmentation offload)"), 1986 bytes of
+    /// TCP payload starting with a DCE/RPC bind.
+    const TSO_F18_HEAD: &str = "123456789abc000d3a542fab080045000000a28e400080060000ac122705ac122605db5bc20a77f1ea380a8a2b8e50180801a535000005000b0710000000c2071a0702000000d016d016000000000300000000000100354251e3064bd111ab0400c04fc2dcd204000000045d888aeb1cc9119fe808002b104860020000000100";
+
+    /// A TSO segment's IPv4 length says nothing: the bytes the frame lacks (a snap length) are
+    /// what the TCP payload lacks.
+    #[test]
+    fn tso_segment_cut_by_the_snap_length_takes_the_frames_missing_bytes() {
+        let f = hex(TSO_F18_HEAD);
+        assert_eq!(f.len(), 128);
+        let mut d = defrag::Defrag::default();
+        let missing = 2040 - 128;
+        let p = decode_cut(link::LINKTYPE_ETHERNET, &f, 18, 0, missing, &mut d).unwrap();
+        let L4::Tcp { payload, cut, .. } = p.l4 else {
+            panic!("not TCP: {:?}", p.l4)
+        };
+        assert_eq!((payload.len(), cut), (128 - 54, missing));
+        // Whole on the wire as far as the record says: nothing missing.
+        let p = decode(link::LINKTYPE_ETHERNET, &f, 18, 0, &mut d).unwrap();
+        assert!(matches!(p.l4, L4::Tcp { cut: 0, .. }));
+    }
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 466: ICMP host unreachable from
     /// 10.3.8.1 quoting a UDP datagram 10.3.8.100:12345 -> 192.168.1.1:80.

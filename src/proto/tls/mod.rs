@@ -63,6 +63,64 @@ mod tests {
     /// TLS_AES_128_GCM_SHA256) and Certificate (CN=certs.example.com, SAN *.example.com).
     const SERVER_HELLO_CERT_457: &str = "160303025a02000046030300000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000000000000000000000000000000000001301000b00020c000209000206308202023082016aa00302010202023039300d06092a864886f70d01010b0500302e3110300e06035504030c0754657374204341311a3018060355040a0c1154657374204f7267616e697a6174696f6e301e170d3235303130313030303030305a170d3236303130313030303030305a304a311a301806035504030c1163657274732e6578616d706c652e636f6d31143012060355040a0c0b4578616d706c6520496e6331163014060355040b0c0d4954204465706172746d656e7430820094300d06092a864886f70d010101050003820081000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000a31c301a30180603551d110411300f820d2a2e6578616d706c652e636f6d300d06092a864886f70d01010b050003820081000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
 
+    /// captures/lab_enroll_https_cep_ces_only.pcapng frame 58 (curl -> ces:443): one record
+    /// holding a ClientHello, 517 bytes, SNI ces.certflow.lab, ALPN h2,http/1.1, supported
+    /// versions 0x0304..0x0301 (tshark `tls.handshake.extensions_server_name`,
+    /// `extensions_alpn_str`, `extensions.supported_version`). Cut with
+    /// `tshark -r F -Y frame.number==58 -T fields -e tcp.payload`.
+    const CES_F58_CLIENT_HELLO: &str = include_str!("testdata/ces_f58_client_hello.hex");
+
+    /// Every prefix of a real ClientHello read as one a snap length cut: the version once its
+    /// two bytes are there, then each extension's facts exactly from the prefix that holds the
+    /// extension whole, the same as the whole message gives; never a panic.
+    #[test]
+    fn cut_client_hello_gives_the_extensions_whole_before_the_cut() {
+        let rec = hex(CES_F58_CLIENT_HELLO);
+        let msg = &rec[5..];
+        let Ok(parse::Handshake::ClientHello(whole)) = parse::handshake(msg) else {
+            panic!("not a ClientHello")
+        };
+        assert_eq!(whole.sni, vec!["ces.certflow.lab"]);
+        assert_eq!(whole.alpn, vec!["h2", "http/1.1"]);
+        let (mut sni_from, mut alpn_from, mut versions_from) = (None, None, None);
+        for n in 0..=msg.len() {
+            let Some(ch) = parse::client_hello_cut(&msg[..n]) else {
+                assert!(n < 6, "prefix {n}");
+                continue;
+            };
+            assert_eq!(ch.legacy_version, 0x0303);
+            for (got, want, from) in [
+                (ch.sni, &whole.sni, &mut sni_from),
+                (ch.alpn, &whole.alpn, &mut alpn_from),
+            ] {
+                if got.is_empty() {
+                    assert!(from.is_none(), "prefix {n} lost what a shorter one had");
+                } else {
+                    assert_eq!(&got, want, "prefix {n}");
+                    from.get_or_insert(n);
+                }
+            }
+            if !ch.supported_versions.is_empty() {
+                assert_eq!(
+                    ch.supported_versions, whole.supported_versions,
+                    "prefix {n}"
+                );
+                versions_from.get_or_insert(n);
+            }
+        }
+        // Each is read from the prefix that ends with its extension, in the message's order.
+        let (sni, alpn, versions) = (
+            sni_from.unwrap(),
+            alpn_from.unwrap(),
+            versions_from.unwrap(),
+        );
+        assert!(sni < alpn && alpn < versions, "{sni} {alpn} {versions}");
+        assert_eq!(
+            parse::client_hello_cut(&msg[..sni - 1]).unwrap().sni.len(),
+            0
+        );
+    }
+
     #[test]
     fn probe_accepts_hellos_only() {
         assert!(probe(Transport::Tcp, &hex(CLIENT_HELLO_456)));

@@ -235,29 +235,7 @@ pub fn handshake(msg: &[u8]) -> Result<Handshake, BadHandshake> {
                 ..Default::default()
             };
             if let Some(ext) = ch.ext {
-                let exts = match parse_tls_client_hello_extensions(ext) {
-                    Ok((_, e)) => e,
-                    Err(_) => return Err(BadHandshake(t)),
-                };
-                for e in exts {
-                    match e {
-                        TlsExtension::SNI(names) => out.sni.extend(
-                            names
-                                .iter()
-                                .filter(|(ty, _)| *ty == SNIType::HostName)
-                                .map(|(_, n)| String::from_utf8_lossy(n).into_owned()),
-                        ),
-                        TlsExtension::ALPN(protos) => out.alpn.extend(
-                            protos
-                                .iter()
-                                .map(|p| String::from_utf8_lossy(p).into_owned()),
-                        ),
-                        TlsExtension::SupportedVersions(vs) => out
-                            .supported_versions
-                            .extend(vs.iter().map(|v| v.0).filter(|v| !is_grease(*v))),
-                        _ => {}
-                    }
-                }
+                client_extensions(ext, &mut out).ok_or(BadHandshake(t))?;
             }
             Ok(Handshake::ClientHello(out))
         }
@@ -303,6 +281,84 @@ pub fn handshake(msg: &[u8]) -> Result<Handshake, BadHandshake> {
         },
         _ => Ok(Handshake::Other(t)),
     }
+}
+
+/// Reads the ClientHello extensions `ext` (RFC 8446 4.2) into `out`: server names, ALPN
+/// protocols, supported versions. None when they do not decode.
+fn client_extensions(ext: &[u8], out: &mut ClientHello) -> Option<()> {
+    let (_, exts) = parse_tls_client_hello_extensions(ext).ok()?;
+    for e in exts {
+        match e {
+            TlsExtension::SNI(names) => out.sni.extend(
+                names
+                    .iter()
+                    .filter(|(ty, _)| *ty == SNIType::HostName)
+                    .map(|(_, n)| String::from_utf8_lossy(n).into_owned()),
+            ),
+            TlsExtension::ALPN(protos) => out.alpn.extend(
+                protos
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
+            ),
+            TlsExtension::SupportedVersions(vs) => out
+                .supported_versions
+                .extend(vs.iter().map(|v| v.0).filter(|v| !is_grease(*v))),
+            _ => {}
+        }
+    }
+    Some(())
+}
+
+/// The first bytes of a ClientHello a snap length cut (`msg` from its handshake header on):
+/// its legacy_version, and the server names, ALPN protocols and supported versions of the
+/// extensions that are whole before the cut (RFC 8446 4.1.2: version, random, session id,
+/// cipher suites and compression methods come first, then the extensions one after the
+/// other). None when the message is not a ClientHello or its version is cut.
+pub fn client_hello_cut(msg: &[u8]) -> Option<ClientHello> {
+    if *msg.first()? != 1 {
+        return None;
+    }
+    let body = msg.get(HANDSHAKE_HEADER_LEN..)?;
+    let (major, minor) = (*body.first()?, *body.get(1)?);
+    if major != 3 {
+        return None;
+    }
+    let mut out = ClientHello {
+        legacy_version: u16::from_be_bytes([major, minor]),
+        ..Default::default()
+    };
+    // Past version (2) and random (32): three vectors with 1-, 2- and 1-byte lengths.
+    let mut at = 34usize;
+    for width in [1usize, 2, 1] {
+        let len = match (width, body.get(at), body.get(at + 1)) {
+            (1, Some(&n), _) => usize::from(n),
+            (2, Some(&hi), Some(&lo)) => usize::from(u16::from_be_bytes([hi, lo])),
+            _ => return Some(out),
+        };
+        at += width + len;
+    }
+    // extensions<8..2^16-1>: the length, then (type u16, length u16, data) each.
+    let Some(exts) = body.get(at + 2..) else {
+        return Some(out);
+    };
+    let mut whole = 0usize;
+    while let Some(h) = exts.get(whole..whole + 4) {
+        let end = whole + 4 + usize::from(u16::from_be_bytes([h[2], h[3]]));
+        if end > exts.len() {
+            break;
+        }
+        whole = end;
+    }
+    if whole > 0 {
+        // Whole extensions that do not decode are left out, as a cut message is no error.
+        let mut got = ClientHello::default();
+        if client_extensions(exts.get(..whole)?, &mut got).is_some() {
+            out.sni = got.sni;
+            out.alpn = got.alpn;
+            out.supported_versions = got.supported_versions;
+        }
+    }
+    Some(out)
 }
 
 /// Certificates remembered by [`certificate_cached`] (per thread). A capture shows the same

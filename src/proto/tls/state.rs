@@ -2,13 +2,14 @@
 //! reassembly across records (RFC 5246 6.2.1: handshake messages may span records, records may
 //! span segments), and the point after which records are encrypted and only counted.
 
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, FrameRef};
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{CipherSuite, TlsEvidence};
 use super::parse::{
-    cipher_name, handshake, handshake_label, record_header, version_name, ContentType, Handshake,
-    RecordError, HANDSHAKE_HEADER_LEN, MAX_HANDSHAKE_LEN, RECORD_HEADER_LEN,
+    cipher_name, client_hello_cut, handshake, handshake_label, record_header, version_name,
+    ClientHello, ContentType, Handshake, RecordError, HANDSHAKE_HEADER_LEN, MAX_HANDSHAKE_LEN,
+    RECORD_HEADER_LEN,
 };
 
 /// Per-direction framing state.
@@ -165,21 +166,7 @@ impl TlsAnalyzer {
         ev.handshake.add_name(handshake_label(t), 1);
         match handshake(msg) {
             Err(_) => ev.malformed += 1,
-            Ok(Handshake::ClientHello(ch)) => {
-                self.proved = true;
-                for n in ch.sni {
-                    ev.sni.add(n, at);
-                }
-                for p in ch.alpn {
-                    self.alpn.offered_http |= is_http(&p);
-                    ev.alpn.add(p, at);
-                }
-                ev.offered_versions
-                    .add_ref(version_name(ch.legacy_version).as_ref(), at);
-                for &v in &ch.supported_versions {
-                    ev.offered_versions.add_ref(version_name(v).as_ref(), at);
-                }
-            }
+            Ok(Handshake::ClientHello(ch)) => self.client_hello(at, ch, ev),
             Ok(Handshake::ServerHello(mut sh)) => {
                 self.proved = true;
                 if let Some(p) = sh.alpn.take() {
@@ -215,6 +202,23 @@ impl TlsAnalyzer {
                 }
             }
             Ok(Handshake::Certificate(None)) | Ok(Handshake::Other(_)) => {}
+        }
+    }
+
+    /// Records what a ClientHello offered.
+    fn client_hello(&mut self, at: FrameRef, ch: ClientHello, ev: &mut TlsEvidence) {
+        self.proved = true;
+        for n in ch.sni {
+            ev.sni.add(n, at);
+        }
+        for p in ch.alpn {
+            self.alpn.offered_http |= is_http(&p);
+            ev.alpn.add(p, at);
+        }
+        ev.offered_versions
+            .add_ref(version_name(ch.legacy_version).as_ref(), at);
+        for &v in &ch.supported_versions {
+            ev.offered_versions.add_ref(version_name(v).as_ref(), at);
         }
     }
 
@@ -296,6 +300,39 @@ impl Analyzer for TlsAnalyzer {
             };
             self.record(ctx, h.content_type, frag, ev);
             pos += RECORD_HEADER_LEN + h.len;
+        }
+    }
+
+    /// A record cut by the snap length (`head` starts at its header, which is whole): it
+    /// counts, the handshake messages whole in it are read, and a ClientHello the cut falls in
+    /// gives its version and the extensions whole before the cut
+    /// ([`super::parse::client_hello_cut`]). The gap that follows drops the rest.
+    fn cut(&mut self, ctx: &Ctx, head: &[u8], sink: &mut Evidence) {
+        let i = ctx.dir.index();
+        let s = &self.side[i];
+        if s.skip > 0 || s.resync || s.encrypted || s.hs_broken {
+            return;
+        }
+        let Ok(h) = record_header(head) else {
+            return;
+        };
+        let Some(frag) = head.get(RECORD_HEADER_LEN..) else {
+            return;
+        };
+        if frag.len() >= h.len {
+            // Whole: `stream` read it.
+            return;
+        }
+        let ev = tls_of(sink);
+        self.count_record(h.content_type, ev);
+        if h.content_type != ContentType::HANDSHAKE {
+            return;
+        }
+        self.handshake_bytes(ctx, frag, ev);
+        let tail = std::mem::take(&mut self.side[i].hs);
+        if let Some(ch) = client_hello_cut(&tail) {
+            ev.handshake.add_name(handshake_label(1), 1);
+            self.client_hello(ctx.frame, ch, ev);
         }
     }
 
