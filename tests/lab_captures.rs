@@ -742,6 +742,69 @@ fn ntlm_binds_sasl_and_sicily() {
     );
 }
 
+/// captures/lab_ldap_operations.pcapng (`captures/lab/record.sh ldapops`): every LDAP
+/// operation ldap-utils and ldap3 send, answered by Samba, as tshark dissects them: add (14,
+/// success at 15; again at 31, entryAlreadyExists at 32), modify (48, 49), compare (65 ->
+/// compareTrue at 66; 82 -> compareFalse at 83), modify DN (99, 100), delete (116, 117), a paged
+/// search (133 and 135), continuation references from the domain root (153), and ldap3's
+/// abandonRequest (183).
+#[test]
+fn every_ldap_operation_from_real_clients() {
+    let v = flows("lab_ldap_operations.pcapng");
+    let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(ldap["malformed"], 0);
+    let ops = facts(&ldap["operations"]);
+    for (op, frame) in [
+        ("addRequest", 14),
+        ("addResponse", 15),
+        ("modifyRequest", 48),
+        ("modifyResponse", 49),
+        ("compareRequest", 65),
+        ("compareResponse", 66),
+        ("modDNRequest", 99),
+        ("modDNResponse", 100),
+        ("delRequest", 116),
+        ("delResponse", 117),
+        ("searchRequest", 133),
+        ("searchResRef", 153),
+        ("abandonRequest", 183),
+    ] {
+        assert!(
+            ops.contains(&(op.into(), frame)),
+            "{op} at {frame}: {ops:?}"
+        );
+    }
+    let results: Vec<(String, u64)> = ldap["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let v = &r["value"];
+            (
+                format!(
+                    "{} {}",
+                    v["op"].as_str().unwrap(),
+                    v["name"].as_str().unwrap()
+                ),
+                r["frame"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for want in [
+        ("addResponse success", 15),
+        ("addResponse entryAlreadyExists", 32),
+        ("compareResponse compareTrue", 66),
+        ("compareResponse compareFalse", 83),
+        ("modDNResponse success", 100),
+        ("delResponse success", 117),
+    ] {
+        assert!(
+            results.contains(&(want.0.into(), want.1)),
+            "{want:?}: {results:?}"
+        );
+    }
+}
+
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
 /// capture says how many frames were cut; a message cut short gives what is whole at its start,

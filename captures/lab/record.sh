@@ -33,6 +33,9 @@
 #                                                            port unreachable
 #   ldapntlm   lab_ldap_ntlm_binds.pcapng                   LDAP NTLM binds: SASL GSS-SPNEGO
 #                                                            (impacket), Sicily (certipy find)
+#   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
+#                                                            compare, modify DN, delete, paged and
+#                                                            referral searches, abandon (ldap3)
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -488,6 +491,48 @@ scn_ldapntlm() {
     capture_stop
 }
 
+# Every LDAP operation ldap-utils sends (RFC 4511 4.2-4.14), with simple binds Samba accepts in
+# clear: add (then again: entryAlreadyExists), modify, compare (true, then false), modify DN,
+# delete, a paged search (RFC 2696, 3 entries a page), a subtree search from the domain root
+# (Samba answers with continuation references, searchResRef), a search with a size limit of 2
+# (which Samba does not apply to Administrator), and ldap3 (the Python AD tools' client)
+# abandoning a search.
+scn_ldapops() {
+    cli_reset
+    local dn="CN=cf-probe,CN=Users,$BASEDN"
+    local auth=(-x -H "ldap://dc1.$DOMAIN" -D "Administrator@$DOMAIN" -w "$ADMIN_PASS")
+    printf 'dn: %s\nobjectClass: contact\ncn: cf-probe\ndescription: certflow lab\n' "$dn" \
+        >"$WORK/cli/add.ldif"
+    printf 'dn: %s\nchangetype: modify\nreplace: description\ndescription: changed\n' "$dn" \
+        >"$WORK/cli/modify.ldif"
+    capture_start "$OUT/lab_ldap_operations.pcapng"
+    cli ldapadd "${auth[@]}" -f "$WORK/cli/add.ldif" >/dev/null 2>&1
+    cli ldapadd "${auth[@]}" -f "$WORK/cli/add.ldif" >/dev/null 2>&1
+    cli ldapmodify "${auth[@]}" -f "$WORK/cli/modify.ldif" >/dev/null 2>&1
+    cli ldapcompare "${auth[@]}" "$dn" "description:changed" >/dev/null 2>&1
+    cli ldapcompare "${auth[@]}" "$dn" "description:other" >/dev/null 2>&1
+    cli ldapmodrdn "${auth[@]}" -r "$dn" "CN=cf-probe2" >/dev/null 2>&1
+    cli ldapdelete "${auth[@]}" "CN=cf-probe2,CN=Users,$BASEDN" >/dev/null 2>&1
+    cli ldapsearch -LLL "${auth[@]}" -E pr=3/noprompt -b "CN=Users,$BASEDN" "(objectClass=user)" \
+        dn >/dev/null 2>&1
+    cli ldapsearch -LLL "${auth[@]}" -b "$BASEDN" "(objectClass=domain)" dn >/dev/null 2>&1
+    cli ldapsearch -LLL "${auth[@]}" -z 2 -b "CN=Users,$BASEDN" "(objectClass=*)" dn >/dev/null 2>&1
+    cli "$VENV/bin/python" - "$DC_IP" "Administrator@$DOMAIN" "$ADMIN_PASS" "$BASEDN" \
+        >"$WORK/ldap3-abandon.out" 2>&1 <<'PY'
+import sys
+import ldap3
+host, user, password, base = sys.argv[1:5]
+c = ldap3.Connection(ldap3.Server(host, get_info=ldap3.NONE), user=user, password=password,
+                     client_strategy=ldap3.ASYNC, auto_bind=True)
+mid = c.search("CN=Users," + base, "(objectClass=user)", attributes=["cn"])
+c.abandon(mid)
+c.unbind()
+print("abandoned message", mid)
+PY
+    log "ldap3: $(tr '\n' ' ' <"$WORK/ldap3-abandon.out" | cut -c1-200)"
+    capture_stop
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -626,7 +671,7 @@ main() {
     install_deps
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
-        lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ipv6)
+        lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
