@@ -72,6 +72,20 @@ fn edited_flows(name: &str, tag: &str, edit: impl Fn(&std::path::Path, &std::pat
     v
 }
 
+/// The `{code, name}` facts of a list as (code, first frame).
+fn codes(list: &Value) -> Vec<(u64, u64)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["value"]["code"].as_u64().unwrap(),
+                e["frame"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// The first opnum an interface entry lists (opnums are sorted), with its first frame.
 fn first_opnum(i: &Value) -> (Option<u64>, Option<u64>) {
     (
@@ -803,6 +817,43 @@ fn every_ldap_operation_from_real_clients() {
             "{want:?}: {results:?}"
         );
     }
+}
+
+/// captures/lab_kerberos_variants.pcapng (`captures/lab/record.sh krbvariants`): Kerberos as
+/// impacket writes it (its own pyasn1 encoder) and MIT's renewal and FAST, as tshark dissects
+/// them. impacket's TGS-REQs (cifs/dc1 at 50; S4U2Self for CA1$ with PA-FOR-USER at 83; U2U for
+/// alice at 116) are refused by Samba's KDC with KRB_AP_ERR_INAPP_CKSUM (52, 86, 118); the
+/// PA-FOR-USER names the user's realm as impacket typed it, `certflow.lab` (tshark
+/// `kerberos.realm`). kinit -R renews with a TGS-REQ for krbtgt (173, PA-FX-FAST armored with
+/// the TGT, TGS-REP 177); kinit -T armors its AS-REQs (207, 229).
+#[test]
+fn kerberos_from_impacket_and_mit_renewal_and_fast() {
+    let v = flows("lab_kerberos_variants.pcapng");
+    let krb = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 88)["evidence"]["kerberos"];
+    assert_eq!(krb["malformed"], 0);
+    assert_eq!(
+        facts(&krb["spns"]),
+        vec![
+            ("krbtgt/CERTFLOW.LAB".into(), 6),
+            ("cifs/dc1.certflow.lab".into(), 50),
+            ("CA1$".into(), 83),
+            ("alice".into(), 116),
+        ]
+    );
+    assert_eq!(
+        facts(&krb["realms"]),
+        vec![("CERTFLOW.LAB".into(), 6), ("certflow.lab".into(), 83)]
+    );
+    let errors = codes(&krb["errors"]);
+    assert_eq!(errors, vec![(25, 8), (50, 52)]);
+    let padata = codes(&krb["padata_types"]);
+    assert!(padata.contains(&(129, 83)), "{padata:?}");
+    assert!(padata.contains(&(136, 173)), "{padata:?}");
+    let types = facts(&krb["msg_types"]);
+    assert!(
+        types.contains(&(r#"{"code":13,"name":"TGS-REP"}"#.into(), 177)),
+        "{types:?}"
+    );
 }
 
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded

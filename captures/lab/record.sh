@@ -33,6 +33,9 @@
 #                                                            port unreachable
 #   ldapntlm   lab_ldap_ntlm_binds.pcapng                   LDAP NTLM binds: SASL GSS-SPNEGO
 #                                                            (impacket), Sicily (certipy find)
+#   krbvariants lab_kerberos_variants.pcapng                impacket's Kerberos (TGT, service
+#                                                            ticket, S4U2Self, U2U); MIT renewal
+#                                                            and FAST (kinit -R, kinit -T)
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
@@ -533,6 +536,35 @@ PY
     capture_stop
 }
 
+# Kerberos as other clients write it: impacket's own encoder (pyasn1) asking for a TGT
+# (getTGT), a service ticket with that TGT (getST -k), S4U2Self for alice by the CA's machine
+# account (getST -self -impersonate: PA-FOR-USER) and a user-to-user ticket (getST -u2u:
+# enc-tkt-in-skey with the TGT as additional ticket); then MIT kinit with a renewable TGT
+# renewed (kinit -R: TGS-REQ for krbtgt) and a FAST-armored AS exchange (kinit -T, RFC 6113).
+scn_krbvariants() {
+    cli_reset
+    local machine="$DOMAIN/CA1\$:Machine-Ca1-Pass-77!"
+    capture_start "$OUT/lab_kerberos_variants.pcapng"
+    # impacket reads KRB5CCNAME whenever it is set, and cannot save tickets in this venv
+    # (pyasn1): every request starts from the password.
+    cli env -u KRB5CCNAME getTGT.py -dc-ip "$DC_IP" "$DOMAIN/alice:$ALICE_PASS" \
+        >"$WORK/gettgt.out" 2>&1
+    cli env -u KRB5CCNAME getST.py -dc-ip "$DC_IP" -spn "cifs/dc1.$DOMAIN" \
+        "$DOMAIN/alice:$ALICE_PASS" >"$WORK/getst.out" 2>&1
+    cli env -u KRB5CCNAME getST.py -self -impersonate alice -dc-ip "$DC_IP" "$machine" \
+        >"$WORK/getst-s4u.out" 2>&1
+    cli env -u KRB5CCNAME getST.py -u2u -spn "alice" -dc-ip "$DC_IP" \
+        "$DOMAIN/alice:$ALICE_PASS" >"$WORK/getst-u2u.out" 2>&1
+    log "impacket: $(cat "$WORK"/gettgt.out "$WORK"/getst*.out | grep -vE '^Impacket|^$' | tr '\n' ' ' | cut -c1-600)"
+    echo "$ALICE_PASS" | cli kinit -r 1d alice@$REALM >/dev/null
+    cli kinit -R >"$WORK/kinit-renew.out" 2>&1
+    cp "$WORK/cli/ccache" "$WORK/cli/armor.ccache"
+    echo "$ALICE_PASS" | cli kinit -T "FILE:$WORK/cli/armor.ccache" alice@$REALM \
+        >"$WORK/kinit-fast.out" 2>&1
+    log "kinit -R / -T: $(cat "$WORK/kinit-renew.out" "$WORK/kinit-fast.out" | tr '\n' ' ')"
+    capture_stop
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -671,7 +703,8 @@ main() {
     install_deps
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
-        lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops ipv6)
+        lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
+        ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

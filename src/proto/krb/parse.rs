@@ -114,6 +114,9 @@ pub const PA_PK_AS_REQ: i32 = 16;
 pub const PA_PK_AS_REQ_OLD: i32 = 14;
 /// PA-TGS-REQ (RFC 4120 5.2.7.1): the padata value is an AP-REQ carrying the TGT.
 pub const PA_TGS_REQ: i32 = 1;
+/// PA-FOR-USER (MS-SFU 2.2.1): an S4U2Self request names the user it asks a ticket for, with
+/// the user's realm.
+pub const PA_FOR_USER: i32 = 129;
 
 /// Name of a pre-authentication data type (IANA "Pre-authentication and Typed Data"), or
 /// "unknown".
@@ -311,6 +314,11 @@ fn add_req<'a>(m: &mut KrbMessage<'a>, r: KdcReq<'a>) {
         // RFC 4120 5.2.7.1: PA-TGS-REQ holds the AP-REQ that carries the TGT.
         if p.padata_type.0 == PA_TGS_REQ {
             add_pa_tgs_req(m, p.padata_value);
+        }
+    }
+    for p in r.padata.iter().filter(|p| p.padata_type.0 == PA_FOR_USER) {
+        if let Some(realm) = super::strict::for_user_realm(p.padata_value) {
+            add_realm(m, realm);
         }
     }
     for t in b.additional_tickets {

@@ -38,7 +38,7 @@ use std::borrow::Cow;
 
 use crate::proto::ldap::ber;
 
-use super::parse::{add_realm, Few, KrbMessage, MsgType, PA_TGS_REQ};
+use super::parse::{add_realm, Few, KrbMessage, MsgType, PA_FOR_USER, PA_TGS_REQ};
 
 /// Identifier octet of an explicit context tag `[n]` (constructed, context-specific class).
 const fn ctx(n: u8) -> u8 {
@@ -407,6 +407,7 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     // `parse::add_req`.
     let mut tgs_req: Option<&'a [u8]> = None;
     let mut more_tgs_req: Vec<&'a [u8]> = Vec::new();
+    let mut for_user: Vec<&'a [u8]> = Vec::new();
     let mut types = Few::default();
     s.opt_field(3, |r| {
         padata(r, |t, v| {
@@ -417,6 +418,8 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
                 } else {
                     more_tgs_req.push(v);
                 }
+            } else if t == PA_FOR_USER {
+                for_user.push(v);
             }
         })
     })?;
@@ -432,10 +435,23 @@ fn kdc_req<'a>(app: &'a [u8], m: &mut KrbMessage<'a>) -> Option<()> {
     for v in tgs_req.into_iter().chain(more_tgs_req) {
         super::parse::add_pa_tgs_req(m, v);
     }
+    for realm in for_user.into_iter().filter_map(for_user_realm) {
+        add_realm(m, realm);
+    }
     for t in body.tickets {
         t.add_to(m);
     }
     Some(())
+}
+
+/// The userRealm of a PA-FOR-USER value (MS-SFU 2.2.1: `SEQUENCE { userName [0]
+/// PrincipalName, userRealm [1] Realm, cksum [2] Checksum, auth-package [3] KerberosString }`),
+/// if its first two fields read.
+pub(super) fn for_user_realm(value: &[u8]) -> Option<&str> {
+    let mut r = Reader::new(value);
+    let mut s = r.seq()?;
+    s.field(0, principal)?;
+    s.field(1, Reader::string)
 }
 
 /// The whole first fields of a message the capture cut short (see
@@ -913,6 +929,18 @@ mod tests {
             Reader::new(&[0x02, 0x01, 0xff]).uint32_as_sent(),
             Some(u32::MAX)
         );
+    }
+
+    /// captures/lab_kerberos_variants.pcapng frame 83: impacket getST -self, the PA-FOR-USER
+    /// of its S4U2Self TGS-REQ (tshark: name alice, realm certflow.lab, cksum HMAC-MD5, auth
+    /// Kerberos). Every prefix is refused (a value is read whole or not at all), never a panic.
+    #[test]
+    fn pa_for_user_gives_the_users_realm() {
+        let v = hex("304ea0123010a003020101a10930071b05616c696365a10e1b0c63657274666c6f772e6c6162a21c301aa0040202ff76a11204108fd7dacce3b6c467eb4e1ad55a79f1fca30a1b084b65726265726f73");
+        assert_eq!(for_user_realm(&v), Some("certflow.lab"));
+        for n in 0..v.len() {
+            assert_eq!(for_user_realm(&v[..n]), None, "prefix {n}");
+        }
     }
 
     #[test]
