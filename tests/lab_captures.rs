@@ -856,6 +856,50 @@ fn kerberos_from_impacket_and_mit_renewal_and_fast() {
     );
 }
 
+/// captures/lab_dns_variants.pcapng (`captures/lab/record.sh dnsvariants`): dig, host and
+/// nslookup against Samba's DNS server, as tshark dissects them. An address is named by the
+/// owner of its A record and by every alias whose CNAME chain leads there (enroll -> ca1 at 4,
+/// crl -> pki at 38), and by a PTR record (100.0.77.10.in-addr.arpa -> cli at 8), which names
+/// the client in the host table; NXDOMAIN (32) is counted; `dig ANY` goes over TCP (24, 26).
+#[test]
+fn dns_names_from_cname_chains_and_ptr_records() {
+    let v = flows("lab_dns_variants.pcapng");
+    let dns = &flow(&v, LAB_CLIENT, LAB_DC, "udp", 53)["evidence"]["dns"];
+    let names: Vec<(String, u64)> = dns["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let v = &n["value"];
+            (
+                format!(
+                    "{} {}",
+                    v["address"].as_str().unwrap(),
+                    v["name"].as_str().unwrap()
+                ),
+                n["frame"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("10.77.0.20 ca1.certflow.lab".into(), 4),
+            ("10.77.0.20 enroll.certflow.lab".into(), 4),
+            ("10.77.0.100 cli.certflow.lab".into(), 8),
+            ("10.77.0.20 crl.certflow.lab".into(), 38),
+            ("10.77.0.20 pki.certflow.lab".into(), 38),
+        ]
+    );
+    assert_eq!(dns["rcodes"]["NXDOMAIN"], 1);
+    let client = flow(&v, LAB_CLIENT, LAB_DC, "udp", 53);
+    assert_eq!(client["client_name"], "cli.certflow.lab", "{client}");
+    let tcp = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 53)["evidence"]["dns"];
+    assert!(
+        facts(&tcp["queries"]).contains(&(r#"{"name":"certflow.lab","type":"ANY"}"#.into(), 24))
+    );
+}
+
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
 /// capture says how many frames were cut; a message cut short gives what is whole at its start,

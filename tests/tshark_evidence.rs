@@ -29,7 +29,8 @@
 //!   version and supported_versions of ClientHellos), `tls.server_version` (ServerHello
 //!   supported_version, else its version); `tls.alpn`, `tls.alpn_selected`, `tls.cipher_suite`.
 //! - DNS, mDNS, LLMNR: `dns.query` (name and type), `dns.name` (A/AAAA address with its owner
-//!   and the aliases whose CNAME chain leads there), `dns.srv`; `hosts.dns`: the host table's
+//!   and the aliases whose CNAME chain leads there; a PTR record's name with the address its
+//!   owner spells), `dns.srv`; `hosts.dns`: the host table's
 //!   names from DNS (case-insensitive) <-> every DNS answer for that address.
 //! - HTTP: `http.request` (method, Host, URI), `http.status`. tshark dates a message where its
 //!   body ends, certflow where its header block ends: the first frame agrees when certflow's
@@ -183,6 +184,7 @@ const FIELDS: &[&str] = &[
     "dns.a",
     "dns.aaaa",
     "dns.cname",
+    "dns.ptr.domain_name",
     "dns.srv.service",
     "dns.srv.proto",
     "dns.srv.name",
@@ -569,6 +571,7 @@ fn theirs_fields(
             let mut a = r.all("dns.a").iter();
             let mut aaaa = r.all("dns.aaaa").iter();
             let mut cname = r.all("dns.cname").iter();
+            let mut ptr = r.all("dns.ptr.domain_name").iter();
             // tshark 4.0 gives an SRV record no dns.resp.name: its owner is split into
             // service, proto and name (RFC 2782 _Service._Proto.Name).
             let mut srv = r
@@ -600,6 +603,13 @@ fn theirs_fields(
                     1 => owners.extend(a.next().map(|x| (n, x))),
                     28 => owners.extend(aaaa.next().map(|x| (n, x))),
                     5 => aliases.extend(cname.next().map(|x| (n, x))),
+                    // RFC 1035 3.5: the owner under in-addr.arpa (RFC 3596 2.5: ip6.arpa)
+                    // spells the address, the record names it.
+                    12 => {
+                        if let (Some(name), Some(addr)) = (ptr.next(), reverse_address(n)) {
+                            add(&mut s, &flow, "dns.name", format!("{addr} {name}"), fr);
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -1465,6 +1475,23 @@ fn compare_with(
         }
     }
     (lines, stats, skipped)
+}
+
+/// The address a reverse-lookup owner name spells: `d.c.b.a.in-addr.arpa` (RFC 1035 3.5) or
+/// 32 nibbles under `ip6.arpa` (RFC 3596 2.5).
+fn reverse_address(owner: &str) -> Option<std::net::IpAddr> {
+    let lower = owner.to_ascii_lowercase();
+    if let Some(v4) = lower.strip_suffix(".in-addr.arpa") {
+        let mut o: Vec<&str> = v4.split('.').collect();
+        o.reverse();
+        return o.join(".").parse().ok();
+    }
+    let nibbles: Vec<&str> = lower.strip_suffix(".ip6.arpa")?.split('.').rev().collect();
+    if nibbles.len() != 32 {
+        return None;
+    }
+    let hex: Vec<String> = nibbles.chunks(4).map(|c| c.concat()).collect();
+    hex.join(":").parse().ok()
 }
 
 /// Frames captured shorter than they were on the wire (a snap length).

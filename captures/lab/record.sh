@@ -36,6 +36,8 @@
 #   krbvariants lab_kerberos_variants.pcapng                impacket's Kerberos (TGT, service
 #                                                            ticket, S4U2Self, U2U); MIT renewal
 #                                                            and FAST (kinit -R, kinit -T)
+#   dnsvariants lab_dns_variants.pcapng                     dig/host/nslookup: CNAME chains, PTR,
+#                                                            DNSSEC OK, TCP, ANY, NXDOMAIN, TXT
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
@@ -565,6 +567,34 @@ scn_krbvariants() {
     capture_stop
 }
 
+# DNS as admins and tools query Samba's DNS server: CNAME chains (enroll -> ca1, crl -> pki),
+# reverse lookups (PTR in a reverse zone created here), DNSSEC OK, TCP, ANY, NXDOMAIN, an
+# empty answer (AAAA of an IPv4-only host), TXT, and nslookup.
+scn_dnsvariants() {
+    cli_reset
+    local conf="$WORK/dc/etc/smb.conf" ua=(-U "Administrator%$ADMIN_PASS") rz="0.77.10.in-addr.arpa"
+    local rec
+    for rec in "$DOMAIN enroll CNAME ca1.$DOMAIN" "$DOMAIN crl CNAME pki.$DOMAIN" \
+        "$rz 20 PTR ca1.$DOMAIN" "$rz 100 PTR cli.$DOMAIN"; do
+        [ "${rec%% *}" = "$rz" ] && nsx dc samba-tool dns zonecreate 127.0.0.1 "$rz" -s "$conf" \
+            "${ua[@]}" >/dev/null 2>&1
+        # shellcheck disable=SC2086
+        nsx dc samba-tool dns add 127.0.0.1 $rec -s "$conf" "${ua[@]}" >/dev/null 2>&1
+    done
+    capture_start "$OUT/lab_dns_variants.pcapng"
+    cli dig enroll.$DOMAIN @"$DC_IP" >/dev/null
+    cli dig -x 10.77.0.20 @"$DC_IP" >/dev/null
+    cli dig -x 10.77.0.100 @"$DC_IP" >/dev/null
+    cli dig +dnssec SRV _ldap._tcp.$DOMAIN @"$DC_IP" >/dev/null
+    cli dig +tcp SRV _kerberos._tcp.$DOMAIN @"$DC_IP" >/dev/null
+    cli dig ANY $DOMAIN @"$DC_IP" >/dev/null
+    cli dig nothere.$DOMAIN @"$DC_IP" >/dev/null
+    cli dig +norecurse AAAA ca1.$DOMAIN @"$DC_IP" >/dev/null
+    cli host -t TXT $DOMAIN "$DC_IP" >/dev/null
+    cli nslookup crl.$DOMAIN "$DC_IP" >/dev/null
+    capture_stop
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -704,7 +734,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        ipv6)
+        dnsvariants ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
