@@ -900,6 +900,45 @@ fn dns_names_from_cname_chains_and_ptr_records() {
     );
 }
 
+/// captures/lab_smb_rpc_variants.pcapng (`captures/lab/record.sh smbrpc`): Samba's own client
+/// tools with Kerberos, as tshark dissects them. smbclient on SYSVOL opens a directory (58) and
+/// a file (76) on the disk share (56); rpcclient opens the lsarpc (120) and samr (132) pipes and
+/// calls lsa_OpenPolicy (opnum 6, 124) and samr EnumDomainUsers (13, 146) inside them; over TCP
+/// it maps LSARPC to 49153 through the endpoint mapper (170, 171), binds sealed, and is refused
+/// (fault access_denied, 225); smbclient -m NT1 offers SMB1 dialects only (232).
+#[test]
+fn smb_files_pipes_and_rpc_over_tcp_from_samba_tools() {
+    let v = flows("lab_smb_rpc_variants.pcapng");
+    let smb = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 445);
+    let ev = &smb["evidence"]["smb"];
+    assert_eq!(
+        facts(&ev["pipes"]),
+        vec![("lsarpc".into(), 120), ("samr".into(), 132)]
+    );
+    let files = facts(&ev["files"]);
+    assert_eq!(files.iter().map(|f| f.1).collect::<Vec<_>>(), vec![58, 76]);
+    assert!(files[1].0.ends_with(r"\GPT.INI"), "{files:?}");
+    assert!(facts(&ev["trees"]).contains(&(r"\\dc1.certflow.lab\sysvol".into(), 56)));
+    assert!(facts(&ev["dialects_offered"]).contains(&("NT LM 0.12".into(), 232)));
+    assert_eq!(first_opnum(interface(smb, "LSARPC")), (Some(0), Some(130)));
+    let samr = interface(smb, "SAMR");
+    assert!(samr["opnums"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["opnum"] == 13 && o["frame"] == 146));
+    assert_eq!(
+        maps(flow(&v, LAB_CLIENT, LAB_DC, "tcp", 135), "LSARPC"),
+        vec![(49153, 171)]
+    );
+    let tcp = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 49153);
+    assert_eq!(interface(tcp, "LSARPC")["auth_level"], "privacy");
+    assert_eq!(
+        facts(&tcp["evidence"]["dcerpc"]["faults"]),
+        vec![("0x00000005 access_denied".into(), 225)]
+    );
+}
+
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
 /// capture says how many frames were cut; a message cut short gives what is whole at its start,

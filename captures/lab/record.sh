@@ -38,6 +38,8 @@
 #                                                            and FAST (kinit -R, kinit -T)
 #   dnsvariants lab_dns_variants.pcapng                     dig/host/nslookup: CNAME chains, PTR,
 #                                                            DNSSEC OK, TCP, ANY, NXDOMAIN, TXT
+#   smbrpc     lab_smb_rpc_variants.pcapng                 smbclient on SYSVOL, rpcclient over
+#                                                            pipes and over TCP [seal], SMB1 only
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
@@ -595,6 +597,28 @@ scn_dnsvariants() {
     capture_stop
 }
 
+# SMB and DCE/RPC as Samba's own client tools use them, with Kerberos: smbclient listing and
+# downloading from the SYSVOL disk share (CREATE of files, READ), rpcclient over the lsarpc and
+# samr named pipes, rpcclient over TCP through the endpoint mapper with sealing
+# (ncacn_ip_tcp:[seal]), and an SMB1-only negotiate (-m NT1), which Samba refuses.
+scn_smbrpc() {
+    cli_reset
+    local conf="$WORK/cli/smb.conf" krb=(--use-kerberos=required)
+    local gpo='certflow.lab\Policies\{31B2F340-016D-11D2-945F-00C04FB984F9}'
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    capture_start "$OUT/lab_smb_rpc_variants.pcapng"
+    (cd "$WORK/cli" && cli smbclient "//dc1.$DOMAIN/sysvol" "${krb[@]}" -s "$conf" \
+        -c "cd $gpo; ls; get GPT.INI gpt.ini") >"$WORK/smb-sysvol.out" 2>&1
+    cli rpcclient "${krb[@]}" -s "$conf" -c "lsaquery; enumdomusers" "dc1.$DOMAIN" \
+        >"$WORK/rpc-pipe.out" 2>&1
+    cli rpcclient "${krb[@]}" -s "$conf" -c "lsaquery" "ncacn_ip_tcp:dc1.$DOMAIN[seal]" \
+        >"$WORK/rpc-tcp.out" 2>&1
+    cli smbclient -L "//dc1.$DOMAIN" -m NT1 --option="client min protocol=NT1" "${krb[@]}" -s "$conf" </dev/null \
+        >"$WORK/smb-nt1.out" 2>&1
+    log "smbrpc: $(cat "$WORK"/smb-sysvol.out "$WORK"/rpc-*.out "$WORK"/smb-nt1.out | tr '\n' ' ' | cut -c1-600)"
+    capture_stop
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -734,7 +758,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants ipv6)
+        dnsvariants smbrpc ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
