@@ -939,6 +939,37 @@ fn smb_files_pipes_and_rpc_over_tcp_from_samba_tools() {
     );
 }
 
+/// captures/lab_tls_variants.pcapng (`captures/lab/record.sh tlsvariants`): OpenSSL s_client
+/// and s_server, as tshark dissects them. TLS 1.2 with a client certificate (server's at 13,
+/// alice's at 17); TLS 1.3 with a HelloRetryRequest (32) and the compatibility
+/// change_cipher_spec records around it, after which the second ClientHello (34) and the
+/// ServerHello (35) are still read; a resumed TLS 1.2 session (70, 72: no certificate); a
+/// ClientHello without SNI (85); TLS 1.0 (105, 107).
+#[test]
+fn tls_from_openssl_client_certificate_retry_resumption() {
+    let v = flows("lab_tls_variants.pcapng");
+    let tls = &flow(&v, LAB_CLIENT, "10.77.0.30", "tcp", 4433)["evidence"]["tls"];
+    assert_eq!(
+        facts(&tls["client_cert_subject"]),
+        vec![("CN=alice, O=certflow lab".into(), 17)]
+    );
+    assert_eq!(
+        facts(&tls["server_version"]),
+        vec![
+            ("TLS 1.2".into(), 12),
+            ("TLS 1.3".into(), 32),
+            ("TLS 1.0".into(), 107)
+        ]
+    );
+    // Seven hellos each way; six ClientHellos name ces; four certificates (the server's three
+    // times, alice's once; none in the resumed session).
+    assert_eq!(tls["handshake"]["client_hello"], 7);
+    assert_eq!(tls["handshake"]["server_hello"], 7);
+    assert_eq!(tls["sni"][0]["count"], 6);
+    assert_eq!(tls["handshake"]["certificate"], 4);
+    assert_eq!(tls.get("malformed"), None);
+}
+
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
 /// capture says how many frames were cut; a message cut short gives what is whole at its start,

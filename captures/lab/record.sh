@@ -40,6 +40,9 @@
 #                                                            DNSSEC OK, TCP, ANY, NXDOMAIN, TXT
 #   smbrpc     lab_smb_rpc_variants.pcapng                 smbclient on SYSVOL, rpcclient over
 #                                                            pipes and over TCP [seal], SMB1 only
+#   tlsvariants lab_tls_variants.pcapng                     OpenSSL: TLS 1.2 client certificate,
+#                                                            TLS 1.3 HelloRetryRequest, resumption,
+#                                                            no SNI, TLS 1.0
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
@@ -619,6 +622,53 @@ scn_smbrpc() {
     capture_stop
 }
 
+# OpenSSL s_server (`-www`) in the CES namespace on TCP 4433 and one s_client handshake per
+# client option set: tls_pair "SERVER OPTIONS" "CLIENT OPTIONS" ["CLIENT OPTIONS" ...]. The
+# clients connect to ces one after the other and close after the handshake.
+tls_pair() {
+    local pki="$WORK/pki" server=$1 c
+    shift
+    # shellcheck disable=SC2086
+    nsx ces openssl s_server -accept 4433 -naccept $# -cert "$pki/ces.crt" -key "$pki/ces.key" \
+        -CAfile "$pki/ca.crt" -www $server </dev/null >>"$WORK/tls-server.out" 2>&1 &
+    local pid=$!
+    sleep 0.5
+    for c in "$@"; do
+        # shellcheck disable=SC2086
+        cli openssl s_client -connect "ces.$DOMAIN:4433" -CAfile "$pki/ca.crt" $c </dev/null \
+            >>"$WORK/tls-client.out" 2>&1
+    done
+    sleep 0.2
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+
+# TLS as OpenSSL's s_client and s_server speak it: TLS 1.2 with a client certificate (both
+# certificates in clear), TLS 1.3 with a HelloRetryRequest (the server accepts P-256 only; the
+# client's key share is X25519), a TLS 1.2 session resumed from a saved session (no
+# certificate), a ClientHello without SNI, and TLS 1.0 (allowed at security level 0).
+scn_tlsvariants() {
+    cli_reset
+    local pki="$WORK/pki"
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=alice/O=certflow lab" \
+        -keyout "$pki/alice.key" -out "$pki/alice.csr" 2>/dev/null
+    openssl x509 -req -in "$pki/alice.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+        -CAcreateserial -days 2 -out "$pki/alice.crt" 2>/dev/null
+    : >"$WORK/tls-server.out"
+    : >"$WORK/tls-client.out"
+    capture_start "$OUT/lab_tls_variants.pcapng"
+    tls_pair "-tls1_2 -Verify 1" \
+        "-tls1_2 -servername ces.$DOMAIN -alpn http/1.1 -cert $pki/alice.crt -key $pki/alice.key"
+    tls_pair "-tls1_3 -groups P-256" "-tls1_3 -servername ces.$DOMAIN -groups X25519:P-256"
+    tls_pair "-tls1_2" "-tls1_2 -servername ces.$DOMAIN -sess_out $WORK/tls.sess" \
+        "-tls1_2 -servername ces.$DOMAIN -sess_in $WORK/tls.sess"
+    tls_pair "-tls1_3" "-noservername"
+    tls_pair "-tls1 -cipher DEFAULT:@SECLEVEL=0" \
+        "-tls1 -cipher DEFAULT:@SECLEVEL=0 -servername ces.$DOMAIN"
+    capture_stop
+    log "tls: $(grep -E '^(Protocol|New|Reused|Verification|Cipher is)' "$WORK/tls-client.out" | tr '\n' ' ' | cut -c1-600)"
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -758,7 +808,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc ipv6)
+        dnsvariants smbrpc tlsvariants ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

@@ -121,6 +121,36 @@ mod tests {
         );
     }
 
+    /// captures/lab_tls_variants.pcapng, client port 48166 (OpenSSL 3.0 s_client -groups
+    /// X25519:P-256 -> s_server -groups P-256): ClientHello 30, HelloRetryRequest and the
+    /// middlebox-compatibility change_cipher_spec 32, change_cipher_spec and the second
+    /// ClientHello 34, ServerHello 35 (tshark: both ServerHellos supported_version 0x0304). Those
+    /// change_cipher_spec records start no encryption (RFC 8446 5, D.4): both ClientHellos and
+    /// both ServerHellos are read, the version dated at the HelloRetryRequest, as tshark does.
+    #[test]
+    fn tls13_hello_retry_with_compatibility_change_cipher_spec() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures/lab_tls_variants.pcapng");
+        let segs = conn(
+            &crate::proto::testutil::packets_at(&path),
+            Transport::Tcp,
+            48166,
+            4433,
+        );
+        let mut a = TlsAnalyzer::new(4433);
+        let ev = run_tcp(&mut a, &segs, 4433).tls.unwrap();
+        assert_eq!(ev.handshake.get("client_hello"), 2);
+        assert_eq!(ev.handshake.get("server_hello"), 2);
+        assert_eq!(values(&ev.sni), vec!["ces.certflow.lab"]);
+        let v: Vec<(String, u64)> = ev
+            .server_version
+            .iter()
+            .map(|f| (f.value.to_string(), f.first.frame))
+            .collect();
+        assert_eq!(v, vec![("TLS 1.3".to_string(), 32)]);
+        assert_eq!(ev.malformed, 0);
+    }
+
     #[test]
     fn probe_accepts_hellos_only() {
         assert!(probe(Transport::Tcp, &hex(CLIENT_HELLO_456)));

@@ -67,6 +67,10 @@ pub struct TlsAnalyzer {
     /// yet added to the evidence's `records`: one array increment per record instead of a keyed
     /// lookup; the sums go into the evidence in `finish`.
     pending_records: [u64; 5],
+    /// The server chose TLS 1.3 (in a ServerHello or a HelloRetryRequest): a change_cipher_spec
+    /// record is then the compatibility one, which starts nothing (RFC 8446 5, D.4); encrypted
+    /// records are application_data from the start.
+    tls13: bool,
 }
 
 impl TlsAnalyzer {
@@ -78,6 +82,7 @@ impl TlsAnalyzer {
             alpn: Alpn::default(),
             proved: false,
             pending_records: [0; 5],
+            tls13: false,
         }
     }
 
@@ -106,7 +111,9 @@ impl TlsAnalyzer {
         let i = ctx.dir.index();
         self.count_record(ct, ev);
         match ct {
-            ContentType::CHANGE_CIPHER_SPEC => self.side[i].encrypted = true,
+            // TLS 1.3 peers in middlebox compatibility mode send one after a HelloRetryRequest
+            // and before a second ClientHello, both still in clear.
+            ContentType::CHANGE_CIPHER_SPEC if !self.tls13 => self.side[i].encrypted = true,
             ContentType::HANDSHAKE => self.handshake_bytes(ctx, frag, ev),
             _ => {}
         }
@@ -181,12 +188,13 @@ impl TlsAnalyzer {
                     },
                     at,
                 );
-                if sh.retry {
-                    return;
-                }
+                // A HelloRetryRequest selects the version too (RFC 8446 4.1.4); a second
+                // ClientHello and ServerHello follow in clear.
                 let v = sh.version();
                 ev.server_version.add_ref(version_name(v).as_ref(), at);
-                if v == 0x0304 || v >> 8 == 0x7f {
+                let tls13 = v == 0x0304 || v >> 8 == 0x7f;
+                self.tls13 |= tls13;
+                if tls13 && !sh.retry {
                     // RFC 8446 2: everything after the ServerHello is encrypted.
                     self.side[ctx.dir.index()].encrypted = true;
                 }
