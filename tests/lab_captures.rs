@@ -72,6 +72,19 @@ fn edited_flows(name: &str, tag: &str, edit: impl Fn(&std::path::Path, &std::pat
     v
 }
 
+/// The facts of a list whose values are objects, as ("<value.a> <value.b>", first frame).
+fn fact_pairs(list: &Value, a: &str, b: &str) -> Vec<(String, u64)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let v = &f["value"];
+            let text = format!("{} {}", v[a].as_str().unwrap(), v[b].as_str().unwrap());
+            (text, f["frame"].as_u64().unwrap())
+        })
+        .collect()
+}
+
 /// The `{code, name}` facts of a list as (code, first frame).
 fn codes(list: &Value) -> Vec<(u64, u64)> {
     list.as_array()
@@ -788,22 +801,7 @@ fn every_ldap_operation_from_real_clients() {
             "{op} at {frame}: {ops:?}"
         );
     }
-    let results: Vec<(String, u64)> = ldap["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let v = &r["value"];
-            (
-                format!(
-                    "{} {}",
-                    v["op"].as_str().unwrap(),
-                    v["name"].as_str().unwrap()
-                ),
-                r["frame"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let results = fact_pairs(&ldap["results"], "op", "name");
     for want in [
         ("addResponse success", 15),
         ("addResponse entryAlreadyExists", 32),
@@ -865,22 +863,7 @@ fn kerberos_from_impacket_and_mit_renewal_and_fast() {
 fn dns_names_from_cname_chains_and_ptr_records() {
     let v = flows("lab_dns_variants.pcapng");
     let dns = &flow(&v, LAB_CLIENT, LAB_DC, "udp", 53)["evidence"]["dns"];
-    let names: Vec<(String, u64)> = dns["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            let v = &n["value"];
-            (
-                format!(
-                    "{} {}",
-                    v["address"].as_str().unwrap(),
-                    v["name"].as_str().unwrap()
-                ),
-                n["frame"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let names = fact_pairs(&dns["names"], "address", "name");
     assert_eq!(
         names,
         vec![
@@ -968,6 +951,57 @@ fn tls_from_openssl_client_certificate_retry_resumption() {
     assert_eq!(tls["sni"][0]["count"], 6);
     assert_eq!(tls["handshake"]["certificate"], 4);
     assert_eq!(tls.get("malformed"), None);
+}
+
+/// captures/lab_http_variants.pcapng (`captures/lab/record.sh httpvariants`): PKI retrieval by
+/// real clients, as tshark dissects it (certflow dates a request where its header block ends,
+/// tshark where its body does). OpenSSL's OCSP client POSTs application/ocsp-request to / (head
+/// 10, tshark 12) and to /ocsp (26); OpenSSL's responder answers application/ocsp-response.
+/// curl fetches the CRL and the AIA certificate over one kept-alive connection (44, 50), again
+/// with HTTP/1.0 (65), wget (81), and a chunked POST to certfnsh.asp is answered 501 (99).
+#[test]
+fn ocsp_keep_alive_and_chunked_http_from_real_clients() {
+    let v = flows("lab_http_variants.pcapng");
+    let ocsp = flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 8888);
+    assert_eq!(ocsp["service"], "http");
+    let pki = fact_pairs(&ocsp["evidence"]["http"]["pki"], "kind", "path");
+    assert_eq!(pki, vec![("ocsp /".into(), 10), ("ocsp /ocsp".into(), 26)]);
+    assert_eq!(
+        facts(&ocsp["evidence"]["http"]["content_types"]),
+        vec![
+            ("application/ocsp-request".into(), 10),
+            ("application/ocsp-response".into(), 14)
+        ]
+    );
+    let web = flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 8080);
+    assert_eq!(web["connections"], 4);
+    let http = &web["evidence"]["http"];
+    let paths: Vec<(String, u64, u64)> = http["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let path = r["value"]["path"].as_str().unwrap().to_string();
+            (
+                path,
+                r["frame"].as_u64().unwrap(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            ("/CertEnroll/certflow-CA1-CA.crl".into(), 44, 2),
+            (
+                "/CertEnroll/ca1.certflow.lab_certflow-CA1-CA.crt".into(),
+                50,
+                2
+            ),
+            ("/certsrv/certfnsh.asp".into(), 97, 1)
+        ]
+    );
+    assert!(facts(&http["status"]).contains(&("501".into(), 99)));
 }
 
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded

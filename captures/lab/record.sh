@@ -43,6 +43,8 @@
 #   tlsvariants lab_tls_variants.pcapng                     OpenSSL: TLS 1.2 client certificate,
 #                                                            TLS 1.3 HelloRetryRequest, resumption,
 #                                                            no SNI, TLS 1.0
+#   httpvariants lab_http_variants.pcapng                  OpenSSL OCSP client and responder,
+#                                                            keep-alive, HTTP/1.0, wget, chunked
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
@@ -669,6 +671,41 @@ scn_tlsvariants() {
     log "tls: $(grep -E '^(Protocol|New|Reused|Verification|Cipher is)' "$WORK/tls-client.out" | tr '\n' ' ' | cut -c1-600)"
 }
 
+# HTTP as PKI clients use it against the CA host: OpenSSL's OCSP client against OpenSSL's OCSP
+# responder on TCP 8888 (POST application/ocsp-request to / and to /ocsp), and a Python HTTP/1.1
+# server on TCP 8080 serving the CRL and AIA files: curl fetching both over one kept-alive
+# connection, curl with HTTP/1.0, wget, and a chunked POST (answered 501 by that server).
+scn_httpvariants() {
+    cli_reset
+    local pki="$WORK/pki" www="$WORK/pki/www/CertEnroll" serial end subj
+    serial=$(openssl x509 -in "$pki/ces.crt" -noout -serial | cut -d= -f2)
+    end=$(date -u -d "$(openssl x509 -in "$pki/ces.crt" -noout -enddate | cut -d= -f2)" +%y%m%d%H%M%SZ)
+    subj=$(openssl x509 -in "$pki/ces.crt" -noout -subject -nameopt compat | sed 's/^subject=//')
+    printf 'V\t%s\t\t%s\tunknown\t%s\n' "$end" "$serial" "$subj" >"$pki/ocsp-index.txt"
+    nsx ca openssl ocsp -index "$pki/ocsp-index.txt" -port 8888 -rsigner "$pki/ca.crt" \
+        -rkey "$pki/ca.key" -CA "$pki/ca.crt" -nrequest 2 >"$WORK/ocsp-server.out" 2>&1 &
+    local ocsp_pid=$!
+    nsx ca python3 -m http.server 8080 --protocol HTTP/1.1 --bind "$CA_IP" --directory \
+        "$pki/www" >"$WORK/http-server.out" 2>&1 &
+    local http_pid=$!
+    sleep 1
+    capture_start "$OUT/lab_http_variants.pcapng"
+    local o=(-issuer "$pki/ca.crt" -cert "$pki/ces.crt" -CAfile "$pki/ca.crt")
+    cli openssl ocsp "${o[@]}" -url "http://pki.$DOMAIN:8888" >"$WORK/ocsp-client.out" 2>&1
+    cli openssl ocsp "${o[@]}" -url "http://pki.$DOMAIN:8888/ocsp" >>"$WORK/ocsp-client.out" 2>&1
+    local base="http://pki.$DOMAIN:8080/CertEnroll"
+    cli curl -s -o /dev/null -o /dev/null "$base/certflow-CA1-CA.crl" \
+        "$base/ca1.${DOMAIN}_certflow-CA1-CA.crt"
+    cli curl -s -0 -o /dev/null "$base/certflow-CA1-CA.crl"
+    cli wget -q -O /dev/null "$base/ca1.${DOMAIN}_certflow-CA1-CA.crt"
+    cli curl -s -o /dev/null -H "Transfer-Encoding: chunked" --data-binary @"$pki/ca.crt" \
+        "http://pki.$DOMAIN:8080/certsrv/certfnsh.asp" 2>/dev/null || true
+    capture_stop
+    kill "$ocsp_pid" "$http_pid" 2>/dev/null
+    wait "$ocsp_pid" "$http_pid" 2>/dev/null
+    log "ocsp: $(tr '\n' ' ' <"$WORK/ocsp-client.out" | cut -c1-300)"
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -808,7 +845,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
