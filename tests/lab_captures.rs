@@ -1004,6 +1004,34 @@ fn ocsp_keep_alive_and_chunked_http_from_real_clients() {
     assert!(facts(&http["status"]).contains(&("501".into(), 99)));
 }
 
+/// captures/lab_samba_ldap_client.pcapng (`captures/lab/record.sh sambaldap`): Samba's own LDAP
+/// client library, as tshark dissects it. `net ads lookup` and `net ads info` send four CLDAP
+/// netlogon pings (1-8) and bind anonymously over TCP (16: a simple bind with empty name and
+/// password, RFC 4513 5.1.1); ldbsearch binds with SASL GSS-SPNEGO and Kerberos (72) and seals
+/// what follows (77 on: six SASL buffers, privacy); over LDAPS its GnuTLS ClientHello (91) sends
+/// no server name.
+#[test]
+fn samba_client_cldap_anonymous_and_sealed_ldap() {
+    let v = flows("lab_samba_ldap_client.pcapng");
+    assert_eq!(
+        flow(&v, LAB_CLIENT, LAB_DC, "udp", 389)["evidence"]["ldap"]["dc_locator_pings"],
+        4
+    );
+    let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(
+        facts(&ldap["binds"]),
+        vec![("anonymous".into(), 16), ("sasl:GSS-SPNEGO".into(), 72)]
+    );
+    assert_eq!(ldap["sasl_buffers"], 6);
+    assert_eq!(
+        facts(&ldap["sasl_protection"]),
+        vec![("privacy".into(), 77)]
+    );
+    let ldaps = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 636);
+    assert_eq!(ldaps["service"], "ldaps");
+    assert_eq!(ldaps["evidence"]["tls"].get("sni"), None);
+}
+
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
 /// capture says how many frames were cut; a message cut short gives what is whole at its start,

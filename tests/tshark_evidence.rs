@@ -23,7 +23,9 @@
 //!   realm/crealm; `krb.etype_requested`, `krb.etype_used`, `krb.ticket_etype`,
 //!   `krb.padata_type` (requests). kpasswd: `kpasswd.version` (requests), `kpasswd.ticket_spn`.
 //! - LDAP/CLDAP: `ldap.op` operations <-> `ldap.protocolOp`; `ldap.search_base` <->
-//!   `ldap.baseObject`; `ldap.bind` binds <-> `ldap.authentication` + `ldap.mechanism`;
+//!   `ldap.baseObject`; `ldap.bind` binds <-> `ldap.authentication` + `ldap.mechanism` (a simple
+//!   bind with `ldap.name` and `ldap.simple` empty is anonymous, with only the password empty
+//!   unauthenticated, RFC 4513 5.1);
 //!   `ldap.result` results <-> `ldap.resultCode` with its response op.
 //! - TLS: `tls.sni` <-> `tls.handshake.extensions_server_name`; `tls.offered_version` (legacy
 //!   version and supported_versions of ClientHellos), `tls.server_version` (ServerHello
@@ -166,6 +168,8 @@ const FIELDS: &[&str] = &[
     "ldap.protocolOp",
     "ldap.baseObject",
     "ldap.authentication",
+    "ldap.name",
+    "ldap.simple",
     "ldap.mechanism",
     "ldap.resultCode",
     "tls.handshake.ciphersuite",
@@ -473,9 +477,20 @@ fn theirs_fields(
                     .push(format!("frame {fr}: ldap result codes unpaired"));
             }
             let mut mechs = r.all("ldap.mechanism").iter();
-            for a in r.nums("ldap.authentication") {
+            let (names, passwords) = (r.all("ldap.name"), r.all("ldap.simple"));
+            for (i, a) in r.nums("ldap.authentication").into_iter().enumerate() {
                 match a {
-                    0 => add(&mut s, &flow, "ldap.bind", "simple".into(), fr),
+                    // RFC 4513 5.1.1 anonymous (no name, no password), 5.1.2 unauthenticated
+                    // (a name, no password), 5.1.3 name and password; an empty field is absent.
+                    0 => {
+                        let given = |v: &[String]| v.get(i).is_some_and(|x| !x.is_empty());
+                        let kind = match (given(names), given(passwords)) {
+                            (false, false) => "anonymous",
+                            (true, false) => "unauthenticated",
+                            _ => "simple",
+                        };
+                        add(&mut s, &flow, "ldap.bind", kind.into(), fr)
+                    }
                     3 => {
                         let m = mechs.next().cloned().unwrap_or_default();
                         add(&mut s, &flow, "ldap.bind", format!("sasl:{m}"), fr);

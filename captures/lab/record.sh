@@ -45,6 +45,8 @@
 #                                                            no SNI, TLS 1.0
 #   httpvariants lab_http_variants.pcapng                  OpenSSL OCSP client and responder,
 #                                                            keep-alive, HTTP/1.0, wget, chunked
+#   sambaldap  lab_samba_ldap_client.pcapng                Samba's client: net ads lookup/info
+#                                                            (CLDAP), ldbsearch with Kerberos
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
@@ -706,6 +708,27 @@ scn_httpvariants() {
     log "ocsp: $(tr '\n' ' ' <"$WORK/ocsp-client.out" | cut -c1-300)"
 }
 
+# LDAP and CLDAP as Samba's own client library speaks them (not OpenLDAP's): net ads lookup
+# and net ads info (CLDAP netlogon pings, an anonymous rootDSE search), then ldbsearch with
+# Kerberos (SASL GSS-SPNEGO, sealed) for the enrollment services, over LDAP and LDAPS.
+scn_sambaldap() {
+    cli_reset
+    local conf="$WORK/cli/smb.conf" pks="CN=Public Key Services,CN=Services,CN=Configuration,$BASEDN"
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    capture_start "$OUT/lab_samba_ldap_client.pcapng"
+    cli net ads lookup -S "dc1.$DOMAIN" -s "$conf" >"$WORK/net-ads.out" 2>&1
+    cli net ads info -S "dc1.$DOMAIN" -s "$conf" >>"$WORK/net-ads.out" 2>&1
+    local scheme
+    for scheme in ldap ldaps; do
+        cli ldbsearch -H "$scheme://dc1.$DOMAIN" --use-kerberos=required --configfile="$conf" \
+            --option="tls cafile=$WORK/pki/ca.crt" --option="tls verify peer=ca_and_name" \
+            -b "CN=Enrollment Services,$pks" "(objectClass=pKIEnrollmentService)" dNSHostName \
+            >>"$WORK/net-ads.out" 2>&1
+    done
+    capture_stop
+    log "samba ldap: $(grep -E 'returned|dNSHostName|LDAP server:|rror' "$WORK/net-ads.out" | tr '\n' ' ' | cut -c1-400)"
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -845,7 +868,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
