@@ -1032,6 +1032,41 @@ fn samba_client_cldap_anonymous_and_sealed_ldap() {
     assert_eq!(ldaps["evidence"]["tls"].get("sni"), None);
 }
 
+/// captures/lab_impacket_rpc_dcom.pcapng (`captures/lab/record.sh impacketrpc`): impacket's own
+/// clients, as tshark dissects them. Its SMB client offers SMB1 dialects (6), then SMB2 up to
+/// 3.1.1 (10, chosen 11) and encrypts the session (transform headers from 16), so the lsarpc
+/// pipe of lookupsid is not visible; GetUserSPNs binds to LDAP with SASL GSS-SPNEGO (NTLM) and
+/// seals; wmiexec binds IRemoteSCMActivator on 135 with NTLM at privacy (123), which Samba's
+/// endpoint mapper rejects (125, abstract_syntax_not_supported): the table says "rejected".
+#[test]
+fn impacket_smb_ldap_and_a_rejected_dcom_activation() {
+    let v = flows("lab_impacket_rpc_dcom.pcapng");
+    let smb = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 445)["evidence"]["smb"];
+    assert_eq!(smb["encrypted"], true);
+    assert!(facts(&smb["dialect"]).contains(&("3.1.1".into(), 11)));
+    let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(facts(&ldap["binds"])[0].0, "sasl:GSS-SPNEGO");
+    let epm = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 135);
+    let d = &epm["evidence"]["dcerpc"];
+    assert_eq!(
+        facts(&d["rejected_contexts"]),
+        vec![(
+            "000001a0-0000-0000-c000-000000000046 IRemoteSCMActivator v0.0: provider_rejection/abstract_syntax_not_supported".into(),
+            125
+        )]
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certflow"))
+        .args(["flows", "--no-hash"])
+        .arg(common::own_capture("lab_impacket_rpc_dcom.pcapng"))
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("IRemoteSCMActivator [privacy] rejected"),
+        "{table}"
+    );
+}
+
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
 /// capture says how many frames were cut; a message cut short gives what is whole at its start,

@@ -47,6 +47,8 @@
 #                                                            keep-alive, HTTP/1.0, wget, chunked
 #   sambaldap  lab_samba_ldap_client.pcapng                Samba's client: net ads lookup/info
 #                                                            (CLDAP), ldbsearch with Kerberos
+#   impacketrpc lab_impacket_rpc_dcom.pcapng                impacket: lookupsid (SMB lsarpc),
+#                                                            GetUserSPNs -request, wmiexec (DCOM)
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
@@ -729,6 +731,23 @@ scn_sambaldap() {
     log "samba ldap: $(grep -E 'returned|dNSHostName|LDAP server:|rror' "$WORK/net-ads.out" | tr '\n' ' ' | cut -c1-400)"
 }
 
+# impacket's own SMB, DCE/RPC and DCOM clients against the DC with alice's password (NTLM):
+# lookupsid (SMB2, the lsarpc pipe), GetUserSPNs -request (LDAP, then TGS-REQs for the
+# accounts with SPNs), and wmiexec (DCOM: IRemoteSCMActivator on TCP 135, which Samba's endpoint
+# mapper does not offer).
+scn_impacketrpc() {
+    cli_reset
+    local id="$DOMAIN/alice:$ALICE_PASS"
+    capture_start "$OUT/lab_impacket_rpc_dcom.pcapng"
+    cli env -u KRB5CCNAME timeout 60 lookupsid.py "$id@$DC_IP" 520 >"$WORK/lookupsid.out" 2>&1
+    cli env -u KRB5CCNAME timeout 60 GetUserSPNs.py -dc-ip "$DC_IP" -request "$id" \
+        >"$WORK/getuserspns.out" 2>&1
+    cli env -u KRB5CCNAME timeout 60 wmiexec.py -nooutput "$id@$DC_IP" whoami \
+        >"$WORK/wmiexec.out" 2>&1
+    capture_stop
+    log "impacket rpc: $(cat "$WORK"/lookupsid.out "$WORK"/getuserspns.out "$WORK"/wmiexec.out | grep -vE '^Impacket|^$' | tr '\n' ' ' | cut -c1-600)"
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -868,7 +887,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

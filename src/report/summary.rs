@@ -46,6 +46,15 @@ pub fn evidence(f: &Flow) -> String {
             if !how.is_empty() {
                 s.push_str(&format!(" ({})", how.join(", ")));
             }
+            // Bound only to be refused (a bind_ack rejected the context) and never called.
+            let uuid = i.uuid.to_string();
+            if i.opnums.is_empty()
+                && d.rejected_contexts
+                    .iter()
+                    .any(|r| r.value.starts_with(&uuid))
+            {
+                s.push_str(" rejected");
+            }
             parts.push(s);
         }
         if d.interfaces.len() > MAX_LISTED {
