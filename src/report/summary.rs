@@ -47,13 +47,14 @@ pub fn evidence(f: &Flow) -> String {
                 s.push_str(&format!(" ({})", how.join(", ")));
             }
             // Bound only to be refused (a bind_ack rejected the context) and never called.
-            let uuid = i.uuid.to_string();
-            if i.opnums.is_empty()
-                && d.rejected_contexts
+            if i.opnums.is_empty() {
+                let uuid = i.uuid.to_string();
+                if d.rejected_contexts
                     .iter()
                     .any(|r| r.value.starts_with(&uuid))
-            {
-                s.push_str(" rejected");
+                {
+                    s.push_str(" rejected");
+                }
             }
             parts.push(s);
         }
