@@ -1067,6 +1067,28 @@ fn impacket_smb_ldap_and_a_rejected_dcom_activation() {
     );
 }
 
+/// captures/lab_ldap_starttls_openssl.pcapng (`captures/lab/record.sh starttls`): OpenSSL's
+/// `s_client -starttls ldap` twice, as tshark dissects it: its StartTLS extendedReq (8, 27) is
+/// accepted (10, 29), then TLS 1.3 (ClientHello with SNI 12, ServerHello 13) and TLS 1.2 (31,
+/// 32, with the DC's certificate in clear) run on the LDAP port.
+#[test]
+fn starttls_from_openssl() {
+    let v = flows("lab_ldap_starttls_openssl.pcapng");
+    let f = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389);
+    let ldap = &f["evidence"]["ldap"];
+    assert_eq!(
+        facts(&ldap["starttls"]),
+        vec![("requested".into(), 8), ("accepted".into(), 10)]
+    );
+    let tls = &f["evidence"]["tls"];
+    assert_eq!(facts(&tls["sni"]), vec![("dc1.certflow.lab".into(), 12)]);
+    assert_eq!(
+        facts(&tls["server_version"]),
+        vec![("TLS 1.3".into(), 13), ("TLS 1.2".into(), 32)]
+    );
+    assert_eq!(facts(&tls["cert_subject"])[0].0, "CN=dc1.certflow.lab");
+}
+
 /// captures/lab_enroll_snaplen_200.pcap (`captures/lab/record.sh snaplen`): the story recorded
 /// with `tcpdump -s 200`. tshark marks 42 frames "[Packet size limited during capture]". The
 /// capture says how many frames were cut; a message cut short gives what is whole at its start,

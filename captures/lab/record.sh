@@ -49,6 +49,8 @@
 #                                                            (CLDAP), ldbsearch with Kerberos
 #   impacketrpc lab_impacket_rpc_dcom.pcapng                impacket: lookupsid (SMB lsarpc),
 #                                                            GetUserSPNs -request, wmiexec (DCOM)
+#   starttls   lab_ldap_starttls_openssl.pcapng            openssl s_client -starttls ldap
+#                                                            (TLS 1.3 and TLS 1.2)
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
@@ -748,6 +750,20 @@ scn_impacketrpc() {
     log "impacket rpc: $(cat "$WORK"/lookupsid.out "$WORK"/getuserspns.out "$WORK"/wmiexec.out | grep -vE '^Impacket|^$' | tr '\n' ' ' | cut -c1-600)"
 }
 
+# LDAP StartTLS as OpenSSL's s_client does it (its own extendedReq, then TLS 1.3 and TLS 1.2
+# with SNI), against the DC.
+scn_starttls() {
+    cli_reset
+    local v
+    capture_start "$OUT/lab_ldap_starttls_openssl.pcapng"
+    for v in -tls1_3 -tls1_2; do
+        cli openssl s_client -starttls ldap -connect "dc1.$DOMAIN:389" -servername "dc1.$DOMAIN" \
+            -CAfile "$WORK/pki/ca.crt" "$v" </dev/null >>"$WORK/starttls.out" 2>&1
+    done
+    capture_stop
+    log "starttls: $(grep -E '^(New|Verification)' "$WORK/starttls.out" | tr '\n' ' ')"
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -887,7 +903,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
