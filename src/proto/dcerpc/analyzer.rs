@@ -1123,7 +1123,7 @@ fn dcerpc_of(sink: &mut Evidence) -> &mut DcerpcEvidence {
 mod tests {
     use super::*;
     use crate::proto::dcerpc::DISSECTOR as RPC;
-    use crate::proto::testutil::{analyze_tcp, conn, packets, run_tcp, Rng, TcpFeeder};
+    use crate::proto::testutil::{analyze_tcp, conn, frames, packets, run_tcp, Rng, TcpFeeder};
     use crate::proto::Transport;
 
     #[test]
@@ -1589,12 +1589,10 @@ mod tests {
             (Dir::ToClient, nak, 10),
         ]);
         let d = dcerpc(&ev);
-        let f: Vec<(String, u64)> = d
-            .faults
-            .iter()
-            .map(|x| (x.value.clone(), x.first.frame))
-            .collect();
-        assert_eq!(f, vec![("0x1c010002 nca_s_op_rng_error".to_string(), 8)]);
+        assert_eq!(
+            frames(&d.faults),
+            vec![("0x1c010002 nca_s_op_rng_error".to_string(), 8)]
+        );
         assert!(d
             .bind_naks
             .contains(&"protocol_version_not_supported".to_string()));

@@ -170,7 +170,7 @@ fn bound_interfaces(d: &DcerpcEvidence) -> Vec<SyntaxId> {
 mod tests {
     use super::*;
     use crate::proto::dcerpc::DISSECTOR as RPC;
-    use crate::proto::testutil::{analyze_tcp, conn, packets};
+    use crate::proto::testutil::{analyze_tcp, conn, frames, packets};
 
     /// The Zerologon capture: EPM map on 50555 -> 135, NETLOGON on 50556 -> 49668.
     const ZEROLOGON: &str = "epm_map_netlogon_zerologon_win2019.pcap";
@@ -224,12 +224,10 @@ mod tests {
         assert_eq!(i.uuid.to_string(), "12345678-1234-abcd-ef00-01234567cffb");
         assert_eq!(i.name, "NETLOGON");
         assert_eq!(i.version, "1.0");
-        let learned: Vec<(String, u64)> = i
-            .learned
-            .iter()
-            .map(|f| (f.value.clone(), f.first.frame))
-            .collect();
-        assert_eq!(learned, vec![("epm map at frame 8".to_string(), 8)]);
+        assert_eq!(
+            frames(&i.learned),
+            vec![("epm map at frame 8".to_string(), 8)]
+        );
         assert!(other.dcerpc.is_none());
         let m = &epm_ev.dcerpc.as_ref().unwrap().endpoint_maps[0];
         assert_eq!(m.host.as_deref(), Some("172.16.5.58"));

@@ -51,7 +51,7 @@ mod tests {
     use super::*;
     use crate::evidence::Evidence;
     use crate::proto::testutil::{
-        conn, ctx, feed_tcp, finish, hex, packets, run_tcp, tcp_conn, values, TcpFeeder,
+        conn, ctx, feed_tcp, finish, frames, hex, packets, run_tcp, tcp_conn, values, TcpFeeder,
     };
     use crate::proto::{Analyzer, Dir};
 
@@ -142,12 +142,10 @@ mod tests {
         assert_eq!(ev.handshake.get("client_hello"), 2);
         assert_eq!(ev.handshake.get("server_hello"), 2);
         assert_eq!(values(&ev.sni), vec!["ces.certflow.lab"]);
-        let v: Vec<(String, u64)> = ev
-            .server_version
-            .iter()
-            .map(|f| (f.value.to_string(), f.first.frame))
-            .collect();
-        assert_eq!(v, vec![("TLS 1.3".to_string(), 32)]);
+        assert_eq!(
+            frames(&ev.server_version),
+            vec![("TLS 1.3".to_string(), 32)]
+        );
         assert_eq!(ev.malformed, 0);
     }
 
