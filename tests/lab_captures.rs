@@ -1400,3 +1400,108 @@ fn icmp_rejections_mark_flows_refused() {
         vec![("epm map at frame 55".into(), 55)]
     );
 }
+
+/// An evidence object with every frame number taken out: the `frame` keys, and the frame that
+/// an "epm map at frame N" attribution names.
+fn without_frames(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "frame")
+                .map(|(k, x)| (k.clone(), without_frames(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_frames).collect()),
+        Value::String(s) if s.starts_with("epm map at frame ") => "epm map".into(),
+        other => other.clone(),
+    }
+}
+
+/// captures/lab_enroll_host_client_any.pcap and lab_enroll_host_ca_any.pcapng
+/// (`captures/lab/record.sh hostview`): one enrollment recorded on the two hosts themselves, at
+/// the same time, with their offloads on. The client ran `tcpdump -i any` (Linux cooked
+/// capture v2), the CA `dumpcap -i any -y LINUX_SLL` (v1). Outgoing TCP segments are captured
+/// before segmentation: the client's TGS-REQs (frames 55, 76, 97, 258) are single 1732-1816
+/// byte segments over a 1500-byte MTU, and the CA's ICPR response (client frame 203) one of
+/// 3188 bytes. ARP frames (5 in each) are counted as not IP.
+#[test]
+fn enrollment_recorded_on_the_client_and_on_the_ca() {
+    let cli = flows("lab_enroll_host_client_any.pcap");
+    let ca = flows("lab_enroll_host_ca_any.pcapng");
+    let cap = |v: &Value| {
+        let c = &v["captures"][0];
+        (
+            c["link_types"].clone(),
+            c["packets"].as_u64(),
+            c["skipped"]["not_ip"].as_u64(),
+        )
+    };
+    assert_eq!(
+        cap(&cli),
+        (serde_json::json!({"linux_sll2": 307}), Some(307), Some(5))
+    );
+    assert_eq!(
+        cap(&ca),
+        (serde_json::json!({"linux_sll": 86}), Some(86), Some(5))
+    );
+    assert_eq!(cli["flows"].as_array().unwrap().len(), 9);
+    assert_eq!(ca["flows"].as_array().unwrap().len(), 5);
+
+    // The client's view: Kerberos requests in TSO segments, ICPR on the mapped port.
+    let krb = flow(&cli, CLIENT, DC, "tcp", 88);
+    let spns = facts(&krb["evidence"]["kerberos"]["spns"]);
+    for want in [
+        ("ldap/dc1.certflow.lab", 55),
+        ("HOST/ca1.certflow.lab", 76),
+        ("RPCSS/ca1.certflow.lab", 97),
+        ("cifs/dc1.certflow.lab", 258),
+    ] {
+        assert!(
+            spns.contains(&(want.0.into(), want.1)),
+            "{want:?} in {spns:?}"
+        );
+    }
+    let epm = flow(&cli, CLIENT, CA, "tcp", 135);
+    assert_eq!(maps(epm, "ICertPassage"), vec![(57758, 176), (57758, 188)]);
+    let icpr = flow(&cli, CLIENT, CA, "tcp", 57758);
+    let i = interface(icpr, "ICertPassage");
+    assert_eq!(first_opnum(i), (Some(0), Some(201)));
+    assert_eq!(i["auth_level"], "privacy");
+    assert_eq!(icpr["evidence"]["dcerpc"]["pdu_types"]["response"], 1);
+
+    // The CA's view: its own LDAP read of its enrollment-service object from the DC, and the
+    // client's connections to it.
+    let own = flow(&ca, CA, DC, "tcp", 389);
+    assert_eq!(
+        facts(&own["evidence"]["ldap"]["binds"]),
+        vec![("simple".into(), 10)]
+    );
+
+    // The connections both hosts saw: same packets, same evidence, only the frame numbers and
+    // the link header (20 bytes in cooked v2, 16 in v1) differ.
+    let mut shared = 0;
+    for f in ca["flows"].as_array().unwrap() {
+        if f["client"] != CLIENT {
+            continue;
+        }
+        let port = f["port"].as_u64().unwrap();
+        let c = flow(&cli, CLIENT, CA, "tcp", port);
+        assert_eq!(
+            (&c["service"], &c["connections"], &c["packets"]),
+            (&f["service"], &f["connections"], &f["packets"]),
+            "port {port}"
+        );
+        assert_eq!(
+            c["bytes"].as_u64().unwrap() - f["bytes"].as_u64().unwrap(),
+            4 * f["packets"].as_u64().unwrap(),
+            "port {port}"
+        );
+        assert_eq!(
+            without_frames(&c["evidence"]),
+            without_frames(&f["evidence"]),
+            "port {port}"
+        );
+        shared += 1;
+    }
+    assert_eq!(shared, 3);
+}

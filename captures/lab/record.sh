@@ -54,6 +54,10 @@
 #   ldapops    lab_ldap_operations.pcapng                   every LDAP operation: add, modify,
 #                                                            compare, modify DN, delete, paged and
 #                                                            referral searches, abandon (ldap3)
+#   hostview   lab_enroll_host_client_any.pcap and          the story recorded on the client
+#              lab_enroll_host_ca_any.pcapng                (tcpdump -i any, Linux cooked v2) and
+#                                                            on the CA (dumpcap -i any, cooked v1)
+#                                                            with offloads on: 64 kB TSO segments
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -764,6 +768,42 @@ scn_starttls() {
     log "starttls: $(grep -E '^(New|Verification)' "$WORK/starttls.out" | tr '\n' ' ')"
 }
 
+# offload NAME on|off: the host's own TCP segmentation, checksum and receive offloads.
+offload() {
+    nsx "$1" ethtool -K eth0 tso "$2" gso "$2" gro "$2" tx "$2" >/dev/null 2>&1 || true
+}
+
+# What an administrator records on the machines themselves rather than on a span port, at the
+# same time: `tcpdump -i any` on the client (Linux cooked capture v2, pcap) and
+# `dumpcap -i any -y LINUX_SLL` on the CA (Linux cooked capture v1, pcapng). The two hosts'
+# offloads are on, as on real servers: their outgoing TCP segments are captured before the
+# (virtual) NIC splits them, up to 64 kB like Windows' large send offload, with checksums left
+# for the NIC to fill in.
+scn_hostview() {
+    cli_reset
+    ca_start 0
+    offload cli on
+    offload ca on
+    local fc="$OUT/lab_enroll_host_client_any.pcap" fa="$OUT/lab_enroll_host_ca_any.pcapng" p1 p2
+    rm -f "$fc" "$fa"
+    ip netns exec cf-cli tcpdump -q -i any -U -w "$fc" >"$WORK/capture-cli.log" 2>&1 &
+    p1=$!
+    ip netns exec cf-ca dumpcap -q -i any -y LINUX_SLL -w "$fa" >"$WORK/capture-ca.log" 2>&1 &
+    p2=$!
+    sleep 2
+    scn_story_steps
+    step_smb
+    sleep 1
+    kill -INT "$p1" "$p2" 2>/dev/null
+    wait "$p1" "$p2" 2>/dev/null
+    chmod 644 "$fc" "$fa"
+    log "stopped: $(cat "$WORK/capture-cli.log" "$WORK/capture-ca.log" | tr '\n' ' ')"
+    python3 "$LAB_DIR/summarize.py" "$fc" "$ICPR_PORT" >"$fc.summary.md"
+    python3 "$LAB_DIR/summarize.py" "$fa" "$ICPR_PORT" >"$fa.summary.md"
+    offload cli off
+    offload ca off
+}
+
 # The story recorded with a snap length of 200 bytes (tcpdump -s 200), as appliances and
 # cautious admins capture: every longer frame keeps only its first 200 bytes.
 scn_snaplen() {
@@ -903,7 +943,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
