@@ -2,26 +2,7 @@
 
 mod common;
 
-fn names(v: &serde_json::Value, addr: &str) -> Vec<(String, String, u64)> {
-    let h = v["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["address"] == addr)
-        .expect("host listed");
-    h["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            (
-                n["name"].as_str().unwrap().into(),
-                n["source"].as_str().unwrap().into(),
-                n["frame"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
-}
+use common::host_names as names;
 
 #[test]
 fn names_from_smb_trees_and_dcom_bindings() {

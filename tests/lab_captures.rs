@@ -1505,3 +1505,45 @@ fn enrollment_recorded_on_the_client_and_on_the_ca() {
     }
     assert_eq!(shared, 3);
 }
+
+/// captures/lab_adjoin_adcli_msktutil.pcapng (`captures/lab/record.sh adjoin`): the client
+/// joins the domain as a Linux machine does before it enrolls for a machine certificate.
+/// adcli sends its DC-locator pings over TCP LDAP (frames 10, 23), binds with GSS-SPNEGO (77)
+/// and seals what follows (83); it sets the new computer's password over kpasswd
+/// (set-password, version 0xff80, frame 129, with a kadmin/changepw ticket from 113), and
+/// `adcli update` changes it (change-password, 359). msktutil's first try as MSK$ (451) is
+/// answered KDC_ERR_C_PRINCIPAL_UNKNOWN (453). The client is named from the machine
+/// principals it asks tickets for (CLI$ at 142, MSK$ at 451).
+#[test]
+fn domain_join_by_adcli_and_msktutil() {
+    let v = flows("lab_adjoin_adcli_msktutil.pcapng");
+    assert_eq!(v["flows"].as_array().unwrap().len(), 5);
+    let kp = flow(&v, CLIENT, DC, "tcp", 464);
+    assert_eq!(kp["service"], "kpasswd");
+    // set-password (0xff80) and change-password (1).
+    assert_eq!(
+        codes(&kp["evidence"]["kpasswd"]["requests"]),
+        vec![(65408, 129), (1, 359)]
+    );
+    assert_eq!(
+        facts(&kp["evidence"]["kpasswd"]["ticket_spns"]),
+        vec![("kadmin/changepw".into(), 129)]
+    );
+    let ldap = &flow(&v, CLIENT, DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(ldap["dc_locator_pings"], 6);
+    assert_eq!(facts(&ldap["binds"]), vec![("sasl:GSS-SPNEGO".into(), 77)]);
+    assert_eq!(
+        facts(&ldap["sasl_protection"]),
+        vec![("privacy".into(), 83)]
+    );
+    let krb = &flow(&v, CLIENT, DC, "tcp", 88)["evidence"]["kerberos"];
+    assert!(facts(&krb["spns"]).contains(&("kadmin/changepw".into(), 113)));
+    assert_eq!(codes(&krb["errors"])[0], (6, 453));
+    assert_eq!(
+        common::host_names(&v, CLIENT),
+        vec![
+            ("CLI".into(), "kerberos".into(), 142),
+            ("MSK".into(), "kerberos".into(), 451)
+        ]
+    );
+}

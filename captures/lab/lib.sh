@@ -26,7 +26,7 @@ install_deps() {
     export DEBIAN_FRONTEND=noninteractive
     local pkgs="samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user
         ldap-utils ldb-tools smbclient bind9-host tcpdump tshark nftables ethtool iproute2
-        openssl curl libsasl2-modules-gssapi-mit python3-venv clang llvm libbpf-dev"
+        openssl curl libsasl2-modules-gssapi-mit adcli msktutil python3-venv clang llvm libbpf-dev"
     local missing=""
     for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
     if [ -n "$missing" ]; then

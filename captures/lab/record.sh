@@ -58,6 +58,9 @@
 #              lab_enroll_host_ca_any.pcapng                (tcpdump -i any, Linux cooked v2) and
 #                                                            on the CA (dumpcap -i any, cooked v1)
 #                                                            with offloads on: 64 kB TSO segments
+#   adjoin     lab_adjoin_adcli_msktutil.pcapng             domain joins: adcli join / testjoin /
+#                                                            update (kpasswd set and change) and
+#                                                            msktutil --create
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -768,6 +771,33 @@ scn_starttls() {
     log "starttls: $(grep -E '^(New|Verification)' "$WORK/starttls.out" | tr '\n' ' ')"
 }
 
+# Joining the client to the domain, as a Linux machine does before it enrolls for a machine
+# certificate, by two implementations. adcli: discovery (DNS SRV, CLDAP), the computer object
+# created over LDAP with a GSSAPI bind (sealed), its password set over kpasswd (set-password,
+# RFC 3244 version 0xff80) and a ticket as the machine; then `adcli testjoin`, and
+# `adcli update` forcing a machine password change (kpasswd change-password, version 1).
+# msktutil: the same join with its own LDAP code, from an Administrator ticket.
+scn_adjoin() {
+    cli_reset
+    local kt="$WORK/cli/host.keytab" out="$WORK/adjoin.out"
+    rm -f "$kt" "$WORK/cli/msk.keytab"
+    capture_start "$OUT/lab_adjoin_adcli_msktutil.pcapng"
+    {
+        cli adcli info "$DOMAIN"
+        echo "$ADMIN_PASS" | cli adcli join --domain "$DOMAIN" --domain-controller "dc1.$DOMAIN" \
+            -U Administrator --stdin-password --host-fqdn "cli.$DOMAIN" --computer-name CLI \
+            --host-keytab "$kt" --verbose
+        cli adcli testjoin --domain "$DOMAIN" --domain-controller "dc1.$DOMAIN" --host-keytab "$kt"
+        cli adcli update --domain "$DOMAIN" --domain-controller "dc1.$DOMAIN" --host-keytab "$kt" \
+            --host-fqdn "cli.$DOMAIN" --computer-name CLI --computer-password-lifetime=0 --verbose
+        echo "$ADMIN_PASS" | cli kinit "Administrator@$REALM"
+        cli msktutil --create --computer-name MSK --hostname "msk.$DOMAIN" --server "dc1.$DOMAIN" \
+            --realm "$REALM" --keytab "$WORK/cli/msk.keytab" --no-reverse-lookups --verbose
+    } >"$out" 2>&1
+    capture_stop
+    log "adjoin: $(grep -Ei 'success|joined|error|fail|refus' "$out" | head -8 | tr '\n' ' ' | cut -c1-400)"
+}
+
 # offload NAME on|off: the host's own TCP segmentation, checksum and receive offloads.
 offload() {
     nsx "$1" ethtool -K eth0 tso "$2" gso "$2" gro "$2" tx "$2" >/dev/null 2>&1 || true
@@ -943,7 +973,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

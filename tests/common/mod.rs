@@ -155,3 +155,25 @@ fn write_edited(src: &Path, dst: &Path, drop: &[u64], snaplen: u32) {
     out.extend_from_slice(&records);
     std::fs::write(dst, out).expect("write the edited capture");
 }
+
+/// The names certflow gives the host `addr` in a flows document, as (name, source, frame).
+pub fn host_names(v: &serde_json::Value, addr: &str) -> Vec<(String, String, u64)> {
+    let h = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["address"] == addr)
+        .expect("host listed");
+    h["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().into(),
+                n["source"].as_str().unwrap().into(),
+                n["frame"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
