@@ -1547,3 +1547,43 @@ fn domain_join_by_adcli_and_msktutil() {
         ]
     );
 }
+
+/// captures/lab_dns_dynamic_update_gss_tsig.pcapng (`captures/lab/record.sh dnsupdate`): a
+/// member registers its A record. The unsigned UPDATE (frame 6) is REFUSED (8); nsupdate -g
+/// then gets a DNS/dc1 ticket (67), negotiates a GSS-TSIG key over TCP (TKEY 83, 86) and sends
+/// the signed UPDATE (92; SERVFAIL 96). The records an UPDATE carries answer nothing: the client
+/// is named from dig's answer (102), not from the updates or their echo. samba-tool reads the
+/// zone over the DnsServer RPC interface, found through the DC's endpoint mapper (113).
+#[test]
+fn dynamic_dns_update_with_gss_tsig() {
+    let v = flows("lab_dns_dynamic_update_gss_tsig.pcapng");
+    let dns = &flow(&v, CLIENT, DC, "tcp", 53)["evidence"]["dns"];
+    assert_eq!(
+        fact_pairs(&dns["queries"], "name", "type"),
+        vec![
+            ("certflow.lab SOA".into(), 6),
+            ("4000958013.sig-dc1.certflow.lab TKEY".into(), 83)
+        ]
+    );
+    assert_eq!(
+        dns["messages"],
+        serde_json::json!({"query": 1, "response": 1, "update": 2, "update_response": 2})
+    );
+    assert_eq!(
+        dns["rcodes"],
+        serde_json::json!({"NOERROR": 1, "REFUSED": 1, "SERVFAIL": 1})
+    );
+    assert!(dns.get("names").is_none(), "{dns}");
+    assert_eq!(
+        common::host_names(&v, CLIENT),
+        vec![("cli.certflow.lab".into(), "dns".into(), 102)]
+    );
+    let krb = &flow(&v, CLIENT, DC, "tcp", 88)["evidence"]["kerberos"];
+    assert!(facts(&krb["spns"]).contains(&("DNS/dc1.certflow.lab".into(), 67)));
+    let port = maps(flow(&v, CLIENT, DC, "tcp", 135), "DnsServer");
+    assert_eq!(port, vec![(49153, 113)]);
+    let i = interface(flow(&v, CLIENT, DC, "tcp", 49153), "DnsServer");
+    assert_eq!(first_opnum(i), (Some(8), Some(206)));
+    assert_eq!(i["opnums"][0]["name"], "R_DnssrvEnumRecords2");
+    assert_eq!(i["auth_level"], "integrity");
+}

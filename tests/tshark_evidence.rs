@@ -183,6 +183,7 @@ const FIELDS: &[&str] = &[
     "tls.handshake.extensions.supported_version",
     "dns.qry.name",
     "dns.qry.type",
+    "dns.flags.opcode",
     "dns.resp.name",
     "dns.resp.type",
     "dns.a",
@@ -581,6 +582,9 @@ fn theirs_fields(
                     .0
                     .push(format!("frame {fr}: dns qry name/type counts differ"));
             }
+            // The records of an UPDATE (opcode 5, RFC 2136 2.4-2.5) are what the client asks
+            // the zone to hold: they answer nothing.
+            let update = r.nums("dns.flags.opcode").contains(&5);
             // An address belongs to its record's owner and to every alias whose CNAME chain
             // (RFC 1034 3.6.2) in the same message leads there.
             let mut a = r.all("dns.a").iter();
@@ -598,7 +602,7 @@ fn theirs_fields(
             let mut owners_iter = r.all("dns.resp.name").iter();
             let mut aliases: Vec<(&String, &String)> = Vec::new();
             let mut owners: Vec<(&String, &String)> = Vec::new();
-            for t in r.nums("dns.resp.type") {
+            for t in r.nums("dns.resp.type").into_iter().filter(|_| !update) {
                 if t == 33 {
                     // RFC 2782 SRV: owner, target, port.
                     if let Some((((sv, pr), nm), (target, port))) = srv.next() {

@@ -61,6 +61,9 @@
 #   adjoin     lab_adjoin_adcli_msktutil.pcapng             domain joins: adcli join / testjoin /
 #                                                            update (kpasswd set and change) and
 #                                                            msktutil --create
+#   dnsupdate  lab_dns_dynamic_update_gss_tsig.pcapng       DNS UPDATE unsigned (REFUSED) and with
+#                                                            GSS-TSIG (nsupdate -g: TKEY over TCP),
+#                                                            samba-tool dns query (DnsServer RPC)
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -798,6 +801,28 @@ scn_adjoin() {
     log "adjoin: $(grep -Ei 'success|joined|error|fail|refus' "$out" | head -8 | tr '\n' ' ' | cut -c1-400)"
 }
 
+# Dynamic DNS registration, as domain members register their own A record: an unsigned
+# update first (the DC's zone accepts secure updates only: REFUSED), then GSS-TSIG (RFC 3645)
+# with nsupdate -g: a TKEY query over TCP carrying a Kerberos AP-REQ for DNS/dc1, then the
+# update signed with TSIG. dig reads the new record back; `samba-tool dns query` reads the zone
+# over the DnsServer RPC interface (MS-DNSP), found through the DC's endpoint mapper.
+scn_dnsupdate() {
+    cli_reset
+    local out="$WORK/dnsupdate.out"
+    capture_start "$OUT/lab_dns_dynamic_update_gss_tsig.pcapng"
+    {
+        printf 'server %s\nzone %s\nupdate add cli.%s 3600 A 10.77.0.100\nsend\n' \
+            "$DC_IP" "$DOMAIN" "$DOMAIN" | cli nsupdate -v
+        echo "$ALICE_PASS" | cli kinit "alice@$REALM"
+        printf 'server dc1.%s\nzone %s\nupdate add cli.%s 3600 A 10.77.0.100\nsend\n' \
+            "$DOMAIN" "$DOMAIN" "$DOMAIN" | cli nsupdate -g
+        cli dig +short "cli.$DOMAIN" A
+        cli samba-tool dns query "dc1.$DOMAIN" "$DOMAIN" cli A -U "alice%$ALICE_PASS"
+    } >"$out" 2>&1
+    capture_stop
+    log "dnsupdate: $(tr '\n' ' ' <"$out" | cut -c1-400)"
+}
+
 # offload NAME on|off: the host's own TCP segmentation, checksum and receive offloads.
 offload() {
     nsx "$1" ethtool -K eth0 tso "$2" gso "$2" gro "$2" tx "$2" >/dev/null 2>&1 || true
@@ -973,7 +998,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

@@ -68,7 +68,8 @@ pub struct DnsEvidence {
     /// Responses by response code ("NOERROR", "NXDOMAIN" ...).
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub rcodes: Counts,
-    /// Messages by kind ("query", "response", "truncated" for TC=1).
+    /// Messages by kind: "query" and "response", "update" and "update_response" (RFC 2136),
+    /// "notify" and "notify_response" (RFC 1996), and "truncated" for TC=1.
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub messages: Counts,
     /// Messages that could not be decoded.

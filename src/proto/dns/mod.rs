@@ -80,6 +80,12 @@ mod tests {
         "0025200d010000010000000000000774637074657374076578616d706c65036f72670000010001";
     const TCP_ANSWER_354: &str = "0048200d858000010001000000000774637074657374076578616d706c65036f726700000100010774637074657374076578616d706c65036f726700000100010000012c00040a0a0a0a";
 
+    /// captures/lab_dns_dynamic_update_gss_tsig.pcapng frames 6 and 8 (tcp 53): nsupdate's
+    /// unsigned UPDATE (zone certflow.lab SOA; update cli.certflow.lab A 10.77.0.100) and the
+    /// DC's REFUSED response, which echoes the update section.
+    const TCP_UPDATE_6: &str = "00321bd0280000010000000100000863657274666c6f77036c6162000006000103636c69c00c0001000100000e1000040a4d0064";
+    const TCP_UPDATE_REFUSED_8: &str = "00321bd0a80500010000000100000863657274666c6f77036c6162000006000103636c69c00c0001000100000e1000040a4d0064";
+
     /// Hand-built SRV response (no capture holds an SRV answer), checked with
     /// `text2pcap -u 53,50000` + `tshark -V`: _ldap._tcp.dc._msdcs.corp.example SRV 0 100 389
     /// dc01.corp.example, additional dc01.corp.example A 10.0.0.10.
@@ -180,6 +186,31 @@ mod tests {
             serde_json::to_string(&ev.queries).unwrap(),
             r#"[{"value":{"name":"_ldap._tcp.dc._msdcs.corp.example","type":"SRV"},"frame":5,"count":1}]"#
         );
+    }
+
+    #[test]
+    fn an_update_and_its_refusal_name_no_host() {
+        let mut a = DnsAnalyzer::new();
+        let mut f = TcpFeeder::new(53);
+        f.bytes(&mut a, 6, Dir::ToServer, &hex(TCP_UPDATE_6));
+        f.bytes(&mut a, 8, Dir::ToClient, &hex(TCP_UPDATE_REFUSED_8));
+        let ev = f.finish(&mut a).dns.unwrap();
+        // tshark 6/8: dns.flags.opcode 5, zone certflow.lab type 6 (SOA), rcode 5 (Refused).
+        assert_eq!(
+            serde_json::to_string(&ev.queries).unwrap(),
+            r#"[{"value":{"name":"certflow.lab","type":"SOA"},"frame":6,"count":2}]"#
+        );
+        assert_eq!(
+            (
+                ev.messages.get("update"),
+                ev.messages.get("update_response")
+            ),
+            (1, 1)
+        );
+        assert_eq!(ev.messages.get("query") + ev.messages.get("response"), 0);
+        assert_eq!(ev.rcodes.get("REFUSED"), 1);
+        assert!(names(&ev).is_empty());
+        assert_eq!((ev.answers.len(), ev.malformed), (0, 0));
     }
 
     #[test]

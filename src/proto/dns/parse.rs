@@ -75,6 +75,7 @@ impl RrType {
             48 => "DNSKEY",
             64 => "SVCB",
             65 => "HTTPS",
+            249 => "TKEY",
             250 => "TSIG",
             251 => "IXFR",
             252 => "AXFR",

@@ -24,6 +24,25 @@ pub struct DnsAnalyzer {
     proved: bool,
 }
 
+/// OPCODE of a dynamic update (RFC 2136 1.3).
+const OPCODE_UPDATE: u8 = 5;
+/// OPCODE of a zone change notification (RFC 1996 3.1).
+const OPCODE_NOTIFY: u8 = 4;
+
+/// The `messages` key a message is counted under: "query" and "response" for standard
+/// queries (and any other opcode), "update" and "update_response" for dynamic updates,
+/// "notify" and "notify_response" for zone change notifications.
+fn message_kind(opcode: u8, response: bool) -> &'static str {
+    match (opcode, response) {
+        (OPCODE_UPDATE, false) => "update",
+        (OPCODE_UPDATE, true) => "update_response",
+        (OPCODE_NOTIFY, false) => "notify",
+        (OPCODE_NOTIFY, true) => "notify_response",
+        (_, false) => "query",
+        (_, true) => "response",
+    }
+}
+
 /// Buffers for reading messages, reused from message to message (and from connection to
 /// connection: most connections carry one query and its answer).
 #[derive(Default)]
@@ -67,7 +86,7 @@ impl DnsAnalyzer {
         let m = &s.msg;
         let h = m.header;
         ev.messages
-            .add_static(if h.response { "response" } else { "query" }, 1);
+            .add_static(message_kind(h.opcode, h.response), 1);
         if h.truncated {
             ev.messages.add_static("truncated", 1);
         }
@@ -85,7 +104,9 @@ impl DnsAnalyzer {
                 at,
             );
         }
-        if !h.response {
+        // An UPDATE's records (RFC 2136 2.4, 2.5) are what the client asks the zone to hold,
+        // echoed in the response whatever its code: they answer nothing and name no host.
+        if !h.response || h.opcode == OPCODE_UPDATE {
             return;
         }
         let data = &mut s.data;
