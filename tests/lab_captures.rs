@@ -1587,3 +1587,41 @@ fn dynamic_dns_update_with_gss_tsig() {
     assert_eq!(i["opnums"][0]["name"], "R_DnssrvEnumRecords2");
     assert_eq!(i["auth_level"], "integrity");
 }
+
+/// captures/lab_kerberos_mit_names_errors.pcapng (`captures/lab/record.sh mitkrb`): MIT
+/// Kerberos 1.20 against Samba's KDC. An enterprise principal (kinit -E: NT-ENTERPRISE, one
+/// component "alice@certflow.lab", frame 9), kvno -S host dc1 (TGS-REQ 91), an unknown
+/// service (115, KDC_ERR_S_PRINCIPAL_UNKNOWN 118), an initial ticket for kadmin/changepw
+/// (kinit -S, AS-REQ 153), a wrong password (PREAUTH_FAILED 202) and an unknown client
+/// (nosuchuser 215, C_PRINCIPAL_UNKNOWN 216). tshark shows the same names at the same frames.
+#[test]
+fn mit_enterprise_principal_and_kdc_errors() {
+    let v = flows("lab_kerberos_mit_names_errors.pcapng");
+    let udp = &flow(&v, CLIENT, DC, "udp", 88)["evidence"]["kerberos"];
+    let tcp = &flow(&v, CLIENT, DC, "tcp", 88)["evidence"]["kerberos"];
+    assert_eq!(
+        facts(&udp["client_principals"]),
+        vec![
+            ("alice@certflow.lab@CERTFLOW.LAB".into(), 9),
+            ("alice@CERTFLOW.LAB".into(), 47),
+            ("nosuchuser@CERTFLOW.LAB".into(), 215)
+        ]
+    );
+    assert_eq!(
+        codes(&udp["errors"]),
+        vec![(25, 10), (52, 20), (24, 202), (6, 216)]
+    );
+    assert!(facts(&udp["spns"]).contains(&("kadmin/changepw".into(), 153)));
+    assert_eq!(
+        facts(&tcp["spns"]),
+        vec![
+            ("krbtgt/CERTFLOW.LAB".into(), 30),
+            ("host/dc1.certflow.lab".into(), 91),
+            ("nosuch/service.certflow.lab".into(), 115),
+            ("kadmin/changepw".into(), 174)
+        ]
+    );
+    assert_eq!(codes(&tcp["errors"]), vec![(7, 118)]);
+    // A user's principal names no host; only machine accounts (NAME$) do.
+    assert_eq!(common::host_names(&v, CLIENT), vec![]);
+}

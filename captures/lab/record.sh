@@ -64,6 +64,9 @@
 #   dnsupdate  lab_dns_dynamic_update_gss_tsig.pcapng       DNS UPDATE unsigned (REFUSED) and with
 #                                                            GSS-TSIG (nsupdate -g: TKEY over TCP),
 #                                                            samba-tool dns query (DnsServer RPC)
+#   mitkrb     lab_kerberos_mit_names_errors.pcapng         MIT kinit -E (enterprise), -C, -S;
+#                                                            kvno -S; unknown service, unknown
+#                                                            client, wrong password
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -823,6 +826,30 @@ scn_dnsupdate() {
     log "dnsupdate: $(tr '\n' ' ' <"$out" | cut -c1-400)"
 }
 
+# What MIT's kinit and kvno send that the other scenarios do not: an enterprise principal
+# (kinit -E, RFC 6806 5: NT-ENTERPRISE, one component "alice@certflow.lab"), a canonicalize
+# request (kinit -C), an initial ticket for a service other than krbtgt (kinit -S), a service
+# principal built from service and host (kvno -S), and the errors an administrator meets: an
+# unknown service (KDC_ERR_S_PRINCIPAL_UNKNOWN), an unknown client (C_PRINCIPAL_UNKNOWN) and a
+# wrong password (PREAUTH_FAILED).
+scn_mitkrb() {
+    cli_reset
+    local out="$WORK/mitkrb.out"
+    capture_start "$OUT/lab_kerberos_mit_names_errors.pcapng"
+    {
+        echo "$ALICE_PASS" | cli kinit -E "alice@$DOMAIN"
+        cli klist
+        echo "$ALICE_PASS" | cli kinit -C alice
+        cli kvno -S host "dc1.$DOMAIN"
+        cli kvno "nosuch/service.$DOMAIN"
+        echo "$ALICE_PASS" | cli kinit -S kadmin/changepw alice
+        echo "Wrong-Pass-1!" | cli kinit alice
+        echo "$ALICE_PASS" | cli kinit nosuchuser
+    } >"$out" 2>&1
+    capture_stop
+    log "mitkrb: $(tr '\n' ' ' <"$out" | cut -c1-400)"
+}
+
 # offload NAME on|off: the host's own TCP segmentation, checksum and receive offloads.
 offload() {
     nsx "$1" ethtool -K eth0 tso "$2" gso "$2" gro "$2" tx "$2" >/dev/null 2>&1 || true
@@ -998,7 +1025,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
