@@ -66,10 +66,11 @@ fn attribute_rpc(flows: &mut [Flow]) {
     attribute(&mut slots);
 }
 
-/// If `pkt` is a UDP tunnel packet, copies its inner frame into `scratch` and returns the inner
-/// link type. (A copy, because the outer packet may borrow the reassembly buffer the inner
-/// decode needs.)
-fn udp_tunnel(pkt: &decode::Packet, scratch: &mut Vec<u8>) -> Option<u32> {
+/// If `pkt` is a UDP tunnel packet, copies its inner frame into `scratch`, marks the tunnel's
+/// connection as carrying it (its content is proven: "vxlan", "geneve" ...) and returns the
+/// inner link type. (A copy, because the outer packet may borrow the reassembly buffer the
+/// inner decode needs.)
+fn udp_tunnel(pkt: &decode::Packet, tracker: &mut Tracker, scratch: &mut Vec<u8>) -> Option<u32> {
     let decode::L4::Udp {
         sport,
         dport,
@@ -79,11 +80,11 @@ fn udp_tunnel(pkt: &decode::Packet, scratch: &mut Vec<u8>) -> Option<u32> {
     else {
         return None;
     };
-    let (lt, inner) =
-        decode::udp_tunnel(dport, payload).or_else(|| decode::udp_tunnel(sport, payload))?;
+    let t = decode::udp_tunnel(dport, payload).or_else(|| decode::udp_tunnel(sport, payload))?;
+    tracker.carries_tunnel(pkt, t.service);
     scratch.clear();
-    scratch.extend_from_slice(inner);
-    Some(lt)
+    scratch.extend_from_slice(t.inner);
+    Some(t.link_type)
 }
 
 /// Reads every capture of the set in order and builds the flow set. Frames are numbered per
@@ -119,7 +120,7 @@ pub fn analyze_with(
             match decode::decode_cut(f.link_type, f.data, f.number, f.ts_ns, missing, &mut defrag) {
                 Ok(pkt) => {
                     tracker.packet(&pkt, at, f.ts_ns, f.orig_len);
-                    tunnel = udp_tunnel(&pkt, &mut scratch);
+                    tunnel = udp_tunnel(&pkt, &mut tracker, &mut scratch);
                     decoded += if defrag.completed != completed_before {
                         defrag.last_frames
                     } else {
@@ -140,7 +141,7 @@ pub fn analyze_with(
                         tracker.packet(&pkt, at, f.ts_ns, f.orig_len);
                         inner_decoded += 1;
                         if depth < decode::MAX_ENCAP_DEPTH {
-                            tunnel = udp_tunnel(&pkt, &mut scratch);
+                            tunnel = udp_tunnel(&pkt, &mut tracker, &mut scratch);
                         }
                     }
                     Err(why) => *encapsulated.entry(why).or_insert(0) += 1,

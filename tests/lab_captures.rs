@@ -1625,3 +1625,49 @@ fn mit_enterprise_principal_and_kdc_errors() {
     // A user's principal names no host; only machine accounts (NAME$) do.
     assert_eq!(common::host_names(&v, CLIENT), vec![]);
 }
+
+/// captures/lab_vxlan_overlay_two_interfaces.pcapng (`captures/lab/record.sh tunnel`): the
+/// client reaches the DC through a VXLAN overlay (RFC 7348) to the CA, recorded by dumpcap on
+/// eth0 and vx0 at once. Every client packet is in the capture twice, and dumpcap writes each
+/// interface's packets in batches: the vx0 copy of the first Kerberos connection (SYN 68, its
+/// FIN 73) comes before its eth0 copy (SYN 85), while the second connection's eth0 copy (SYN
+/// 111) closes before its vx0 copy. A SYN with the ISN of the connection it repeats is that
+/// connection's, closed or not: 2 connections, both established, as tshark's conversations
+/// count them. The outer UDP flows carried frames that decoded: their service is "vxlan".
+#[test]
+fn connections_recorded_twice_through_a_vxlan_overlay() {
+    let v = flows("lab_vxlan_overlay_two_interfaces.pcapng");
+    let c = &v["captures"][0];
+    assert_eq!(
+        (
+            c["interfaces"].as_u64(),
+            c["packets"].as_u64(),
+            c["tunnelled"].as_u64()
+        ),
+        (Some(2), Some(232), Some(73))
+    );
+    let outcome = |f: &Value| {
+        (
+            f["connections"].as_u64().unwrap(),
+            f["established"].as_u64().unwrap(),
+            f["unanswered"].as_u64().unwrap(),
+            f["packets"].as_u64().unwrap(),
+        )
+    };
+    let krb = flow(&v, CLIENT, DC, "tcp", 88);
+    assert_eq!(outcome(krb), (2, 2, 0, 40));
+    assert_eq!(outcome(flow(&v, CLIENT, DC, "tcp", 389)), (3, 3, 0, 71));
+    assert_eq!(
+        facts(&krb["evidence"]["kerberos"]["spns"]),
+        vec![
+            ("krbtgt/CERTFLOW.LAB".into(), 70),
+            ("ldap/dc1.certflow.lab".into(), 116)
+        ]
+    );
+    let tunnel = flow(&v, CLIENT, CA, "udp", 4789);
+    assert_eq!(
+        (&tunnel["service"], &tunnel["service_from"]),
+        (&"vxlan".into(), &"content".into())
+    );
+    assert!(tunnel["evidence"].get("notes").is_none(), "{tunnel}");
+}

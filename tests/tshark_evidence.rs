@@ -1056,10 +1056,11 @@ fn theirs_kerberos(
                 .parse()
                 .ok()
         };
-        let (t, tl) = if l.get("tcp").is_some() {
-            ("tcp", &l["tcp"])
-        } else {
-            ("udp", &l["udp"])
+        // The innermost transport layer, as for the addresses: a frame in a UDP tunnel
+        // (VXLAN, Geneve) has the tunnel's UDP layer first.
+        let t = if l.get("tcp").is_some() { "tcp" } else { "udp" };
+        let Some(tl) = each(l.get(t)).last().copied() else {
+            continue;
         };
         let port = |k: &str| -> Option<u16> { jstr(tl, &format!("{t}.{k}"))?.parse().ok() };
         let (Some(src), Some(dst), Some(sp), Some(dp)) =

@@ -67,6 +67,8 @@
 #   mitkrb     lab_kerberos_mit_names_errors.pcapng         MIT kinit -E (enterprise), -C, -S;
 #                                                            kvno -S; unknown service, unknown
 #                                                            client, wrong password
+#   tunnel     lab_vxlan_overlay_two_interfaces.pcapng      client -> DC through a VXLAN overlay,
+#                                                            recorded on eth0 and vx0 at once
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -850,6 +852,38 @@ scn_mitkrb() {
     log "mitkrb: $(tr '\n' ' ' <"$out" | cut -c1-400)"
 }
 
+# A client whose traffic to the DC goes through an overlay, recorded on the client on two
+# interfaces at once (dumpcap -i eth0 -i vx0). The client and the CA share a VXLAN segment
+# (RFC 7348, UDP 4789; this kernel has no IP-in-IP or GRE); the client routes the DC through
+# it, the CA forwards to the DC, and the DC answers directly. Every client packet is in the
+# capture twice: as the inner Ethernet frame on vx0 and encapsulated in UDP on eth0.
+scn_tunnel() {
+    cli_reset
+    nsx ca sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+    nsx ca ip link add vx0 type vxlan id 42 local "$CA_IP" remote 10.77.0.100 dstport 4789
+    nsx ca ip addr add 10.99.0.20/24 dev vx0
+    nsx ca ip link set vx0 up
+    nsx ca sysctl -qw net.ipv4.conf.vx0.rp_filter=0
+    nsx cli ip link add vx0 type vxlan id 42 local 10.77.0.100 remote "$CA_IP" dstport 4789
+    nsx cli ip addr add 10.99.0.100/24 dev vx0
+    nsx cli ip link set vx0 up
+    nsx cli ip route add "$DC_IP/32" via 10.99.0.20 dev vx0 src 10.77.0.100
+    local f="$OUT/lab_vxlan_overlay_two_interfaces.pcapng"
+    rm -f "$f"
+    ip netns exec cf-cli dumpcap -q -i eth0 -i vx0 -w "$f" >"$WORK/capture.log" 2>&1 &
+    CAP_PID=$!
+    CAP_FILE=$f
+    sleep 2
+    step_locate_dc
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    cli kvno "ldap/dc1.$DOMAIN" >/dev/null
+    step_ldap_discovery
+    capture_stop
+    nsx cli ip route del "$DC_IP/32"
+    nsx cli ip link del vx0
+    nsx ca ip link del vx0
+}
+
 # offload NAME on|off: the host's own TCP segmentation, checksum and receive offloads.
 offload() {
     nsx "$1" ethtool -K eth0 tso "$2" gso "$2" gro "$2" tx "$2" >/dev/null 2>&1 || true
@@ -1025,7 +1059,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

@@ -26,9 +26,14 @@ def tshark(f, flt, fields, decode=()):
     return [line.split("\t") for line in out.splitlines() if line.strip()]
 
 
+def inner(v):
+    """the innermost of a field's values (a tunnelled packet has an outer and an inner one)"""
+    return v.split(",")[-1]
+
+
 def ep(r, i):
-    """address column pair -> 'addr'"""
-    return r[i] or r[i + 1]
+    """address column pair -> 'addr' (the innermost)"""
+    return inner(r[i] or r[i + 1])
 
 
 def main():
@@ -47,13 +52,15 @@ def main():
     # conversations: (client, server, proto/port) with first frame
     convs = collections.OrderedDict()
     for r in tshark(f, "tcp.flags.syn==1 && tcp.flags.ack==0", base, dec):
-        key = (ep(r, 1), ep(r, 3), "tcp/%s" % r[6])
+        key = (ep(r, 1), ep(r, 3), "tcp/%s" % inner(r[6]))
         convs.setdefault(key, [r[0], 0])
         convs[key][1] += 1
     for r in tshark(f, "udp && !icmp && !icmpv6", base, dec):
-        a, b, sp, dp = ep(r, 1), ep(r, 3), int(r[7] or 0), int(r[8] or 0)
+        a, b, sp, dp = ep(r, 1), ep(r, 3), int(inner(r[7]) or 0), int(inner(r[8]) or 0)
         if not sp or not dp:
             continue  # IP fragments past the first carry no UDP header
+        if len((r[1] or r[2]).split(",")) != len(r[7].split(",")):
+            continue  # TCP inside a UDP tunnel: its inner flow is counted by its SYN
         if dp <= sp:  # client -> server: the server is the side with the lower port
             key = (a, b, "udp/%d" % dp)
             convs.setdefault(key, [r[0], 0])
@@ -89,8 +96,8 @@ def main():
         if sname and "KRB Error" not in info:
             # A TGS-REQ carries the TGT's sname (krbtgt/REALM) before the requested one.
             notes.append("sname %s" % "/".join(sname.split(",")[-2:]))
-        src = "%s:%s" % (ep(r, 1), r[5] or r[7])
-        dst = "%s:%s" % (ep(r, 3), r[6] or r[8])
+        src = "%s:%s" % (ep(r, 1), inner(r[5] or r[7]))
+        dst = "%s:%s" % (ep(r, 3), inner(r[6] or r[8]))
         print("| %s | %s -> %s | %s%s |" % (r[0], src, dst, info.strip(),
                                            ("; " + "; ".join(notes)) if notes else ""))
     print()

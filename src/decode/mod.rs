@@ -367,14 +367,28 @@ fn gre(d: &[u8]) -> Option<(u32, &[u8])> {
     }
 }
 
+/// A frame carried in a UDP tunnel datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpTunnel<'a> {
+    /// The tunnel protocol, the outer flow's service: "vxlan", "vxlan-gpe" or "geneve".
+    pub service: &'static str,
+    /// The inner frame's link type.
+    pub link_type: u32,
+    /// The inner frame.
+    pub inner: &'a [u8],
+}
+
 /// UDP tunnels: VXLAN (RFC 7348, port 4789), VXLAN-GPE (port 4790, next-protocol field),
 /// Geneve (RFC 8926, port 6081). `port` is either port of the datagram (replies come from the
-/// tunnel port). Returns the inner frame's link type and bytes.
-pub fn udp_tunnel(port: u16, d: &[u8]) -> Option<(u32, &[u8])> {
-    match port {
+/// tunnel port).
+pub fn udp_tunnel(port: u16, d: &[u8]) -> Option<UdpTunnel<'_>> {
+    let (service, link_type, inner) = match port {
         4789 => {
             // flags with the I bit (0x08) set, 3 reserved, VNI (3), reserved
-            (*d.first()? & 0x08 != 0).then_some((link::LINKTYPE_ETHERNET, d.get(8..)?))
+            if *d.first()? & 0x08 == 0 {
+                return None;
+            }
+            ("vxlan", link::LINKTYPE_ETHERNET, d.get(8..)?)
         }
         4790 => {
             let lt = match d.get(3)? {
@@ -383,7 +397,7 @@ pub fn udp_tunnel(port: u16, d: &[u8]) -> Option<(u32, &[u8])> {
                 3 => link::LINKTYPE_ETHERNET,
                 _ => return None,
             };
-            Some((lt, d.get(8..)?))
+            ("vxlan-gpe", lt, d.get(8..)?)
         }
         6081 => {
             if d.first()? >> 6 != 0 {
@@ -391,14 +405,20 @@ pub fn udp_tunnel(port: u16, d: &[u8]) -> Option<(u32, &[u8])> {
             }
             let opt_len = usize::from(d.first()? & 0x3f) * 4;
             let inner = d.get(8 + opt_len..)?;
-            match be16(d, 2)? {
-                0x6558 => Some((link::LINKTYPE_ETHERNET, inner)),
-                0x0800 | 0x86dd => Some((link::LINKTYPE_RAW, inner)),
-                _ => None,
-            }
+            let lt = match be16(d, 2)? {
+                0x6558 => link::LINKTYPE_ETHERNET,
+                0x0800 | 0x86dd => link::LINKTYPE_RAW,
+                _ => return None,
+            };
+            ("geneve", lt, inner)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(UdpTunnel {
+        service,
+        link_type,
+        inner,
+    })
 }
 
 fn be16(d: &[u8], at: usize) -> Option<u16> {
@@ -563,7 +583,12 @@ mod tests {
             panic!()
         };
         assert_eq!((sport, dport), (12345, 6081));
-        let (lt, inner) = udp_tunnel(dport, payload).unwrap();
+        let UdpTunnel {
+            service,
+            link_type: lt,
+            inner,
+        } = udp_tunnel(dport, payload).unwrap();
+        assert_eq!(service, "geneve");
         let inner = inner.to_vec();
         let p = decode(lt, &inner, 622, 0, &mut d).unwrap();
         assert_eq!(p.src.to_string(), "10.111.111.10");

@@ -48,6 +48,8 @@ pub struct Conn {
     payload_seen: bool,
     /// A packet of it was cut by the capture's snap length.
     cut: bool,
+    /// The UDP tunnel protocol its datagrams carried frames in ("vxlan", "geneve" ...).
+    tunnel: Option<&'static str>,
     dissect: bool,
     /// The analysis of its content (none in flows-only runs).
     pub analysis: Option<Dissection>,
@@ -76,6 +78,7 @@ pub struct Ended {
     icmp: Facts<String>,
     payload_seen: bool,
     cut: bool,
+    tunnel: Option<&'static str>,
     dissect: bool,
 }
 
@@ -245,6 +248,7 @@ impl Conn {
             icmp: Facts::default(),
             payload_seen: false,
             cut: false,
+            tunnel: None,
             dissect,
             analysis: dissect.then(|| Dissection::new(transport, server.1)),
             flow: None,
@@ -256,12 +260,24 @@ impl Conn {
     }
 
     /// True if a SYN from `src` with sequence number `seq` starts a new connection on this
-    /// 5-tuple rather than repeating this one's SYN.
-    pub fn is_reused_by_syn(&self, src: IpAddr, seq: u32) -> bool {
+    /// 5-tuple rather than repeating this one's SYN. A new connection starts from a new initial
+    /// sequence number (RFC 9293 3.4.1): a SYN with this one's ISN is a copy of its SYN, even
+    /// after the connection closed (a capture on two interfaces may hold a second copy of a
+    /// whole connection after the first), while the closed connection would still be kept
+    /// (`ts_ns` within [`TCP_CLOSED_NS`] of its last packet).
+    pub fn is_reused_by_syn(&self, src: IpAddr, seq: u32, ts_ns: i64) -> bool {
         if self.closed() {
-            return true;
+            let copy = src == self.client.0
+                && self.client_isn == Some(seq)
+                && ts_ns.saturating_sub(self.last_ts) <= TCP_CLOSED_NS;
+            return !copy;
         }
         src == self.client.0 && self.synack && self.client_isn.is_some_and(|isn| isn != seq)
+    }
+
+    /// Its UDP datagrams carry frames in tunnel protocol `service`.
+    pub fn carries_tunnel(&mut self, service: &'static str) {
+        self.tunnel = Some(service);
     }
 
     /// Its transport.
@@ -420,6 +436,7 @@ impl Conn {
                 icmp: self.icmp,
                 payload_seen: self.payload_seen,
                 cut: self.cut,
+                tunnel: self.tunnel,
                 dissect: self.dissect,
             },
             self.analysis,
@@ -441,6 +458,9 @@ impl Ended {
         if self.midstream && !self.syn && !self.synack && proven.roles_reversed {
             self.swap_roles();
         }
+        // A tunnel's datagrams held frames that decoded: that proves the tunnel, unless an
+        // analyzer proved something else.
+        proven.service = proven.service.or(self.tunnel);
         let incomplete = self.cut || proven.loss.missing_bytes > 0;
         let mut note = self.content_note(proven.service, incomplete);
         if let (Some(n), false) = (note, proven.evidence.notes.is_empty()) {

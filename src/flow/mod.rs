@@ -252,7 +252,8 @@ impl Tracker {
         // connection starts a new one.
         let i = match self.slot(key) {
             Some(i)
-                if !syn_seq.is_some_and(|seq| self.live[i].1.is_reused_by_syn(pkt.src, seq)) =>
+                if !syn_seq
+                    .is_some_and(|seq| self.live[i].1.is_reused_by_syn(pkt.src, seq, ts_ns)) =>
             {
                 i
             }
@@ -289,6 +290,17 @@ impl Tracker {
             }
         }
         self.last = Some((key, i as u32));
+    }
+
+    /// Marks the live UDP connection of `pkt`, just taken by [`Tracker::packet`], as a tunnel of
+    /// protocol `service` whose payload was a frame that decoded: its content is proven.
+    pub fn carries_tunnel(&mut self, pkt: &Packet, service: &'static str) {
+        if let L4::Udp { sport, dport, .. } = pkt.l4 {
+            let key = ConnKey::new(Transport::Udp, (pkt.src, sport), (pkt.dst, dport));
+            if let Some(i) = self.slot(key) {
+                self.live[i].1.carries_tunnel(service);
+            }
+        }
     }
 
     /// Where the live connection `key` is, if it is live.
