@@ -1506,6 +1506,60 @@ fn enrollment_recorded_on_the_client_and_on_the_ca() {
     assert_eq!(shared, 3);
 }
 
+/// The two captures of `enrollment_recorded_on_the_client_and_on_the_ca` merged by time into
+/// one pcapng with `mergecap` (as administrators join the captures of two hosts): two
+/// interfaces of different link types (Linux cooked v2 and v1). The connections both hosts saw
+/// are in the file twice, frame by frame a few microseconds apart: one connection each, with the
+/// packets of both captures and the same evidence values.
+#[test]
+fn client_and_ca_captures_merged_into_one_file() {
+    let dst = std::env::temp_dir().join(format!("certflow-merged-{}.pcapng", std::process::id()));
+    let merged = std::process::Command::new("mergecap")
+        .arg("-w")
+        .arg(&dst)
+        .arg(common::own_capture("lab_enroll_host_client_any.pcap"))
+        .arg(common::own_capture("lab_enroll_host_ca_any.pcapng"))
+        .status();
+    if !merged.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mergecap (Wireshark's, installed with tshark) did not run");
+        return;
+    }
+    let (v, out) = common::flows_json(&dst);
+    let _ = std::fs::remove_file(&dst);
+    assert!(out.status.success());
+    let cli = flows("lab_enroll_host_client_any.pcap");
+    let ca = flows("lab_enroll_host_ca_any.pcapng");
+    let c = &v["captures"][0];
+    assert_eq!(
+        (&c["interfaces"], &c["packets"], &c["link_types"]),
+        (
+            &2.into(),
+            &393.into(),
+            &serde_json::json!({"linux_sll": 86, "linux_sll2": 307})
+        )
+    );
+    // 9 flows seen by the client, 5 by the CA, 3 of them by both.
+    assert_eq!(v["flows"].as_array().unwrap().len(), 11);
+    for port in [80, 135, 57758] {
+        let (m, a, b) = (
+            flow(&v, CLIENT, CA, "tcp", port),
+            flow(&cli, CLIENT, CA, "tcp", port),
+            flow(&ca, CLIENT, CA, "tcp", port),
+        );
+        assert_eq!(m["connections"], a["connections"], "port {port}");
+        assert_eq!(
+            m["packets"].as_u64().unwrap(),
+            a["packets"].as_u64().unwrap() + b["packets"].as_u64().unwrap(),
+            "port {port}"
+        );
+        assert_eq!(
+            without_frames(&m["evidence"]),
+            without_frames(&a["evidence"]),
+            "port {port}"
+        );
+    }
+}
+
 /// captures/lab_adjoin_adcli_msktutil.pcapng (`captures/lab/record.sh adjoin`): the client
 /// joins the domain as a Linux machine does before it enrolls for a machine certificate.
 /// adcli sends its DC-locator pings over TCP LDAP (frames 10, 23), binds with GSS-SPNEGO (77)
