@@ -5,7 +5,9 @@
 //! capped: a flow cannot grow a fact table without bound, and hitting a cap is counted.
 
 use std::borrow::{Borrow, Cow};
+use std::cell::Cell;
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -187,6 +189,90 @@ impl Counted for u64 {
     }
 }
 
+/// Set once any fact list or counter table anywhere has dropped something (see
+/// [`dropped_lists`]): until then a report looks for nothing.
+static ANY_DROPPED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// While set, [`Facts`] and [`Counts`] serialise as `{DROPPED_KEY: dropped}` (see
+    /// [`dropped_lists`]).
+    static DROPS_ONLY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The key [`Facts`] and [`Counts`] serialise their drop count under in [`dropped_lists`]' pass
+/// (a control character: no field of the evidence is named so).
+const DROPPED_KEY: &str = "\u{1}dropped";
+
+/// Adds `n` to a table's drop count and remembers that something was dropped.
+fn count_dropped(dropped: &mut u64, n: u64) {
+    if n > 0 {
+        *dropped += n;
+        ANY_DROPPED.store(true, AtomicOrdering::Relaxed);
+    }
+}
+
+/// The fact lists and counter tables of `evidence` that were full, by path ("tls.cert_san",
+/// "dcerpc.interfaces.opnums" ...), with the sightings of values they did not store; empty
+/// when nothing was dropped (the common case costs one atomic load). Found by serialising the
+/// evidence with every table written as its drop count.
+pub fn dropped_lists(evidence: &impl Serialize) -> Vec<(String, u64)> {
+    if !ANY_DROPPED.load(AtomicOrdering::Relaxed) {
+        return Vec::new();
+    }
+    DROPS_ONLY.with(|d| d.set(true));
+    let tree = serde_json::to_value(evidence);
+    DROPS_ONLY.with(|d| d.set(false));
+    let mut out = std::collections::BTreeMap::new();
+    if let Ok(tree) = tree {
+        collect_dropped(&tree, &mut String::new(), &mut out);
+    }
+    out.into_iter().collect()
+}
+
+fn collect_dropped(
+    v: &serde_json::Value,
+    path: &mut String,
+    out: &mut std::collections::BTreeMap<String, u64>,
+) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let Some(n) = m.get(DROPPED_KEY).and_then(|n| n.as_u64()) {
+                if n > 0 {
+                    *out.entry(path.clone()).or_insert(0) += n;
+                }
+                return;
+            }
+            for (k, x) in m {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                collect_dropped(x, path, out);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                collect_dropped(x, path, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// True while [`dropped_lists`] is looking for drops.
+fn looking_for_drops() -> bool {
+    DROPS_ONLY.with(|d| d.get())
+}
+
+/// Writes a table as `{DROPPED_KEY: dropped}` (for [`dropped_lists`]).
+fn write_dropped<S: Serializer>(s: S, dropped: u64) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(1))?;
+    m.serialize_entry(DROPPED_KEY, &dropped)?;
+    m.end()
+}
+
 /// Most distinct values one fact list of one flow keeps. Beyond it values are counted in
 /// `Facts::dropped` and reported, not stored: a hostile capture cannot grow memory per flow.
 pub const MAX_FACTS_PER_LIST: usize = 256;
@@ -263,7 +349,7 @@ impl<T: Ord + Clone> Facts<T> {
                 if self.map.len() < MAX_FACTS_PER_LIST {
                     self.map.0.insert(i, (value.to_owned(), (at, n)));
                 } else {
-                    self.dropped += n;
+                    count_dropped(&mut self.dropped, n);
                 }
             }
         }
@@ -275,7 +361,7 @@ impl<T: Ord + Clone> Facts<T> {
     pub fn add_by(&mut self, cmp: impl Fn(&T) -> Ordering, make: impl FnOnce() -> T, at: FrameRef) {
         match self.map.find_with(|k| cmp(k) == Ordering::Equal, &cmp) {
             Ok(i) => self.bump(i, at, 1),
-            Err(_) if self.map.len() >= MAX_FACTS_PER_LIST => self.dropped += 1,
+            Err(_) if self.map.len() >= MAX_FACTS_PER_LIST => count_dropped(&mut self.dropped, 1),
             Err(i) => self.insert_new(i, make(), at, 1),
         }
     }
@@ -302,7 +388,7 @@ impl<T: Ord + Clone> Facts<T> {
         if self.map.len() < MAX_FACTS_PER_LIST {
             self.map.0.insert(i, (value, (at, n)));
         } else {
-            self.dropped += n;
+            count_dropped(&mut self.dropped, n);
         }
     }
 
@@ -315,12 +401,13 @@ impl<T: Ord + Clone> Facts<T> {
     /// after the place of the previous one; its key is moved in when new, freed when present.
     pub fn merge(&mut self, other: Facts<T>) {
         self.dropped += other.dropped;
-        self.dropped += self.map.merge_capped(other.map, |e, (at, n)| {
+        let dropped = self.map.merge_capped(other.map, |e, (at, n)| {
             if at < e.0 {
                 e.0 = at;
             }
             e.1 += n;
         });
+        count_dropped(&mut self.dropped, dropped);
     }
 
     /// True when nothing was recorded.
@@ -383,6 +470,9 @@ impl<T: Ord + Clone + Serialize> Serialize for Facts<T> {
     /// often first appear in their own order) it is written as it stands, without the copy and
     /// sort of [`Facts::iter`].
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if looking_for_drops() {
+            return write_dropped(s, self.dropped);
+        }
         if self.in_frame_order() {
             s.collect_seq(self.map.iter().map(|(value, &(first, count))| Fact {
                 value,
@@ -439,7 +529,7 @@ impl Counts {
                 if self.map.len() < MAX_FACTS_PER_LIST {
                     self.map.0.insert(i, (own(key), n));
                 } else {
-                    self.dropped += n;
+                    count_dropped(&mut self.dropped, n);
                 }
             }
         }
@@ -453,14 +543,15 @@ impl Counts {
         if self.map.len() < MAX_FACTS_PER_LIST {
             self.map.0.insert(i, (key, n));
         } else {
-            self.dropped += n;
+            count_dropped(&mut self.dropped, n);
         }
     }
     /// Folds `other` into `self`: the result of adding `other`'s counters one by one in key
     /// order, with `other`'s keys moved in rather than copied (see [`Facts::merge`]).
     pub fn merge(&mut self, other: Counts) {
         self.dropped += other.dropped;
-        self.dropped += self.map.merge_capped(other.map, |c, n| *c += n);
+        let dropped = self.map.merge_capped(other.map, |c, n| *c += n);
+        count_dropped(&mut self.dropped, dropped);
     }
     /// The value of one counter.
     pub fn get(&self, key: &str) -> u64 {
@@ -478,6 +569,9 @@ impl Counts {
 
 impl Serialize for Counts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if looking_for_drops() {
+            return write_dropped(s, self.dropped);
+        }
         let mut m = s.serialize_map(Some(self.map.len()))?;
         for (k, v) in self.map.iter() {
             m.serialize_entry(k, v)?;
@@ -585,6 +679,50 @@ impl Merge for Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Full lists are found by their path (list inside a list of records too), with the
+    /// sightings they dropped; the normal JSON is unchanged by the search.
+    #[test]
+    fn full_lists_are_named_by_path() {
+        #[derive(Serialize, Default)]
+        struct Iface {
+            opnums: Facts<String>,
+        }
+        #[derive(Serialize, Default)]
+        struct Proto {
+            names: Facts<String>,
+            kinds: Counts,
+            interfaces: Vec<Iface>,
+        }
+        #[derive(Serialize, Default)]
+        struct Ev {
+            tls: Proto,
+        }
+        let at = FrameRef::new(0, 1);
+        let mut ev = Ev::default();
+        ev.tls.names.add("one".into(), at);
+        ev.tls.interfaces = vec![Iface::default(), Iface::default()];
+        let json_before = serde_json::to_string(&ev).unwrap();
+        for (k, iface) in ev.tls.interfaces.iter_mut().enumerate() {
+            for i in 0..MAX_FACTS_PER_LIST + 3 + k {
+                iface.opnums.add(format!("op{i:04}"), at);
+            }
+        }
+        for i in 0..MAX_FACTS_PER_LIST + 2 {
+            ev.tls.kinds.add_name(Cow::Owned(format!("k{i:04}")), 1);
+        }
+        assert_eq!(
+            dropped_lists(&ev),
+            vec![
+                ("tls.interfaces.opnums".to_string(), 3 + 4),
+                ("tls.kinds".to_string(), 2)
+            ]
+        );
+        // The search leaves serialisation as it was.
+        let json = serde_json::to_string(&ev).unwrap();
+        assert!(json.starts_with(&json_before[..20]), "{json}");
+        assert!(!json.contains("dropped"), "{json}");
+    }
 
     #[test]
     fn facts_keep_first_frame_and_count() {

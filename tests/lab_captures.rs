@@ -1725,3 +1725,37 @@ fn connections_recorded_twice_through_a_vxlan_overlay() {
     );
     assert!(tunnel["evidence"].get("notes").is_none(), "{tunnel}");
 }
+
+/// captures/lab_tls_certificate_900_sans.pcapng (`captures/lab/record.sh tlsbigcert`): OpenSSL's
+/// s_server presents a certificate with 900 subject alternative names over TLS 1.2. The
+/// Certificate message spans two TLS records (16384 bytes, then the rest) over many TCP
+/// segments; tshark shows it whole at frame 38. certflow keeps the first 256 names (the
+/// per-list cap) and says how many it did not store.
+#[test]
+fn certificate_with_more_names_than_a_fact_list_keeps() {
+    let v = flows("lab_tls_certificate_900_sans.pcapng");
+    let f = flow(&v, CLIENT, "10.77.0.30", "tcp", 4433);
+    let tls = &f["evidence"]["tls"];
+    let sans = facts(&tls["cert_san"]);
+    assert_eq!(sans.len(), 256);
+    assert_eq!(sans[0], ("dns:ces.certflow.lab".into(), 38));
+    assert_eq!(sans[255], ("dns:host255.certflow.lab".into(), 38));
+    assert_eq!(
+        facts(&tls["cert_subject"]),
+        vec![("CN=ces.certflow.lab".into(), 38)]
+    );
+    assert_eq!(f["facts_dropped"], serde_json::json!({"tls.cert_san": 644}));
+    // The table says so too.
+    let out = common::certflow(&[
+        "flows",
+        "--no-hash",
+        common::own_capture("lab_tls_certificate_900_sans.pcapng")
+            .to_str()
+            .unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("caps reached: 1 fact lists full (256 values each) in 1 flows"),
+        "{text}"
+    );
+}

@@ -69,6 +69,8 @@
 #                                                            client, wrong password
 #   tunnel     lab_vxlan_overlay_two_interfaces.pcapng      client -> DC through a VXLAN overlay,
 #                                                            recorded on eth0 and vx0 at once
+#   tlsbigcert lab_tls_certificate_900_sans.pcapng         TLS 1.2 server certificate with 900
+#                                                            SANs (Certificate over two records)
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -652,7 +654,8 @@ tls_pair() {
     local pki="$WORK/pki" server=$1 c
     shift
     # shellcheck disable=SC2086
-    nsx ces openssl s_server -accept 4433 -naccept $# -cert "$pki/ces.crt" -key "$pki/ces.key" \
+    nsx ces openssl s_server -accept 4433 -naccept $# -cert "${TLS_CERT:-$pki/ces.crt}" \
+        -key "${TLS_KEY:-$pki/ces.key}" \
         -CAfile "$pki/ca.crt" -www $server </dev/null >>"$WORK/tls-server.out" 2>&1 &
     local pid=$!
     sleep 0.5
@@ -884,6 +887,27 @@ scn_tunnel() {
     nsx ca ip link del vx0
 }
 
+# A server certificate with 900 subject alternative names (about 21 kB, as multi-domain
+# certificates grow): in TLS 1.2 its Certificate message spans two TLS records and several TCP
+# segments. More names than certflow keeps in one fact list (256): the JSON says how many it
+# dropped (`facts_dropped`).
+scn_tlsbigcert() {
+    cli_reset
+    local pki="$WORK/pki" i sans="DNS:ces.$DOMAIN"
+    for i in $(seq -w 1 899); do sans="$sans,DNS:host$i.$DOMAIN"; done
+    printf '[ext]\nsubjectAltName=%s\n' "$sans" >"$pki/big.ext"
+    openssl req -new -newkey rsa:2048 -nodes -subj "/CN=ces.$DOMAIN" \
+        -keyout "$pki/big.key" -out "$pki/big.csr" 2>/dev/null
+    openssl x509 -req -in "$pki/big.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+        -CAcreateserial -days 2 -extfile "$pki/big.ext" -extensions ext -out "$pki/big.crt" 2>/dev/null
+    : >"$WORK/tls-server.out"
+    : >"$WORK/tls-client.out"
+    capture_start "$OUT/lab_tls_certificate_900_sans.pcapng"
+    TLS_CERT="$pki/big.crt" TLS_KEY="$pki/big.key" tls_pair "-tls1_2" "-tls1_2 -servername ces.$DOMAIN"
+    capture_stop
+    log "tls big certificate: $(grep -E '^(Protocol|Verification|Cipher is)' "$WORK/tls-client.out" | tr '\n' ' ')"
+}
+
 # offload NAME on|off: the host's own TCP segmentation, checksum and receive offloads.
 offload() {
     nsx "$1" ethtool -K eth0 tso "$2" gso "$2" gro "$2" tx "$2" >/dev/null 2>&1 || true
@@ -1059,7 +1083,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

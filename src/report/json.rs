@@ -128,6 +128,10 @@ pub struct FlowJson<'a> {
     pub stream_loss: Option<BTreeMap<&'static str, u64>>,
     /// What the content proved, one entry per protocol.
     pub evidence: &'a Evidence,
+    /// The evidence's fact lists and counters that were full
+    /// ([`crate::evidence::MAX_FACTS_PER_LIST`] values), by path, with the sightings of the
+    /// values they did not store; written only when not empty.
+    pub facts_dropped: Vec<(String, u64)>,
 }
 
 /// Bytes of output gathered before they are handed to the writer: large writes go past a
@@ -365,6 +369,15 @@ impl<'a> FlowJson<'a> {
         }
         out.extend_from_slice(member!("evidence"));
         compact::write(out, self.evidence)?;
+        if !self.facts_dropped.is_empty() {
+            out.extend_from_slice(member!("facts_dropped"));
+            let m: BTreeMap<&str, u64> = self
+                .facts_dropped
+                .iter()
+                .map(|(k, n)| (k.as_str(), *n))
+                .collect();
+            compact::write(out, &m)?;
+        }
         out.push(b'}');
         Ok(())
     }
@@ -411,6 +424,7 @@ impl<'a> FlowJson<'a> {
             icmp: &f.icmp,
             stream_loss,
             evidence: &f.evidence,
+            facts_dropped: crate::evidence::dropped_lists(&f.evidence),
         }
     }
 }

@@ -50,6 +50,21 @@ pub fn flows(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
             t.untracked_packets, t.flows_dropped
         )?;
     }
+    let full: Vec<usize> = a
+        .flows
+        .iter()
+        .map(|f| crate::evidence::dropped_lists(&f.evidence).len())
+        .filter(|&n| n > 0)
+        .collect();
+    if !full.is_empty() {
+        writeln!(
+            out,
+            "caps reached: {} fact lists full ({} values each) in {} flows; `facts_dropped` in the JSON names them",
+            full.iter().sum::<usize>(),
+            crate::evidence::MAX_FACTS_PER_LIST,
+            full.len()
+        )?;
+    }
     writeln!(out)?;
     let header = [
         "CLIENT", "SERVER", "PROTO", "PORT", "SERVICE", "CONN", "EST", "REF", "UNANS", "PKTS",
