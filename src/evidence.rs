@@ -273,6 +273,11 @@ fn write_dropped<S: Serializer>(s: S, dropped: u64) -> Result<S::Ok, S::Error> {
     m.end()
 }
 
+/// For `#[serde(skip_serializing_if)]`: a count written only when not 0.
+pub fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Most distinct values one fact list of one flow keeps. Beyond it values are counted in
 /// `Facts::dropped` and reported, not stored: a hostile capture cannot grow memory per flow.
 pub const MAX_FACTS_PER_LIST: usize = 256;

@@ -1745,6 +1745,20 @@ fn certificate_with_more_names_than_a_fact_list_keeps() {
         vec![("CN=ces.certflow.lab".into(), 38)]
     );
     assert_eq!(f["facts_dropped"], serde_json::json!({"tls.cert_san": 644}));
+    // The CES host's names: DNS, SNI and certificate names past the 32 kept are counted.
+    let host = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["address"] == "10.77.0.30")
+        .unwrap();
+    assert_eq!(
+        (
+            host["names"].as_array().unwrap().len(),
+            &host["names_dropped"]
+        ),
+        (32, &226.into())
+    );
     // The table says so too.
     let out = common::certflow(&[
         "flows",
@@ -1756,6 +1770,10 @@ fn certificate_with_more_names_than_a_fact_list_keeps() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("caps reached: 1 fact lists full (256 values each) in 1 flows"),
+        "{text}"
+    );
+    assert!(
+        text.contains("caps reached: 1 hosts with more than 32 names"),
         "{text}"
     );
 }

@@ -64,6 +64,9 @@ pub struct Host {
     pub address: IpAddr,
     /// Its names, strongest source first, then by name.
     pub names: Vec<HostName>,
+    /// Names given for it beyond [`MAX_NAMES_PER_HOST`], not kept (written when not 0).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub names_dropped: u64,
 }
 
 impl Host {
@@ -96,6 +99,8 @@ impl Default for Collector {
 struct Names {
     by_source: BTreeMap<NameSource, BTreeMap<String, Option<FrameRef>>>,
     len: usize,
+    /// Distinct (source, name) pairs not kept because the address had its fill.
+    dropped: u64,
 }
 
 impl Collector {
@@ -121,6 +126,8 @@ impl Collector {
         } else if m.len < MAX_NAMES_PER_HOST {
             of_source.insert(name.to_string(), at);
             m.len += 1;
+        } else {
+            m.dropped += 1;
         }
     }
 }
@@ -257,6 +264,7 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
         out.push(Host {
             address: addr,
             names,
+            names_dropped: c.names.get(&addr).map_or(0, |m| m.dropped),
         });
     }
     // Strongest source first; among DNS names, the ones a client asked for before the CNAME

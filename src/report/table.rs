@@ -56,6 +56,15 @@ pub fn flows(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         .map(|f| crate::evidence::dropped_lists(&f.evidence).len())
         .filter(|&n| n > 0)
         .collect();
+    let hosts = crate::model::hosts::hosts(a);
+    let full_hosts = hosts.iter().filter(|h| h.names_dropped > 0).count();
+    if full_hosts > 0 {
+        writeln!(
+            out,
+            "caps reached: {full_hosts} hosts with more than {} names; `names_dropped` in the JSON's hosts",
+            crate::model::hosts::MAX_NAMES_PER_HOST
+        )?;
+    }
     if !full.is_empty() {
         writeln!(
             out,
@@ -70,7 +79,6 @@ pub fn flows(a: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         "CLIENT", "SERVER", "PROTO", "PORT", "SERVICE", "CONN", "EST", "REF", "UNANS", "PKTS",
         "BYTES", "FRAME", "EVIDENCE",
     ];
-    let hosts = crate::model::hosts::hosts(a);
     let show = |addr: &std::net::IpAddr| -> String {
         match hosts
             .binary_search_by(|h| h.address.cmp(addr))

@@ -255,28 +255,35 @@ struct Use {
     /// (opnum, calls, first frame), sorted by opnum; at most [`super::MAX_OPNUMS`], the first
     /// seen, as `InterfaceUse::add_opnum` keeps.
     opnums: Vec<(u16, u64, FrameRef)>,
+    /// Calls of opnums beyond those, not kept.
+    opnums_dropped: u64,
 }
 
 /// The [`Use`] of every interface bound on the connection, at most [`super::MAX_INTERFACES`]
 /// (as many as the evidence keeps: counts of an interface it does not hold are dropped when
 /// handed over).
 #[derive(Debug, Default)]
-struct Uses(Vec<Use>);
+struct Uses {
+    list: Vec<Use>,
+    /// Calls on a context whose interface the full list could not take.
+    dropped: u64,
+}
 
 impl Uses {
     /// The index of `iface`'s counters, created if absent (None when the list is full).
     fn slot(&mut self, iface: SyntaxId) -> Option<usize> {
-        match self.0.iter().position(|u| u.iface == iface) {
+        match self.list.iter().position(|u| u.iface == iface) {
             Some(k) => Some(k),
-            None if self.0.len() >= super::MAX_INTERFACES => None,
+            None if self.list.len() >= super::MAX_INTERFACES => None,
             None => {
-                self.0.push(Use {
+                self.list.push(Use {
                     iface,
                     level: 0,
                     cut_auth: false,
                     opnums: Vec::new(),
+                    opnums_dropped: 0,
                 });
-                Some(self.0.len() - 1)
+                Some(self.list.len() - 1)
             }
         }
     }
@@ -291,7 +298,7 @@ impl Uses {
         level: Option<AuthLevel>,
         cut_auth: bool,
     ) {
-        let Some(u) = self.0.get_mut(k) else {
+        let Some(u) = self.list.get_mut(k) else {
             return;
         };
         if let Some(l) = level {
@@ -308,6 +315,8 @@ impl Uses {
             Err(i) => {
                 if u.opnums.len() < super::MAX_OPNUMS {
                     u.opnums.insert(i, (opnum, 1, at));
+                } else {
+                    u.opnums_dropped += 1;
                 }
             }
         }
@@ -316,13 +325,18 @@ impl Uses {
     /// Hands the counts to the evidence's interface entries (which only these fill with
     /// opnums: the result is that of counting every call there) and empties the list.
     fn drain_into(&mut self, ev: &mut DcerpcEvidence) {
-        for u in self.0.drain(..) {
+        ev.interfaces_dropped += std::mem::take(&mut self.dropped);
+        for u in self.list.drain(..) {
             let Some(i) = ev.interfaces.get_mut(&u.iface) else {
+                // Its bind was counted in `interfaces_dropped`; so are its calls.
+                ev.interfaces_dropped +=
+                    u.opnums.iter().map(|e| e.1).sum::<u64>() + u.opnums_dropped;
                 continue;
             };
             for (opnum, n, at) in u.opnums {
                 i.add_opnum_n(opnum, n, at);
             }
+            i.opnums_dropped += u.opnums_dropped;
             i.add_level(AuthLevel(u.level));
             if u.cut_auth {
                 i.add_cut_auth();
@@ -607,9 +621,13 @@ impl DcerpcAnalyzer {
         let call = if h.first_frag() {
             match iface {
                 Some(_) => {
-                    if let Some(k) = used {
-                        let cut_auth = f.auth.is_none() && h.auth_len > 0;
-                        self.uses.add(k, opnum, at, level, cut_auth);
+                    match used {
+                        Some(k) => {
+                            let cut_auth = f.auth.is_none() && h.auth_len > 0;
+                            self.uses.add(k, opnum, at, level, cut_auth);
+                        }
+                        // The connection's interface table was full at the bind.
+                        None => self.uses.dropped += 1,
                     }
                 }
                 None => self.unbound.add(
@@ -1562,6 +1580,9 @@ mod tests {
         let o = &e.opnums[&44];
         assert_eq!((o.count, o.frame.frame), (1, 10 + 255));
         assert!(!e.opnums.contains_key(&10));
+        // Opnums 43..=0 (44 calls) and the second call of 10: not kept, counted.
+        assert_eq!(e.opnums_dropped, 45);
+        assert_eq!(d.interfaces_dropped, 0);
         assert_eq!(e.auth_level, "none");
         assert_eq!(d.unbound_requests.get("ctx 1 opnum 7"), 1);
         assert_eq!(d.pdu_types.get("request"), 303);

@@ -86,6 +86,9 @@ pub struct InterfaceUse {
     /// How this flow's interface was learned: "bind", "bind_ack secondary address",
     /// "epm map at frame N", "dcom activation at frame N", each with its frame.
     pub learned: Facts<String>,
+    /// Calls of opnums beyond [`MAX_OPNUMS`] distinct ones, not kept (written when not 0).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub opnums_dropped: u64,
 }
 
 impl InterfaceUse {
@@ -99,6 +102,7 @@ impl InterfaceUse {
             auth_level: "none".into(),
             level: 0,
             learned: Facts::default(),
+            opnums_dropped: 0,
         }
     }
 
@@ -122,6 +126,8 @@ impl InterfaceUse {
                     frame: at,
                 },
             );
+        } else {
+            self.opnums_dropped += n;
         }
     }
 
@@ -148,8 +154,11 @@ impl InterfaceUse {
                 x.frame = x.frame.min(u.frame);
             } else if self.opnums.len() < MAX_OPNUMS {
                 self.opnums.insert(u.opnum, u);
+            } else {
+                self.opnums_dropped += u.count;
             }
         }
+        self.opnums_dropped += o.opnums_dropped;
         if o.level > self.level || (self.level == 0 && o.auth_level == "unknown") {
             self.level = o.level;
             self.auth_level = o.auth_level;
@@ -233,6 +242,10 @@ pub struct DcerpcEvidence {
     pub malformed: u64,
     /// Endpoint answers not kept because `endpoint_maps` was full.
     pub endpoint_maps_dropped: u64,
+    /// Sightings of interfaces beyond [`MAX_INTERFACES`] distinct ones (a bind, a call, an
+    /// endpoint-map answer), not kept (written when not 0).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub interfaces_dropped: u64,
     /// Connections (and named pipes) whose analyzers finished writing here, counted by
     /// [`DcerpcEvidence::connection_done`]; not serialised.
     #[serde(skip)]
@@ -252,6 +265,9 @@ impl DcerpcEvidence {
     /// is full). No allocation when the entry exists.
     pub fn interface(&mut self, s: pdu::SyntaxId) -> Option<&mut InterfaceUse> {
         if self.interfaces.len() >= MAX_INTERFACES {
+            if !self.interfaces.contains_key(&s) {
+                self.interfaces_dropped += 1;
+            }
             return self.interfaces.get_mut(&s);
         }
         Some(
@@ -308,8 +324,11 @@ impl Merge for DcerpcEvidence {
                 x.merge(v);
             } else if self.interfaces.len() < MAX_INTERFACES {
                 self.interfaces.insert(k, v);
+            } else {
+                self.interfaces_dropped += 1;
             }
         }
+        self.interfaces_dropped += o.interfaces_dropped;
         for m in o.endpoint_maps {
             self.add_endpoint_map(m);
         }

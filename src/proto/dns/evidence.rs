@@ -73,12 +73,8 @@ pub struct DnsEvidence {
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub messages: Counts,
     /// Messages that could not be decoded.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub malformed: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl DnsEvidence {

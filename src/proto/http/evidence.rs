@@ -63,15 +63,11 @@ pub struct HttpEvidence {
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub messages: Counts,
     /// Body bytes skipped (counted, not read).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub body_bytes: u64,
     /// Heads or chunk lines that could not be parsed, and resynchronisations.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub malformed: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl Merge for HttpEvidence {

@@ -45,24 +45,20 @@ pub struct SmbEvidence {
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub statuses: Counts,
     /// Messages that were part of a compound (NextCommand or RELATED set).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub compounded: u64,
     /// Encrypted (TRANSFORM) and compressed messages, counted, not read.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub opaque_messages: u64,
     /// Messages longer than `parse::MAX_PARSE_LEN` (file data), skipped unread.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub large_messages: u64,
     /// Named-pipe bytes handed to DCE/RPC.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub pipe_bytes: u64,
     /// Messages that could not be parsed, resynchronisations, and pipe data lost to caps.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub malformed: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl Merge for SmbEvidence {

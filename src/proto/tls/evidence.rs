@@ -57,18 +57,14 @@ pub struct TlsEvidence {
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub records: Counts,
     /// Records after ChangeCipherSpec (or after a TLS 1.3 ServerHello), counted, not parsed.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub encrypted_records: u64,
     /// Payload bytes of those records.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub encrypted_bytes: u64,
     /// Records or handshake messages that could not be parsed, and resynchronisations.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub malformed: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl Merge for TlsEvidence {
