@@ -52,6 +52,9 @@ versions() {
         echo "dumpcap: $(dumpcap --version 2>&1 | head -1)"
         echo "openssl: $(openssl version)"
         echo "curl: $(curl --version | head -1)"
+        echo "adcli: $(dpkg-query -W -f '${Version}' adcli)"
+        echo "msktutil: $(dpkg-query -W -f '${Version}' msktutil)"
+        echo "nsupdate (bind9-dnsutils): $(dpkg-query -W -f '${Version}' bind9-dnsutils)"
         echo "python: $("$VENV/bin/python" --version)"
         "$VENV/bin/pip" list 2>/dev/null | grep -iE '^(impacket|certipy-ad|cryptography|ldap3) '
     }
