@@ -245,9 +245,8 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
     let addresses = addresses(&a.flows);
     let mut out: Vec<Host> = Vec::with_capacity(addresses.len());
     for addr in addresses {
-        let names: Vec<HostName> = c
-            .names
-            .get(&addr)
+        let entry = c.names.get(&addr);
+        let names: Vec<HostName> = entry
             .map(|m| {
                 m.by_source
                     .iter()
@@ -264,7 +263,7 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
         out.push(Host {
             address: addr,
             names,
-            names_dropped: c.names.get(&addr).map_or(0, |m| m.dropped),
+            names_dropped: entry.map_or(0, |m| m.dropped),
         });
     }
     // Strongest source first; among DNS names, the ones a client asked for before the CNAME
