@@ -64,7 +64,8 @@ pub struct Host {
     pub address: IpAddr,
     /// Its names, strongest source first, then by name.
     pub names: Vec<HostName>,
-    /// Names given for it beyond [`MAX_NAMES_PER_HOST`], not kept (written when not 0).
+    /// Names given for it once it had [`MAX_NAMES_PER_HOST`], not kept, each time one was
+    /// given (written when not 0).
     #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub names_dropped: u64,
 }
@@ -99,7 +100,8 @@ impl Default for Collector {
 struct Names {
     by_source: BTreeMap<NameSource, BTreeMap<String, Option<FrameRef>>>,
     len: usize,
-    /// Distinct (source, name) pairs not kept because the address had its fill.
+    /// Names given for it (a (source, name) pair not kept, each time it was given) after it
+    /// had its fill.
     dropped: u64,
 }
 
