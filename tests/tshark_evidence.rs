@@ -324,15 +324,19 @@ fn fields_rows(path: &Path) -> Vec<Row> {
 fn certflow_flows(v: &serde_json::Value) -> BTreeMap<FlowKey, serde_json::Value> {
     let mut m = BTreeMap::new();
     for f in v["flows"].as_array().expect("flows array") {
-        let key = (
-            f["client"].as_str().unwrap().parse().unwrap(),
-            f["server"].as_str().unwrap().parse().unwrap(),
-            f["transport"].as_str().unwrap().to_string(),
-            f["port"].as_u64().unwrap() as u16,
-        );
-        m.insert(key, f["evidence"].clone());
+        m.insert(flow_key(f), f["evidence"].clone());
     }
     m
+}
+
+/// A certflow flow's key: (client, server, transport, port).
+fn flow_key(f: &serde_json::Value) -> FlowKey {
+    (
+        f["client"].as_str().unwrap().parse().unwrap(),
+        f["server"].as_str().unwrap().parse().unwrap(),
+        f["transport"].as_str().unwrap().to_string(),
+        f["port"].as_u64().unwrap() as u16,
+    )
 }
 
 /// The flow a packet src:sport -> dst:dport belongs to: the certflow flow with either end as the
@@ -1420,14 +1424,8 @@ fn compare_with(
     // tshark has beyond them is excused up to the number certflow says it dropped.
     let mut full: BTreeMap<(FlowKey, String), u64> = BTreeMap::new();
     for f in v["flows"].as_array().into_iter().flatten() {
-        let key: FlowKey = (
-            f["client"].as_str().unwrap().parse().unwrap(),
-            f["server"].as_str().unwrap().parse().unwrap(),
-            f["transport"].as_str().unwrap().to_string(),
-            f["port"].as_u64().unwrap() as u16,
-        );
         for (path, n) in f["facts_dropped"].as_object().into_iter().flatten() {
-            full.insert((key.clone(), path.clone()), n.as_u64().unwrap_or(0));
+            full.insert((flow_key(f), path.clone()), n.as_u64().unwrap_or(0));
         }
     }
     let mut lines = Vec::new();
