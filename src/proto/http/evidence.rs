@@ -68,6 +68,10 @@ pub struct HttpEvidence {
     /// Heads or chunk lines that could not be parsed, and resynchronisations.
     #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub malformed: u64,
+    /// Requests forgotten unanswered because `state::MAX_PENDING` newer ones were waiting
+    /// for their responses (the responses that follow pair with the newer ones).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub pending_dropped: u64,
 }
 
 impl Merge for HttpEvidence {
@@ -79,6 +83,7 @@ impl Merge for HttpEvidence {
         self.messages.merge(o.messages);
         self.body_bytes += o.body_bytes;
         self.malformed += o.malformed;
+        self.pending_dropped += o.pending_dropped;
     }
 }
 

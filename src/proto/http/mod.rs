@@ -56,6 +56,22 @@ mod tests {
         *f.finish(&mut a).http.unwrap()
     }
 
+    /// More requests than are kept waiting (pipelined, no response yet): the oldest are
+    /// forgotten and counted; the response that follows pairs with a kept one.
+    #[test]
+    fn requests_beyond_the_pending_cap_are_counted() {
+        let n = state::MAX_PENDING as u64 + 3;
+        let mut parts: Vec<(u64, Dir, Vec<u8>)> = (0..n)
+            .map(|i| (200 + i, Dir::ToServer, hex(CEP_POST_103)))
+            .collect();
+        parts.push((300, Dir::ToClient, hex(OK_105)));
+        let ev = run(&parts, 4096);
+        assert_eq!(ev.pending_dropped, 3);
+        assert_eq!(ev.messages.get("request"), n);
+        assert_eq!(ev.messages.get("response"), 1);
+        assert_eq!(ev.malformed, 0);
+    }
+
     #[test]
     fn cep_post_and_response() {
         let parts = [

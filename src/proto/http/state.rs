@@ -144,6 +144,7 @@ impl HttpAnalyzer {
                 if self.pending.len() >= MAX_PENDING {
                     // Responses to the oldest were lost; keep pairing the newest.
                     self.spare.extend(self.pending.pop_front());
+                    ev.pending_dropped += 1;
                 }
                 let mut p = self.spare.pop().unwrap_or_default();
                 p.method = Method::of(method);

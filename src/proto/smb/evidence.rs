@@ -59,6 +59,11 @@ pub struct SmbEvidence {
     /// Messages that could not be parsed, resynchronisations, and pipe data lost to caps.
     #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub malformed: u64,
+    /// Requests (and requests held back for a CREATE's response) forgotten unanswered because
+    /// `state::MAX_PENDING` others were waiting: what their responses would have shown (a
+    /// tree, a pipe's FileId) is lost.
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub pending_dropped: u64,
 }
 
 impl Merge for SmbEvidence {
@@ -77,5 +82,6 @@ impl Merge for SmbEvidence {
         self.large_messages += o.large_messages;
         self.pipe_bytes += o.pipe_bytes;
         self.malformed += o.malformed;
+        self.pending_dropped += o.pending_dropped;
     }
 }

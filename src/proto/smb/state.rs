@@ -293,7 +293,7 @@ impl SmbAnalyzer {
                 Command::TREE_CONNECT => {
                     let path = p::tree_connect_request(m)?;
                     smb_of(sink).trees.add_ref(path.as_str(), at);
-                    self.remember(h.message_id, Pending::Tree(path));
+                    self.remember(h.message_id, Pending::Tree(path), sink);
                 }
                 Command::CREATE => {
                     p::create_request_into(m, &mut self.create_name)?;
@@ -309,7 +309,7 @@ impl SmbAnalyzer {
                     } else {
                         ev.files.add_ref(name, at);
                     }
-                    self.remember(h.message_id, Pending::Create(pipe));
+                    self.remember(h.message_id, Pending::Create(pipe), sink);
                     self.chain_create = Some(h.message_id);
                 }
                 Command::READ => {
@@ -320,7 +320,7 @@ impl SmbAnalyzer {
                     }
                     self.pipe_on_ipc(h, fid, sink);
                     if self.pipes.contains_key(&fid) {
-                        self.remember(h.message_id, Pending::Read(fid));
+                        self.remember(h.message_id, Pending::Read(fid), sink);
                     }
                 }
                 Command::WRITE => {
@@ -409,8 +409,10 @@ impl SmbAnalyzer {
                                 Deferred::Write(data) => {
                                     self.feed(ctx, &fid, Dir::ToServer, &data, sink, false)
                                 }
-                                Deferred::Read(mid) => self.remember(mid, Pending::Read(fid)),
-                                Deferred::Ioctl(mid) => self.remember(mid, Pending::Ioctl(fid)),
+                                Deferred::Read(mid) => self.remember(mid, Pending::Read(fid), sink),
+                                Deferred::Ioctl(mid) => {
+                                    self.remember(mid, Pending::Ioctl(fid), sink)
+                                }
                             }
                         }
                     }
@@ -485,6 +487,7 @@ impl SmbAnalyzer {
     fn defer(&mut self, cid: u64, what: Deferred, sink: &mut Evidence) {
         if !self.deferred.contains_key(&cid) && self.deferred.len() >= MAX_PENDING {
             self.deferred.pop_first();
+            smb_of(sink).pending_dropped += 1;
         }
         let list = self.deferred.entry(cid).or_default();
         if list.len() < MAX_DEFERRED {
@@ -497,9 +500,10 @@ impl SmbAnalyzer {
     /// Remembers what a request needs from its response; when full, the oldest request (lowest
     /// MessageId: MS-SMB2 3.2.4.1.3 assigns them in increasing order) is forgotten, since its
     /// response was most likely lost.
-    fn remember(&mut self, message_id: u64, what: Pending) {
+    fn remember(&mut self, message_id: u64, what: Pending, sink: &mut Evidence) {
         if self.pending.len() >= MAX_PENDING {
             self.pending.pop_first();
+            smb_of(sink).pending_dropped += 1;
         }
         self.pending.insert(message_id, what);
     }
