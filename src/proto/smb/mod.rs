@@ -223,6 +223,27 @@ mod tests {
         assert_eq!(ev.malformed, 0);
     }
 
+    /// More requests awaiting their responses than are kept: frame 2929's TREE_CONNECT
+    /// request sent again and again with new MessageIds (SMB2 header bytes 24..32), no
+    /// response; the oldest are forgotten and counted.
+    #[test]
+    fn requests_beyond_the_pending_cap_are_counted() {
+        use crate::proto::testutil::TcpFeeder;
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        let mut f = TcpFeeder::new(445);
+        let n = state::MAX_PENDING as u64 + 3;
+        for mid in 0..n {
+            let mut req = hex(TREE_REQ_2929);
+            req[4 + 24..4 + 32].copy_from_slice(&(mid + 4).to_le_bytes());
+            f.bytes(&mut a, 2929, Dir::ToServer, &req);
+        }
+        let ev = f.finish(&mut a);
+        let smb = ev.smb.as_ref().unwrap();
+        assert_eq!(smb.pending_dropped, 3);
+        assert_eq!(smb.commands.get("tree_connect"), n);
+        assert_eq!(smb.malformed, 0);
+    }
+
     #[test]
     fn svcctl_pipe_bytes_reach_the_pipe_analyzer() {
         // epm_map_netlogon_drsuapi_smb_dns.pcap tcp.stream 4 (62618 -> 445).
