@@ -1777,3 +1777,31 @@ fn certificate_with_more_names_than_a_fact_list_keeps() {
         "{text}"
     );
 }
+
+/// captures/lab_smb_bulk_transfer.pcapng (`captures/lab/record.sh smbbulk`): smbclient puts a
+/// 400 kB file on the DC's netlogon share as Administrator, then alice gets it back (SMB
+/// 3.1.1). The WRITE request (tshark: frame 420, write length 400000) and the READ response
+/// (863) are one message each over hundreds of TCP segments. certflow skips their data unread
+/// after reading their headers (the WRITE counts as a command), and reads the messages around
+/// them. The CREATEs of the share root (empty name, 433 and 441) open no file.
+#[test]
+fn bulk_smb_transfer_is_skipped_and_counted() {
+    let v = flows("lab_smb_bulk_transfer.pcapng");
+    let f = flow(&v, CLIENT, DC, "tcp", 445);
+    let smb = &f["evidence"]["smb"];
+    assert_eq!(smb["large_messages"], 2);
+    assert_eq!(
+        (&smb["commands"]["write"], &smb["commands"]["read"]),
+        (&1.into(), &1.into())
+    );
+    assert_eq!(facts(&smb["files"]), vec![("bulk.bin".into(), 96)]);
+    assert_eq!(
+        facts(&smb["trees"]),
+        vec![
+            (r"\\dc1.certflow.lab\IPC$".into(), 88),
+            (r"\\dc1.certflow.lab\netlogon".into(), 94)
+        ]
+    );
+    assert_eq!(smb["malformed"], serde_json::Value::Null);
+    assert_eq!(f["connections"], 2);
+}

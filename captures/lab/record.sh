@@ -71,6 +71,8 @@
 #                                                            recorded on eth0 and vx0 at once
 #   tlsbigcert lab_tls_certificate_900_sans.pcapng         TLS 1.2 server certificate with 900
 #                                                            SANs (Certificate over two records)
+#   smbbulk    lab_smb_bulk_transfer.pcapng                 smbclient put and get of a 400 kB file
+#                                                            (SMB 3.1.1, one WRITE, one READ)
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -908,6 +910,25 @@ scn_tlsbigcert() {
     log "tls big certificate: $(grep -E '^(Protocol|Verification|Cipher is)' "$WORK/tls-client.out" | tr '\n' ' ')"
 }
 
+# Bulk SMB: smbclient (SMB 3.1.1) puts a 400 kB file on the DC's netlogon share
+# and gets it back. The WRITE request and the READ response (one message each, multi-credit) span
+# hundreds of TCP segments; certflow skips their data unread and reads the messages between.
+scn_smbbulk() {
+    cli_reset
+    local conf="$WORK/cli/smb.conf" krb=(--use-kerberos=required)
+    head -c 400000 /dev/urandom >"$WORK/cli/bulk.bin"
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    # alice may not write to netlogon: the DC's administrator account puts the file, alice
+    # gets it.
+    capture_start "$OUT/lab_smb_bulk_transfer.pcapng"
+    (cd "$WORK/cli" && cli smbclient "//dc1.$DOMAIN/netlogon" -U "Administrator%$ADMIN_PASS" \
+        -s "$conf" -c "put bulk.bin; ls") >"$WORK/smb-bulk.out" 2>&1
+    (cd "$WORK/cli" && cli smbclient "//dc1.$DOMAIN/netlogon" "${krb[@]}" -s "$conf" \
+        -c "get bulk.bin bulk.back") >>"$WORK/smb-bulk.out" 2>&1
+    capture_stop
+    log "smbbulk: $(tr '\n' ' ' <"$WORK/smb-bulk.out" | cut -c1-400); $(cmp "$WORK/cli/bulk.bin" "$WORK/cli/bulk.back" && echo same bytes back)"
+}
+
 # offload NAME on|off: the host's own TCP segmentation, checksum and receive offloads.
 offload() {
     nsx "$1" ethtool -K eth0 tso "$2" gso "$2" gro "$2" tx "$2" >/dev/null 2>&1 || true
@@ -1083,7 +1104,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

@@ -187,6 +187,20 @@ impl SmbAnalyzer {
         ev.encryption.add_ref(why, ctx.frame);
     }
 
+    /// The header of a message too long to read: a request's command is counted; a
+    /// response's status is counted and its request forgotten.
+    fn large_header(&mut self, h: &Header, sink: &mut Evidence) {
+        if !h.is_response() {
+            self.command(u32::from(h.command.0), sink);
+        } else if h.status != p::STATUS_PENDING {
+            self.pending.remove(&h.message_id);
+            if h.status != p::STATUS_SUCCESS {
+                self.statuses
+                    .add(h.status, &mut smb_of(sink).statuses, status_name);
+            }
+        }
+    }
+
     /// Counts one message under `code` (see [`command_name`]).
     fn command(&mut self, code: u32, sink: &mut Evidence) {
         self.commands
@@ -306,7 +320,9 @@ impl SmbAnalyzer {
                     let ev = smb_of(sink);
                     if pipe {
                         ev.pipes.add_ref(name, at);
-                    } else {
+                    } else if !name.is_empty() {
+                        // An empty name opens the share's root directory (MS-SMB2 2.2.13):
+                        // no file.
                         ev.files.add_ref(name, at);
                     }
                     self.remember(h.message_id, Pending::Create(pipe), sink);
@@ -650,8 +666,19 @@ impl Analyzer for SmbAnalyzer {
                 Some(_) => self.synced[i] = true,
             }
             if len > p::MAX_PARSE_LEN {
+                // File data (a WRITE request, a READ response): skipped unread once its header
+                // is read, so that a request's command and a response's status count as for
+                // any message.
+                let Some(head) =
+                    rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + p::SMB2_HEADER_LEN)
+                else {
+                    return pos;
+                };
                 self.proved = true;
                 smb_of(sink).large_messages += 1;
+                if let Ok(h) = p::header(head) {
+                    self.large_header(&h, sink);
+                }
                 self.skip[i] = len;
                 pos += p::NBSS_HEADER_LEN;
                 continue;
