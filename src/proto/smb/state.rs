@@ -188,17 +188,27 @@ impl SmbAnalyzer {
     }
 
     /// The header of a message too long to read: a request's command is counted; a
-    /// response's status is counted and its request forgotten.
+    /// response is taken as any response's header is (see [`Self::answered`]).
     fn large_header(&mut self, h: &Header, sink: &mut Evidence) {
-        if !h.is_response() {
+        if h.is_response() {
+            self.answered(h, sink);
+        } else {
             self.command(u32::from(h.command.0), sink);
-        } else if h.status != p::STATUS_PENDING {
-            self.pending.remove(&h.message_id);
-            if h.status != p::STATUS_SUCCESS {
-                self.statuses
-                    .add(h.status, &mut smb_of(sink).statuses, status_name);
-            }
         }
+    }
+
+    /// A response header `h`: `None` for an interim STATUS_PENDING (the real response
+    /// follows); else its status is counted (when not success) and what its request left
+    /// pending is taken, `Some(None)` when nothing was.
+    fn answered(&mut self, h: &Header, sink: &mut Evidence) -> Option<Option<Pending>> {
+        if h.status == p::STATUS_PENDING {
+            return None;
+        }
+        if h.status != p::STATUS_SUCCESS {
+            self.statuses
+                .add(h.status, &mut smb_of(sink).statuses, status_name);
+        }
+        Some(self.pending.remove(&h.message_id))
     }
 
     /// Counts one message under `code` (see [`command_name`]).
@@ -376,20 +386,15 @@ impl SmbAnalyzer {
             }
             return Ok(());
         }
-        if h.status == p::STATUS_PENDING {
+        let Some(pending) = self.answered(h, sink) else {
             return Ok(());
-        }
-        let pending = self.pending.remove(&h.message_id);
+        };
         let deferred = if h.command == Command::CREATE {
             self.deferred.remove(&h.message_id).unwrap_or_default()
         } else {
             Vec::new()
         };
         let ok = h.status == p::STATUS_SUCCESS || h.status == p::STATUS_BUFFER_OVERFLOW;
-        if h.status != p::STATUS_SUCCESS {
-            self.statuses
-                .add(h.status, &mut smb_of(sink).statuses, status_name);
-        }
         match h.command {
             Command::NEGOTIATE if ok => {
                 smb_of(sink)
