@@ -1746,12 +1746,7 @@ fn certificate_with_more_names_than_a_fact_list_keeps() {
     );
     assert_eq!(f["facts_dropped"], serde_json::json!({"tls.cert_san": 644}));
     // The CES host's names: DNS, SNI and certificate names past the 32 kept are counted.
-    let host = v["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["address"] == "10.77.0.30")
-        .unwrap();
+    let host = common::host(&v, "10.77.0.30");
     assert_eq!(
         (
             host["names"].as_array().unwrap().len(),

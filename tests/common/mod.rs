@@ -156,15 +156,19 @@ fn write_edited(src: &Path, dst: &Path, drop: &[u64], snaplen: u32) {
     std::fs::write(dst, out).expect("write the edited capture");
 }
 
-/// The names certflow gives the host `addr` in a flows document, as (name, source, frame).
-pub fn host_names(v: &serde_json::Value, addr: &str) -> Vec<(String, String, u64)> {
-    let h = v["hosts"]
+/// The entry of host `addr` in a flows document's `hosts`.
+pub fn host<'a>(v: &'a serde_json::Value, addr: &str) -> &'a serde_json::Value {
+    v["hosts"]
         .as_array()
         .unwrap()
         .iter()
         .find(|h| h["address"] == addr)
-        .expect("host listed");
-    h["names"]
+        .expect("host listed")
+}
+
+/// The names certflow gives the host `addr` in a flows document, as (name, source, frame).
+pub fn host_names(v: &serde_json::Value, addr: &str) -> Vec<(String, String, u64)> {
+    host(v, addr)["names"]
         .as_array()
         .unwrap()
         .iter()
