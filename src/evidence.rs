@@ -273,6 +273,19 @@ fn write_dropped<S: Serializer>(s: S, dropped: u64) -> Result<S::Ok, S::Error> {
     m.end()
 }
 
+/// `s` cut to at most `max` bytes (at a character boundary), marked with "..." when cut: for
+/// strings from the wire kept as evidence.
+pub fn capped(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
 /// For `#[serde(skip_serializing_if)]`: a count written only when not 0.
 pub fn is_zero(n: &u64) -> bool {
     *n == 0
@@ -684,6 +697,15 @@ impl Merge for Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A string over the cap is cut at a character boundary and marked; one within is kept.
+    #[test]
+    fn capped_cuts_at_a_character_boundary() {
+        assert_eq!(capped("ldap/dc1", 8), "ldap/dc1");
+        assert_eq!(capped("ldap/dc1", 4), "ldap...");
+        // "é" is two bytes: a cut inside it moves back before it.
+        assert_eq!(capped("abé", 3), "ab...");
+    }
 
     /// Full lists are found by their path (list inside a list of records too), with the
     /// sightings they dropped; the normal JSON is unchanged by the search.

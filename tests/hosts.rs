@@ -5,20 +5,30 @@ mod common;
 use common::host_names as names;
 
 #[test]
-fn names_from_smb_trees_and_dcom_bindings() {
+fn names_from_kerberos_tickets_smb_trees_and_dcom_bindings() {
     let Some(p) = common::shared_capture("dcom_activation_oxid_epm_kerberos_iertutil_ws5.pcap")
     else {
         return;
     };
     let (v, _) = common::flows_json(&p);
-    // tshark: frame 81 smb2.tree = \\MORDORDC.theshire.local\IPC$ (to 172.18.38.5).
+    // tshark: frame 78 SESSION_SETUP presents a ticket for cifs/MORDORDC.theshire.local,
+    // frame 81 smb2.tree = \\MORDORDC.theshire.local\IPC$ (to 172.18.38.5).
     assert_eq!(
         names(&v, "172.18.38.5"),
-        vec![("mordordc.theshire.local".into(), "smb-tree".into(), 81)]
+        vec![
+            (
+                "mordordc.theshire.local".into(),
+                "kerberos-ticket".into(),
+                78
+            ),
+            ("mordordc.theshire.local".into(), "smb-tree".into(), 81)
+        ]
     );
     // tshark: frame 521 RemoteGetClassObject reply bindings 172.18.39.6[65077],WORKSTATION6[65077];
-    // frame 384 tree \\WORKSTATION6\C$.
+    // frame 384 tree \\WORKSTATION6\C$; frame 379 a ticket for cifs/WORKSTATION6 (and 571
+    // RPCSS/WORKSTATION6, later).
     let n = names(&v, "172.18.39.6");
+    assert_eq!(n[0], ("workstation6".into(), "kerberos-ticket".into(), 379));
     assert!(
         n.contains(&("WORKSTATION6".into(), "dcom-binding".into(), 521)),
         "{n:?}"

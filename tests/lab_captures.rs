@@ -888,7 +888,8 @@ fn dns_names_from_cname_chains_and_ptr_records() {
 /// a file (76) on the disk share (56); rpcclient opens the lsarpc (120) and samr (132) pipes and
 /// calls lsa_OpenPolicy (opnum 6, 124) and samr EnumDomainUsers (13, 146) inside them; over TCP
 /// it maps LSARPC to 49153 through the endpoint mapper (170, 171), binds sealed, and is refused
-/// (fault access_denied, 225); smbclient -m NT1 offers SMB1 dialects only (232).
+/// (fault access_denied, 225); smbclient -m NT1 offers SMB1 dialects only (232). The Kerberos
+/// tickets each server was shown are read from the SMB session setups and the RPC bind.
 #[test]
 fn smb_files_pipes_and_rpc_over_tcp_from_samba_tools() {
     let v = flows("lab_smb_rpc_variants.pcapng");
@@ -914,7 +915,18 @@ fn smb_files_pipes_and_rpc_over_tcp_from_samba_tools() {
         maps(flow(&v, LAB_CLIENT, LAB_DC, "tcp", 135), "LSARPC"),
         vec![(49153, 171)]
     );
+    // The Kerberos tickets presented: in SESSION_SETUP (45, again 115) and, bare, in the
+    // bind's auth type 16 trailer (215).
+    assert_eq!(
+        facts(&ev["ticket_spns"]),
+        vec![("cifs/dc1.certflow.lab".into(), 45)]
+    );
+    assert_eq!(ev["ticket_spns"][0]["count"], 2);
     let tcp = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 49153);
+    assert_eq!(
+        facts(&tcp["evidence"]["dcerpc"]["ticket_spns"]),
+        vec![("host/dc1.certflow.lab".into(), 215)]
+    );
     assert_eq!(interface(tcp, "LSARPC")["auth_level"], "privacy");
     assert_eq!(
         facts(&tcp["evidence"]["dcerpc"]["faults"]),
@@ -1634,9 +1646,19 @@ fn dynamic_dns_update_with_gss_tsig() {
     );
     let krb = &flow(&v, CLIENT, DC, "tcp", 88)["evidence"]["kerberos"];
     assert!(facts(&krb["spns"]).contains(&("DNS/dc1.certflow.lab".into(), 67)));
+    // The ticket is presented in the TKEY's GSS-API token.
+    assert_eq!(
+        facts(&dns["ticket_spns"]),
+        vec![("DNS/dc1.certflow.lab".into(), 83)]
+    );
     let port = maps(flow(&v, CLIENT, DC, "tcp", 135), "DnsServer");
     assert_eq!(port, vec![(49153, 113)]);
-    let i = interface(flow(&v, CLIENT, DC, "tcp", 49153), "DnsServer");
+    let rpc = flow(&v, CLIENT, DC, "tcp", 49153);
+    assert_eq!(
+        facts(&rpc["evidence"]["dcerpc"]["ticket_spns"]),
+        vec![("host/dc1.certflow.lab".into(), 198)]
+    );
+    let i = interface(rpc, "DnsServer");
     assert_eq!(first_opnum(i), (Some(8), Some(206)));
     assert_eq!(i["opnums"][0]["name"], "R_DnssrvEnumRecords2");
     assert_eq!(i["auth_level"], "integrity");

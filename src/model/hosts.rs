@@ -4,8 +4,9 @@
 //! Sources, strongest first: DNS answers (A/AAAA, CNAME chains, PTR), pcapng name resolution
 //! blocks, the server certificate of a TLS handshake (subject CN and dNSName SANs), the TLS server
 //! name a client asked for (SNI), a Kerberos machine-account client principal (`NAME$@REALM`
-//! names the client host, MS-KILE 3.1.5.1... the `$` suffix marks computer accounts), the server
-//! named in an SMB tree path, the HTTP Host header, and the host part of a DCOM string binding.
+//! names the client host, MS-KILE 3.1.5.1... the `$` suffix marks computer accounts), the host
+//! part of the service principal of a Kerberos ticket presented to the server (RFC 4120 6.2.1
+//! `service/host`), the server named in an SMB tree path, the HTTP Host header, and the host part of a DCOM string binding.
 //! All of these are untrusted strings from the wire: renderers escape them.
 
 use std::borrow::Cow;
@@ -33,6 +34,9 @@ pub enum NameSource {
     TlsSni,
     /// A Kerberos machine-account client principal.
     Kerberos,
+    /// The host part of the service principal of a Kerberos ticket a client presented to this
+    /// server (`cifs/dc1.example.com`, inside SMB, LDAP, DCE/RPC, HTTP or DNS TKEY).
+    KerberosTicket,
     /// The server part of an SMB tree path.
     SmbTree,
     /// An HTTP Host header.
@@ -142,6 +146,33 @@ fn may_be_address(name: &str) -> bool {
         .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':')
 }
 
+/// The host of a host-based service principal `service/host[:port][/name]` (RFC 4120 6.2.1;
+/// the port and the trailing name are the `ServiceClass/Host:Port/ServiceName` form of
+/// Windows SPNs): a DNS or NetBIOS name. `None` for a principal of one component (a user), for
+/// the KDC's own services, and when the second component is no host name: the directory
+/// replication SPN `E3514235-4B06-11D1-AB04-00C04FC2DCD2/<DSA GUID>/<domain>` names a DSA by
+/// its GUID (`efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng` frame 756).
+fn spn_host(spn: &str) -> Option<&str> {
+    let mut parts = spn.split('/');
+    let service = parts.next()?;
+    let host = parts.next()?;
+    if service.eq_ignore_ascii_case("krbtgt") || service.eq_ignore_ascii_case("kadmin") {
+        return None;
+    }
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let label_chars = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+    let is_guid = host.len() == 36
+        && host.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    (!host.is_empty() && host.len() <= 253 && host.bytes().all(label_chars) && !is_guid)
+        .then_some(host)
+}
+
 /// The server host part of `\\host\share`.
 fn tree_host(tree: &str) -> Option<&str> {
     tree.strip_prefix("\\\\")?.split('\\').next()
@@ -216,6 +247,18 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
                         c.add(f.key.client, host, NameSource::Kerberos, Some(p.first));
                     }
                 }
+            }
+        }
+        let presented = [
+            e.smb.as_ref().map(|s| &s.ticket_spns),
+            e.dcerpc.as_ref().map(|d| &d.ticket_spns),
+            e.http.as_ref().map(|h| &h.ticket_spns),
+            e.dns.as_ref().map(|d| &d.ticket_spns),
+            e.ldap.as_ref().map(|l| &l.bind_krb_spns),
+        ];
+        for p in presented.into_iter().flatten().flat_map(|f| f.iter()) {
+            if let Some(h) = spn_host(p.value) {
+                c.add(f.key.server, h, NameSource::KerberosTicket, Some(p.first));
             }
         }
         if let Some(s) = &e.smb {
@@ -359,6 +402,30 @@ fn queried_names(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Service principals as the captures' tickets name them (tshark kerberos.SNameString).
+    #[test]
+    fn the_host_of_a_service_principal() {
+        for (spn, host) in [
+            ("cifs/dc1.certflow.lab", Some("dc1.certflow.lab")),
+            ("RPCSS/WORKSTATION6", Some("WORKSTATION6")),
+            ("ldap/dc1.domain.local/domain.local", Some("dc1.domain.local")),
+            ("MSSQLSvc/sql1.example.com:1433", Some("sql1.example.com")),
+            ("HTTP/ces.example.com:", None),
+            ("sbeavers", None),
+            ("krbtgt/CERTFLOW.LAB", None),
+            ("kadmin/changepw", None),
+            (
+                "E3514235-4B06-11D1-AB04-00C04FC2DCD2/b6128d33-c518-44ee-81b8-5778830e7d9a/RUSSIE.WORLD",
+                None,
+            ),
+            ("host/", None),
+            ("host/a b", None),
+            ("host/<script>", None),
+        ] {
+            assert_eq!(spn_host(spn), host, "{spn}");
+        }
+    }
 
     /// Every address `IpAddr` writes (and so parses) passes the cheap test; names with a
     /// letter past `f` do not reach the parser.

@@ -12,6 +12,7 @@ use super::names;
 use super::pdu::{self, AuthLevel, Body, Error, PType, SyntaxId, Uuid};
 use super::{DcerpcEvidence, EndpointMap};
 use crate::evidence::{Evidence, FrameRef};
+use crate::proto::krb::gss;
 use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir};
 
@@ -465,6 +466,21 @@ impl DcerpcAnalyzer {
         if let Some(a) = f.auth {
             ev.auth_types
                 .add_ref(a.auth_type.name().as_ref(), ctx.frame);
+            // The client's security tokens: bind, alter_context, auth3 (C706 12.6.4).
+            let from_client = matches!(
+                f.header.ptype,
+                PType::BIND | PType::ALTER_CONTEXT | PType::AUTH3
+            );
+            if from_client
+                && matches!(
+                    a.auth_type,
+                    pdu::AuthType::NEGOTIATE | pdu::AuthType::KERBEROS
+                )
+            {
+                if let Some(spn) = gss::ticket_sname(f.auth_value) {
+                    ev.ticket_spns.add(spn, ctx.frame);
+                }
+            }
         }
         ev
     }

@@ -20,7 +20,7 @@
 //! `interfaces` [{`uuid`, `version`, `name`, `opnums` [{`opnum`, `name`, `count`, `frame`}],
 //! `auth_level`, `learned` (facts)}], `endpoint_maps` [{`interface`, `name`, `host`, `port`,
 //! `frame`, `transport`, `via`, `binding_host`, `pipe`, `clsid`}], `faults`, `bind_naks`,
-//! `rejected_contexts`, `secondary_addresses`, `auth_types`, `transfer_syntaxes`,
+//! `rejected_contexts`, `secondary_addresses`, `auth_types`, `ticket_spns`, `transfer_syntaxes`,
 //! `epm_queries`, `epm_status`, `activations` (an encrypted activation shows as
 //! `"encrypted <operation>"`), `string_bindings`, `encrypted_calls`, `unbound_requests`, `pdu_types`,
 //! `encrypted_stubs`, `malformed`, `endpoint_maps_dropped`. Facts serialise as
@@ -217,6 +217,10 @@ pub struct DcerpcEvidence {
     pub secondary_addresses: Facts<String>,
     /// Authentication services of auth trailers ("ntlm", "kerberos", "negotiate" ...).
     pub auth_types: Facts<String>,
+    /// Service principals of the Kerberos tickets presented in binds, alter_contexts and
+    /// auth3s (the AP-REQ in the GSS-API token of a negotiate or kerberos auth trailer,
+    /// [`crate::proto::krb::gss`]), e.g. "host/ca1.example.com".
+    pub ticket_spns: Facts<String>,
     /// Transfer syntaxes accepted ("ndr", "ndr64", "bind_time_feature_negotiation").
     pub transfer_syntaxes: Facts<String>,
     /// Interfaces asked for in ept_map requests: `"<uuid> <name> v<ver>"`.
@@ -339,6 +343,7 @@ impl Merge for DcerpcEvidence {
         self.rejected_contexts.merge(o.rejected_contexts);
         self.secondary_addresses.merge(o.secondary_addresses);
         self.auth_types.merge(o.auth_types);
+        self.ticket_spns.merge(o.ticket_spns);
         self.transfer_syntaxes.merge(o.transfer_syntaxes);
         self.epm_queries.merge(o.epm_queries);
         self.epm_status.merge(o.epm_status);

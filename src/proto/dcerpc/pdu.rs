@@ -234,6 +234,11 @@ impl PType {
 pub struct AuthType(pub u8);
 
 impl AuthType {
+    /// RPC_C_AUTHN_GSS_NEGOTIATE: SPNEGO (MS-RPCE 2.2.1.1.7).
+    pub const NEGOTIATE: AuthType = AuthType(9);
+    /// RPC_C_AUTHN_GSS_KERBEROS: Kerberos GSS-API tokens.
+    pub const KERBEROS: AuthType = AuthType(16);
+
     /// The MS-RPCE name, or "auth_type_N" (no allocation for known types).
     pub fn name(self) -> Cow<'static, str> {
         Cow::Borrowed(match self.0 {
@@ -753,6 +758,9 @@ pub struct Fragment<'a> {
     pub auth: Option<AuthInfo>,
     /// The fragment up to the auth trailer, common header included.
     body: &'a [u8],
+    /// The trailer's `auth_value` (MS-RPCE 2.2.2.11): the security provider's token, e.g. a
+    /// GSS-API token for auth types 9 and 16; empty without a trailer.
+    pub auth_value: &'a [u8],
 }
 
 /// Cuts one whole fragment into its parts (`header` as in [`parse_pdu_with`]): checks that
@@ -762,7 +770,7 @@ pub fn fragment(header: Header, buf: &[u8]) -> Result<Fragment<'_>, Error> {
     let frag = header.frag_len as usize;
     let pdu = buf.get(..frag).ok_or(Error::Incomplete(frag))?;
     let le = header.little_endian();
-    let (auth, body_end) = if header.auth_len > 0 {
+    let (auth, body_end, auth_value) = if header.auth_len > 0 {
         // auth_type u8, auth_level u8, auth_pad_length u8, reserved u8, auth_context_id u32.
         let t = frag - header.auth_len as usize - SEC_TRAILER_LEN;
         let trailer: &[u8; SEC_TRAILER_LEN] = pdu
@@ -784,12 +792,18 @@ pub fn fragment(header: Header, buf: &[u8]) -> Result<Fragment<'_>, Error> {
                 context_id,
             }),
             t,
+            pdu.get(t + SEC_TRAILER_LEN..).unwrap_or_default(),
         )
     } else {
-        (None, frag)
+        (None, frag, &[][..])
     };
     let body = pdu.get(..body_end).ok_or(Error::Malformed("auth_length"))?;
-    Ok(Fragment { header, auth, body })
+    Ok(Fragment {
+        header,
+        auth,
+        body,
+        auth_value,
+    })
 }
 
 /// The first bytes of a fragment a snap length cut (`head` is shorter than `frag_length`): a
@@ -802,6 +816,7 @@ pub fn cut_fragment(header: Header, head: &[u8]) -> Fragment<'_> {
         header,
         auth: None,
         body: head.get(..n).unwrap_or_default(),
+        auth_value: &[],
     }
 }
 

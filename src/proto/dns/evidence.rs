@@ -65,6 +65,11 @@ pub struct DnsEvidence {
     /// Address -> name mapping learned from answers.
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub names: Facts<AddressName>,
+    /// Service principals of the Kerberos tickets presented in GSS-TSIG TKEY queries (RFC
+    /// 3645; the AP-REQ in the key data's GSS-API token, [`crate::proto::krb::gss`]), e.g.
+    /// "DNS/dc1.example.com".
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub ticket_spns: Facts<String>,
     /// Responses by response code ("NOERROR", "NXDOMAIN" ...).
     #[serde(skip_serializing_if = "Counts::is_empty")]
     pub rcodes: Counts,
@@ -93,6 +98,7 @@ impl Merge for DnsEvidence {
         self.answers.merge(o.answers);
         self.srv.merge(o.srv);
         self.names.merge(o.names);
+        self.ticket_spns.merge(o.ticket_spns);
         self.rcodes.merge(o.rcodes);
         self.messages.merge(o.messages);
         self.malformed += o.malformed;

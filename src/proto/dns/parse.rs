@@ -53,6 +53,8 @@ impl RrType {
     pub const AAAA: RrType = RrType(28);
     /// Service location (RFC 2782).
     pub const SRV: RrType = RrType(33);
+    /// Transaction key (RFC 2930).
+    pub const TKEY: RrType = RrType(249);
 
     /// The mnemonic ("A", "SRV" ...), or "TYPEn" (RFC 3597 5) when not in the table; no
     /// allocation for a type in the table.
@@ -263,6 +265,14 @@ pub enum RData {
         /// Target host.
         target: Name,
     },
+    /// TKEY (RFC 2930 2): where its Key Data lies in the message (for GSS-TSIG, RFC 3645, a
+    /// GSS-API token).
+    Tkey {
+        /// Offset of Key Data in the message.
+        key_start: usize,
+        /// Key Size.
+        key_len: usize,
+    },
     /// Any other type: its RDATA length.
     Other(usize),
 }
@@ -415,6 +425,17 @@ impl Message {
                         target: self.read_name(msg, start + 6)?.0,
                     },
                     (RrType::SRV, _) => return Err(DnsError::Truncated),
+                    (RrType::TKEY, _) => {
+                        // Algorithm name, Inception u32, Expiration u32, Mode u16, Error u16,
+                        // Key Size u16, Key Data.
+                        let (_, after) = self.read_name(msg, start)?;
+                        let key_len = usize::from(be16(msg, after + 12)?);
+                        let key_start = after + 14;
+                        if key_start + key_len > start + rdlen {
+                            return Err(DnsError::Truncated);
+                        }
+                        RData::Tkey { key_start, key_len }
+                    }
                     _ => RData::Other(rdlen),
                 };
                 p = start + rdlen;

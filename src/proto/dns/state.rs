@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::evidence::Evidence;
+use crate::proto::krb::gss;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
 use super::evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
@@ -76,12 +77,12 @@ impl DnsAnalyzer {
                 return;
             }
             self.proved = true;
-            Self::record(s, ctx, ev);
+            Self::record(s, msg, ctx, ev);
         });
     }
 
-    /// Records what the message just read into `s` shows in `ev`.
-    fn record(s: &mut Scratch, ctx: &Ctx, ev: &mut DnsEvidence) {
+    /// Records what the message `msg`, just read into `s`, shows in `ev`.
+    fn record(s: &mut Scratch, msg: &[u8], ctx: &Ctx, ev: &mut DnsEvidence) {
         let at = ctx.frame;
         let m = &s.msg;
         let h = m.header;
@@ -103,6 +104,15 @@ impl DnsAnalyzer {
                 },
                 at,
             );
+        }
+        // GSS-TSIG (RFC 3645 3.1.1): the client's TKEY carries a GSS-API token.
+        for r in &m.records {
+            if let RData::Tkey { key_start, key_len } = r.data {
+                let token = msg.get(key_start..key_start + key_len).unwrap_or_default();
+                if let Some(spn) = gss::ticket_sname(token) {
+                    ev.ticket_spns.add(spn, at);
+                }
+            }
         }
         // An UPDATE's records (RFC 2136 2.4, 2.5) are what the client asks the zone to hold,
         // echoed in the response whatever its code: they answer nothing and name no host.
@@ -141,7 +151,7 @@ impl DnsAnalyzer {
                         at,
                     );
                 }
-                RData::Other(_) => continue,
+                RData::Tkey { .. } | RData::Other(_) => continue,
             }
             let rtype = r.rtype.label();
             ev.answers.add_by(
@@ -286,7 +296,7 @@ impl Analyzer for DnsAnalyzer {
         SCRATCH.with_borrow_mut(|s| {
             if s.msg.read_cut(msg).is_ok() {
                 self.proved = true;
-                Self::record(s, ctx, dns_of(sink));
+                Self::record(s, msg, ctx, dns_of(sink));
             }
         });
     }

@@ -58,6 +58,11 @@ pub struct HttpEvidence {
     /// CRL / AIA / OCSP retrieval and AD CS web enrollment (certsrv, CEP, CES, SCEP).
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub pki: Facts<PkiAccess>,
+    /// Service principals of the Kerberos tickets presented in `Authorization: Negotiate`
+    /// headers (RFC 4559; the AP-REQ in the GSS-API token, [`crate::proto::krb::gss`]), e.g.
+    /// "HTTP/ces.example.com".
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub ticket_spns: Facts<String>,
     /// Messages by kind: "request", "response", "upgrade" (101 or CONNECT tunnel: the rest of
     /// the connection is not HTTP), "midstream_start" (the capture began inside a message).
     #[serde(skip_serializing_if = "Counts::is_empty")]
@@ -80,6 +85,7 @@ impl Merge for HttpEvidence {
         self.status.merge(o.status);
         self.content_types.merge(o.content_types);
         self.pki.merge(o.pki);
+        self.ticket_spns.merge(o.ticket_spns);
         self.messages.merge(o.messages);
         self.body_bytes += o.body_bytes;
         self.malformed += o.malformed;

@@ -283,6 +283,48 @@ mod tests {
     }
 
     #[test]
+    fn negotiate_tickets_of_winrm_requests() {
+        // ad_playbook_mixed_kerberos_ldap_cldap_epm_smb.pcap tcp 58215 -> 5985 (WinRM): tshark
+        // shows the POST at frame 835 with `Authorization: Negotiate`, a SPNEGO token whose
+        // ticket is for HTTP/MORDORDC.theshire.local (kerberos.SNameString).
+        let Some(segs) = tcp_conn(
+            "ad_playbook_mixed_kerberos_ldap_cldap_epm_smb.pcap",
+            58215,
+            5985,
+        ) else {
+            return;
+        };
+        let mut a = HttpAnalyzer::new();
+        let ev = run_tcp(&mut a, &segs, 5985).http.unwrap();
+        let t: Vec<_> = ev
+            .ticket_spns
+            .iter()
+            .map(|f| (f.value.clone(), f.first.frame))
+            .collect();
+        assert_eq!(t, vec![("HTTP/MORDORDC.theshire.local".to_string(), 835)]);
+    }
+
+    #[test]
+    fn negotiate_token_is_base64_of_the_header_value() {
+        let h = |v: &str| {
+            let msg = format!("GET / HTTP/1.1\r\nAuthorization: {v}\r\n\r\n");
+            head(msg.as_bytes()).unwrap().unwrap().0.negotiate_token()
+        };
+        // RFC 4648 10 test vectors, with and without padding.
+        assert_eq!(h("Negotiate Zm9vYmFy"), Some(b"foobar".to_vec()));
+        assert_eq!(h("Negotiate Zm9vYg=="), Some(b"foob".to_vec()));
+        assert_eq!(h("negotiate Zm9vYg"), Some(b"foob".to_vec()));
+        assert_eq!(h("Kerberos Zm8="), Some(b"fo".to_vec()));
+        assert_eq!(h("Negotiate +/+/"), Some(vec![0xfb, 0xff, 0xbf]));
+        // Other schemes, bad characters, impossible lengths.
+        assert_eq!(h("Basic Zm9vYmFy"), None);
+        assert_eq!(h("NTLM TlRMTVNTUAAB"), None);
+        assert_eq!(h("Negotiate Zm9v!mFy"), None);
+        assert_eq!(h("Negotiate Zm9vY"), None);
+        assert_eq!(h("Negotiate"), None);
+    }
+
+    #[test]
     fn head_fields_and_resumed_search() {
         // Frame 103: tshark http.host ca.example.com, http.content_type
         // application/x-www-form-urlencoded, http.content_length 7 (the 7 body bytes end the frame).

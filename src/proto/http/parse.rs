@@ -89,6 +89,7 @@ pub struct Head<'a> {
     content_length: Option<Cow<'a, str>>,
     transfer_encoding: Option<Cow<'a, str>>,
     content_type: Option<Cow<'a, str>>,
+    authorization: Option<Cow<'a, str>>,
 }
 
 impl<'a> Head<'a> {
@@ -99,12 +100,27 @@ impl<'a> Head<'a> {
             Field::ContentLength => &mut self.content_length,
             Field::TransferEncoding => &mut self.transfer_encoding,
             Field::ContentType => &mut self.content_type,
+            Field::Authorization => &mut self.authorization,
         }
     }
 
     /// The first Host header (RFC 9110 7.2), if any.
     pub fn host(&self) -> Option<&str> {
         self.host.as_deref()
+    }
+
+    /// The GSS-API token of an `Authorization: Negotiate` (RFC 4559 4) or `Kerberos` (the
+    /// scheme IIS also accepts) header, base64-decoded; `None` for other schemes or a token
+    /// that is not base64.
+    pub fn negotiate_token(&self) -> Option<Vec<u8>> {
+        let v = self.authorization.as_deref()?;
+        let (scheme, token) = v.split_once(' ')?;
+        let gss =
+            scheme.eq_ignore_ascii_case("Negotiate") || scheme.eq_ignore_ascii_case("Kerberos");
+        if !gss {
+            return None;
+        }
+        base64(token.trim().as_bytes())
     }
 
     /// Content-Length (RFC 9110 8.6), if present and valid.
@@ -250,9 +266,10 @@ enum Field {
     ContentLength,
     TransferEncoding,
     ContentType,
+    Authorization,
 }
 
-/// The kept field named `n` (RFC 9110 7.2, 8.6, 6.1, 8.3), matched ignoring ASCII case; the
+/// The kept field named `n` (RFC 9110 7.2, 8.6, 6.1, 8.3, 11.6.2), matched ignoring ASCII case; the
 /// names have different lengths, so one comparison at most.
 fn find_field(n: &[u8]) -> Option<Field> {
     // The usual spelling is compared first (a comparison of known length, done in place).
@@ -260,6 +277,7 @@ fn find_field(n: &[u8]) -> Option<Field> {
     match n.len() {
         4 => is(b"Host", b"host").then_some(Field::Host),
         12 => is(b"Content-Type", b"content-type").then_some(Field::ContentType),
+        13 => is(b"Authorization", b"authorization").then_some(Field::Authorization),
         14 => is(b"Content-Length", b"content-length").then_some(Field::ContentLength),
         17 => is(b"Transfer-Encoding", b"transfer-encoding").then_some(Field::TransferEncoding),
         _ => None,
@@ -279,6 +297,40 @@ fn field(name: &[u8]) -> Option<Field> {
     } else {
         find_field(String::from_utf8_lossy(name).trim().as_bytes())
     }
+}
+
+/// Decodes base64 (RFC 4648 4: the standard alphabet, `=` padding optional); `None` for any
+/// other byte, or a length no encoding gives.
+fn base64(text: &[u8]) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
+    let text = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    for chunk in text.chunks(4) {
+        let mut acc = 0u32;
+        for &c in chunk {
+            acc = acc << 6 | value(c)?;
+        }
+        // A short last chunk of n characters holds n - 1 bytes, its low bits zero-padded.
+        acc <<= 6 * (4 - chunk.len() as u32);
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
 }
 
 /// Splits `b` at the first space: (before, after); `None` when there is no space.
@@ -398,6 +450,7 @@ fn read_head(data: &[u8], end_from: usize) -> Result<Option<(Head<'_>, usize)>, 
                     content_length: None,
                     transfer_encoding: None,
                     content_type: None,
+                    authorization: None,
                 });
             }
         } else if let (Ok(h), false) = (&mut head, fields_done) {

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::evidence::{Evidence, FrameRef};
+use crate::proto::krb::gss;
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{HttpEvidence, PkiAccess, Request};
@@ -140,6 +141,9 @@ impl HttpAnalyzer {
                 );
                 if let Some(kind) = pki_kind(path, media.as_deref()) {
                     add_pki(ev, kind, host, path, at);
+                }
+                if let Some(spn) = h.negotiate_token().and_then(|t| gss::ticket_sname(&t)) {
+                    ev.ticket_spns.add(spn, at);
                 }
                 if self.pending.len() >= MAX_PENDING {
                     // Responses to the oldest were lost; keep pairing the newest.

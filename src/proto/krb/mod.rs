@@ -5,6 +5,7 @@
 //! - `strict`: the fast path of [`parse::parse_message`], a strict DER reader that accepts a
 //!   subset of what kerberos-parser accepts and leaves the rest to it;
 //! - [`state`]: the per-connection analyzers ([`KrbAnalyzer`], [`KpasswdAnalyzer`]);
+//! - [`gss`]: the ticket of an AP-REQ inside a GSS-API token, for the protocols that carry one;
 //! - [`evidence`]: what they prove ([`KrbEvidence`], [`KpasswdEvidence`]).
 //!
 //! Kerberos runs on UDP and TCP 88 (TCP messages carry a 4-byte big-endian length, RFC 4120
@@ -12,6 +13,7 @@
 //! header (plus the same record mark on TCP).
 
 pub mod evidence;
+pub mod gss;
 pub mod parse;
 pub mod state;
 mod strict;

@@ -21,6 +21,7 @@ use ldap_parser::ldap::{AuthenticationChoice, LdapMessage, ProtocolOp};
 use ldap_parser::FromBer;
 
 use super::ber::{self, BerError};
+use crate::evidence::capped;
 
 /// Largest LDAP message accepted, in bytes. RFC 4511 sets no limit; Active Directory's
 /// MaxReceiveBuffer defaults to 10 MB for requests, and single search result entries carrying
@@ -34,11 +35,6 @@ pub const MAX_FILTER_STRING_LEN: usize = 512;
 
 /// Longest DN, attribute name or mechanism string kept as a fact, in bytes.
 pub const MAX_STRING_LEN: usize = 512;
-
-/// Bytes of SASL bind credentials searched for a Kerberos AP-REQ. Windows caps a whole
-/// security token at MaxTokenSize, 48,000 bytes by default and 65,535 at most (MS KB 327825);
-/// 128 KiB covers it with room to spare.
-pub const MAX_CRED_SCAN: usize = 128 << 10;
 
 /// The StartTLS extended operation (RFC 4511 4.14.1).
 pub const STARTTLS_OID: &str = "1.3.6.1.4.1.1466.20037";
@@ -202,7 +198,7 @@ pub fn cut_detail(data: &[u8]) -> Option<(u32, Option<CutDetail>)> {
     let c = rest.get(op_tlv.header_len..)?;
     let detail = match op {
         3 => ldap_string(c).map(|(base, _)| CutDetail::Search {
-            base: cap(base, MAX_STRING_LEN),
+            base: capped(base, MAX_STRING_LEN),
         }),
         0 => cut_bind(c),
         // The responses that are an LDAPResult, or begin with one (RFC 4511 4.2.2, 4.12).
@@ -217,7 +213,7 @@ pub fn cut_detail(data: &[u8]) -> Option<(u32, Option<CutDetail>)> {
                 std::str::from_utf8(oid)
                     .ok()
                     .map(|oid| CutDetail::Extended {
-                        oid: cap(oid, MAX_STRING_LEN),
+                        oid: capped(oid, MAX_STRING_LEN),
                     })
             }
             _ => None,
@@ -239,7 +235,7 @@ fn bind_kind<'a>(auth: ber::Tlv, content: &'a [u8], name: &str) -> Option<(BindK
         0x89..=0x8b => (BindKind::Sicily, content),
         0xa3 => {
             let (mech, rest) = ldap_string(content)?;
-            (BindKind::Sasl(cap(mech, MAX_STRING_LEN)), rest)
+            (BindKind::Sasl(capped(mech, MAX_STRING_LEN)), rest)
         }
         _ => return None,
     })
@@ -255,7 +251,7 @@ fn cut_bind(c: &[u8]) -> Option<CutDetail> {
     let auth = ber::header(rest).ok()?;
     let (kind, _) = bind_kind(auth, rest.get(auth.header_len..)?, name)?;
     Some(CutDetail::Bind {
-        name: cap(name, MAX_STRING_LEN),
+        name: capped(name, MAX_STRING_LEN),
         kind,
     })
 }
@@ -426,17 +422,6 @@ pub enum LdapParseError {
     Malformed,
 }
 
-fn cap(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
-}
-
 /// Parses one whole LDAPMessage (RFC 4511 4.1.1) at the start of `data`.
 pub fn parse_message(data: &[u8]) -> Result<Message, LdapParseError> {
     if let Some(m) = parse_simple(data) {
@@ -545,10 +530,10 @@ fn search_detail<'a>(
     filter: &Filter<'_>,
     attributes: impl Iterator<Item = &'a str>,
 ) -> Detail {
-    let attributes: Vec<String> = attributes.map(|a| cap(a, MAX_STRING_LEN)).collect();
+    let attributes: Vec<String> = attributes.map(|a| capped(a, MAX_STRING_LEN)).collect();
     let locator_domain = locator_domain(filter, &attributes);
     Detail::Search(Search {
-        base: cap(base, MAX_STRING_LEN),
+        base: capped(base, MAX_STRING_LEN),
         scope,
         filter: filter_string(filter),
         attributes,
@@ -716,13 +701,13 @@ fn fast_bind(c: &[u8]) -> Option<Detail> {
         // SaslCredentials: the mechanism, then `credentials OCTET STRING OPTIONAL`.
         BindKind::Sasl(_) => match ber::split(after) {
             _ if after.is_empty() => None,
-            Ok((t, cred, [])) if t.tag == 0x04 => ap_req_sname(cred),
+            Ok((t, cred, [])) if t.tag == 0x04 => crate::proto::krb::gss::ticket_sname(cred),
             _ => return None,
         },
         _ => None,
     };
     Some(Detail::Bind {
-        name: cap(name, MAX_STRING_LEN),
+        name: capped(name, MAX_STRING_LEN),
         kind,
         krb_sname,
     })
@@ -740,7 +725,10 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
     let detail = match &m.protocol_op {
         ProtocolOp::BindRequest(b) => {
             let krb_sname = match &b.authentication {
-                AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(ap_req_sname),
+                AuthenticationChoice::Sasl(s) => s
+                    .credentials
+                    .as_deref()
+                    .and_then(crate::proto::krb::gss::ticket_sname),
                 AuthenticationChoice::Simple(_) => None,
             };
             let kind = match &b.authentication {
@@ -750,11 +738,11 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
                 AuthenticationChoice::Simple(pw) if pw.is_empty() => BindKind::Unauthenticated,
                 AuthenticationChoice::Simple(_) => BindKind::Simple,
                 AuthenticationChoice::Sasl(s) => {
-                    BindKind::Sasl(cap(&s.mechanism.0, MAX_STRING_LEN))
+                    BindKind::Sasl(capped(&s.mechanism.0, MAX_STRING_LEN))
                 }
             };
             Detail::Bind {
-                name: cap(&b.name.0, MAX_STRING_LEN),
+                name: capped(&b.name.0, MAX_STRING_LEN),
                 kind,
                 krb_sname,
             }
@@ -779,11 +767,14 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
             s.attributes.iter().map(|a| &*a.0),
         ),
         ProtocolOp::ExtendedRequest(e) => Detail::Extended {
-            oid: cap(&e.request_name.0, MAX_STRING_LEN),
+            oid: capped(&e.request_name.0, MAX_STRING_LEN),
         },
         ProtocolOp::ExtendedResponse(e) => Detail::ExtendedResp {
             code: e.result.result_code.0,
-            oid: e.response_name.as_ref().map(|o| cap(&o.0, MAX_STRING_LEN)),
+            oid: e
+                .response_name
+                .as_ref()
+                .map(|o| capped(&o.0, MAX_STRING_LEN)),
         },
         _ => Detail::None,
     };
@@ -791,25 +782,6 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         id: m.message_id.0,
         op,
         detail,
-    })
-}
-
-/// The service principal of the Kerberos ticket in SASL bind credentials. The AP-REQ (RFC 4120
-/// 5.5.1, [APPLICATION 14]) sits inside the GSS-API initial context token (RFC 4121 4.1: `60`
-/// framing, Kerberos OID, TOK_ID `01 00`), itself inside a SPNEGO NegTokenInit mechToken for
-/// GSS-SPNEGO (RFC 4178 4.2.1); rather than decode both wrappers, the first position holding a
-/// whole, decodable AP-REQ is taken.
-fn ap_req_sname(cred: &[u8]) -> Option<String> {
-    let scan = cred.get(..MAX_CRED_SCAN).unwrap_or(cred);
-    scan.iter().enumerate().find_map(|(i, &b)| {
-        if b != 0x6e {
-            return None;
-        }
-        let m = crate::proto::krb::parse::parse_message(cred.get(i..)?).ok()?;
-        if m.msg_type != Some(crate::proto::krb::parse::MsgType::AP_REQ) {
-            return None;
-        }
-        m.ticket_snames.first().map(|s| cap(s, MAX_STRING_LEN))
     })
 }
 
@@ -924,7 +896,7 @@ pub fn filter_string(f: &Filter<'_>) -> String {
     let mut s = String::new();
     write_filter(&mut s, f);
     if s.len() > MAX_FILTER_STRING_LEN {
-        cap(&s, MAX_FILTER_STRING_LEN)
+        capped(&s, MAX_FILTER_STRING_LEN)
     } else {
         s
     }
@@ -972,7 +944,7 @@ fn locator_domain(f: &Filter<'_>, attributes: &[String]) -> Option<String> {
     let domain = terms
         .iter()
         .find(|a| is(a, "dnsdomain"))
-        .map(|a| cap(&String::from_utf8_lossy(&a.assertion_value), MAX_STRING_LEN))
+        .map(|a| capped(&String::from_utf8_lossy(&a.assertion_value), MAX_STRING_LEN))
         .unwrap_or_default();
     Some(domain)
 }

@@ -25,6 +25,11 @@ pub struct SmbEvidence {
     /// Why `encrypted` is set: "transform_header", "session_encrypt_data", "share_encrypt_data".
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub encryption: Facts<String>,
+    /// Service principals of the Kerberos tickets presented in SESSION_SETUP requests (the
+    /// AP-REQ in the security buffer's GSS-API token, [`crate::proto::krb::gss`]), e.g.
+    /// "cifs/dc1.example.com".
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub ticket_spns: Facts<String>,
     /// Share paths of TREE_CONNECT requests (`\\host\IPC$`).
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub trees: Facts<String>,
@@ -72,6 +77,7 @@ impl Merge for SmbEvidence {
         self.dialect.merge(o.dialect);
         self.encrypted |= o.encrypted;
         self.encryption.merge(o.encryption);
+        self.ticket_spns.merge(o.ticket_spns);
         self.trees.merge(o.trees);
         self.pipes.merge(o.pipes);
         self.files.merge(o.files);

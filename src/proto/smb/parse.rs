@@ -320,6 +320,13 @@ pub fn negotiate_response(msg: &[u8]) -> Result<u16, SmbError> {
     le16(msg, B + 4)
 }
 
+/// SESSION_SETUP request (2.2.5): the security buffer (a GSS-API token).
+pub fn session_setup_request(msg: &[u8]) -> Result<&[u8], SmbError> {
+    let off = usize::from(le16(msg, B + 12)?);
+    let len = usize::from(le16(msg, B + 14)?);
+    buffer(msg, off, len)
+}
+
 /// SESSION_SETUP response (2.2.6): SessionFlags.
 pub fn session_setup_response(msg: &[u8]) -> Result<u16, SmbError> {
     le16(msg, B + 2)

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::evidence::Evidence;
+use crate::proto::krb::gss;
 use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
@@ -312,6 +313,11 @@ impl SmbAnalyzer {
                 Command::NEGOTIATE => {
                     for d in p::negotiate_request(m)? {
                         smb_of(sink).dialects_offered.add(p::dialect_name(d), at);
+                    }
+                }
+                Command::SESSION_SETUP => {
+                    if let Some(spn) = gss::ticket_sname(p::session_setup_request(m)?) {
+                        smb_of(sink).ticket_spns.add(spn, at);
                     }
                 }
                 Command::TREE_CONNECT => {
