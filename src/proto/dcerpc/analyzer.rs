@@ -499,6 +499,8 @@ impl DcerpcAnalyzer {
         let record = self.pending_binds.len() < MAX_PENDING_BINDS;
         if record {
             self.pending_binds.start(f.header.call_id);
+        } else {
+            ev.pending_dropped += 1;
         }
         // An auth trailer a snap length cut off (`f` is a cut fragment).
         let cut_auth = f.auth.is_none() && f.header.auth_len > 0;
@@ -527,6 +529,8 @@ impl DcerpcAnalyzer {
                     used,
                     decoded: Decoded::of(&c.interface),
                 });
+            } else {
+                ev.contexts_dropped += 1;
             }
             if record {
                 self.pending_binds.push(c.ctx_id, c.interface);
@@ -674,6 +678,7 @@ impl DcerpcAnalyzer {
             if self.calls.len() >= MAX_PENDING_CALLS && !self.calls.contains(h.call_id) {
                 // Drop the lowest (oldest) call id to make room.
                 self.calls.remove_lowest();
+                ev.pending_dropped += 1;
             }
             self.calls.insert(
                 h.call_id,
@@ -1603,6 +1608,62 @@ mod tests {
         assert_eq!(d.unbound_requests.get("ctx 1 opnum 7"), 1);
         assert_eq!(d.pdu_types.get("request"), 303);
         assert_eq!(d.malformed, 0);
+    }
+
+    /// The per-connection tables of calls, binds and contexts awaiting an answer count what
+    /// they forget: real PDUs (zerologon frames 4 and 7) with new call and context ids.
+    #[test]
+    fn pending_tables_count_what_they_forget() {
+        use crate::proto::dcerpc::epm::tests::ZL_F7_MAP_REQ;
+        use crate::proto::dcerpc::pdu::tests::{ZL_F4_BIND, ZL_F5_BIND_ACK};
+        use crate::proto::testutil::hex;
+        let bind = |call: u32, ctx: u16| {
+            let mut b = hex(ZL_F4_BIND);
+            b[12..16].copy_from_slice(&call.to_le_bytes());
+            b[28..30].copy_from_slice(&ctx.to_le_bytes());
+            b
+        };
+        let req = |call: u32| {
+            let mut b = hex(ZL_F7_MAP_REQ);
+            b[12..16].copy_from_slice(&call.to_le_bytes());
+            b
+        };
+        // Binds never acknowledged: the 17th finds the table full.
+        let pdus: Vec<_> = (1..=MAX_PENDING_BINDS as u32 + 1)
+            .map(|c| (Dir::ToServer, bind(c, 0), u64::from(c)))
+            .collect();
+        let d = dcerpc(&feed_pdus(&pdus)).clone();
+        assert_eq!((d.pending_dropped, d.contexts_dropped), (1, 0));
+        // Calls never answered: the 65th forgets the oldest.
+        let mut pdus = vec![
+            (Dir::ToServer, hex(ZL_F4_BIND), 4),
+            (Dir::ToClient, hex(ZL_F5_BIND_ACK), 5),
+        ];
+        for c in 0..MAX_PENDING_CALLS as u32 + 1 {
+            pdus.push((Dir::ToServer, req(100 + c), u64::from(10 + c)));
+        }
+        let d = dcerpc(&feed_pdus(&pdus)).clone();
+        assert_eq!((d.pending_dropped, d.contexts_dropped), (1, 0));
+        assert_eq!(d.pdu_types.get("request"), MAX_PENDING_CALLS as u64 + 1);
+        // Contexts 0..=256, each bound and acknowledged: the 257th is not kept, and a request
+        // on it is unbound.
+        let mut pdus = Vec::new();
+        for ctx in 0..=MAX_CONTEXTS_PER_ASSOC as u16 {
+            let call = u32::from(ctx) + 1;
+            let mut ack = hex(ZL_F5_BIND_ACK);
+            ack[12..16].copy_from_slice(&call.to_le_bytes());
+            pdus.push((Dir::ToServer, bind(call, ctx), u64::from(call) * 2));
+            pdus.push((Dir::ToClient, ack, u64::from(call) * 2 + 1));
+        }
+        let mut last = req(9999);
+        last[20..22].copy_from_slice(&(MAX_CONTEXTS_PER_ASSOC as u16).to_le_bytes());
+        pdus.push((Dir::ToServer, last, 9999));
+        let d = dcerpc(&feed_pdus(&pdus)).clone();
+        assert_eq!((d.pending_dropped, d.contexts_dropped), (0, 1));
+        assert_eq!(d.unbound_requests.get("ctx 256 opnum 3"), 1);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["contexts_dropped"], 1);
+        assert!(json.get("pending_dropped").is_none(), "written when not 0");
     }
 
     #[test]

@@ -20,8 +20,6 @@ use super::pdu::{Error, Reader, Uuid};
 /// Most entries (u16 units) of one DUALSTRINGARRAY read. Windows sends 40-200 (every address
 /// and every security package); 4096 bounds the loop with room to spare.
 pub const MAX_DSA_ENTRIES: usize = 4096;
-/// Most string bindings kept from one DUALSTRINGARRAY.
-pub const MAX_BINDINGS: usize = 64;
 /// Most activation properties read from one blob (MS-DCOM 2.2.22.1 defines 10 kinds).
 pub const MAX_PROPERTIES: usize = 16;
 /// Most IIDs read from one activation (MS-DCOM caps `cIIDs` at MAX_REQUESTED_INTERFACES, 0x8000;
@@ -95,9 +93,9 @@ pub fn read_dual_string_array(r: &mut Reader<'_>) -> Result<Vec<StringBinding>, 
             .and_then(|s| s.iter().position(|&u| u == 0))
             .ok_or(Error::Malformed("string binding terminator"))?;
         let text = String::from_utf16_lossy(units.get(start..start + len).unwrap_or(&[]));
-        if out.len() < MAX_BINDINGS {
-            out.push(split_binding(tower_id, text));
-        }
+        // Not capped here (MAX_DSA_ENTRIES bounds the array): where the bindings are kept
+        // (fact lists, endpoint maps) counts what it cannot keep.
+        out.push(split_binding(tower_id, text));
         i = start + len + 1;
     }
     Ok(out)

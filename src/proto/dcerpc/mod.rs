@@ -250,6 +250,17 @@ pub struct DcerpcEvidence {
     /// endpoint-map answer), not kept (written when not 0).
     #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub interfaces_dropped: u64,
+    /// Calls and binds forgotten before their response arrived because
+    /// [`analyzer::MAX_PENDING_CALLS`] calls or [`analyzer::MAX_PENDING_BINDS`] binds were
+    /// waiting on the connection: what the response would have shown (a bind_ack's results, a
+    /// stub to decode) is lost (written when not 0).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub pending_dropped: u64,
+    /// Presentation contexts not kept because their association had
+    /// [`analyzer::MAX_CONTEXTS_PER_ASSOC`]: requests on them count as `unbound_requests`
+    /// (written when not 0).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub contexts_dropped: u64,
     /// Connections (and named pipes) whose analyzers finished writing here, counted by
     /// [`DcerpcEvidence::connection_done`]; not serialised.
     #[serde(skip)]
@@ -333,6 +344,8 @@ impl Merge for DcerpcEvidence {
             }
         }
         self.interfaces_dropped += o.interfaces_dropped;
+        self.pending_dropped += o.pending_dropped;
+        self.contexts_dropped += o.contexts_dropped;
         for m in o.endpoint_maps {
             self.add_endpoint_map(m);
         }
