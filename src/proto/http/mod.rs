@@ -310,17 +310,25 @@ mod tests {
             let msg = format!("GET / HTTP/1.1\r\nAuthorization: {v}\r\n\r\n");
             head(msg.as_bytes()).unwrap().unwrap().0.negotiate_token()
         };
-        // RFC 4648 10 test vectors, with and without padding.
-        assert_eq!(h("Negotiate Zm9vYmFy"), Some(b"foobar".to_vec()));
-        assert_eq!(h("Negotiate Zm9vYg=="), Some(b"foob".to_vec()));
-        assert_eq!(h("negotiate Zm9vYg"), Some(b"foob".to_vec()));
-        assert_eq!(h("Kerberos Zm8="), Some(b"fo".to_vec()));
-        assert_eq!(h("Negotiate +/+/"), Some(vec![0xfb, 0xff, 0xbf]));
-        // Other schemes, bad characters, impossible lengths.
-        assert_eq!(h("Basic Zm9vYmFy"), None);
-        assert_eq!(h("NTLM TlRMTVNTUAAB"), None);
-        assert_eq!(h("Negotiate Zm9v!mFy"), None);
-        assert_eq!(h("Negotiate Zm9vY"), None);
+        // RFC 4648 10 test vectors, with and without padding, behind a first character that
+        // encodes 0x60 (0x60 0x82 ... is "YI...").
+        assert_eq!(h("Negotiate YIJmb29iYXI="), Some(b"`\x82foobar".to_vec()));
+        assert_eq!(h("Negotiate YIJmb29i"), Some(b"`\x82foob".to_vec()));
+        assert_eq!(h("negotiate YIJmbw"), Some(b"`\x82fo".to_vec()));
+        assert_eq!(h("Kerberos YIJm"), Some(b"`\x82f".to_vec()));
+        assert_eq!(
+            h("Negotiate YI+/778="),
+            Some(vec![0x60, 0x8f, 0xbf, 0xef, 0xbf])
+        );
+        // A NegTokenResp (0xa1) and a bare AP-REQ (0x6e).
+        assert_eq!(h("Negotiate oQ=="), Some(vec![0xa1]));
+        assert_eq!(h("Negotiate bg=="), Some(vec![0x6e]));
+        // Other schemes, other first bytes (raw NTLMSSP), bad characters, impossible lengths.
+        assert_eq!(h("Basic YIJmb29iYXI="), None);
+        assert_eq!(h("Negotiate TlRMTVNTUAAB"), None);
+        assert_eq!(h("Negotiate YIJm!mFy"), None);
+        assert_eq!(h("Negotiate YIJmb"), None);
+        assert_eq!(h("Negotiate YIJm=b29"), None);
         assert_eq!(h("Negotiate"), None);
     }
 

@@ -110,17 +110,21 @@ impl<'a> Head<'a> {
     }
 
     /// The GSS-API token of an `Authorization: Negotiate` (RFC 4559 4) or `Kerberos` (the
-    /// scheme IIS also accepts) header, base64-decoded; `None` for other schemes or a token
-    /// that is not base64.
+    /// scheme IIS also accepts) header, base64-decoded; `None` for other schemes, a token that
+    /// is not base64, or one whose first byte starts no token that carries an AP-REQ.
     pub fn negotiate_token(&self) -> Option<Vec<u8>> {
         let v = self.authorization.as_deref()?;
         let (scheme, token) = v.split_once(' ')?;
         let gss =
             scheme.eq_ignore_ascii_case("Negotiate") || scheme.eq_ignore_ascii_case("Kerberos");
-        if !gss {
+        let token = token.trim().as_bytes();
+        // Only a token that can hold an AP-REQ is decoded: its first character encodes the top
+        // six bits of its first byte, 0x60 (a framed token: 'Y'), 0xa1 (a SPNEGO NegTokenResp:
+        // 'o') or 0x6e (a bare AP-REQ: 'b'). Raw NTLMSSP ("TlRM...") is not.
+        if !gss || !matches!(token.first(), Some(b'Y' | b'o' | b'b')) {
             return None;
         }
-        base64(token.trim().as_bytes())
+        base64(token)
     }
 
     /// Content-Length (RFC 9110 8.6), if present and valid.
@@ -299,19 +303,30 @@ fn field(name: &[u8]) -> Option<Field> {
     }
 }
 
-/// Decodes base64 (RFC 4648 4: the standard alphabet, `=` padding optional); `None` for any
-/// other byte, or a length no encoding gives.
-fn base64(text: &[u8]) -> Option<Vec<u8>> {
-    fn value(c: u8) -> Option<u32> {
-        Some(u32::from(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        }))
+/// The 6-bit value of each base64 character (RFC 4648 4, standard alphabet); 0xff for any other
+/// byte.
+const BASE64: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
     }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t
+};
+
+/// Decodes base64 (RFC 4648 4: the standard alphabet, `=` padding optional); `None` for any
+/// other byte, or a length no encoding gives. Four characters at a time, through a table: a
+/// Negotiate token of several KiB is decoded for each request that carries one.
+fn base64(text: &[u8]) -> Option<Vec<u8>> {
     let text = text
         .strip_suffix(b"==")
         .or_else(|| text.strip_suffix(b"="))
@@ -319,16 +334,30 @@ fn base64(text: &[u8]) -> Option<Vec<u8>> {
     if text.len() % 4 == 1 {
         return None;
     }
-    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
-    for chunk in text.chunks(4) {
-        let mut acc = 0u32;
-        for &c in chunk {
-            acc = acc << 6 | value(c)?;
+    let mut out = vec![0u8; text.len() * 3 / 4];
+    let (whole, tail) = text.split_at(text.len() / 4 * 4);
+    let value = |c: u8| u32::from(BASE64[usize::from(c)]);
+    for (src, dst) in whole.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let [a, b, c, d] = [value(src[0]), value(src[1]), value(src[2]), value(src[3])];
+        if (a | b | c | d) > 63 {
+            return None;
         }
-        // A short last chunk of n characters holds n - 1 bytes, its low bits zero-padded.
-        acc <<= 6 * (4 - chunk.len() as u32);
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
+        let n = a << 18 | b << 12 | c << 6 | d;
+        dst.copy_from_slice(&n.to_be_bytes()[1..]);
+    }
+    // A last group of 2 or 3 characters holds 1 or 2 bytes, its low bits zero-padded.
+    if !tail.is_empty() {
+        let mut n = 0u32;
+        for &c in tail {
+            let v = value(c);
+            if v > 63 {
+                return None;
+            }
+            n = n << 6 | v;
+        }
+        n <<= 6 * (4 - tail.len() as u32);
+        let start = whole.len() / 4 * 3;
+        out[start..].copy_from_slice(&n.to_be_bytes()[1..tail.len()]);
     }
     Some(out)
 }
