@@ -1822,3 +1822,58 @@ fn bulk_smb_transfer_is_skipped_and_counted() {
     assert_eq!(smb["malformed"], serde_json::Value::Null);
     assert_eq!(f["connections"], 2);
 }
+
+/// captures/lab_ldap_gc_tls_admin_ops.pcapng (`captures/lab/record.sh ldapadmin`): ldap-utils
+/// against the DC, as tshark dissects it. The global catalog over LDAPS on 3269 (ClientHello
+/// 8, TLS 1.3) and over StartTLS on 3268 (extendedReq 34, accepted 36, ClientHello 38); a
+/// GSS-SPNEGO bind presenting a ticket for ldap/dc1 (87), then sealed; a wrong password
+/// (invalidCredentials 107); Who am I? (124) and password modify (141), refused with
+/// protocolError (125, 142).
+#[test]
+fn ldap_administration_gc_over_tls_spnego_and_refusals() {
+    let v = flows("lab_ldap_gc_tls_admin_ops.pcapng");
+    let ldaps = flow(&v, CLIENT, DC, "tcp", 3269);
+    assert_eq!(ldaps["service"], "gc-ldaps");
+    let tls = &ldaps["evidence"]["tls"];
+    assert_eq!(facts(&tls["sni"]), vec![("dc1.certflow.lab".into(), 8)]);
+    let gc = flow(&v, CLIENT, DC, "tcp", 3268);
+    assert_eq!(gc["service"], "gc");
+    let l = &gc["evidence"]["ldap"];
+    assert_eq!(
+        facts(&l["starttls"]),
+        vec![("requested".into(), 34), ("accepted".into(), 36)]
+    );
+    assert_eq!(
+        facts(&gc["evidence"]["tls"]["sni"]),
+        vec![("dc1.certflow.lab".into(), 38)]
+    );
+    let ldap = &flow(&v, CLIENT, DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(
+        facts(&ldap["binds"]),
+        vec![("sasl:GSS-SPNEGO".into(), 87), ("simple".into(), 105)]
+    );
+    assert_eq!(
+        facts(&ldap["bind_krb_spns"]),
+        vec![("ldap/dc1.certflow.lab".into(), 87)]
+    );
+    assert_eq!(ldap["sasl_buffers"], 3);
+    assert_eq!(
+        fact_pairs(&ldap["results"], "op", "name"),
+        vec![
+            ("bindResponse success".into(), 90),
+            ("bindResponse invalidCredentials".into(), 107),
+            ("extendedResp protocolError".into(), 125),
+            ("searchResDone success".into(), 159)
+        ]
+    );
+    assert_eq!(
+        facts(&ldap["extended_ops"]),
+        vec![
+            ("1.3.6.1.4.1.4203.1.11.3".into(), 124),
+            ("1.3.6.1.4.1.4203.1.11.1".into(), 141)
+        ]
+    );
+    // The host is named by DNS, and by the ticket presented in the bind.
+    let names = common::host_names(&v, DC);
+    assert!(names.contains(&("dc1.certflow.lab".into(), "kerberos-ticket".into(), 87)));
+}

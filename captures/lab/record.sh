@@ -784,6 +784,36 @@ scn_starttls() {
     log "starttls: $(grep -E '^(New|Verification)' "$WORK/starttls.out" | tr '\n' ' ')"
 }
 
+# LDAP administration from Linux in the variants a firewall rule must know apart: the global
+# catalog over LDAPS (3269) and over StartTLS on 3268, a GSS-SPNEGO bind (sealed after it), a
+# wrong password (invalidCredentials), the Who am I? (RFC 4532) and password modify (RFC 3062)
+# extended operations, and searches with the server-side sort (RFC 2891) and show-deleted
+# (MS-ADTS 3.1.1.3.4.1.14) controls. Each command has a timeout: Samba leaves a request with
+# an unknown critical control unanswered (so none is sent here).
+scn_ldapadmin() {
+    cli_reset
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    local simple=(-x -D "alice@$DOMAIN" -w "$ALICE_PASS") dc="dc1.$DOMAIN"
+    capture_start "$OUT/lab_ldap_gc_tls_admin_ops.pcapng"
+    {
+        cli timeout 20 ldapsearch -LLL "${simple[@]}" -H "ldaps://$dc:3269" -b "" \
+            "(sAMAccountName=alice)" dn
+        cli timeout 20 ldapsearch -LLL "${simple[@]}" -ZZ -H "ldap://$dc:3268" -b "" \
+            "(sAMAccountName=alice)" dn
+        cli timeout 20 ldapsearch -LLL -Y GSS-SPNEGO -N -H "ldap://$dc" -b "$BASEDN" -s base dn
+        cli timeout 20 ldapsearch -LLL -x -D "alice@$DOMAIN" -w not-her-password -H "ldap://$dc" \
+            -b "$BASEDN" -s base dn
+        cli timeout 20 ldapwhoami "${simple[@]}" -H "ldap://$dc"
+        cli timeout 20 ldappasswd "${simple[@]}" -H "ldap://$dc" -s "$ALICE_PASS"
+        cli timeout 20 ldapsearch -LLL "${simple[@]}" -H "ldap://$dc" -E sss=cn \
+            -b "CN=Users,$BASEDN" "(objectClass=user)" cn
+        cli timeout 20 ldapsearch -LLL "${simple[@]}" -H "ldap://$dc" \
+            -E '!1.2.840.113556.1.4.417' -b "CN=Deleted Objects,$BASEDN" "(isDeleted=TRUE)" dn
+    } >"$WORK/ldapadmin.out" 2>&1
+    capture_stop
+    log "ldapadmin: $(grep -vE '^(dn:|$| )' "$WORK/ldapadmin.out" | tr '\n' ' ' | cut -c1-600)"
+}
+
 # Joining the client to the domain, as a Linux machine does before it enrolls for a machine
 # certificate, by two implementations. adcli: discovery (DNS SRV, CLDAP), the computer object
 # created over LDAP with a GSSAPI bind (sealed), its password set over kpasswd (set-password,
@@ -1104,7 +1134,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
