@@ -27,7 +27,8 @@ fn list<T: Ord + Clone>(
 }
 
 /// The interfaces of a DCE/RPC flow, with how a learned port was learned, then the other
-/// protocols' key facts, then notes.
+/// protocols' key facts (a Kerberos ticket a client presented to the server as "ticket"),
+/// then notes.
 pub fn evidence(f: &Flow) -> String {
     let e = &f.evidence;
     let mut parts: Vec<String> = Vec::new();
@@ -71,6 +72,8 @@ pub fn evidence(f: &Flow) -> String {
         if !maps.is_empty() {
             parts.push(format!("maps {}", maps.join(",")));
         }
+        parts.extend(list("ticket", &d.ticket_spns, |s| s.clone()));
+        parts.extend(list("bind_nak", &d.bind_naks, |s| s.clone()));
     }
     if let Some(k) = &e.kerberos {
         parts.extend(list("krb", &k.msg_types, |c| c.name.clone()));
@@ -83,6 +86,7 @@ pub fn evidence(f: &Flow) -> String {
     if let Some(l) = &e.ldap {
         parts.extend(list("ldap", &l.operations, |s| s.clone()));
         parts.extend(list("bind", &l.binds, |s| s.clone()));
+        parts.extend(list("ticket", &l.bind_krb_spns, |s| s.clone()));
         parts.extend(list("starttls", &l.starttls, |s| s.clone()));
         if l.sasl_buffers > 0 {
             parts.push(format!("{} sasl-wrapped", l.sasl_buffers));
@@ -97,9 +101,11 @@ pub fn evidence(f: &Flow) -> String {
         parts.extend(list("dns", &d.queries, |q| {
             format!("{} {}", q.qtype, q.name)
         }));
+        parts.extend(list("ticket", &d.ticket_spns, |s| s.clone()));
     }
     if let Some(s) = &e.smb {
         parts.extend(list("smb", &s.dialect, |d| d.to_string()));
+        parts.extend(list("ticket", &s.ticket_spns, |t| t.clone()));
         parts.extend(list("pipes", &s.pipes, |p| p.clone()));
         if s.encrypted {
             parts.push("encrypted".into());
@@ -109,6 +115,7 @@ pub fn evidence(f: &Flow) -> String {
         parts.extend(list("http", &h.requests, |r| {
             format!("{} {}{}", r.method, r.host, r.path)
         }));
+        parts.extend(list("ticket", &h.ticket_spns, |s| s.clone()));
     }
     for n in f.icmp.values().chain(e.notes.values()) {
         parts.push(n.clone());
