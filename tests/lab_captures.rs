@@ -1877,3 +1877,32 @@ fn ldap_administration_gc_over_tls_spnego_and_refusals() {
     let names = common::host_names(&v, DC);
     assert!(names.contains(&("dc1.certflow.lab".into(), "kerberos-ticket".into(), 87)));
 }
+
+/// captures/lab_enroll_icpr_kerberos_bind.pcapng (`captures/lab/record.sh icprkrb`): certipy
+/// `req -k` maps ICertPassage through the CA's endpoint mapper (answer 11), binds to that port
+/// with a SPNEGO token carrying a ticket for host/ca1 (19, tshark kerberos.SNameString) and
+/// gets a bind_nak (22, reason 8). No DNS in the capture: the ticket alone names the CA.
+#[test]
+fn icpr_kerberos_bind_refused_by_the_ca() {
+    let v = flows("lab_enroll_icpr_kerberos_bind.pcapng");
+    let ca = "10.77.0.20";
+    let port = maps(flow(&v, CLIENT, ca, "tcp", 135), "ICertPassage");
+    assert_eq!(port.len(), 1);
+    assert_eq!(port[0].1, 11);
+    let icpr = flow(&v, CLIENT, ca, "tcp", port[0].0);
+    let d = &icpr["evidence"]["dcerpc"];
+    assert_eq!(
+        facts(&d["ticket_spns"]),
+        vec![("host/ca1.certflow.lab".into(), 19)]
+    );
+    assert_eq!(
+        facts(&d["bind_naks"]),
+        vec![("authentication_type_not_recognized".into(), 22)]
+    );
+    assert_eq!(facts(&d["auth_types"]), vec![("negotiate".into(), 19)]);
+    assert_eq!(interface(icpr, "ICertPassage")["auth_level"], "privacy");
+    assert_eq!(
+        common::host_names(&v, ca),
+        vec![("ca1.certflow.lab".into(), "kerberos-ticket".into(), 19)]
+    );
+}

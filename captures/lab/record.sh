@@ -784,6 +784,26 @@ scn_starttls() {
     log "starttls: $(grep -E '^(New|Verification)' "$WORK/starttls.out" | tr '\n' ' ')"
 }
 
+# certipy requesting a certificate over ICPR with Kerberos (-k -no-pass), from alice's MIT
+# ccache that already holds a ticket for host/ca1 (kvno: impacket's own TGS-REQs are refused by
+# Samba's KDC). The bind to the CA's dynamic port carries a SPNEGO token with that ticket; the
+# CA stand-in accepts NTLM only and answers with a bind_nak, as a CA refusing the client's
+# Kerberos would leave certipy without a certificate.
+scn_icprkrb() {
+    cli_reset
+    ca_start 0
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    cli kvno "host/ca1.$DOMAIN" >"$WORK/kvno-ca1.out" 2>&1
+    capture_start "$OUT/lab_enroll_icpr_kerberos_bind.pcapng"
+    # impacket opens KRB5CCNAME as a path: without the "FILE:" prefix the lab sets for MIT.
+    (cd "$WORK/cli" && cli env KRB5CCNAME="$WORK/cli/ccache" timeout 60 certipy req -k -no-pass \
+        -u "alice@$DOMAIN" \
+        -dc-ip "$DC_IP" -target "ca1.$DOMAIN" -target-ip "$CA_IP" -ca "$CA_NAME" \
+        -template User -dynamic-endpoint -timeout 5 -out alice-krb) >"$WORK/certipy-k.out" 2>&1
+    capture_stop
+    log "icprkrb: $(cat "$WORK/kvno-ca1.out") $(grep -vE '^Certipy|^$' "$WORK/certipy-k.out" | tr '\n' ' ' | cut -c1-500)"
+}
+
 # LDAP administration from Linux in the variants a firewall rule must know apart: the global
 # catalog over LDAPS (3269) and over StartTLS on 3268, a GSS-SPNEGO bind (sealed after it), a
 # wrong password (invalidCredentials), the Who am I? (RFC 4532) and password modify (RFC 3062)
@@ -1134,7 +1154,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
