@@ -62,12 +62,58 @@ pub const DISSECTOR: Dissector = Dissector {
 };
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::parse::{name_into, DnsError, Message, RData};
     use super::*;
     use crate::proto::testutil::{conn, ctx, finish, hex, packets, run_udp, TcpFeeder};
     use crate::proto::Dir;
     use std::net::IpAddr;
+
+    /// captures/lab_dns_dynamic_update_gss_tsig.pcapng frames 82-83 (tcp 43565 -> 53): nsupdate
+    /// -g's TKEY query, as the client's stream carries it (two-byte length, then the message).
+    pub(crate) fn tkey_query() -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures/lab_dns_dynamic_update_gss_tsig.pcapng");
+        let stream: Vec<u8> = conn(
+            &crate::proto::testutil::packets_at(&path),
+            Transport::Tcp,
+            43565,
+            53,
+        )
+        .into_iter()
+        .filter(|(d, _)| *d == Dir::ToServer)
+        .flat_map(|(_, s)| s.payload)
+        .collect();
+        let len = usize::from(u16::from_be_bytes([stream[0], stream[1]]));
+        stream[2..2 + len].to_vec()
+    }
+
+    /// The TKEY record's key data is found (tshark: Key Size 1430, a GSS-API token); a Key Size
+    /// that does not fit the RDATA leaves the record unread, and the message's question still
+    /// counts.
+    #[test]
+    fn tkey_key_data_and_a_key_size_past_the_record() {
+        let msg = tkey_query();
+        let mut m = Message::default();
+        m.read(&msg).unwrap();
+        let key = m.records.iter().find_map(|r| match r.data {
+            RData::Tkey { key_start, key_len } => Some((key_start, key_len)),
+            _ => None,
+        });
+        let (start, len) = key.expect("a TKEY record");
+        assert_eq!(len, 1430);
+        assert_eq!(&msg[start..start + 2], &[0x60, 0x82]);
+        // Key Size is the two bytes before Key Data: one more than the RDATA holds.
+        let mut bad = msg.clone();
+        let size = u16::try_from(len + 1).unwrap().to_be_bytes();
+        bad[start - 2..start].copy_from_slice(&size);
+        m.read(&bad).unwrap();
+        assert!(m
+            .records
+            .iter()
+            .all(|r| !matches!(r.data, RData::Tkey { .. })));
+        assert_eq!(m.questions.len(), 1);
+    }
 
     /// dcom_wmi_activation_oxid_smb_dns.pcap frame 36 (udp 53 -> 63959): A v10.events.data.microsoft.com
     /// -> CNAME global.asimov.events.data.trafficmanager.net -> CNAME

@@ -427,14 +427,20 @@ impl Message {
                     (RrType::SRV, _) => return Err(DnsError::Truncated),
                     (RrType::TKEY, _) => {
                         // Algorithm name, Inception u32, Expiration u32, Mode u16, Error u16,
-                        // Key Size u16, Key Data.
-                        let (_, after) = self.read_name(msg, start)?;
-                        let key_len = usize::from(be16(msg, after + 12)?);
-                        let key_start = after + 14;
-                        if key_start + key_len > start + rdlen {
-                            return Err(DnsError::Truncated);
+                        // Key Size u16, Key Data, Other Size u16, Other Data, filling the
+                        // RDATA exactly. RDATA that does not is kept as any other record's:
+                        // the message's other records still count.
+                        let key = self.read_name(msg, start).ok().and_then(|(_, after)| {
+                            let key_len = usize::from(be16(msg, after + 12).ok()?);
+                            let key_start = after + 14;
+                            let other = key_start + key_len;
+                            let other_len = usize::from(be16(msg, other).ok()?);
+                            (other + 2 + other_len == start + rdlen).then_some((key_start, key_len))
+                        });
+                        match key {
+                            Some((key_start, key_len)) => RData::Tkey { key_start, key_len },
+                            None => RData::Other(rdlen),
                         }
-                        RData::Tkey { key_start, key_len }
                     }
                     _ => RData::Other(rdlen),
                 };

@@ -121,23 +121,12 @@ mod tests {
     //! NegTokenInit, mechToken a framed Kerberos token, ticket sname `DNS/dc1.certflow.lab`).
     use super::*;
     use crate::proto::dns::parse::{Message, RData};
-    use crate::proto::testutil::{conn, packets_at};
-    use crate::proto::{Dir, Transport};
 
     /// The TKEY key data (a GSS-API token) of the query.
     fn tkey_token() -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("captures/lab_dns_dynamic_update_gss_tsig.pcapng");
-        let stream: Vec<u8> = conn(&packets_at(&path), Transport::Tcp, 43565, 53)
-            .into_iter()
-            .filter(|(d, _)| *d == Dir::ToServer)
-            .flat_map(|(_, s)| s.payload)
-            .collect();
-        // RFC 1035 4.2.2: a two-byte length, then the message.
-        let len = usize::from(u16::from_be_bytes([stream[0], stream[1]]));
-        let msg = &stream[2..2 + len];
+        let msg = crate::proto::dns::tests::tkey_query();
         let mut m = Message::default();
-        m.read(msg).unwrap();
+        m.read(&msg).unwrap();
         let (start, len) = m
             .records
             .iter()
