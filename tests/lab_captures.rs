@@ -1906,3 +1906,33 @@ fn icpr_kerberos_bind_refused_by_the_ca() {
         vec![("ca1.certflow.lab".into(), "kerberos-ticket".into(), 19)]
     );
 }
+
+/// captures/lab_http_negotiate_certsrv.pcapng (`captures/lab/record.sh webnegotiate`): curl
+/// `--negotiate` gets a ticket for HTTP/ces (TGS-REQ 22) and presents it in `Authorization:
+/// Negotiate` with GET /certsrv/ (35) and POST /certsrv/certfnsh.asp (54), as tshark shows
+/// kerberos.SNameString in those frames.
+#[test]
+fn web_enrollment_pages_with_negotiate() {
+    let v = flows("lab_http_negotiate_certsrv.pcapng");
+    let ces = "10.77.0.30";
+    let web = flow(&v, CLIENT, ces, "tcp", 80);
+    let http = &web["evidence"]["http"];
+    assert_eq!(
+        fact_pairs(&http["requests"], "method", "path"),
+        vec![
+            ("GET /certsrv/".into(), 35),
+            // Its header block ends in frame 53; tshark dates it where the body ends (54).
+            ("POST /certsrv/certfnsh.asp".into(), 53)
+        ]
+    );
+    assert_eq!(
+        facts(&http["ticket_spns"]),
+        vec![("HTTP/ces.certflow.lab".into(), 35)]
+    );
+    assert_eq!(http["ticket_spns"][0]["count"], 2);
+    let krb = &flow(&v, CLIENT, DC, "tcp", 88)["evidence"]["kerberos"];
+    assert_eq!(
+        facts(&krb["spns"]),
+        vec![("HTTP/ces.certflow.lab".into(), 22)]
+    );
+}

@@ -732,6 +732,54 @@ scn_httpvariants() {
     log "ocsp: $(tr '\n' ' ' <"$WORK/ocsp-client.out" | cut -c1-300)"
 }
 
+# Web enrollment pages behind Windows integrated authentication, as curl (MIT GSS-API) reaches
+# them: curl fetches a ticket for HTTP/ces (the CES host's SPN) and sends it in `Authorization:
+# Negotiate` with its first request (a GET to /certsrv/, then a POST to certfnsh.asp), without
+# waiting for a 401. Substitution, said plainly: the responder on the CES host (TCP 80) answers
+# 401 `WWW-Authenticate: Negotiate` to a request without a token and 200 to any token, without
+# checking it or sending a mutual-authentication token back, where IIS would verify the ticket.
+scn_webnegotiate() {
+    cli_reset
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    nsx ces python3 - "$CES_IP" >"$WORK/negotiate-server.out" 2>&1 <<'PY' &
+import http.server
+import sys
+
+
+class Negotiate(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        ok = self.headers.get("Authorization", "").startswith("Negotiate ")
+        body = b"<html>certsrv</html>\n" if ok else b"<html>401</html>\n"
+        self.send_response(200 if ok else 401)
+        if not ok:
+            self.send_header("WWW-Authenticate", "Negotiate")
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = answer
+
+
+http.server.HTTPServer((sys.argv[1], 80), Negotiate).serve_forever()
+PY
+    local srv=$!
+    sleep 1
+    capture_start "$OUT/lab_http_negotiate_certsrv.pcapng"
+    cli curl -sS -o /dev/null --negotiate -u : "http://ces.$DOMAIN/certsrv/" \
+        >"$WORK/curl-negotiate.out" 2>&1
+    cli curl -sS -o /dev/null --negotiate -u : --data-urlencode "CertRequest@$WORK/pki/ca.crt" \
+        -d "Mode=newreq" "http://ces.$DOMAIN/certsrv/certfnsh.asp" >>"$WORK/curl-negotiate.out" 2>&1
+    capture_stop
+    kill "$srv" 2>/dev/null
+    wait "$srv" 2>/dev/null
+    log "webnegotiate: $(tr '\n' ' ' <"$WORK/curl-negotiate.out" | cut -c1-300) $(cli klist 2>&1 | grep -c HTTP/) HTTP ticket(s)"
+}
+
 # LDAP and CLDAP as Samba's own client library speaks them (not OpenLDAP's): net ads lookup
 # and net ads info (CLDAP netlogon pings, an anonymous rootDSE search), then ldbsearch with
 # Kerberos (SASL GSS-SPNEGO, sealed) for the enrollment services, over LDAP and LDAPS.
@@ -1154,7 +1202,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
