@@ -80,6 +80,10 @@ pub struct DnsEvidence {
     /// Messages that could not be decoded.
     #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub malformed: u64,
+    /// Questions and records of messages holding more than `parse::MAX_RECORDS` (a zone
+    /// transfer): the rest are counted here, not read (written when not 0).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub records_dropped: u64,
 }
 
 impl DnsEvidence {
@@ -102,5 +106,6 @@ impl Merge for DnsEvidence {
         self.rcodes.merge(o.rcodes);
         self.messages.merge(o.messages);
         self.malformed += o.malformed;
+        self.records_dropped += o.records_dropped;
     }
 }

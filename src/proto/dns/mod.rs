@@ -69,6 +69,40 @@ pub(crate) mod tests {
     use crate::proto::Dir;
     use std::net::IpAddr;
 
+    /// A response with more records than one message's decoding keeps (as a zone transfer
+    /// has): frame 36's three answers repeated 200 times. The question and 511 records are
+    /// read; the other 89 are counted in `records_dropped`.
+    #[test]
+    fn records_beyond_the_cap_are_counted() {
+        let one = hex(CNAME_CHAIN_36);
+        // The question's name ends at its zero label; then QTYPE and QCLASS.
+        let mut q_end = parse::HEADER_LEN;
+        while one[q_end] != 0 {
+            q_end += 1 + usize::from(one[q_end]);
+        }
+        q_end += 1 + 4;
+        let mut msg = one[..q_end].to_vec();
+        for _ in 0..200 {
+            // Compression pointers point back into the first copy: still valid.
+            msg.extend_from_slice(&one[q_end..]);
+        }
+        msg[6..8].copy_from_slice(&600u16.to_be_bytes());
+        let mut m = Message::default();
+        m.read(&msg).unwrap();
+        assert_eq!(
+            (m.questions.len(), m.records.len(), m.not_decoded),
+            (1, parse::MAX_RECORDS - 1, 600 - (parse::MAX_RECORDS - 1))
+        );
+        let mut a = DnsAnalyzer::new();
+        let mut ev = crate::evidence::Evidence::default();
+        a.datagram(&ctx(36, Dir::ToClient, Transport::Udp, 53), &msg, &mut ev);
+        let d = ev.dns.unwrap();
+        assert_eq!(d.records_dropped, 89);
+        assert_eq!(d.malformed, 0);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["records_dropped"], 89);
+    }
+
     /// captures/lab_dns_dynamic_update_gss_tsig.pcapng frames 82-83 (tcp 43565 -> 53): nsupdate
     /// -g's TKEY query, as the client's stream carries it (two-byte length, then the message).
     pub(crate) fn tkey_query() -> Vec<u8> {

@@ -312,6 +312,9 @@ pub struct Message {
     pub questions: Vec<Question>,
     /// Records of all three sections, in wire order.
     pub records: Vec<Record>,
+    /// Questions and records the message holds beyond the [`MAX_RECORDS`] decoded (a zone
+    /// transfer carries thousands): counted, not read.
+    pub not_decoded: usize,
     /// Every name, back to back.
     text: String,
     /// Work buffer of [`name_into`].
@@ -334,6 +337,7 @@ impl Default for Message {
             },
             questions: Vec::new(),
             records: Vec::new(),
+            not_decoded: 0,
             text: String::new(),
             raw: Vec::new(),
         }
@@ -360,7 +364,7 @@ impl Message {
     }
 
     /// Decodes the whole message `msg` in place of what this one held. Records beyond
-    /// [`MAX_RECORDS`] are not decoded (not an error).
+    /// [`MAX_RECORDS`] are not decoded (not an error: counted in `not_decoded`).
     pub fn read(&mut self, msg: &[u8]) -> Result<(), DnsError> {
         self.read_sections(msg)
     }
@@ -378,6 +382,7 @@ impl Message {
     fn read_sections(&mut self, msg: &[u8]) -> Result<(), DnsError> {
         self.questions.clear();
         self.records.clear();
+        self.not_decoded = 0;
         self.text.clear();
         self.header = header(msg)?;
         let h = self.header;
@@ -389,6 +394,8 @@ impl Message {
             p = after + 4;
             if self.questions.len() < MAX_RECORDS {
                 self.questions.push(Question { name: n, qtype });
+            } else {
+                self.not_decoded += 1;
             }
         }
         let sections = [
@@ -399,6 +406,9 @@ impl Message {
         for (section, count) in sections {
             for _ in 0..count {
                 if self.questions.len() + self.records.len() >= MAX_RECORDS {
+                    let all =
+                        usize::from(h.ancount) + usize::from(h.nscount) + usize::from(h.arcount);
+                    self.not_decoded += all - self.records.len();
                     return Ok(());
                 }
                 let (owner, after) = self.read_name(msg, p)?;

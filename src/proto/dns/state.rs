@@ -88,6 +88,7 @@ impl DnsAnalyzer {
         let h = m.header;
         ev.messages
             .add_static(message_kind(h.opcode, h.response), 1);
+        ev.records_dropped += m.not_decoded as u64;
         if h.truncated {
             ev.messages.add_static("truncated", 1);
         }
