@@ -73,6 +73,9 @@ pub struct HttpEvidence {
     /// Heads or chunk lines that could not be parsed, and resynchronisations.
     #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub malformed: u64,
+    /// Header fields after a head's first `parse::MAX_HEADERS`, not read (written when not 0).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub headers_dropped: u64,
     /// Requests forgotten unanswered because `state::MAX_PENDING` newer ones were waiting
     /// for their responses (the responses that follow pair with the newer ones).
     #[serde(skip_serializing_if = "crate::evidence::is_zero")]
@@ -89,6 +92,7 @@ impl Merge for HttpEvidence {
         self.messages.merge(o.messages);
         self.body_bytes += o.body_bytes;
         self.malformed += o.malformed;
+        self.headers_dropped += o.headers_dropped;
         self.pending_dropped += o.pending_dropped;
     }
 }

@@ -332,6 +332,30 @@ mod tests {
         assert_eq!(h("Negotiate"), None);
     }
 
+    /// Header fields past the first MAX_HEADERS are counted, not read: a Host after them is
+    /// not seen.
+    #[test]
+    fn header_fields_beyond_the_cap_are_counted() {
+        let mut msg = b"GET /CertEnroll/ca.crl HTTP/1.1\r\n".to_vec();
+        for i in 0..parse::MAX_HEADERS + 2 {
+            msg.extend_from_slice(format!("X-Filler-{i}: x\r\n").as_bytes());
+        }
+        msg.extend_from_slice(b"Host: pki.example.com\r\n\r\n");
+        let (h, _) = head(&msg).unwrap().unwrap();
+        assert_eq!((h.fields_dropped(), h.host()), (3, None));
+        let mut a = HttpAnalyzer::new();
+        let ev = crate::proto::testutil::run_parts(
+            &mut a,
+            Transport::Tcp,
+            80,
+            &[(5, Dir::ToServer, msg)],
+        )
+        .http
+        .unwrap();
+        assert_eq!(ev.headers_dropped, 3);
+        assert_eq!(ev.requests.len(), 1);
+    }
+
     #[test]
     fn head_fields_and_resumed_search() {
         // Frame 103: tshark http.host ca.example.com, http.content_type

@@ -90,6 +90,8 @@ pub struct Head<'a> {
     transfer_encoding: Option<Cow<'a, str>>,
     content_type: Option<Cow<'a, str>>,
     authorization: Option<Cow<'a, str>>,
+    /// Header fields after the first [`MAX_HEADERS`], not read.
+    fields_dropped: u32,
 }
 
 impl<'a> Head<'a> {
@@ -125,6 +127,12 @@ impl<'a> Head<'a> {
             return None;
         }
         base64(token)
+    }
+
+    /// Header fields after the first [`MAX_HEADERS`]: not read (a Host or Content-Length among
+    /// them is not seen).
+    pub fn fields_dropped(&self) -> u32 {
+        self.fields_dropped
     }
 
     /// Content-Length (RFC 9110 8.6), if present and valid.
@@ -480,6 +488,7 @@ fn read_head(data: &[u8], end_from: usize) -> Result<Option<(Head<'_>, usize)>, 
                     transfer_encoding: None,
                     content_type: None,
                     authorization: None,
+                    fields_dropped: 0,
                 });
             }
         } else if let (Ok(h), false) = (&mut head, fields_done) {
@@ -488,7 +497,7 @@ fn read_head(data: &[u8], end_from: usize) -> Result<Option<(Head<'_>, usize)>, 
             } else {
                 match memchr::memchr(b':', line) {
                     None => head = Err(HttpError::BadHeader),
-                    Some(_) if n_headers >= MAX_HEADERS => {}
+                    Some(_) if n_headers >= MAX_HEADERS => h.fields_dropped += 1,
                     Some(c) => {
                         n_headers += 1;
                         if let Some(f) = field(line.get(..c).unwrap_or_default()) {

@@ -111,6 +111,7 @@ impl HttpAnalyzer {
     fn on_head(&mut self, ctx: &Ctx, h: &Head, ev: &mut HttpEvidence) -> Phase {
         self.proved = true;
         let at = ctx.frame;
+        ev.headers_dropped += u64::from(h.fields_dropped());
         let media = h.media_type();
         if let Some(m) = &media {
             ev.content_types.add_ref(m.as_ref(), at);

@@ -69,6 +69,11 @@ pub struct SmbEvidence {
     /// tree, a pipe's FileId) is lost.
     #[serde(skip_serializing_if = "crate::evidence::is_zero")]
     pub pending_dropped: u64,
+    /// Trees connected after `state::MAX_TREES` were known on the connection: not
+    /// remembered, so whether they are IPC$ is judged by the names opened on them (written
+    /// when not 0).
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub trees_dropped: u64,
 }
 
 impl Merge for SmbEvidence {
@@ -89,5 +94,6 @@ impl Merge for SmbEvidence {
         self.pipe_bytes += o.pipe_bytes;
         self.malformed += o.malformed;
         self.pending_dropped += o.pending_dropped;
+        self.trees_dropped += o.trees_dropped;
     }
 }

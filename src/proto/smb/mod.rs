@@ -244,6 +244,53 @@ mod tests {
         assert_eq!(smb.malformed, 0);
     }
 
+    /// More trees than a connection remembers: frames 2929/2930 (TREE_CONNECT and its response)
+    /// again and again with new MessageIds and TreeIds; the 257th tree is counted, not kept.
+    /// And a compound chain longer than MAX_COMPOUND: frame 2929's request chained 66 times;
+    /// 64 are read and the rest counts as malformed.
+    #[test]
+    fn trees_and_compound_chains_beyond_their_caps_are_counted() {
+        use crate::proto::testutil::TcpFeeder;
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        let mut f = TcpFeeder::new(445);
+        for i in 0..state::MAX_TREES as u64 + 1 {
+            let mid = (i + 4).to_le_bytes();
+            let (mut req, mut resp) = (hex(TREE_REQ_2929), hex(TREE_RESP_2930));
+            req[4 + 24..4 + 32].copy_from_slice(&mid);
+            resp[4 + 24..4 + 32].copy_from_slice(&mid);
+            resp[4 + 36..4 + 40].copy_from_slice(&(i as u32 + 1).to_le_bytes());
+            f.bytes(&mut a, 2929, Dir::ToServer, &req);
+            f.bytes(&mut a, 2930, Dir::ToClient, &resp);
+        }
+        let ev = f.finish(&mut a);
+        let smb = ev.smb.as_ref().unwrap();
+        assert_eq!(smb.trees_dropped, 1);
+        assert_eq!((smb.malformed, smb.pending_dropped), (0, 0));
+
+        let one = hex(TREE_REQ_2929)[4..].to_vec();
+        let step = one.len().next_multiple_of(8);
+        let n = state::MAX_COMPOUND + 2;
+        let mut chain = Vec::new();
+        for i in 0..n {
+            let mut m = one.clone();
+            m[24..32].copy_from_slice(&(i as u64 + 4).to_le_bytes());
+            if i + 1 < n {
+                m[20..24].copy_from_slice(&(step as u32).to_le_bytes());
+                m.resize(step, 0);
+            }
+            chain.extend_from_slice(&m);
+        }
+        let mut msg = (chain.len() as u32).to_be_bytes().to_vec();
+        msg.extend_from_slice(&chain);
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        let mut f = TcpFeeder::new(445);
+        f.bytes(&mut a, 2929, Dir::ToServer, &msg);
+        let ev = f.finish(&mut a);
+        let smb = ev.smb.as_ref().unwrap();
+        assert_eq!(smb.commands.get("tree_connect"), state::MAX_COMPOUND as u64);
+        assert_eq!(smb.malformed, 1);
+    }
+
     #[test]
     fn svcctl_pipe_bytes_reach_the_pipe_analyzer() {
         // epm_map_netlogon_drsuapi_smb_dns.pcap tcp.stream 4 (62618 -> 445).

@@ -294,6 +294,8 @@ impl SmbAnalyzer {
             }
             off += next;
         }
+        // A chain longer than MAX_COMPOUND: the rest is not read.
+        smb_of(sink).malformed += 1;
     }
 
     /// One SMB2 message (header `h`, whole message `m`; with `cut`, its first bytes: the
@@ -418,13 +420,16 @@ impl SmbAnalyzer {
                     Self::encrypted("share_encrypt_data", ctx, sink);
                 }
                 let by_path = matches!(&pending, Some(Pending::Tree(path)) if is_ipc_path(path));
-                if self.trees.len() < MAX_TREES {
+                let key = (h.session_id, h.tree_id);
+                if self.trees.len() < MAX_TREES || self.trees.contains_key(&key) {
                     self.trees.insert(
-                        (h.session_id, h.tree_id),
+                        key,
                         Tree {
                             pipe: share_type == p::SHARE_TYPE_PIPE || by_path,
                         },
                     );
+                } else {
+                    smb_of(sink).trees_dropped += 1;
                 }
             }
             Command::CREATE if ok => {
