@@ -35,7 +35,9 @@ pub const DISSECTOR: Dissector = Dissector {
 mod tests {
     use super::parse::{chunk_size, head, head_from, HttpError, StartLine};
     use super::*;
-    use crate::proto::testutil::{conn, ctx, finish, hex, packets, run_tcp, tcp_conn, TcpFeeder};
+    use crate::proto::testutil::{
+        conn, ctx, finish, frames, hex, packets, run_parts, run_tcp, tcp_conn, TcpFeeder,
+    };
     use crate::proto::Dir;
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 103 (tcp 50010 -> 80):
@@ -296,12 +298,10 @@ mod tests {
         };
         let mut a = HttpAnalyzer::new();
         let ev = run_tcp(&mut a, &segs, 5985).http.unwrap();
-        let t: Vec<_> = ev
-            .ticket_spns
-            .iter()
-            .map(|f| (f.value.clone(), f.first.frame))
-            .collect();
-        assert_eq!(t, vec![("HTTP/MORDORDC.theshire.local".to_string(), 835)]);
+        assert_eq!(
+            frames(&ev.ticket_spns),
+            vec![("HTTP/MORDORDC.theshire.local".to_string(), 835)]
+        );
     }
 
     #[test]
@@ -344,14 +344,9 @@ mod tests {
         let (h, _) = head(&msg).unwrap().unwrap();
         assert_eq!((h.fields_dropped(), h.host()), (3, None));
         let mut a = HttpAnalyzer::new();
-        let ev = crate::proto::testutil::run_parts(
-            &mut a,
-            Transport::Tcp,
-            80,
-            &[(5, Dir::ToServer, msg)],
-        )
-        .http
-        .unwrap();
+        let ev = run_parts(&mut a, Transport::Tcp, 80, &[(5, Dir::ToServer, msg)])
+            .http
+            .unwrap();
         assert_eq!(ev.headers_dropped, 3);
         assert_eq!(ev.requests.len(), 1);
     }

@@ -44,21 +44,33 @@ pub fn ticket_sname(token: &[u8]) -> Option<String> {
     m.ticket_snames.first().map(|s| capped(s, MAX_SNAME_LEN))
 }
 
-/// The AP-REQ bytes inside `token`: an initial context token (`60`) of SPNEGO or Kerberos; a
-/// SPNEGO NegTokenResp (`a1`, sent without the framing after the first leg, RFC 4178 4.2); or
-/// the AP-REQ itself (`6e`), as DCE/RPC's Kerberos auth type 16 carries it from Windows and
-/// impacket (`captures/lab_smb_rpc_variants.pcapng` frame 215).
+/// The AP-REQ bytes inside `token`: a SPNEGO token (framed, or a NegTokenResp `a1` sent
+/// without the framing after the first leg, RFC 4178 4.2), else a Kerberos one
+/// ([`kerberos`]).
 fn ap_req(token: &[u8]) -> Option<&[u8]> {
-    match token.first() {
-        Some(0xa1) => return spnego(token),
-        Some(0x6e) => return Some(token),
-        _ => {}
+    if token.first() == Some(&0xa1) {
+        return spnego(token);
+    }
+    match framed(token) {
+        Some((oid, inner)) if oid == OID_SPNEGO => spnego(inner),
+        _ => kerberos(token),
+    }
+}
+
+/// The AP-REQ of a Kerberos token: an initial context token (`60`, the Kerberos OID, TOK_ID
+/// `01 00`), or the AP-REQ itself (`6e`), as DCE/RPC's auth type 16 carries it from Windows
+/// and impacket (`captures/lab_smb_rpc_variants.pcapng` frame 215) and as some clients put it
+/// in SPNEGO's mechToken (`kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap` frame 46); tshark
+/// reads both.
+fn kerberos(token: &[u8]) -> Option<&[u8]> {
+    if token.first() == Some(&0x6e) {
+        return Some(token);
     }
     let (oid, inner) = framed(token)?;
-    if oid == OID_SPNEGO {
-        spnego(inner)
+    if oid == OID_KRB5 || oid == OID_MS_KRB5 {
+        inner.strip_prefix(&TOK_ID_AP_REQ)
     } else {
-        krb5(oid, inner)
+        None
     }
 }
 
@@ -73,18 +85,9 @@ fn framed(token: &[u8]) -> Option<(&[u8], &[u8])> {
     (oid.tag == 0x06).then_some((oid_octets, inner))
 }
 
-/// The AP-REQ of the inner token of mechanism `oid`: Kerberos with TOK_ID `01 00`.
-fn krb5<'a>(oid: &[u8], inner: &'a [u8]) -> Option<&'a [u8]> {
-    if oid == OID_KRB5 || oid == OID_MS_KRB5 {
-        inner.strip_prefix(&TOK_ID_AP_REQ)
-    } else {
-        None
-    }
-}
-
 /// The Kerberos AP-REQ of a SPNEGO NegotiationToken (RFC 4178 4.2): `[0]` NegTokenInit's
 /// `mechToken [2]`, or `[1]` NegTokenResp's `responseToken [2]`, each an OCTET STRING holding
-/// a framed initial context token.
+/// a Kerberos token.
 fn spnego(token: &[u8]) -> Option<&[u8]> {
     let (t, choice, _) = ber::split(token).ok()?;
     if t.tag != 0xa0 && t.tag != 0xa1 {
@@ -101,13 +104,7 @@ fn spnego(token: &[u8]) -> Option<&[u8]> {
             if os.tag != 0x04 {
                 return None;
             }
-            // Some clients put the AP-REQ itself there, without the framing (tshark reads it
-            // all the same: `kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap` frame 46).
-            if mech_token.first() == Some(&0x6e) {
-                return Some(mech_token);
-            }
-            let (oid, inner) = framed(mech_token)?;
-            return krb5(oid, inner);
+            return kerberos(mech_token);
         }
         fields = rest;
     }
