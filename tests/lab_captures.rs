@@ -927,6 +927,16 @@ fn smb_files_pipes_and_rpc_over_tcp_from_samba_tools() {
         facts(&tcp["evidence"]["dcerpc"]["ticket_spns"]),
         vec![("host/dc1.certflow.lab".into(), 215)]
     );
+    // The Kerberos messages of those tokens (tshark kerberos.msg_type): the AP-REQ, then the
+    // server's AP-REP in the SESSION_SETUP response (49, again 117) and in the bind_ack (220);
+    // the client's AP-REP in its auth3 (222, the DCE-style third leg) counts too.
+    let krb = &smb["evidence"]["kerberos"];
+    assert_eq!(codes(&krb["msg_types"]), vec![(14, 45), (15, 49)]);
+    assert_eq!(krb["messages"], 4);
+    let krb = &tcp["evidence"]["kerberos"];
+    assert_eq!(codes(&krb["msg_types"]), vec![(14, 215), (15, 220)]);
+    assert_eq!(krb["msg_types"][1]["count"], 2);
+    assert_eq!(krb["errors"], serde_json::json!([]));
     assert_eq!(interface(tcp, "LSARPC")["auth_level"], "privacy");
     assert_eq!(
         facts(&tcp["evidence"]["dcerpc"]["faults"]),
@@ -1651,6 +1661,9 @@ fn dynamic_dns_update_with_gss_tsig() {
         facts(&dns["ticket_spns"]),
         vec![("DNS/dc1.certflow.lab".into(), 83)]
     );
+    // Samba's TKEY answer carries the AP-REP (86): the DNS server accepted the ticket.
+    let tkey = &flow(&v, CLIENT, DC, "tcp", 53)["evidence"]["kerberos"];
+    assert_eq!(codes(&tkey["msg_types"]), vec![(14, 83), (15, 86)]);
     let port = maps(flow(&v, CLIENT, DC, "tcp", 135), "DnsServer");
     assert_eq!(port, vec![(49153, 113)]);
     let rpc = flow(&v, CLIENT, DC, "tcp", 49153);
@@ -1900,6 +1913,11 @@ fn icpr_kerberos_bind_refused_by_the_ca() {
         vec![("authentication_type_not_recognized".into(), 22)]
     );
     assert_eq!(facts(&d["auth_types"]), vec![("negotiate".into(), 19)]);
+    // The AP-REQ and no AP-REP: the CA never accepted the ticket.
+    assert_eq!(
+        codes(&icpr["evidence"]["kerberos"]["msg_types"]),
+        vec![(14, 19)]
+    );
     assert_eq!(interface(icpr, "ICertPassage")["auth_level"], "privacy");
     assert_eq!(
         common::host_names(&v, ca),

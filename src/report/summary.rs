@@ -76,8 +76,12 @@ pub fn evidence(f: &Flow) -> String {
         parts.extend(list("bind_nak", &d.bind_naks, |s| s.clone()));
     }
     if let Some(k) = &e.kerberos {
-        parts.extend(list("krb", &k.msg_types, |c| c.name.clone()));
-        parts.extend(list("spn", &k.spns, |s| s.clone()));
+        // On a flow of another protocol, Kerberos came in its GSS-API tokens: the ticket is
+        // shown with that protocol, and only a KRB-ERROR (the server refused it) here.
+        if matches!(f.proven_service, Some("kerberos") | None) {
+            parts.extend(list("krb", &k.msg_types, |c| c.name.clone()));
+            parts.extend(list("spn", &k.spns, |s| s.clone()));
+        }
         parts.extend(list("error", &k.errors, |c| c.name.clone()));
     }
     if let Some(k) = &e.kpasswd {

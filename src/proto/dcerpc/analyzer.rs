@@ -12,7 +12,7 @@ use super::names;
 use super::pdu::{self, AuthLevel, Body, Error, PType, SyntaxId, Uuid};
 use super::{DcerpcEvidence, EndpointMap};
 use crate::evidence::{Evidence, FrameRef};
-use crate::proto::krb::gss;
+use crate::proto::krb;
 use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir};
 
@@ -449,6 +449,33 @@ impl DcerpcAnalyzer {
         f: &pdu::Fragment<'_>,
         sink: &'e mut Evidence,
     ) -> &'e mut DcerpcEvidence {
+        // The security tokens of the association's handshake (C706 12.6.4): bind,
+        // alter_context and auth3 from the client, bind_ack and alter_context_resp from the
+        // server. The Kerberos they carry (auth types negotiate and kerberos) is recorded, and
+        // the ticket of a client's AP-REQ kept in `ticket_spns`.
+        let handshake = matches!(
+            f.header.ptype,
+            PType::BIND
+                | PType::ALTER_CONTEXT
+                | PType::AUTH3
+                | PType::BIND_ACK
+                | PType::ALTER_CONTEXT_RESP
+        );
+        let from_client = matches!(
+            f.header.ptype,
+            PType::BIND | PType::ALTER_CONTEXT | PType::AUTH3
+        );
+        let ticket = f
+            .auth
+            .filter(|a| {
+                handshake
+                    && matches!(
+                        a.auth_type,
+                        pdu::AuthType::NEGOTIATE | pdu::AuthType::KERBEROS
+                    )
+            })
+            .and_then(|_| krb::record_token(sink, f.auth_value, ctx.frame))
+            .filter(|_| from_client);
         let ev = dcerpc_of(sink);
         self.seen = true;
         let d = ctx.dir.index();
@@ -466,20 +493,8 @@ impl DcerpcAnalyzer {
         if let Some(a) = f.auth {
             ev.auth_types
                 .add_ref(a.auth_type.name().as_ref(), ctx.frame);
-            // The client's security tokens: bind, alter_context, auth3 (C706 12.6.4).
-            let from_client = matches!(
-                f.header.ptype,
-                PType::BIND | PType::ALTER_CONTEXT | PType::AUTH3
-            );
-            if from_client
-                && matches!(
-                    a.auth_type,
-                    pdu::AuthType::NEGOTIATE | pdu::AuthType::KERBEROS
-                )
-            {
-                if let Some(spn) = gss::ticket_sname(f.auth_value) {
-                    ev.ticket_spns.add(spn, ctx.frame);
-                }
+            if let Some(spn) = ticket {
+                ev.ticket_spns.add(spn, ctx.frame);
             }
         }
         ev

@@ -106,6 +106,17 @@ pub(crate) mod tests {
     /// captures/lab_dns_dynamic_update_gss_tsig.pcapng frames 82-83 (tcp 43565 -> 53): nsupdate
     /// -g's TKEY query, as the client's stream carries it (two-byte length, then the message).
     pub(crate) fn tkey_query() -> Vec<u8> {
+        first_message(Dir::ToServer)
+    }
+
+    /// The same connection's frame 86: Samba's TKEY answer, its key data an AP-REP token
+    /// (tshark: kerberos.msg_type 15).
+    pub(crate) fn tkey_response() -> Vec<u8> {
+        first_message(Dir::ToClient)
+    }
+
+    /// The first DNS message that direction `dir` of that connection carries.
+    fn first_message(dir: Dir) -> Vec<u8> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("captures/lab_dns_dynamic_update_gss_tsig.pcapng");
         let stream: Vec<u8> = conn(
@@ -115,7 +126,7 @@ pub(crate) mod tests {
             53,
         )
         .into_iter()
-        .filter(|(d, _)| *d == Dir::ToServer)
+        .filter(|(d, _)| *d == dir)
         .flat_map(|(_, s)| s.payload)
         .collect();
         let len = usize::from(u16::from_be_bytes([stream[0], stream[1]]));

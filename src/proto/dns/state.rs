@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::evidence::Evidence;
-use crate::proto::krb::gss;
+use crate::proto::krb;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
 use super::evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
@@ -70,21 +70,32 @@ impl DnsAnalyzer {
     /// undecodable. A value the flow already holds costs a look-up: nothing is allocated for it
     /// (the message is decoded into the thread's [`Scratch`], whose buffers hold one message at
     /// a time and are reused by every DNS connection).
-    fn message(&mut self, ctx: &Ctx, msg: &[u8], ev: &mut DnsEvidence) {
+    fn message(&mut self, ctx: &Ctx, msg: &[u8], sink: &mut Evidence) {
         SCRATCH.with_borrow_mut(|s| {
             if s.msg.read(msg).is_err() {
-                ev.malformed += 1;
+                dns_of(sink).malformed += 1;
                 return;
             }
             self.proved = true;
-            Self::record(s, msg, ctx, ev);
+            Self::record(s, msg, ctx, sink);
         });
     }
 
     /// Records what the message `msg`, just read into `s`, shows in `ev`.
-    fn record(s: &mut Scratch, msg: &[u8], ctx: &Ctx, ev: &mut DnsEvidence) {
+    fn record(s: &mut Scratch, msg: &[u8], ctx: &Ctx, sink: &mut Evidence) {
         let at = ctx.frame;
         let m = &s.msg;
+        // GSS-TSIG (RFC 3645 3.1.1): a TKEY carries a GSS-API token, the client's (an AP-REQ,
+        // whose ticket is kept here) or the server's (an AP-REP or KRB-ERROR).
+        for r in &m.records {
+            if let RData::Tkey { key_start, key_len } = r.data {
+                let token = msg.get(key_start..key_start + key_len).unwrap_or_default();
+                if let Some(spn) = krb::record_token(sink, token, at) {
+                    dns_of(sink).ticket_spns.add(spn, at);
+                }
+            }
+        }
+        let ev = dns_of(sink);
         let h = m.header;
         ev.messages
             .add_static(message_kind(h.opcode, h.response), 1);
@@ -105,15 +116,6 @@ impl DnsAnalyzer {
                 },
                 at,
             );
-        }
-        // GSS-TSIG (RFC 3645 3.1.1): the client's TKEY carries a GSS-API token.
-        for r in &m.records {
-            if let RData::Tkey { key_start, key_len } = r.data {
-                let token = msg.get(key_start..key_start + key_len).unwrap_or_default();
-                if let Some(spn) = gss::ticket_sname(token) {
-                    ev.ticket_spns.add(spn, at);
-                }
-            }
         }
         // An UPDATE's records (RFC 2136 2.4, 2.5) are what the client asks the zone to hold,
         // echoed in the response whatever its code: they answer nothing and name no host.
@@ -242,7 +244,6 @@ fn push_addr(out: &mut String, a: IpAddr) {
 
 impl Analyzer for DnsAnalyzer {
     fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
-        let ev = dns_of(sink);
         let i = ctx.dir.index();
         let mut pos = 0usize;
         if self.resync[i] {
@@ -266,14 +267,14 @@ impl Analyzer for DnsAnalyzer {
             let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
             if len < HEADER_LEN {
                 // No message is shorter than its header: the stream is out of step.
-                ev.malformed += 1;
+                dns_of(sink).malformed += 1;
                 self.resync[i] = true;
                 return pos + 1;
             }
             let Some(msg) = rest.get(TCP_PREFIX_LEN..TCP_PREFIX_LEN + len) else {
                 return pos;
             };
-            self.message(ctx, msg, ev);
+            self.message(ctx, msg, sink);
             pos += TCP_PREFIX_LEN + len;
         }
     }
@@ -283,7 +284,7 @@ impl Analyzer for DnsAnalyzer {
     }
 
     fn datagram(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) {
-        self.message(ctx, data, dns_of(sink));
+        self.message(ctx, data, sink);
     }
 
     /// A message cut by the snap length: its header, and its questions and records whole before
@@ -297,7 +298,7 @@ impl Analyzer for DnsAnalyzer {
         SCRATCH.with_borrow_mut(|s| {
             if s.msg.read_cut(msg).is_ok() {
                 self.proved = true;
-                Self::record(s, msg, ctx, dns_of(sink));
+                Self::record(s, msg, ctx, sink);
             }
         });
     }

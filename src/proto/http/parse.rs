@@ -90,6 +90,7 @@ pub struct Head<'a> {
     transfer_encoding: Option<Cow<'a, str>>,
     content_type: Option<Cow<'a, str>>,
     authorization: Option<Cow<'a, str>>,
+    www_authenticate: Option<Cow<'a, str>>,
     /// Header fields after the first [`MAX_HEADERS`], not read.
     fields_dropped: u32,
 }
@@ -103,6 +104,7 @@ impl<'a> Head<'a> {
             Field::TransferEncoding => &mut self.transfer_encoding,
             Field::ContentType => &mut self.content_type,
             Field::Authorization => &mut self.authorization,
+            Field::WwwAuthenticate => &mut self.www_authenticate,
         }
     }
 
@@ -111,19 +113,25 @@ impl<'a> Head<'a> {
         self.host.as_deref()
     }
 
-    /// The GSS-API token of an `Authorization: Negotiate` (RFC 4559 4) or `Kerberos` (the
-    /// scheme IIS also accepts) header, base64-decoded; `None` for other schemes, a token that
-    /// is not base64, or one whose first byte starts no token that carries an AP-REQ.
+    /// The GSS-API token of a request's `Authorization: Negotiate` or a response's
+    /// `WWW-Authenticate: Negotiate` (RFC 4559 4, 5; or `Kerberos`, the scheme IIS also
+    /// accepts), base64-decoded; `None` for other schemes, a token that is not base64, or one
+    /// whose first byte starts no token that carries a Kerberos message.
     pub fn negotiate_token(&self) -> Option<Vec<u8>> {
-        let v = self.authorization.as_deref()?;
+        let field = match self.start {
+            StartLine::Request { .. } => &self.authorization,
+            StartLine::Response { .. } => &self.www_authenticate,
+        };
+        let v = field.as_deref()?;
         let (scheme, token) = v.split_once(' ')?;
         let gss =
             scheme.eq_ignore_ascii_case("Negotiate") || scheme.eq_ignore_ascii_case("Kerberos");
         let token = token.trim().as_bytes();
-        // Only a token that can hold an AP-REQ is decoded: its first character encodes the top
-        // six bits of its first byte, 0x60 (a framed token: 'Y'), 0xa1 (a SPNEGO NegTokenResp:
-        // 'o') or 0x6e (a bare AP-REQ: 'b'). Raw NTLMSSP ("TlRM...") is not.
-        if !gss || !matches!(token.first(), Some(b'Y' | b'o' | b'b')) {
+        // Only a token that can hold a Kerberos message is decoded: its first character encodes
+        // the top six bits of its first byte, 0x60 (a framed token: 'Y'), 0xa1 (a SPNEGO
+        // NegTokenResp: 'o'), 0x6e or 0x6f (a bare AP-REQ or AP-REP: 'b') or 0x7e (a bare
+        // KRB-ERROR: 'f'). Raw NTLMSSP ("TlRM...") is not.
+        if !gss || !matches!(token.first(), Some(b'Y' | b'o' | b'b' | b'f')) {
             return None;
         }
         base64(token)
@@ -279,9 +287,10 @@ enum Field {
     TransferEncoding,
     ContentType,
     Authorization,
+    WwwAuthenticate,
 }
 
-/// The kept field named `n` (RFC 9110 7.2, 8.6, 6.1, 8.3, 11.6.2), matched ignoring ASCII case; the
+/// The kept field named `n` (RFC 9110 7.2, 8.6, 6.1, 8.3, 11.6.2, 11.6.1), matched ignoring ASCII case; the
 /// names have different lengths, so one comparison at most.
 fn find_field(n: &[u8]) -> Option<Field> {
     // The usual spelling is compared first (a comparison of known length, done in place).
@@ -290,6 +299,7 @@ fn find_field(n: &[u8]) -> Option<Field> {
         4 => is(b"Host", b"host").then_some(Field::Host),
         12 => is(b"Content-Type", b"content-type").then_some(Field::ContentType),
         13 => is(b"Authorization", b"authorization").then_some(Field::Authorization),
+        16 => is(b"WWW-Authenticate", b"www-authenticate").then_some(Field::WwwAuthenticate),
         14 => is(b"Content-Length", b"content-length").then_some(Field::ContentLength),
         17 => is(b"Transfer-Encoding", b"transfer-encoding").then_some(Field::TransferEncoding),
         _ => None,
@@ -488,6 +498,7 @@ fn read_head(data: &[u8], end_from: usize) -> Result<Option<(Head<'_>, usize)>, 
                     transfer_encoding: None,
                     content_type: None,
                     authorization: None,
+                    www_authenticate: None,
                     fields_dropped: 0,
                 });
             }

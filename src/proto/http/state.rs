@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::evidence::{Evidence, FrameRef};
-use crate::proto::krb::gss;
+use crate::proto::krb;
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{HttpEvidence, PkiAccess, Request};
@@ -107,10 +107,19 @@ impl HttpAnalyzer {
         }
     }
 
-    /// Records a head in `ev` and returns the phase its body puts the direction in.
-    fn on_head(&mut self, ctx: &Ctx, h: &Head, ev: &mut HttpEvidence) -> Phase {
+    /// Records a head in `sink` and returns the phase its body puts the direction in.
+    fn on_head(&mut self, ctx: &Ctx, h: &Head, sink: &mut Evidence) -> Phase {
         self.proved = true;
         let at = ctx.frame;
+        // Kerberos in a Negotiate token: a request's AP-REQ (its ticket is kept here), a
+        // response's AP-REP or KRB-ERROR.
+        let ticket = h
+            .negotiate_token()
+            .and_then(|t| krb::record_token(sink, &t, at));
+        let ev = http_of(sink);
+        if let Some(spn) = ticket {
+            ev.ticket_spns.add(spn, at);
+        }
         ev.headers_dropped += u64::from(h.fields_dropped());
         let media = h.media_type();
         if let Some(m) = &media {
@@ -142,9 +151,6 @@ impl HttpAnalyzer {
                 );
                 if let Some(kind) = pki_kind(path, media.as_deref()) {
                     add_pki(ev, kind, host, path, at);
-                }
-                if let Some(spn) = h.negotiate_token().and_then(|t| gss::ticket_sname(&t)) {
-                    ev.ticket_spns.add(spn, at);
                 }
                 if self.pending.len() >= MAX_PENDING {
                     // Responses to the oldest were lost; keep pairing the newest.
@@ -217,7 +223,6 @@ impl HttpAnalyzer {
 
 impl Analyzer for HttpAnalyzer {
     fn stream(&mut self, ctx: &Ctx, data: &[u8], sink: &mut Evidence) -> usize {
-        let ev = http_of(sink);
         let i = ctx.dir.index();
         let mut pos = 0usize;
         loop {
@@ -241,14 +246,14 @@ impl Analyzer for HttpAnalyzer {
                         Ok(Some((h, len))) => {
                             self.synced[i] = true;
                             pos += len;
-                            self.phase[i] = self.on_head(ctx, &h, ev);
+                            self.phase[i] = self.on_head(ctx, &h, sink);
                         }
-                        Err(_) => pos += self.bad(i, ev),
+                        Err(_) => pos += self.bad(i, http_of(sink)),
                     }
                 }
                 Phase::Body(n) | Phase::ChunkData(n) => {
                     let take = n.min(rest.len() as u64);
-                    ev.body_bytes += take;
+                    http_of(sink).body_bytes += take;
                     pos += take as usize;
                     let left = n - take;
                     self.phase[i] = match (self.phase[i], left) {
@@ -268,7 +273,7 @@ impl Analyzer for HttpAnalyzer {
                         pos += len;
                         self.phase[i] = Phase::ChunkData(n);
                     }
-                    Err(HttpError::BadChunk) | Err(_) => pos += self.bad(i, ev),
+                    Err(HttpError::BadChunk) | Err(_) => pos += self.bad(i, http_of(sink)),
                 },
                 Phase::ChunkEnd => match rest {
                     [b'\r', b'\n', ..] => {
@@ -280,10 +285,12 @@ impl Analyzer for HttpAnalyzer {
                         self.phase[i] = Phase::ChunkSize;
                     }
                     [b'\r'] => return pos,
-                    _ => pos += self.bad(i, ev),
+                    _ => pos += self.bad(i, http_of(sink)),
                 },
                 Phase::Trailer => match chunk_size_line_end(rest) {
-                    None if rest.len() >= super::parse::MAX_HEAD_LEN => pos += self.bad(i, ev),
+                    None if rest.len() >= super::parse::MAX_HEAD_LEN => {
+                        pos += self.bad(i, http_of(sink))
+                    }
                     None => return pos,
                     Some((len, empty)) => {
                         pos += len;
@@ -293,7 +300,7 @@ impl Analyzer for HttpAnalyzer {
                     }
                 },
                 Phase::Rest => {
-                    ev.body_bytes += rest.len() as u64;
+                    http_of(sink).body_bytes += rest.len() as u64;
                     return data.len();
                 }
                 Phase::Resync => {
@@ -339,7 +346,7 @@ impl Analyzer for HttpAnalyzer {
         if let Ok(Some((h, _))) = super::parse::head(&whole) {
             self.synced[i] = true;
             // The phase its body would put the direction in is moot: the hole follows.
-            self.on_head(ctx, &h, http_of(sink));
+            self.on_head(ctx, &h, sink);
         }
     }
 

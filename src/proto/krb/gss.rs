@@ -1,20 +1,24 @@
-//! The Kerberos ticket a client presents to a server inside a GSS-API token: the AP-REQ (RFC
-//! 4120 5.5.1) of the Kerberos mechanism's initial context token (RFC 4121 4.1), bare or inside
-//! SPNEGO (RFC 4178).
+//! The Kerberos messages inside GSS-API tokens: the AP-REQ (RFC 4120 5.5.1) of the Kerberos
+//! mechanism's initial context token (RFC 4121 4.1) with the ticket a client presents, the
+//! server's AP-REP or KRB-ERROR, and the user-to-user mechanism's KRB-TGT-REQ and KRB-TGT-REP
+//! (draft-swift-win2k-krb-user2user 3, MS-KILE 3.1.5.10), bare or inside SPNEGO (RFC 4178).
 //!
-//! Application protocols carry these tokens: LDAP SASL binds (GSSAPI, GSS-SPNEGO; RFC 4752),
-//! SMB2 SESSION_SETUP security buffers (MS-SMB2 2.2.5), DCE/RPC auth verifiers of types 9 and
-//! 16 (MS-RPCE 2.2.1.1.7), HTTP `Authorization: Negotiate` (RFC 4559 4) and DNS TKEY key data
-//! (RFC 3645 3.1.1). The ticket's service principal (`ldap/dc1.example.com`,
-//! `cifs/dc1.example.com`, `HTTP/ces.example.com`, `DNS/dc1.example.com`) names the server the
-//! client meant, even when everything after the handshake is sealed.
+//! Application protocols carry these tokens: LDAP SASL binds and their responses (GSSAPI,
+//! GSS-SPNEGO; RFC 4752), SMB2 SESSION_SETUP security buffers (MS-SMB2 2.2.5, 2.2.6), DCE/RPC
+//! auth verifiers of types 9 and 16 (MS-RPCE 2.2.1.1.7), HTTP `Authorization` and
+//! `WWW-Authenticate: Negotiate` (RFC 4559 4) and DNS TKEY key data (RFC 3645 3.1.1). The
+//! ticket's service principal (`ldap/dc1.example.com`, `cifs/dc1.example.com`,
+//! `HTTP/ces.example.com`, `DNS/dc1.example.com`) names the server the client meant, even when
+//! everything after the handshake is sealed; an AP-REP says the server accepted it, a KRB-ERROR
+//! why it did not.
 //!
 //! The token is walked, not searched: RFC 2743 3.1 framing (`[APPLICATION 0]`, the mechanism
 //! OID, the inner token), SPNEGO's NegTokenInit `mechToken` or NegTokenResp `responseToken`,
-//! the Kerberos TOK_ID `01 00`. Windows and impacket also send the AP-REQ without the framing,
-//! as the whole token or as SPNEGO's mechToken (tshark reads both); that is taken too. Another
-//! mechanism (NTLMSSP), another token (AP-REP, KRB-ERROR) or bytes that do not frame give
-//! `None`.
+//! the TOK_ID (RFC 4121 4.1: `01 00` AP-REQ, `02 00` AP-REP, `03 00` KRB-ERROR; user-to-user
+//! `04 00` KRB-TGT-REQ, `04 01` KRB-TGT-REP). Windows and impacket also send the Kerberos
+//! message without the framing, as the whole token or as SPNEGO's mechToken or responseToken
+//! (tshark reads both); that is taken too. Another mechanism (NTLMSSP), a TOK_ID whose message
+//! does not follow, or bytes that do not frame give `None`.
 
 use crate::evidence::capped;
 use crate::proto::ldap::ber;
@@ -28,26 +32,85 @@ const OID_KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
 /// The Kerberos OID with a wrong length that Windows 2000 sent, 1.2.840.48018.1.2.2, still
 /// offered and accepted by Windows (RFC 4178 fn. 1, MS-SPNG 3.1.5.2).
 const OID_MS_KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02];
+/// Kerberos user-to-user, 1.2.840.113554.1.2.2.3 (draft-swift-win2k-krb-user2user 3;
+/// DCOM's binds from Windows, `dcom_activation_shellwindows_cldap_kerberos_ws5.pcap` 167).
+const OID_KRB5_U2U: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x03];
 /// TOK_ID of an initial context token carrying a KRB_AP_REQ (RFC 4121 4.1).
 const TOK_ID_AP_REQ: [u8; 2] = [0x01, 0x00];
+/// TOK_IDs of the other context tokens: KRB_AP_REP, KRB_ERROR (RFC 4121 4.1), and the
+/// user-to-user KERB-TGT-REQUEST and KERB-TGT-REPLY (draft-swift-win2k-krb-user2user 3).
+const TOK_ID_AP_REP: [u8; 2] = [0x02, 0x00];
+const TOK_ID_ERROR: [u8; 2] = [0x03, 0x00];
+const TOK_ID_TGT_REQ: [u8; 2] = [0x04, 0x00];
+const TOK_ID_TGT_REP: [u8; 2] = [0x04, 0x01];
+/// Message types of the user-to-user messages (tshark's `krb-tgt-req`, `krb-tgt-rep`).
+const TGT_REQ: MsgType = MsgType(16);
+const TGT_REP: MsgType = MsgType(17);
 /// Longest service principal kept; a longer one is cut and marked with "...".
 pub const MAX_SNAME_LEN: usize = 512;
 
-/// The service principal (components joined with "/") of the ticket in the AP-REQ that the
-/// GSS-API token `token` carries; `None` when it carries none.
-pub fn ticket_sname(token: &[u8]) -> Option<String> {
-    let ap_req = ap_req(token)?;
-    let m = parse_message(ap_req).ok()?;
-    if m.msg_type != Some(MsgType::AP_REQ) {
-        return None;
-    }
-    m.ticket_snames.first().map(|s| capped(s, MAX_SNAME_LEN))
+/// What certflow keeps of a Kerberos message a GSS-API token carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carried {
+    /// AP-REQ (14), AP-REP (15), KRB-TGT-REQ (16), KRB-TGT-REP (17) or KRB-ERROR (30).
+    pub msg_type: MsgType,
+    /// A KRB-ERROR's `error-code` (e.g. 37 KRB_AP_ERR_SKEW).
+    pub error: Option<i32>,
+    /// An AP-REQ's ticket service principal, components joined with "/".
+    pub ticket_sname: Option<String>,
 }
 
-/// The AP-REQ bytes inside `token`: a SPNEGO token (framed, or a NegTokenResp `a1` sent
-/// without the framing after the first leg, RFC 4178 4.2), else a Kerberos one
-/// ([`kerberos`]).
-fn ap_req(token: &[u8]) -> Option<&[u8]> {
+/// The Kerberos message that the GSS-API token `token` carries, if it carries one that decodes.
+pub fn read(token: &[u8]) -> Option<Carried> {
+    let (msg, want) = message(token)?;
+    let plain = |t: MsgType| Carried {
+        msg_type: t,
+        error: None,
+        ticket_sname: None,
+    };
+    match want {
+        // These hold nothing certflow keeps beyond their type: their envelope is read, not
+        // the whole message (an AP-REP's enc-part is encrypted anyway).
+        Some(t @ (TGT_REQ | TGT_REP)) => (sequence_type(msg)? == t).then(|| plain(t)),
+        Some(MsgType::AP_REP) | None if msg.first() == Some(&0x6f) => {
+            let (app, seq, _) = ber::split(msg).ok()?;
+            (app.tag == 0x6f && sequence_type(seq)? == MsgType::AP_REP)
+                .then(|| plain(MsgType::AP_REP))
+        }
+        want => {
+            let m = parse_message(msg).ok()?;
+            let t = m.msg_type?;
+            if want.is_some_and(|w| w != t) || !carried_type(t) {
+                return None;
+            }
+            Some(Carried {
+                msg_type: t,
+                error: m.error_code.filter(|_| t == MsgType::ERROR),
+                ticket_sname: m
+                    .ticket_snames
+                    .first()
+                    .filter(|_| t == MsgType::AP_REQ)
+                    .map(|s| capped(s, MAX_SNAME_LEN)),
+            })
+        }
+    }
+}
+
+/// The service principal of the ticket in the AP-REQ that the GSS-API token `token` carries;
+/// `None` when it carries none.
+pub fn ticket_sname(token: &[u8]) -> Option<String> {
+    read(token)?.ticket_sname
+}
+
+/// The message types a context token carries with an APPLICATION tag.
+fn carried_type(t: MsgType) -> bool {
+    matches!(t, MsgType::AP_REQ | MsgType::AP_REP | MsgType::ERROR)
+}
+
+/// The Kerberos message inside `token` with the type its TOK_ID announces (`None`: a bare
+/// message, its own tag says): a SPNEGO token (framed, or a NegTokenResp `a1` sent without the
+/// framing after the first leg, RFC 4178 4.2), else a Kerberos one ([`kerberos`]).
+fn message(token: &[u8]) -> Option<(&[u8], Option<MsgType>)> {
     if token.first() == Some(&0xa1) {
         return spnego(token);
     }
@@ -57,21 +120,49 @@ fn ap_req(token: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// The AP-REQ of a Kerberos token: an initial context token (`60`, the Kerberos OID, TOK_ID
-/// `01 00`), or the AP-REQ itself (`6e`), as DCE/RPC's auth type 16 carries it from Windows
-/// and impacket (`captures/lab_smb_rpc_variants.pcapng` frame 215) and as some clients put it
-/// in SPNEGO's mechToken (`kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap` frame 46); tshark
-/// reads both.
-fn kerberos(token: &[u8]) -> Option<&[u8]> {
-    if token.first() == Some(&0x6e) {
-        return Some(token);
+/// The message of a Kerberos token: an initial context token (`60`, a Kerberos OID, a TOK_ID),
+/// or the message itself (`6e` AP-REQ, `6f` AP-REP, `7e` KRB-ERROR), as DCE/RPC's auth type 16
+/// carries it from Windows and impacket (`captures/lab_smb_rpc_variants.pcapng` frame 215) and
+/// as some clients put it in SPNEGO's mechToken (`kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap`
+/// frame 46); tshark reads both.
+fn kerberos(token: &[u8]) -> Option<(&[u8], Option<MsgType>)> {
+    if matches!(token.first(), Some(0x6e | 0x6f | 0x7e)) {
+        return Some((token, None));
     }
     let (oid, inner) = framed(token)?;
-    if oid == OID_KRB5 || oid == OID_MS_KRB5 {
-        inner.strip_prefix(&TOK_ID_AP_REQ)
-    } else {
-        None
+    if oid != OID_KRB5 && oid != OID_MS_KRB5 && oid != OID_KRB5_U2U {
+        return None;
     }
+    let (tok_id, msg) = inner.split_first_chunk::<2>()?;
+    let t = match *tok_id {
+        TOK_ID_AP_REQ => MsgType::AP_REQ,
+        TOK_ID_AP_REP => MsgType::AP_REP,
+        TOK_ID_ERROR => MsgType::ERROR,
+        TOK_ID_TGT_REQ if oid == OID_KRB5_U2U => TGT_REQ,
+        TOK_ID_TGT_REP if oid == OID_KRB5_U2U => TGT_REP,
+        _ => return None,
+    };
+    Some((msg, Some(t)))
+}
+
+/// The message type of a Kerberos message body that starts `SEQUENCE { pvno [0] INTEGER (5),
+/// msg-type [1] INTEGER`: KRB_AP_REP's (RFC 4120 5.5.2), and the user-to-user KERB-TGT-REQUEST
+/// and KERB-TGT-REPLY (draft-swift-win2k-krb-user2user 3), which have no APPLICATION tag.
+fn sequence_type(msg: &[u8]) -> Option<MsgType> {
+    fn int(tag: u8, fields: &[u8]) -> Option<(u8, &[u8])> {
+        let (t, v, rest) = ber::split(fields).ok()?;
+        match ber::split(v).ok()? {
+            (i, [n], []) if t.tag == tag && i.tag == 0x02 => Some((*n, rest)),
+            _ => None,
+        }
+    }
+    let (seq, fields, _) = ber::split(msg).ok()?;
+    if seq.tag != 0x30 {
+        return None;
+    }
+    let (pvno, rest) = int(0xa0, fields)?;
+    let (mt, _) = int(0xa1, rest)?;
+    (pvno == 5).then_some(MsgType(u32::from(mt)))
 }
 
 /// An initial context token (RFC 2743 3.1: `[APPLICATION 0]` holding the mechanism OID, then
@@ -85,10 +176,10 @@ fn framed(token: &[u8]) -> Option<(&[u8], &[u8])> {
     (oid.tag == 0x06).then_some((oid_octets, inner))
 }
 
-/// The Kerberos AP-REQ of a SPNEGO NegotiationToken (RFC 4178 4.2): `[0]` NegTokenInit's
+/// The Kerberos message of a SPNEGO NegotiationToken (RFC 4178 4.2): `[0]` NegTokenInit's
 /// `mechToken [2]`, or `[1]` NegTokenResp's `responseToken [2]`, each an OCTET STRING holding
 /// a Kerberos token.
-fn spnego(token: &[u8]) -> Option<&[u8]> {
+fn spnego(token: &[u8]) -> Option<(&[u8], Option<MsgType>)> {
     let (t, choice, _) = ber::split(token).ok()?;
     if t.tag != 0xa0 && t.tag != 0xa1 {
         return None;
@@ -121,7 +212,11 @@ mod tests {
 
     /// The TKEY key data (a GSS-API token) of the query.
     fn tkey_token() -> Vec<u8> {
-        let msg = crate::proto::dns::tests::tkey_query();
+        key_data(crate::proto::dns::tests::tkey_query())
+    }
+
+    /// The TKEY key data of the DNS message `msg`.
+    fn key_data(msg: Vec<u8>) -> Vec<u8> {
         let mut m = Message::default();
         m.read(&msg).unwrap();
         let (start, len) = m
@@ -161,7 +256,7 @@ mod tests {
     #[test]
     fn every_carrier_form_of_the_same_ap_req() {
         let t = tkey_token();
-        let ap = ap_req(&t).unwrap().to_vec();
+        let ap = message(&t).unwrap().0.to_vec();
         assert_eq!(ap[0], 0x6e);
         let want = Some("DNS/dc1.certflow.lab".to_string());
         // The bare AP-REQ (DCE/RPC auth type 16).
@@ -200,7 +295,7 @@ mod tests {
         // A bare NTLMSSP token, an unknown mechanism, nothing.
         assert_eq!(ticket_sname(&ntlm), None);
         let t = tkey_token();
-        let ap = ap_req(&t).unwrap().to_vec();
+        let ap = message(&t).unwrap().0.to_vec();
         let other = tlv(
             0x60,
             &[tlv(0x06, &[0x2b, 0x06, 0x01]), TOK_ID_AP_REQ.to_vec(), ap].concat(),
@@ -232,5 +327,77 @@ mod tests {
         let mut b = t.clone();
         b[3] = b[3].wrapping_add(1);
         assert_eq!(ticket_sname(&b), None);
+    }
+
+    /// Samba's answer to the same TKEY (frame 86): SPNEGO NegTokenResp, its responseToken a
+    /// framed Kerberos token with TOK_ID 02 00 and the AP-REP (tshark: kerberos.msg_type 15).
+    #[test]
+    fn a_server_token_carries_an_ap_rep() {
+        let t = key_data(crate::proto::dns::tests::tkey_response());
+        let c = read(&t).expect("an AP-REP");
+        assert_eq!(c.msg_type, MsgType::AP_REP);
+        assert_eq!((c.error, c.ticket_sname.as_deref()), (None, None));
+        // Its AP-REP bare (DCE/RPC auth type 16 from Windows) reads the same.
+        let (rep, want) = message(&t).unwrap();
+        assert_eq!((rep[0], want), (0x6f, Some(MsgType::AP_REP)));
+        assert_eq!(read(rep), Some(c.clone()));
+        // The AP-REP under TOK_ID 01 00 (an AP-REQ's) is refused: the types must agree.
+        let lying = tlv(
+            0x60,
+            &[tlv(0x06, OID_KRB5), TOK_ID_AP_REQ.to_vec(), rep.to_vec()].concat(),
+        );
+        assert_eq!(read(&lying), None);
+        for n in 0..t.len() {
+            assert_eq!(read(&t[..n]), None, "prefix of {n} bytes");
+        }
+    }
+
+    /// A KRB-ERROR as the acceptor sends it (RFC 4121 4.1, TOK_ID 03 00), here the real
+    /// KRB-ERROR 52 of `kerberos_udp_vlan_krb_error.pcap` frame 2 in that framing, bare, and in
+    /// a NegTokenResp: its code is kept.
+    #[test]
+    fn a_krb_error_token_gives_its_code() {
+        let e = crate::proto::testutil::hex(crate::proto::testutil::KRB_UDP_ERROR_52);
+        let framed = tlv(
+            0x60,
+            &[tlv(0x06, OID_KRB5), TOK_ID_ERROR.to_vec(), e.clone()].concat(),
+        );
+        let resp = tlv(0xa1, &tlv(0x30, &tlv(0xa2, &tlv(0x04, &framed))));
+        for t in [&e, &framed, &resp] {
+            let c = read(t).expect("a KRB-ERROR");
+            assert_eq!(
+                (c.msg_type, c.error, c.ticket_sname),
+                (MsgType::ERROR, Some(52), None)
+            );
+        }
+    }
+
+    /// The user-to-user mechanism's KRB-TGT-REQ: the mechToken of the DCOM bind at
+    /// `dcom_activation_oxid_resolver_ctxids_smb_kerberos.pcap` frame 57 (tshark: krb5_tok_id
+    /// 0x0004, msg-type krb-tgt-req (16), server-name Administrator, realm PURP); the same with
+    /// msg-type 17 under TOK_ID 04 01 is a KRB-TGT-REP.
+    #[test]
+    fn user_to_user_tgt_request_and_reply() {
+        let h = "603e060a2a864886f712010202030400302ea003020105a103020110a21a3018a003020180\
+                 a111300f1b0d41646d696e6973747261746f72a3061b0450555250";
+        let req = crate::proto::testutil::hex(&h.replace(' ', ""));
+        let c = read(&req).expect("a KRB-TGT-REQ");
+        assert_eq!((c.msg_type, c.error, c.ticket_sname), (TGT_REQ, None, None));
+        let init = tlv(0xa0, &tlv(0x30, &tlv(0xa2, &tlv(0x04, &req))));
+        let spnego = tlv(0x60, &[tlv(0x06, OID_SPNEGO), init].concat());
+        assert_eq!(read(&spnego).map(|c| c.msg_type), Some(TGT_REQ));
+        let mut rep = req.clone();
+        rep[15] = 0x01; // TOK_ID 04 01
+        rep[27] = 17; // msg-type
+        assert_eq!(read(&rep).map(|c| c.msg_type), Some(TGT_REP));
+        // The type must match the TOK_ID, and only the user-to-user OID has these TOK_IDs.
+        rep[27] = 16;
+        assert_eq!(read(&rep), None);
+        let mut krb5 = req.clone();
+        krb5[3] = 0x09; // OID length 9: 1.2.840.113554.1.2.2, then its last byte read as TOK_ID
+        assert_eq!(read(&krb5), None);
+        for n in 0..req.len() {
+            assert_eq!(read(&req[..n]), None, "prefix of {n} bytes");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use crate::evidence::Evidence;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
-use super::evidence::{KpasswdEvidence, KrbEvidence};
+use super::evidence::{krb_of, KpasswdEvidence};
 use super::parse::{self, Record};
 
 /// Bytes after the record mark needed before its content is checked (the longest prefix
@@ -146,13 +146,6 @@ impl KrbAnalyzer {
     }
 }
 
-/// The Kerberos evidence of `sink`, created empty if it has none yet. Only called to write
-/// something (a message or a malformed count): a connection that showed nothing gives its flow
-/// no Kerberos entry.
-fn krb_of(sink: &mut Evidence) -> &mut KrbEvidence {
-    sink.kerberos.get_or_insert_with(Default::default)
-}
-
 /// The kpasswd evidence of `sink`, created empty if it has none yet (called only to write).
 fn kpasswd_of(sink: &mut Evidence) -> &mut KpasswdEvidence {
     sink.kpasswd.get_or_insert_with(Default::default)
@@ -282,6 +275,7 @@ impl Analyzer for KpasswdAnalyzer {
 mod tests {
     use super::*;
     use crate::evidence::Merge;
+    use crate::proto::krb::KrbEvidence;
     use crate::proto::testutil::{
         frames, hex, run_parts, run_tcp, run_udp, select, tcp_conn, Part, TcpFeeder,
     };
@@ -612,6 +606,7 @@ mod crosscheck {
     //! (first `kerberos.msg_type` of each frame on port 88).
     use super::*;
     use crate::evidence::Merge;
+    use crate::proto::krb::KrbEvidence;
     use crate::proto::testutil::{
         connections, packets, run_tcp, run_udp, tshark_fields, with_dirs,
     };

@@ -121,14 +121,10 @@ impl LdapEvidence {
     pub fn record(&mut self, m: &Message, at: FrameRef) {
         let op = parse::op_name(m.op);
         match &m.detail {
-            Detail::Bind {
-                name,
-                kind,
-                krb_sname,
-            } => {
+            Detail::Bind { name, kind } => {
                 self.binds.add_ref(&*kind.label(), at);
-                if let Some(s) = krb_sname {
-                    self.bind_krb_spns.add_ref(s.as_str(), at);
+                if let Some(s) = m.krb.as_ref().and_then(|k| k.ticket_sname.as_deref()) {
+                    self.bind_krb_spns.add_ref(s, at);
                 }
                 if !name.is_empty() {
                     self.bind_names.add_ref(name.as_str(), at);

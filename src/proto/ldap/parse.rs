@@ -22,6 +22,7 @@ use ldap_parser::FromBer;
 
 use super::ber::{self, BerError};
 use crate::evidence::capped;
+use crate::proto::krb::gss::{self, Carried};
 
 /// Largest LDAP message accepted, in bytes. RFC 4511 sets no limit; Active Directory's
 /// MaxReceiveBuffer defaults to 10 MB for requests, and single search result entries carrying
@@ -375,9 +376,6 @@ pub enum Detail {
         name: String,
         /// How it authenticates.
         kind: BindKind,
-        /// For a SASL bind carrying a Kerberos AP-REQ (GSSAPI, or GSS-SPNEGO with Kerberos):
-        /// the ticket's service principal ("ldap/dc01.example.com").
-        krb_sname: Option<String>,
     },
     /// A response carrying an LDAPResult (bindResponse, searchResDone, modifyResponse, ...).
     Result {
@@ -411,6 +409,10 @@ pub struct Message {
     pub op: u32,
     /// Facts of the operation.
     pub detail: Detail,
+    /// The Kerberos message inside a SASL bind's credentials or a bindResponse's
+    /// `serverSaslCreds` (GSSAPI, or GSS-SPNEGO with Kerberos, RFC 4752): the client's AP-REQ
+    /// with its ticket ("ldap/dc01.example.com"), the server's AP-REP or KRB-ERROR.
+    pub krb: Option<Carried>,
 }
 
 /// Why a message could not be read.
@@ -482,11 +484,16 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
         Ok((t, _, after)) if t.tag == 0xa0 && after.is_empty() => {}
         _ => return None,
     }
+    let mut krb = None;
     let detail = match op_t.tag {
         // unbindRequest [APPLICATION 2] NULL
         0x42 if op.is_empty() => Detail::None,
         // bindRequest [APPLICATION 0]
-        0x60 => fast_bind(op)?,
+        0x60 => {
+            let (d, k) = fast_bind(op)?;
+            krb = k;
+            d
+        }
         // searchRequest [APPLICATION 3]
         0x63 => fast_search(op)?,
         // [APPLICATION 1, 5, 7, 9, 11, 13, 15] LDAPResult
@@ -509,7 +516,9 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
             match ber::split(rest) {
                 _ if rest.is_empty() => {}
                 // bindResponse serverSaslCreds [7] OCTET STRING OPTIONAL
-                Ok((t, _, after)) if op_t.tag == 0x61 && t.tag == 0x87 && after.is_empty() => {}
+                Ok((t, creds, after)) if op_t.tag == 0x61 && t.tag == 0x87 && after.is_empty() => {
+                    krb = gss::read(creds);
+                }
                 _ => return None,
             }
             Detail::Result { code }
@@ -520,6 +529,7 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
         id,
         op: u32::from(op_t.tag & 0x1f),
         detail,
+        krb,
     })
 }
 
@@ -684,7 +694,7 @@ fn fast_search(c: &[u8]) -> Option<Detail> {
 /// One choice is read here beyond ldap-parser, which refuses it: the Sicily steps `[9]`,
 /// `[10]`, `[11]` (primitive `89`, `8a`, `8b`, MS-ADTS 5.1.1.1.3), as certipy's ldap3 sends
 /// them (`captures/lab_ldap_ntlm_binds.pcapng` frame 20: `89 00`, sicilyPackageDiscovery).
-fn fast_bind(c: &[u8]) -> Option<Detail> {
+fn fast_bind(c: &[u8]) -> Option<(Detail, Option<Carried>)> {
     let [0x02, 0x01, version, ref rest @ ..] = *c else {
         return None;
     };
@@ -697,20 +707,20 @@ fn fast_bind(c: &[u8]) -> Option<Detail> {
         return None;
     }
     let (kind, after) = bind_kind(t, auth, name)?;
-    let krb_sname = match kind {
+    let krb = match kind {
         // SaslCredentials: the mechanism, then `credentials OCTET STRING OPTIONAL`.
         BindKind::Sasl(_) => match ber::split(after) {
             _ if after.is_empty() => None,
-            Ok((t, cred, [])) if t.tag == 0x04 => crate::proto::krb::gss::ticket_sname(cred),
+            Ok((t, cred, [])) if t.tag == 0x04 => gss::read(cred),
             _ => return None,
         },
         _ => None,
     };
-    Some(Detail::Bind {
+    let d = Detail::Bind {
         name: capped(name, MAX_STRING_LEN),
         kind,
-        krb_sname,
-    })
+    };
+    Some((d, krb))
 }
 
 /// The message at the start of `data` decoded by ldap-parser: whatever [`parse_simple`] does
@@ -722,13 +732,11 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         Err(_) => return Err(LdapParseError::Malformed),
     };
     let op = m.protocol_op.tag().0;
+    let mut krb = None;
     let detail = match &m.protocol_op {
         ProtocolOp::BindRequest(b) => {
-            let krb_sname = match &b.authentication {
-                AuthenticationChoice::Sasl(s) => s
-                    .credentials
-                    .as_deref()
-                    .and_then(crate::proto::krb::gss::ticket_sname),
+            krb = match &b.authentication {
+                AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(gss::read),
                 AuthenticationChoice::Simple(_) => None,
             };
             let kind = match &b.authentication {
@@ -744,12 +752,14 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
             Detail::Bind {
                 name: capped(&b.name.0, MAX_STRING_LEN),
                 kind,
-                krb_sname,
             }
         }
-        ProtocolOp::BindResponse(r) => Detail::Result {
-            code: r.result.result_code.0,
-        },
+        ProtocolOp::BindResponse(r) => {
+            krb = r.server_sasl_creds.as_deref().and_then(gss::read);
+            Detail::Result {
+                code: r.result.result_code.0,
+            }
+        }
         ProtocolOp::SearchResultDone(r)
         | ProtocolOp::AddResponse(r)
         | ProtocolOp::DelResponse(r)
@@ -782,6 +792,7 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         id: m.message_id.0,
         op,
         detail,
+        krb,
     })
 }
 
@@ -1218,7 +1229,6 @@ mod tests {
             Detail::Bind {
                 name: String::new(),
                 kind: BindKind::Sicily,
-                krb_sname: None
             }
         );
         assert_eq!(BindKind::Sicily.label(), "sicily");
@@ -1255,10 +1265,7 @@ mod tests {
             let Ok(m) = parse_with_library(b) else {
                 continue;
             };
-            let Detail::Bind {
-                kind, krb_sname, ..
-            } = &m.detail
-            else {
+            let Detail::Bind { kind, .. } = &m.detail else {
                 continue;
             };
             binds += 1;
@@ -1267,7 +1274,7 @@ mod tests {
                 BindKind::Sasl(_) => sasl += 1,
                 _ => simple += 1,
             }
-            if krb_sname.is_some() {
+            if m.krb.as_ref().is_some_and(|k| k.ticket_sname.is_some()) {
                 krb += 1;
             }
         }

@@ -4,6 +4,7 @@
 //! after gaps, and CLDAP datagrams.
 
 use crate::evidence::{Evidence, FrameRef};
+use crate::proto::krb;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
 use super::evidence::LdapEvidence;
@@ -304,6 +305,9 @@ impl LdapAnalyzer {
         self.proved = true;
         self.count_op(m.op, ctx.frame);
         self.ev(sink).record(&m, ctx.frame);
+        if let Some(k) = &m.krb {
+            krb::krb_of(sink).record_carried(k, ctx.frame);
+        }
         if wrapped {
             self.count_unwrapped(m.op);
         }
@@ -559,6 +563,7 @@ impl Analyzer for LdapAnalyzer {
                         id: 0,
                         op,
                         detail: Detail::Result { code },
+                        krb: None,
                     },
                     ctx.frame,
                 );

@@ -332,6 +332,14 @@ pub fn session_setup_response(msg: &[u8]) -> Result<u16, SmbError> {
     le16(msg, B + 2)
 }
 
+/// SESSION_SETUP response (2.2.6): the security buffer (a GSS-API token; empty when the
+/// response carries none).
+pub fn session_setup_response_token(msg: &[u8]) -> Result<&[u8], SmbError> {
+    let off = usize::from(le16(msg, B + 4)?);
+    let len = usize::from(le16(msg, B + 6)?);
+    buffer(msg, off, len)
+}
+
 /// TREE_CONNECT request (2.2.9): the share path, e.g. `\\host\IPC$`.
 pub fn tree_connect_request(msg: &[u8]) -> Result<String, SmbError> {
     let off = usize::from(le16(msg, B + 4)?);

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::evidence::Evidence;
-use crate::proto::krb::gss;
+use crate::proto::krb;
 use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
@@ -318,7 +318,8 @@ impl SmbAnalyzer {
                     }
                 }
                 Command::SESSION_SETUP => {
-                    if let Some(spn) = gss::ticket_sname(p::session_setup_request(m)?) {
+                    let token = p::session_setup_request(m)?;
+                    if let Some(spn) = krb::record_token(sink, token, at) {
                         smb_of(sink).ticket_spns.add(spn, at);
                     }
                 }
@@ -403,6 +404,14 @@ impl SmbAnalyzer {
             Vec::new()
         };
         let ok = h.status == p::STATUS_SUCCESS || h.status == p::STATUS_BUFFER_OVERFLOW;
+        if h.command == Command::SESSION_SETUP {
+            // The server's token, whatever the status: an AP-REP with success or
+            // STATUS_MORE_PROCESSING_REQUIRED, a KRB-ERROR with a logon failure.
+            // (An error response, MS-SMB2 2.2.2, has no such buffer: nothing is read there.)
+            if let Ok(token) = p::session_setup_response_token(m) {
+                krb::record_token(sink, token, at);
+            }
+        }
         match h.command {
             Command::NEGOTIATE if ok => {
                 smb_of(sink)
