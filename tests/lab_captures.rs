@@ -1925,6 +1925,53 @@ fn icpr_kerberos_bind_refused_by_the_ca() {
     );
 }
 
+/// captures/lab_kerberos_skew_in_gss_tokens.pcapng (`captures/lab/record.sh krbskew`):
+/// impacket logs on with valid tickets from a clock an hour ahead; Samba refuses each with a
+/// KRB-ERROR 37 inside the protocol's token (tshark kerberos.error_code): the SMB2
+/// SESSION_SETUP response (11), the LDAP bindResponse (17), the DCE/RPC bind_ack (44).
+#[test]
+fn tickets_refused_for_clock_skew_inside_each_protocol() {
+    let v = flows("lab_kerberos_skew_in_gss_tokens.pcapng");
+    let port = maps(flow(&v, CLIENT, DC, "tcp", 135), "LSARPC");
+    assert_eq!(port, vec![(49153, 30)]);
+    for (p, carrier, list, ticket, req, err) in [
+        (445, "smb", "ticket_spns", "cifs/dc1.certflow.lab", 10, 11),
+        (
+            389,
+            "ldap",
+            "bind_krb_spns",
+            "ldap/dc1.certflow.lab",
+            15,
+            17,
+        ),
+        (
+            49153,
+            "dcerpc",
+            "ticket_spns",
+            "host/dc1.certflow.lab",
+            41,
+            44,
+        ),
+    ] {
+        let f = flow(&v, CLIENT, DC, "tcp", p);
+        let krb = &f["evidence"]["kerberos"];
+        assert_eq!(codes(&krb["msg_types"]), vec![(14, req), (30, err)], "{p}");
+        assert_eq!(codes(&krb["errors"]), vec![(37, err)], "{p}");
+        assert_eq!(krb["errors"][0]["value"]["name"], "KRB_AP_ERR_SKEW");
+        assert_eq!(
+            facts(&f["evidence"][carrier][list]),
+            vec![(ticket.into(), req)],
+            "{p}"
+        );
+    }
+    // The carriers' own answers: more processing required, saslBindInProgress, a bind_ack.
+    let smb = &flow(&v, CLIENT, DC, "tcp", 445)["evidence"]["smb"];
+    assert!(smb["statuses"].to_string().contains("0xc0000016"), "{smb}");
+    let ldap = &flow(&v, CLIENT, DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(ldap["results"][0]["value"]["code"], 14);
+    assert_eq!(ldap["results"][0]["frame"], 17);
+}
+
 /// captures/lab_http_negotiate_certsrv.pcapng (`captures/lab/record.sh webnegotiate`): curl
 /// `--negotiate` gets a ticket for HTTP/ces (TGS-REQ 22) and presents it in `Authorization:
 /// Negotiate` with GET /certsrv/ (35) and POST /certsrv/certfnsh.asp (54), as tshark shows

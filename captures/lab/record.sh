@@ -73,6 +73,9 @@
 #                                                            SANs (Certificate over two records)
 #   smbbulk    lab_smb_bulk_transfer.pcapng                 smbclient put and get of a 400 kB file
 #                                                            (SMB 3.1.1, one WRITE, one READ)
+#   krbskew    lab_kerberos_skew_in_gss_tokens.pcapng       impacket's SMB2, LDAP and DCE/RPC
+#                                                            Kerberos logons from a clock an hour
+#                                                            ahead: KRB_AP_ERR_SKEW in each token
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -852,6 +855,76 @@ scn_icprkrb() {
     log "icprkrb: $(cat "$WORK/kvno-ca1.out") $(grep -vE '^Certipy|^$' "$WORK/certipy-k.out" | tr '\n' ' ' | cut -c1-500)"
 }
 
+# A client whose clock is an hour ahead of the DC's presents valid tickets that the servers
+# refuse: impacket's SMB2, LDAP and DCE/RPC clients (their Kerberos authenticators dated one
+# hour late: the script shifts Python's clock, nothing else), with tickets MIT kvno fetched at
+# the right time. Samba's acceptor (Heimdal GSS-API) answers KRB_AP_ERR_SKEW (37) inside the
+# protocol's own token, where a firewall team would otherwise see only a failed logon.
+scn_krbskew() {
+    cli_reset
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    local spn
+    for spn in cifs ldap host; do
+        cli kvno "$spn/dc1.$DOMAIN" >>"$WORK/kvno-skew.out" 2>&1
+    done
+    capture_start "$OUT/lab_kerberos_skew_in_gss_tokens.pcapng"
+    cli env KRB5CCNAME="$WORK/cli/ccache" timeout 60 python3 - "$DC_IP" "$DOMAIN" "$REALM" \
+        "$BASEDN" >"$WORK/krbskew.out" 2>&1 <<'PY'
+import datetime
+import sys
+
+dc_ip, domain, realm, base = sys.argv[1:5]
+
+
+REAL = datetime.datetime
+
+
+class Late(REAL):
+    """Python's clock, one hour ahead (every authenticator impacket writes reads it)."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return REAL.now(tz) + datetime.timedelta(hours=1)
+
+
+datetime.datetime = Late
+
+from impacket.dcerpc.v5 import epm, lsat, transport  # noqa: E402
+from impacket.dcerpc.v5.rpcrt import RPC_C_AUTHN_GSS_NEGOTIATE, RPC_C_AUTHN_LEVEL_PKT_PRIVACY  # noqa: E402
+from impacket.ldap import ldap  # noqa: E402
+from impacket.smbconnection import SMBConnection  # noqa: E402
+
+host = "dc1." + domain
+for name, attempt in [
+    ("smb", lambda: SMBConnection(host, dc_ip).kerberosLogin(
+        "alice", "", realm, useCache=True, kdcHost=dc_ip)),
+    ("ldap", lambda: ldap.LDAPConnection("ldap://" + host, base, dc_ip).kerberosLogin(
+        "alice", "", realm, useCache=True, kdcHost=dc_ip)),
+]:
+    try:
+        attempt()
+        print(name, "accepted")
+    except Exception as e:  # the refusal is what is recorded
+        print(name, "refused:", str(e)[:200])
+try:
+    binding = epm.hept_map(dc_ip, lsat.MSRPC_UUID_LSAT, protocol="ncacn_ip_tcp")
+    t = transport.DCERPCTransportFactory(binding.replace(dc_ip, host))
+    t.setRemoteHost(dc_ip)
+    t.set_credentials("alice", "", realm)
+    t.set_kerberos(True, dc_ip)
+    dce = t.get_dce_rpc()
+    dce.set_auth_type(RPC_C_AUTHN_GSS_NEGOTIATE)
+    dce.set_auth_level(RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
+    dce.connect()
+    dce.bind(lsat.MSRPC_UUID_LSAT)
+    print("dcerpc accepted")
+except Exception as e:
+    print("dcerpc refused:", str(e)[:200])
+PY
+    capture_stop
+    log "krbskew: $(grep -c 'kvno =' "$WORK/kvno-skew.out") service ticket(s); $(tr '\n' ' ' <"$WORK/krbskew.out" | cut -c1-600)"
+}
+
 # LDAP administration from Linux in the variants a firewall rule must know apart: the global
 # catalog over LDAPS (3269) and over StartTLS on 3268, a GSS-SPNEGO bind (sealed after it), a
 # wrong password (invalidCredentials), the Who am I? (RFC 4532) and password modify (RFC 3062)
@@ -1202,7 +1275,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

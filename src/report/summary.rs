@@ -27,8 +27,8 @@ fn list<T: Ord + Clone>(
 }
 
 /// The interfaces of a DCE/RPC flow, with how a learned port was learned, then the other
-/// protocols' key facts (a Kerberos ticket a client presented to the server as "ticket"),
-/// then notes.
+/// protocols' key facts (a Kerberos ticket a client presented to the server as "ticket", and
+/// the server's refusal of it as "krb-error"), then notes.
 pub fn evidence(f: &Flow) -> String {
     let e = &f.evidence;
     let mut parts: Vec<String> = Vec::new();
@@ -75,13 +75,12 @@ pub fn evidence(f: &Flow) -> String {
         parts.extend(list("ticket", &d.ticket_spns, |s| s.clone()));
         parts.extend(list("bind_nak", &d.bind_naks, |s| s.clone()));
     }
-    if let Some(k) = &e.kerberos {
-        // On a flow of another protocol, Kerberos came in its GSS-API tokens: the ticket is
-        // shown with that protocol, and only a KRB-ERROR (the server refused it) here.
-        if matches!(f.proven_service, Some("kerberos") | None) {
-            parts.extend(list("krb", &k.msg_types, |c| c.name.clone()));
-            parts.extend(list("spn", &k.spns, |s| s.clone()));
-        }
+    // On a flow of another protocol, Kerberos came in its GSS-API tokens: the ticket is shown
+    // with that protocol, and only a KRB-ERROR (the server refused it) after it.
+    let carried = !matches!(f.proven_service, Some("kerberos") | None);
+    if let Some(k) = e.kerberos.as_ref().filter(|_| !carried) {
+        parts.extend(list("krb", &k.msg_types, |c| c.name.clone()));
+        parts.extend(list("spn", &k.spns, |s| s.clone()));
         parts.extend(list("error", &k.errors, |c| c.name.clone()));
     }
     if let Some(k) = &e.kpasswd {
@@ -120,6 +119,9 @@ pub fn evidence(f: &Flow) -> String {
             format!("{} {}{}", r.method, r.host, r.path)
         }));
         parts.extend(list("ticket", &h.ticket_spns, |s| s.clone()));
+    }
+    if let Some(k) = e.kerberos.as_ref().filter(|_| carried) {
+        parts.extend(list("krb-error", &k.errors, |c| c.name.clone()));
     }
     for n in f.icmp.values().chain(e.notes.values()) {
         parts.push(n.clone());
