@@ -297,11 +297,22 @@ mod tests {
             return;
         };
         let mut a = HttpAnalyzer::new();
-        let ev = run_tcp(&mut a, &segs, 5985).http.unwrap();
+        let all = run_tcp(&mut a, &segs, 5985);
+        let ev = all.http.unwrap();
         assert_eq!(
             frames(&ev.ticket_spns),
             vec![("HTTP/MORDORDC.theshire.local".to_string(), 835)]
         );
+        // The server's 200 answers with `WWW-Authenticate: Negotiate` and the AP-REP (frame
+        // 842, kerberos.msg_type 15): both messages land in the flow's kerberos entry.
+        let krb = all.kerberos.unwrap();
+        let types: Vec<(i64, u64)> = krb
+            .msg_types
+            .iter()
+            .map(|f| (f.value.code, f.first.frame))
+            .collect();
+        assert_eq!(types, vec![(14, 835), (15, 842)]);
+        assert!(krb.errors.is_empty());
     }
 
     #[test]

@@ -1135,7 +1135,7 @@ mod tests {
             return;
         };
         let simple = |op: u32| matches!(op, 0 | 1 | 2 | 3 | 5 | 7 | 9 | 11 | 13 | 15);
-        let (mut lib, mut fast) = (0, 0);
+        let (mut lib, mut fast, mut ap_reps) = (0, 0, 0);
         for b in &msgs {
             if parse_with_library(b).is_ok_and(|m| simple(m.op)) {
                 lib += 1;
@@ -1143,7 +1143,13 @@ mod tests {
             if agree(b) {
                 fast += 1;
             }
+            // bindResponses whose serverSaslCreds hold the server's AP-REP (RFC 4752 3.1).
+            let rep = |m: Message| m.op == 1 && m.krb.is_some_and(|k| k.msg_type.0 == 15);
+            if parse_simple(b).is_some_and(rep) {
+                ap_reps += 1;
+            }
         }
+        assert!(ap_reps > 0, "no bindResponse with an AP-REP");
         eprintln!(
             "{} messages: {lib} simple ones decoded by ldap-parser, {fast} by the fast path",
             msgs.len()
