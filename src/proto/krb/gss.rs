@@ -96,12 +96,6 @@ pub fn read(token: &[u8]) -> Option<Carried> {
     }
 }
 
-/// The service principal of the ticket in the AP-REQ that the GSS-API token `token` carries;
-/// `None` when it carries none.
-pub fn ticket_sname(token: &[u8]) -> Option<String> {
-    read(token)?.ticket_sname
-}
-
 /// The message types a context token carries with an APPLICATION tag.
 fn carried_type(t: MsgType) -> bool {
     matches!(t, MsgType::AP_REQ | MsgType::AP_REP | MsgType::ERROR)
@@ -209,6 +203,11 @@ mod tests {
     //! NegTokenInit, mechToken a framed Kerberos token, ticket sname `DNS/dc1.certflow.lab`).
     use super::*;
     use crate::proto::dns::parse::{Message, RData};
+
+    /// The service principal of the ticket in the AP-REQ that `token` carries.
+    fn ticket_sname(token: &[u8]) -> Option<String> {
+        read(token)?.ticket_sname
+    }
 
     /// The TKEY key data (a GSS-API token) of the query.
     fn tkey_token() -> Vec<u8> {

@@ -54,6 +54,9 @@ pub const STATUS_SUCCESS: u32 = 0;
 pub const STATUS_PENDING: u32 = 0x0000_0103;
 /// STATUS_BUFFER_OVERFLOW: a pipe read that returned part of a message; the data is valid.
 pub const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
+/// STATUS_MORE_PROCESSING_REQUIRED (MS-ERREF 2.3.1): a SESSION_SETUP response whose token asks
+/// the client for another leg (MS-SMB2 3.3.5.5.3).
+pub const STATUS_MORE_PROCESSING_REQUIRED: u32 = 0xC000_0016;
 
 /// SMB2_SESSION_FLAG_ENCRYPT_DATA (MS-SMB2 2.2.6).
 pub const SESSION_FLAG_ENCRYPT_DATA: u16 = 0x0004;

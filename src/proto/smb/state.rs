@@ -125,13 +125,13 @@ fn command_name(code: u32) -> Cow<'static, str> {
 /// every connection answers (MS-ERREF 2.3.1) are borrowed, not built.
 fn status_name(code: u32) -> Cow<'static, str> {
     match code {
-        0xc000_0016 => return Cow::Borrowed("0xc0000016"), // MORE_PROCESSING_REQUIRED
+        p::STATUS_MORE_PROCESSING_REQUIRED => return Cow::Borrowed("0xc0000016"),
         0xc000_0022 => return Cow::Borrowed("0xc0000022"), // ACCESS_DENIED
         0xc000_0034 => return Cow::Borrowed("0xc0000034"), // OBJECT_NAME_NOT_FOUND
         0xc000_006d => return Cow::Borrowed("0xc000006d"), // LOGON_FAILURE
         0xc000_0128 => return Cow::Borrowed("0xc0000128"), // FILE_CLOSED
         0xc000_0203 => return Cow::Borrowed("0xc0000203"), // USER_SESSION_DELETED
-        0x8000_0005 => return Cow::Borrowed("0x80000005"), // BUFFER_OVERFLOW
+        p::STATUS_BUFFER_OVERFLOW => return Cow::Borrowed("0x80000005"),
         _ => {}
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -404,10 +404,12 @@ impl SmbAnalyzer {
             Vec::new()
         };
         let ok = h.status == p::STATUS_SUCCESS || h.status == p::STATUS_BUFFER_OVERFLOW;
-        if h.command == Command::SESSION_SETUP {
-            // The server's token, whatever the status: an AP-REP with success or
-            // STATUS_MORE_PROCESSING_REQUIRED, a KRB-ERROR with a logon failure.
-            // (An error response, MS-SMB2 2.2.2, has no such buffer: nothing is read there.)
+        // The server's token: an AP-REP (success), or another leg's token with
+        // STATUS_MORE_PROCESSING_REQUIRED, where Samba and Windows also send a KRB-ERROR such as
+        // KRB_AP_ERR_SKEW. Any other status comes in an ERROR response (MS-SMB2 2.2.2), which
+        // has no security buffer.
+        let leg = ok || h.status == p::STATUS_MORE_PROCESSING_REQUIRED;
+        if h.command == Command::SESSION_SETUP && leg {
             if let Ok(token) = p::session_setup_response_token(m) {
                 krb::record_token(sink, token, at);
             }
