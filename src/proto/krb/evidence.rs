@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::evidence::{Evidence, Facts, FrameRef, Merge};
 
-use super::gss::{self, Carried};
+use super::gss;
 use super::parse::{self, KrbMessage, MsgType};
 
 /// A protocol number with its name ("unknown" when certflow has no name for it): message types,
@@ -35,7 +35,7 @@ impl Code {
 pub struct KrbEvidence {
     /// Messages read (top level: one per UDP datagram or TCP record): whole, or in part when the
     /// capture cut them short. On a flow of another protocol: the messages its GSS-API tokens
-    /// carried ([`KrbEvidence::record_carried`]).
+    /// carried ([`record_token`]).
     pub messages: u64,
     /// Messages that did not parse (counted, skipped).
     pub malformed: u64,
@@ -154,12 +154,21 @@ pub fn padata_code(p: i32) -> Cow<'static, Code> {
 }
 
 /// Records in `ev` the Kerberos message that the GSS-API token `token` of another protocol
-/// carried at `at` ([`KrbEvidence::record_carried`]); returns the ticket service principal of
-/// an AP-REQ, which the carrier keeps in its own list (`ticket_spns`, LDAP's `bind_krb_spns`).
+/// carried at `at`, as a KDC's messages are recorded ([`KrbEvidence::record`]: its type, a
+/// KRB-ERROR's code and names, the ticket's service principal, realm and etype ...); returns
+/// the ticket service principal of an AP-REQ, which the carrier also keeps in its own list
+/// (`ticket_spns`, LDAP's `bind_krb_spns`).
 pub fn record_token(ev: &mut Evidence, token: &[u8], at: FrameRef) -> Option<String> {
     let c = gss::read(token)?;
-    krb_of(ev).record_carried(&c, at);
-    c.ticket_sname
+    let k = krb_of(ev);
+    match &c.message {
+        Some(m) => k.record(m, at),
+        None => {
+            k.messages += 1;
+            k.record_type_only(c.msg_type, at);
+        }
+    }
+    c.ticket_sname()
 }
 
 /// The Kerberos entry of `ev`, created empty when missing. Only called to write something (a
@@ -171,18 +180,6 @@ pub fn krb_of(ev: &mut Evidence) -> &mut KrbEvidence {
 
 impl KrbEvidence {
     /// Records one parsed message seen at `at`.
-    /// Records a Kerberos message that another protocol carried in a GSS-API token at `at`:
-    /// its type (AP-REQ, AP-REP, KRB-ERROR, KRB-TGT-REQ/REP) and a KRB-ERROR's code, as tshark
-    /// shows them in that protocol's frame. The ticket an AP-REQ presents is kept by the
-    /// carrier, not here.
-    pub fn record_carried(&mut self, c: &Carried, at: FrameRef) {
-        self.messages += 1;
-        self.msg_types.add_ref(&*msg_type_code(c.msg_type), at);
-        if let Some(e) = c.error {
-            self.errors.add_ref(&*error_code(e), at);
-        }
-    }
-
     pub fn record(&mut self, m: &KrbMessage<'_>, at: FrameRef) {
         self.messages += 1;
         if let Some(t) = m.msg_type {

@@ -23,7 +23,7 @@
 use crate::evidence::capped;
 use crate::proto::ldap::ber;
 
-use super::parse::{parse_message, MsgType};
+use super::parse::{parse_message, KrbMessage, MsgType};
 
 /// OID content octets (X.690 8.19) of SPNEGO, 1.3.6.1.5.5.2 (RFC 4178 3).
 const OID_SPNEGO: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
@@ -49,51 +49,43 @@ const TGT_REP: MsgType = MsgType(17);
 /// Longest service principal kept; a longer one is cut and marked with "...".
 pub const MAX_SNAME_LEN: usize = 512;
 
-/// What certflow keeps of a Kerberos message a GSS-API token carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Carried {
+/// A Kerberos message a GSS-API token carries.
+#[derive(Debug)]
+pub struct Carried<'a> {
     /// AP-REQ (14), AP-REP (15), KRB-TGT-REQ (16), KRB-TGT-REP (17) or KRB-ERROR (30).
     pub msg_type: MsgType,
-    /// A KRB-ERROR's `error-code` (e.g. 37 KRB_AP_ERR_SKEW).
-    pub error: Option<i32>,
-    /// An AP-REQ's ticket service principal, components joined with "/".
-    pub ticket_sname: Option<String>,
+    /// The AP-REQ, AP-REP or KRB-ERROR decoded as a KDC's messages are ([`parse_message`]);
+    /// `None` for the user-to-user messages, whose type is read from their envelope.
+    pub message: Option<KrbMessage<'a>>,
+}
+
+impl Carried<'_> {
+    /// An AP-REQ's ticket service principal, components joined with "/" (at most
+    /// [`MAX_SNAME_LEN`] bytes): the name the client used for the server.
+    pub fn ticket_sname(&self) -> Option<String> {
+        let m = self.message.as_ref()?;
+        if self.msg_type != MsgType::AP_REQ {
+            return None;
+        }
+        m.ticket_snames.first().map(|s| capped(s, MAX_SNAME_LEN))
+    }
 }
 
 /// The Kerberos message that the GSS-API token `token` carries, if it carries one that decodes.
-pub fn read(token: &[u8]) -> Option<Carried> {
+pub fn read(token: &[u8]) -> Option<Carried<'_>> {
     let (msg, want) = message(token)?;
-    let plain = |t: MsgType| Carried {
-        msg_type: t,
-        error: None,
-        ticket_sname: None,
-    };
-    match want {
-        // These hold nothing certflow keeps beyond their type: their envelope is read, not
-        // the whole message (an AP-REP's enc-part is encrypted anyway).
-        Some(t @ (TGT_REQ | TGT_REP)) => (sequence_type(msg)? == t).then(|| plain(t)),
-        Some(MsgType::AP_REP) | None if msg.first() == Some(&0x6f) => {
-            let (app, seq, _) = ber::split(msg).ok()?;
-            (app.tag == 0x6f && sequence_type(seq)? == MsgType::AP_REP)
-                .then(|| plain(MsgType::AP_REP))
-        }
-        want => {
-            let m = parse_message(msg).ok()?;
-            let t = m.msg_type?;
-            if want.is_some_and(|w| w != t) || !carried_type(t) {
-                return None;
-            }
-            Some(Carried {
-                msg_type: t,
-                error: m.error_code.filter(|_| t == MsgType::ERROR),
-                ticket_sname: m
-                    .ticket_snames
-                    .first()
-                    .filter(|_| t == MsgType::AP_REQ)
-                    .map(|s| capped(s, MAX_SNAME_LEN)),
-            })
-        }
+    if let Some(t @ (TGT_REQ | TGT_REP)) = want {
+        return (sequence_type(msg)? == t).then_some(Carried {
+            msg_type: t,
+            message: None,
+        });
     }
+    let m = parse_message(msg).ok()?;
+    let t = m.msg_type?;
+    (want.is_none_or(|w| w == t) && carried_type(t)).then_some(Carried {
+        msg_type: t,
+        message: Some(m),
+    })
 }
 
 /// The message types a context token carries with an APPLICATION tag.
@@ -139,9 +131,9 @@ fn kerberos(token: &[u8]) -> Option<(&[u8], Option<MsgType>)> {
     Some((msg, Some(t)))
 }
 
-/// The message type of a Kerberos message body that starts `SEQUENCE { pvno [0] INTEGER (5),
-/// msg-type [1] INTEGER`: KRB_AP_REP's (RFC 4120 5.5.2), and the user-to-user KERB-TGT-REQUEST
-/// and KERB-TGT-REPLY (draft-swift-win2k-krb-user2user 3), which have no APPLICATION tag.
+/// The message type of the user-to-user KERB-TGT-REQUEST and KERB-TGT-REPLY
+/// (draft-swift-win2k-krb-user2user 3), which have no APPLICATION tag: a SEQUENCE that starts
+/// `pvno [0] INTEGER (5), msg-type [1] INTEGER`.
 fn sequence_type(msg: &[u8]) -> Option<MsgType> {
     fn int(tag: u8, fields: &[u8]) -> Option<(u8, &[u8])> {
         let (t, v, rest) = ber::split(fields).ok()?;
@@ -206,7 +198,14 @@ mod tests {
 
     /// The service principal of the ticket in the AP-REQ that `token` carries.
     fn ticket_sname(token: &[u8]) -> Option<String> {
-        read(token)?.ticket_sname
+        read(token)?.ticket_sname()
+    }
+
+    /// (type, a KRB-ERROR's code, an AP-REQ's ticket) of the message `token` carries.
+    fn seen(token: &[u8]) -> Option<(MsgType, Option<i32>, Option<String>)> {
+        let c = read(token)?;
+        let error = c.message.as_ref().and_then(|m| m.error_code);
+        Some((c.msg_type, error, c.ticket_sname()))
     }
 
     /// The TKEY key data (a GSS-API token) of the query.
@@ -333,21 +332,20 @@ mod tests {
     #[test]
     fn a_server_token_carries_an_ap_rep() {
         let t = key_data(crate::proto::dns::tests::tkey_response());
-        let c = read(&t).expect("an AP-REP");
-        assert_eq!(c.msg_type, MsgType::AP_REP);
-        assert_eq!((c.error, c.ticket_sname.as_deref()), (None, None));
+        let c = seen(&t).expect("an AP-REP");
+        assert_eq!(c, (MsgType::AP_REP, None, None));
         // Its AP-REP bare (DCE/RPC auth type 16 from Windows) reads the same.
         let (rep, want) = message(&t).unwrap();
         assert_eq!((rep[0], want), (0x6f, Some(MsgType::AP_REP)));
-        assert_eq!(read(rep), Some(c.clone()));
+        assert_eq!(seen(rep), Some(c));
         // The AP-REP under TOK_ID 01 00 (an AP-REQ's) is refused: the types must agree.
         let lying = tlv(
             0x60,
             &[tlv(0x06, OID_KRB5), TOK_ID_AP_REQ.to_vec(), rep.to_vec()].concat(),
         );
-        assert_eq!(read(&lying), None);
+        assert!(read(&lying).is_none());
         for n in 0..t.len() {
-            assert_eq!(read(&t[..n]), None, "prefix of {n} bytes");
+            assert!(read(&t[..n]).is_none(), "prefix of {n} bytes");
         }
     }
 
@@ -363,11 +361,7 @@ mod tests {
         );
         let resp = tlv(0xa1, &tlv(0x30, &tlv(0xa2, &tlv(0x04, &framed))));
         for t in [&e, &framed, &resp] {
-            let c = read(t).expect("a KRB-ERROR");
-            assert_eq!(
-                (c.msg_type, c.error, c.ticket_sname),
-                (MsgType::ERROR, Some(52), None)
-            );
+            assert_eq!(seen(t), Some((MsgType::ERROR, Some(52), None)));
         }
     }
 
@@ -380,8 +374,7 @@ mod tests {
         let h = "603e060a2a864886f712010202030400302ea003020105a103020110a21a3018a003020180\
                  a111300f1b0d41646d696e6973747261746f72a3061b0450555250";
         let req = crate::proto::testutil::hex(&h.replace(' ', ""));
-        let c = read(&req).expect("a KRB-TGT-REQ");
-        assert_eq!((c.msg_type, c.error, c.ticket_sname), (TGT_REQ, None, None));
+        assert_eq!(seen(&req), Some((TGT_REQ, None, None)));
         let init = tlv(0xa0, &tlv(0x30, &tlv(0xa2, &tlv(0x04, &req))));
         let spnego = tlv(0x60, &[tlv(0x06, OID_SPNEGO), init].concat());
         assert_eq!(read(&spnego).map(|c| c.msg_type), Some(TGT_REQ));
@@ -391,12 +384,12 @@ mod tests {
         assert_eq!(read(&rep).map(|c| c.msg_type), Some(TGT_REP));
         // The type must match the TOK_ID, and only the user-to-user OID has these TOK_IDs.
         rep[27] = 16;
-        assert_eq!(read(&rep), None);
+        assert!(read(&rep).is_none());
         let mut krb5 = req.clone();
         krb5[3] = 0x09; // OID length 9: 1.2.840.113554.1.2.2, then its last byte read as TOK_ID
-        assert_eq!(read(&krb5), None);
+        assert!(read(&krb5).is_none());
         for n in 0..req.len() {
-            assert_eq!(read(&req[..n]), None, "prefix of {n} bytes");
+            assert!(read(&req[..n]).is_none(), "prefix of {n} bytes");
         }
     }
 }

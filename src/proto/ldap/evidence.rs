@@ -123,9 +123,6 @@ impl LdapEvidence {
         match &m.detail {
             Detail::Bind { name, kind } => {
                 self.binds.add_ref(&*kind.label(), at);
-                if let Some(s) = m.krb.as_ref().and_then(|k| k.ticket_sname.as_deref()) {
-                    self.bind_krb_spns.add_ref(s, at);
-                }
                 if !name.is_empty() {
                     self.bind_names.add_ref(name.as_str(), at);
                 }

@@ -22,7 +22,6 @@ use ldap_parser::FromBer;
 
 use super::ber::{self, BerError};
 use crate::evidence::capped;
-use crate::proto::krb::gss::{self, Carried};
 
 /// Largest LDAP message accepted, in bytes. RFC 4511 sets no limit; Active Directory's
 /// MaxReceiveBuffer defaults to 10 MB for requests, and single search result entries carrying
@@ -409,10 +408,11 @@ pub struct Message {
     pub op: u32,
     /// Facts of the operation.
     pub detail: Detail,
-    /// The Kerberos message inside a SASL bind's credentials or a bindResponse's
-    /// `serverSaslCreds` (GSSAPI, or GSS-SPNEGO with Kerberos, RFC 4752): the client's AP-REQ
-    /// with its ticket ("ldap/dc01.example.com"), the server's AP-REP or KRB-ERROR.
-    pub krb: Option<Carried>,
+    /// The GSS-API token of a SASL bind's credentials or a bindResponse's `serverSaslCreds`
+    /// (GSSAPI, GSS-SPNEGO; RFC 4752), copied when it may carry Kerberos ([`gss_token`]): the
+    /// client's AP-REQ with its ticket ("ldap/dc01.example.com"), the server's AP-REP or
+    /// KRB-ERROR, read by [`crate::proto::krb::record_token`].
+    pub gss_token: Option<Vec<u8>>,
 }
 
 /// Why a message could not be read.
@@ -452,6 +452,13 @@ fn minimal_u32(c: &[u8]) -> Option<u32> {
     )
 }
 
+/// A copy of SASL credentials that may be a Kerberos GSS-API token (their first byte starts
+/// a framed token `60`, a SPNEGO NegTokenResp `a1`, or a bare AP-REQ, AP-REP or KRB-ERROR);
+/// NTLMSSP and other mechanisms' bytes are not kept.
+fn gss_token(creds: &[u8]) -> Option<Vec<u8>> {
+    matches!(creds.first(), Some(0x60 | 0xa1 | 0x6e | 0x6f | 0x7e)).then(|| creds.to_vec())
+}
+
 /// Fast path of [`parse_message`] for the frequent messages: bindRequest (RFC 4511 4.2, see
 /// [`fast_bind`]), searchRequest (4.5.1, see [`fast_search`]), the responses made of an LDAPResult alone (4.1.9: bindResponse,
 /// searchResDone, modifyResponse, addResponse, delResponse, modDNResponse, compareResponse) and
@@ -484,14 +491,14 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
         Ok((t, _, after)) if t.tag == 0xa0 && after.is_empty() => {}
         _ => return None,
     }
-    let mut krb = None;
+    let mut gss = None;
     let detail = match op_t.tag {
         // unbindRequest [APPLICATION 2] NULL
         0x42 if op.is_empty() => Detail::None,
         // bindRequest [APPLICATION 0]
         0x60 => {
-            let (d, k) = fast_bind(op)?;
-            krb = k;
+            let (d, t) = fast_bind(op)?;
+            gss = t;
             d
         }
         // searchRequest [APPLICATION 3]
@@ -517,7 +524,7 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
                 _ if rest.is_empty() => {}
                 // bindResponse serverSaslCreds [7] OCTET STRING OPTIONAL
                 Ok((t, creds, after)) if op_t.tag == 0x61 && t.tag == 0x87 && after.is_empty() => {
-                    krb = gss::read(creds);
+                    gss = gss_token(creds);
                 }
                 _ => return None,
             }
@@ -529,7 +536,7 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
         id,
         op: u32::from(op_t.tag & 0x1f),
         detail,
-        krb,
+        gss_token: gss,
     })
 }
 
@@ -694,7 +701,7 @@ fn fast_search(c: &[u8]) -> Option<Detail> {
 /// One choice is read here beyond ldap-parser, which refuses it: the Sicily steps `[9]`,
 /// `[10]`, `[11]` (primitive `89`, `8a`, `8b`, MS-ADTS 5.1.1.1.3), as certipy's ldap3 sends
 /// them (`captures/lab_ldap_ntlm_binds.pcapng` frame 20: `89 00`, sicilyPackageDiscovery).
-fn fast_bind(c: &[u8]) -> Option<(Detail, Option<Carried>)> {
+fn fast_bind(c: &[u8]) -> Option<(Detail, Option<Vec<u8>>)> {
     let [0x02, 0x01, version, ref rest @ ..] = *c else {
         return None;
     };
@@ -707,11 +714,11 @@ fn fast_bind(c: &[u8]) -> Option<(Detail, Option<Carried>)> {
         return None;
     }
     let (kind, after) = bind_kind(t, auth, name)?;
-    let krb = match kind {
+    let token = match kind {
         // SaslCredentials: the mechanism, then `credentials OCTET STRING OPTIONAL`.
         BindKind::Sasl(_) => match ber::split(after) {
             _ if after.is_empty() => None,
-            Ok((t, cred, [])) if t.tag == 0x04 => gss::read(cred),
+            Ok((t, cred, [])) if t.tag == 0x04 => gss_token(cred),
             _ => return None,
         },
         _ => None,
@@ -720,7 +727,7 @@ fn fast_bind(c: &[u8]) -> Option<(Detail, Option<Carried>)> {
         name: capped(name, MAX_STRING_LEN),
         kind,
     };
-    Some((d, krb))
+    Some((d, token))
 }
 
 /// The message at the start of `data` decoded by ldap-parser: whatever [`parse_simple`] does
@@ -732,11 +739,11 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         Err(_) => return Err(LdapParseError::Malformed),
     };
     let op = m.protocol_op.tag().0;
-    let mut krb = None;
+    let mut gss = None;
     let detail = match &m.protocol_op {
         ProtocolOp::BindRequest(b) => {
-            krb = match &b.authentication {
-                AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(gss::read),
+            gss = match &b.authentication {
+                AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(gss_token),
                 AuthenticationChoice::Simple(_) => None,
             };
             let kind = match &b.authentication {
@@ -755,7 +762,7 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
             }
         }
         ProtocolOp::BindResponse(r) => {
-            krb = r.server_sasl_creds.as_deref().and_then(gss::read);
+            gss = r.server_sasl_creds.as_deref().and_then(gss_token);
             Detail::Result {
                 code: r.result.result_code.0,
             }
@@ -792,7 +799,7 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         id: m.message_id.0,
         op,
         detail,
-        krb,
+        gss_token: gss,
     })
 }
 
@@ -1144,7 +1151,10 @@ mod tests {
                 fast += 1;
             }
             // bindResponses whose serverSaslCreds hold the server's AP-REP (RFC 4752 3.1).
-            let rep = |m: Message| m.op == 1 && m.krb.is_some_and(|k| k.msg_type.0 == 15);
+            let rep = |m: Message| {
+                let t = m.gss_token.unwrap_or_default();
+                m.op == 1 && crate::proto::krb::gss::read(&t).is_some_and(|c| c.msg_type.0 == 15)
+            };
             if parse_simple(b).is_some_and(rep) {
                 ap_reps += 1;
             }
@@ -1280,7 +1290,8 @@ mod tests {
                 BindKind::Sasl(_) => sasl += 1,
                 _ => simple += 1,
             }
-            if m.krb.as_ref().is_some_and(|k| k.ticket_sname.is_some()) {
+            let t = m.gss_token.as_deref().unwrap_or_default();
+            if crate::proto::krb::gss::read(t).is_some_and(|c| c.ticket_sname().is_some()) {
                 krb += 1;
             }
         }

@@ -305,8 +305,12 @@ impl LdapAnalyzer {
         self.proved = true;
         self.count_op(m.op, ctx.frame);
         self.ev(sink).record(&m, ctx.frame);
-        if let Some(k) = &m.krb {
-            krb::krb_of(sink).record_carried(k, ctx.frame);
+        // The Kerberos in a SASL bind's token: the ticket of the client's AP-REQ is kept as
+        // `bind_krb_spns`.
+        if let Some(t) = &m.gss_token {
+            if let Some(spn) = krb::record_token(sink, t, ctx.frame) {
+                self.ev(sink).bind_krb_spns.add(spn, ctx.frame);
+            }
         }
         if wrapped {
             self.count_unwrapped(m.op);
@@ -563,7 +567,7 @@ impl Analyzer for LdapAnalyzer {
                         id: 0,
                         op,
                         detail: Detail::Result { code },
-                        krb: None,
+                        gss_token: None,
                     },
                     ctx.frame,
                 );
