@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::proto::krb;
+
 /// Most bytes of a start line plus header fields read before giving up on a message head. Real
 /// heads are a few hundred bytes; servers commonly refuse more than 8-16 KiB.
 pub const MAX_HEAD_LEN: usize = 16 * 1024;
@@ -128,10 +130,11 @@ impl<'a> Head<'a> {
             scheme.eq_ignore_ascii_case("Negotiate") || scheme.eq_ignore_ascii_case("Kerberos");
         let token = token.trim().as_bytes();
         // Only a token that can hold a Kerberos message is decoded: its first character encodes
-        // the top six bits of its first byte, 0x60 (a framed token: 'Y'), 0xa1 (a SPNEGO
-        // NegTokenResp: 'o'), 0x6e or 0x6f (a bare AP-REQ or AP-REP: 'b') or 0x7e (a bare
-        // KRB-ERROR: 'f'). Raw NTLMSSP ("TlRM...") is not.
-        if !gss || !matches!(token.first(), Some(b'Y' | b'o' | b'b' | b'f')) {
+        // the top six bits of its first byte, which must be one of `gss::FIRST_BYTES` ('Y' for
+        // 0x60, 'o' for 0xa1, 'b' for 0x6e/0x6f, 'f' for 0x7e). Raw NTLMSSP ("TlRM...") is not.
+        let top6 = token.first().map(|&c| BASE64[usize::from(c)]);
+        let kerberos = top6.is_some_and(|v| krb::gss::FIRST_BYTES.iter().any(|b| b >> 2 == v));
+        if !gss || !kerberos {
             return None;
         }
         base64(token)

@@ -46,6 +46,10 @@ const TOK_ID_TGT_REP: [u8; 2] = [0x04, 0x01];
 /// Message types of the user-to-user messages (tshark's `krb-tgt-req`, `krb-tgt-rep`).
 const TGT_REQ: MsgType = MsgType(16);
 const TGT_REP: MsgType = MsgType(17);
+/// First bytes of the tokens [`read`] can find Kerberos in: a framed token `60`, a SPNEGO
+/// NegTokenResp sent without the framing `a1`, a bare AP-REQ `6e`, AP-REP `6f` or KRB-ERROR
+/// `7e`. Carriers that copy or decode a token first (LDAP, HTTP) skip any other.
+pub const FIRST_BYTES: [u8; 5] = [0x60, 0xa1, 0x6e, 0x6f, 0x7e];
 /// Longest service principal kept; a longer one is cut and marked with "...".
 pub const MAX_SNAME_LEN: usize = 512;
 

@@ -22,6 +22,7 @@ use ldap_parser::FromBer;
 
 use super::ber::{self, BerError};
 use crate::evidence::capped;
+use crate::proto::krb::gss;
 
 /// Largest LDAP message accepted, in bytes. RFC 4511 sets no limit; Active Directory's
 /// MaxReceiveBuffer defaults to 10 MB for requests, and single search result entries carrying
@@ -452,11 +453,11 @@ fn minimal_u32(c: &[u8]) -> Option<u32> {
     )
 }
 
-/// A copy of SASL credentials that may be a Kerberos GSS-API token (their first byte starts
-/// a framed token `60`, a SPNEGO NegTokenResp `a1`, or a bare AP-REQ, AP-REP or KRB-ERROR);
-/// NTLMSSP and other mechanisms' bytes are not kept.
+/// A copy of SASL credentials that may be a Kerberos GSS-API token (their first byte is one
+/// of [`gss::FIRST_BYTES`]); NTLMSSP and other mechanisms' bytes are not kept.
 fn gss_token(creds: &[u8]) -> Option<Vec<u8>> {
-    matches!(creds.first(), Some(0x60 | 0xa1 | 0x6e | 0x6f | 0x7e)).then(|| creds.to_vec())
+    let first = creds.first()?;
+    gss::FIRST_BYTES.contains(first).then(|| creds.to_vec())
 }
 
 /// Fast path of [`parse_message`] for the frequent messages: bindRequest (RFC 4511 4.2, see
