@@ -660,6 +660,9 @@ pub struct Evidence {
     /// Connection-oriented DCE/RPC (C706, MS-RPCE), EPM and DCOM activation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dcerpc: Option<Box<crate::proto::dcerpc::DcerpcEvidence>>,
+    /// NTLM (MS-NLMP) messages inside the tokens of the protocols above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ntlm: Option<Box<crate::proto::ntlm::NtlmEvidence>>,
     /// Notes on content: what the content proved, and where it contradicts the port.
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub notes: Facts<String>,
@@ -676,6 +679,7 @@ impl Evidence {
             && self.smb.is_none()
             && self.http.is_none()
             && self.dcerpc.is_none()
+            && self.ntlm.is_none()
             && self.notes.is_empty()
     }
 }
@@ -690,6 +694,7 @@ impl Merge for Evidence {
         self.smb.merge(o.smb);
         self.http.merge(o.http);
         self.dcerpc.merge(o.dcerpc);
+        self.ntlm.merge(o.ntlm);
         self.notes.merge(o.notes);
     }
 }

@@ -5,7 +5,7 @@ mod common;
 use common::host_names as names;
 
 #[test]
-fn names_from_kerberos_tickets_smb_trees_and_dcom_bindings() {
+fn names_from_kerberos_tickets_smb_trees_dcom_bindings_and_ntlm() {
     let Some(p) = common::shared_capture("dcom_activation_oxid_epm_kerberos_iertutil_ws5.pcap")
     else {
         return;
@@ -44,8 +44,21 @@ fn names_from_kerberos_tickets_smb_trees_and_dcom_bindings() {
         .find(|f| f["port"] == 65077)
         .unwrap();
     assert_eq!(flow["server_name"], "workstation6");
-    // Nothing names the client.
-    assert!(names(&v, "172.18.39.5").is_empty());
+    // tshark: frame 517, the NTLM CHALLENGE of the EPM bind (172.18.39.6 -> .5) gives
+    // ntlmssp.challenge.target_info.dns_computer_name WORKSTATION6.theshire.local; frame 518,
+    // the AUTHENTICATE, ntlmssp.auth.hostname WORKSTATION5: the only name of the client.
+    assert!(
+        n.contains(&(
+            "workstation6.theshire.local".into(),
+            "ntlm-challenge".into(),
+            517
+        )),
+        "{n:?}"
+    );
+    assert_eq!(
+        names(&v, "172.18.39.5"),
+        vec![("WORKSTATION5".into(), "ntlm-workstation".into(), 518)]
+    );
 }
 
 #[test]

@@ -279,6 +279,33 @@ fn icpr_over_the_cert_named_pipe() {
     let i = interface(f, "ICertPassage");
     assert_eq!(facts(&i["learned"]), vec![("bind".into(), 58)]);
     assert_eq!(i["opnums"][0]["frame"], 64);
+    // NTLM twice, as tshark dissects it: the SESSION_SETUP (50-52, the CA stand-in's SMB
+    // server calls itself CA1) and the DCE/RPC bind on the pipe, auth type 10 (60-62, its RPC
+    // server says ca1.certflow.lab). The user is ALICE of CERTFLOW.LAB both times; the
+    // NTLMv2 responses name the SPN the client meant.
+    let n = &f["evidence"]["ntlm"];
+    assert_eq!(codes(&n["msg_types"]), vec![(1, 50), (2, 51), (3, 52)]);
+    assert_eq!(n["messages"], 6);
+    assert_eq!(
+        facts(&n["server_dns_names"]),
+        vec![("CA1".into(), 51), ("ca1.certflow.lab".into(), 61)]
+    );
+    assert_eq!(facts(&n["users"]), vec![("CERTFLOW.LAB\\ALICE".into(), 52)]);
+    assert_eq!(
+        facts(&n["target_spns"]),
+        vec![
+            ("cifs/CA1".into(), 52),
+            ("cifs/ca1.certflow.lab".into(), 62)
+        ]
+    );
+    // They are the CA's only names in this capture (no DNS query for it).
+    assert_eq!(
+        common::host_names(&v, CA),
+        vec![
+            ("ca1".into(), "ntlm-challenge".into(), 51),
+            ("ca1.certflow.lab".into(), "ntlm-challenge".into(), 61)
+        ]
+    );
 }
 
 /// The same capture cut to 200 and to 256 bytes a frame (`editcap -s`, as `tcpdump -s` would
@@ -761,6 +788,19 @@ fn ntlm_binds_sasl_and_sicily() {
         vec![("sasl:GSS-SPNEGO".into(), 6), ("sicily".into(), 20)]
     );
     assert_eq!(ldap["sasl_frames"], 2);
+    // The GSS-SPNEGO bind's NTLM (tshark: NEGOTIATE 6, CHALLENGE 8 from dc1.certflow.lab,
+    // AUTHENTICATE 10 by certflow.lab\alice for ldap/dc1.certflow.lab).
+    let n = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ntlm"];
+    assert_eq!(codes(&n["msg_types"]), vec![(1, 6), (2, 8), (3, 10)]);
+    assert_eq!(
+        facts(&n["server_dns_names"]),
+        vec![("dc1.certflow.lab".into(), 8)]
+    );
+    assert_eq!(facts(&n["users"]), vec![("certflow.lab\\alice".into(), 10)]);
+    assert_eq!(
+        facts(&n["target_spns"]),
+        vec![("ldap/dc1.certflow.lab".into(), 10)]
+    );
     let ldaps = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 636);
     assert_eq!(ldaps["service"], "ldaps");
     assert_eq!(

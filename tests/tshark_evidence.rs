@@ -29,6 +29,14 @@
 //!   every `kerberos.msg_type` (the user-to-user KRB-TGT-REQ/REP lie outside any element);
 //!   `gss.ticket_spn` (smb, dcerpc, http and dns `ticket_spns`, ldap `bind_krb_spns`) <-> the
 //!   ticket sname of every `kerberos.ap_req_element`.
+//! - NTLM in any carrier's token (`-T fields`): `ntlm.msg_type` msg_types <->
+//!   `ntlmssp.messagetype`; `ntlm.target_name` <-> `ntlmssp.challenge.target_name`;
+//!   `ntlm.server_dns_name`, `ntlm.server_netbios_name`, `ntlm.dns_domain` <-> the CHALLENGE's
+//!   `ntlmssp.challenge.target_info.{dns_computer_name, nb_computer_name, dns_domain_name}`;
+//!   `ntlm.user` users <-> `ntlmssp.auth.domain` + "\\" + `ntlmssp.auth.username`;
+//!   `ntlm.workstation` <-> `ntlmssp.auth.hostname` and `ntlmssp.negotiate.callingworkstation`;
+//!   `ntlm.target_spn` <-> `ntlmssp.ntlmv2_response.target_name` (tshark's "NULL", an empty
+//!   string, is no fact).
 //! - LDAP/CLDAP: `ldap.op` operations <-> `ldap.protocolOp`; `ldap.search_base` <->
 //!   `ldap.baseObject`; `ldap.bind` binds <-> `ldap.authentication` + `ldap.mechanism` (a simple
 //!   bind with `ldap.name` and `ldap.simple` empty is anonymous, with only the password empty
@@ -288,11 +296,21 @@ const FIELDS: &[&str] = &[
     "epm.proto.http_port",
     "epm.proto.named_pipe",
     "x509ce.dNSName",
+    "ntlmssp.messagetype",
+    "ntlmssp.challenge.target_name",
+    "ntlmssp.challenge.target_info.dns_computer_name",
+    "ntlmssp.challenge.target_info.nb_computer_name",
+    "ntlmssp.challenge.target_info.dns_domain_name",
+    "ntlmssp.auth.domain",
+    "ntlmssp.auth.username",
+    "ntlmssp.auth.hostname",
+    "ntlmssp.negotiate.callingworkstation",
+    "ntlmssp.ntlmv2_response.target_name",
 ];
 
 /// Frames worth reading in the `-T fields` run.
 const FIELDS_FILTER: &str =
-    "ldap or cldap or tls or dns or mdns or llmnr or http.request or http.response or smb or smb2 or dcerpc";
+    "ldap or cldap or tls or dns or mdns or llmnr or http.request or http.response or smb or smb2 or dcerpc or ntlmssp";
 
 /// Separates the occurrences of one field (a control character no dissected text contains).
 const AGG: char = '\u{1f}';
@@ -754,6 +772,50 @@ fn theirs_fields(
                     .0
                     .push(format!("frame {fr}: http request fields unpaired"));
             }
+        }
+
+        // NTLM (MS-NLMP 2.2.1) in any carrier's token. tshark writes an empty string as
+        // "NULL"; certflow keeps none.
+        for t in r.nums("ntlmssp.messagetype") {
+            add(&mut s, &flow, "ntlm.msg_type", t.to_string(), fr);
+        }
+        let named = |v: &&String| !v.is_empty() && v.as_str() != "NULL";
+        for (kind, field) in [
+            ("ntlm.target_name", "ntlmssp.challenge.target_name"),
+            (
+                "ntlm.server_dns_name",
+                "ntlmssp.challenge.target_info.dns_computer_name",
+            ),
+            (
+                "ntlm.server_netbios_name",
+                "ntlmssp.challenge.target_info.nb_computer_name",
+            ),
+            (
+                "ntlm.dns_domain",
+                "ntlmssp.challenge.target_info.dns_domain_name",
+            ),
+            ("ntlm.workstation", "ntlmssp.auth.hostname"),
+            ("ntlm.workstation", "ntlmssp.negotiate.callingworkstation"),
+            ("ntlm.target_spn", "ntlmssp.ntlmv2_response.target_name"),
+        ] {
+            for v in r.all(field).iter().filter(named) {
+                add(&mut s, &flow, kind, v.clone(), fr);
+            }
+        }
+        let (domains, users) = (r.all("ntlmssp.auth.domain"), r.all("ntlmssp.auth.username"));
+        if domains.len() == users.len() {
+            for (d, u) in domains.iter().zip(users).filter(|(_, u)| named(u)) {
+                let v = if named(&d) {
+                    format!("{d}\\{u}")
+                } else {
+                    u.clone()
+                };
+                add(&mut s, &flow, "ntlm.user", v, fr);
+            }
+        } else {
+            skipped
+                .0
+                .push(format!("frame {fr}: ntlm domain and user unpaired"));
         }
 
         // SMB1 NEGOTIATE (MS-CIFS 2.2.4.52.1): the dialect strings a client offers, SMB2
@@ -1438,6 +1500,23 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         }
         for (v, f) in facts(&m["files"], text) {
             add(&mut s, flow, "smb.file", v, f);
+        }
+        let n = &ev["ntlm"];
+        for (v, f) in facts(&n["msg_types"], code) {
+            add(&mut s, flow, "ntlm.msg_type", v, f);
+        }
+        for (kind, field) in [
+            ("ntlm.target_name", "target_names"),
+            ("ntlm.server_dns_name", "server_dns_names"),
+            ("ntlm.server_netbios_name", "server_netbios_names"),
+            ("ntlm.dns_domain", "dns_domains"),
+            ("ntlm.workstation", "workstations"),
+            ("ntlm.target_spn", "target_spns"),
+            ("ntlm.user", "users"),
+        ] {
+            for (v, f) in facts(&n[field], text) {
+                add(&mut s, flow, kind, v, f);
+            }
         }
         let r = &ev["dcerpc"];
         for i in r["interfaces"].as_array().into_iter().flatten() {

@@ -6,7 +6,9 @@
 //! name a client asked for (SNI), a Kerberos machine-account client principal (`NAME$@REALM`
 //! names the client host, MS-KILE 3.1.5.1... the `$` suffix marks computer accounts), the host
 //! part of the service principal of a Kerberos ticket presented to the server (RFC 4120 6.2.1
-//! `service/host`), the server named in an SMB tree path, the HTTP Host header, and the host part of a DCOM string binding.
+//! `service/host`), the server's own DNS name in an NTLM CHALLENGE (MS-NLMP 2.2.2.1
+//! MsvAvDnsComputerName), the server named in an SMB tree path, the HTTP Host header, the host
+//! part of a DCOM string binding, and the workstation name of an NTLM AUTHENTICATE.
 //! All of these are untrusted strings from the wire: renderers escape them.
 
 use std::borrow::Cow;
@@ -37,12 +39,16 @@ pub enum NameSource {
     /// The host part of the service principal of a Kerberos ticket a client presented to this
     /// server (`cifs/dc1.example.com`, inside SMB, LDAP, DCE/RPC, HTTP or DNS TKEY).
     KerberosTicket,
+    /// The DNS computer name a server gave in its NTLM CHALLENGE.
+    NtlmChallenge,
     /// The server part of an SMB tree path.
     SmbTree,
     /// An HTTP Host header.
     HttpHost,
     /// The host part of a DCOM string binding.
     DcomBinding,
+    /// The workstation (NetBIOS) name a client gave in its NTLM AUTHENTICATE.
+    NtlmWorkstation,
 }
 
 /// One name of a host.
@@ -115,7 +121,10 @@ impl Collector {
         if name.is_empty() || may_be_address(name) && name.parse::<IpAddr>().is_ok() {
             return;
         }
-        let keep_case = source == NameSource::DcomBinding || source == NameSource::Kerberos;
+        let keep_case = matches!(
+            source,
+            NameSource::DcomBinding | NameSource::Kerberos | NameSource::NtlmWorkstation
+        );
         let lower;
         let name = if keep_case || !name.bytes().any(|b| b.is_ascii_uppercase()) {
             name
@@ -259,6 +268,24 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
         for p in presented.into_iter().flatten().flat_map(|f| f.iter()) {
             if let Some(h) = spn_host(p.value) {
                 c.add(f.key.server, h, NameSource::KerberosTicket, Some(p.first));
+            }
+        }
+        if let Some(n) = &e.ntlm {
+            for d in n.server_dns_names.iter() {
+                c.add(
+                    f.key.server,
+                    d.value,
+                    NameSource::NtlmChallenge,
+                    Some(d.first),
+                );
+            }
+            for w in n.workstations.iter() {
+                c.add(
+                    f.key.client,
+                    w.value,
+                    NameSource::NtlmWorkstation,
+                    Some(w.first),
+                );
             }
         }
         if let Some(s) = &e.smb {

@@ -9,12 +9,15 @@
 //! first payload bytes of either direction), then by the well-known server port
 //! ([`crate::services`]); see [`choose`].
 
+pub mod auth;
 pub mod dcerpc;
 pub mod dns;
 pub mod http;
 pub mod krb;
 pub mod ldap;
+pub mod ntlm;
 pub mod smb;
+pub mod spnego;
 pub mod tally;
 pub mod tls;
 

@@ -12,7 +12,7 @@ use super::names;
 use super::pdu::{self, AuthLevel, Body, Error, PType, SyntaxId, Uuid};
 use super::{DcerpcEvidence, EndpointMap};
 use crate::evidence::{Evidence, FrameRef};
-use crate::proto::krb;
+use crate::proto::auth;
 use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir};
 
@@ -451,8 +451,8 @@ impl DcerpcAnalyzer {
     ) -> &'e mut DcerpcEvidence {
         // The security tokens of the association's handshake (C706 12.6.4): bind,
         // alter_context and auth3 from the client, bind_ack and alter_context_resp from the
-        // server. The Kerberos they carry (auth types negotiate and kerberos) is recorded, and
-        // the ticket of a client's AP-REQ kept in `ticket_spns`.
+        // server. The Kerberos or NTLM they carry (auth types negotiate, kerberos and ntlm) is
+        // recorded, and the ticket of a client's AP-REQ kept in `ticket_spns`.
         let handshake = matches!(
             f.header.ptype,
             PType::BIND
@@ -471,10 +471,10 @@ impl DcerpcAnalyzer {
                 handshake
                     && matches!(
                         a.auth_type,
-                        pdu::AuthType::NEGOTIATE | pdu::AuthType::KERBEROS
+                        pdu::AuthType::NEGOTIATE | pdu::AuthType::KERBEROS | pdu::AuthType::NTLM
                     )
             })
-            .and_then(|_| krb::record_token(sink, f.auth_value, ctx.frame))
+            .and_then(|_| auth::record_token(sink, f.auth_value, ctx.frame))
             .filter(|_| from_client);
         let ev = dcerpc_of(sink);
         self.seen = true;

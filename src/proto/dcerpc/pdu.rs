@@ -236,6 +236,8 @@ pub struct AuthType(pub u8);
 impl AuthType {
     /// RPC_C_AUTHN_GSS_NEGOTIATE: SPNEGO (MS-RPCE 2.2.1.1.7).
     pub const NEGOTIATE: AuthType = AuthType(9);
+    /// RPC_C_AUTHN_WINNT: NTLM messages, bare (MS-RPCE 2.2.1.1.7).
+    pub const NTLM: AuthType = AuthType(10);
     /// RPC_C_AUTHN_GSS_KERBEROS: Kerberos GSS-API tokens.
     pub const KERBEROS: AuthType = AuthType(16);
 

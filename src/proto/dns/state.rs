@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::evidence::Evidence;
-use crate::proto::krb;
+use crate::proto::auth;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
 use super::evidence::{AddressName, Answer, DnsEvidence, Query, SrvTarget};
@@ -90,7 +90,7 @@ impl DnsAnalyzer {
         for r in &m.records {
             if let RData::Tkey { key_start, key_len } = r.data {
                 let token = msg.get(key_start..key_start + key_len).unwrap_or_default();
-                if let Some(spn) = krb::record_token(sink, token, at) {
+                if let Some(spn) = auth::record_token(sink, token, at) {
                     dns_of(sink).ticket_spns.add(spn, at);
                 }
             }

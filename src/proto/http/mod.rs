@@ -316,10 +316,10 @@ mod tests {
     }
 
     #[test]
-    fn negotiate_token_is_base64_of_the_header_value() {
+    fn auth_token_is_base64_of_the_header_value() {
         let h = |v: &str| {
             let msg = format!("GET / HTTP/1.1\r\nAuthorization: {v}\r\n\r\n");
-            head(msg.as_bytes()).unwrap().unwrap().0.negotiate_token()
+            head(msg.as_bytes()).unwrap().unwrap().0.auth_token()
         };
         // RFC 4648 10 test vectors, with and without padding, behind a first character that
         // encodes 0x60 (0x60 0x82 ... is "YI...").
@@ -334,9 +334,12 @@ mod tests {
         // A NegTokenResp (0xa1) and a bare AP-REQ (0x6e).
         assert_eq!(h("Negotiate oQ=="), Some(vec![0xa1]));
         assert_eq!(h("Negotiate bg=="), Some(vec![0x6e]));
-        // Other schemes, other first bytes (raw NTLMSSP), bad characters, impossible lengths.
+        // Raw NTLMSSP ("NTLMSSP\0\x01") under either scheme.
+        assert_eq!(h("NTLM TlRMTVNTUAAB"), Some(b"NTLMSSP\0\x01".to_vec()));
+        assert_eq!(h("Negotiate TlRMTVNTUAAB"), Some(b"NTLMSSP\0\x01".to_vec()));
+        // Other schemes, other first bytes, bad characters, impossible lengths.
         assert_eq!(h("Basic YIJmb29iYXI="), None);
-        assert_eq!(h("Negotiate TlRMTVNTUAAB"), None);
+        assert_eq!(h("Negotiate QUJD"), None);
         assert_eq!(h("Negotiate YIJm!mFy"), None);
         assert_eq!(h("Negotiate YIJmb"), None);
         assert_eq!(h("Negotiate YIJm=b29"), None);

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::proto::krb;
+use crate::proto::auth;
 
 /// Most bytes of a start line plus header fields read before giving up on a message head. Real
 /// heads are a few hundred bytes; servers commonly refuse more than 8-16 KiB.
@@ -115,26 +115,28 @@ impl<'a> Head<'a> {
         self.host.as_deref()
     }
 
-    /// The GSS-API token of a request's `Authorization: Negotiate` or a response's
-    /// `WWW-Authenticate: Negotiate` (RFC 4559 4, 5; or `Kerberos`, the scheme IIS also
-    /// accepts), base64-decoded; `None` for other schemes, a token that is not base64, or one
-    /// whose first byte starts no token that carries a Kerberos message.
-    pub fn negotiate_token(&self) -> Option<Vec<u8>> {
+    /// The authentication token of a request's `Authorization` or a response's
+    /// `WWW-Authenticate` with the scheme `Negotiate` (RFC 4559 4, 5: SPNEGO, or the bare
+    /// Kerberos or NTLM token Windows also sends), `Kerberos` (which IIS accepts) or `NTLM`
+    /// (MS-NTHT 2), base64-decoded; `None` for other schemes, a token that is not base64, or
+    /// one whose first byte starts no token that [`auth::record_token`] reads.
+    pub fn auth_token(&self) -> Option<Vec<u8>> {
         let field = match self.start {
             StartLine::Request { .. } => &self.authorization,
             StartLine::Response { .. } => &self.www_authenticate,
         };
         let v = field.as_deref()?;
         let (scheme, token) = v.split_once(' ')?;
-        let gss =
-            scheme.eq_ignore_ascii_case("Negotiate") || scheme.eq_ignore_ascii_case("Kerberos");
+        let known = ["Negotiate", "Kerberos", "NTLM"]
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s));
         let token = token.trim().as_bytes();
-        // Only a token that can hold a Kerberos message is decoded: its first character encodes
-        // the top six bits of its first byte, which must be one of `gss::FIRST_BYTES` ('Y' for
-        // 0x60, 'o' for 0xa1, 'b' for 0x6e/0x6f, 'f' for 0x7e). Raw NTLMSSP ("TlRM...") is not.
+        // Only a token that can be read is decoded: its first character encodes the top six
+        // bits of its first byte, which must be one of `auth::first_bytes` ('Y' for 0x60, 'o'
+        // for 0xa1, 'b' for 0x6e/0x6f, 'f' for 0x7e, 'T' for the 'N' of "NTLMSSP").
         let top6 = token.first().map(|&c| BASE64[usize::from(c)]);
-        let kerberos = top6.is_some_and(|v| krb::gss::FIRST_BYTES.iter().any(|b| b >> 2 == v));
-        if !gss || !kerberos {
+        let readable = top6.is_some_and(|v| auth::first_bytes().any(|b| b >> 2 == v));
+        if !known || !readable {
             return None;
         }
         base64(token)

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::evidence::{Evidence, FrameRef};
-use crate::proto::krb;
+use crate::proto::auth;
 use crate::proto::{Analyzer, Ctx, Dir};
 
 use super::evidence::{HttpEvidence, PkiAccess, Request};
@@ -111,11 +111,11 @@ impl HttpAnalyzer {
     fn on_head(&mut self, ctx: &Ctx, h: &Head, sink: &mut Evidence) -> Phase {
         self.proved = true;
         let at = ctx.frame;
-        // Kerberos in a Negotiate token: a request's AP-REQ (its ticket is kept here), a
-        // response's AP-REP or KRB-ERROR.
+        // Kerberos or NTLM in an authentication token: a request's AP-REQ (its ticket is kept
+        // here), a response's AP-REP or KRB-ERROR, NTLM's three messages.
         let ticket = h
-            .negotiate_token()
-            .and_then(|t| krb::record_token(sink, &t, at));
+            .auth_token()
+            .and_then(|t| auth::record_token(sink, &t, at));
         let ev = http_of(sink);
         if let Some(spn) = ticket {
             ev.ticket_spns.add(spn, at);

@@ -153,13 +153,13 @@ pub fn padata_code(p: i32) -> Cow<'static, Code> {
     )
 }
 
-/// Records in `ev` the Kerberos message that the GSS-API token `token` of another protocol
-/// carried at `at`, as a KDC's messages are recorded ([`KrbEvidence::record`]: its type, a
-/// KRB-ERROR's code and names, the ticket's service principal, realm and etype ...); returns
-/// the ticket service principal of an AP-REQ, which the carrier also keeps in its own list
-/// (`ticket_spns`, LDAP's `bind_krb_spns`).
-pub fn record_token(ev: &mut Evidence, token: &[u8], at: FrameRef) -> Option<String> {
-    let c = gss::read(token)?;
+/// Records in `ev` the Kerberos message `c` that a GSS-API token of another protocol carried
+/// at `at` ([`gss::read`]), as a KDC's messages are recorded ([`KrbEvidence::record`]: its
+/// type, a KRB-ERROR's code and names, the ticket's service principal, realm and etype ...);
+/// returns the ticket service principal of an AP-REQ, which the carrier also keeps in its own
+/// list (`ticket_spns`, LDAP's `bind_krb_spns`). Carriers call it through
+/// [`crate::proto::auth::record_token`].
+pub fn record_carried(ev: &mut Evidence, c: &gss::Carried<'_>, at: FrameRef) -> Option<String> {
     let k = krb_of(ev);
     match &c.message {
         Some(m) => k.record(m, at),

@@ -22,11 +22,10 @@
 
 use crate::evidence::capped;
 use crate::proto::ldap::ber;
+use crate::proto::spnego::{self, framed};
 
 use super::parse::{parse_message, KrbMessage, MsgType};
 
-/// OID content octets (X.690 8.19) of SPNEGO, 1.3.6.1.5.5.2 (RFC 4178 3).
-const OID_SPNEGO: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
 /// Kerberos V5, 1.2.840.113554.1.2.2 (RFC 4121 1).
 const OID_KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
 /// The Kerberos OID with a wrong length that Windows 2000 sent, 1.2.840.48018.1.2.2, still
@@ -98,16 +97,9 @@ fn carried_type(t: MsgType) -> bool {
 }
 
 /// The Kerberos message inside `token` with the type its TOK_ID announces (`None`: a bare
-/// message, its own tag says): a SPNEGO token (framed, or a NegTokenResp `a1` sent without the
-/// framing after the first leg, RFC 4178 4.2), else a Kerberos one ([`kerberos`]).
+/// message, its own tag says), SPNEGO unwrapped first ([`spnego::mech_token`]).
 fn message(token: &[u8]) -> Option<(&[u8], Option<MsgType>)> {
-    if token.first() == Some(&0xa1) {
-        return spnego(token);
-    }
-    match framed(token) {
-        Some((oid, inner)) if oid == OID_SPNEGO => spnego(inner),
-        _ => kerberos(token),
-    }
+    kerberos(spnego::mech_token(token)?)
 }
 
 /// The message of a Kerberos token: an initial context token (`60`, a Kerberos OID, a TOK_ID),
@@ -155,50 +147,14 @@ fn sequence_type(msg: &[u8]) -> Option<MsgType> {
     (pvno == 5).then_some(MsgType(u32::from(mt)))
 }
 
-/// An initial context token (RFC 2743 3.1: `[APPLICATION 0]` holding the mechanism OID, then
-/// the inner token): (OID content octets, inner token).
-fn framed(token: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (t, content, _) = ber::split(token).ok()?;
-    if t.tag != 0x60 {
-        return None;
-    }
-    let (oid, oid_octets, inner) = ber::split(content).ok()?;
-    (oid.tag == 0x06).then_some((oid_octets, inner))
-}
-
-/// The Kerberos message of a SPNEGO NegotiationToken (RFC 4178 4.2): `[0]` NegTokenInit's
-/// `mechToken [2]`, or `[1]` NegTokenResp's `responseToken [2]`, each an OCTET STRING holding
-/// a Kerberos token.
-fn spnego(token: &[u8]) -> Option<(&[u8], Option<MsgType>)> {
-    let (t, choice, _) = ber::split(token).ok()?;
-    if t.tag != 0xa0 && t.tag != 0xa1 {
-        return None;
-    }
-    let (seq, mut fields, _) = ber::split(choice).ok()?;
-    if seq.tag != 0x30 {
-        return None;
-    }
-    while !fields.is_empty() {
-        let (f, value, rest) = ber::split(fields).ok()?;
-        if f.tag == 0xa2 {
-            let (os, mech_token, _) = ber::split(value).ok()?;
-            if os.tag != 0x04 {
-                return None;
-            }
-            return kerberos(mech_token);
-        }
-        fields = rest;
-    }
-    None
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! On a real token: the GSS-TSIG TKEY query of `captures/lab_dns_dynamic_update_gss_tsig.pcapng`
     //! (frames 82-83, tcp 43565 -> 53: nsupdate -g against Samba's DNS; tshark shows SPNEGO
     //! NegTokenInit, mechToken a framed Kerberos token, ticket sname `DNS/dc1.certflow.lab`).
     use super::*;
     use crate::proto::dns::parse::{Message, RData};
+    use crate::proto::spnego::OID_SPNEGO;
 
     /// The service principal of the ticket in the AP-REQ that `token` carries.
     fn ticket_sname(token: &[u8]) -> Option<String> {
@@ -213,7 +169,7 @@ mod tests {
     }
 
     /// The TKEY key data (a GSS-API token) of the query.
-    fn tkey_token() -> Vec<u8> {
+    pub(crate) fn tkey_token() -> Vec<u8> {
         key_data(crate::proto::dns::tests::tkey_query())
     }
 

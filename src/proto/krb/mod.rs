@@ -18,7 +18,7 @@ pub mod parse;
 pub mod state;
 mod strict;
 
-pub use evidence::{krb_of, record_token, Code, KpasswdEvidence, KrbEvidence};
+pub use evidence::{krb_of, record_carried, Code, KpasswdEvidence, KrbEvidence};
 pub use state::{KpasswdAnalyzer, KrbAnalyzer};
 
 use crate::proto::{Analyzer, Dissector, Transport};

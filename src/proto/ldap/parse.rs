@@ -22,7 +22,7 @@ use ldap_parser::FromBer;
 
 use super::ber::{self, BerError};
 use crate::evidence::capped;
-use crate::proto::krb::gss;
+use crate::proto::{auth, ntlm};
 
 /// Largest LDAP message accepted, in bytes. RFC 4511 sets no limit; Active Directory's
 /// MaxReceiveBuffer defaults to 10 MB for requests, and single search result entries carrying
@@ -409,11 +409,13 @@ pub struct Message {
     pub op: u32,
     /// Facts of the operation.
     pub detail: Detail,
-    /// The GSS-API token of a SASL bind's credentials or a bindResponse's `serverSaslCreds`
-    /// (GSSAPI, GSS-SPNEGO; RFC 4752), copied when it may carry Kerberos ([`gss_token`]): the
+    /// The authentication token of a SASL bind's credentials or a bindResponse's
+    /// `serverSaslCreds` (GSSAPI, GSS-SPNEGO; RFC 4752), or the NTLM message of a Sicily bind
+    /// step or of the bindResponse that carries the server's CHALLENGE in its matchedDN
+    /// (MS-ADTS 5.1.1.1.3), copied when it may carry Kerberos or NTLM ([`auth_token`]): the
     /// client's AP-REQ with its ticket ("ldap/dc01.example.com"), the server's AP-REP or
-    /// KRB-ERROR, read by [`crate::proto::krb::record_token`].
-    pub gss_token: Option<Vec<u8>>,
+    /// KRB-ERROR, NTLM's messages; read by [`crate::proto::auth::record_token`].
+    pub auth_token: Option<Vec<u8>>,
 }
 
 /// Why a message could not be read.
@@ -453,11 +455,10 @@ fn minimal_u32(c: &[u8]) -> Option<u32> {
     )
 }
 
-/// A copy of SASL credentials that may be a Kerberos GSS-API token (their first byte is one
-/// of [`gss::FIRST_BYTES`]); NTLMSSP and other mechanisms' bytes are not kept.
-fn gss_token(creds: &[u8]) -> Option<Vec<u8>> {
-    let first = creds.first()?;
-    gss::FIRST_BYTES.contains(first).then(|| creds.to_vec())
+/// A copy of credentials that may carry a Kerberos or NTLM message ([`auth::may_carry`]: a
+/// Kerberos or SPNEGO start, or NTLM's signature); other mechanisms' bytes are not kept.
+fn auth_token(creds: &[u8]) -> Option<Vec<u8>> {
+    auth::may_carry(creds).then(|| creds.to_vec())
 }
 
 /// Fast path of [`parse_message`] for the frequent messages: bindRequest (RFC 4511 4.2, see
@@ -514,18 +515,24 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
             // matchedDN LDAPDN, diagnosticMessage LDAPString (RFC 4511 4.1.9)
             let (dn_t, dn, rest) = ber::split(rest).ok()?;
             let (msg_t, msg, rest) = ber::split(rest).ok()?;
+            // A Sicily bind's CHALLENGE comes in the bindResponse's matchedDN (MS-ADTS
+            // 5.1.1.1.3): binary, which ldap-parser refuses.
+            let challenge = op_t.tag == 0x61 && ntlm::parse::is_ntlm(dn);
             if dn_t.tag != 0x04
                 || msg_t.tag != 0x04
-                || std::str::from_utf8(dn).is_err()
+                || (!challenge && std::str::from_utf8(dn).is_err())
                 || std::str::from_utf8(msg).is_err()
             {
                 return None;
+            }
+            if challenge {
+                gss = Some(dn.to_vec());
             }
             match ber::split(rest) {
                 _ if rest.is_empty() => {}
                 // bindResponse serverSaslCreds [7] OCTET STRING OPTIONAL
                 Ok((t, creds, after)) if op_t.tag == 0x61 && t.tag == 0x87 && after.is_empty() => {
-                    gss = gss_token(creds);
+                    gss = auth_token(creds);
                 }
                 _ => return None,
             }
@@ -537,7 +544,7 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
         id,
         op: u32::from(op_t.tag & 0x1f),
         detail,
-        gss_token: gss,
+        auth_token: gss,
     })
 }
 
@@ -719,9 +726,12 @@ fn fast_bind(c: &[u8]) -> Option<(Detail, Option<Vec<u8>>)> {
         // SaslCredentials: the mechanism, then `credentials OCTET STRING OPTIONAL`.
         BindKind::Sasl(_) => match ber::split(after) {
             _ if after.is_empty() => None,
-            Ok((t, cred, [])) if t.tag == 0x04 => gss_token(cred),
+            Ok((t, cred, [])) if t.tag == 0x04 => auth_token(cred),
             _ => return None,
         },
+        // sicilyNegotiate [10] and sicilyResponse [11] hold the NTLM NEGOTIATE and
+        // AUTHENTICATE themselves.
+        BindKind::Sicily => auth_token(after),
         _ => None,
     };
     let d = Detail::Bind {
@@ -744,7 +754,7 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
     let detail = match &m.protocol_op {
         ProtocolOp::BindRequest(b) => {
             gss = match &b.authentication {
-                AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(gss_token),
+                AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(auth_token),
                 AuthenticationChoice::Simple(_) => None,
             };
             let kind = match &b.authentication {
@@ -763,7 +773,12 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
             }
         }
         ProtocolOp::BindResponse(r) => {
-            gss = r.server_sasl_creds.as_deref().and_then(gss_token);
+            let dn = r.result.matched_dn.0.as_bytes();
+            gss = r
+                .server_sasl_creds
+                .as_deref()
+                .and_then(auth_token)
+                .or_else(|| ntlm::parse::is_ntlm(dn).then(|| dn.to_vec()));
             Detail::Result {
                 code: r.result.result_code.0,
             }
@@ -800,7 +815,7 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         id: m.message_id.0,
         op,
         detail,
-        gss_token: gss,
+        auth_token: gss,
     })
 }
 
@@ -1122,7 +1137,8 @@ mod tests {
     fn agree(b: &[u8]) -> bool {
         let fast = parse_simple(b);
         if let Some(f) = &fast {
-            // A Sicily bind is the one message the fast path reads and ldap-parser refuses.
+            // A Sicily bind, and the bindResponse with the server's NTLM CHALLENGE in its
+            // matchedDN, are the messages the fast path reads and ldap-parser refuses.
             let sicily = matches!(
                 f.detail,
                 Detail::Bind {
@@ -1130,7 +1146,10 @@ mod tests {
                     ..
                 }
             );
-            if !sicily {
+            let challenge = f.op == 1
+                && f.auth_token.as_deref().is_some_and(ntlm::parse::is_ntlm)
+                && parse_with_library(b).is_err();
+            if !sicily && !challenge {
                 assert_eq!(Ok(f), parse_with_library(b).as_ref(), "{b:02x?}");
             }
         }
@@ -1153,7 +1172,7 @@ mod tests {
             }
             // bindResponses whose serverSaslCreds hold the server's AP-REP (RFC 4752 3.1).
             let rep = |m: Message| {
-                let t = m.gss_token.unwrap_or_default();
+                let t = m.auth_token.unwrap_or_default();
                 m.op == 1 && crate::proto::krb::gss::read(&t).is_some_and(|c| c.msg_type.0 == 15)
             };
             if parse_simple(b).is_some_and(rep) {
@@ -1291,7 +1310,7 @@ mod tests {
                 BindKind::Sasl(_) => sasl += 1,
                 _ => simple += 1,
             }
-            let t = m.gss_token.as_deref().unwrap_or_default();
+            let t = m.auth_token.as_deref().unwrap_or_default();
             if crate::proto::krb::gss::read(t).is_some_and(|c| c.ticket_sname().is_some()) {
                 krb += 1;
             }

@@ -4,7 +4,7 @@
 //! after gaps, and CLDAP datagrams.
 
 use crate::evidence::{Evidence, FrameRef};
-use crate::proto::krb;
+use crate::proto::auth;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
 use super::evidence::LdapEvidence;
@@ -307,8 +307,8 @@ impl LdapAnalyzer {
         self.ev(sink).record(&m, ctx.frame);
         // The Kerberos in a SASL bind's token: the ticket of the client's AP-REQ is kept as
         // `bind_krb_spns`.
-        if let Some(t) = &m.gss_token {
-            if let Some(spn) = krb::record_token(sink, t, ctx.frame) {
+        if let Some(t) = &m.auth_token {
+            if let Some(spn) = auth::record_token(sink, t, ctx.frame) {
                 self.ev(sink).bind_krb_spns.add(spn, ctx.frame);
             }
         }
@@ -567,7 +567,7 @@ impl Analyzer for LdapAnalyzer {
                         id: 0,
                         op,
                         detail: Detail::Result { code },
-                        gss_token: None,
+                        auth_token: None,
                     },
                     ctx.frame,
                 );
@@ -632,7 +632,7 @@ mod tests {
     use super::*;
     use crate::evidence::{Evidence, Facts};
     use crate::proto::testutil::{
-        finish, frames, hex, run_parts, run_tcp, run_udp, select, Part, Seg, TcpFeeder,
+        finish, frames, hex, run_parts, run_tcp, run_udp, select, values, Part, Seg, TcpFeeder,
     };
 
     /// The LDAP evidence a sink holds (present).
@@ -657,6 +657,61 @@ mod tests {
         let mut b = (t.len() as u32).to_be_bytes().to_vec();
         b.extend_from_slice(&t);
         b
+    }
+
+    /// BER TLV, definite length (test construction only).
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let n = content.len();
+        let mut v = vec![tag];
+        if n < 0x80 {
+            v.push(n as u8);
+        } else {
+            v.extend([0x82, (n >> 8) as u8, n as u8]);
+        }
+        v.extend_from_slice(content);
+        v
+    }
+
+    #[test]
+    fn sicily_ntlm_bind_names_server_and_user() {
+        // A Sicily NTLM bind as MS-ADTS 5.1.1.1.3 lays it out (what certipy's ldap3 sends
+        // against Windows; the lab's Samba refuses it after the discovery step, so the LDAP
+        // envelopes are built here) around the real NTLM messages of
+        // `lab_enroll_icpr_named_pipe.pcap` frames 50-52: sicilyNegotiate [10] holds the
+        // NEGOTIATE, the server's bindResponse carries the CHALLENGE in its matchedDN, and
+        // sicilyResponse [11] holds the AUTHENTICATE.
+        use crate::proto::testutil::{NTLM_AUTHENTICATE, NTLM_CHALLENGE, NTLM_NEGOTIATE};
+        let bind = |id: u8, choice: u8, ntlm: &str| {
+            let op = [tlv(0x02, &[3]), tlv(0x04, b""), tlv(choice, &hex(ntlm))].concat();
+            tlv(0x30, &[tlv(0x02, &[id]), tlv(0x60, &op)].concat())
+        };
+        let response = |id: u8, dn: &[u8]| {
+            let op = [tlv(0x0a, &[0]), tlv(0x04, dn), tlv(0x04, b"")].concat();
+            tlv(0x30, &[tlv(0x02, &[id]), tlv(0x61, &op)].concat())
+        };
+        let parts: Vec<Part> = vec![
+            (50, Dir::ToServer, bind(2, 0x8a, NTLM_NEGOTIATE)),
+            (51, Dir::ToClient, response(2, &hex(NTLM_CHALLENGE))),
+            (52, Dir::ToServer, bind(3, 0x8b, NTLM_AUTHENTICATE)),
+            (53, Dir::ToClient, response(3, b"")),
+        ];
+        let mut a = LdapAnalyzer::new(Transport::Tcp, 389);
+        let ev = run_parts(&mut a, Transport::Tcp, 389, &parts);
+        let l = ldap(&ev);
+        assert_eq!((l.messages, l.malformed), (4, 0));
+        assert_eq!(values(&l.binds), vec!["sicily".to_string()]);
+        let n = ev.ntlm.as_deref().expect("ntlm entry");
+        let types: Vec<(i64, u64)> = n
+            .msg_types
+            .iter()
+            .map(|f| (f.value.code, f.first.frame))
+            .collect();
+        assert_eq!(types, vec![(1, 50), (2, 51), (3, 52)]);
+        assert_eq!(frames(&n.server_dns_names), vec![("CA1".to_string(), 51)]);
+        assert_eq!(
+            frames(&n.users),
+            vec![("CERTFLOW.LAB\\ALICE".to_string(), 52)]
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::evidence::Evidence;
-use crate::proto::krb;
+use crate::proto::auth;
 use crate::proto::tally::Tally;
 use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
@@ -319,7 +319,7 @@ impl SmbAnalyzer {
                 }
                 Command::SESSION_SETUP => {
                     let token = p::session_setup_request(m)?;
-                    if let Some(spn) = krb::record_token(sink, token, at) {
+                    if let Some(spn) = auth::record_token(sink, token, at) {
                         smb_of(sink).ticket_spns.add(spn, at);
                     }
                 }
@@ -411,7 +411,7 @@ impl SmbAnalyzer {
         let leg = ok || h.status == p::STATUS_MORE_PROCESSING_REQUIRED;
         if h.command == Command::SESSION_SETUP && leg {
             if let Ok(token) = p::session_setup_response_token(m) {
-                krb::record_token(sink, token, at);
+                auth::record_token(sink, token, at);
             }
         }
         match h.command {

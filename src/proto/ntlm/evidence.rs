@@ -1,0 +1,113 @@
+//! What NTLM (MS-NLMP) messages inside other protocols' tokens proved about one flow.
+
+use serde::Serialize;
+
+use crate::evidence::{capped, Evidence, Facts, FrameRef, Merge};
+use crate::proto::krb::Code;
+
+use super::parse::{Message, MsgType};
+
+/// Longest name kept; a longer one is cut and marked with "...".
+pub const MAX_NAME_LEN: usize = 256;
+
+/// NTLM facts of one flow (the flow of the protocol that carried the messages: SMB2, LDAP,
+/// DCE/RPC, HTTP). JSON field names are stable.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NtlmEvidence {
+    /// Messages read.
+    pub messages: u64,
+    /// Messages with the NTLM signature whose fields point outside them (counted; their type
+    /// is still listed).
+    pub malformed: u64,
+    /// Message types (`{code, name}`: 1 NTLMSSP_NEGOTIATE, 2 NTLMSSP_CHALLENGE,
+    /// 3 NTLMSSP_AUTHENTICATE).
+    pub msg_types: Facts<Code>,
+    /// CHALLENGE TargetName: the server's domain (or its own name when it is no domain
+    /// member).
+    pub target_names: Facts<String>,
+    /// CHALLENGE MsvAvDnsComputerName: the server's own DNS name.
+    pub server_dns_names: Facts<String>,
+    /// CHALLENGE MsvAvNbComputerName: the server's NetBIOS name.
+    pub server_netbios_names: Facts<String>,
+    /// CHALLENGE MsvAvDnsDomainName.
+    pub dns_domains: Facts<String>,
+    /// AUTHENTICATE `DOMAIN\user` (`user` when the domain is empty). An anonymous
+    /// AUTHENTICATE (no user) gives none.
+    pub users: Facts<String>,
+    /// Workstation of an AUTHENTICATE (or a NEGOTIATE that supplies one): the client's name.
+    pub workstations: Facts<String>,
+    /// MsvAvTargetName of an AUTHENTICATE's NTLMv2 response: the service principal the client
+    /// meant (`cifs/ca1`, `ldap/dc1.example.com`).
+    pub target_spns: Facts<String>,
+    /// Version of a CHALLENGE ("major.minor.build", MS-NLMP 2.2.2.10): the server's OS.
+    pub server_versions: Facts<String>,
+    /// Version of a NEGOTIATE or AUTHENTICATE: the client's OS.
+    pub client_versions: Facts<String>,
+}
+
+impl Merge for NtlmEvidence {
+    fn merge(&mut self, o: Self) {
+        self.messages += o.messages;
+        self.malformed += o.malformed;
+        self.msg_types.merge(o.msg_types);
+        self.target_names.merge(o.target_names);
+        self.server_dns_names.merge(o.server_dns_names);
+        self.server_netbios_names.merge(o.server_netbios_names);
+        self.dns_domains.merge(o.dns_domains);
+        self.users.merge(o.users);
+        self.workstations.merge(o.workstations);
+        self.target_spns.merge(o.target_spns);
+        self.server_versions.merge(o.server_versions);
+        self.client_versions.merge(o.client_versions);
+    }
+}
+
+/// The NTLM entry of `ev`, created empty when missing.
+pub fn ntlm_of(ev: &mut Evidence) -> &mut NtlmEvidence {
+    ev.ntlm.get_or_insert_with(Default::default)
+}
+
+/// A message type as a [`Code`].
+pub fn msg_type_code(t: MsgType) -> Code {
+    Code::new(i64::from(t.0), t.name())
+}
+
+/// Adds `s` (cut to [`MAX_NAME_LEN`]) to `facts` unless it is empty.
+fn add_name(facts: &mut Facts<String>, s: &str, at: FrameRef) {
+    if !s.is_empty() {
+        facts.add_ref(&*capped(s, MAX_NAME_LEN), at);
+    }
+}
+
+impl NtlmEvidence {
+    /// Records one message read at `at`.
+    pub fn record(&mut self, m: &Message<'_>, at: FrameRef) {
+        self.messages += 1;
+        let Some(t) = m.msg_type else {
+            return;
+        };
+        self.msg_types.add(msg_type_code(t), at);
+        add_name(&mut self.target_names, &m.target_name, at);
+        add_name(&mut self.server_dns_names, &m.dns_computer_name, at);
+        add_name(&mut self.server_netbios_names, &m.nb_computer_name, at);
+        add_name(&mut self.dns_domains, &m.dns_domain_name, at);
+        add_name(&mut self.workstations, &m.workstation, at);
+        add_name(&mut self.target_spns, &m.target_spn, at);
+        if t == MsgType::AUTHENTICATE && !m.user.is_empty() {
+            let user = if m.domain.is_empty() {
+                m.user.to_string()
+            } else {
+                format!("{}\\{}", m.domain, m.user)
+            };
+            add_name(&mut self.users, &user, at);
+        }
+        if let Some(v) = &m.version {
+            let versions = if t == MsgType::CHALLENGE {
+                &mut self.server_versions
+            } else {
+                &mut self.client_versions
+            };
+            versions.add_ref(v.as_str(), at);
+        }
+    }
+}

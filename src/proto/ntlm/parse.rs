@@ -1,0 +1,340 @@
+//! One NTLM message (MS-NLMP 2.2.1), pure: NEGOTIATE, CHALLENGE and AUTHENTICATE, with the
+//! names they carry.
+//!
+//! Every message starts with the 8-byte signature `NTLMSSP\0` and a 4-byte little-endian
+//! MessageType. Strings and blobs are not inline: a fixed header holds their fields (MS-NLMP
+//! 2.2.1: `Len` u16, `MaxLen` u16, `BufferOffset` u32, the offset counted from the start of the
+//! message), and the payload after the header holds the bytes. Strings are UTF-16LE when the
+//! flags carry NTLMSSP_NEGOTIATE_UNICODE, else OEM (read as UTF-8, invalid bytes replaced).
+//! The AV_PAIR list (2.2.2.1) of a CHALLENGE's TargetInfo and of an NTLMv2 response (2.2.2.7)
+//! is always UTF-16LE.
+
+use std::borrow::Cow;
+
+/// The signature every NTLM message starts with (MS-NLMP 2.2.1.1).
+pub const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
+
+/// NTLMSSP_NEGOTIATE_UNICODE (MS-NLMP 2.2.2.5, flag A): strings are UTF-16LE.
+const NEGOTIATE_UNICODE: u32 = 0x0000_0001;
+/// NTLMSSP_NEGOTIATE_OEM_DOMAIN_SUPPLIED (flag K): a NEGOTIATE's DomainName is filled.
+const OEM_DOMAIN_SUPPLIED: u32 = 0x0000_1000;
+/// NTLMSSP_NEGOTIATE_OEM_WORKSTATION_SUPPLIED (flag L): a NEGOTIATE's Workstation is filled.
+const OEM_WORKSTATION_SUPPLIED: u32 = 0x0000_2000;
+/// NTLMSSP_NEGOTIATE_VERSION (flag T): the Version field is filled (else it is zeros or
+/// absent).
+const NEGOTIATE_VERSION: u32 = 0x0200_0000;
+
+/// AV_PAIR AvIds (MS-NLMP 2.2.2.1).
+const AV_EOL: u16 = 0;
+const AV_NB_COMPUTER_NAME: u16 = 1;
+const AV_DNS_COMPUTER_NAME: u16 = 3;
+const AV_DNS_DOMAIN_NAME: u16 = 4;
+const AV_TARGET_NAME: u16 = 9;
+
+/// Where an NTLMv2 response's AV pairs start: NTProofStr (16 bytes), then the
+/// NTLMv2_CLIENT_CHALLENGE (2.2.2.7) RespType, HiRespType, Reserved1 (2), Reserved2 (4),
+/// TimeStamp (8), ChallengeFromClient (8), Reserved3 (4).
+const NTLMV2_AV_PAIRS_AT: usize = 16 + 28;
+/// An NT response longer than this is NTLMv2 (an NTLMv1 response is exactly 24 bytes,
+/// MS-NLMP 3.3.1).
+const NTLMV1_RESPONSE_LEN: usize = 24;
+
+/// Message types (MS-NLMP 2.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MsgType(pub u32);
+
+impl MsgType {
+    /// NEGOTIATE_MESSAGE (2.2.1.1), client to server.
+    pub const NEGOTIATE: MsgType = MsgType(1);
+    /// CHALLENGE_MESSAGE (2.2.1.2), server to client.
+    pub const CHALLENGE: MsgType = MsgType(2);
+    /// AUTHENTICATE_MESSAGE (2.2.1.3), client to server.
+    pub const AUTHENTICATE: MsgType = MsgType(3);
+
+    /// tshark's name of the type (`NTLMSSP_NEGOTIATE`, ...), or "unknown".
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            1 => "NTLMSSP_NEGOTIATE",
+            2 => "NTLMSSP_CHALLENGE",
+            3 => "NTLMSSP_AUTHENTICATE",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Why a message could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NtlmError {
+    /// No `NTLMSSP\0` signature and type: not an NTLM message.
+    NotNtlm,
+    /// The header is cut short, or a field points outside the message.
+    Truncated,
+}
+
+/// What one NTLM message says. Strings are as on the wire (empty when absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// MessageType.
+    pub msg_type: Option<MsgType>,
+    /// The Version field (2.2.2.10) when the flags say it is filled: the sender's OS version,
+    /// "major.minor.build" (a CHALLENGE's is the server's, the others the client's).
+    pub version: Option<String>,
+    /// NEGOTIATE: DomainName (OEM, when supplied). AUTHENTICATE: DomainName.
+    pub domain: Cow<'a, str>,
+    /// AUTHENTICATE: UserName.
+    pub user: Cow<'a, str>,
+    /// NEGOTIATE: Workstation (OEM, when supplied). AUTHENTICATE: Workstation.
+    pub workstation: Cow<'a, str>,
+    /// CHALLENGE: TargetName (the server's domain or its own name).
+    pub target_name: Cow<'a, str>,
+    /// CHALLENGE TargetInfo MsvAvDnsComputerName: the server's DNS name.
+    pub dns_computer_name: String,
+    /// CHALLENGE TargetInfo MsvAvNbComputerName: the server's NetBIOS name.
+    pub nb_computer_name: String,
+    /// CHALLENGE TargetInfo MsvAvDnsDomainName.
+    pub dns_domain_name: String,
+    /// AUTHENTICATE, NTLMv2 response MsvAvTargetName: the service principal the client meant
+    /// (`cifs/ca1`, `ldap/dc1.example.com`).
+    pub target_spn: String,
+}
+
+/// A little-endian u16 at `at`.
+fn u16_at(m: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(*m.get(at..)?.first_chunk::<2>()?))
+}
+
+/// A little-endian u32 at `at`.
+fn u32_at(m: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(*m.get(at..)?.first_chunk::<4>()?))
+}
+
+/// The bytes a `Len, MaxLen, BufferOffset` field at `at` points to. A zero length gives an
+/// empty slice whatever the offset (senders leave it 0 or anywhere).
+fn field(m: &[u8], at: usize) -> Result<&[u8], NtlmError> {
+    let len = usize::from(u16_at(m, at).ok_or(NtlmError::Truncated)?);
+    let offset = u32_at(m, at + 4).ok_or(NtlmError::Truncated)? as usize;
+    if len == 0 {
+        return Ok(&[]);
+    }
+    m.get(offset..)
+        .and_then(|r| r.get(..len))
+        .ok_or(NtlmError::Truncated)
+}
+
+/// UTF-16LE text (an odd last byte is dropped; unpaired surrogates become U+FFFD).
+fn utf16(b: &[u8]) -> String {
+    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// A string field in the message's character set.
+fn text(b: &[u8], unicode: bool) -> Cow<'_, str> {
+    if unicode {
+        Cow::Owned(utf16(b))
+    } else {
+        String::from_utf8_lossy(b)
+    }
+}
+
+/// The Version field (2.2.2.10) at `at`: ProductMajorVersion, ProductMinorVersion,
+/// ProductBuild (u16), then reserved bytes and the NTLM revision.
+fn version(m: &[u8], at: usize, flags: u32) -> Option<String> {
+    if flags & NEGOTIATE_VERSION == 0 {
+        return None;
+    }
+    let v = m.get(at..at + 8)?;
+    let build = u16::from_le_bytes([v[2], v[3]]);
+    Some(format!("{}.{}.{}", v[0], v[1], build))
+}
+
+/// Calls `each(AvId, value)` for the AV pairs of `list` (2.2.2.1) up to MsvAvEOL; pairs that
+/// run past the end stop the walk.
+fn av_pairs(mut list: &[u8], mut each: impl FnMut(u16, &[u8])) {
+    while let (Some(id), Some(len)) = (u16_at(list, 0), u16_at(list, 2)) {
+        if id == AV_EOL {
+            return;
+        }
+        let Some(value) = list.get(4..4 + usize::from(len)) else {
+            return;
+        };
+        each(id, value);
+        list = &list[4 + usize::from(len)..];
+    }
+}
+
+/// True if `data` starts with an NTLM message's signature.
+pub fn is_ntlm(data: &[u8]) -> bool {
+    data.starts_with(SIGNATURE)
+}
+
+/// Reads the NTLM message at the start of `m` (the whole security token: field offsets count
+/// from its start). A message type other than 1, 2 or 3 is returned with its type only.
+pub fn parse_message(m: &[u8]) -> Result<Message<'_>, NtlmError> {
+    if !is_ntlm(m) {
+        return Err(NtlmError::NotNtlm);
+    }
+    let t = MsgType(u32_at(m, 8).ok_or(NtlmError::NotNtlm)?);
+    let mut out = Message {
+        msg_type: Some(t),
+        ..Message::default()
+    };
+    match t {
+        // Signature, MessageType, NegotiateFlags, DomainNameFields, WorkstationFields, Version.
+        // Old clients send only the first 16 bytes (MS-NLMP 2.2.1.1: the fields that follow
+        // NegotiateFlags are there when the flags say so).
+        MsgType::NEGOTIATE => {
+            let flags = u32_at(m, 12).ok_or(NtlmError::Truncated)?;
+            if flags & OEM_DOMAIN_SUPPLIED != 0 {
+                out.domain = String::from_utf8_lossy(field(m, 16)?);
+            }
+            if flags & OEM_WORKSTATION_SUPPLIED != 0 {
+                out.workstation = String::from_utf8_lossy(field(m, 24)?);
+            }
+            out.version = version(m, 32, flags);
+        }
+        // Signature, MessageType, TargetNameFields (12), NegotiateFlags (20), ServerChallenge
+        // (24), Reserved (32), TargetInfoFields (40), Version (48). A CHALLENGE of 32 bytes
+        // (no TargetInfo) is what NTLMv1-era servers sent.
+        MsgType::CHALLENGE => {
+            let flags = u32_at(m, 20).ok_or(NtlmError::Truncated)?;
+            m.get(..32).ok_or(NtlmError::Truncated)?;
+            out.target_name = text(field(m, 12)?, flags & NEGOTIATE_UNICODE != 0);
+            if m.len() >= 48 {
+                av_pairs(field(m, 40)?, |id, v| match id {
+                    AV_NB_COMPUTER_NAME => out.nb_computer_name = utf16(v),
+                    AV_DNS_COMPUTER_NAME => out.dns_computer_name = utf16(v),
+                    AV_DNS_DOMAIN_NAME => out.dns_domain_name = utf16(v),
+                    _ => {}
+                });
+            }
+            out.version = version(m, 48, flags);
+        }
+        // Signature, MessageType, LmChallengeResponseFields (12), NtChallengeResponseFields
+        // (20), DomainNameFields (28), UserNameFields (36), WorkstationFields (44),
+        // EncryptedRandomSessionKeyFields (52), NegotiateFlags (60), Version (64), MIC (72).
+        MsgType::AUTHENTICATE => {
+            let flags = u32_at(m, 60).ok_or(NtlmError::Truncated)?;
+            let unicode = flags & NEGOTIATE_UNICODE != 0;
+            out.domain = text(field(m, 28)?, unicode);
+            out.user = text(field(m, 36)?, unicode);
+            out.workstation = text(field(m, 44)?, unicode);
+            let nt = field(m, 20)?;
+            if nt.len() > NTLMV1_RESPONSE_LEN {
+                if let Some(pairs) = nt.get(NTLMV2_AV_PAIRS_AT..) {
+                    av_pairs(pairs, |id, v| {
+                        if id == AV_TARGET_NAME {
+                            out.target_spn = utf16(v);
+                        }
+                    });
+                }
+            }
+            out.version = version(m, 64, flags);
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Real messages: the SMB2 SESSION_SETUP exchange of `captures/lab_enroll_icpr_named_pipe.pcap`
+    //! (frames 50-52: impacket's client against the lab's CA stand-in, an impacket SMB server;
+    //! tshark shows the CHALLENGE's target name `CERTFLOW`, DNS computer name `CA1`, and the
+    //! AUTHENTICATE's user `ALICE`, domain `CERTFLOW.LAB`, NTLMv2 target name `cifs/CA1`).
+    use super::*;
+    use crate::proto::testutil::{hex, NTLM_AUTHENTICATE as AUTHENTICATE};
+    use crate::proto::testutil::{NTLM_CHALLENGE as CHALLENGE, NTLM_NEGOTIATE as NEGOTIATE};
+
+    #[test]
+    fn negotiate_of_a_real_exchange() {
+        let b = hex(NEGOTIATE);
+        let m = parse_message(&b).unwrap();
+        assert_eq!(m.msg_type, Some(MsgType::NEGOTIATE));
+        assert_eq!(m.msg_type.unwrap().name(), "NTLMSSP_NEGOTIATE");
+        // Flags 0xa0880205: no OEM domain or workstation supplied, no Version.
+        assert_eq!((&*m.domain, &*m.workstation, m.version), ("", "", None));
+    }
+
+    #[test]
+    fn challenge_names_the_server() {
+        let b = hex(CHALLENGE);
+        assert_eq!(b.len(), 148);
+        let m = parse_message(&b).unwrap();
+        assert_eq!(m.msg_type, Some(MsgType::CHALLENGE));
+        assert_eq!(m.target_name, "CERTFLOW");
+        assert_eq!(m.dns_computer_name, "CA1");
+        assert_eq!(m.nb_computer_name, "CA1");
+        assert_eq!(m.dns_domain_name, "CERTFLOW");
+        // tshark: "Version 255.255 (Build 65535)".
+        assert_eq!(m.version.as_deref(), Some("255.255.65535"));
+    }
+
+    #[test]
+    fn authenticate_names_the_user_and_the_spn_meant() {
+        let b = hex(AUTHENTICATE);
+        assert_eq!(b.len(), 262);
+        let m = parse_message(&b).unwrap();
+        assert_eq!(m.msg_type, Some(MsgType::AUTHENTICATE));
+        assert_eq!(
+            (&*m.domain, &*m.user, &*m.workstation),
+            ("CERTFLOW.LAB", "ALICE", "")
+        );
+        assert_eq!(m.target_spn, "cifs/CA1");
+        assert_eq!(m.version, None);
+    }
+
+    #[test]
+    fn every_prefix_is_an_error_or_fewer_facts_never_a_panic() {
+        for msg in [NEGOTIATE, CHALLENGE, AUTHENTICATE] {
+            let b = hex(msg);
+            for n in 0..b.len() {
+                let _ = parse_message(&b[..n]);
+            }
+            // The header cut: an error, or (not an NTLM message) before the type.
+            assert_eq!(parse_message(&b[..11]), Err(NtlmError::NotNtlm));
+            assert_eq!(parse_message(&b[..15]), Err(NtlmError::Truncated));
+        }
+        // A CHALLENGE cut inside its payload: the target name's field points past the end.
+        let b = hex(CHALLENGE);
+        assert_eq!(parse_message(&b[..60]), Err(NtlmError::Truncated));
+        // An AUTHENTICATE cut inside its NTLMv2 response.
+        let b = hex(AUTHENTICATE);
+        assert_eq!(parse_message(&b[..200]), Err(NtlmError::Truncated));
+    }
+
+    #[test]
+    fn corrupted_lengths_and_offsets_are_errors() {
+        // The CHALLENGE's TargetName length (bytes 12-13) made 0xffff.
+        let mut b = hex(CHALLENGE);
+        b[12] = 0xff;
+        b[13] = 0xff;
+        assert_eq!(parse_message(&b), Err(NtlmError::Truncated));
+        // The AUTHENTICATE's UserName offset (bytes 40-43) past the end.
+        let mut b = hex(AUTHENTICATE);
+        b[40..44].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+        assert_eq!(parse_message(&b), Err(NtlmError::Truncated));
+        // An AV pair whose length runs past its list ends the walk: the names before it stay.
+        let mut b = hex(CHALLENGE);
+        // The first pair (NetBIOS domain name, at 72) keeps its value; the second (DNS domain
+        // name at 72 + 4 + 16) gets a length of 0xffff.
+        b[72 + 20 + 2] = 0xff;
+        b[72 + 20 + 3] = 0xff;
+        let m = parse_message(&b).unwrap();
+        assert_eq!(
+            (m.dns_domain_name.as_str(), m.dns_computer_name.as_str()),
+            ("", "")
+        );
+        assert_eq!(m.target_name, "CERTFLOW");
+    }
+
+    #[test]
+    fn other_bytes_are_not_ntlm() {
+        assert_eq!(parse_message(b""), Err(NtlmError::NotNtlm));
+        assert_eq!(parse_message(b"NTLMSSP\0"), Err(NtlmError::NotNtlm));
+        let m = parse_message(b"NTLMSSP\0\x07\0\0\0").unwrap();
+        assert_eq!(m.msg_type.map(|t| t.name()), Some("unknown"));
+        assert!(!is_ntlm(b"\x60\x82"));
+    }
+}
