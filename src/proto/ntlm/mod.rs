@@ -104,4 +104,37 @@ mod tests {
         assert!(!record_token(&mut ev, &hex("a1053003 0a0100"), at));
         assert!(ev.ntlm.is_none());
     }
+
+    #[test]
+    fn mutated_messages_never_panic() {
+        // Bytes overwritten (random, 0xff, 0x00) or the message cut, in the header's length
+        // and offset fields as anywhere else; bare and inside the real SPNEGO token.
+        let rounds: usize = std::env::var("FUZZ_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000);
+        let mut r = crate::proto::testutil::Rng(0x4e54_4c4d_5353_5000);
+        let (mut read, mut malformed) = (0u64, 0u64);
+        for msg in [
+            crate::proto::testutil::NTLM_NEGOTIATE,
+            NTLM_CHALLENGE,
+            NTLM_AUTHENTICATE,
+        ] {
+            for _ in 0..rounds {
+                let mut b = hex(msg);
+                r.mutate(&mut b);
+                let mut ev = Evidence::default();
+                if record_token(&mut ev, &b, FrameRef::new(0, 1)) {
+                    let n = ev.ntlm.unwrap();
+                    read += n.messages;
+                    malformed += n.malformed;
+                }
+            }
+        }
+        // Most mutations keep the signature; some of them break a field.
+        assert!(
+            read > 0 && malformed > 0 && malformed < read,
+            "{malformed} of {read}"
+        );
+    }
 }
