@@ -1,11 +1,14 @@
 //! What NTLM (MS-NLMP) messages inside other protocols' tokens proved about one flow.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use crate::evidence::{capped, Evidence, Facts, FrameRef, Merge};
 use crate::proto::krb::Code;
 
-use super::parse::{Message, MsgType};
+use super::parse::{Message, MsgType, Text};
 
 /// Longest name kept; a longer one is cut and marked with "...".
 pub const MAX_NAME_LEN: usize = 256;
@@ -67,15 +70,33 @@ pub fn ntlm_of(ev: &mut Evidence) -> &mut NtlmEvidence {
     ev.ntlm.get_or_insert_with(Default::default)
 }
 
-/// A message type as a [`Code`].
-pub fn msg_type_code(t: MsgType) -> Code {
-    Code::new(i64::from(t.0), t.name())
+/// A message type as a [`Code`] (the three types of MS-NLMP built once).
+pub fn msg_type_code(t: MsgType) -> Cow<'static, Code> {
+    static KNOWN: [OnceLock<Code>; 3] = [const { OnceLock::new() }; 3];
+    let make = || Code::new(i64::from(t.0), t.name());
+    match t.0.checked_sub(1).and_then(|i| KNOWN.get(i as usize)) {
+        Some(cell) => Cow::Borrowed(cell.get_or_init(make)),
+        None => Cow::Owned(make()),
+    }
 }
 
-/// Adds `s` (cut to [`MAX_NAME_LEN`]) to `facts` unless it is empty.
-fn add_name(facts: &mut Facts<String>, s: &str, at: FrameRef) {
-    if !s.is_empty() {
-        facts.add_ref(&*capped(s, MAX_NAME_LEN), at);
+/// Adds `text` (decoded into `scratch`, cut to [`MAX_NAME_LEN`]) to `facts` unless it is
+/// empty; a value the list holds already costs a look-up, no allocation.
+fn add_text(facts: &mut Facts<String>, text: &Text<'_>, scratch: &mut String, at: FrameRef) {
+    if text.is_empty() {
+        return;
+    }
+    scratch.clear();
+    text.write_to(scratch);
+    add_str(facts, scratch, at);
+}
+
+/// Adds `s` (cut to [`MAX_NAME_LEN`]) to `facts`.
+fn add_str(facts: &mut Facts<String>, s: &str, at: FrameRef) {
+    if s.len() <= MAX_NAME_LEN {
+        facts.add_ref(s, at);
+    } else {
+        facts.add(capped(s, MAX_NAME_LEN), at);
     }
 }
 
@@ -86,20 +107,27 @@ impl NtlmEvidence {
         let Some(t) = m.msg_type else {
             return;
         };
-        self.msg_types.add(msg_type_code(t), at);
-        add_name(&mut self.target_names, &m.target_name, at);
-        add_name(&mut self.server_dns_names, &m.dns_computer_name, at);
-        add_name(&mut self.server_netbios_names, &m.nb_computer_name, at);
-        add_name(&mut self.dns_domains, &m.dns_domain_name, at);
-        add_name(&mut self.workstations, &m.workstation, at);
-        add_name(&mut self.target_spns, &m.target_spn, at);
+        self.msg_types.add_ref(&*msg_type_code(t), at);
+        let mut s = String::new();
+        add_text(&mut self.target_names, &m.target_name, &mut s, at);
+        add_text(&mut self.server_dns_names, &m.dns_computer_name, &mut s, at);
+        add_text(
+            &mut self.server_netbios_names,
+            &m.nb_computer_name,
+            &mut s,
+            at,
+        );
+        add_text(&mut self.dns_domains, &m.dns_domain_name, &mut s, at);
+        add_text(&mut self.workstations, &m.workstation, &mut s, at);
+        add_text(&mut self.target_spns, &m.target_spn, &mut s, at);
         if t == MsgType::AUTHENTICATE && !m.user.is_empty() {
-            let user = if m.domain.is_empty() {
-                m.user.to_string()
-            } else {
-                format!("{}\\{}", m.domain, m.user)
-            };
-            add_name(&mut self.users, &user, at);
+            s.clear();
+            if !m.domain.is_empty() {
+                m.domain.write_to(&mut s);
+                s.push('\\');
+            }
+            m.user.write_to(&mut s);
+            add_str(&mut self.users, &s, at);
         }
         if let Some(v) = &m.version {
             let versions = if t == MsgType::CHALLENGE {
@@ -107,7 +135,9 @@ impl NtlmEvidence {
             } else {
                 &mut self.client_versions
             };
-            versions.add_ref(v.as_str(), at);
+            s.clear();
+            v.write_to(&mut s);
+            versions.add_ref(s.as_str(), at);
         }
     }
 }

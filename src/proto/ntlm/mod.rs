@@ -33,7 +33,7 @@ pub fn record_token(ev: &mut Evidence, token: &[u8], at: FrameRef) -> bool {
             n.malformed += 1;
             if let Some(t) = inner.get(8..12) {
                 let t = parse::MsgType(u32::from_le_bytes([t[0], t[1], t[2], t[3]]));
-                n.msg_types.add(evidence::msg_type_code(t), at);
+                n.msg_types.add_ref(&*evidence::msg_type_code(t), at);
             }
         }
     }

@@ -9,7 +9,7 @@
 //! The AV_PAIR list (2.2.2.1) of a CHALLENGE's TargetInfo and of an NTLMv2 response (2.2.2.7)
 //! is always UTF-16LE.
 
-use std::borrow::Cow;
+use std::fmt;
 
 /// The signature every NTLM message starts with (MS-NLMP 2.2.1.1).
 pub const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
@@ -71,31 +71,120 @@ pub enum NtlmError {
     Truncated,
 }
 
-/// What one NTLM message says. Strings are as on the wire (empty when absent).
+/// A string field as on the wire, decoded only when written ([`Text::write_to`]): no
+/// allocation per message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Text<'a> {
+    /// The bytes.
+    pub bytes: &'a [u8],
+    /// UTF-16LE (else OEM, read as UTF-8 with invalid bytes replaced).
+    pub unicode: bool,
+}
+
+impl Text<'_> {
+    /// True when the field is empty (or absent).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.len() < if self.unicode { 2 } else { 1 }
+    }
+
+    /// Appends the decoded text to `out` (UTF-16: an odd last byte is dropped, unpaired
+    /// surrogates become U+FFFD).
+    pub fn write_to(&self, out: &mut String) {
+        if self.unicode {
+            let pairs = self.bytes.chunks_exact(2);
+            out.reserve(pairs.len());
+            // Names are nearly always ASCII: each unit's low byte is the character.
+            if pairs.clone().all(|c| c[1] == 0 && c[0] < 0x80) {
+                out.extend(pairs.map(|c| char::from(c[0])));
+                return;
+            }
+            let units = pairs.map(|c| u16::from_le_bytes([c[0], c[1]]));
+            out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+        } else {
+            out.push_str(&String::from_utf8_lossy(self.bytes));
+        }
+    }
+}
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.write_to(&mut s);
+        f.write_str(&s)
+    }
+}
+
+/// The Version field (MS-NLMP 2.2.2.10): the sender's OS version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    /// ProductMajorVersion.
+    pub major: u8,
+    /// ProductMinorVersion.
+    pub minor: u8,
+    /// ProductBuild.
+    pub build: u16,
+}
+
+impl Version {
+    /// Appends "major.minor.build" (e.g. "10.0.20348") to `out`, digit by digit (no
+    /// formatting machinery: one a message).
+    pub fn write_to(&self, out: &mut String) {
+        fn number(out: &mut String, mut n: u32) {
+            let mut digits = [0u8; 5];
+            let mut i = digits.len();
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            out.extend(digits[i..].iter().map(|&d| char::from(d)));
+        }
+        number(out, u32::from(self.major));
+        out.push('.');
+        number(out, u32::from(self.minor));
+        out.push('.');
+        number(out, u32::from(self.build));
+    }
+}
+
+impl fmt::Display for Version {
+    /// "major.minor.build", e.g. "10.0.20348".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.write_to(&mut s);
+        f.write_str(&s)
+    }
+}
+
+/// What one NTLM message says, borrowed from it. Strings are as on the wire (empty when
+/// absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message<'a> {
     /// MessageType.
     pub msg_type: Option<MsgType>,
-    /// The Version field (2.2.2.10) when the flags say it is filled: the sender's OS version,
-    /// "major.minor.build" (a CHALLENGE's is the server's, the others the client's).
-    pub version: Option<String>,
+    /// The Version field when the flags say it is filled (a CHALLENGE's is the server's, the
+    /// others the client's).
+    pub version: Option<Version>,
     /// NEGOTIATE: DomainName (OEM, when supplied). AUTHENTICATE: DomainName.
-    pub domain: Cow<'a, str>,
+    pub domain: Text<'a>,
     /// AUTHENTICATE: UserName.
-    pub user: Cow<'a, str>,
+    pub user: Text<'a>,
     /// NEGOTIATE: Workstation (OEM, when supplied). AUTHENTICATE: Workstation.
-    pub workstation: Cow<'a, str>,
+    pub workstation: Text<'a>,
     /// CHALLENGE: TargetName (the server's domain or its own name).
-    pub target_name: Cow<'a, str>,
+    pub target_name: Text<'a>,
     /// CHALLENGE TargetInfo MsvAvDnsComputerName: the server's DNS name.
-    pub dns_computer_name: String,
+    pub dns_computer_name: Text<'a>,
     /// CHALLENGE TargetInfo MsvAvNbComputerName: the server's NetBIOS name.
-    pub nb_computer_name: String,
+    pub nb_computer_name: Text<'a>,
     /// CHALLENGE TargetInfo MsvAvDnsDomainName.
-    pub dns_domain_name: String,
+    pub dns_domain_name: Text<'a>,
     /// AUTHENTICATE, NTLMv2 response MsvAvTargetName: the service principal the client meant
     /// (`cifs/ca1`, `ldap/dc1.example.com`).
-    pub target_spn: String,
+    pub target_spn: Text<'a>,
 }
 
 /// A little-endian u16 at `at`.
@@ -121,37 +210,33 @@ fn field(m: &[u8], at: usize) -> Result<&[u8], NtlmError> {
         .ok_or(NtlmError::Truncated)
 }
 
-/// UTF-16LE text (an odd last byte is dropped; unpaired surrogates become U+FFFD).
-fn utf16(b: &[u8]) -> String {
-    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+/// A string field in the message's character set.
+fn text(bytes: &[u8], unicode: bool) -> Text<'_> {
+    Text { bytes, unicode }
 }
 
-/// A string field in the message's character set.
-fn text(b: &[u8], unicode: bool) -> Cow<'_, str> {
-    if unicode {
-        Cow::Owned(utf16(b))
-    } else {
-        String::from_utf8_lossy(b)
-    }
+/// An AV pair's value: always UTF-16LE.
+fn utf16(bytes: &[u8]) -> Text<'_> {
+    text(bytes, true)
 }
 
 /// The Version field (2.2.2.10) at `at`: ProductMajorVersion, ProductMinorVersion,
 /// ProductBuild (u16), then reserved bytes and the NTLM revision.
-fn version(m: &[u8], at: usize, flags: u32) -> Option<String> {
+fn version(m: &[u8], at: usize, flags: u32) -> Option<Version> {
     if flags & NEGOTIATE_VERSION == 0 {
         return None;
     }
     let v = m.get(at..at + 8)?;
-    let build = u16::from_le_bytes([v[2], v[3]]);
-    Some(format!("{}.{}.{}", v[0], v[1], build))
+    Some(Version {
+        major: v[0],
+        minor: v[1],
+        build: u16::from_le_bytes([v[2], v[3]]),
+    })
 }
 
 /// Calls `each(AvId, value)` for the AV pairs of `list` (2.2.2.1) up to MsvAvEOL; pairs that
 /// run past the end stop the walk.
-fn av_pairs(mut list: &[u8], mut each: impl FnMut(u16, &[u8])) {
+fn av_pairs<'a>(mut list: &'a [u8], mut each: impl FnMut(u16, &'a [u8])) {
     while let (Some(id), Some(len)) = (u16_at(list, 0), u16_at(list, 2)) {
         if id == AV_EOL {
             return;
@@ -187,10 +272,10 @@ pub fn parse_message(m: &[u8]) -> Result<Message<'_>, NtlmError> {
         MsgType::NEGOTIATE => {
             let flags = u32_at(m, 12).ok_or(NtlmError::Truncated)?;
             if flags & OEM_DOMAIN_SUPPLIED != 0 {
-                out.domain = String::from_utf8_lossy(field(m, 16)?);
+                out.domain = text(field(m, 16)?, false);
             }
             if flags & OEM_WORKSTATION_SUPPLIED != 0 {
-                out.workstation = String::from_utf8_lossy(field(m, 24)?);
+                out.workstation = text(field(m, 24)?, false);
             }
             out.version = version(m, 32, flags);
         }
@@ -254,7 +339,7 @@ mod tests {
         assert_eq!(m.msg_type, Some(MsgType::NEGOTIATE));
         assert_eq!(m.msg_type.unwrap().name(), "NTLMSSP_NEGOTIATE");
         // Flags 0xa0880205: no OEM domain or workstation supplied, no Version.
-        assert_eq!((&*m.domain, &*m.workstation, m.version), ("", "", None));
+        assert!(m.domain.is_empty() && m.workstation.is_empty() && m.version.is_none());
     }
 
     #[test]
@@ -263,12 +348,15 @@ mod tests {
         assert_eq!(b.len(), 148);
         let m = parse_message(&b).unwrap();
         assert_eq!(m.msg_type, Some(MsgType::CHALLENGE));
-        assert_eq!(m.target_name, "CERTFLOW");
-        assert_eq!(m.dns_computer_name, "CA1");
-        assert_eq!(m.nb_computer_name, "CA1");
-        assert_eq!(m.dns_domain_name, "CERTFLOW");
+        assert_eq!(m.target_name.to_string(), "CERTFLOW");
+        assert_eq!(m.dns_computer_name.to_string(), "CA1");
+        assert_eq!(m.nb_computer_name.to_string(), "CA1");
+        assert_eq!(m.dns_domain_name.to_string(), "CERTFLOW");
         // tshark: "Version 255.255 (Build 65535)".
-        assert_eq!(m.version.as_deref(), Some("255.255.65535"));
+        assert_eq!(
+            m.version.map(|v| v.to_string()).as_deref(),
+            Some("255.255.65535")
+        );
     }
 
     #[test]
@@ -278,10 +366,14 @@ mod tests {
         let m = parse_message(&b).unwrap();
         assert_eq!(m.msg_type, Some(MsgType::AUTHENTICATE));
         assert_eq!(
-            (&*m.domain, &*m.user, &*m.workstation),
-            ("CERTFLOW.LAB", "ALICE", "")
+            (
+                m.domain.to_string(),
+                m.user.to_string(),
+                m.workstation.is_empty()
+            ),
+            ("CERTFLOW.LAB".to_string(), "ALICE".to_string(), true)
         );
-        assert_eq!(m.target_spn, "cifs/CA1");
+        assert_eq!(m.target_spn.to_string(), "cifs/CA1");
         assert_eq!(m.version, None);
     }
 
@@ -323,10 +415,30 @@ mod tests {
         b[72 + 20 + 3] = 0xff;
         let m = parse_message(&b).unwrap();
         assert_eq!(
-            (m.dns_domain_name.as_str(), m.dns_computer_name.as_str()),
-            ("", "")
+            (m.dns_domain_name.is_empty(), m.dns_computer_name.is_empty()),
+            (true, true)
         );
-        assert_eq!(m.target_name, "CERTFLOW");
+        assert_eq!(m.target_name.to_string(), "CERTFLOW");
+    }
+
+    #[test]
+    fn text_and_version_are_written_as_tshark_shows_them() {
+        let mut s = String::new();
+        // "Ré" in UTF-16LE, an unpaired surrogate, and an odd last byte.
+        text(&[0x52, 0, 0xe9, 0, 0x00, 0xd8, 0x41], true).write_to(&mut s);
+        assert_eq!(s, "Ré\u{fffd}");
+        assert!(text(&[0x41], true).is_empty() && !text(&[0x41], false).is_empty());
+        let v = |major, minor, build| {
+            Version {
+                major,
+                minor,
+                build,
+            }
+            .to_string()
+        };
+        assert_eq!(v(10, 0, 20348), "10.0.20348");
+        assert_eq!(v(0, 0, 0), "0.0.0");
+        assert_eq!(v(255, 255, 65535), "255.255.65535");
     }
 
     #[test]
