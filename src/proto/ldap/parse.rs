@@ -11,8 +11,9 @@
 //! unbindRequest) are first tried by a fast path ([`parse_message`] calls `parse_simple`) that
 //! reads them with the BER helper and accepts only a subset of what ldap-parser accepts, with
 //! the same result; everything else, including every message ldap-parser would reject, goes to
-//! ldap-parser. The one exception is the Sicily bind (MS-ADTS 5.1.1.1.3), read only by the fast
-//! path because ldap-parser does not know it.
+//! ldap-parser. The exceptions are the Sicily bind (MS-ADTS 5.1.1.1.3), read only by the fast
+//! path because ldap-parser does not know it, and the bindResponse that carries a Sicily bind's
+//! NTLM CHALLENGE in its matchedDN, which ldap-parser refuses because the DN is not UTF-8.
 
 use std::borrow::Cow;
 
@@ -493,14 +494,14 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
         Ok((t, _, after)) if t.tag == 0xa0 && after.is_empty() => {}
         _ => return None,
     }
-    let mut gss = None;
+    let mut token = None;
     let detail = match op_t.tag {
         // unbindRequest [APPLICATION 2] NULL
         0x42 if op.is_empty() => Detail::None,
         // bindRequest [APPLICATION 0]
         0x60 => {
             let (d, t) = fast_bind(op)?;
-            gss = t;
+            token = t;
             d
         }
         // searchRequest [APPLICATION 3]
@@ -526,13 +527,13 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
                 return None;
             }
             if challenge {
-                gss = Some(dn.to_vec());
+                token = Some(dn.to_vec());
             }
             match ber::split(rest) {
                 _ if rest.is_empty() => {}
                 // bindResponse serverSaslCreds [7] OCTET STRING OPTIONAL
                 Ok((t, creds, after)) if op_t.tag == 0x61 && t.tag == 0x87 && after.is_empty() => {
-                    gss = auth_token(creds);
+                    token = auth_token(creds).or(token);
                 }
                 _ => return None,
             }
@@ -544,7 +545,7 @@ fn parse_simple(data: &[u8]) -> Option<Message> {
         id,
         op: u32::from(op_t.tag & 0x1f),
         detail,
-        auth_token: gss,
+        auth_token: token,
     })
 }
 
@@ -750,10 +751,10 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         Err(_) => return Err(LdapParseError::Malformed),
     };
     let op = m.protocol_op.tag().0;
-    let mut gss = None;
+    let mut token = None;
     let detail = match &m.protocol_op {
         ProtocolOp::BindRequest(b) => {
-            gss = match &b.authentication {
+            token = match &b.authentication {
                 AuthenticationChoice::Sasl(s) => s.credentials.as_deref().and_then(auth_token),
                 AuthenticationChoice::Simple(_) => None,
             };
@@ -774,7 +775,7 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         }
         ProtocolOp::BindResponse(r) => {
             let dn = r.result.matched_dn.0.as_bytes();
-            gss = r
+            token = r
                 .server_sasl_creds
                 .as_deref()
                 .and_then(auth_token)
@@ -815,7 +816,7 @@ fn parse_with_library(data: &[u8]) -> Result<Message, LdapParseError> {
         id: m.message_id.0,
         op,
         detail,
-        auth_token: gss,
+        auth_token: token,
     })
 }
 
@@ -1286,6 +1287,40 @@ mod tests {
         for n in 0..b.len() {
             assert!(parse_message(&b[..n]).is_err(), "prefix {n}");
         }
+    }
+
+    #[test]
+    fn sicily_challenge_in_matched_dn_is_kept() {
+        // bindResponse, messageID 2, success, matchedDN the NTLM CHALLENGE of
+        // `lab_enroll_icpr_named_pipe.pcap` frame 51 (MS-ADTS 5.1.1.1.3), diagnosticMessage "".
+        let challenge = hex(crate::proto::testutil::NTLM_CHALLENGE);
+        let response = |dn: &[u8]| {
+            let mut op = vec![0x0a, 0x01, 0x00, 0x04, 0x81, dn.len() as u8];
+            op.extend_from_slice(dn);
+            op.extend([0x04, 0x00]);
+            let mut m = vec![0x02, 0x01, 0x02, 0x61, 0x81, op.len() as u8];
+            m.extend(op);
+            let mut b = vec![0x30, 0x81, m.len() as u8];
+            b.extend(m);
+            b
+        };
+        let b = response(&challenge);
+        let m = parse_message(&b).expect("the fast path reads it");
+        assert_eq!((m.op, m.detail), (1, Detail::Result { code: 0 }));
+        assert_eq!(m.auth_token.as_deref(), Some(&challenge[..]));
+        // ldap-parser refuses the binary DN; a DN that starts with the signature and happens
+        // to be UTF-8 is kept by both paths alike.
+        assert!(parse_with_library(&b).is_err());
+        let b = response(b"NTLMSSP\0\x02\0\0\0abc");
+        let fast = parse_simple(&b).expect("fast path");
+        assert_eq!(Ok(&fast), parse_with_library(&b).as_ref());
+        assert_eq!(
+            fast.auth_token.as_deref(),
+            Some(&b"NTLMSSP\0\x02\0\0\0abc"[..])
+        );
+        // Any other DN is no token.
+        let b = response(b"CN=x");
+        assert_eq!(parse_message(&b).unwrap().auth_token, None);
     }
 
     #[test]
