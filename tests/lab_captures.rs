@@ -2041,3 +2041,66 @@ fn web_enrollment_pages_with_negotiate() {
         vec![("HTTP/ces.certflow.lab".into(), 22)]
     );
 }
+
+/// captures/lab_ntlm_fallback_kdc_blocked.pcapng (`captures/lab/record.sh ntlmfallback`): the
+/// DC's firewall rejects Kerberos, UDP 88 with ICMP port unreachable (AS-REQ 18, ICMP 19) and
+/// TCP 88 with a reset (SYN 26, RST 27); Samba's smbclient, rpcclient and ldbsearch, told to
+/// prefer Kerberos, then log on with NTLM, as tshark dissects it: SMB2 SESSION_SETUP (46-48),
+/// the LSARPC bind at the port the endpoint mapper gave (89: 49153; 96, 98, AUTH3 100), the
+/// LDAP GSS-SPNEGO bind (150-152). Every logon names CERTFLOW\alice and the workstation VM.
+#[test]
+fn ntlm_logons_when_the_kdc_is_blocked() {
+    let v = flows("lab_ntlm_fallback_kdc_blocked.pcapng");
+    let udp88 = flow(&v, CLIENT, DC, "udp", 88);
+    assert_eq!(
+        (udp88["refused"].as_u64(), udp88["established"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(
+        facts(&udp88["icmp"]),
+        vec![("icmpv4 port unreachable (code 3)".into(), 19)]
+    );
+    assert_eq!(
+        codes(&udp88["evidence"]["kerberos"]["msg_types"]),
+        vec![(10, 18)]
+    );
+    let tcp88 = flow(&v, CLIENT, DC, "tcp", 88);
+    assert_eq!(
+        (tcp88["refused"].as_u64(), tcp88["first_frame"].as_u64()),
+        (Some(2), Some(26))
+    );
+    assert_eq!(
+        maps(flow(&v, CLIENT, DC, "tcp", 135), "LSARPC"),
+        vec![(49153, 89)]
+    );
+    // (port, NEGOTIATE, CHALLENGE and AUTHENTICATE frames, the SPN the client meant)
+    for (port, [negotiate, c, a], spn) in [
+        (445, [46, 47, 48], "cifs/dc1.certflow.lab"),
+        (49153, [96, 98, 100], "host/dc1.certflow.lab"),
+        (389, [150, 151, 152], "ldap/dc1.certflow.lab"),
+    ] {
+        let f = flow(&v, CLIENT, DC, "tcp", port);
+        assert!(f["evidence"]["kerberos"].is_null(), "{port}");
+        let n = &f["evidence"]["ntlm"];
+        assert_eq!(
+            codes(&n["msg_types"]),
+            vec![(1, negotiate), (2, c), (3, a)],
+            "{port}"
+        );
+        assert_eq!(
+            facts(&n["users"]),
+            vec![("CERTFLOW\\alice".into(), a)],
+            "{port}"
+        );
+        assert_eq!(facts(&n["target_spns"]), vec![(spn.into(), a)], "{port}");
+        assert_eq!(
+            facts(&n["server_dns_names"]),
+            vec![("dc1.certflow.lab".into(), c)],
+            "{port}"
+        );
+    }
+    assert_eq!(
+        common::host_names(&v, CLIENT),
+        vec![("VM".into(), "ntlm-workstation".into(), 48)]
+    );
+}

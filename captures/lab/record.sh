@@ -76,6 +76,10 @@
 #   krbskew    lab_kerberos_skew_in_gss_tokens.pcapng       impacket's SMB2, LDAP and DCE/RPC
 #                                                            Kerberos logons from a clock an hour
 #                                                            ahead: KRB_AP_ERR_SKEW in each token
+#   ntlmfallback lab_ntlm_fallback_kdc_blocked.pcapng       the DC's firewall rejects Kerberos (UDP
+#                                                            and TCP 88); Samba's smbclient,
+#                                                            rpcclient and ldbsearch, told to
+#                                                            prefer Kerberos, log on with NTLM
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -931,6 +935,31 @@ PY
 # extended operations, and searches with the server-side sort (RFC 2891) and show-deleted
 # (MS-ADTS 3.1.1.3.4.1.14) controls. Each command has a timeout: Samba leaves a request with
 # an unknown critical control unanswered (so none is sent here).
+# A firewall that blocks Kerberos between the client and the DC (nftables on the DC rejects UDP
+# 88 with ICMP port unreachable and TCP 88 with a reset) while SMB, LDAP and the endpoint mapper
+# stay open: Samba's clients with `--use-kerberos=desired` and alice's password try the KDC,
+# are refused, and log on with NTLM instead (SMB2 SESSION_SETUP, DCE/RPC over TCP via the
+# endpoint mapper, LDAP SASL GSS-SPNEGO). The firewall story of "port 88 was forgotten":
+# everything works, by NTLM.
+scn_ntlmfallback() {
+    cli_reset
+    local conf="$WORK/cli/smb.conf" id=(-U "alice%$ALICE_PASS" --use-kerberos=desired)
+    nsx dc nft add table inet lab
+    nsx dc nft add chain inet lab input '{ type filter hook input priority 0; policy accept; }'
+    nsx dc nft add rule inet lab input udp dport 88 reject with icmpx type port-unreachable
+    nsx dc nft add rule inet lab input tcp dport 88 reject with tcp reset
+    capture_start "$OUT/lab_ntlm_fallback_kdc_blocked.pcapng"
+    cli smbclient "//dc1.$DOMAIN/sysvol" "${id[@]}" -s "$conf" -c "ls" \
+        >"$WORK/ntlmfb-smb.out" 2>&1 </dev/null
+    cli rpcclient "${id[@]}" -s "$conf" -c "lsaquery" "ncacn_ip_tcp:dc1.$DOMAIN[seal]" \
+        >"$WORK/ntlmfb-rpc.out" 2>&1
+    cli ldbsearch -H "ldap://dc1.$DOMAIN" "${id[@]}" --configfile="$conf" -b "$BASEDN" -s base \
+        dn >"$WORK/ntlmfb-ldap.out" 2>&1
+    capture_stop
+    nsx dc nft delete table inet lab
+    log "ntlmfallback: $(cat "$WORK"/ntlmfb-*.out | tr '\n' ' ' | cut -c1-600)"
+}
+
 scn_ldapadmin() {
     cli_reset
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
@@ -1275,7 +1304,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
