@@ -36,7 +36,8 @@
 //!   `ntlm.user` users <-> `ntlmssp.auth.domain` + "\\" + `ntlmssp.auth.username`;
 //!   `ntlm.workstation` <-> `ntlmssp.auth.hostname` and `ntlmssp.negotiate.callingworkstation`;
 //!   `ntlm.target_spn` <-> `ntlmssp.ntlmv2_response.target_name` (tshark's "NULL", an empty
-//!   string, is no fact).
+//!   string, is no fact); `ntlm.anonymous` (a count, compared without its frame) <-> an
+//!   AUTHENTICATE whose `ntlmssp.auth.username` is empty.
 //! - LDAP/CLDAP: `ldap.op` operations <-> `ldap.protocolOp`; `ldap.search_base` <->
 //!   `ldap.baseObject`; `ldap.bind` binds <-> `ldap.authentication` + `ldap.mechanism` (a simple
 //!   bind with `ldap.name` and `ldap.simple` empty is anonymous, with only the password empty
@@ -803,6 +804,9 @@ fn theirs_fields(
             }
         }
         let (domains, users) = (r.all("ntlmssp.auth.domain"), r.all("ntlmssp.auth.username"));
+        if users.iter().any(|u| !named(&u)) {
+            add(&mut s, &flow, "ntlm.anonymous", "yes".into(), fr);
+        }
         if domains.len() == users.len() {
             for (d, u) in domains.iter().zip(users).filter(|(_, u)| named(u)) {
                 let v = if named(&d) {
@@ -1517,6 +1521,10 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
             for (v, f) in facts(&n[field], text) {
                 add(&mut s, flow, kind, v, f);
             }
+        }
+        // Anonymous AUTHENTICATEs are counted, not dated.
+        if n["anonymous"].as_u64().unwrap_or(0) > 0 {
+            add(&mut s, flow, "ntlm.anonymous", "yes".into(), 0);
         }
         let r = &ev["dcerpc"];
         for i in r["interfaces"].as_array().into_iter().flatten() {

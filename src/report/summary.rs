@@ -28,8 +28,8 @@ fn list<T: Ord + Clone>(
 
 /// The interfaces of a DCE/RPC flow, with how a learned port was learned, then the other
 /// protocols' key facts (a Kerberos ticket a client presented to the server as "ticket", and
-/// the server's refusal of it as "krb-error", an NTLM logon as "ntlm" with its users), then
-/// notes.
+/// the server's refusal of it as "krb-error", an NTLM logon as "ntlm" with its users and
+/// "anonymous"), then notes.
 pub fn evidence(f: &Flow) -> String {
     let e = &f.evidence;
     let mut parts: Vec<String> = Vec::new();
@@ -124,9 +124,17 @@ pub fn evidence(f: &Flow) -> String {
     if let Some(k) = e.kerberos.as_ref().filter(|_| carried) {
         parts.extend(list("krb-error", &k.errors, |c| c.name.clone()));
     }
-    // NTLM in the tokens: who logged on (an anonymous logon names no user).
+    // NTLM in the tokens: who logged on, and anonymous logons.
     if let Some(n) = &e.ntlm {
-        parts.push(list("ntlm", &n.users, |u| u.clone()).unwrap_or_else(|| "ntlm".into()));
+        let mut s = list("ntlm", &n.users, |u| u.clone()).unwrap_or_else(|| "ntlm".into());
+        if n.anonymous > 0 {
+            s.push_str(if n.users.is_empty() {
+                " anonymous"
+            } else {
+                ",anonymous"
+            });
+        }
+        parts.push(s);
     }
     for n in f.icmp.values().chain(e.notes.values()) {
         parts.push(n.clone());

@@ -37,6 +37,9 @@ pub struct NtlmEvidence {
     /// AUTHENTICATE `DOMAIN\user` (`user` when the domain is empty). An anonymous
     /// AUTHENTICATE (no user) gives none.
     pub users: Facts<String>,
+    /// AUTHENTICATE messages with an empty UserName: anonymous logons (MS-NLMP 3.2.5.1.2, the
+    /// "null session"), counted.
+    pub anonymous: u64,
     /// Workstation of an AUTHENTICATE (or a NEGOTIATE that supplies one): the client's name.
     pub workstations: Facts<String>,
     /// MsvAvTargetName of an AUTHENTICATE's NTLMv2 response: the service principal the client
@@ -58,6 +61,7 @@ impl Merge for NtlmEvidence {
         self.server_netbios_names.merge(o.server_netbios_names);
         self.dns_domains.merge(o.dns_domains);
         self.users.merge(o.users);
+        self.anonymous += o.anonymous;
         self.workstations.merge(o.workstations);
         self.target_spns.merge(o.target_spns);
         self.server_versions.merge(o.server_versions);
@@ -120,7 +124,9 @@ impl NtlmEvidence {
         add_text(&mut self.dns_domains, &m.dns_domain_name, &mut s, at);
         add_text(&mut self.workstations, &m.workstation, &mut s, at);
         add_text(&mut self.target_spns, &m.target_spn, &mut s, at);
-        if t == MsgType::AUTHENTICATE && !m.user.is_empty() {
+        if t == MsgType::AUTHENTICATE && m.user.is_empty() {
+            self.anonymous += 1;
+        } else if t == MsgType::AUTHENTICATE {
             s.clear();
             if !m.domain.is_empty() {
                 m.domain.write_to(&mut s);

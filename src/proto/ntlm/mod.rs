@@ -98,6 +98,14 @@ mod tests {
             .map(|f| (f.value.name.clone(), f.count))
             .collect();
         assert_eq!(types, vec![("NTLMSSP_AUTHENTICATE".to_string(), 2)]);
+        // The same AUTHENTICATE with UserName's length (bytes 36-37) made 0: an anonymous
+        // logon, counted, naming no user.
+        let mut anon = auth.clone();
+        anon[36..38].copy_from_slice(&[0, 0]);
+        let mut ev = Evidence::default();
+        assert!(record_token(&mut ev, &anon, at));
+        let n = ev.ntlm.expect("ntlm entry");
+        assert_eq!((n.anonymous, n.users.len()), (1, 0));
         // No signature, or a SPNEGO token with no mechanism token: nothing recorded.
         let mut ev = Evidence::default();
         assert!(!record_token(&mut ev, b"NTLMSSX\0\x01\0\0\0", at));
