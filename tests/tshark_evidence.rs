@@ -35,6 +35,8 @@
 //!   `ntlmssp.challenge.target_info.{dns_computer_name, nb_computer_name, dns_domain_name}`;
 //!   `ntlm.user` users <-> `ntlmssp.auth.domain` + "\\" + `ntlmssp.auth.username`;
 //!   `ntlm.workstation` <-> `ntlmssp.auth.hostname` and `ntlmssp.negotiate.callingworkstation`;
+//!   `ntlm.server_version` / `ntlm.client_version` <-> `ntlmssp.version.{major, minor,
+//!   build_number}` of a CHALLENGE / another message (frames with one NTLM message);
 //!   `ntlm.target_spn` <-> `ntlmssp.ntlmv2_response.target_name` (tshark's "NULL", an empty
 //!   string, is no fact); `ntlm.anonymous` (a count, compared without its frame) <-> an
 //!   AUTHENTICATE whose `ntlmssp.auth.username` is empty.
@@ -307,6 +309,9 @@ const FIELDS: &[&str] = &[
     "ntlmssp.auth.hostname",
     "ntlmssp.negotiate.callingworkstation",
     "ntlmssp.ntlmv2_response.target_name",
+    "ntlmssp.version.major",
+    "ntlmssp.version.minor",
+    "ntlmssp.version.build_number",
 ];
 
 /// Frames worth reading in the `-T fields` run.
@@ -802,6 +807,25 @@ fn theirs_fields(
             for v in r.all(field).iter().filter(named) {
                 add(&mut s, &flow, kind, v.clone(), fr);
             }
+        }
+        // The Version of a frame's only NTLM message: a CHALLENGE's is the server's.
+        let types = r.nums("ntlmssp.messagetype");
+        let version = (
+            r.all("ntlmssp.version.major"),
+            r.all("ntlmssp.version.minor"),
+            r.all("ntlmssp.version.build_number"),
+        );
+        if let ([t], ([ma], [mi], [b])) = (&types[..], version) {
+            let kind = if *t == 2 {
+                "ntlm.server_version"
+            } else {
+                "ntlm.client_version"
+            };
+            add(&mut s, &flow, kind, format!("{ma}.{mi}.{b}"), fr);
+        } else if types.len() > 1 && !version.0.is_empty() {
+            skipped
+                .0
+                .push(format!("frame {fr}: ntlm versions of several messages"));
         }
         let (domains, users) = (r.all("ntlmssp.auth.domain"), r.all("ntlmssp.auth.username"));
         if users.iter().any(|u| !named(&u)) {
@@ -1517,6 +1541,8 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
             ("ntlm.workstation", "workstations"),
             ("ntlm.target_spn", "target_spns"),
             ("ntlm.user", "users"),
+            ("ntlm.server_version", "server_versions"),
+            ("ntlm.client_version", "client_versions"),
         ] {
             for (v, f) in facts(&n[field], text) {
                 add(&mut s, flow, kind, v, f);
