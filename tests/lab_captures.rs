@@ -2104,3 +2104,54 @@ fn ntlm_logons_when_the_kdc_is_blocked() {
         vec![("VM".into(), "ntlm-workstation".into(), 48)]
     );
 }
+
+/// captures/lab_http_ntlm_certsrv.pcapng (`captures/lab/record.sh webntlm`): curl 7.88's
+/// `--ntlm` against the CA stand-in's /certsrv/, which answers as IIS's Windows authentication
+/// does, as tshark dissects it: GET /certsrv/ with the NEGOTIATE (12), 401 with the CHALLENGE
+/// from ca1.certflow.lab (14), the AUTHENTICATE by certflow\alice from WORKSTATION (16), 200
+/// (19); the POST to certfnsh.asp (31-40, user alice, its AUTHENTICATE's header ends at 35);
+/// a GET with a wrong password refused by a last 401 (52-57). curl writes OEM strings and no
+/// Version.
+#[test]
+fn web_enrollment_with_ntlm_over_http() {
+    let v = flows("lab_http_ntlm_certsrv.pcapng");
+    let f = flow(&v, CLIENT, CA, "tcp", 80);
+    assert_eq!(f["connections"], 3);
+    let n = &f["evidence"]["ntlm"];
+    assert_eq!(codes(&n["msg_types"]), vec![(1, 12), (2, 14), (3, 16)]);
+    assert_eq!(n["messages"], 9);
+    assert_eq!(facts(&n["target_names"]), vec![("CERTFLOW".into(), 14)]);
+    assert_eq!(
+        facts(&n["server_dns_names"]),
+        vec![("ca1.certflow.lab".into(), 14)]
+    );
+    assert_eq!(
+        facts(&n["users"]),
+        vec![("certflow\\alice".into(), 16), ("alice".into(), 35)]
+    );
+    assert_eq!(facts(&n["workstations"]), vec![("WORKSTATION".into(), 16)]);
+    assert_eq!(
+        facts(&n["server_versions"]),
+        vec![("10.0.20348".into(), 14)]
+    );
+    assert_eq!(n["client_versions"].as_array().map(Vec::len), Some(0));
+    let http = &f["evidence"]["http"];
+    let statuses: Vec<(u64, u64, u64)> = http["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["value"].as_u64().unwrap(),
+                s["frame"].as_u64().unwrap(),
+                s["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Three 401s with a CHALLENGE and the last one refusing the wrong password; two 200s.
+    assert_eq!(statuses, vec![(401, 14, 4), (200, 17, 2)]);
+    assert_eq!(
+        common::host_names(&v, CLIENT),
+        vec![("WORKSTATION".into(), "ntlm-workstation".into(), 16)]
+    );
+}

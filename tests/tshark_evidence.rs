@@ -781,9 +781,24 @@ fn theirs_fields(
         }
 
         // NTLM (MS-NLMP 2.2.1) in any carrier's token. tshark writes an empty string as
-        // "NULL"; certflow keeps none.
+        // "NULL"; certflow keeps none. In HTTP, tshark dates the header at the message's last
+        // segment, certflow where its header block ends: as for `http.request`, a first frame
+        // agrees when certflow's lies between the message's first segment and tshark's frame.
+        let lo = if r.protos.contains(":http:") {
+            r.nums("tcp.segment")
+                .into_iter()
+                .min()
+                .unwrap_or(fr)
+                .min(fr)
+        } else {
+            fr
+        };
+        let mut ntlm = |kind: &'static str, v: String| {
+            span(spans, &flow, kind, &v, lo, fr);
+            add(&mut s, &flow, kind, v, lo);
+        };
         for t in r.nums("ntlmssp.messagetype") {
-            add(&mut s, &flow, "ntlm.msg_type", t.to_string(), fr);
+            ntlm("ntlm.msg_type", t.to_string());
         }
         let named = |v: &&String| !v.is_empty() && v.as_str() != "NULL";
         for (kind, field) in [
@@ -805,7 +820,7 @@ fn theirs_fields(
             ("ntlm.target_spn", "ntlmssp.ntlmv2_response.target_name"),
         ] {
             for v in r.all(field).iter().filter(named) {
-                add(&mut s, &flow, kind, v.clone(), fr);
+                ntlm(kind, v.clone());
             }
         }
         // The Version of a frame's only NTLM message: a CHALLENGE's is the server's.
@@ -821,7 +836,7 @@ fn theirs_fields(
             } else {
                 "ntlm.client_version"
             };
-            add(&mut s, &flow, kind, format!("{ma}.{mi}.{b}"), fr);
+            ntlm(kind, format!("{ma}.{mi}.{b}"));
         } else if types.len() > 1 && !version.0.is_empty() {
             skipped
                 .0
@@ -829,7 +844,7 @@ fn theirs_fields(
         }
         let (domains, users) = (r.all("ntlmssp.auth.domain"), r.all("ntlmssp.auth.username"));
         if users.iter().any(|u| !named(&u)) {
-            add(&mut s, &flow, "ntlm.anonymous", "yes".into(), fr);
+            ntlm("ntlm.anonymous", "yes".into());
         }
         if domains.len() == users.len() {
             for (d, u) in domains.iter().zip(users).filter(|(_, u)| named(u)) {
@@ -838,7 +853,7 @@ fn theirs_fields(
                 } else {
                     u.clone()
                 };
-                add(&mut s, &flow, "ntlm.user", v, fr);
+                ntlm("ntlm.user", v);
             }
         } else {
             skipped

@@ -15,6 +15,9 @@ small but real server:
   session security. CertServerRequest (opnum 0) is answered with disposition 3 (issued), the
   DER certificate and a PKCS#7 chain, signed by the lab CA with python-cryptography.
 * TCP 80 (optional, --http): a plain HTTP server for the CRL/AIA files (/CertEnroll/...).
+  With --certsrv, paths under /certsrv/ ask for NTLM as IIS's Windows authentication does
+  (MS-NTHT 2: `401` with `WWW-Authenticate: Negotiate` and `NTLM`, then the CHALLENGE in a
+  second `401`, on the same keep-alive connection) and answer 200 once the AUTHENTICATE checks.
 * TCP 445 (optional, --smb): impacket's SMB server; its named pipe `cert` is forwarded over
   loopback to the same ICertPassage code, whose bind_ack then names \\PIPE\\cert.
 
@@ -26,6 +29,7 @@ Substitution, said plainly: a Windows CA checks NTLM through the DC (netlogon pa
 stand-in knows the lab passwords itself. Everything else on the wire is what the protocols say.
 """
 import argparse
+import base64
 import hmac
 import http.server
 import logging
@@ -100,7 +104,10 @@ class Ntlm:
         av[ntlm.NTLMSSP_AV_TIME] = struct.pack(
             "<q", 116444736000000000 + calendar.timegm(time.gmtime()) * 10000000)
         avb = av.getData()
-        dom = self.domain.upper().split(".")[0].encode("utf-16le")
+        # TargetName in the negotiated character set (MS-NLMP 2.2.1.2): OEM unless the client
+        # asked for Unicode (curl asks for OEM).
+        text = "utf-16le" if ans & ntlm.NTLMSSP_NEGOTIATE_UNICODE else "latin-1"
+        dom = self.domain.upper().split(".")[0].encode(text)
         ch = ntlm.NTLMAuthChallenge()
         ch["flags"] = ans
         ch["domain_len"] = ch["domain_max_len"] = len(dom)
@@ -118,8 +125,10 @@ class Ntlm:
     def authenticate(self, data):
         auth = ntlm.NTLMAuthChallengeResponse()
         auth.fromString(data)
-        user = auth["user_name"].decode("utf-16le")
-        domain = auth["domain_name"].decode("utf-16le")
+        # UTF-16LE with NTLMSSP_NEGOTIATE_UNICODE, else OEM (curl asks for OEM).
+        text = "utf-16le" if auth["flags"] & ntlm.NTLMSSP_NEGOTIATE_UNICODE else "latin-1"
+        user = auth["user_name"].decode(text)
+        domain = auth["domain_name"].decode(text)
         nt = auth["ntlm"]
         self.flags = auth["flags"]
         passwords = self.accounts.get(user.lower(), [])
@@ -151,6 +160,58 @@ class Ntlm:
         self.ready = True
         log.info("NTLM: authenticated %s (flags 0x%08x)", self.user, f)
         return True
+
+
+class CertsrvHandler(http.server.SimpleHTTPRequestHandler):
+    """CRL/AIA files, and /certsrv/ pages behind NTLM (MS-NTHT 2), HTTP/1.1 keep-alive."""
+
+    protocol_version = "HTTP/1.1"
+    accounts, domain, host = {}, "", ""
+
+    def _auth(self):
+        """None once this connection's NTLM handshake has succeeded, else a 401 was sent."""
+        if getattr(self, "ntlm_ok", False):
+            return None
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        raw = base64.b64decode(token) if token else b""
+        kind = raw[8:9] if raw.startswith(b"NTLMSSP\0") else b""
+        if kind == b"\x01":
+            self.ntlm = Ntlm(self.accounts, self.domain, self.host)
+            chal = base64.b64encode(self.ntlm.challenge_msg(raw)).decode()
+            return self._reply(401, [("WWW-Authenticate", "%s %s" % (scheme, chal))])
+        if kind == b"\x03" and getattr(self, "ntlm", None) and self.ntlm.authenticate(raw):
+            self.ntlm_ok = True
+            return None
+        return self._reply(401, [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")])
+
+    def _reply(self, code, headers, body=b""):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return code
+
+    def _certsrv(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        if self._auth() is not None:
+            return
+        page = b"<html><body>Certificate Issued</body></html>" if self.command == "POST" \
+            else b"<html><body>Microsoft Active Directory Certificate Services</body></html>"
+        self._reply(200, [("Content-Type", "text/html")], page)
+
+    def do_GET(self):
+        if self.path.startswith("/certsrv"):
+            return self._certsrv()
+        return super().do_GET()
+
+    def do_POST(self):
+        if self.path.startswith("/certsrv"):
+            return self._certsrv()
+        return self.send_error(501)
 
 
 def pdu(ptype, call_id, body, flags=PFC_FIRST | PFC_LAST, trailer=b"", auth=b""):
@@ -498,6 +559,7 @@ def main():
     ap.add_argument("--host", default="ca1")
     ap.add_argument("--account", action="append", default=[], help="user:password")
     ap.add_argument("--http", action="store_true", help="serve PKI/www on TCP 80")
+    ap.add_argument("--certsrv", action="store_true", help="/certsrv/ behind NTLM on TCP 80")
     ap.add_argument("--port-file", help="write the ICertPassage port here")
     ap.add_argument("--smb", action="store_true", help="SMB 445 with \\PIPE\\cert (impacket)")
     args = ap.parse_args()
@@ -517,7 +579,12 @@ def main():
             servers.append(s)
         if args.http:
             www = os.path.join(args.pki, "www")
-            handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=www, **k)  # noqa
+            if args.certsrv:
+                CertsrvHandler.accounts = accounts
+                CertsrvHandler.domain, CertsrvHandler.host = args.domain, args.host
+                handler = lambda *a, **k: CertsrvHandler(*a, directory=www, **k)  # noqa
+            else:
+                handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=www, **k)  # noqa
             hs = Server((b, 80), handler, fam)
             servers.append(hs)
     if args.smb:

@@ -76,6 +76,8 @@
 #   krbskew    lab_kerberos_skew_in_gss_tokens.pcapng       impacket's SMB2, LDAP and DCE/RPC
 #                                                            Kerberos logons from a clock an hour
 #                                                            ahead: KRB_AP_ERR_SKEW in each token
+#   webntlm   lab_http_ntlm_certsrv.pcapng                 curl --ntlm to certsrv over HTTP, the CA
+#                                                            stand-in answering NTLM as IIS does
 #   ntlmfallback lab_ntlm_fallback_kdc_blocked.pcapng       the DC's firewall rejects Kerberos (UDP
 #                                                            and TCP 88); Samba's smbclient,
 #                                                            rpcclient and ldbsearch, told to
@@ -1232,6 +1234,28 @@ scn_web() {
     capture_stop
 }
 
+# Web enrollment with NTLM over HTTP, the whole exchange: the CA stand-in's /certsrv/ asks
+# for NTLM as IIS's Windows authentication does (401 Negotiate/NTLM, 401 with the CHALLENGE,
+# 200), and curl --ntlm answers on one keep-alive connection per request: GET /certsrv/ as
+# certflow\alice, the POST of a request to certfnsh.asp as alice, and a GET with a wrong
+# password (the AUTHENTICATE is refused with a last 401).
+scn_webntlm() {
+    cli_reset
+    ca_start 0 --certsrv
+    capture_start "$OUT/lab_http_ntlm_certsrv.pcapng"
+    local w=(-sS -o /dev/null -w "%{http_code} " --ntlm)
+    cli curl "${w[@]}" -u "certflow\\alice:$ALICE_PASS" "http://ca1.$DOMAIN/certsrv/" \
+        >"$WORK/webntlm.out" 2>&1
+    cli curl "${w[@]}" -u "alice:$ALICE_PASS" \
+        --data-urlencode "CertRequest@$WORK/pki/ca.crt" -d "Mode=newreq" -d "TargetStoreFlags=0" \
+        "http://ca1.$DOMAIN/certsrv/certfnsh.asp" >>"$WORK/webntlm.out" 2>&1
+    cli curl "${w[@]}" -u "alice:wrong-password" "http://ca1.$DOMAIN/certsrv/" \
+        >>"$WORK/webntlm.out" 2>&1
+    capture_stop
+    ca_stop
+    log "webntlm: $(tr '\n' ' ' <"$WORK/webntlm.out" | cut -c1-300)"
+}
+
 # A password change over UDP (RFC 3244): MIT's kpasswd always goes over TCP here, Heimdal's
 # (Debian's heimdal-clients 7.8, unpacked under $WORK, not installed, so MIT stays the
 # system's Kerberos) tries UDP first. It asks the KDC for a kadmin/changepw ticket, then sends
@@ -1304,7 +1328,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

@@ -349,7 +349,7 @@ const BASE64: [u8; 256] = {
 /// Decodes base64 (RFC 4648 4: the standard alphabet, `=` padding optional); `None` for any
 /// other byte, or a length no encoding gives. Four characters at a time, through a table: a
 /// Negotiate token of several KiB is decoded for each request that carries one.
-fn base64(text: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn base64(text: &[u8]) -> Option<Vec<u8>> {
     let text = text
         .strip_suffix(b"==")
         .or_else(|| text.strip_suffix(b"="))

@@ -101,7 +101,10 @@ impl Text<'_> {
             let units = pairs.map(|c| u16::from_le_bytes([c[0], c[1]]));
             out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
         } else {
-            out.push_str(&String::from_utf8_lossy(self.bytes));
+            // An OEM string ends at a NUL, as tshark reads it (a sender that wrote UTF-16
+            // without the Unicode flag gives its first character).
+            let end = memchr::memchr(0, self.bytes).unwrap_or(self.bytes.len());
+            out.push_str(&String::from_utf8_lossy(&self.bytes[..end]));
         }
     }
 }
@@ -200,14 +203,35 @@ fn u32_at(m: &[u8], at: usize) -> Option<u32> {
 /// The bytes a `Len, MaxLen, BufferOffset` field at `at` points to. A zero length gives an
 /// empty slice whatever the offset (senders leave it 0 or anywhere).
 fn field(m: &[u8], at: usize) -> Result<&[u8], NtlmError> {
-    let len = usize::from(u16_at(m, at).ok_or(NtlmError::Truncated)?);
-    let offset = u32_at(m, at + 4).ok_or(NtlmError::Truncated)? as usize;
+    let (offset, len) = span(m, at)?;
     if len == 0 {
         return Ok(&[]);
     }
     m.get(offset..)
         .and_then(|r| r.get(..len))
         .ok_or(NtlmError::Truncated)
+}
+
+/// (BufferOffset, Len) of the field at `at`.
+fn span(m: &[u8], at: usize) -> Result<(usize, usize), NtlmError> {
+    let len = usize::from(u16_at(m, at).ok_or(NtlmError::Truncated)?);
+    let offset = u32_at(m, at + 4).ok_or(NtlmError::Truncated)? as usize;
+    Ok((offset, len))
+}
+
+/// Where the payload starts: the lowest BufferOffset of the fields at `fields` that hold
+/// bytes (the header ends there at the latest). Optional header fields (Version, MIC) are
+/// read only before it: clients such as curl set NTLMSSP_NEGOTIATE_VERSION, echoed from the
+/// CHALLENGE, yet start the payload where the Version would be (tshark reads them the same
+/// way).
+fn payload_start(m: &[u8], fields: &[usize]) -> usize {
+    fields
+        .iter()
+        .filter_map(|&at| span(m, at).ok())
+        .filter(|&(_, len)| len > 0)
+        .map(|(offset, _)| offset)
+        .min()
+        .unwrap_or(m.len())
 }
 
 /// A string field in the message's character set.
@@ -221,9 +245,10 @@ fn utf16(bytes: &[u8]) -> Text<'_> {
 }
 
 /// The Version field (2.2.2.10) at `at`: ProductMajorVersion, ProductMinorVersion,
-/// ProductBuild (u16), then reserved bytes and the NTLM revision.
-fn version(m: &[u8], at: usize, flags: u32) -> Option<Version> {
-    if flags & NEGOTIATE_VERSION == 0 {
+/// ProductBuild (u16), then reserved bytes and the NTLM revision. Read when the flags say it
+/// is filled and it lies before the payload, which starts at `data`.
+fn version(m: &[u8], at: usize, flags: u32, data: usize) -> Option<Version> {
+    if flags & NEGOTIATE_VERSION == 0 || at + 8 > data {
         return None;
     }
     let v = m.get(at..at + 8)?;
@@ -277,7 +302,7 @@ pub fn parse_message(m: &[u8]) -> Result<Message<'_>, NtlmError> {
             if flags & OEM_WORKSTATION_SUPPLIED != 0 {
                 out.workstation = text(field(m, 24)?, false);
             }
-            out.version = version(m, 32, flags);
+            out.version = version(m, 32, flags, payload_start(m, &[16, 24]));
         }
         // Signature, MessageType, TargetNameFields (12), NegotiateFlags (20), ServerChallenge
         // (24), Reserved (32), TargetInfoFields (40), Version (48). A CHALLENGE of 32 bytes
@@ -294,7 +319,7 @@ pub fn parse_message(m: &[u8]) -> Result<Message<'_>, NtlmError> {
                     _ => {}
                 });
             }
-            out.version = version(m, 48, flags);
+            out.version = version(m, 48, flags, payload_start(m, &[12, 40]));
         }
         // Signature, MessageType, LmChallengeResponseFields (12), NtChallengeResponseFields
         // (20), DomainNameFields (28), UserNameFields (36), WorkstationFields (44),
@@ -315,7 +340,8 @@ pub fn parse_message(m: &[u8]) -> Result<Message<'_>, NtlmError> {
                     });
                 }
             }
-            out.version = version(m, 64, flags);
+            let data = payload_start(m, &[12, 20, 28, 36, 44, 52]);
+            out.version = version(m, 64, flags, data);
         }
         _ => {}
     }
@@ -419,6 +445,54 @@ mod tests {
             (true, true)
         );
         assert_eq!(m.target_name.to_string(), "CERTFLOW");
+    }
+
+    #[test]
+    fn curl_writes_oem_strings_and_no_version_despite_the_flag() {
+        // `captures/lab_http_ntlm_certsrv.pcapng` frame 16, the `Authorization: NTLM` token of
+        // curl 7.88 (base64-decoded): OEM strings (no NTLMSSP_NEGOTIATE_UNICODE), flags
+        // 0x02898204 with NTLMSSP_NEGOTIATE_VERSION echoed from the CHALLENGE, yet the
+        // LmChallengeResponse starts at 64, where the Version would be. tshark shows domain
+        // `certflow`, user `alice`, host `WORKSTATION` and no version.
+        let b = crate::proto::http::parse::base64(concat!(
+            "TlRMTVNTUAADAAAAGAAYAEAAAACeAJ4AWAAAAAgACAD2AAAABQAFAP4AAAALAAsAAwEAAAAAAAAAAAAABIKJAmBj",
+            "JKIR5MjPp9ElQaPJbajV+BOoWNcG2lF2EaYbdiV84yTMh7/gIYMBAQAAAAAAAIDYflyOfN0B1fgTqFjXBtoAAAAA",
+            "AQAGAEMAQQAxAAIAEABDAEUAUgBUAEYATABPAFcAAwAgAGMAYQAxAC4AYwBlAHIAdABmAGwAbwB3AC4AbABhAGIA",
+            "BAAYAGMAZQByAHQAZgBsAG8AdwAuAGwAYQBiAAcACACA2H5cjnzdAQAAAAAAAAAAY2VydGZsb3dhbGljZVdPUktT",
+            "VEFUSU9O",
+        ).as_bytes())
+        .unwrap();
+        let m = parse_message(&b).unwrap();
+        assert_eq!(
+            (
+                m.domain.to_string(),
+                m.user.to_string(),
+                m.workstation.to_string()
+            ),
+            ("certflow".into(), "alice".into(), "WORKSTATION".into())
+        );
+        assert_eq!(m.version, None);
+        // curl's NTLMv2 response carries no MsvAvTargetName.
+        assert!(m.target_spn.is_empty());
+        // The same message with its payload moved 8 bytes on would leave room for a Version:
+        // the header bytes there are then read.
+        let mut moved = b[..64].to_vec();
+        moved.extend_from_slice(&[10, 0, 0x7c, 0x4f, 0, 0, 0, 15]);
+        moved.extend_from_slice(&b[64..]);
+        for at in [16, 24, 32, 40, 48, 56] {
+            let o = u32::from_le_bytes(moved[at..at + 4].try_into().unwrap()) + 8;
+            moved[at..at + 4].copy_from_slice(&o.to_le_bytes());
+        }
+        let m = parse_message(&moved).unwrap();
+        assert_eq!(
+            m.version.map(|v| v.to_string()).as_deref(),
+            Some("10.0.20348")
+        );
+        assert_eq!(m.user.to_string(), "alice");
+        // An OEM string ends at a NUL, as tshark reads it.
+        let mut s = String::new();
+        text(b"C\0E\0R\0", false).write_to(&mut s);
+        assert_eq!(s, "C");
     }
 
     #[test]
