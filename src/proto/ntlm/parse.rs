@@ -311,7 +311,10 @@ pub fn parse_message(m: &[u8]) -> Result<Message<'_>, NtlmError> {
             let flags = u32_at(m, 20).ok_or(NtlmError::Truncated)?;
             m.get(..32).ok_or(NtlmError::Truncated)?;
             out.target_name = text(field(m, 12)?, flags & NEGOTIATE_UNICODE != 0);
-            if m.len() >= 48 {
+            // TargetInfoFields exist when the header reaches byte 48 before the payload
+            // starts (a server of the NTLMv1 era put its TargetName at 32 or 40).
+            let info = m.len() >= 48 && payload_start(m, &[12]) >= 48;
+            if info {
                 av_pairs(field(m, 40)?, |id, v| match id {
                     AV_NB_COMPUTER_NAME => out.nb_computer_name = utf16(v),
                     AV_DNS_COMPUTER_NAME => out.dns_computer_name = utf16(v),
@@ -319,7 +322,8 @@ pub fn parse_message(m: &[u8]) -> Result<Message<'_>, NtlmError> {
                     _ => {}
                 });
             }
-            out.version = version(m, 48, flags, payload_start(m, &[12, 40]));
+            let data = payload_start(m, if info { &[12, 40] } else { &[12] });
+            out.version = version(m, 48, flags, data);
         }
         // Signature, MessageType, LmChallengeResponseFields (12), NtChallengeResponseFields
         // (20), DomainNameFields (28), UserNameFields (36), WorkstationFields (44),
@@ -489,6 +493,14 @@ mod tests {
             Some("10.0.20348")
         );
         assert_eq!(m.user.to_string(), "alice");
+        // A CHALLENGE of the NTLMv1 era: 40 bytes of header, the TargetName "CERTFLOW" (OEM)
+        // at 40. Its bytes are no TargetInfo fields.
+        let mut old =
+            hex("4e544c4d53535000020000000800080028000000068202a2aaaaaaaaaaaaaaaa0000000000000000");
+        old.extend_from_slice(b"CERTFLOW");
+        let m = parse_message(&old).unwrap();
+        assert_eq!(m.target_name.to_string(), "CERTFLOW");
+        assert!(m.dns_computer_name.is_empty() && m.version.is_none());
         // An OEM string ends at a NUL, as tshark reads it.
         let mut s = String::new();
         text(b"C\0E\0R\0", false).write_to(&mut s);
