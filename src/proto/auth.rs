@@ -1,18 +1,21 @@
 //! The authentication tokens application protocols carry (SMB2 SESSION_SETUP, LDAP binds,
 //! DCE/RPC auth verifiers, HTTP `Authorization` / `WWW-Authenticate`, DNS TKEY): each is read
-//! for a Kerberos message ([`krb::gss::read`]) and, failing that, an NTLM one
-//! ([`ntlm::record_token`]), and recorded in the carrier's flow.
+//! for a Kerberos message ([`krb::gss::read_mech`]) and, failing that, an NTLM one
+//! ([`ntlm::record_mech`]), SPNEGO unwrapped once ([`spnego::mech_token`]), and recorded in
+//! the carrier's flow.
 
 use crate::evidence::{Evidence, FrameRef};
-use crate::proto::{krb, ntlm};
+use crate::proto::{krb, ntlm, spnego};
 
 /// Records the Kerberos or NTLM message of `token` in `ev`; returns the ticket's service
 /// principal of a Kerberos AP-REQ (the carrier lists it too).
 pub fn record_token(ev: &mut Evidence, token: &[u8], at: FrameRef) -> Option<String> {
-    match krb::gss::read(token) {
+    // SPNEGO is unwrapped once, for both mechanisms.
+    let mech = spnego::mech_token(token)?;
+    match krb::gss::read_mech(mech) {
         Some(c) => krb::record_carried(ev, &c, at),
         None => {
-            ntlm::record_token(ev, token, at);
+            ntlm::record_mech(ev, mech, at);
             None
         }
     }

@@ -22,7 +22,9 @@
 
 use crate::evidence::capped;
 use crate::proto::ldap::ber;
-use crate::proto::spnego::{self, framed};
+#[cfg(test)]
+use crate::proto::spnego;
+use crate::proto::spnego::framed;
 
 use super::parse::{parse_message, KrbMessage, MsgType};
 
@@ -74,9 +76,17 @@ impl Carried<'_> {
     }
 }
 
-/// The Kerberos message that the GSS-API token `token` carries, if it carries one that decodes.
+/// The Kerberos message that the GSS-API token `token` carries, if it carries one that decodes
+/// (tests read whole tokens; the carriers go through [`crate::proto::auth::record_token`],
+/// which unwraps SPNEGO once for both mechanisms).
+#[cfg(test)]
 pub fn read(token: &[u8]) -> Option<Carried<'_>> {
-    let (msg, want) = message(token)?;
+    read_mech(spnego::mech_token(token)?)
+}
+
+/// [`read`] of a mechanism token, SPNEGO already unwrapped ([`spnego::mech_token`]).
+pub fn read_mech(mech: &[u8]) -> Option<Carried<'_>> {
+    let (msg, want) = kerberos(mech)?;
     if let Some(t @ (TGT_REQ | TGT_REP)) = want {
         return (sequence_type(msg)? == t).then_some(Carried {
             msg_type: t,
@@ -96,13 +106,8 @@ fn carried_type(t: MsgType) -> bool {
     matches!(t, MsgType::AP_REQ | MsgType::AP_REP | MsgType::ERROR)
 }
 
-/// The Kerberos message inside `token` with the type its TOK_ID announces (`None`: a bare
-/// message, its own tag says), SPNEGO unwrapped first ([`spnego::mech_token`]).
-fn message(token: &[u8]) -> Option<(&[u8], Option<MsgType>)> {
-    kerberos(spnego::mech_token(token)?)
-}
-
-/// The message of a Kerberos token: an initial context token (`60`, a Kerberos OID, a TOK_ID),
+/// The Kerberos message inside a mechanism token, with the type its TOK_ID announces (`None`: a
+/// bare message, its own tag says): an initial context token (`60`, a Kerberos OID, a TOK_ID),
 /// or the message itself (`6e` AP-REQ, `6f` AP-REP, `7e` KRB-ERROR), as DCE/RPC's auth type 16
 /// carries it from Windows and impacket (`captures/lab_smb_rpc_variants.pcapng` frame 215) and
 /// as some clients put it in SPNEGO's mechToken (`kerberos_asreq_tgsreq_ldap_smb2_aduser1.pcap`
@@ -214,7 +219,10 @@ pub(crate) mod tests {
     #[test]
     fn every_carrier_form_of_the_same_ap_req() {
         let t = tkey_token();
-        let ap = message(&t).unwrap().0.to_vec();
+        let ap = kerberos(spnego::mech_token(&t).unwrap())
+            .unwrap()
+            .0
+            .to_vec();
         assert_eq!(ap[0], 0x6e);
         let want = Some("DNS/dc1.certflow.lab".to_string());
         // The bare AP-REQ (DCE/RPC auth type 16).
@@ -253,7 +261,10 @@ pub(crate) mod tests {
         // A bare NTLMSSP token, an unknown mechanism, nothing.
         assert_eq!(ticket_sname(&ntlm), None);
         let t = tkey_token();
-        let ap = message(&t).unwrap().0.to_vec();
+        let ap = kerberos(spnego::mech_token(&t).unwrap())
+            .unwrap()
+            .0
+            .to_vec();
         let other = tlv(
             0x60,
             &[tlv(0x06, &[0x2b, 0x06, 0x01]), TOK_ID_AP_REQ.to_vec(), ap].concat(),
@@ -295,7 +306,7 @@ pub(crate) mod tests {
         let c = seen(&t).expect("an AP-REP");
         assert_eq!(c, (MsgType::AP_REP, None, None));
         // Its AP-REP bare (DCE/RPC auth type 16 from Windows) reads the same.
-        let (rep, want) = message(&t).unwrap();
+        let (rep, want) = kerberos(spnego::mech_token(&t).unwrap()).unwrap();
         assert_eq!((rep[0], want), (0x6f, Some(MsgType::AP_REP)));
         assert_eq!(seen(rep), Some(c));
         // The AP-REP under TOK_ID 01 00 (an AP-REQ's) is refused: the types must agree.

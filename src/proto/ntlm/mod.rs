@@ -17,14 +17,13 @@ pub mod parse;
 pub use evidence::{ntlm_of, NtlmEvidence};
 
 use crate::evidence::{Evidence, FrameRef};
-use crate::proto::spnego;
 
-/// Records the NTLM message that the token `token` carries (bare, or as SPNEGO's mechanism
-/// token) in `ev`'s NTLM entry; returns false when it carries none.
-pub fn record_token(ev: &mut Evidence, token: &[u8], at: FrameRef) -> bool {
-    let Some(inner) = spnego::mech_token(token).filter(|t| parse::is_ntlm(t)) else {
+/// Records the NTLM message of a mechanism token (SPNEGO already unwrapped by
+/// [`crate::proto::auth::record_token`]) in `ev`'s NTLM entry; returns false when it is none.
+pub fn record_mech(ev: &mut Evidence, inner: &[u8], at: FrameRef) -> bool {
+    if !parse::is_ntlm(inner) {
         return false;
-    };
+    }
     let n = ntlm_of(ev);
     match parse::parse_message(inner) {
         Ok(m) => n.record(&m, at),
@@ -43,6 +42,12 @@ pub fn record_token(ev: &mut Evidence, token: &[u8], at: FrameRef) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::spnego;
+
+    /// A whole token, bare or SPNEGO, as the carriers hand it over.
+    fn record_token(ev: &mut Evidence, token: &[u8], at: FrameRef) -> bool {
+        spnego::mech_token(token).is_some_and(|mech| record_mech(ev, mech, at))
+    }
     use crate::proto::testutil::{frames, hex, NTLM_AUTHENTICATE, NTLM_CHALLENGE};
 
     #[test]
