@@ -132,7 +132,7 @@ impl Version {
     /// Appends "major.minor.build" (e.g. "10.0.20348") to `out`, digit by digit (no
     /// formatting machinery: one a message).
     pub fn write_to(&self, out: &mut String) {
-        fn number(out: &mut String, mut n: u32) {
+        fn number(out: &mut String, mut n: u16) {
             let mut digits = [0u8; 5];
             let mut i = digits.len();
             loop {
@@ -145,11 +145,11 @@ impl Version {
             }
             out.extend(digits[i..].iter().map(|&d| char::from(d)));
         }
-        number(out, u32::from(self.major));
+        number(out, u16::from(self.major));
         out.push('.');
-        number(out, u32::from(self.minor));
+        number(out, u16::from(self.minor));
         out.push('.');
-        number(out, u32::from(self.build));
+        number(out, self.build);
     }
 }
 
