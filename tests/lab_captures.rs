@@ -2155,3 +2155,77 @@ fn web_enrollment_with_ntlm_over_http() {
         vec![("WORKSTATION".into(), "ntlm-workstation".into(), 16)]
     );
 }
+
+/// captures/lab_smb1_kerberos_ntlm_pipes.pcapng (`captures/lab/record.sh smb1`): the DC allows
+/// SMB1 for this recording. As tshark dissects it:
+/// - Samba's smbclient held to NT1, with Kerberos: NEGOTIATE (6) answered with index 0, `NT
+///   LANMAN 1.0` (8); SESSION_SETUP_ANDX carrying the AP-REQ for cifs/dc1.certflow.lab (49) and
+///   the AP-REP (51); TREE_CONNECT_ANDX to IPC$ (52) and SYSVOL (58);
+/// - rpcclient, which upgrades to SMB2 (2.??? at 74, 3.1.1 at 77): the lsarpc pipe (101), bind
+///   103, lsa_OpenPolicy 105, QueryInfoPolicy 107, Close 109;
+/// - smbclient -L with NTLM (CERTFLOW\alice, AUTHENTICATE 127): NT_CREATE_ANDX `\srvsvc`
+///   (131), the bind (134) and NetShareEnumAll (137) in TRANSACTIONs (TRANS_TRANSACT_NMPIPE);
+/// - impacket's SMB1 client (NT LM 0.12 at 158, certflow.lab\alice at 162): `\lsarpc` over
+///   WRITE_ANDX and READ_ANDX, lsa_OpenPolicy2 176, lsa_QueryInfoPolicy2 180.
+#[test]
+fn smb1_logons_trees_and_pipes() {
+    let v = flows("lab_smb1_kerberos_ntlm_pipes.pcapng");
+    let f = flow(&v, CLIENT, DC, "tcp", 445);
+    let smb = &f["evidence"]["smb"];
+    assert_eq!(
+        facts(&smb["dialect"]),
+        vec![
+            ("NT LANMAN 1.0".into(), 8),
+            ("2.???".into(), 74),
+            ("3.1.1".into(), 77),
+            ("NT LM 0.12".into(), 158)
+        ]
+    );
+    assert_eq!(
+        facts(&smb["ticket_spns"]),
+        vec![("cifs/dc1.certflow.lab".into(), 49)]
+    );
+    assert_eq!(
+        facts(&smb["trees"]),
+        vec![
+            ("\\\\DC1.CERTFLOW.LAB\\IPC$".into(), 52),
+            ("\\\\DC1.CERTFLOW.LAB\\SYSVOL".into(), 58),
+            ("\\\\dc1.certflow.lab\\IPC$".into(), 99),
+            ("\\\\10.77.0.10\\IPC$".into(), 168)
+        ]
+    );
+    assert_eq!(
+        facts(&smb["pipes"]),
+        vec![("lsarpc".into(), 101), ("srvsvc".into(), 131)]
+    );
+    assert_eq!(smb["malformed"], Value::Null);
+    assert_eq!(
+        codes(&f["evidence"]["kerberos"]["msg_types"]),
+        vec![(14, 49), (15, 51)]
+    );
+    assert_eq!(
+        facts(&f["evidence"]["ntlm"]["users"]),
+        vec![
+            ("CERTFLOW\\alice".into(), 127),
+            ("certflow.lab\\alice".into(), 162)
+        ]
+    );
+    let opnums = |name: &str| -> Vec<(u64, u64)> {
+        interface(f, name)["opnums"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["opnum"].as_u64().unwrap(), o["frame"].as_u64().unwrap()))
+            .collect()
+    };
+    // SMB2 pipe (105-109) and SMB1 WRITE_ANDX (176, 180) on lsarpc; TRANSACTION on srvsvc.
+    assert_eq!(
+        opnums("LSARPC"),
+        vec![(0, 109), (6, 105), (7, 107), (44, 176), (46, 180)]
+    );
+    assert_eq!(opnums("SRVSVC"), vec![(15, 137)]);
+    assert_eq!(
+        f["evidence"]["dcerpc"]["pdu_types"],
+        serde_json::json!({"bind": 3, "bind_ack": 3, "request": 7, "response": 7})
+    );
+}

@@ -962,6 +962,35 @@ scn_ntlmfallback() {
     log "ntlmfallback: $(cat "$WORK"/ntlmfb-*.out | tr '\n' ' ' | cut -c1-600)"
 }
 
+# SMB1 (NT LM 0.12), as old Windows clients and clients held to it speak it. The DC allows it
+# for this scenario only (`server min protocol = NT1`, the configuration reloaded, and put back
+# at the end). Samba's smbclient with Kerberos (the AP-REQ for cifs/dc1 in SESSION_SETUP_ANDX),
+# its rpcclient over the lsarpc pipe (TRANSACTION with TRANS_TRANSACT_NMPIPE), smbclient -L
+# with NTLM (srvsvc over the pipe), and impacket's SMB1 client (smb1_client.py: NTLM, lsarpc
+# with WRITE_ANDX and READ_ANDX).
+scn_smb1() {
+    cli_reset
+    local dconf="$WORK/dc/etc/smb.conf" conf="$WORK/cli/smb.conf"
+    local nt1=(-m NT1 --option="client min protocol=NT1") krb=(--use-kerberos=required)
+    sed -i 's/^\[global\]$/[global]\n\tserver min protocol = NT1/' "$dconf"
+    nsx dc smbcontrol -s "$dconf" all reload-config >/dev/null 2>&1
+    sleep 2
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    capture_start "$OUT/lab_smb1_kerberos_ntlm_pipes.pcapng"
+    cli smbclient "//dc1.$DOMAIN/sysvol" "${nt1[@]}" "${krb[@]}" -s "$conf" -c "ls" \
+        >"$WORK/smb1-krb.out" 2>&1 </dev/null
+    cli rpcclient "${nt1[@]}" "${krb[@]}" -s "$conf" -c "lsaquery" "dc1.$DOMAIN" \
+        >"$WORK/smb1-rpc.out" 2>&1
+    cli smbclient -L "//dc1.$DOMAIN" "${nt1[@]}" -U "alice%$ALICE_PASS" --use-kerberos=disabled \
+        -s "$conf" >"$WORK/smb1-ntlm.out" 2>&1 </dev/null
+    cli env -u KRB5CCNAME "$VENV/bin/python" "$LAB_DIR/smb1_client.py" "dc1.$DOMAIN" "$DOMAIN" \
+        alice "$ALICE_PASS" >"$WORK/smb1-impacket.out" 2>&1
+    capture_stop
+    sed -i '/^\tserver min protocol = NT1$/d' "$dconf"
+    nsx dc smbcontrol -s "$dconf" all reload-config >/dev/null 2>&1
+    log "smb1: $(cat "$WORK"/smb1-*.out | tr '\n' ' ' | cut -c1-800)"
+}
+
 scn_ldapadmin() {
     cli_reset
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
@@ -1328,7 +1357,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

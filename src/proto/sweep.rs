@@ -125,6 +125,14 @@ const KNOWN_MALFORMED: &[(&str, &str, u64, &str)] = &[
          segment of a reassembled PDU, never completed)",
     ),
     (
+        "SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap",
+        "smb",
+        1,
+        "generated, not real traffic: frame 800's first SMB1 message (a DELETE request) says \
+         WordCount 22 in a 34-byte message, 44 bytes short of its words (tshark: 'Malformed \
+         Packet (Exception occurred)' after 'Word Count (WCT): 22')",
+    ),
+    (
         "kerberos_ldap_smb2_drsuapi_ndpi.pcap",
         "kerberos",
         29,

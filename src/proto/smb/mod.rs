@@ -1,13 +1,16 @@
-//! SMB2/3 (MS-SMB2) over direct TCP 445 (4-byte session header), with the SMB1 NEGOTIATE
-//! (MS-CIFS) recognised: dialects offered and negotiated, encryption, tree connects, files and
-//! named pipes opened, compounded requests. Each named pipe gets its own DCE/RPC analyzer
-//! (`crate::proto::by_service("dcerpc")`), fed with WRITE / READ and FSCTL_PIPE_TRANSCEIVE
-//! payloads; its evidence lands in `Evidence::dcerpc`.
+//! SMB2/3 (MS-SMB2) and SMB1 (MS-CIFS, MS-SMB) over direct TCP 445 or NetBIOS 139 (4-byte
+//! session header): dialects offered and negotiated, logon tokens, encryption, tree connects,
+//! files and named pipes opened, compounded requests and AndX chains. Each named pipe gets its
+//! own DCE/RPC analyzer (`crate::proto::by_service("dcerpc")`), fed with the pipe's bytes:
+//! SMB2 WRITE / READ and FSCTL_PIPE_TRANSCEIVE, SMB1 WRITE_ANDX / READ_ANDX and the named-pipe
+//! TRANSACTIONs; its evidence lands in `Evidence::dcerpc`.
 //!
-//! Layers: [`parse`] (headers and bodies; pure), [`state`] ([`SmbAnalyzer`]), [`evidence`].
+//! Layers: [`parse`] (SMB2 headers and bodies, the session header; pure), [`smb1`] (SMB1
+//! headers, AndX blocks and bodies; pure), [`state`] ([`SmbAnalyzer`]), [`evidence`].
 
 pub mod evidence;
 pub mod parse;
+pub mod smb1;
 pub mod state;
 
 pub use evidence::SmbEvidence;
@@ -117,13 +120,12 @@ mod tests {
             p::create_response(&hex(CREATE_RESP_2932)[4..]).unwrap(),
             [0xad, 5, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0]
         );
+        let neg = hex(SMB1_NEGOTIATE_2921);
+        let h = smb1::header(&neg[4..]).unwrap();
+        assert_eq!((h.command, h.is_response()), (smb1::cmd::NEGOTIATE, false));
         assert_eq!(
-            p::smb1_negotiate_dialects(&hex(SMB1_NEGOTIATE_2921)[4..]).unwrap(),
-            Some(vec![
-                "NT LM 0.12".into(),
-                "SMB 2.002".into(),
-                "SMB 2.???".into()
-            ])
+            smb1::negotiate_dialects(&smb1::block(&neg[4..], h.command, 32, false).unwrap()),
+            ["NT LM 0.12", "SMB 2.002", "SMB 2.???"]
         );
         assert_eq!(
             p::tree_connect_response(&hex(TREE_RESP_2930)[4..])

@@ -1,8 +1,8 @@
 //! Pure parsing of SMB over direct TCP: the 4-byte session header (MS-SMB2 2.1, RFC 1002 4.3.1),
 //! the SMB2 header (MS-SMB2 2.2.1) and the bodies certflow reads (NEGOTIATE 2.2.3/2.2.4,
 //! SESSION_SETUP response 2.2.6, TREE_CONNECT 2.2.9/2.2.10, CREATE 2.2.13/2.2.14, CLOSE 2.2.15,
-//! READ 2.2.19/2.2.20, WRITE 2.2.21, IOCTL 2.2.31/2.2.32), the TRANSFORM_HEADER (2.2.41) and the
-//! SMB1 NEGOTIATE request (MS-CIFS 2.2.4.52.1). No state.
+//! READ 2.2.19/2.2.20, WRITE 2.2.21, IOCTL 2.2.31/2.2.32) and the TRANSFORM_HEADER (2.2.41).
+//! SMB1 bodies are in [`super::smb1`]. No state.
 //!
 //! Offsets inside SMB2 bodies (names, data buffers) are counted from the start of the SMB2
 //! header, as the spec defines them; every one is checked against the message length.
@@ -438,34 +438,6 @@ fn ioctl(msg: &[u8], buf_at: usize, cut: bool) -> Result<Ioctl<'_>, SmbError> {
             data(msg, off, len, cut)?
         },
     })
-}
-
-/// SMB1 NEGOTIATE request (MS-CIFS 2.2.4.52.1): command 0x72; returns the dialect strings
-/// (`NT LM 0.12`, `SMB 2.002`, `SMB 2.???`), or `None` for another SMB1 command.
-pub fn smb1_negotiate_dialects(msg: &[u8]) -> Result<Option<Vec<String>>, SmbError> {
-    if protocol(msg) != Some(Protocol::Smb1) {
-        return Err(SmbError::NotSmb);
-    }
-    let cmd = *msg.get(4).ok_or(SmbError::Truncated)?;
-    let reply = msg.get(9).ok_or(SmbError::Truncated)? & 0x80 != 0;
-    if cmd != 0x72 || reply {
-        return Ok(None);
-    }
-    let wc = usize::from(*msg.get(SMB1_HEADER_LEN).ok_or(SmbError::Truncated)?);
-    let bc_at = SMB1_HEADER_LEN + 1 + 2 * wc;
-    let bc = usize::from(le16(msg, bc_at)?);
-    let bytes = buffer(msg, bc_at + 2, bc)?;
-    let mut out = Vec::new();
-    // Each dialect: buffer format 0x02, then a NUL-terminated OEM string.
-    for part in bytes.split(|&b| b == 0) {
-        if out.len() >= MAX_DIALECTS {
-            break;
-        }
-        if let Some((&0x02, s)) = part.split_first() {
-            out.push(String::from_utf8_lossy(s).into_owned());
-        }
-    }
-    Ok(Some(out))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::proto::{Analyzer, Ctx, Dir, Transport};
 
 use super::evidence::SmbEvidence;
 use super::parse::{self as p, Command, FileId, Header, Protocol};
+use super::smb1;
 
 /// Requests remembered while waiting for their responses. Clients keep at most a few hundred
 /// credits outstanding.
@@ -47,6 +48,11 @@ enum Pending {
     Read(FileId),
     /// FSCTL_PIPE_TRANSCEIVE on this pipe, sent with the related FileId.
     Ioctl(FileId),
+    /// SMB1 TRANSACTION on this pipe (TRANS_TRANSACT_NMPIPE, TRANS_READ_NMPIPE): its response
+    /// carries the pipe's reply.
+    Trans(FileId),
+    /// SMB1 NEGOTIATE: the response's DialectIndex points into the offered list.
+    Negotiate,
 }
 
 /// A related compound request waiting for the FileId of the CREATE before it.
@@ -100,24 +106,67 @@ pub struct SmbAnalyzer {
     commands: Tally,
     /// The evidence's `statuses` by NT status, named in [`Analyzer::finish`].
     statuses: Tally,
+    /// The dialects of the last SMB1 NEGOTIATE request, for its response's DialectIndex.
+    smb1_dialects: Vec<String>,
+    /// SMB1 TRANSACTION requests whose data continues in TRANSACTION_SECONDARY requests: the
+    /// pipe by request key (see [`smb1_key`]).
+    smb1_trans: BTreeMap<u64, FileId>,
     proved: bool,
 }
 
 /// `commands` codes of the counters that are not SMB2 commands (SMB2 commands are u16).
 const SMB1: u32 = 0x1_0000;
-/// An SMB1 NEGOTIATE request.
-const SMB1_NEGOTIATE: u32 = 0x1_0001;
 /// Junk before the first message header of a capture that began mid-connection.
 const MIDSTREAM_START: u32 = 0x1_0002;
+/// SMB1 requests: this base plus the SMB1 command code.
+const SMB1_COMMAND: u32 = 0x2_0000;
 
 /// The `commands` key of a code.
 fn command_name(code: u32) -> Cow<'static, str> {
     match code {
         SMB1 => Cow::Borrowed("smb1"),
-        SMB1_NEGOTIATE => Cow::Borrowed("smb1_negotiate"),
         MIDSTREAM_START => Cow::Borrowed("midstream_start"),
+        c if c & !0xff == SMB1_COMMAND => {
+            let c = c as u8;
+            match smb1::command_name(c) {
+                Some(n) => Cow::Borrowed(n),
+                None => Cow::Owned(format!("smb1_command_0x{c:02x}")),
+            }
+        }
         c => Command(c as u16).name(),
     }
+}
+
+/// One block of an SMB1 message being read: the message's header, the block, its place in the
+/// AndX chain, the whole message (data offsets count from its start), and whether a snap length
+/// cut it.
+#[derive(Clone, Copy)]
+struct Smb1Block<'a> {
+    h: &'a smb1::Header,
+    b: &'a smb1::Block<'a>,
+    i: usize,
+    msg: &'a [u8],
+    cut: bool,
+}
+
+/// The `pending` key of an SMB1 request: its PID and MID (MS-CIFS 3.2.4.1.3 pairs a response
+/// with its request by both), the block's place in an AndX chain, and a bit no SMB2
+/// MessageId of a real connection reaches.
+fn smb1_key(h: &smb1::Header, block: usize) -> u64 {
+    1 << 63 | (block as u64) << 32 | u64::from(h.pid) << 16 | u64::from(h.mid)
+}
+
+/// The `trees` key of an SMB1 tree: the UID (with a bit no SMB2 SessionId of a real
+/// connection has) and the TID.
+fn smb1_tree(uid: u16, tid: u16) -> (u64, u32) {
+    (1 << 63 | u64::from(uid), u32::from(tid))
+}
+
+/// The `pipes` key of an SMB1 FID (FIDs are unique on a connection, MS-CIFS 3.3.1.3): the
+/// FID's two bytes and a marker no SMB2 FileId of the same connection carries.
+fn smb1_file_id(fid: u16) -> FileId {
+    let [lo, hi] = fid.to_le_bytes();
+    [lo, hi, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'S', b'M', b'B', 1]
 }
 
 /// The `statuses` key of an NT status: `0x` and eight lowercase hex digits, as
@@ -177,6 +226,8 @@ impl SmbAnalyzer {
             create_name: String::new(),
             commands: Tally::default(),
             statuses: Tally::default(),
+            smb1_dialects: Vec::new(),
+            smb1_trans: BTreeMap::new(),
             proved: false,
         }
     }
@@ -227,16 +278,8 @@ impl SmbAnalyzer {
             Some(Protocol::Smb1) => {
                 self.proved = true;
                 self.command(SMB1, sink);
-                match p::smb1_negotiate_dialects(msg) {
-                    Ok(Some(ds)) => {
-                        self.command(SMB1_NEGOTIATE, sink);
-                        for d in ds {
-                            smb_of(sink).dialects_offered.add(Cow::Owned(d), ctx.frame);
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(_) if cut => {}
-                    Err(_) => smb_of(sink).malformed += 1,
+                if self.smb1(ctx, msg, sink, cut).is_err() && !cut {
+                    smb_of(sink).malformed += 1;
                 }
             }
             Some(Protocol::Transform) => {
@@ -250,6 +293,246 @@ impl SmbAnalyzer {
             }
             Some(Protocol::Smb2) => self.compound(ctx, msg, sink, cut),
         }
+    }
+
+    /// One SMB1 message (MS-CIFS 2.2.3): each block of its AndX chain in turn. With `cut`, the
+    /// chain ends with the block the cut falls in, read as far as it is whole.
+    fn smb1(
+        &mut self,
+        ctx: &Ctx,
+        msg: &[u8],
+        sink: &mut Evidence,
+        cut: bool,
+    ) -> Result<(), p::SmbError> {
+        let h = smb1::header(msg)?;
+        if h.is_response() && h.status != 0 && h.status != p::STATUS_PENDING {
+            self.statuses
+                .add(h.status, &mut smb_of(sink).statuses, status_name);
+        }
+        if h.is_response() && h.status == p::STATUS_PENDING {
+            return Ok(());
+        }
+        let mut next = Some((h.command, smb1::HEADER_LEN));
+        for i in 0..MAX_COMPOUND {
+            let Some((command, at)) = next else {
+                return Ok(());
+            };
+            let b = smb1::block(msg, command, at, cut)?;
+            if i > 0 {
+                smb_of(sink).compounded += 1;
+            }
+            let block = Smb1Block {
+                h: &h,
+                b: &b,
+                i,
+                msg,
+                cut,
+            };
+            if h.is_response() {
+                let pending = self.pending.remove(&smb1_key(&h, i));
+                self.smb1_response(ctx, &block, pending, sink)?;
+            } else {
+                self.command(SMB1_COMMAND | u32::from(command), sink);
+                self.smb1_request(ctx, &block, sink)?;
+            }
+            next = b.next()?;
+        }
+        // A chain longer than MAX_COMPOUND: the rest is not read.
+        Err(p::SmbError::NotSmb)
+    }
+
+    /// One block of an SMB1 request.
+    fn smb1_request(
+        &mut self,
+        ctx: &Ctx,
+        block: &Smb1Block<'_>,
+        sink: &mut Evidence,
+    ) -> Result<(), p::SmbError> {
+        let Smb1Block { h, b, i, msg, cut } = *block;
+        let at = ctx.frame;
+        let key = smb1_key(h, i);
+        match b.command {
+            smb1::cmd::NEGOTIATE => {
+                self.smb1_dialects = smb1::negotiate_dialects(b);
+                for d in &self.smb1_dialects {
+                    smb_of(sink).dialects_offered.add(Cow::Owned(d.clone()), at);
+                }
+                self.remember(key, Pending::Negotiate, sink);
+            }
+            smb1::cmd::SESSION_SETUP_ANDX => {
+                if let Some(token) = smb1::session_setup_request(b)? {
+                    if let Some(spn) = auth::record_token(sink, token, at) {
+                        smb_of(sink).ticket_spns.add(spn, at);
+                    }
+                }
+            }
+            smb1::cmd::TREE_CONNECT_ANDX => {
+                let raw = smb1::tree_connect_request(b, h.unicode())?;
+                smb1::decode_into(raw, h.unicode(), &mut self.create_name);
+                let path = self.create_name.clone();
+                smb_of(sink).trees.add_ref(path.as_str(), at);
+                self.remember(key, Pending::Tree(path), sink);
+            }
+            smb1::cmd::NT_CREATE_ANDX => {
+                let raw = smb1::nt_create_request(b, h.unicode())?;
+                smb1::decode_into(raw, h.unicode(), &mut self.create_name);
+                // SMB1 names start at the share's root (`\lsarpc`); SMB2 names, and the
+                // evidence, do not.
+                let name = self
+                    .create_name
+                    .strip_prefix('\\')
+                    .unwrap_or(&self.create_name);
+                let pipe = record_open(self.trees.get(&smb1_tree(h.uid, h.tid)), name, at, sink);
+                self.remember(key, Pending::Create(pipe), sink);
+            }
+            smb1::cmd::TRANSACTION => {
+                let t = smb1::trans_request(msg, b, cut)?;
+                let (Some(sub), Some(fid)) = (t.subcommand, t.fid) else {
+                    // Mailslots and the RAP (`\PIPE\LANMAN`) carry no DCE/RPC.
+                    return Ok(());
+                };
+                if !matches!(
+                    sub,
+                    smb1::TRANS_TRANSACT_NMPIPE
+                        | smb1::TRANS_WRITE_NMPIPE
+                        | smb1::TRANS_RAW_WRITE_NMPIPE
+                        | smb1::TRANS_READ_NMPIPE
+                ) {
+                    return Ok(());
+                }
+                let fid = smb1_file_id(fid);
+                // These subcommands name a pipe (MS-CIFS 2.2.5): one whose NT_CREATE_ANDX the
+                // capture missed is read from here on.
+                if !self.pipes.contains_key(&fid) {
+                    self.open_pipe(fid, sink);
+                }
+                self.feed(ctx, &fid, Dir::ToServer, t.data, sink, cut);
+                if usize::from(t.total_data) > t.data.len() && !cut {
+                    if self.smb1_trans.len() >= MAX_PENDING {
+                        self.smb1_trans.pop_first();
+                        smb_of(sink).pending_dropped += 1;
+                    }
+                    self.smb1_trans.insert(smb1_key(h, 0), fid);
+                }
+                if matches!(sub, smb1::TRANS_TRANSACT_NMPIPE | smb1::TRANS_READ_NMPIPE) {
+                    self.remember(key, Pending::Trans(fid), sink);
+                }
+            }
+            smb1::cmd::TRANSACTION_SECONDARY => {
+                let t = smb1::trans_secondary_request(msg, b, cut)?;
+                let k = smb1_key(h, 0);
+                if let Some(&fid) = self.smb1_trans.get(&k) {
+                    if usize::from(t.displacement) + t.data.len() >= usize::from(t.total_data) {
+                        self.smb1_trans.remove(&k);
+                    }
+                    self.feed(ctx, &fid, Dir::ToServer, t.data, sink, cut);
+                }
+            }
+            smb1::cmd::WRITE_ANDX => {
+                let (fid, data) = smb1::write_andx_request(msg, b, cut)?;
+                let fid = self.smb1_pipe_on_ipc(h, fid, sink);
+                self.feed(ctx, &fid, Dir::ToServer, data, sink, cut);
+            }
+            smb1::cmd::READ_ANDX => {
+                let fid = smb1::read_andx_request(b)?;
+                let fid = self.smb1_pipe_on_ipc(h, fid, sink);
+                if self.pipes.contains_key(&fid) {
+                    self.remember(key, Pending::Read(fid), sink);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// One block of an SMB1 response, with what its request left.
+    fn smb1_response(
+        &mut self,
+        ctx: &Ctx,
+        block: &Smb1Block<'_>,
+        pending: Option<Pending>,
+        sink: &mut Evidence,
+    ) -> Result<(), p::SmbError> {
+        let Smb1Block { h, b, i, msg, cut } = *block;
+        let at = ctx.frame;
+        // A pipe read that returns part of a message answers STATUS_BUFFER_OVERFLOW with
+        // valid data (MS-CIFS 3.3.5.10); a session setup's middle leg answers
+        // STATUS_MORE_PROCESSING_REQUIRED with the server's token.
+        let data_ok = !h.failed() || h.status == p::STATUS_BUFFER_OVERFLOW;
+        match b.command {
+            smb1::cmd::NEGOTIATE if !h.failed() => {
+                if let Some(Pending::Negotiate) = pending {
+                    let index = smb1::negotiate_response(b)?;
+                    if let Some(d) = self.smb1_dialects.get(usize::from(index)) {
+                        smb_of(sink).dialect.add(Cow::Owned(d.clone()), at);
+                    }
+                }
+            }
+            smb1::cmd::SESSION_SETUP_ANDX
+                if !h.failed() || h.status == p::STATUS_MORE_PROCESSING_REQUIRED =>
+            {
+                if let Some(token) = smb1::session_setup_response(b)? {
+                    auth::record_token(sink, token, at);
+                }
+            }
+            smb1::cmd::TREE_CONNECT_ANDX if !h.failed() => {
+                let ipc = smb1::tree_connect_response(b) == b"IPC";
+                let by_path = matches!(&pending, Some(Pending::Tree(path)) if is_ipc_path(path));
+                let key = smb1_tree(h.uid, h.tid);
+                if self.trees.len() < MAX_TREES || self.trees.contains_key(&key) {
+                    self.trees.insert(
+                        key,
+                        Tree {
+                            pipe: ipc || by_path,
+                        },
+                    );
+                } else {
+                    smb_of(sink).trees_dropped += 1;
+                }
+            }
+            smb1::cmd::NT_CREATE_ANDX if !h.failed() => {
+                if let Some(Pending::Create(true)) = pending {
+                    let fid = smb1::nt_create_response(b)?;
+                    self.open_pipe(smb1_file_id(fid), sink);
+                }
+            }
+            smb1::cmd::TRANSACTION if data_ok => {
+                if let Some(Pending::Trans(fid)) = pending {
+                    let t = smb1::trans_response(msg, b, cut)?;
+                    // A reply in several parts: the next part answers the same request.
+                    if usize::from(t.displacement) + t.data.len() < usize::from(t.total_data)
+                        && !cut
+                    {
+                        self.remember(smb1_key(h, i), Pending::Trans(fid), sink);
+                    }
+                    self.feed(ctx, &fid, Dir::ToClient, t.data, sink, cut);
+                }
+            }
+            smb1::cmd::READ_ANDX if data_ok => {
+                if let Some(Pending::Read(fid)) = pending {
+                    let data = smb1::read_andx_response(msg, b, cut)?;
+                    self.feed(ctx, &fid, Dir::ToClient, data, sink, cut);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The pipe key of an SMB1 FID; a READ_ANDX or WRITE_ANDX on a tree known to be IPC$
+    /// names a pipe even when the capture missed its NT_CREATE_ANDX (see
+    /// [`Self::pipe_on_ipc`]).
+    fn smb1_pipe_on_ipc(&mut self, h: &smb1::Header, fid: u16, sink: &mut Evidence) -> FileId {
+        let id = smb1_file_id(fid);
+        if !self.pipes.contains_key(&id)
+            && self
+                .trees
+                .get(&smb1_tree(h.uid, h.tid))
+                .is_some_and(|t| t.pipe)
+        {
+            self.open_pipe(id, sink);
+        }
+        id
     }
 
     /// Walks a compound chain (MS-SMB2 3.2.4.1.4): each header's NextCommand is the offset of
@@ -330,20 +613,8 @@ impl SmbAnalyzer {
                 }
                 Command::CREATE => {
                     p::create_request_into(m, &mut self.create_name)?;
-                    let name = self.create_name.as_str();
-                    let pipe = match self.trees.get(&(h.session_id, h.tree_id)) {
-                        Some(t) => t.pipe,
-                        // Tree connected before the capture began: judge by the name.
-                        None => looks_like_pipe_name(name),
-                    };
-                    let ev = smb_of(sink);
-                    if pipe {
-                        ev.pipes.add_ref(name, at);
-                    } else if !name.is_empty() {
-                        // An empty name opens the share's root directory (MS-SMB2 2.2.13):
-                        // no file.
-                        ev.files.add_ref(name, at);
-                    }
+                    let tree = self.trees.get(&(h.session_id, h.tree_id));
+                    let pipe = record_open(tree, &self.create_name, at, sink);
                     self.remember(h.message_id, Pending::Create(pipe), sink);
                     self.chain_create = Some(h.message_id);
                 }
@@ -631,6 +902,29 @@ fn is_ipc_path(path: &str) -> bool {
     b.len() >= 5
         && b.get(b.len() - 5..)
             .is_some_and(|end| end.eq_ignore_ascii_case(b"\\IPC$"))
+}
+
+/// Records the name of a file or pipe opened (SMB2 CREATE, SMB1 NT_CREATE_ANDX) on `tree`, and
+/// says whether it is a pipe: by the tree's type, or for a tree connected before the capture
+/// began, by the name. An empty name opens the share's root directory (MS-SMB2 2.2.13): no
+/// file.
+fn record_open(
+    tree: Option<&Tree>,
+    name: &str,
+    at: crate::evidence::FrameRef,
+    sink: &mut Evidence,
+) -> bool {
+    let pipe = match tree {
+        Some(t) => t.pipe,
+        None => looks_like_pipe_name(name),
+    };
+    let ev = smb_of(sink);
+    if pipe {
+        ev.pipes.add_ref(name, at);
+    } else if !name.is_empty() {
+        ev.files.add_ref(name, at);
+    }
+    pipe
 }
 
 /// Pipe names seen on IPC$ have no path separator and no extension (`samr`, `lsarpc`, `cert`,
