@@ -421,6 +421,11 @@ pub fn nt_create_response(b: &Block<'_>) -> Result<u16, SmbError> {
     le16(b.words, 5)
 }
 
+/// CLOSE request (MS-CIFS 2.2.4.5.1, WordCount 3): the FID.
+pub fn close_request(b: &Block<'_>) -> Result<u16, SmbError> {
+    le16(b.words, 0)
+}
+
 /// What a TRANSACTION request or response carries for a named pipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trans<'a> {
@@ -712,6 +717,7 @@ mod tests {
                 let _ = read_andx_request(&b);
                 let _ = read_andx_response(m, &b, cut);
                 let _ = negotiate_response(&b);
+                let _ = close_request(&b);
                 negotiate_dialects(&b);
                 at = b.next().ok().flatten();
             }
@@ -791,6 +797,45 @@ mod tests {
         let mut names: Vec<String> = rpc.interfaces.values().map(|i| i.name.clone()).collect();
         names.sort();
         assert_eq!(names, ["LSARPC", "SRVSVC"]);
+    }
+
+    /// A session that opens, uses and closes pipe after pipe (impacket's open of frames 170/171
+    /// and its bind of 172 with a new FID each time, then an SMB1 CLOSE built on frame 174's
+    /// header): every CLOSE hands the pipe's DCE/RPC tallies over and forgets it, so 100 pipes
+    /// in turn are all read and none hits `state::MAX_PIPES`.
+    #[test]
+    fn closed_pipes_make_room() {
+        let mut a = SmbAnalyzer::new(445);
+        let mut sink = Evidence::default();
+        let mut feed = |frame: u64, dir: Dir, data: &[u8], sink: &mut Evidence| {
+            assert_eq!(
+                a.stream(&ctx(frame, dir, Transport::Tcp, 445), data, sink),
+                data.len()
+            );
+        };
+        feed(168, Dir::ToServer, &hex(F168), &mut sink);
+        feed(169, Dir::ToClient, &hex(F169), &mut sink);
+        for fid in 1..=100u16 {
+            let mut created = hex(F171);
+            created[4 + 33 + 5..4 + 33 + 7].copy_from_slice(&fid.to_le_bytes());
+            let mut write = hex(F172);
+            write[4 + 33 + 4..4 + 33 + 6].copy_from_slice(&fid.to_le_bytes());
+            let mut close = hex(F174)[..4 + HEADER_LEN].to_vec();
+            close[3] = (HEADER_LEN + 9) as u8;
+            close[4 + 4] = cmd::CLOSE;
+            close.push(3);
+            close.extend(fid.to_le_bytes());
+            close.extend([0xff; 4]);
+            close.extend([0, 0]);
+            feed(170, Dir::ToServer, &hex(F170), &mut sink);
+            feed(171, Dir::ToClient, &created, &mut sink);
+            feed(172, Dir::ToServer, &write, &mut sink);
+            feed(173, Dir::ToServer, &close, &mut sink);
+        }
+        let ev = finish(&mut a, sink);
+        let smb = ev.smb.unwrap();
+        assert_eq!((smb.malformed, smb.commands.get("smb1_close")), (0, 100));
+        assert_eq!(ev.dcerpc.unwrap().pdu_types.get("bind"), 100);
     }
 
     /// epm_map_exchange_mapi_dcerpc.pcap, TCP 4597 -> 139 (NetBIOS session service), captured

@@ -385,6 +385,10 @@ impl SmbAnalyzer {
                 let pipe = record_open(self.trees.get(&smb1_tree(h.uid, h.tid)), name, at, sink);
                 self.remember(key, Pending::Create(pipe), sink);
             }
+            smb1::cmd::CLOSE => {
+                let fid = smb1::close_request(b)?;
+                self.close_pipe(&smb1_file_id(fid), sink);
+            }
             smb1::cmd::TRANSACTION => {
                 let t = smb1::trans_request(msg, b, cut)?;
                 let (Some(sub), Some(fid)) = (t.subcommand, t.fid) else {
@@ -618,6 +622,14 @@ impl SmbAnalyzer {
                     self.remember(h.message_id, Pending::Create(pipe), sink);
                     self.chain_create = Some(h.message_id);
                 }
+                Command::CLOSE => {
+                    let fid = p::close_request(m)?;
+                    // A related CLOSE (the handle of a CREATE earlier in the chain) leaves the
+                    // pipe open: MAX_PIPES bounds what stays.
+                    if fid != RELATED_FILE_ID {
+                        self.close_pipe(&fid, sink);
+                    }
+                }
                 Command::READ => {
                     let fid = p::read_request(m)?;
                     if let Some(cid) = self.deferred_to(h, &fid) {
@@ -769,6 +781,16 @@ impl SmbAnalyzer {
             },
         );
         true
+    }
+
+    /// A CLOSE of `fid`: when it is a pipe being read, its DCE/RPC analyzer hands what it
+    /// tallied to the flow's evidence (as every pipe's does when the connection ends) and the
+    /// pipe is forgotten, so that a long session that opens pipe after pipe (a management
+    /// console, a service polling lsarpc) stays below [`MAX_PIPES`] open at once.
+    fn close_pipe(&mut self, fid: &FileId, sink: &mut Evidence) {
+        if let Some(mut pipe) = self.pipes.remove(fid) {
+            pipe.analyzer.finish(sink);
+        }
     }
 
     /// A READ or WRITE on a tree known to be IPC$ (a pipe share: MS-SMB2 3.3.5.9, it holds
