@@ -2229,3 +2229,44 @@ fn smb1_logons_trees_and_pipes() {
         serde_json::json!({"bind": 3, "bind_ack": 3, "request": 7, "response": 7})
     );
 }
+
+/// captures/lab_smb1_netbios_139.pcapng (`captures/lab/record.sh smb1nbt`): Samba's smbclient
+/// -L over NetBIOS session service, as tshark dissects it: a session request (4) and its
+/// positive response (6) come first, so the content is proved on the third payload, the
+/// SMB1 NEGOTIATE (8, `NT LANMAN 1.0` chosen at 9); SESSION_SETUP_ANDX with the AP-REQ for
+/// cifs/dc1.certflow.lab (47) and the AP-REP (51); IPC$ (52); `\srvsvc` (54, FID 0x7463) with
+/// its bind (57) and NetShareEnumAll (60) in TRANSACTIONs, closed at 63; then two RAP
+/// NetServerEnum2 TRANSACTIONs on `\PIPE\LANMAN` (67, 69), which carry no DCE/RPC.
+#[test]
+fn smb1_over_netbios_session_service() {
+    let v = flows("lab_smb1_netbios_139.pcapng");
+    let f = flow(&v, CLIENT, DC, "tcp", 139);
+    assert_eq!(
+        (f["service"].as_str(), f["service_from"].as_str()),
+        (Some("smb"), Some("content"))
+    );
+    let smb = &f["evidence"]["smb"];
+    assert_eq!(facts(&smb["dialect"]), vec![("NT LANMAN 1.0".into(), 9)]);
+    assert_eq!(
+        facts(&smb["ticket_spns"]),
+        vec![("cifs/dc1.certflow.lab".into(), 47)]
+    );
+    assert_eq!(
+        facts(&smb["trees"]),
+        vec![("\\\\DC1.CERTFLOW.LAB\\IPC$".into(), 52)]
+    );
+    assert_eq!(facts(&smb["pipes"]), vec![("srvsvc".into(), 54)]);
+    assert_eq!(smb["commands"]["smb1_transaction"], 4);
+    assert_eq!(smb["malformed"], Value::Null);
+    assert_eq!(
+        codes(&f["evidence"]["kerberos"]["msg_types"]),
+        vec![(14, 47), (15, 51)]
+    );
+    let srvsvc = interface(f, "SRVSVC");
+    assert_eq!(srvsvc["opnums"][0]["opnum"], 15);
+    assert_eq!(srvsvc["opnums"][0]["frame"], 60);
+    assert_eq!(
+        f["evidence"]["dcerpc"]["pdu_types"],
+        serde_json::json!({"bind": 1, "bind_ack": 1, "request": 1, "response": 1})
+    );
+}

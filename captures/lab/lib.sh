@@ -189,6 +189,18 @@ dc_start() {
     nsx dc host ca1.$DOMAIN 127.0.0.1 >/dev/null 2>&1 || true
 }
 
+# Stops the DC's samba and starts it again with its (edited) smb.conf: settings that open or
+# close listening sockets are not taken by a reload.
+dc_restart() {
+    pkill -f "samba -s $WORK/dc/etc/smb.conf" 2>/dev/null
+    local i
+    for i in $(seq 1 30); do
+        pgrep -f "samba -s $WORK/dc/etc/smb.conf" >/dev/null || break
+        sleep 1
+    done
+    dc_start "${1:-0}"
+}
+
 # ---------------------------------------------------------------- client configuration
 cli_config() {
     local v6=${1:-0}

@@ -991,6 +991,31 @@ scn_smb1() {
     log "smb1: $(cat "$WORK"/smb1-*.out | tr '\n' ' ' | cut -c1-800)"
 }
 
+# SMB1 over NetBIOS session service (TCP 139), as clients without direct hosting reach a
+# server: a session request naming the server and the client (RFC 1002 4.3.2), answered with a
+# positive session response, then SMB1 over the same 4-byte framing. The DC allows SMB1 for this
+# scenario only, as in scn_smb1. Samba's smbclient -p 139 held to NT1 with alice's Kerberos
+# ticket lists the shares (srvsvc over the pipe).
+scn_smb1nbt() {
+    cli_reset
+    local dconf="$WORK/dc/etc/smb.conf" conf="$WORK/cli/smb.conf"
+    # NetBIOS is off in the lab (provision's `disable netbios = yes`); port 139 opens only when
+    # samba starts with it on, so the DC is restarted, and again at the end.
+    sed -i -e 's/^\[global\]$/[global]\n\tserver min protocol = NT1/' \
+        -e 's/disable netbios = yes/disable netbios = no/' "$dconf"
+    dc_restart
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    capture_start "$OUT/lab_smb1_netbios_139.pcapng"
+    cli smbclient -L "//dc1.$DOMAIN" -p 139 -m NT1 --option="client min protocol=NT1" \
+        --option="disable netbios=no" --use-kerberos=required -s "$conf" \
+        >"$WORK/smb1nbt.out" 2>&1 </dev/null
+    capture_stop
+    sed -i -e '/^\tserver min protocol = NT1$/d' \
+        -e 's/disable netbios = no/disable netbios = yes/' "$dconf"
+    dc_restart
+    log "smb1nbt: $(tr '\n' ' ' <"$WORK/smb1nbt.out" | cut -c1-600)"
+}
+
 scn_ldapadmin() {
     cli_reset
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
@@ -1357,7 +1382,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
