@@ -232,6 +232,9 @@ pub struct Block<'a> {
     pub bytes: &'a [u8],
     /// Offset of `bytes` from the header start (for string alignment).
     pub bytes_at: usize,
+    /// True when the message holds fewer than ByteCount bytes (a snap length cut it, or the
+    /// ByteCount is not one, see [`block`]): a string running to the end may be cut.
+    pub short: bool,
     /// Offset of this block's WordCount.
     at: usize,
 }
@@ -239,8 +242,8 @@ pub struct Block<'a> {
 /// The block of `command` whose WordCount is at `at`. Its bytes are what the message holds of
 /// ByteCount bytes: Windows' extended NT_CREATE_ANDX response says WordCount 42 for 50 words
 /// (MS-SMB 2.2.4.9.2), so what it calls ByteCount is a FileId's bytes, and a snap length may
-/// have cut the message. The words must be whole, and the ByteCount field there (with `cut`,
-/// only the words that the message holds are required).
+/// have cut the message. The words must be whole, and the ByteCount field after them unless
+/// `cut` took it (it then counts as 0).
 pub fn block(msg: &[u8], command: u8, at: usize, cut: bool) -> Result<Block<'_>, SmbError> {
     let wc = usize::from(*msg.get(at).ok_or(SmbError::Truncated)?);
     let words = msg
@@ -260,6 +263,7 @@ pub fn block(msg: &[u8], command: u8, at: usize, cut: bool) -> Result<Block<'_>,
         words,
         bytes,
         bytes_at,
+        short: bytes.len() < bc,
         at,
     })
 }
@@ -296,25 +300,30 @@ fn data(msg: &[u8], offset: usize, len: usize, cut: bool) -> Result<&[u8], SmbEr
 }
 
 /// A string of the data bytes at `at` (an offset in `b.bytes`): UTF-16LE (aligned to an even
-/// offset from the header start) up to a NUL unit, or OEM up to a NUL byte. Returns its raw
-/// bytes, without the terminator.
-fn string<'a>(b: &Block<'a>, mut at: usize, unicode: bool) -> &'a [u8] {
+/// offset from the header start) up to a NUL unit, or OEM up to a NUL byte, or to the end of
+/// the bytes. Returns its raw bytes, without the terminator; an error when it has none and the
+/// block's bytes are [`Block::short`] (the string may go on past them).
+fn string<'a>(b: &Block<'a>, mut at: usize, unicode: bool) -> Result<&'a [u8], SmbError> {
     let Some(mut rest) = b.bytes.get(at..) else {
-        return &[];
+        return Err(SmbError::Truncated);
     };
-    if unicode {
+    let end = if unicode {
         if (b.bytes_at + at) % 2 == 1 {
             at += 1;
             rest = b.bytes.get(at..).unwrap_or_default();
         }
-        let end = rest
-            .chunks_exact(2)
+        rest.chunks_exact(2)
             .position(|u| u == [0, 0])
-            .map_or(rest.len() & !1, |i| 2 * i);
-        rest.get(..end).unwrap_or_default()
+            .map(|i| 2 * i)
     } else {
-        let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
-        rest.get(..end).unwrap_or_default()
+        rest.iter().position(|&c| c == 0)
+    };
+    match end {
+        Some(end) => Ok(rest.get(..end).unwrap_or_default()),
+        None if b.short => Err(SmbError::Truncated),
+        None => Ok(rest
+            .get(..rest.len() & !usize::from(unicode))
+            .unwrap_or_default()),
     }
 }
 
@@ -378,15 +387,12 @@ pub fn tree_connect_request<'a>(b: &Block<'a>, unicode: bool) -> Result<&'a [u8]
         return Err(SmbError::Truncated);
     }
     let pw = usize::from(le16(b.words, 6)?);
-    if pw > b.bytes.len() {
-        return Err(SmbError::Truncated);
-    }
-    Ok(string(b, pw, unicode))
+    string(b, pw, unicode)
 }
 
 /// TREE_CONNECT_ANDX response (MS-CIFS 2.2.4.55.2): the Service string (`IPC` for the pipe
 /// share, `A:` for a disk).
-pub fn tree_connect_response<'a>(b: &Block<'a>) -> &'a [u8] {
+pub fn tree_connect_response<'a>(b: &Block<'a>) -> Result<&'a [u8], SmbError> {
     string(b, 0, false)
 }
 
@@ -398,8 +404,7 @@ pub fn nt_create_request<'a>(b: &Block<'a>, unicode: bool) -> Result<&'a [u8], S
     }
     let len = usize::from(le16(b.words, 5)?);
     let pad = usize::from(unicode && b.bytes_at % 2 == 1);
-    let raw = b.bytes.get(pad..).unwrap_or_default();
-    let raw = raw.get(..len).unwrap_or(raw);
+    let raw = b.bytes.get(pad..pad + len).ok_or(SmbError::Truncated)?;
     // NameLength counts the terminator when the client sends one.
     Ok(if unicode {
         let mut r = raw.get(..raw.len() & !1).unwrap_or_default();
@@ -634,7 +639,7 @@ mod tests {
         assert_eq!(b.next(), Ok(None));
         let m = msg(F130);
         assert_eq!(header(&m).unwrap().tid, 0x8f8f);
-        assert_eq!(tree_connect_response(&first(&m)), b"IPC");
+        assert_eq!(tree_connect_response(&first(&m)), Ok(&b"IPC"[..]));
 
         let m = msg(F131);
         assert_eq!(
@@ -675,6 +680,29 @@ mod tests {
             (84, m.len() - HEADER_LEN - 1 - 84 - 2)
         );
         assert_eq!(nt_create_response(&b), Ok(0xc006));
+    }
+
+    /// A snap length that cuts a path or a name gives no path or name, not a part of one.
+    #[test]
+    fn cut_names_are_not_read() {
+        for h in [F129, F131] {
+            let m = msg(h);
+            let whole = first(&m);
+            let unicode = header(&m).unwrap().unicode();
+            let read = |b: &Block<'_>| match b.command {
+                cmd::TREE_CONNECT_ANDX => tree_connect_request(b, unicode).map(<[u8]>::len),
+                _ => nt_create_request(b, unicode).map(<[u8]>::len),
+            };
+            let full = read(&whole).unwrap();
+            assert!(full > 10);
+            for n in whole.bytes_at..m.len() {
+                let b = block(&m[..n], whole.command, HEADER_LEN, true).unwrap();
+                match read(&b) {
+                    Ok(len) => assert_eq!(len, full, "{n}"),
+                    Err(e) => assert_eq!(e, SmbError::Truncated, "{n}"),
+                }
+            }
+        }
     }
 
     #[test]

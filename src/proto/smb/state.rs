@@ -480,7 +480,7 @@ impl SmbAnalyzer {
                 }
             }
             smb1::cmd::TREE_CONNECT_ANDX if !h.failed() => {
-                let ipc = smb1::tree_connect_response(b) == b"IPC";
+                let ipc = smb1::tree_connect_response(b) == Ok(&b"IPC"[..]);
                 let by_path = matches!(&pending, Some(Pending::Tree(path)) if is_ipc_path(path));
                 let key = smb1_tree(h.uid, h.tid);
                 if self.trees.len() < MAX_TREES || self.trees.contains_key(&key) {
