@@ -866,6 +866,66 @@ mod tests {
         assert_eq!(ev.dcerpc.unwrap().pdu_types.get("bind"), 100);
     }
 
+    /// A pipe reply longer than the client's MaxDataCount: the TRANSACTION response carries its
+    /// first part with STATUS_BUFFER_OVERFLOW and the client reads the rest with READ_ANDX
+    /// (MS-CIFS 3.3.5.10, 3.2.4.38). Built from frame 136's bind_ack cut after 40 bytes, and
+    /// frames 174/175 carrying its last 28 bytes on the same FID: the DCE/RPC analyzer reads
+    /// one whole bind_ack.
+    #[test]
+    fn pipe_reply_continued_by_read_andx() {
+        let le16_at = |m: &mut Vec<u8>, at: usize, v: u16| {
+            m[at..at + 2].copy_from_slice(&v.to_le_bytes());
+        };
+        // The words of both responses start at 4 + 33 in the framed message.
+        let w = 4 + 33;
+        let reply = hex(F136);
+        let m = msg(F136);
+        let whole = trans_response(&m, &first(&m), false).unwrap().data.to_vec();
+        let data_at = 4 + usize::from(u16::from_le_bytes([reply[w + 14], reply[w + 15]]));
+        let mut part = reply[..data_at + 40].to_vec();
+        part[4 + 5..4 + 9].copy_from_slice(&0x8000_0005u32.to_le_bytes());
+        le16_at(&mut part, w + 2, 40);
+        le16_at(&mut part, w + 12, 40);
+        let bc = u16::from_le_bytes([part[w + 20], part[w + 21]]) - 28;
+        le16_at(&mut part, w + 20, bc);
+        part[3] = (part.len() - 4) as u8;
+        let mut read = hex(F174);
+        le16_at(&mut read, w + 4, 0xbca9);
+        let rest_at = 4 + usize::from(u16::from_le_bytes([hex(F175)[w + 12], hex(F175)[w + 13]]));
+        let mut rest = hex(F175)[..rest_at].to_vec();
+        rest.extend(&whole[40..]);
+        le16_at(&mut rest, w + 10, 28);
+        let bc = (rest.len() - (w + 24 + 2)) as u16;
+        le16_at(&mut rest, w + 24, bc);
+        rest[3] = (rest.len() - 4) as u8;
+
+        let mut a = SmbAnalyzer::new(445);
+        let mut sink = Evidence::default();
+        for (frame, dir, data) in [
+            (129, Dir::ToServer, hex(F129)),
+            (130, Dir::ToClient, hex(F130)),
+            (131, Dir::ToServer, hex(F131)),
+            (133, Dir::ToClient, hex(F133)),
+            (134, Dir::ToServer, hex(F134)),
+            (136, Dir::ToClient, part),
+            (174, Dir::ToServer, read),
+            (175, Dir::ToClient, rest),
+        ] {
+            assert_eq!(
+                a.stream(&ctx(frame, dir, Transport::Tcp, 445), &data, &mut sink),
+                data.len()
+            );
+        }
+        let ev = finish(&mut a, sink);
+        let smb = ev.smb.unwrap();
+        assert_eq!(smb.malformed, 0);
+        assert_eq!(smb.statuses.get("0x80000005"), 1);
+        assert_eq!(smb.pipe_bytes, 72 + 68);
+        let rpc = ev.dcerpc.unwrap();
+        assert_eq!(rpc.pdu_types.get("bind_ack"), 1);
+        assert_eq!(rpc.malformed, 0);
+    }
+
     /// epm_map_exchange_mapi_dcerpc.pcap, TCP 4597 -> 139 (NetBIOS session service), captured
     /// after its tree connect: tshark reads a TRANSACTION on FID 0xa00c whose NT_CREATE_ANDX
     /// came before the capture (420: a request, ctx 0, opnum 2, no bind), then three
