@@ -827,6 +827,24 @@ mod tests {
         assert_eq!(names, ["LSARPC", "SRVSVC"]);
     }
 
+    /// Seeded mutations of every SMB1 message here, alone and as one stream in capture order
+    /// (so that a mutated message meets the state the earlier ones left: trees, pipes, pending
+    /// requests), through the SMB analyzer with its DCE/RPC pipes.
+    #[test]
+    fn mutated_smb1_never_panics() {
+        let all = [
+            F125, F129, F130, F131, F133, F134, F136, F168, F169, F170, F171, F172, F174, F175,
+            X511,
+        ];
+        let mut samples: Vec<Vec<u8>> = all.iter().map(|h| hex(h)).collect();
+        samples.push(samples.iter().flatten().copied().collect());
+        crate::proto::testutil::mutate_and_feed(
+            |_t, port| Box::new(SmbAnalyzer::new(port)),
+            &samples,
+            3000,
+        );
+    }
+
     /// A session that opens, uses and closes pipe after pipe (impacket's open of frames 170/171
     /// and its bind of 172 with a new FID each time, then an SMB1 CLOSE built on frame 174's
     /// header): every CLOSE hands the pipe's DCE/RPC tallies over and forgets it, so 100 pipes
