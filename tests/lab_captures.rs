@@ -2231,9 +2231,9 @@ fn smb1_logons_trees_and_pipes() {
 }
 
 /// captures/lab_smb1_netbios_139.pcapng (`captures/lab/record.sh smb1nbt`): Samba's smbclient
-/// -L over NetBIOS session service, as tshark dissects it: a session request (4) and its
-/// positive response (6) come first, so the content is proved on the third payload, the
-/// SMB1 NEGOTIATE (8, `NT LANMAN 1.0` chosen at 9); SESSION_SETUP_ANDX with the AP-REQ for
+/// -L over NetBIOS session service, as tshark dissects it: a session request (4, calling name
+/// `VM<00>`, called name spaces only) and its positive response (6) come first; the content is
+/// proved SMB by the SMB1 NEGOTIATE (8, `NT LANMAN 1.0` chosen at 9); SESSION_SETUP_ANDX with the AP-REQ for
 /// cifs/dc1.certflow.lab (47) and the AP-REP (51); IPC$ (52); `\srvsvc` (54, FID 0x7463) with
 /// its bind (57) and NetShareEnumAll (60) in TRANSACTIONs, closed at 63; then two RAP
 /// NetServerEnum2 TRANSACTIONs on `\PIPE\LANMAN` (67, 69), which carry no DCE/RPC.
@@ -2256,6 +2256,13 @@ fn smb1_over_netbios_session_service() {
         vec![("\\\\DC1.CERTFLOW.LAB\\IPC$".into(), 52)]
     );
     assert_eq!(facts(&smb["pipes"]), vec![("srvsvc".into(), 54)]);
+    // The session request calls the server by spaces only (no name) and names the client.
+    assert_eq!(facts(&smb["calling_names"]), vec![("VM<00>".into(), 4)]);
+    assert_eq!(smb["called_names"], Value::Null);
+    assert_eq!(
+        common::host_names(&v, CLIENT),
+        vec![("VM".into(), "netbios-session".into(), 4)]
+    );
     assert_eq!(smb["commands"]["smb1_transaction"], 4);
     assert_eq!(smb["malformed"], Value::Null);
     assert_eq!(

@@ -57,7 +57,9 @@
 //!   lies between the first TCP segment of tshark's message and tshark's frame.
 //! - SMB: `smb.dialect_offered` (SMB1 and SMB2 NEGOTIATE), `smb.dialect`, `smb.tree` (SMB2
 //!   TREE_CONNECT and SMB1 TREE_CONNECT_ANDX path), `smb.pipe` / `smb.file` (SMB2 CREATE and
-//!   SMB1 NT_CREATE_ANDX names on IPC$ / other trees; SMB1's leading `\` left out).
+//!   SMB1 NT_CREATE_ANDX names on IPC$ / other trees; SMB1's leading `\` left out),
+//!   `smb.called_name` / `smb.calling_name` (`nbss.called_name` / `nbss.calling_name` of
+//!   NetBIOS session requests, names of spaces only left out).
 //! - DCE/RPC (TCP, SMB2 and SMB1 pipes): `dcerpc.interface` bound interfaces ("uuid vM.m", from
 //!   `dcerpc.cn_bind_to_uuid` of bind/alter_context), `dcerpc.opnum` per interface (request
 //!   ctx id mapped through the binds of the same TCP stream and pipe), `dcerpc.unbound` (no
@@ -294,6 +296,8 @@ const FIELDS: &[&str] = &[
     "smb.pid",
     "smb.mid",
     "smb.dialect.index",
+    "nbss.called_name",
+    "nbss.calling_name",
     "dcerpc.pkt_type",
     "dcerpc.cn_ctx_id",
     "dcerpc.cn_bind_to_uuid",
@@ -323,7 +327,7 @@ const FIELDS: &[&str] = &[
 
 /// Frames worth reading in the `-T fields` run.
 const FIELDS_FILTER: &str =
-    "ldap or cldap or tls or dns or mdns or llmnr or http.request or http.response or smb or smb2 or dcerpc or ntlmssp";
+    "ldap or cldap or tls or dns or mdns or llmnr or http.request or http.response or smb or smb2 or dcerpc or ntlmssp or nbss.type == 0x81";
 
 /// Separates the occurrences of one field (a control character no dissected text contains).
 const AGG: char = '\u{1f}';
@@ -941,6 +945,19 @@ fn theirs_fields(
                     }
                 } else {
                     skipped.0.push(format!("frame {fr}: compounded create"));
+                }
+            }
+        }
+
+        // NetBIOS session request (RFC 1002 4.3.2): the names called and calling, as tshark
+        // writes them (`DC1<20>`); a name of spaces only names nothing.
+        for (field, kind) in [
+            ("nbss.called_name", "smb.called_name"),
+            ("nbss.calling_name", "smb.calling_name"),
+        ] {
+            for n in r.all(field) {
+                if !n.split('<').next().unwrap_or_default().trim().is_empty() {
+                    add(&mut s, &flow, kind, n.clone(), fr);
                 }
             }
         }
@@ -1601,6 +1618,12 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         }
         for (v, f) in facts(&m["files"], text) {
             add(&mut s, flow, "smb.file", v, f);
+        }
+        for (v, f) in facts(&m["called_names"], text) {
+            add(&mut s, flow, "smb.called_name", v, f);
+        }
+        for (v, f) in facts(&m["calling_names"], text) {
+            add(&mut s, flow, "smb.calling_name", v, f);
         }
         let n = &ev["ntlm"];
         for (v, f) in facts(&n["msg_types"], code) {

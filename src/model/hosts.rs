@@ -49,6 +49,9 @@ pub enum NameSource {
     DcomBinding,
     /// The workstation (NetBIOS) name a client gave in its NTLM AUTHENTICATE.
     NtlmWorkstation,
+    /// A NetBIOS session request (TCP 139): the server name the client called (a server
+    /// service name, suffix 0x20) and the client's own (a workstation name, suffix 0x00).
+    NetbiosSession,
 }
 
 /// One name of a host.
@@ -123,7 +126,10 @@ impl Collector {
         }
         let keep_case = matches!(
             source,
-            NameSource::DcomBinding | NameSource::Kerberos | NameSource::NtlmWorkstation
+            NameSource::DcomBinding
+                | NameSource::Kerberos
+                | NameSource::NtlmWorkstation
+                | NameSource::NetbiosSession
         );
         let lower;
         let name = if keep_case || !name.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -292,6 +298,17 @@ pub fn hosts(a: &Analysis) -> Vec<Host> {
             for t in s.trees.iter() {
                 if let Some(h) = tree_host(t.value) {
                     c.add(f.key.server, h, NameSource::SmbTree, Some(t.first));
+                }
+            }
+            // `*SMBSERVER<20>` is the name a client calls a server it knows no name for.
+            for n in s.called_names.iter() {
+                if let Some(h) = n.value.strip_suffix("<20>").filter(|h| *h != "*SMBSERVER") {
+                    c.add(f.key.server, h, NameSource::NetbiosSession, Some(n.first));
+                }
+            }
+            for n in s.calling_names.iter() {
+                if let Some(h) = n.value.strip_suffix("<00>") {
+                    c.add(f.key.client, h, NameSource::NetbiosSession, Some(n.first));
                 }
             }
         }

@@ -30,6 +30,13 @@ pub struct SmbEvidence {
     /// "cifs/dc1.example.com".
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub ticket_spns: Facts<String>,
+    /// The server's NetBIOS name a client called in a NetBIOS session request (TCP 139, RFC
+    /// 1002 4.3.2), with its suffix: `DC1<20>`.
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub called_names: Facts<String>,
+    /// The client's own NetBIOS name in a session request: `WS1<00>`.
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub calling_names: Facts<String>,
     /// Share paths of TREE_CONNECT requests (`\\host\IPC$`).
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub trees: Facts<String>,
@@ -83,6 +90,8 @@ impl Merge for SmbEvidence {
         self.encrypted |= o.encrypted;
         self.encryption.merge(o.encryption);
         self.ticket_spns.merge(o.ticket_spns);
+        self.called_names.merge(o.called_names);
+        self.calling_names.merge(o.calling_names);
         self.trees.merge(o.trees);
         self.pipes.merge(o.pipes);
         self.files.merge(o.files);

@@ -19,7 +19,9 @@ pub use state::SmbAnalyzer;
 use crate::proto::{Analyzer, Dissector, Transport};
 
 /// True when `data` starts with a direct-TCP session message (type 0, a length of at least an
-/// SMB header) carrying an SMB1, SMB2, TRANSFORM or COMPRESSION protocol id.
+/// SMB header) carrying an SMB1, SMB2, TRANSFORM or COMPRESSION protocol id, or with a NetBIOS
+/// session request whose two names are well formed (TCP 139 opens so, RFC 1002 4.3.2; the flow
+/// is named SMB only once an SMB message proves it).
 pub fn probe(t: Transport, data: &[u8]) -> bool {
     if t != Transport::Tcp {
         return false;
@@ -28,6 +30,10 @@ pub fn probe(t: Transport, data: &[u8]) -> bool {
         (Some((0, len)), Some(msg)) => {
             len >= parse::SMB1_HEADER_LEN && parse::protocol(msg).is_some()
         }
+        (Some((parse::NBSS_SESSION_REQUEST, len)), Some(body)) => body
+            .get(..len)
+            .and_then(parse::session_request_names)
+            .is_some(),
         _ => false,
     }
 }
@@ -467,6 +473,44 @@ mod tests {
             .collect();
         assert_eq!(d, vec![("2.???".into(), 122), ("3.0".into(), 126)]);
         assert_eq!(smb.malformed, 0);
+    }
+
+    /// captures/lab_smb1_netbios_139.pcapng frame 4: smbclient's NetBIOS session request, called
+    /// name 15 spaces and 0x20, calling name `VM<00>` (tshark: nbss.called_name
+    /// "               <20>", nbss.calling_name "VM<00>").
+    const SESSION_REQUEST_4: &str = "8100004420434143414341434143414341434143414341434143414341434143414341434100204647454e4341434143414341434143414341434143414341434143414341414100";
+
+    #[test]
+    fn netbios_session_request_names() {
+        let req = hex(SESSION_REQUEST_4);
+        assert!(probe(Transport::Tcp, &req));
+        assert_eq!(
+            p::session_request_names(&req[4..]),
+            Some((None, Some("VM<00>".into())))
+        );
+        // A called name of `DC1`, suffix 0x20: 'E','E' 'E','D' 'D','B' then spaces, 'C','A'.
+        let mut named = req.clone();
+        named[5..11].copy_from_slice(b"EEEDDB");
+        assert_eq!(
+            p::session_request_names(&named[4..]).map(|n| n.0),
+            Some(Some("DC1<20>".into()))
+        );
+        // Every prefix, and a letter outside 'A'..'P', give no names (and no SMB proof).
+        for n in 0..req.len() {
+            assert_eq!(p::session_request_names(&req[4..n.max(4)]), None, "{n}");
+        }
+        let mut bad = req.clone();
+        bad[6] = b'Q';
+        assert_eq!(p::session_request_names(&bad[4..]), None);
+        assert!(!probe(Transport::Tcp, &bad));
+        // Through the analyzer: the names land in the SMB evidence, the flow is not yet SMB.
+        let mut a = SmbAnalyzer::with_pipe_analyzer(139, recorder);
+        let mut sink = Evidence::default();
+        feed_parts(&mut a, &[(4, Dir::ToServer, SESSION_REQUEST_4)], &mut sink);
+        assert_eq!(a.service(), None);
+        let ev = finish(&mut a, sink).smb.unwrap();
+        assert_eq!(values(&ev.calling_names), vec!["VM<00>"]);
+        assert!(ev.called_names.is_empty());
     }
 
     #[test]

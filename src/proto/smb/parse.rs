@@ -224,6 +224,51 @@ pub fn nbss_header(data: &[u8]) -> Option<(u8, usize)> {
     Some((h[0], len))
 }
 
+/// Session request packet type (RFC 1002 4.3.2).
+pub const NBSS_SESSION_REQUEST: u8 = 0x81;
+
+/// The called and calling names of a NetBIOS session request (RFC 1002 4.3.2; `body` follows
+/// the 4-byte header), each written as tshark writes them: the name without its trailing
+/// spaces, then its suffix byte (`DC1<20>`: the server service, `VM<00>`: the workstation). A
+/// name of spaces only is `None` (Samba's smbclient calls the server so when it has no name
+/// for it).
+pub fn session_request_names(body: &[u8]) -> Option<(Option<String>, Option<String>)> {
+    let (called, next) = netbios_name(body, 0)?;
+    let (calling, _) = netbios_name(body, next)?;
+    Some((called, calling))
+}
+
+/// A NetBIOS name in first-level encoding (RFC 1001 14.1: length 32, each byte of the 16-byte
+/// name as two letters 'A'..'P', then the scope's labels up to a zero length) at `at`:
+/// the name as [`session_request_names`] writes it, and the offset after it.
+fn netbios_name(b: &[u8], at: usize) -> Option<(Option<String>, usize)> {
+    if *b.get(at)? != 32 {
+        return None;
+    }
+    let enc = b.get(at + 1..at + 33)?;
+    let mut raw = [0u8; 16];
+    for (i, pair) in enc.chunks_exact(2).enumerate() {
+        let hi = pair[0].checked_sub(b'A').filter(|v| *v < 16)?;
+        let lo = pair[1].checked_sub(b'A').filter(|v| *v < 16)?;
+        raw[i] = hi << 4 | lo;
+    }
+    // The scope: labels up to the root's zero length.
+    let mut next = at + 33;
+    loop {
+        let len = usize::from(*b.get(next)?);
+        next += 1 + len;
+        if len == 0 {
+            break;
+        }
+    }
+    let name: String = raw[..15].iter().map(|&c| char::from(c)).collect();
+    let name = name.trim_end_matches(' ');
+    if name.is_empty() {
+        return Some((None, next));
+    }
+    Some((Some(format!("{name}<{:02x}>", raw[15])), next))
+}
+
 /// What the first four bytes of a message are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {

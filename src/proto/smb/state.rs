@@ -991,9 +991,21 @@ impl Analyzer for SmbAnalyzer {
                     pos += 1;
                     continue;
                 }
-                let Some(_) = rest.get(..p::NBSS_HEADER_LEN + len) else {
+                let Some(packet) = rest.get(..p::NBSS_HEADER_LEN + len) else {
                     return pos;
                 };
+                if kind == p::NBSS_SESSION_REQUEST && ctx.dir == Dir::ToServer {
+                    let body = packet.get(p::NBSS_HEADER_LEN..).unwrap_or_default();
+                    if let Some((called, calling)) = p::session_request_names(body) {
+                        let ev = smb_of(sink);
+                        if let Some(n) = called {
+                            ev.called_names.add(n, ctx.frame);
+                        }
+                        if let Some(n) = calling {
+                            ev.calling_names.add(n, ctx.frame);
+                        }
+                    }
+                }
                 pos += p::NBSS_HEADER_LEN + len;
                 continue;
             }
