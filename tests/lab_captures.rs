@@ -2277,3 +2277,28 @@ fn smb1_over_netbios_session_service() {
         serde_json::json!({"bind": 1, "bind_ack": 1, "request": 1, "response": 1})
     );
 }
+
+/// captures/lab_smb1_legacy_session_setup.pcapng (`captures/lab/record.sh smb1legacy`): Samba's
+/// smbclient held to NT1 with `client use spnego = no`, so its logons carry no NTLMSSP, as
+/// tshark dissects them: SESSION_SETUP_ANDX with WordCount 13 as `CERTFLOW\alice` (12, answered
+/// at 13), a listing of SYSVOL; again with a wrong password (38, STATUS_LOGON_FAILURE at 39);
+/// `-N`, which first tries the local user `CERTFLOW\root` (50, refused at 51), then logs on
+/// anonymously (52) and lists the shares over srvsvc (56-64).
+#[test]
+fn smb1_logons_without_extended_security() {
+    let v = flows("lab_smb1_legacy_session_setup.pcapng");
+    let f = flow(&v, CLIENT, DC, "tcp", 445);
+    let smb = &f["evidence"]["smb"];
+    assert_eq!(
+        facts(&smb["legacy_users"]),
+        vec![
+            ("CERTFLOW\\alice".into(), 12),
+            ("CERTFLOW\\root".into(), 50)
+        ]
+    );
+    assert_eq!(smb["legacy_anonymous"], 1);
+    assert_eq!(smb["statuses"]["0xc000006d"], 2);
+    assert_eq!(facts(&smb["pipes"]), vec![("srvsvc".into(), 56)]);
+    assert!(f["evidence"]["ntlm"].is_null());
+    assert_eq!(smb["malformed"], Value::Null);
+}

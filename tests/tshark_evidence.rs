@@ -59,7 +59,9 @@
 //!   TREE_CONNECT and SMB1 TREE_CONNECT_ANDX path), `smb.pipe` / `smb.file` (SMB2 CREATE and
 //!   SMB1 NT_CREATE_ANDX names on IPC$ / other trees; SMB1's leading `\` left out),
 //!   `smb.called_name` / `smb.calling_name` (`nbss.called_name` / `nbss.calling_name` of
-//!   NetBIOS session requests, names of spaces only left out).
+//!   NetBIOS session requests, names of spaces only left out), `smb.legacy_user` (the
+//!   `smb.primary_domain` and `smb.account` of an SMB1 SESSION_SETUP_ANDX request without
+//!   extended security, WordCount 13).
 //! - DCE/RPC (TCP, SMB2 and SMB1 pipes): `dcerpc.interface` bound interfaces ("uuid vM.m", from
 //!   `dcerpc.cn_bind_to_uuid` of bind/alter_context), `dcerpc.opnum` per interface (request
 //!   ctx id mapped through the binds of the same TCP stream and pipe), `dcerpc.unbound` (no
@@ -296,6 +298,9 @@ const FIELDS: &[&str] = &[
     "smb.pid",
     "smb.mid",
     "smb.dialect.index",
+    "smb.wct",
+    "smb.account",
+    "smb.primary_domain",
     "nbss.called_name",
     "nbss.calling_name",
     "dcerpc.pkt_type",
@@ -966,6 +971,18 @@ fn theirs_fields(
         // commands, its AndX chain's included (0xff ends a chain).
         if r.protos.contains(":smb:") && r.nums("smb.flags.response").first() == Some(&0) {
             let cmds = r.nums("smb.cmd");
+            // SESSION_SETUP_ANDX without extended security (WordCount 13, MS-CIFS
+            // 2.2.4.53.1): the account and domain in the request's own fields.
+            if cmds.first() == Some(&0x73) && r.nums("smb.wct").first() == Some(&13) {
+                if let (Some(a), Some(d)) = (
+                    r.all("smb.account").first(),
+                    r.all("smb.primary_domain").first(),
+                ) {
+                    if !a.is_empty() {
+                        add(&mut s, &flow, "smb.legacy_user", format!("{d}\\{a}"), fr);
+                    }
+                }
+            }
             if cmds.contains(&0x75) {
                 for t in r.all("smb.path") {
                     add(&mut s, &flow, "smb.tree", t.clone(), fr);
@@ -1624,6 +1641,9 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         }
         for (v, f) in facts(&m["calling_names"], text) {
             add(&mut s, flow, "smb.calling_name", v, f);
+        }
+        for (v, f) in facts(&m["legacy_users"], text) {
+            add(&mut s, flow, "smb.legacy_user", v, f);
         }
         let n = &ev["ntlm"];
         for (v, f) in facts(&n["msg_types"], code) {

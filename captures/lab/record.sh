@@ -1016,6 +1016,31 @@ scn_smb1nbt() {
     log "smb1nbt: $(tr '\n' ' ' <"$WORK/smb1nbt.out" | cut -c1-600)"
 }
 
+# SMB1 logons without extended security, as pre-Windows-2000 clients and clients told not to use
+# SPNEGO make them: the LM/NTLM responses, account and domain travel in SESSION_SETUP_ANDX's own
+# fields (WordCount 13), with no NTLMSSP. The DC allows SMB1 and raw NTLMv2 for this scenario
+# only (reloaded, put back at the end). smbclient as alice (NTLMv2 response), then with a wrong
+# password, then anonymously.
+scn_smb1legacy() {
+    cli_reset
+    local dconf="$WORK/dc/etc/smb.conf" conf="$WORK/cli/smb.conf"
+    local old=(-m NT1 --option="client min protocol=NT1" --option="client use spnego=no"
+        --use-kerberos=disabled -s "$conf")
+    sed -i 's/^\[global\]$/[global]\n\tserver min protocol = NT1\n\traw NTLMv2 auth = yes/' "$dconf"
+    nsx dc smbcontrol -s "$dconf" all reload-config >/dev/null 2>&1
+    sleep 2
+    capture_start "$OUT/lab_smb1_legacy_session_setup.pcapng"
+    {
+        cli smbclient "//dc1.$DOMAIN/sysvol" "${old[@]}" -U "$NETBIOS\\alice%$ALICE_PASS" -c ls
+        cli smbclient "//dc1.$DOMAIN/sysvol" "${old[@]}" -U "$NETBIOS\\alice%not-her-password" -c ls
+        cli smbclient -L "//dc1.$DOMAIN" "${old[@]}" -N
+    } >"$WORK/smb1legacy.out" 2>&1 </dev/null
+    capture_stop
+    sed -i -e '/^\tserver min protocol = NT1$/d' -e '/^\traw NTLMv2 auth = yes$/d' "$dconf"
+    nsx dc smbcontrol -s "$dconf" all reload-config >/dev/null 2>&1
+    log "smb1legacy: $(tr '\n' ' ' <"$WORK/smb1legacy.out" | cut -c1-600)"
+}
+
 scn_ldapadmin() {
     cli_reset
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
@@ -1382,7 +1407,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;

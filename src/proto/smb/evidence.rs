@@ -37,6 +37,15 @@ pub struct SmbEvidence {
     /// The client's own NetBIOS name in a session request: `WS1<00>`.
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub calling_names: Facts<String>,
+    /// Users (`DOMAIN\\user`, as the client wrote them) of SMB1 SESSION_SETUP_ANDX requests
+    /// without extended security (MS-CIFS 2.2.4.53.1): the LM/NTLM responses or a plaintext
+    /// password travel in the request's own fields, with no NTLMSSP (logons with NTLMSSP are in
+    /// the flow's `ntlm` entry).
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub legacy_users: Facts<String>,
+    /// Those requests with an empty account name (anonymous logons), counted.
+    #[serde(skip_serializing_if = "crate::evidence::is_zero")]
+    pub legacy_anonymous: u64,
     /// Share paths of TREE_CONNECT requests (`\\host\IPC$`).
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub trees: Facts<String>,
@@ -92,6 +101,8 @@ impl Merge for SmbEvidence {
         self.ticket_spns.merge(o.ticket_spns);
         self.called_names.merge(o.called_names);
         self.calling_names.merge(o.calling_names);
+        self.legacy_users.merge(o.legacy_users);
+        self.legacy_anonymous += o.legacy_anonymous;
         self.trees.merge(o.trees);
         self.pipes.merge(o.pipes);
         self.files.merge(o.files);

@@ -303,7 +303,16 @@ fn data(msg: &[u8], offset: usize, len: usize, cut: bool) -> Result<&[u8], SmbEr
 /// offset from the header start) up to a NUL unit, or OEM up to a NUL byte, or to the end of
 /// the bytes. Returns its raw bytes, without the terminator; an error when it has none and the
 /// block's bytes are [`Block::short`] (the string may go on past them).
-fn string<'a>(b: &Block<'a>, mut at: usize, unicode: bool) -> Result<&'a [u8], SmbError> {
+fn string<'a>(b: &Block<'a>, at: usize, unicode: bool) -> Result<&'a [u8], SmbError> {
+    string_at(b, at, unicode).map(|(s, _)| s)
+}
+
+/// [`string`], and the offset in `b.bytes` after it and its terminator.
+fn string_at<'a>(
+    b: &Block<'a>,
+    mut at: usize,
+    unicode: bool,
+) -> Result<(&'a [u8], usize), SmbError> {
     let Some(mut rest) = b.bytes.get(at..) else {
         return Err(SmbError::Truncated);
     };
@@ -318,12 +327,14 @@ fn string<'a>(b: &Block<'a>, mut at: usize, unicode: bool) -> Result<&'a [u8], S
     } else {
         rest.iter().position(|&c| c == 0)
     };
+    let nul = if unicode { 2 } else { 1 };
     match end {
-        Some(end) => Ok(rest.get(..end).unwrap_or_default()),
+        Some(end) => Ok((rest.get(..end).unwrap_or_default(), at + end + nul)),
         None if b.short => Err(SmbError::Truncated),
-        None => Ok(rest
-            .get(..rest.len() & !usize::from(unicode))
-            .unwrap_or_default()),
+        None => {
+            let end = rest.len() & !usize::from(unicode);
+            Ok((rest.get(..end).unwrap_or_default(), at + rest.len()))
+        }
     }
 }
 
@@ -368,6 +379,32 @@ pub fn session_setup_request<'a>(b: &Block<'a>) -> Result<Option<&'a [u8]>, SmbE
     }
     let len = usize::from(le16(b.words, 14)?);
     Ok(Some(b.bytes.get(..len).unwrap_or(b.bytes)))
+}
+
+/// SESSION_SETUP_ANDX request without extended security (MS-CIFS 2.2.4.53.1, WordCount 13):
+/// the AccountName and PrimaryDomain after the two passwords (OEMPasswordLen and
+/// UnicodePasswordLen bytes: LM/NTLM responses or a plaintext password), as raw strings.
+/// `None` for the other forms.
+pub fn session_setup_legacy<'a>(
+    b: &Block<'a>,
+    unicode: bool,
+) -> Result<Option<Account<'a>>, SmbError> {
+    if b.words.len() != 26 {
+        return Ok(None);
+    }
+    let passwords = usize::from(le16(b.words, 14)?) + usize::from(le16(b.words, 16)?);
+    let (name, next) = string_at(b, passwords, unicode)?;
+    let (domain, _) = string_at(b, next, unicode)?;
+    Ok(Some(Account { name, domain }))
+}
+
+/// The account a SESSION_SETUP_ANDX without extended security names, as raw strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account<'a> {
+    /// AccountName (empty for an anonymous logon).
+    pub name: &'a [u8],
+    /// PrimaryDomain.
+    pub domain: &'a [u8],
 }
 
 /// SESSION_SETUP_ANDX response with extended security (MS-SMB 2.2.4.6.2, WordCount 4): the
@@ -682,6 +719,48 @@ mod tests {
         assert_eq!(nt_create_response(&b), Ok(0xc006));
     }
 
+    /// captures/lab_smb1_legacy_session_setup.pcapng frame 12: SESSION_SETUP_ANDX without
+    /// extended security (WordCount 13), a 24-byte LM and a 68-byte NTLMv2 response, then
+    /// AccountName `alice` and PrimaryDomain `CERTFLOW` (Unicode; tshark smb.account,
+    /// smb.primary_domain).
+    const L12: &str = "000000ceff534d4273000000001843c000004253525350594c20000000002811000001000dff000000ffff020028112a110000180044000000000054c000009100000000000000000000000000000000000000000000000000d8dadc8e69ccca41362146041facdaaa01010000000000006af60606a57cdd01a9d9433a5026eac60000000002001000430045005200540046004c004f005700000000000061006c006900630065000000430045005200540046004c004f005700000055006e00690078000000530061006d00620061000000";
+    /// Frame 52: the anonymous logon of `smbclient -N` (no account, a 1-byte LM response).
+    const L52: &str = "00000058ff534d4273000000001843c000004253525350594c20000000002e11000002000dff000000ffff02002e1130110000000000000000000054c000001b00000000000055006e00690078000000530061006d00620061000000";
+
+    #[test]
+    fn session_setup_without_extended_security() {
+        let m = msg(L12);
+        let b = first(&m);
+        assert_eq!(session_setup_request(&b), Ok(None));
+        let acc = session_setup_legacy(&b, true).unwrap().unwrap();
+        assert_eq!(
+            (text(acc.name, true), text(acc.domain, true)),
+            ("alice".into(), "CERTFLOW".into())
+        );
+        let m = msg(L52);
+        let acc = session_setup_legacy(&first(&m), true).unwrap().unwrap();
+        assert!(acc.name.is_empty());
+        // Through the analyzer: one user, one anonymous logon.
+        let mut a = SmbAnalyzer::new(445);
+        let mut sink = Evidence::default();
+        for (frame, h) in [(12, L12), (52, L52)] {
+            let data = hex(h);
+            a.stream(
+                &ctx(frame, Dir::ToServer, Transport::Tcp, 445),
+                &data,
+                &mut sink,
+            );
+        }
+        let smb = finish(&mut a, sink).smb.unwrap();
+        assert_eq!(
+            frames(&smb.legacy_users),
+            vec![("CERTFLOW\\alice".into(), 12)]
+        );
+        assert_eq!((smb.legacy_anonymous, smb.malformed), (1, 0));
+        // The extended-security form is not read as this one.
+        assert_eq!(session_setup_legacy(&first(&msg(F125)), true), Ok(None));
+    }
+
     /// A snap length that cuts a path or a name gives no path or name, not a part of one.
     #[test]
     fn cut_names_are_not_read() {
@@ -724,7 +803,7 @@ mod tests {
     fn prefixes_and_corrupted_fields_never_panic() {
         let all = [
             F125, F129, F130, F131, F133, F134, F136, F168, F169, F170, F171, F172, F174, F175,
-            X511,
+            X511, L12, L52,
         ];
         let parse_all = |m: &[u8], cut: bool| {
             let Ok(h) = header(m) else { return };
@@ -734,6 +813,7 @@ mod tests {
                 let Ok(b) = block(m, c, off, cut) else { return };
                 let _ = session_setup_request(&b);
                 let _ = session_setup_response(&b);
+                let _ = session_setup_legacy(&b, h.unicode());
                 let _ = tree_connect_request(&b, h.unicode());
                 let _ = tree_connect_response(&b);
                 let _ = nt_create_request(&b, h.unicode());
@@ -834,7 +914,7 @@ mod tests {
     fn mutated_smb1_never_panics() {
         let all = [
             F125, F129, F130, F131, F133, F134, F136, F168, F169, F170, F171, F172, F174, F175,
-            X511,
+            X511, L12, L52,
         ];
         let mut samples: Vec<Vec<u8>> = all.iter().map(|h| hex(h)).collect();
         samples.push(samples.iter().flatten().copied().collect());

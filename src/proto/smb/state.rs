@@ -364,6 +364,8 @@ impl SmbAnalyzer {
                     if let Some(spn) = auth::record_token(sink, token, at) {
                         smb_of(sink).ticket_spns.add(spn, at);
                     }
+                } else if let Some(acc) = smb1::session_setup_legacy(b, h.unicode())? {
+                    self.legacy_user(acc, h.unicode(), at, sink);
                 }
             }
             smb1::cmd::TREE_CONNECT_ANDX => {
@@ -521,6 +523,26 @@ impl SmbAnalyzer {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The account and domain of an SMB1 logon without extended security: `DOMAIN\\user`, or an
+    /// anonymous logon when the account is empty.
+    fn legacy_user(
+        &mut self,
+        acc: smb1::Account<'_>,
+        unicode: bool,
+        at: crate::evidence::FrameRef,
+        sink: &mut Evidence,
+    ) {
+        smb1::decode_into(acc.name, unicode, &mut self.create_name);
+        if self.create_name.is_empty() {
+            smb_of(sink).legacy_anonymous += 1;
+            return;
+        }
+        let user = std::mem::take(&mut self.create_name);
+        smb1::decode_into(acc.domain, unicode, &mut self.create_name);
+        let full = format!("{}\\{user}", self.create_name);
+        smb_of(sink).legacy_users.add(full, at);
     }
 
     /// The pipe key of an SMB1 FID; a READ_ANDX or WRITE_ANDX on a tree known to be IPC$
