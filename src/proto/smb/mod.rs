@@ -30,10 +30,9 @@ pub fn probe(t: Transport, data: &[u8]) -> bool {
         (Some((0, len)), Some(msg)) => {
             len >= parse::SMB1_HEADER_LEN && parse::protocol(msg).is_some()
         }
-        (Some((parse::NBSS_SESSION_REQUEST, len)), Some(body)) => body
-            .get(..len)
-            .and_then(parse::session_request_names)
-            .is_some(),
+        (Some((parse::NBSS_SESSION_REQUEST, len)), Some(body)) => {
+            body.get(..len).is_some_and(parse::is_session_request)
+        }
         _ => false,
     }
 }
@@ -498,6 +497,7 @@ mod tests {
         // Every prefix, and a letter outside 'A'..'P', give no names (and no SMB proof).
         for n in 0..req.len() {
             assert_eq!(p::session_request_names(&req[4..n.max(4)]), None, "{n}");
+            assert!(!p::is_session_request(&req[4..n.max(4)]), "{n}");
         }
         let mut bad = req.clone();
         bad[6] = b'Q';

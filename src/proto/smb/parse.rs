@@ -235,13 +235,19 @@ pub const NBSS_SESSION_REQUEST: u8 = 0x81;
 pub fn session_request_names(body: &[u8]) -> Option<(Option<String>, Option<String>)> {
     let (called, next) = netbios_name(body, 0)?;
     let (calling, _) = netbios_name(body, next)?;
-    Some((called, calling))
+    Some((name_text(&called), name_text(&calling)))
+}
+
+/// True when `body` holds a session request's two names, well formed (the probe's check: no
+/// name is written out).
+pub fn is_session_request(body: &[u8]) -> bool {
+    netbios_name(body, 0).is_some_and(|(_, next)| netbios_name(body, next).is_some())
 }
 
 /// A NetBIOS name in first-level encoding (RFC 1001 14.1: length 32, each byte of the 16-byte
-/// name as two letters 'A'..'P', then the scope's labels up to a zero length) at `at`:
-/// the name as [`session_request_names`] writes it, and the offset after it.
-fn netbios_name(b: &[u8], at: usize) -> Option<(Option<String>, usize)> {
+/// name as two letters 'A'..'P', then the scope's labels up to a zero length) at `at`: its 16
+/// bytes, and the offset after it.
+fn netbios_name(b: &[u8], at: usize) -> Option<([u8; 16], usize)> {
     if *b.get(at)? != 32 {
         return None;
     }
@@ -261,12 +267,14 @@ fn netbios_name(b: &[u8], at: usize) -> Option<(Option<String>, usize)> {
             break;
         }
     }
+    Some((raw, next))
+}
+
+/// A NetBIOS name as [`session_request_names`] writes it, `None` for spaces only.
+fn name_text(raw: &[u8; 16]) -> Option<String> {
     let name: String = raw[..15].iter().map(|&c| char::from(c)).collect();
     let name = name.trim_end_matches(' ');
-    if name.is_empty() {
-        return Some((None, next));
-    }
-    Some((Some(format!("{name}<{:02x}>", raw[15])), next))
+    (!name.is_empty()).then(|| format!("{name}<{:02x}>", raw[15]))
 }
 
 /// What the first four bytes of a message are.
