@@ -44,20 +44,26 @@
 //!   `ldap.baseObject`; `ldap.bind` binds <-> `ldap.authentication` + `ldap.mechanism` (a simple
 //!   bind with `ldap.name` and `ldap.simple` empty is anonymous, with only the password empty
 //!   unauthenticated, RFC 4513 5.1);
-//!   `ldap.result` results <-> `ldap.resultCode` with its response op.
+//!   `ldap.result` results <-> `ldap.resultCode` with its response op; `ldap.extended_op`
+//!   extended_ops <-> `ldap.requestName`.
 //! - TLS: `tls.sni` <-> `tls.handshake.extensions_server_name`; `tls.offered_version` (legacy
 //!   version and supported_versions of ClientHellos), `tls.server_version` (ServerHello
 //!   supported_version, else its version); `tls.alpn`, `tls.alpn_selected`, `tls.cipher_suite`.
 //! - DNS, mDNS, LLMNR: `dns.query` (name and type), `dns.name` (A/AAAA address with its owner
 //!   and the aliases whose CNAME chain leads there; a PTR record's name with the address its
 //!   owner spells), `dns.srv`; `hosts.dns`: the host table's
-//!   names from DNS (case-insensitive) <-> every DNS answer for that address.
-//! - HTTP: `http.request` (method, Host, URI), `http.status`. tshark dates a message where its
+//!   names from DNS (case-insensitive) <-> every DNS answer for that address; `dns.rcode`
+//!   rcodes <-> `dns.flags.rcode` of every response, with their counts (certflow counts them
+//!   without a frame).
+//! - HTTP: `http.request` (method, Host, URI), `http.status`, `http.content_type` (media type
+//!   without parameters, lowercase) <-> `http.content_type`. tshark dates a message where its
 //!   body ends, certflow where its header block ends: the first frame agrees when certflow's
 //!   lies between the first TCP segment of tshark's message and tshark's frame.
 //! - SMB: `smb.dialect_offered` (SMB1 and SMB2 NEGOTIATE), `smb.dialect`, `smb.tree` (SMB2
 //!   TREE_CONNECT and SMB1 TREE_CONNECT_ANDX path), `smb.pipe` / `smb.file` (SMB2 CREATE and
 //!   SMB1 NT_CREATE_ANDX names on IPC$ / other trees; SMB1's leading `\` left out),
+//!   `smb.status` statuses <-> `smb2.nt_status` / `smb.nt_status` of every response but
+//!   success and an interim STATUS_PENDING, with their counts;
 //!   `smb.called_name` / `smb.calling_name` (`nbss.called_name` / `nbss.calling_name` of
 //!   NetBIOS session requests, names of spaces only left out), `smb.legacy_user` (the
 //!   `smb.primary_domain` and `smb.account` of an SMB1 SESSION_SETUP_ANDX request without
@@ -69,7 +75,8 @@
 //!   requests, "none" without auth trailer), `epm.tcp_port` (`epm.proto.tcp_port` of EPM
 //!   responses <-> endpoint_maps via "epm ..." with a TCP port), likewise `epm.udp_port`,
 //!   `epm.http_port` and `epm.pipe` (`epm.proto.named_pipe`, which in tshark 4.0 also holds
-//!   ncalrpc endpoints: certflow's "pipe" and "local" endpoints together).
+//!   ncalrpc endpoints: certflow's "pipe" and "local" endpoints together); `dcerpc.fault`
+//!   faults <-> `dcerpc.cn_status` of fault PDUs.
 //!
 //! Documented limitations, left out of the comparison but checked (the "excluded" counts: the
 //! flow must have no such evidence in certflow):
@@ -236,6 +243,14 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.183 -> 192.168.0.2 tcp/1032 dcerpc.unbound \"ctx 0 opnum 2\": only certflow (frame 0)",
         "TSHARK WRONG: the client port 1153 is IANA's c1222, so tshark dissects tcp.stream 12 as C12.22 (Malformed) instead of DCE/RPC; forced with `tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -d tcp.port==1153,dcerpc -Y 'tcp.stream==12 && dcerpc.pkt_type==0' -T fields -e frame.number -e dcerpc.cn_ctx_id -e dcerpc.opnum` it shows certflow's requests (frames 331, 333, 337: ctx 0 opnum 2, bind not captured)",
     ),
+    (
+        "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.184 -> 64.12.137.56 tcp/80 http.content_type \"text/javascript\": only certflow (frame 161)",
+        "TSHARK PARTIAL: tshark dissects an HTTP message only once its body is whole; this HTTP/1.0 200 response (head in frame 161, `Content-Type: text/javascript`) has no Content-Length, so its body ends with the connection, whose FIN the capture lacks (`tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -Y 'tcp.stream==7'` shows only \"TCP segment of a reassembled PDU\" for it); certflow reads a head when the head is whole",
+    ),
+    (
+        "lab_enroll_capture_loss.pcap: 10.77.0.100 -> 10.77.0.20 tcp/80 http.content_type \"application/x-x509-ca-cert\": only certflow (frame 368)",
+        "TSHARK PARTIAL: tshark dissects an HTTP message only once its body is whole; the body of this HTTP/1.0 200 response (head in frame 368) has a hole the capture never fills (frame 377: \"Previous segment not captured\"), so tshark never shows the message (`tshark -n -r lab_enroll_capture_loss.pcap -Y 'tcp.stream==12 && http'` lists only the request, 366); certflow reads a head when the head is whole",
+    ),
 ];
 
 /// The field list of the `-T fields` run, in column order.
@@ -270,6 +285,8 @@ const FIELDS: &[&str] = &[
     "dns.qry.name",
     "dns.qry.type",
     "dns.flags.opcode",
+    "dns.flags.response",
+    "dns.flags.rcode",
     "dns.resp.name",
     "dns.resp.type",
     "dns.a",
@@ -284,6 +301,11 @@ const FIELDS: &[&str] = &[
     "http.request.method",
     "http.host",
     "http.request.uri",
+    "http.content_type",
+    "ldap.requestName",
+    "smb2.nt_status",
+    "smb.nt_status",
+    "dcerpc.cn_status",
     "tcp.segment",
     "smb2.cmd",
     "smb2.flags.response",
@@ -332,7 +354,7 @@ const FIELDS: &[&str] = &[
 
 /// Frames worth reading in the `-T fields` run.
 const FIELDS_FILTER: &str =
-    "ldap or cldap or tls or dns or mdns or llmnr or http.request or http.response or smb or smb2 or dcerpc or ntlmssp or nbss.type == 0x81";
+    "ldap or cldap or tls or dns or mdns or llmnr or http or smb or smb2 or dcerpc or ntlmssp or nbss.type == 0x81";
 
 /// Separates the occurrences of one field (a control character no dissected text contains).
 const AGG: char = '\u{1f}';
@@ -511,6 +533,17 @@ fn is_grease(v: u64) -> bool {
 }
 
 /// DNS type mnemonics: certflow's one table (tshark gives the number).
+/// RFC 1035 4.1.1 / RFC 2136 2.2 RCODE names, as certflow writes them.
+fn dns_rcode(n: u64) -> String {
+    let names = [
+        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+        "NXRRSET", "NOTAUTH", "NOTZONE",
+    ];
+    names
+        .get(n as usize)
+        .map_or_else(|| format!("RCODE{n}"), |s| s.to_string())
+}
+
 fn dns_type(n: u64) -> String {
     certflow::proto::dns::parse::RrType(n as u16)
         .label()
@@ -555,6 +588,9 @@ fn theirs_fields(
     let mut smb1_offered: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     // Strongest auth level per (flow, interface).
     let mut levels: BTreeMap<(FlowKey, String), String> = BTreeMap::new();
+    // Facts certflow counts without a frame (DNS RCODEs, SMB statuses): (flow, kind, value)
+    // -> messages.
+    let mut counts: BTreeMap<(FlowKey, &'static str, String), u64> = BTreeMap::new();
     for r in rows {
         let Some(ep) = r.endpoints() else { continue };
         let flow = flow_of(flows, ep);
@@ -573,6 +609,10 @@ fn theirs_fields(
             }
             for b in bases {
                 add(&mut s, &flow, "ldap.search_base", b.clone(), fr);
+            }
+            // RFC 4511 4.12 ExtendedRequest requestName (StartTLS, password modify, whoami).
+            for o in r.all("ldap.requestName") {
+                add(&mut s, &flow, "ldap.extended_op", o.clone(), fr);
             }
             // RFC 4511 4.1.9: every response but searchResEntry/searchResRef/intermediate
             // carries an LDAPResult.
@@ -702,6 +742,18 @@ fn theirs_fields(
                     .0
                     .push(format!("frame {fr}: dns qry name/type counts differ"));
             }
+            // RFC 1035 4.1.1 RCODE of every response (one flag pair per message of the frame).
+            let rcodes = r.nums("dns.flags.rcode");
+            for (_, c) in r
+                .nums("dns.flags.response")
+                .into_iter()
+                .zip(rcodes)
+                .filter(|(resp, _)| *resp == 1)
+            {
+                *counts
+                    .entry((flow.clone(), "dns.rcode", dns_rcode(c)))
+                    .or_default() += 1;
+            }
             // The records of an UPDATE (opcode 5, RFC 2136 2.4-2.5) are what the client asks
             // the zone to hold: they answer nothing.
             let update = r.nums("dns.flags.opcode").contains(&5);
@@ -785,6 +837,19 @@ fn theirs_fields(
                 let v = c.to_string();
                 span(spans, &flow, "http.status", &v, start, fr);
                 add(&mut s, &flow, "http.status", v, start);
+            }
+            // RFC 9110 8.3: the media type, parameters left out, case-insensitive.
+            for c in r.all("http.content_type") {
+                let v = c
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase();
+                if !v.is_empty() {
+                    span(spans, &flow, "http.content_type", &v, start, fr);
+                    add(&mut s, &flow, "http.content_type", v, start);
+                }
             }
             if m.len() == 1 && u.len() == 1 && h.len() <= 1 {
                 for (i, (m, u)) in m.iter().zip(u).enumerate() {
@@ -905,6 +970,17 @@ fn theirs_fields(
         if r.protos.contains(":smb2:") {
             let cmds = r.nums("smb2.cmd");
             let resp = r.nums("smb2.flags.response");
+            // MS-SMB2 2.2.1: every response's status but success and an interim
+            // STATUS_PENDING (MS-SMB2 3.3.4.2), one header per message of a compound.
+            for (_, st) in resp
+                .iter()
+                .zip(r.nums("smb2.nt_status"))
+                .filter(|(&resp, st)| resp == 1 && ![0, 0x103].contains(st))
+            {
+                *counts
+                    .entry((flow.clone(), "smb.status", format!("0x{st:08x}")))
+                    .or_default() += 1;
+            }
             let reqs: Vec<u64> = cmds
                 .iter()
                 .zip(&resp)
@@ -969,6 +1045,17 @@ fn theirs_fields(
 
         // SMB1 (MS-CIFS 2.2.4.55 TREE_CONNECT_ANDX, 2.2.4.64 NT_CREATE_ANDX): a request's
         // commands, its AndX chain's included (0xff ends a chain).
+        // SMB1 responses' NT statuses (MS-CIFS 2.2.3.1; tshark has no smb.nt_status for a
+        // DOS error class/code, which certflow does not count either).
+        if r.protos.contains(":smb:") && r.nums("smb.flags.response").first() == Some(&1) {
+            for st in r.nums("smb.nt_status") {
+                if ![0, 0x103].contains(&st) {
+                    *counts
+                        .entry((flow.clone(), "smb.status", format!("0x{st:08x}")))
+                        .or_default() += 1;
+                }
+            }
+        }
         if r.protos.contains(":smb:") && r.nums("smb.flags.response").first() == Some(&0) {
             let cmds = r.nums("smb.cmd");
             // SESSION_SETUP_ANDX without extended security (WordCount 13, MS-CIFS
@@ -1066,6 +1153,11 @@ fn theirs_fields(
                         .0
                         .push(format!("frame {fr}: request fields unpaired"));
                 }
+            } else if all_of(&[3]) {
+                // C706 12.6.4.7 fault PDU status (MS-RPCE 2.2.2.5).
+                for c in r.nums("dcerpc.cn_status") {
+                    add(&mut s, &flow, "dcerpc.fault", format!("0x{c:08x}"), fr);
+                }
             } else if all_of(&[2]) {
                 // C706 appendix L tower floors: TCP/UDP/HTTP ports, named pipes.
                 for p in r.all("epm.proto.tcp_port") {
@@ -1095,6 +1187,9 @@ fn theirs_fields(
             format!("{iface} {l}"),
             0,
         );
+    }
+    for ((flow, kind, v), n) in counts {
+        add(&mut s, &flow, kind, format!("{v} x{n}"), 0);
     }
     s
 }
@@ -1562,6 +1657,9 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         for (v, f) in facts(&l["binds"], text) {
             add(&mut s, flow, "ldap.bind", v, f);
         }
+        for (v, f) in facts(&l["extended_ops"], text) {
+            add(&mut s, flow, "ldap.extended_op", v, f);
+        }
         let t = &ev["tls"];
         for (v, f) in facts(&t["sni"], text) {
             add(&mut s, flow, "tls.sni", v, f);
@@ -1619,6 +1717,18 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         }
         for (v, f) in facts(&ev["http"]["status"], text) {
             add(&mut s, flow, "http.status", v, f);
+        }
+        for (v, f) in facts(&ev["http"]["content_types"], text) {
+            add(&mut s, flow, "http.content_type", v, f);
+        }
+        // Counted facts, compared with their counts and without a frame.
+        for (kind, counts) in [
+            ("dns.rcode", &d["rcodes"]),
+            ("smb.status", &ev["smb"]["statuses"]),
+        ] {
+            for (v, n) in counts.as_object().into_iter().flatten() {
+                add(&mut s, flow, kind, format!("{v} x{n}"), 0);
+            }
         }
         let m = &ev["smb"];
         for (v, f) in facts(&m["dialects_offered"], text) {
@@ -1696,6 +1806,11 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
                 format!("{iface} {}", text(&i["auth_level"])),
                 0,
             );
+        }
+        // A fault's status without its name ("0x00000005 access_denied").
+        for (v, f) in facts(&r["faults"], text) {
+            let code = v.split(' ').next().unwrap_or_default().to_string();
+            add(&mut s, flow, "dcerpc.fault", code, f);
         }
         if let Some(u) = r["unbound_requests"].as_object() {
             for k in u.keys() {
