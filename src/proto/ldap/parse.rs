@@ -471,7 +471,7 @@ fn auth_token(creds: &[u8]) -> Option<Vec<u8>> {
 /// exact identifier octets (`30`, `02`, the APPLICATION tag, `0a`, `04`), lengths of at most 4
 /// octets, DER-minimal non-negative messageID and resultCode, UTF-8 matchedDN and
 /// diagnosticMessage, nothing after them but a bindResponse's `serverSaslCreds [7]` (no
-/// referral); for searchRequest, DER BOOLEAN typesOnly, no extensibleMatch, every element read
+/// referral); for searchRequest, DER BOOLEANs (typesOnly, dnAttributes), every element read
 /// to its end (ldap-parser stops at the first filter or attribute it cannot read and ignores the
 /// rest); nothing after the protocolOp but one `controls [0]`. Anything else returns `None` and
 /// goes to ldap-parser, whose verdict stands (malformed counts cannot change).
@@ -594,9 +594,13 @@ fn ava(c: &[u8]) -> Option<ldap_parser::filter::AttributeValueAssertion<'_>> {
 }
 
 /// The Filter (RFC 4511 4.5.1.7) at the start of `data`, built as ldap-parser builds it, and
-/// what follows it; `None` for what the fast path leaves to ldap-parser (extensibleMatch,
-/// identifier octets other than the DER ones, anything left inside an element, nesting beyond
+/// what follows it; `None` for what the fast path leaves to ldap-parser (identifier octets
+/// other than the DER ones, a BER-only BOOLEAN, anything left inside an element, nesting beyond
 /// [`MAX_FAST_FILTER_DEPTH`]).
+///
+/// One difference, deliberate: an empty `and` or `or` is read. RFC 4526 makes them the
+/// absolute true and false filters, written `(&)` and `(|)` (OpenLDAP's ldapsearch sends them);
+/// ldap-parser 0.5 follows RFC 4511's SIZE (1..MAX) and refuses the message.
 fn fast_filter(data: &[u8], depth: usize) -> Option<(Filter<'_>, &[u8])> {
     use ldap_parser::filter::{AssertionValue, SubstringFilter};
     if depth >= MAX_FAST_FILTER_DEPTH {
@@ -604,7 +608,8 @@ fn fast_filter(data: &[u8], depth: usize) -> Option<(Filter<'_>, &[u8])> {
     }
     let (t, c, rest) = ber::split(data).ok()?;
     let f = match t.tag {
-        // and [0] SET SIZE (1..MAX) OF Filter, or [1] likewise
+        // and [0] SET OF Filter, or [1] likewise: SIZE (1..MAX) in RFC 4511, empty allowed by
+        // RFC 4526 2.
         0xa0 | 0xa1 => {
             let mut v = Vec::new();
             let mut r = c;
@@ -612,9 +617,6 @@ fn fast_filter(data: &[u8], depth: usize) -> Option<(Filter<'_>, &[u8])> {
                 let (f, after) = fast_filter(r, depth + 1)?;
                 v.push(f);
                 r = after;
-            }
-            if v.is_empty() {
-                return None;
             }
             if t.tag == 0xa0 {
                 Filter::And(v)
@@ -660,9 +662,46 @@ fn fast_filter(data: &[u8], depth: usize) -> Option<(Filter<'_>, &[u8])> {
         0x87 => Filter::Present(ldap_parser::ldap::LdapString(Cow::Borrowed(
             std::str::from_utf8(c).ok()?,
         ))),
+        // extensibleMatch [9] MatchingRuleAssertion
+        0xa9 => Filter::ExtensibleMatch(fast_matching_rule(c)?),
         _ => return None,
     };
     Some((f, rest))
+}
+
+/// A MatchingRuleAssertion's content (RFC 4511 4.5.1.7.7): matchingRule [1] and type [2]
+/// (UTF-8, optional), matchValue [3], dnAttributes [4] (a DER BOOLEAN, optional), in that order
+/// and nothing after them.
+fn fast_matching_rule(c: &[u8]) -> Option<ldap_parser::filter::MatchingRuleAssertion<'_>> {
+    use ldap_parser::filter::{AssertionValue, AttributeDescription, MatchingRuleAssertion};
+    let mut rest = c;
+    // The optional UTF-8 element tagged `tag` at the start of `rest`.
+    let mut text = |tag: u8| -> Option<Option<&str>> {
+        match ber::split(rest) {
+            Ok((t, v, after)) if t.tag == tag => {
+                rest = after;
+                Some(Some(std::str::from_utf8(v).ok()?))
+            }
+            _ => Some(None),
+        }
+    };
+    let rule = text(0x81)?;
+    let rule_type = text(0x82)?;
+    let (t, value, after) = ber::split(rest).ok()?;
+    if t.tag != 0x83 {
+        return None;
+    }
+    let dn_attributes = match after {
+        [] => None,
+        [0x84, 0x01, b @ (0x00 | 0xff)] => Some(*b == 0xff),
+        _ => return None,
+    };
+    Some(MatchingRuleAssertion {
+        matching_rule: rule.map(|r| ldap_parser::ldap::LdapString(Cow::Borrowed(r))),
+        rule_type: rule_type.map(|a| AttributeDescription(Cow::Borrowed(a))),
+        assertion_value: AssertionValue(Cow::Borrowed(value)),
+        dn_attributes,
+    })
 }
 
 /// A searchRequest's content (RFC 4511 4.5.1) read without ldap-parser (see [`parse_simple`]):
@@ -1150,7 +1189,11 @@ mod tests {
             let challenge = f.op == 1
                 && f.auth_token.as_deref().is_some_and(ntlm::parse::is_ntlm)
                 && parse_with_library(b).is_err();
-            if !sicily && !challenge {
+            // RFC 4526's absolute true and false filters, `(&)` and `(|)`.
+            let absolute = matches!(&f.detail, Detail::Search(s)
+                if s.filter.contains("(&)") || s.filter.contains("(|)"))
+                && parse_with_library(b).is_err();
+            if !sicily && !challenge && !absolute {
                 assert_eq!(Ok(f), parse_with_library(b).as_ref(), "{b:02x?}");
             }
         }
@@ -1185,7 +1228,7 @@ mod tests {
             "{} messages: {lib} simple ones decoded by ldap-parser, {fast} by the fast path",
             msgs.len()
         );
-        // Nearly all take the fast path (searches with an extensibleMatch filter do not).
+        // Nearly all take the fast path.
         assert!(fast > 150 && fast * 20 >= lib * 19, "{fast} of {lib}");
         // Mutations: one bit flipped, or bytes overwritten / the message cut.
         let rounds: usize = std::env::var("FUZZ_ROUNDS")
@@ -1443,5 +1486,59 @@ mod tests {
         let out = filter_string(&long);
         assert!(out.ends_with("..."));
         assert!(out.len() <= MAX_FILTER_STRING_LEN + 3);
+    }
+
+    #[test]
+    fn absolute_filters_and_extensible_matches_from_ldapsearch() {
+        // captures/lab_ldap_search_filters.pcapng, tcp.payload of the searchRequests of
+        // OpenLDAP's ldapsearch at frames 40, 42, 50 and 52 (base CN=Users,DC=certflow,DC=lab,
+        // attribute dn; tshark: Filter "", "", "(cn:2.5.13.5:dn:=alice)", "(:2.5.13.5:dn:=alice)").
+        let head = "041b434e3d55736572732c44433d63657274666c6f772c44433d6c61620a01010a0100020103020100010100";
+        let cases = [
+            ("303902010f6334", "a000", "(&)"),
+            ("30390201106334", "a100", "(|)"),
+            (
+                "3051020114634c",
+                "a9188108322e352e31332e358202636e8305616c6963658401ff",
+                "(cn:dn:2.5.13.5:=alice)",
+            ),
+            (
+                "304d0201156348",
+                "a9148108322e352e31332e358305616c6963658401ff",
+                "(:dn:2.5.13.5:=alice)",
+            ),
+        ];
+        for (start, filter, want) in cases {
+            let b = hex(&format!("{start}{head}{filter}30040402646e"));
+            let m = parse_simple(&b).expect("fast path");
+            let Detail::Search(search) = &m.detail else {
+                panic!("{m:?}");
+            };
+            assert_eq!((m.op, search.filter.as_str()), (3, want));
+            assert_eq!(parse_message(&b).as_ref(), Ok(&m));
+            // ldap-parser refuses RFC 4526's empty sets (RFC 4511 says SIZE (1..MAX)) and reads
+            // the extensible matches as the fast path does.
+            if want.len() == 3 {
+                assert!(parse_with_library(&b).is_err());
+            } else {
+                assert_eq!(parse_with_library(&b), Ok(m.clone()));
+            }
+            for n in 0..b.len() {
+                assert_eq!(parse_simple(&b[..n]), None, "{want} prefix {n}");
+                assert!(parse_message(&b[..n]).is_err(), "{want} prefix {n}");
+            }
+        }
+        // dnAttributes as a BER-only BOOLEAN (01, not ff) is left to ldap-parser, which reads it.
+        let ber = hex(&format!(
+            "3051020114634c{head}a9188108322e352e31332e358202636e8305616c69636584010130040402646e"
+        ));
+        assert_eq!(parse_simple(&ber), None);
+        assert!(parse_with_library(&ber).is_ok());
+        // matchValue [3] missing: neither reads it.
+        let bad = hex(&format!(
+            "304a0201146345{head}a9118108322e352e31332e358202636e8401ff30040402646e"
+        ));
+        assert_eq!(parse_simple(&bad), None);
+        assert!(parse_message(&bad).is_err());
     }
 }
