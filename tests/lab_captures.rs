@@ -857,6 +857,77 @@ fn every_ldap_operation_from_real_clients() {
     }
 }
 
+/// captures/lab_ldap_search_filters.pcapng (`captures/lab/record.sh ldapfilters`): OpenLDAP's
+/// ldapsearch sends 27 searches on one connection (frames 14-66, every other frame), one per
+/// filter kind of RFC 4511 4.5.1.7, and Samba answers each. The filters as RFC 4515 writes them,
+/// each checked against tshark's "Filter: " line of its frame (tshark nests `and`s pairwise and
+/// writes values raw or as hex; tests/tshark_evidence.rs compares the two on every capture).
+/// RFC 4526's absolute true and false filters `(&)` and `(|)` (40, 42) are read, not counted
+/// malformed; frame 60 (`café` in raw UTF-8) sends the bytes of frame 58 (`caf\c3\a9`).
+#[test]
+fn ldap_search_filters_of_every_kind() {
+    let v = flows("lab_ldap_search_filters.pcapng");
+    let ldap = &flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389)["evidence"]["ldap"];
+    assert_eq!(ldap["malformed"], 0);
+    let got = facts(&ldap["search_filters"]);
+    let want = [
+        (14, "(cn=alice)"),
+        (16, "(cn=ali*)"),
+        (18, "(cn=*lic*)"),
+        (20, "(cn=*ice)"),
+        (22, "(cn=a*i*c*e)"),
+        (24, "(cn~=alise)"),
+        (26, "(uSNChanged>=1)"),
+        (28, "(uSNChanged<=100000)"),
+        (30, "(cn=*)"),
+        (32, "(!(cn=alice))"),
+        (
+            34,
+            "(&(objectClass=user)(|(cn=alice)(cn=bob))(!(cn=krbtgt)))",
+        ),
+        (36, "(&(objectClass=user))"),
+        (38, "(|(cn=alice))"),
+        (40, "(&)"),
+        (42, "(|)"),
+        (44, "(userAccountControl:1.2.840.113556.1.4.803:=512)"),
+        (
+            46,
+            "(memberOf:1.2.840.113556.1.4.1941:=CN=Domain Users,CN=Users,DC=certflow,DC=lab)",
+        ),
+        (48, "(cn:dn:=Users)"),
+        (50, "(cn:dn:2.5.13.5:=alice)"),
+        (52, "(:dn:2.5.13.5:=alice)"),
+        (54, "(description=a\\2ab\\28c\\29d\\5ce)"),
+        (56, "(cn=\\2a)"),
+        (58, "(description=caf\\c3\\a9)"),
+        (62, "(objectSid=\\01\\05\\00\\00\\00\\00\\00\\05\\15\\00\\00\\00)"),
+        (
+            64,
+            "(&(objectclass=pkicertificatetemplate)(!(mspki-enrollment-flag:1.2.840.113556.1.4.804:=2))(|(mspki-ra-signature=0)(!(mspki-ra-signature=*))))",
+        ),
+        (66, "(objectCategory=pKIEnrollmentService)"),
+    ];
+    let want: Vec<(String, u64)> = want.iter().map(|(f, v)| (v.to_string(), *f)).collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort_by_key(|(_, f)| *f);
+    assert_eq!(got_sorted, want);
+    // 27 searches, 26 done with success and the approximate match refused by Samba (frame 25:
+    // operationsError, "Indexed and full searches both failed").
+    let results = fact_pairs(&ldap["results"], "op", "name");
+    assert!(
+        results.contains(&("searchResDone operationsError".into(), 25)),
+        "{results:?}"
+    );
+    let done = ldap["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["value"]["op"] == "searchResDone")
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(done, 27);
+}
+
 /// captures/lab_kerberos_variants.pcapng (`captures/lab/record.sh krbvariants`): Kerberos as
 /// impacket writes it (its own pyasn1 encoder) and MIT's renewal and FAST, as tshark dissects
 /// them. impacket's TGS-REQs (cifs/dc1 at 50; S4U2Self for CA1$ with PA-FOR-USER at 83; U2U for

@@ -1041,6 +1041,52 @@ scn_smb1legacy() {
     log "smb1legacy: $(tr '\n' ' ' <"$WORK/smb1legacy.out" | cut -c1-600)"
 }
 
+# Search filters of every RFC 4511 4.5.1.7 kind from OpenLDAP's ldapsearch, one search per line
+# of a file over one connection (`ldapsearch -f`, the filter "(%s)" filled from each line, which
+# holds a filter without its outer parentheses): equality,
+# substrings (initial, any, final, all three), approx, >=, <=, presence, NOT, nested AND/OR,
+# one-element and empty AND/OR (RFC 4526 absolute true/false), extensible matches with and
+# without :dn and a matching rule (AD's bit-and and in-chain rules), escaped *()\ , UTF-8 raw
+# and escaped, a binary SID, and a certipy-style template filter.
+scn_ldapfilters() {
+    cli_reset
+    local auth=(-x -H "ldap://dc1.$DOMAIN" -D "alice@$DOMAIN" -w "$ALICE_PASS")
+    cat >"$WORK/cli/filters.txt" <<'FILTERS'
+cn=alice
+cn=ali*
+cn=*lic*
+cn=*ice
+cn=a*i*c*e
+cn~=alise
+uSNChanged>=1
+uSNChanged<=100000
+cn=*
+!(cn=alice)
+&(objectClass=user)(|(cn=alice)(cn=bob))(!(cn=krbtgt))
+&(objectClass=user)
+|(cn=alice)
+&
+|
+userAccountControl:1.2.840.113556.1.4.803:=512
+memberOf:1.2.840.113556.1.4.1941:=CN=Domain Users,CN=Users,DC=certflow,DC=lab
+cn:dn:=Users
+cn:dn:2.5.13.5:=alice
+:dn:2.5.13.5:=alice
+description=a\2ab\28c\29d\5ce
+cn=\2a
+description=caf\c3\a9
+description=café
+objectSid=\01\05\00\00\00\00\00\05\15\00\00\00
+&(objectclass=pkicertificatetemplate)(!(mspki-enrollment-flag:1.2.840.113556.1.4.804:=2))(|(mspki-ra-signature=0)(!(mspki-ra-signature=*)))
+objectCategory=pKIEnrollmentService
+FILTERS
+    capture_start "$OUT/lab_ldap_search_filters.pcapng"
+    cli ldapsearch -LLL "${auth[@]}" -b "CN=Users,$BASEDN" -s one -z 3 -c -f "$WORK/cli/filters.txt" "(%s)" dn \
+        >"$WORK/ldapfilters.out" 2>&1
+    capture_stop
+    log "ldapfilters: $(grep -c '^dn:' "$WORK/ldapfilters.out") entries; $(grep -v '^dn:' "$WORK/ldapfilters.out" | sort -u | tr '\n' ' ' | cut -c1-300)"
+}
+
 scn_ldapadmin() {
     cli_reset
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
@@ -1407,7 +1453,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ldapfilters ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
