@@ -1354,7 +1354,9 @@ fn dcerpc_pdus_cut_by_the_snap_length_give_their_first_fields() {
 /// behind such a hole is read at its own frame, as tshark shows it: the CA's unbindRequest at 15,
 /// the SASL GSSAPI binds at 266 (LDAP) and 480 (GC). smbclient's CREATE of `srvsvc` was not
 /// captured; its FSCTL_PIPE_TRANSCEIVE still names a pipe, so the DCE/RPC bind inside (589) and
-/// NetrShareEnum (597) are read.
+/// NetrShareEnum (597) are read. That transceive lies behind a hole too: the DC's ACK at 590
+/// acknowledges past it ("ACKed unseen segment"), so it is read then, before the bind_ack the
+/// DC sends back at 595 (secondary address `\pipe\srvsvc`, NDR accepted), which is read in turn.
 #[test]
 fn messages_behind_holes_the_capture_never_fills_keep_their_frames() {
     let v = flows("lab_enroll_capture_loss.pcap");
@@ -1381,6 +1383,13 @@ fn messages_behind_holes_the_capture_never_fills_keep_their_frames() {
     let srvsvc = interface(smb, "SRVSVC");
     assert_eq!(facts(&srvsvc["learned"]), vec![("bind".into(), 589)]);
     assert_eq!(first_opnum(srvsvc), (Some(15), Some(597)));
+    let rpc = &smb["evidence"]["dcerpc"];
+    assert_eq!(
+        facts(&rpc["secondary_addresses"]),
+        vec![(r"\pipe\srvsvc".into(), 595)]
+    );
+    assert_eq!(facts(&rpc["transfer_syntaxes"]), vec![("ndr".into(), 595)]);
+    assert_eq!(rpc["pdu_types"]["bind_ack"], 1);
 }
 
 /// `captures/lab_enroll_rotated_whole.pcap` and `lab_enroll_rotated_part1..4.pcapng`

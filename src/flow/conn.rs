@@ -360,11 +360,16 @@ impl Conn {
             dir,
             syn: None,
             seq: 0,
+            ack: None,
             payload,
             cut,
         };
-        if let L4::Tcp { flags, seq, .. } = pkt.l4 {
+        if let L4::Tcp {
+            flags, seq, ack, ..
+        } = pkt.l4
+        {
             work.seq = seq;
+            work.ack = flags.ack.then_some(ack);
             if flags.syn {
                 match (dir, flags.ack) {
                     (Dir::ToServer, false) => {
@@ -387,7 +392,7 @@ impl Conn {
             }
         }
         self.payload_seen |= !payload.is_empty();
-        (work.syn.is_some() || !payload.is_empty()).then_some(work)
+        (work.syn.is_some() || !payload.is_empty() || work.ack.is_some()).then_some(work)
     }
 
     fn outcome(&self) -> Outcome {

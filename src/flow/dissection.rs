@@ -22,6 +22,8 @@ pub struct Work<'a> {
     pub syn: Option<u32>,
     /// TCP: the sequence number of the first payload byte.
     pub seq: u32,
+    /// TCP: the acknowledgment number, when the ACK flag is set.
+    pub ack: Option<u32>,
     /// The payload (TCP segment or whole UDP datagram); may be empty.
     pub payload: &'a [u8],
     /// Bytes a snap length cut off the end of `payload` (0: it is whole).
@@ -127,6 +129,19 @@ impl Dissection {
         }
     }
 
+    /// True when `w` gives this analysis anything: a SYN, payload, or an acknowledgment while
+    /// the other direction holds segments beyond a hole (see [`Stream::acked`]).
+    pub fn wants(&self, w: &Work) -> bool {
+        w.syn.is_some() || !w.payload.is_empty() || self.acked_hole(w).is_some()
+    }
+
+    /// `w`'s acknowledgment number when the other direction holds segments beyond a hole.
+    fn acked_hole(&self, w: &Work) -> Option<u32> {
+        let other = w.dir.reverse().index();
+        w.ack
+            .filter(|_| self.streams.as_ref().is_some_and(|s| s[other].holds()))
+    }
+
     /// Takes what one packet (frame `at`, time `ts_ns`) gives. `flow` is the evidence of the
     /// connection's flow when that is known while the connection runs; what the content proves
     /// is written there, else into the connection's own evidence.
@@ -135,7 +150,8 @@ impl Dissection {
         if let (Some(seq), Some(s)) = (w.syn, self.streams.as_mut()) {
             s[i].syn(seq);
         }
-        if w.payload.is_empty() {
+        let acked = self.acked_hole(w);
+        if w.payload.is_empty() && acked.is_none() {
             return;
         }
         if !self.chosen {
@@ -146,6 +162,20 @@ impl Dissection {
             Some(ev) => ev,
             None => self.own.get_or_insert_with(Box::default),
         };
+        // What this packet acknowledges of the other direction is read before its own payload
+        // (a response after the request it answers).
+        if let (Some(ack), Some(an), Some(st)) =
+            (acked, self.analyzer.as_mut(), self.streams.as_mut())
+        {
+            let back = Ctx {
+                dir: w.dir.reverse(),
+                ..ctx
+            };
+            st[w.dir.reverse().index()].acked(ack, an.as_mut(), ev, &back);
+        }
+        if w.payload.is_empty() {
+            return;
+        }
         match self.transport {
             Transport::Tcp => {
                 if let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) {

@@ -284,9 +284,11 @@ impl Tracker {
         };
         let c = &mut self.live[i].1;
         if let (Some(w), Some(d)) = (c.packet(pkt, at, ts_ns, frame_len), c.analysis.as_mut()) {
-            let flow = self.folder.evidence(c.flow);
-            if work_within(d, &w, at, ts_ns, flow, &mut self.buffered, self.budget) {
-                self.stats.buffer_cap_hits += 1;
+            if d.wants(&w) {
+                let flow = self.folder.evidence(c.flow);
+                if work_within(d, &w, at, ts_ns, flow, &mut self.buffered, self.budget) {
+                    self.stats.buffer_cap_hits += 1;
+                }
             }
         }
         self.last = Some((key, i as u32));

@@ -66,6 +66,29 @@ impl Stream {
         }
     }
 
+    /// True when segments are held beyond a hole.
+    pub fn holds(&self) -> bool {
+        !self.ooo.is_empty()
+    }
+
+    /// The peer acknowledged every byte before `ack` (RFC 9293 3.4). A hole before a held
+    /// segment that the acknowledgment covers was received, so it will not be sent again and no
+    /// later frame fills it: it is given up now, not at the end of the connection, and the
+    /// held bytes are read in their place among the other direction's messages (a request
+    /// before the response that acknowledges it). Wireshark marks such an acknowledgment "ACKed
+    /// unseen segment".
+    pub fn acked(&mut self, ack: u32, an: &mut dyn Analyzer, ev: &mut Evidence, ctx: &Ctx) {
+        while let Some(next) = self.next {
+            let Some(&seq) = self.ooo.keys().min_by_key(|&&s| dist(next, s)) else {
+                break;
+            };
+            if dist(next, ack) <= 0 || dist(seq, ack) < 0 {
+                break;
+            }
+            self.skip_hole(an, ev, ctx);
+        }
+    }
+
     /// Bytes currently buffered (pending + out of order).
     pub fn buffered(&self) -> usize {
         self.pending.len() + self.ooo_bytes
@@ -331,6 +354,46 @@ mod tests {
         s.finish(&mut a, ev, &at(9));
         assert_eq!(a.frames, [f(1), f(2)]);
         assert_eq!(a.gaps, 1);
+    }
+
+    #[test]
+    fn a_hole_the_peer_acknowledged_is_given_up_at_once() {
+        let ev = &mut Evidence::default();
+        let f = |n| FrameRef::new(0, n);
+        // Bytes 104..108 never captured; 108..112 held (frame 2).
+        let (mut s, mut a) = (Stream::default(), Rec::default());
+        s.segment(100, b"abcd", 0, &mut a, ev, &at(1));
+        s.segment(108, b"ijkl", 0, &mut a, ev, &at(2));
+        // An acknowledgment of part of the hole only, or of nothing new: the rest may still
+        // come (a retransmission).
+        s.acked(106, &mut a, ev, &at(3));
+        s.acked(104, &mut a, ev, &at(3));
+        s.acked(90, &mut a, ev, &at(3));
+        assert_eq!((a.got.as_slice(), a.gaps), (&b"abcd"[..], 0));
+        assert!(s.holds());
+        // Up to the held segment: the hole was received and will not be sent again. The held
+        // record is read now, at its own frame.
+        s.acked(108, &mut a, ev, &at(4));
+        assert_eq!((a.got.as_slice(), a.gaps), (&b"abcdijkl"[..], 1));
+        assert_eq!(a.frames, [f(1), f(2)]);
+        assert_eq!(s.loss.missing_bytes, 4);
+        assert!(!s.holds());
+        // Two holes, one acknowledgment beyond both: both given up in order.
+        let (mut s, mut a) = (Stream::default(), Rec::default());
+        s.segment(100, b"abcd", 0, &mut a, ev, &at(1));
+        s.segment(108, b"ijkl", 0, &mut a, ev, &at(2));
+        s.segment(116, b"qrst", 0, &mut a, ev, &at(3));
+        s.acked(120, &mut a, ev, &at(4));
+        assert_eq!((a.got.as_slice(), a.gaps), (&b"abcdijklqrst"[..], 2));
+        assert_eq!(a.frames, [f(1), f(2), f(3)]);
+        // Across the sequence number wrap.
+        let (mut s, mut a) = (Stream::default(), Rec::default());
+        s.segment(u32::MAX - 3, b"abcd", 0, &mut a, ev, &at(1));
+        s.segment(4, b"ijkl", 0, &mut a, ev, &at(2));
+        s.acked(2, &mut a, ev, &at(3));
+        assert_eq!(a.gaps, 0);
+        s.acked(4, &mut a, ev, &at(3));
+        assert_eq!((a.got.as_slice(), a.gaps), (&b"abcdijkl"[..], 1));
     }
 
     #[test]

@@ -64,6 +64,14 @@ impl Dir {
             Dir::ToClient => 1,
         }
     }
+
+    /// The other direction.
+    pub fn reverse(self) -> Dir {
+        match self {
+            Dir::ToServer => Dir::ToClient,
+            Dir::ToClient => Dir::ToServer,
+        }
+    }
 }
 
 /// What an analyzer is told with every piece of data.
