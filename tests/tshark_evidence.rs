@@ -45,7 +45,11 @@
 //!   bind with `ldap.name` and `ldap.simple` empty is anonymous, with only the password empty
 //!   unauthenticated, RFC 4513 5.1);
 //!   `ldap.result` results <-> `ldap.resultCode` with its response op; `ldap.extended_op`
-//!   extended_ops <-> `ldap.requestName`.
+//!   extended_ops <-> `ldap.requestName`; `ldap.search_attribute` <-> a searchRequest's
+//!   `ldap.AttributeDescription`; `ldap.bind_name` <-> a bindRequest's `ldap.name` (not empty);
+//!   `ldap.search_filter` <-> the searchRequest's "Filter: " line of `tshark -V`, both in the
+//!   canonical form of `tests/common/ldap_filter.rs` (tshark's labels cut at 239 characters are
+//!   excused at their frame).
 //! - TLS: `tls.sni` <-> `tls.handshake.extensions_server_name`; `tls.offered_version` (legacy
 //!   version and supported_versions of ClientHellos), `tls.server_version` (ServerHello
 //!   supported_version, else its version); `tls.alpn`, `tls.alpn_selected`, `tls.cipher_suite`.
@@ -53,8 +57,10 @@
 //!   and the aliases whose CNAME chain leads there; a PTR record's name with the address its
 //!   owner spells), `dns.srv`; `hosts.dns`: the host table's
 //!   names from DNS (case-insensitive) <-> every DNS answer for that address; `dns.rcode`
-//!   rcodes <-> `dns.flags.rcode` of every response, with their counts (certflow counts them
-//!   without a frame).
+//!   rcodes <-> `dns.flags.rcode` of every response, and `dns.message` messages <-> the
+//!   query/response/update/notify kinds of `dns.flags.response` and `dns.flags.opcode` and the
+//!   truncated ones (`dns.flags.truncated`), with their counts (certflow counts them without a
+//!   frame).
 //! - HTTP: `http.request` (method, Host, URI), `http.status`, `http.content_type` (media type
 //!   without parameters, lowercase) <-> `http.content_type`. tshark dates a message where its
 //!   body ends, certflow where its header block ends: the first frame agrees when certflow's
@@ -63,7 +69,8 @@
 //!   TREE_CONNECT and SMB1 TREE_CONNECT_ANDX path), `smb.pipe` / `smb.file` (SMB2 CREATE and
 //!   SMB1 NT_CREATE_ANDX names on IPC$ / other trees; SMB1's leading `\` left out),
 //!   `smb.status` statuses <-> `smb2.nt_status` / `smb.nt_status` of every response but
-//!   success and an interim STATUS_PENDING, with their counts;
+//!   success and an interim STATUS_PENDING, with their counts; `smb.command` commands <-> the
+//!   SMB2 requests by `smb2.cmd`, and "smb1" <-> every SMB1 message over TCP, with their counts;
 //!   `smb.called_name` / `smb.calling_name` (`nbss.called_name` / `nbss.calling_name` of
 //!   NetBIOS session requests, names of spaces only left out), `smb.legacy_user` (the
 //!   `smb.primary_domain` and `smb.account` of an SMB1 SESSION_SETUP_ANDX request without
@@ -76,7 +83,10 @@
 //!   responses <-> endpoint_maps via "epm ..." with a TCP port), likewise `epm.udp_port`,
 //!   `epm.http_port` and `epm.pipe` (`epm.proto.named_pipe`, which in tshark 4.0 also holds
 //!   ncalrpc endpoints: certflow's "pipe" and "local" endpoints together); `dcerpc.fault`
-//!   faults <-> `dcerpc.cn_status` of fault PDUs.
+//!   faults <-> `dcerpc.cn_status` of fault PDUs; `dcerpc.pdu_type` pdu_types <->
+//!   `dcerpc.pkt_type`, with their counts; `dcerpc.auth_type` <-> `dcerpc.auth_type`;
+//!   `dcerpc.sec_addr` secondary_addresses <-> `dcerpc.cn_sec_addr`;
+//!   `dcerpc.transfer_syntax` <-> `dcerpc.cn_ack_trans_id` of accepted results.
 //!
 //! Documented limitations, left out of the comparison but checked (the "excluded" counts: the
 //! flow must have no such evidence in certflow):
@@ -254,6 +264,34 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "TSHARK WRONG: the client port 1153 is IANA's c1222, so tshark dissects tcp.stream 12 as C12.22 (Malformed) instead of DCE/RPC; forced with `tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -d tcp.port==1153,dcerpc -Y 'tcp.stream==12 && dcerpc.pkt_type==0' -T fields -e frame.number -e dcerpc.cn_ctx_id -e dcerpc.opnum` it shows certflow's requests (frames 331, 333, 337: ctx 0 opnum 2, bind not captured)",
     ),
     (
+        "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.183 -> 192.168.0.2 tcp/1032 dcerpc.auth_type \"ntlm\": only certflow (frame 331)",
+        "TSHARK WRONG: the client port 1153 is IANA's c1222, so tshark dissects tcp.stream 12 as C12.22 (Malformed) instead of DCE/RPC; forced with `tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -d tcp.port==1153,dcerpc -Y 'tcp.stream==12' -T fields -e frame.number -e dcerpc.pkt_type -e dcerpc.auth_type` it shows certflow's five requests and five responses, with NTLM (10) auth trailers from frame 331",
+    ),
+    (
+        "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.183 -> 192.168.0.2 tcp/1032 dcerpc.pdu_type \"request x5\": only certflow (frame 0)",
+        "TSHARK WRONG: the client port 1153 is IANA's c1222, so tshark dissects tcp.stream 12 as C12.22 (Malformed) instead of DCE/RPC; forced with `tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -d tcp.port==1153,dcerpc -Y 'tcp.stream==12' -T fields -e frame.number -e dcerpc.pkt_type -e dcerpc.auth_type` it shows certflow's five requests and five responses, with NTLM (10) auth trailers from frame 331",
+    ),
+    (
+        "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.183 -> 192.168.0.2 tcp/1032 dcerpc.pdu_type \"response x5\": only certflow (frame 0)",
+        "TSHARK WRONG: the client port 1153 is IANA's c1222, so tshark dissects tcp.stream 12 as C12.22 (Malformed) instead of DCE/RPC; forced with `tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -d tcp.port==1153,dcerpc -Y 'tcp.stream==12' -T fields -e frame.number -e dcerpc.pkt_type -e dcerpc.auth_type` it shows certflow's five requests and five responses, with NTLM (10) auth trailers from frame 331",
+    ),
+    (
+        "epm_map_netlogon_zerologon_win2019.pcap: 172.16.0.10 -> 172.16.5.58 tcp/49668 dcerpc.pdu_type \"request x42\": only tshark (frame 0)",
+        "TSHARK PARTIAL: in tcp.stream 29 the first transmission of the NetrServerAuthenticate3 request (seq 177, 144 bytes) is not in the capture (frame 418: previous segment not captured); its retransmission at frame 419 is the only copy, which tshark marks [TCP Retransmission] and does not dissect, while it dissects the response (420); certflow reads the request at 419, so it counts one request more (`tshark -n -r epm_map_netlogon_zerologon_win2019.pcap -Y 'tcp.stream==29' -T fields -e frame.number -e dcerpc.pkt_type -e _ws.col.Info`)",
+    ),
+    (
+        "epm_map_netlogon_zerologon_win2019.pcap: 172.16.0.10 -> 172.16.5.58 tcp/49668 dcerpc.pdu_type \"request x43\": only certflow (frame 0)",
+        "TSHARK PARTIAL: in tcp.stream 29 the first transmission of the NetrServerAuthenticate3 request (seq 177, 144 bytes) is not in the capture (frame 418: previous segment not captured); its retransmission at frame 419 is the only copy, which tshark marks [TCP Retransmission] and does not dissect, while it dissects the response (420); certflow reads the request at 419, so it counts one request more (`tshark -n -r epm_map_netlogon_zerologon_win2019.pcap -Y 'tcp.stream==29' -T fields -e frame.number -e dcerpc.pkt_type -e _ws.col.Info`)",
+    ),
+    (
+        "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.search_attribute \"msDNS-KeymasterZones\": only certflow (frame 2786)",
+        "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng -Y 'frame.number==2786' -O ldap` shows only 'SASL Buffer Length: 220')",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.search_attribute \"msDNS-KeymasterZones\": only certflow (frame 1057)",
+        "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==1057' -O ldap` shows only 'SASL Buffer Length: 220')",
+    ),
+    (
         "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.184 -> 64.12.137.56 tcp/80 http.content_type \"text/javascript\": only certflow (frame 161)",
         "TSHARK PARTIAL: tshark dissects an HTTP message only once its body is whole; this HTTP/1.0 200 response (head in frame 161, `Content-Type: text/javascript`) has no Content-Length, so its body ends with the connection, whose FIN the capture lacks (`tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -Y 'tcp.stream==7'` shows only \"TCP segment of a reassembled PDU\" for it); certflow reads a head when the head is whole",
     ),
@@ -297,6 +335,7 @@ const FIELDS: &[&str] = &[
     "dns.flags.opcode",
     "dns.flags.response",
     "dns.flags.rcode",
+    "dns.flags.truncated",
     "dns.resp.name",
     "dns.resp.type",
     "dns.a",
@@ -313,6 +352,11 @@ const FIELDS: &[&str] = &[
     "http.request.uri",
     "http.content_type",
     "ldap.requestName",
+    "ldap.AttributeDescription",
+    "dcerpc.auth_type",
+    "dcerpc.cn_sec_addr",
+    "dcerpc.cn_ack_result",
+    "dcerpc.cn_ack_trans_id",
     "smb2.nt_status",
     "smb.nt_status",
     "dcerpc.cn_status",
@@ -543,6 +587,80 @@ fn is_grease(v: u64) -> bool {
 }
 
 /// DNS type mnemonics: certflow's one table (tshark gives the number).
+/// MS-SMB2 2.2.1.2 command names, as certflow writes them.
+fn smb2_command(c: u64) -> String {
+    let names = [
+        "negotiate",
+        "session_setup",
+        "logoff",
+        "tree_connect",
+        "tree_disconnect",
+        "create",
+        "close",
+        "flush",
+        "read",
+        "write",
+        "lock",
+        "ioctl",
+        "cancel",
+        "echo",
+        "query_directory",
+        "change_notify",
+        "query_info",
+        "set_info",
+        "oplock_break",
+    ];
+    names
+        .get(c as usize)
+        .map_or_else(|| format!("command_{c}"), |s| s.to_string())
+}
+
+/// C706 12.6.4 PDU type names, as certflow writes them.
+fn dcerpc_ptype(t: u64) -> String {
+    match t {
+        0 => "request",
+        2 => "response",
+        3 => "fault",
+        11 => "bind",
+        12 => "bind_ack",
+        13 => "bind_nak",
+        14 => "alter_context",
+        15 => "alter_context_resp",
+        16 => "auth3",
+        17 => "shutdown",
+        18 => "co_cancel",
+        19 => "orphaned",
+        n => return format!("ptype_{n}"),
+    }
+    .to_string()
+}
+
+/// MS-RPCE 2.2.1.1.7 authentication service names, as certflow writes them.
+fn dcerpc_auth_type(a: u64) -> String {
+    match a {
+        0 => "none",
+        9 => "negotiate",
+        10 => "ntlm",
+        14 => "schannel",
+        16 => "kerberos",
+        0x44 => "netlogon",
+        0xff => "default",
+        n => return format!("auth_type_{n}"),
+    }
+    .to_string()
+}
+
+/// Transfer syntax names (C706 appendix I NDR, MS-RPCE 2.2.4.12 NDR64, 3.3.1.5.3 bind time
+/// feature negotiation, whose last eight bytes are flags), as certflow writes them.
+fn transfer_syntax(uuid: &str) -> String {
+    match uuid {
+        "8a885d04-1ceb-11c9-9fe8-08002b104860" => "ndr".into(),
+        "71710533-beba-4937-8319-b5dbef9ccc36" => "ndr64".into(),
+        u if u.starts_with("6cb71c2c-9812-4540-") => "bind_time_feature_negotiation".into(),
+        u => u.to_string(),
+    }
+}
+
 /// RFC 1035 4.1.1 / RFC 2136 2.2 RCODE names, as certflow writes them.
 fn dns_rcode(n: u64) -> String {
     let names = [
@@ -619,6 +737,19 @@ fn theirs_fields(
             }
             for b in bases {
                 add(&mut s, &flow, "ldap.search_base", b.clone(), fr);
+            }
+            // RFC 4511 4.5.1.8 the attributes a search asks for (tshark's AttributeDescription
+            // is the attribute selection only).
+            if searches > 0 {
+                for a in r.all("ldap.AttributeDescription") {
+                    add(&mut s, &flow, "ldap.search_attribute", a.clone(), fr);
+                }
+            }
+            // RFC 4511 4.2 BindRequest name, when not empty.
+            if ops.contains(&0) {
+                for n in r.all("ldap.name").iter().filter(|n| !n.is_empty()) {
+                    add(&mut s, &flow, "ldap.bind_name", n.clone(), fr);
+                }
             }
             // RFC 4511 4.12 ExtendedRequest requestName (StartTLS, password modify, whoami).
             for o in r.all("ldap.requestName") {
@@ -751,6 +882,34 @@ fn theirs_fields(
                 skipped
                     .0
                     .push(format!("frame {fr}: dns qry name/type counts differ"));
+            }
+            // Messages by kind (RFC 1035 4.1.1 QR, RFC 2136 UPDATE opcode 5, RFC 1996 NOTIFY
+            // opcode 4) and the truncated ones (TC).
+            for (resp, op) in r
+                .nums("dns.flags.response")
+                .into_iter()
+                .zip(r.nums("dns.flags.opcode"))
+            {
+                let kind = match (op, resp == 1) {
+                    (5, false) => "update",
+                    (5, true) => "update_response",
+                    (4, false) => "notify",
+                    (4, true) => "notify_response",
+                    (_, false) => "query",
+                    (_, true) => "response",
+                };
+                *counts
+                    .entry((flow.clone(), "dns.message", kind.into()))
+                    .or_default() += 1;
+            }
+            for t in r
+                .nums("dns.flags.truncated")
+                .into_iter()
+                .filter(|&t| t == 1)
+            {
+                *counts
+                    .entry((flow.clone(), "dns.message", "truncated".into()))
+                    .or_default() += t;
             }
             // RFC 1035 4.1.1 RCODE of every response (one flag pair per message of the frame).
             let rcodes = r.nums("dns.flags.rcode");
@@ -997,6 +1156,12 @@ fn theirs_fields(
                 .filter(|(_, &r)| r == 0)
                 .map(|(&c, _)| c)
                 .collect();
+            // MS-SMB2 2.2.1: the requests by command.
+            for c in &reqs {
+                *counts
+                    .entry((flow.clone(), "smb.command", smb2_command(*c)))
+                    .or_default() += 1;
+            }
             let single = cmds.len() == 1 && resp.len() == 1;
             // MS-SMB2 2.2.3 / 2.2.4 NEGOTIATE: dialects offered, dialect chosen.
             if single && cmds[0] == 0 {
@@ -1055,6 +1220,15 @@ fn theirs_fields(
 
         // SMB1 (MS-CIFS 2.2.4.55 TREE_CONNECT_ANDX, 2.2.4.64 NT_CREATE_ANDX): a request's
         // commands, its AndX chain's included (0xff ends a chain).
+        // Every SMB1 message over TCP (one header each, MS-CIFS 2.2.3.1). SMB1 in NetBIOS
+        // datagrams (UDP 138: browser announcements, mailslots) is not read by certflow.
+        if r.protos.contains(":smb:") && r.protos.contains(":tcp:") {
+            for _ in r.nums("smb.flags.response") {
+                *counts
+                    .entry((flow.clone(), "smb.command", "smb1".into()))
+                    .or_default() += 1;
+            }
+        }
         // SMB1 responses' NT statuses (MS-CIFS 2.2.3.1; tshark has no smb.nt_status for a
         // DOS error class/code, which certflow does not count either).
         if r.protos.contains(":smb:") && r.nums("smb.flags.response").first() == Some(&1) {
@@ -1124,6 +1298,35 @@ fn theirs_fields(
                 .max()
                 .map(auth_level);
             let all_of = |ts: &[u64]| !types.is_empty() && types.iter().all(|t| ts.contains(t));
+            // C706 12.6.4 PDU types, counted; MS-RPCE 2.2.1.1.7 auth types of the trailers.
+            for &t in &types {
+                *counts
+                    .entry((flow.clone(), "dcerpc.pdu_type", dcerpc_ptype(t)))
+                    .or_default() += 1;
+            }
+            for a in r.nums("dcerpc.auth_type") {
+                add(&mut s, &flow, "dcerpc.auth_type", dcerpc_auth_type(a), fr);
+            }
+            // C706 12.6.4.4 bind_ack: secondary address, and the transfer syntax of every
+            // accepted context (result 0).
+            for a in r.all("dcerpc.cn_sec_addr").iter().filter(|a| !a.is_empty()) {
+                add(&mut s, &flow, "dcerpc.sec_addr", a.clone(), fr);
+            }
+            for (res, ts) in r
+                .nums("dcerpc.cn_ack_result")
+                .into_iter()
+                .zip(r.all("dcerpc.cn_ack_trans_id"))
+            {
+                if res == 0 {
+                    add(
+                        &mut s,
+                        &flow,
+                        "dcerpc.transfer_syntax",
+                        transfer_syntax(ts),
+                        fr,
+                    );
+                }
+            }
             if all_of(&[11, 14]) {
                 let uuids = r.all("dcerpc.cn_bind_to_uuid");
                 let maj = r.nums("dcerpc.cn_bind_if_ver");
@@ -1744,6 +1947,12 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         for (v, f) in facts(&l["extended_ops"], text) {
             add(&mut s, flow, "ldap.extended_op", v, f);
         }
+        for (v, f) in facts(&l["search_attributes"], text) {
+            add(&mut s, flow, "ldap.search_attribute", v, f);
+        }
+        for (v, f) in facts(&l["bind_names"], text) {
+            add(&mut s, flow, "ldap.bind_name", v, f);
+        }
         let t = &ev["tls"];
         for (v, f) in facts(&t["sni"], text) {
             add(&mut s, flow, "tls.sni", v, f);
@@ -1808,9 +2017,17 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         // Counted facts, compared with their counts and without a frame.
         for (kind, counts) in [
             ("dns.rcode", &d["rcodes"]),
+            ("dns.message", &d["messages"]),
             ("smb.status", &ev["smb"]["statuses"]),
+            ("smb.command", &ev["smb"]["commands"]),
+            ("dcerpc.pdu_type", &ev["dcerpc"]["pdu_types"]),
         ] {
             for (v, n) in counts.as_object().into_iter().flatten() {
+                // SMB1 requests by command are not compared (only every SMB1 message, "smb1"),
+                // nor the mark of a connection joined mid-stream.
+                if kind == "smb.command" && (v.starts_with("smb1_") || v == "midstream_start") {
+                    continue;
+                }
                 add(&mut s, flow, kind, format!("{v} x{n}"), 0);
             }
         }
@@ -1890,6 +2107,15 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
                 format!("{iface} {}", text(&i["auth_level"])),
                 0,
             );
+        }
+        for (kind, field) in [
+            ("dcerpc.auth_type", "auth_types"),
+            ("dcerpc.sec_addr", "secondary_addresses"),
+            ("dcerpc.transfer_syntax", "transfer_syntaxes"),
+        ] {
+            for (v, f) in facts(&r[field], text) {
+                add(&mut s, flow, kind, v, f);
+            }
         }
         // A fault's status without its name ("0x00000005 access_denied").
         for (v, f) in facts(&r["faults"], text) {
