@@ -19,6 +19,10 @@ pub const MAX_OOO_SEGMENTS: usize = 64;
 /// Most out-of-order bytes held for one direction.
 pub const MAX_OOO_BYTES: usize = 256 << 10;
 
+/// Largest receive window TCP allows (RFC 7323 2.3: 2^14 shifted by at most 14): an
+/// acknowledgment can run no further ahead of the bytes captured.
+const MAX_WINDOW: i64 = 1 << 30;
+
 /// Byte counts of what reassembly could not deliver.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StreamLoss {
@@ -82,7 +86,9 @@ impl Stream {
             let Some(&seq) = self.ooo.keys().min_by_key(|&&s| dist(next, s)) else {
                 break;
             };
-            if dist(next, ack) <= 0 || dist(seq, ack) < 0 {
+            // An acknowledgment further ahead than any window (RFC 7323 2.3: at most 2^30
+            // bytes) acknowledges nothing this side sent: a damaged or forged segment.
+            if dist(next, ack) <= 0 || dist(next, ack) > MAX_WINDOW || dist(seq, ack) < 0 {
                 break;
             }
             self.skip_hole(an, ev, ctx);
@@ -394,6 +400,12 @@ mod tests {
         assert_eq!(a.gaps, 0);
         s.acked(4, &mut a, ev, &at(3));
         assert_eq!((a.got.as_slice(), a.gaps), (&b"abcdijkl"[..], 1));
+        // An acknowledgment beyond any window is no proof.
+        let (mut s, mut a) = (Stream::default(), Rec::default());
+        s.segment(100, b"abcd", 0, &mut a, ev, &at(1));
+        s.segment(108, b"ijkl", 0, &mut a, ev, &at(2));
+        s.acked(104 + (1 << 30) + 1, &mut a, ev, &at(3));
+        assert!(s.holds() && a.gaps == 0);
     }
 
     #[test]
