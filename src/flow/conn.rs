@@ -386,13 +386,18 @@ impl Conn {
                 if dir == Dir::ToClient && self.syn && !self.synack {
                     self.rst_to_syn = true;
                 }
+                // The data a RST may carry is diagnostic text (RFC 1122 4.2.2.12), or the
+                // client's own bytes echoed by a middlebox that resets the connection; it is
+                // not part of the byte stream, and is not analysed (as Wireshark does not).
+                work.payload = &[];
+                work.cut = 0;
             }
             if flags.fin {
                 self.fin[i] = true;
             }
         }
-        self.payload_seen |= !payload.is_empty();
-        (work.syn.is_some() || !payload.is_empty() || work.ack.is_some()).then_some(work)
+        self.payload_seen |= !work.payload.is_empty();
+        (work.syn.is_some() || !work.payload.is_empty() || work.ack.is_some()).then_some(work)
     }
 
     fn outcome(&self) -> Outcome {
