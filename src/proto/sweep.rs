@@ -9,8 +9,10 @@ use crate::proto::testutil::{all_captures, packets_at};
 /// Every capture: the first payload of each connection is offered to the TLS, DNS, HTTP and SMB
 /// probes; none may claim a connection whose server port belongs to another protocol certflow
 /// dissects (Kerberos, EPM, LDAP, kpasswd, GC), and each claim must sit on a port that fits
-/// (TLS on 443, DNS on 53 and its multicast cousins mDNS 5353 / LLMNR 5355, HTTP on 80 / WinRM
-/// 5985 / others, SMB on 445 / 139; the ports tshark shows these protocols on in these files).
+/// (TLS on 443, and on 3389, 1119 and 27037 where the capture joined an RDP, Battle.net and
+/// Steam session after its handshake; DNS on 53 and its multicast cousins mDNS 5353 / LLMNR
+/// 5355, HTTP on 80 / WinRM 5985 / others, SMB on 445 / 139; the ports tshark shows these
+/// protocols on in these files).
 #[test]
 fn probes_claim_only_their_protocol() {
     let Some(files) = all_captures() else { return };
@@ -36,7 +38,7 @@ fn probes_claim_only_their_protocol() {
                 }
                 claims += 1;
                 let fits = match d.name {
-                    "tls" => port == 443,
+                    "tls" => matches!(port, 443 | 1119 | 3389 | 27037),
                     "dns" => matches!(port, 53 | 5353 | 5355),
                     "http" => !matches!(
                         port,

@@ -26,13 +26,31 @@ pub fn probe(t: Transport, data: &[u8]) -> bool {
         parse::record_header(data),
         data.get(parse::RECORD_HEADER_LEN),
     ) {
-        (Ok(h), Some(&ht)) => {
-            h.content_type == parse::ContentType::HANDSHAKE
-                && h.len >= parse::HANDSHAKE_HEADER_LEN
-                && (ht == 1 || ht == 2)
+        (Ok(h), Some(&ht)) if h.content_type == parse::ContentType::HANDSHAKE => {
+            h.len >= parse::HANDSHAKE_HEADER_LEN && (ht == 1 || ht == 2)
         }
-        _ => false,
+        _ => whole_records(data),
     }
+}
+
+/// True when `data` is one or more whole records and nothing else: a change_cipher_spec,
+/// alert or application_data record (RFC 8446 5.1) whose length ends exactly where the
+/// payload, or the next such record, ends. That is how a connection the capture joined after
+/// its handshake shows TLS (Wireshark takes it too). A record header's five bytes alone are a
+/// weak signature for a first payload; a chain of lengths landing on the payload's end is not.
+fn whole_records(data: &[u8]) -> bool {
+    let mut rest = data;
+    while !rest.is_empty() {
+        let Ok(h) = parse::record_header(rest) else {
+            return false;
+        };
+        let whole = parse::RECORD_HEADER_LEN + h.len;
+        if !(20..=23).contains(&h.content_type.0) || h.len == 0 || whole > rest.len() {
+            return false;
+        }
+        rest = &rest[whole..];
+    }
+    !data.is_empty()
 }
 
 fn new(_t: Transport, server_port: u16) -> Box<dyn Analyzer> {
@@ -162,8 +180,26 @@ mod tests {
             &[0, 0, 0, 0x66, 0xfe, b'S', b'M', b'B']
         ));
         assert!(!probe(Transport::Tcp, &[0x16, 3, 1]));
-        // Application data is TLS, but not a first message a probe should claim.
-        assert!(!probe(Transport::Tcp, &[0x17, 3, 3, 0, 5, 1, 2, 3, 4, 5]));
+        // Application data, as a connection joined after its handshake shows it: claimed
+        // when the payload is whole records and nothing else (one, or two back to back).
+        assert!(probe(Transport::Tcp, &[0x17, 3, 3, 0, 5, 1, 2, 3, 4, 5]));
+        assert!(probe(
+            Transport::Tcp,
+            &[0x17, 3, 3, 0, 1, 9, 0x15, 3, 3, 0, 2, 1, 0]
+        ));
+        // A record header alone, a record cut short, a record with bytes after it, an empty
+        // record, a heartbeat, a version TLS never used: not claimed.
+        assert!(!probe(Transport::Tcp, &[0x17, 3, 3, 0, 5]));
+        assert!(!probe(Transport::Tcp, &[0x17, 3, 3, 0, 5, 1, 2, 3, 4]));
+        assert!(!probe(Transport::Tcp, &[0x17, 3, 3, 0, 1, 9, 0]));
+        assert!(!probe(Transport::Tcp, &[0x17, 3, 3, 0, 0]));
+        assert!(!probe(Transport::Tcp, &[0x18, 3, 3, 0, 1, 1]));
+        assert!(!probe(Transport::Tcp, &[0x17, 3, 9, 0, 1, 1]));
+        // The first application_data record of epm_tsch_tls_schtask_create.pcapng (frame 1,
+        // TCP 3389, captured after the RDP connection's handshake): 43 bytes, one record.
+        let rdp = hex("1703030026aa35e67820b1318b3d7ddfc77cde7abda33604c44beba1fd3a819cfc098c4ca691b699cb1bd0");
+        assert_eq!(rdp.len(), 43);
+        assert!(probe(Transport::Tcp, &rdp));
     }
 
     /// Feeds the two embedded records, `step` bytes at a time, keeping the unconsumed rest.
