@@ -52,7 +52,10 @@
 //!   excused at their frame).
 //! - TLS: `tls.sni` <-> `tls.handshake.extensions_server_name`; `tls.offered_version` (legacy
 //!   version and supported_versions of ClientHellos), `tls.server_version` (ServerHello
-//!   supported_version, else its version); `tls.alpn`, `tls.alpn_selected`, `tls.cipher_suite`.
+//!   supported_version, else its version); `tls.alpn`, `tls.alpn_selected`, `tls.cipher_suite`;
+//!   `tls.record` records <-> `tls.record.content_type` (and a TLS 1.3 protected record's
+//!   `tls.record.opaque_type`), `tls.handshake` handshake <-> the clear `tls.handshake.type`s,
+//!   with their counts.
 //! - DNS, mDNS, LLMNR: `dns.query` (name and type), `dns.name` (A/AAAA address with its owner
 //!   and the aliases whose CNAME chain leads there; a PTR record's name with the address its
 //!   owner spells), `dns.srv`; `hosts.dns`: the host table's
@@ -264,6 +267,70 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "TSHARK WRONG: the client port 1153 is IANA's c1222, so tshark dissects tcp.stream 12 as C12.22 (Malformed) instead of DCE/RPC; forced with `tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -d tcp.port==1153,dcerpc -Y 'tcp.stream==12 && dcerpc.pkt_type==0' -T fields -e frame.number -e dcerpc.cn_ctx_id -e dcerpc.opnum` it shows certflow's requests (frames 331, 333, 337: ctx 0 opnum 2, bind not captured)",
     ),
     (
+        "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng: 192.168.0.14 -> 140.82.114.26 tcp/443 tls.record \"application_data x1\": only tshark (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 2722); tshark joins that byte to the next segment (frame 3083) and shows \"Ignored Unknown Record\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng -Y 'frame.number==2722 || frame.number==3083' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng: 192.168.0.14 -> 140.82.114.26 tcp/443 tls.record \"application_data x2\": only certflow (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 2722); tshark joins that byte to the next segment (frame 3083) and shows \"Ignored Unknown Record\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng -Y 'frame.number==2722 || frame.number==3083' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 104.244.42.194 tcp/443 tls.record \"application_data x4\": only tshark (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 501); tshark joins that byte to the next segment (frame 1225) and shows \"Continuation Data\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==501 || frame.number==1225' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 104.244.42.194 tcp/443 tls.record \"application_data x5\": only certflow (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 501); tshark joins that byte to the next segment (frame 1225) and shows \"Continuation Data\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==501 || frame.number==1225' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 140.82.112.26 tcp/443 tls.record \"application_data x9\": only tshark (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 1576); tshark joins that byte to the next segment (frame 2078) and shows \"Ignored Unknown Record\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==1576 || frame.number==2078' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 140.82.112.26 tcp/443 tls.record \"application_data x10\": only certflow (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 1576); tshark joins that byte to the next segment (frame 2078) and shows \"Ignored Unknown Record\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==1576 || frame.number==2078' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 172.67.72.98 tcp/443 tls.record \"application_data x4\": only tshark (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 125); tshark joins that byte to the next segment (frame 1219) and shows \"Continuation Data\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==125 || frame.number==1219' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 172.67.72.98 tcp/443 tls.record \"application_data x5\": only certflow (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 125); tshark joins that byte to the next segment (frame 1219) and shows \"Continuation Data\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==125 || frame.number==1219' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 3.67.245.95 tcp/443 tls.record \"application_data x2\": only tshark (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 496); tshark joins that byte to the next segment (frame 1223) and shows \"Continuation Data\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==496 || frame.number==1223' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 3.67.245.95 tcp/443 tls.record \"application_data x3\": only certflow (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 496); tshark joins that byte to the next segment (frame 1223) and shows \"Continuation Data\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==496 || frame.number==1223' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 35.190.80.1 tcp/443 tls.record \"application_data x10\": only tshark (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 131); tshark joins that byte to the next segment (frame 1324) and shows \"Continuation Data\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==131 || frame.number==1324' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.14 -> 35.190.80.1 tcp/443 tls.record \"application_data x11\": only certflow (frame 0)",
+        "TSHARK WRONG: the capture joins this connection with a Windows TCP keep-alive, one byte 00 sent again at snd.nxt-1 (frame 131); tshark joins that byte to the next segment (frame 1324) and shows \"Continuation Data\", where certflow reads the whole application_data record the segment holds (17 03 03 ...), one record more (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==131 || frame.number==1324' -T fields -e frame.number -e tcp.seq -e tcp.payload`)",
+    ),
+    (
+        "lab_enroll_capture_loss.pcap: 10.77.0.100 -> 10.77.0.10 tcp/636 tls.record \"application_data x10\": only tshark (frame 0)",
+        "TSHARK PARTIAL: the capture misses about one TCP segment in eight (captures/README.md 14); after such a hole tshark's TLS reassembly waits for bytes that never come and shows the next segments as \"Ignored Unknown Record\" or not at all, where certflow resynchronises on the next record header and counts the records it reads whole (`tshark -n -r lab_enroll_capture_loss.pcap -Y 'tcp.port==636 && tcp.analysis.lost_segment' -T fields -e frame.number` lists the holes)",
+    ),
+    (
+        "lab_enroll_capture_loss.pcap: 10.77.0.100 -> 10.77.0.10 tcp/636 tls.record \"application_data x12\": only certflow (frame 0)",
+        "TSHARK PARTIAL: the capture misses about one TCP segment in eight (captures/README.md 14); after such a hole tshark's TLS reassembly waits for bytes that never come and shows the next segments as \"Ignored Unknown Record\" or not at all, where certflow resynchronises on the next record header and counts the records it reads whole (`tshark -n -r lab_enroll_capture_loss.pcap -Y 'tcp.port==636 && tcp.analysis.lost_segment' -T fields -e frame.number` lists the holes)",
+    ),
+    (
+        "lab_enroll_capture_loss.pcap: 10.77.0.100 -> 10.77.0.30 tcp/443 tls.record \"application_data x16\": only tshark (frame 0)",
+        "TSHARK PARTIAL: the capture misses about one TCP segment in eight (captures/README.md 14); after such a hole tshark's TLS reassembly waits for bytes that never come and shows the next segments as \"Ignored Unknown Record\" or not at all, where certflow resynchronises on the next record header and counts the records it reads whole (`tshark -n -r lab_enroll_capture_loss.pcap -Y 'tcp.port==443 && tcp.analysis.lost_segment' -T fields -e frame.number` lists the holes)",
+    ),
+    (
+        "lab_enroll_capture_loss.pcap: 10.77.0.100 -> 10.77.0.30 tcp/443 tls.record \"application_data x23\": only certflow (frame 0)",
+        "TSHARK PARTIAL: the capture misses about one TCP segment in eight (captures/README.md 14); after such a hole tshark's TLS reassembly waits for bytes that never come and shows the next segments as \"Ignored Unknown Record\" or not at all, where certflow resynchronises on the next record header and counts the records it reads whole (`tshark -n -r lab_enroll_capture_loss.pcap -Y 'tcp.port==443 && tcp.analysis.lost_segment' -T fields -e frame.number` lists the holes)",
+    ),
+    (
         "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.183 -> 192.168.0.2 tcp/1032 dcerpc.auth_type \"ntlm\": only certflow (frame 331)",
         "TSHARK WRONG: the client port 1153 is IANA's c1222, so tshark dissects tcp.stream 12 as C12.22 (Malformed) instead of DCE/RPC; forced with `tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -d tcp.port==1153,dcerpc -Y 'tcp.stream==12' -T fields -e frame.number -e dcerpc.pkt_type -e dcerpc.auth_type` it shows certflow's five requests and five responses, with NTLM (10) auth trailers from frame 331",
     ),
@@ -327,6 +394,8 @@ const FIELDS: &[&str] = &[
     "smb.dialect.name",
     "http.response.code",
     "tls.handshake.type",
+    "tls.record.content_type",
+    "tls.record.opaque_type",
     "tls.handshake.extensions_server_name",
     "tls.handshake.version",
     "tls.handshake.extensions.supported_version",
@@ -587,6 +656,42 @@ fn is_grease(v: u64) -> bool {
 }
 
 /// DNS type mnemonics: certflow's one table (tshark gives the number).
+/// TLS record content type names (RFC 8446 5.1, RFC 6520), as certflow writes them.
+fn tls_content_type(t: u64) -> String {
+    match t {
+        20 => "change_cipher_spec",
+        21 => "alert",
+        22 => "handshake",
+        23 => "application_data",
+        24 => "heartbeat",
+        n => return format!("type_{n}"),
+    }
+    .to_string()
+}
+
+/// TLS handshake type names (RFC 8446 4, RFC 5246 7.4, RFC 6066 8), as certflow writes them.
+fn tls_handshake_type(t: u64) -> String {
+    match t {
+        0 => "hello_request",
+        1 => "client_hello",
+        2 => "server_hello",
+        4 => "new_session_ticket",
+        5 => "end_of_early_data",
+        8 => "encrypted_extensions",
+        11 => "certificate",
+        12 => "server_key_exchange",
+        13 => "certificate_request",
+        14 => "server_hello_done",
+        15 => "certificate_verify",
+        16 => "client_key_exchange",
+        20 => "finished",
+        22 => "certificate_status",
+        24 => "key_update",
+        n => return format!("type_{n}"),
+    }
+    .to_string()
+}
+
 /// MS-SMB2 2.2.1.2 command names, as certflow writes them.
 fn smb2_command(c: u64) -> String {
     let names = [
@@ -810,6 +915,20 @@ fn theirs_fields(
             nested.push((flow.clone(), fr, "quic".into(), "tls"));
         }
         if r.protos.contains(":tls:") && !r.protos.contains(":quic:") {
+            // RFC 8446 5.1 records by content type, and the handshake messages in the clear by
+            // type (RFC 8446 4), counted.
+            // A TLS 1.3 protected record's outer type is tshark's `opaque_type` (RFC 8446 5.2).
+            let outer = r.nums("tls.record.opaque_type");
+            for t in r.nums("tls.record.content_type").into_iter().chain(outer) {
+                *counts
+                    .entry((flow.clone(), "tls.record", tls_content_type(t)))
+                    .or_default() += 1;
+            }
+            for t in r.nums("tls.handshake.type") {
+                *counts
+                    .entry((flow.clone(), "tls.handshake", tls_handshake_type(t)))
+                    .or_default() += 1;
+            }
             for n in r.all("tls.handshake.extensions_server_name") {
                 add(&mut s, &flow, "tls.sni", n.clone(), fr);
             }
@@ -2021,11 +2140,13 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
             ("smb.status", &ev["smb"]["statuses"]),
             ("smb.command", &ev["smb"]["commands"]),
             ("dcerpc.pdu_type", &ev["dcerpc"]["pdu_types"]),
+            ("tls.record", &t["records"]),
+            ("tls.handshake", &t["handshake"]),
         ] {
             for (v, n) in counts.as_object().into_iter().flatten() {
                 // SMB1 requests by command are not compared (only every SMB1 message, "smb1"),
                 // nor the mark of a connection joined mid-stream.
-                if kind == "smb.command" && (v.starts_with("smb1_") || v == "midstream_start") {
+                if (kind == "smb.command" && v.starts_with("smb1_")) || v == "midstream_start" {
                     continue;
                 }
                 add(&mut s, flow, kind, format!("{v} x{n}"), 0);
