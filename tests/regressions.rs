@@ -52,3 +52,50 @@ fn mid_stream_client_and_server_are_put_right_by_content() {
     assert_eq!(f["midstream"], 1);
     assert_eq!(f["service"], "dcerpc");
 }
+
+/// efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng, 192.168.0.14 -> 52.182.141.63:443: twice
+/// a ClientHello (frames 2384, 3246) is answered by a RST that echoes it as its 214 bytes of data
+/// (frames 2392, 3257; `tshark -Y 'ip.addr==52.182.141.63'` shows "[RST, ACK] ... Len=214" and
+/// dissects no TLS in them). certflow used to read the echoes as stream data: four ClientHellos.
+#[test]
+fn data_in_a_rst_is_not_read_as_stream_bytes() {
+    let Some(p) = common::shared_capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng")
+    else {
+        return;
+    };
+    let (v, _) = common::flows_json(&p);
+    let f = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["server"] == "52.182.141.63" && f["port"] == 443)
+        .expect("flow to 52.182.141.63:443");
+    let tls = &f["evidence"]["tls"];
+    assert_eq!(tls["handshake"]["client_hello"], 2);
+    assert_eq!(tls["records"]["handshake"], 2);
+    assert_eq!(tls["sni"][0]["value"], "v10.events.data.microsoft.com");
+    assert_eq!(tls["sni"][0]["count"], 2);
+}
+
+/// epm_tsch_tls_schtask_create.pcapng, TCP 3389: the capture joins an RDP session after its
+/// handshake, so its first payload (frame 1) is a TLS application_data record of 43 bytes, and
+/// 1324 follow (tshark: `-Y 'tcp.port==3389 && tls' -T fields -e tls.record.content_type`).
+/// certflow used to leave the flow "unknown" ("content not recognised").
+#[test]
+fn tls_joined_after_its_handshake_is_recognised_on_any_port() {
+    let Some(p) = common::shared_capture("epm_tsch_tls_schtask_create.pcapng") else {
+        return;
+    };
+    let (v, _) = common::flows_json(&p);
+    let f = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["port"] == 3389)
+        .expect("flow to 3389");
+    assert_eq!(
+        (&f["service"], &f["service_from"]),
+        (&"tls".into(), &"content".into())
+    );
+    assert_eq!(f["evidence"]["tls"]["records"]["application_data"], 1324);
+}
