@@ -47,7 +47,8 @@
 //!   `ldap.result` results <-> `ldap.resultCode` with its response op; `ldap.extended_op`
 //!   extended_ops <-> `ldap.requestName`; `ldap.search_attribute` <-> a searchRequest's
 //!   `ldap.AttributeDescription`; `ldap.bind_name` <-> a bindRequest's `ldap.name` (not empty);
-//!   `ldap.search_filter` <-> the searchRequest's "Filter: " line of `tshark -V`, both in the
+//!   `ldap.messages` and `ldap.sasl_buffers` <-> the count of `ldap.protocolOp` and of
+//!   `ldap.sasl_buffer_length`; `ldap.search_filter` <-> the searchRequest's "Filter: " line of `tshark -V`, both in the
 //!   canonical form of `tests/common/ldap_filter.rs` (tshark's labels cut at 239 characters are
 //!   excused at their frame).
 //! - TLS: `tls.sni` <-> `tls.handshake.extensions_server_name`; `tls.offered_version` (legacy
@@ -58,7 +59,8 @@
 //!   with their counts.
 //! - DNS, mDNS, LLMNR: `dns.query` (name and type), `dns.name` (A/AAAA address with its owner
 //!   and the aliases whose CNAME chain leads there; a PTR record's name with the address its
-//!   owner spells), `dns.srv`; `hosts.dns`: the host table's
+//!   owner spells), `dns.srv`, `dns.answer` (the owner and type of a response's A, AAAA,
+//!   CNAME and PTR records); `hosts.dns`: the host table's
 //!   names from DNS (case-insensitive) <-> every DNS answer for that address; `dns.rcode`
 //!   rcodes <-> `dns.flags.rcode` of every response, and `dns.message` messages <-> the
 //!   query/response/update/notify kinds of `dns.flags.response` and `dns.flags.opcode` and the
@@ -90,6 +92,9 @@
 //!   `dcerpc.pkt_type`, with their counts; `dcerpc.auth_type` <-> `dcerpc.auth_type`;
 //!   `dcerpc.sec_addr` secondary_addresses <-> `dcerpc.cn_sec_addr`;
 //!   `dcerpc.transfer_syntax` <-> `dcerpc.cn_ack_trans_id` of accepted results.
+//!
+//! Packets quoted inside ICMP errors are left out: certflow reads them for the connection's
+//! outcome only (refused), tshark dissects the quoted copy again.
 //!
 //! Documented limitations, left out of the comparison but checked (the "excluded" counts: the
 //! flow must have no such evidence in certflow):
@@ -355,6 +360,14 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
         "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng -Y 'frame.number==2786' -O ldap` shows only 'SASL Buffer Length: 220')",
     ),
     (
+        "efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.messages \" x2\": only certflow (frame 0)",
+        "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_patched_dc_http_ldap_tls.pcapng -Y 'frame.number==2786' -O ldap` shows only 'SASL Buffer Length: 220')",
+    ),
+    (
+        "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.messages \" x2\": only certflow (frame 0)",
+        "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==1057' -O ldap` shows only 'SASL Buffer Length: 220')",
+    ),
+    (
         "efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng: 192.168.0.85 -> 192.168.0.80 tcp/389 ldap.search_attribute \"msDNS-KeymasterZones\": only certflow (frame 1057)",
         "DELIBERATE: the LDAP connection is captured mid-stream after a Kerberos SASL bind with integrity only; tshark never saw the bind so it shows an opaque 'SASL Buffer', certflow unwraps the unsealed RFC 4121 wrap token and reads the LDAP message inside (`tshark -n -r efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng -Y 'frame.number==1057' -O ldap` shows only 'SASL Buffer Length: 220')",
     ),
@@ -422,6 +435,7 @@ const FIELDS: &[&str] = &[
     "http.content_type",
     "ldap.requestName",
     "ldap.AttributeDescription",
+    "ldap.sasl_buffer_length",
     "dcerpc.auth_type",
     "dcerpc.cn_sec_addr",
     "dcerpc.cn_ack_result",
@@ -655,106 +669,6 @@ fn is_grease(v: u64) -> bool {
     certflow::proto::tls::parse::is_grease(v as u16)
 }
 
-/// DNS type mnemonics: certflow's one table (tshark gives the number).
-/// TLS record content type names (RFC 8446 5.1, RFC 6520), as certflow writes them.
-fn tls_content_type(t: u64) -> String {
-    match t {
-        20 => "change_cipher_spec",
-        21 => "alert",
-        22 => "handshake",
-        23 => "application_data",
-        24 => "heartbeat",
-        n => return format!("type_{n}"),
-    }
-    .to_string()
-}
-
-/// TLS handshake type names (RFC 8446 4, RFC 5246 7.4, RFC 6066 8), as certflow writes them.
-fn tls_handshake_type(t: u64) -> String {
-    match t {
-        0 => "hello_request",
-        1 => "client_hello",
-        2 => "server_hello",
-        4 => "new_session_ticket",
-        5 => "end_of_early_data",
-        8 => "encrypted_extensions",
-        11 => "certificate",
-        12 => "server_key_exchange",
-        13 => "certificate_request",
-        14 => "server_hello_done",
-        15 => "certificate_verify",
-        16 => "client_key_exchange",
-        20 => "finished",
-        22 => "certificate_status",
-        24 => "key_update",
-        n => return format!("type_{n}"),
-    }
-    .to_string()
-}
-
-/// MS-SMB2 2.2.1.2 command names, as certflow writes them.
-fn smb2_command(c: u64) -> String {
-    let names = [
-        "negotiate",
-        "session_setup",
-        "logoff",
-        "tree_connect",
-        "tree_disconnect",
-        "create",
-        "close",
-        "flush",
-        "read",
-        "write",
-        "lock",
-        "ioctl",
-        "cancel",
-        "echo",
-        "query_directory",
-        "change_notify",
-        "query_info",
-        "set_info",
-        "oplock_break",
-    ];
-    names
-        .get(c as usize)
-        .map_or_else(|| format!("command_{c}"), |s| s.to_string())
-}
-
-/// C706 12.6.4 PDU type names, as certflow writes them.
-fn dcerpc_ptype(t: u64) -> String {
-    match t {
-        0 => "request",
-        2 => "response",
-        3 => "fault",
-        11 => "bind",
-        12 => "bind_ack",
-        13 => "bind_nak",
-        14 => "alter_context",
-        15 => "alter_context_resp",
-        16 => "auth3",
-        17 => "shutdown",
-        18 => "co_cancel",
-        19 => "orphaned",
-        n => return format!("ptype_{n}"),
-    }
-    .to_string()
-}
-
-/// MS-RPCE 2.2.1.1.7 authentication service names, as certflow writes them.
-fn dcerpc_auth_type(a: u64) -> String {
-    match a {
-        0 => "none",
-        9 => "negotiate",
-        10 => "ntlm",
-        14 => "schannel",
-        16 => "kerberos",
-        0x44 => "netlogon",
-        0xff => "default",
-        n => return format!("auth_type_{n}"),
-    }
-    .to_string()
-}
-
 /// Transfer syntax names (C706 appendix I NDR, MS-RPCE 2.2.4.12 NDR64, 3.3.1.5.3 bind time
 /// feature negotiation, whose last eight bytes are flags), as certflow writes them.
 fn transfer_syntax(uuid: &str) -> String {
@@ -766,15 +680,38 @@ fn transfer_syntax(uuid: &str) -> String {
     }
 }
 
-/// RFC 1035 4.1.1 / RFC 2136 2.2 RCODE names, as certflow writes them.
+/// The names certflow gives these numbers: its one table each (the comparison is of the values
+/// and counts tshark dissects, not of spelling).
+fn smb2_command(c: u64) -> String {
+    certflow::proto::smb::parse::Command(c as u16)
+        .name()
+        .into_owned()
+}
+
+fn dcerpc_ptype(t: u64) -> String {
+    certflow::proto::dcerpc::pdu::PType(t as u8)
+        .name()
+        .into_owned()
+}
+
+fn dcerpc_auth_type(a: u64) -> String {
+    certflow::proto::dcerpc::pdu::AuthType(a as u8)
+        .name()
+        .into_owned()
+}
+
+fn tls_content_type(t: u64) -> String {
+    certflow::proto::tls::parse::ContentType(t as u8)
+        .label()
+        .into_owned()
+}
+
+fn tls_handshake_type(t: u64) -> String {
+    certflow::proto::tls::parse::handshake_label(t as u8).into_owned()
+}
+
 fn dns_rcode(n: u64) -> String {
-    let names = [
-        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
-        "NXRRSET", "NOTAUTH", "NOTZONE",
-    ];
-    names
-        .get(n as usize)
-        .map_or_else(|| format!("RCODE{n}"), |s| s.to_string())
+    certflow::proto::dns::parse::rcode_label(n as u8).into_owned()
 }
 
 fn dns_type(n: u64) -> String {
@@ -825,6 +762,11 @@ fn theirs_fields(
     // -> messages.
     let mut counts: BTreeMap<(FlowKey, &'static str, String), u64> = BTreeMap::new();
     for r in rows {
+        // The packet an ICMP error quotes (RFC 792, RFC 4443 3.1) is a copy of one sent before:
+        // certflow reads it for the connection's outcome only, tshark dissects it again.
+        if r.protos.contains(":icmp:") || r.protos.contains(":icmpv6:") {
+            continue;
+        }
         let Some(ep) = r.endpoints() else { continue };
         let flow = flow_of(flows, ep);
         let fr = r.frame;
@@ -832,6 +774,17 @@ fn theirs_fields(
         // LDAP / CLDAP (RFC 4511 4.2; MS-ADTS 6.3.3 for CLDAP).
         if r.protos.contains(":ldap:") || r.protos.contains(":cldap:") {
             let ops = r.nums("ldap.protocolOp");
+            // Messages and SASL security layer buffers (RFC 4422 3.7), counted.
+            for (kind, n) in [
+                ("ldap.messages", ops.len()),
+                ("ldap.sasl_buffers", r.all("ldap.sasl_buffer_length").len()),
+            ] {
+                if n > 0 {
+                    *counts
+                        .entry((flow.clone(), kind, String::new()))
+                        .or_default() += n as u64;
+                }
+            }
             for &op in &ops {
                 add(&mut s, &flow, "ldap.op", ldap_op(op), fr);
             }
@@ -1045,6 +998,7 @@ fn theirs_fields(
             // The records of an UPDATE (opcode 5, RFC 2136 2.4-2.5) are what the client asks
             // the zone to hold: they answer nothing.
             let update = r.nums("dns.flags.opcode").contains(&5);
+            let response = r.nums("dns.flags.response").contains(&1);
             // An address belongs to its record's owner and to every alias whose CNAME chain
             // (RFC 1034 3.6.2) in the same message leads there.
             let mut a = r.all("dns.a").iter();
@@ -1078,6 +1032,17 @@ fn theirs_fields(
                     continue;
                 }
                 let Some(n) = owners_iter.next() else { break };
+                // The address and alias records of a response (SRV above), which certflow
+                // keeps as `answers` (RFC 1035 3.4.1, RFC 3596 2.1, 3.3.1, 3.3.12).
+                if response && matches!(t, 1 | 5 | 12 | 28) {
+                    add(
+                        &mut s,
+                        &flow,
+                        "dns.answer",
+                        format!("{n} {}", dns_type(t)),
+                        fr,
+                    );
+                }
                 match t {
                     1 => owners.extend(a.next().map(|x| (n, x))),
                     28 => owners.extend(aaaa.next().map(|x| (n, x))),
@@ -2072,6 +2037,14 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         for (v, f) in facts(&l["bind_names"], text) {
             add(&mut s, flow, "ldap.bind_name", v, f);
         }
+        for (kind, field) in [
+            ("ldap.messages", "messages"),
+            ("ldap.sasl_buffers", "sasl_buffers"),
+        ] {
+            if let Some(n) = l[field].as_u64().filter(|&n| n > 0) {
+                add(&mut s, flow, kind, format!(" x{n}"), 0);
+            }
+        }
         let t = &ev["tls"];
         for (v, f) in facts(&t["sni"], text) {
             add(&mut s, flow, "tls.sni", v, f);
@@ -2101,6 +2074,13 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
             format!("{} {}", text(&q["name"]), text(&q["type"]))
         }) {
             add(&mut s, flow, "dns.query", v, f);
+        }
+        for (v, f) in facts(&d["answers"], |q| {
+            format!("{} {}", text(&q["name"]), text(&q["type"]))
+        }) {
+            if !v.ends_with(" SRV") {
+                add(&mut s, flow, "dns.answer", v, f);
+            }
         }
         for (v, f) in facts(&d["srv"], |q| {
             format!(
