@@ -66,7 +66,8 @@
 //!   query/response/update/notify kinds of `dns.flags.response` and `dns.flags.opcode` and the
 //!   truncated ones (`dns.flags.truncated`), with their counts (certflow counts them without a
 //!   frame).
-//! - HTTP: `http.request` (method, Host, URI), `http.status`, `http.content_type` (media type
+//! - HTTP: `http.request` (method, Host, URI), `http.status`, `http.messages` (requests and
+//!   responses, counted; certflow's count of protocol switches left out), `http.content_type` (media type
 //!   without parameters, lowercase) <-> `http.content_type`. tshark dates a message where its
 //!   body ends, certflow where its header block ends: the first frame agrees when certflow's
 //!   lies between the first TCP segment of tshark's message and tshark's frame.
@@ -378,6 +379,22 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str)] = &[
     (
         "lab_enroll_capture_loss.pcap: 10.77.0.100 -> 10.77.0.20 tcp/80 http.content_type \"application/x-x509-ca-cert\": only certflow (frame 368)",
         "TSHARK PARTIAL: tshark dissects an HTTP message only once its body is whole; the body of this HTTP/1.0 200 response (head in frame 368) has a hole the capture never fills (frame 377: \"Previous segment not captured\"), so tshark never shows the message (`tshark -n -r lab_enroll_capture_loss.pcap -Y 'tcp.stream==12 && http'` lists only the request, 366); certflow reads a head when the head is whole",
+    ),
+    (
+        "lab_enroll_capture_loss.pcap: 10.77.0.100 -> 10.77.0.20 tcp/80 http.messages \"response x1\": only tshark (frame 0)",
+        "TSHARK PARTIAL: tshark dissects an HTTP message only once its body is whole; the body of this HTTP/1.0 200 response (head in frame 368) has a hole the capture never fills (frame 377: \"Previous segment not captured\"), so tshark never shows the message (`tshark -n -r lab_enroll_capture_loss.pcap -Y 'tcp.stream==12 && http'` lists only the request, 366); certflow reads a head when the head is whole",
+    ),
+    (
+        "lab_enroll_capture_loss.pcap: 10.77.0.100 -> 10.77.0.20 tcp/80 http.messages \"response x2\": only certflow (frame 0)",
+        "TSHARK PARTIAL: tshark dissects an HTTP message only once its body is whole; the body of this HTTP/1.0 200 response (head in frame 368) has a hole the capture never fills (frame 377: \"Previous segment not captured\"), so tshark never shows the message (`tshark -n -r lab_enroll_capture_loss.pcap -Y 'tcp.stream==12 && http'` lists only the request, 366); certflow reads a head when the head is whole",
+    ),
+    (
+        "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.184 -> 64.12.137.56 tcp/80 http.messages \"response x2\": only tshark (frame 0)",
+        "TSHARK PARTIAL: tshark dissects an HTTP message only once its body is whole; this HTTP/1.0 200 response (head in frame 161, `Content-Type: text/javascript`) has no Content-Length, so its body ends with the connection, whose FIN the capture lacks (`tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -Y 'tcp.stream==7'` shows only \"TCP segment of a reassembled PDU\" for it); certflow reads a head when the head is whole",
+    ),
+    (
+        "epm_map_exchange_mapi_dcerpc.pcap: 192.168.0.184 -> 64.12.137.56 tcp/80 http.messages \"response x3\": only certflow (frame 0)",
+        "TSHARK PARTIAL: tshark dissects an HTTP message only once its body is whole; this HTTP/1.0 200 response (head in frame 161, `Content-Type: text/javascript`) has no Content-Length, so its body ends with the connection, whose FIN the capture lacks (`tshark -n -r epm_map_exchange_mapi_dcerpc.pcap -Y 'tcp.stream==7'` shows only \"TCP segment of a reassembled PDU\" for it); certflow reads a head when the head is whole",
     ),
 ];
 
@@ -1090,6 +1107,18 @@ fn theirs_fields(
                 let v = c.to_string();
                 span(spans, &flow, "http.status", &v, start, fr);
                 add(&mut s, &flow, "http.status", v, start);
+            }
+            // RFC 9112 2.1 messages by kind (a request line or a status line), counted; interim
+            // 1xx responses count as responses.
+            for (kind, n) in [
+                ("request", m.len()),
+                ("response", r.all("http.response.code").len()),
+            ] {
+                if n > 0 {
+                    *counts
+                        .entry((flow.clone(), "http.messages", kind.to_string()))
+                        .or_default() += n as u64;
+                }
             }
             // RFC 9110 8.3: the media type, parameters left out, case-insensitive.
             for c in r.all("http.content_type") {
@@ -2121,12 +2150,18 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
             ("smb.command", &ev["smb"]["commands"]),
             ("dcerpc.pdu_type", &ev["dcerpc"]["pdu_types"]),
             ("tls.record", &t["records"]),
+            ("http.messages", &ev["http"]["messages"]),
             ("tls.handshake", &t["handshake"]),
         ] {
             for (v, n) in counts.as_object().into_iter().flatten() {
                 // SMB1 requests by command are not compared (only every SMB1 message, "smb1"),
                 // nor the mark of a connection joined mid-stream.
-                if (kind == "smb.command" && v.starts_with("smb1_")) || v == "midstream_start" {
+                // Nor HTTP's count of protocol switches (a 101 or a 2xx to CONNECT): they are
+                // no messages of their own.
+                if (kind == "smb.command" && v.starts_with("smb1_"))
+                    || v == "midstream_start"
+                    || (kind == "http.messages" && v == "upgrade")
+                {
                     continue;
                 }
                 add(&mut s, flow, kind, format!("{v} x{n}"), 0);
