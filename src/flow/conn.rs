@@ -319,7 +319,7 @@ impl Conn {
     }
 
     /// Takes one packet of this connection; returns what it gives the connection's analysis
-    /// (a SYN or a payload), if anything.
+    /// (a SYN, a payload, or a TCP acknowledgment), if anything.
     pub fn packet<'a>(
         &mut self,
         pkt: &Packet<'a>,

@@ -154,7 +154,7 @@ impl Dissection {
         if w.payload.is_empty() && acked.is_none() {
             return;
         }
-        if !self.chosen {
+        if !self.chosen && !w.payload.is_empty() {
             self.choose(w.payload);
         }
         let ctx = self.ctx(at, ts_ns, w.dir);
