@@ -54,6 +54,8 @@
 //! - TLS: `tls.sni` <-> `tls.handshake.extensions_server_name`; `tls.offered_version` (legacy
 //!   version and supported_versions of ClientHellos), `tls.server_version` (ServerHello
 //!   supported_version, else its version); `tls.alpn`, `tls.alpn_selected`, `tls.cipher_suite`;
+//!   `tls.cert_subject`, `tls.cert_issuer`, `tls.client_cert_subject` <-> the first
+//!   certificate's names in tshark's `-V` ("rdnSequence: ..."), turned into certflow's form;
 //!   `tls.record` records <-> `tls.record.content_type` (and a TLS 1.3 protected record's
 //!   `tls.record.opaque_type`), `tls.handshake` handshake <-> the clear `tls.handshake.type`s,
 //!   with their counts.
@@ -1714,6 +1716,117 @@ fn realms(v: &serde_json::Value, out: &mut BTreeSet<String>) {
 /// (flow, frame, carrier protocol, certflow evidence key that must stay empty on the flow).
 type Nested = Vec<(FlowKey, u64, String, &'static str)>;
 
+/// The subject and issuer of the first certificate of every TLS Certificate message (RFC 5246
+/// 7.4.2: the sender's own) as tshark's `-V` shows them ("rdnSequence: N items (...)", most
+/// specific attribute first, RFC 4514 order), written as certflow writes a name: in the
+/// certificate's order, short attribute names, ", " between. A server's certificate gives
+/// `tls.cert_subject` and `tls.cert_issuer`, a client's `tls.cert_subject` under the client's
+/// kind (`tls.client_cert_subject`). Returns the (flow, frame) of names whose label tshark cut.
+fn theirs_certificates(
+    path: &Path,
+    rows: &[Row],
+    flows: &BTreeMap<FlowKey, serde_json::Value>,
+    s: &mut FactSet,
+    skipped: &mut Skipped,
+) -> BTreeSet<(FlowKey, u64)> {
+    let mut cut = BTreeSet::new();
+    let at: BTreeMap<u64, (FlowKey, bool)> = rows
+        .iter()
+        .filter_map(|r| {
+            let ep = r.endpoints()?;
+            let flow = flow_of(flows, ep);
+            // The sender is the flow's server when the packet's source is.
+            Some((r.frame, (flow.clone(), ep.0 == flow.1)))
+        })
+        .collect();
+    let text = common::tshark(&[
+        "-n",
+        "-r",
+        path.to_str().expect("utf-8 path"),
+        "-Y",
+        "tls.handshake.type == 11",
+        "-V",
+    ]);
+    // Per frame: in the first certificate, the issuer then the subject (TBSCertificate order).
+    let (mut frame, mut certs, mut pending) = (0u64, 0u32, None::<&'static str>);
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("Frame ") {
+            frame = n
+                .split(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            certs = 0;
+            continue;
+        }
+        let body = line.trim_start();
+        if body == "signedCertificate" {
+            certs += 1;
+        } else if certs == 1 && body.starts_with("issuer: rdnSequence") {
+            pending = Some("issuer");
+        } else if certs == 1 && body.starts_with("subject: rdnSequence") {
+            pending = Some("subject");
+        } else if let (Some(which), Some(label)) = (pending, body.strip_prefix("rdnSequence: ")) {
+            pending = None;
+            let Some((flow, from_server)) = at.get(&frame) else {
+                continue;
+            };
+            let kind = match (which, from_server) {
+                ("subject", true) => "tls.cert_subject",
+                ("issuer", true) => "tls.cert_issuer",
+                ("subject", false) => "tls.client_cert_subject",
+                _ => continue,
+            };
+            if body.len() >= TSHARK_LABEL_MAX {
+                cut.insert((flow.clone(), frame));
+                continue;
+            }
+            match certflow_name(label) {
+                Some(n) => add(s, flow, kind, n, frame),
+                None => skipped
+                    .0
+                    .push(format!("frame {frame}: name {label:?} not mapped")),
+            }
+        }
+    }
+    cut
+}
+
+/// tshark's "N items (id-at-commonName=a,dc=b)" as certflow writes the name: "DC=b, CN=a".
+fn certflow_name(label: &str) -> Option<String> {
+    let inner = label.split_once(" (")?.1.strip_suffix(')')?;
+    // Items are joined by "," with no space; a value's own commas are followed by a space.
+    let mut items: Vec<String> = Vec::new();
+    for part in inner.split(',') {
+        let starts_item = part.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        match items.last_mut() {
+            Some(last) if !starts_item => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ => items.push(part.to_string()),
+        }
+    }
+    let names = [
+        ("id-at-commonName", "CN"),
+        ("id-at-organizationName", "O"),
+        ("id-at-organizationalUnitName", "OU"),
+        ("id-at-countryName", "C"),
+        ("id-at-localityName", "L"),
+        ("id-at-stateOrProvinceName", "ST"),
+        ("dc", "DC"),
+    ];
+    let mut out = Vec::new();
+    for item in items.iter().rev() {
+        let (k, v) = item.split_once('=')?;
+        let short = names.iter().find(|(t, _)| *t == k)?.1;
+        out.push(format!("{short}={v}"));
+    }
+    Some(out.join(", "))
+}
+
 /// Longest tree label tshark 4.0 writes (ITEM_LABEL_LENGTH 240, with its NUL): a "Filter: "
 /// line this long is cut.
 const TSHARK_LABEL_MAX: usize = 239;
@@ -2081,6 +2194,15 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         for (v, f) in facts(&t["offered_versions"], text) {
             add(&mut s, flow, "tls.offered_version", v, f);
         }
+        for (kind, field) in [
+            ("tls.cert_subject", "cert_subject"),
+            ("tls.cert_issuer", "cert_issuer"),
+            ("tls.client_cert_subject", "client_cert_subject"),
+        ] {
+            for (v, f) in facts(&t[field], text) {
+                add(&mut s, flow, kind, v, f);
+            }
+        }
         for (v, f) in facts(&t["cert_san"], text) {
             if v.starts_with("dns:") {
                 add(&mut s, flow, "tls.cert_san", v, f);
@@ -2356,7 +2478,14 @@ fn compare_with(
     let mut nested = Nested::new();
     let rows = fields_rows(path);
     let mut theirs = theirs_fields(&rows, &flows, &mut skipped, &mut spans, &mut nested);
-    let cut_labels = theirs_filters(path, &rows, &flows, &mut theirs, &mut skipped);
+    let mut cut_labels = theirs_filters(path, &rows, &flows, &mut theirs, &mut skipped);
+    cut_labels.extend(theirs_certificates(
+        path,
+        &rows,
+        &flows,
+        &mut theirs,
+        &mut skipped,
+    ));
     theirs_kerberos(path, &flows, &mut theirs);
     let mut ours = ours(&flows);
     hosts(&v, &mut theirs, &mut ours);
@@ -2450,7 +2579,10 @@ fn compare_with(
             // A filter whose "Filter: " line tshark cut (its label limit): certflow's is
             // excused at that frame only.
             (None, Some(o))
-                if *kind == "ldap.search_filter" && cut_labels.contains(&(flow.clone(), *o)) =>
+                if matches!(
+                    *kind,
+                    "ldap.search_filter" | "tls.cert_subject" | "tls.cert_issuer"
+                ) && cut_labels.contains(&(flow.clone(), *o)) =>
             {
                 st.0 -= 1;
                 let ex = stats.entry("excluded: tshark label cut").or_default();
