@@ -39,7 +39,8 @@
 //!   build_number}` of a CHALLENGE / another message (frames with one NTLM message);
 //!   `ntlm.target_spn` <-> `ntlmssp.ntlmv2_response.target_name` (tshark's "NULL", an empty
 //!   string, is no fact); `ntlm.anonymous` (a count, compared without its frame) <-> an
-//!   AUTHENTICATE whose `ntlmssp.auth.username` is empty.
+//!   AUTHENTICATE whose `ntlmssp.auth.username` is empty; `ntlm.messages` <-> the count of
+//!   `ntlmssp.messagetype`.
 //! - LDAP/CLDAP: `ldap.op` operations <-> `ldap.protocolOp`; `ldap.search_base` <->
 //!   `ldap.baseObject`; `ldap.bind` binds <-> `ldap.authentication` + `ldap.mechanism` (a simple
 //!   bind with `ldap.name` and `ldap.simple` empty is anonymous, with only the password empty
@@ -1166,8 +1167,14 @@ fn theirs_fields(
             span(spans, &flow, kind, &v, lo, fr);
             add(&mut s, &flow, kind, v, lo);
         };
-        for t in r.nums("ntlmssp.messagetype") {
+        let types = r.nums("ntlmssp.messagetype");
+        for t in &types {
             ntlm("ntlm.msg_type", t.to_string());
+        }
+        if !types.is_empty() {
+            *counts
+                .entry((flow.clone(), "ntlm.messages", String::new()))
+                .or_default() += types.len() as u64;
         }
         let named = |v: &&String| !v.is_empty() && v.as_str() != "NULL";
         for (kind, field) in [
@@ -1193,7 +1200,6 @@ fn theirs_fields(
             }
         }
         // The Version of a frame's only NTLM message: a CHALLENGE's is the server's.
-        let types = r.nums("ntlmssp.messagetype");
         let version = (
             r.all("ntlmssp.version.major"),
             r.all("ntlmssp.version.minor"),
@@ -2179,11 +2185,12 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         for (v, f) in facts(&l["bind_names"], text) {
             add(&mut s, flow, "ldap.bind_name", v, f);
         }
-        for (kind, field) in [
-            ("ldap.messages", "messages"),
-            ("ldap.sasl_buffers", "sasl_buffers"),
+        for (kind, v) in [
+            ("ldap.messages", &l["messages"]),
+            ("ldap.sasl_buffers", &l["sasl_buffers"]),
+            ("ntlm.messages", &ev["ntlm"]["messages"]),
         ] {
-            if let Some(n) = l[field].as_u64().filter(|&n| n > 0) {
+            if let Some(n) = v.as_u64().filter(|&n| n > 0) {
                 add(&mut s, flow, kind, format!(" x{n}"), 0);
             }
         }
