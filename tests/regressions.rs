@@ -2,22 +2,31 @@
 
 mod common;
 
+/// certflow's JSON of the public capture `name`, and its first flow that `pick` accepts; `None`
+/// (the test skipped, with the reason printed) when the public captures are absent.
+fn public_flow(name: &str, pick: impl Fn(&serde_json::Value) -> bool) -> Option<serde_json::Value> {
+    let p = common::shared_capture(name)?;
+    let (v, _) = common::flows_json(&p);
+    let f = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| pick(f))
+        .cloned();
+    Some(f.unwrap_or_else(|| panic!("no such flow in {name}")))
+}
+
 /// kerberos_ldap_smb2_drsuapi_ndpi.pcap, tcp.stream 10 (client 172.16.8.201 -> 172.16.8.8:49155)
 /// starts mid-stream: frame 21 is the tail of a sealed PDU, frame 23 an alter_context for
 /// DRSUAPI v4.0 at auth level 6 (tshark: `-Y 'tcp.port==49155' -e dcerpc.cn_bind_to_uuid`).
 /// certflow used to judge the connection by its first payload only and left it "unknown".
 #[test]
 fn mid_stream_dcerpc_is_recognised_after_a_pdu_tail() {
-    let Some(p) = common::shared_capture("kerberos_ldap_smb2_drsuapi_ndpi.pcap") else {
+    let Some(f) = public_flow("kerberos_ldap_smb2_drsuapi_ndpi.pcap", |f| {
+        f["port"] == 49155
+    }) else {
         return;
     };
-    let (v, _) = common::flows_json(&p);
-    let f = v["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["port"] == 49155)
-        .expect("flow to 49155");
     assert_eq!(f["service"], "dcerpc");
     let i = &f["evidence"]["dcerpc"]["interfaces"][0];
     assert_eq!(i["uuid"], "e3514235-4b06-11d1-ab04-00c04fc2dcd2");
@@ -59,17 +68,11 @@ fn mid_stream_client_and_server_are_put_right_by_content() {
 /// dissects no TLS in them). certflow used to read the echoes as stream data: four ClientHellos.
 #[test]
 fn data_in_a_rst_is_not_read_as_stream_bytes() {
-    let Some(p) = common::shared_capture("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng")
-    else {
+    let Some(f) = public_flow("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng", |f| {
+        f["server"] == "52.182.141.63" && f["port"] == 443
+    }) else {
         return;
     };
-    let (v, _) = common::flows_json(&p);
-    let f = v["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["server"] == "52.182.141.63" && f["port"] == 443)
-        .expect("flow to 52.182.141.63:443");
     let tls = &f["evidence"]["tls"];
     assert_eq!(tls["handshake"]["client_hello"], 2);
     assert_eq!(tls["records"]["handshake"], 2);
@@ -83,16 +86,9 @@ fn data_in_a_rst_is_not_read_as_stream_bytes() {
 /// certflow used to leave the flow "unknown" ("content not recognised").
 #[test]
 fn tls_joined_after_its_handshake_is_recognised_on_any_port() {
-    let Some(p) = common::shared_capture("epm_tsch_tls_schtask_create.pcapng") else {
+    let Some(f) = public_flow("epm_tsch_tls_schtask_create.pcapng", |f| f["port"] == 3389) else {
         return;
     };
-    let (v, _) = common::flows_json(&p);
-    let f = v["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["port"] == 3389)
-        .expect("flow to 3389");
     assert_eq!(
         (&f["service"], &f["service_from"]),
         (&"tls".into(), &"content".into())

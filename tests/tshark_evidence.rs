@@ -1723,13 +1723,13 @@ fn realms(v: &serde_json::Value, out: &mut BTreeSet<String>) {
 type Nested = Vec<(FlowKey, u64, String, &'static str)>;
 
 /// The subject and issuer of the first certificate of every TLS Certificate message (RFC 5246
-/// 7.4.2: the sender's own) as tshark's `-V` shows them ("rdnSequence: N items (...)", most
+/// 7.4.2: the sender's own) as tshark's `-V` pass (`text`) shows them ("rdnSequence: N items (...)", most
 /// specific attribute first, RFC 4514 order), written as certflow writes a name: in the
 /// certificate's order, short attribute names, ", " between. A server's certificate gives
 /// `tls.cert_subject` and `tls.cert_issuer`, a client's `tls.cert_subject` under the client's
 /// kind (`tls.client_cert_subject`). Returns the (flow, frame) of names whose label tshark cut.
 fn theirs_certificates(
-    path: &Path,
+    text: &str,
     rows: &[Row],
     flows: &BTreeMap<FlowKey, serde_json::Value>,
     s: &mut FactSet,
@@ -1745,14 +1745,6 @@ fn theirs_certificates(
             Some((r.frame, (flow.clone(), ep.0 == flow.1)))
         })
         .collect();
-    let text = common::tshark(&[
-        "-n",
-        "-r",
-        path.to_str().expect("utf-8 path"),
-        "-Y",
-        "tls.handshake.type == 11",
-        "-V",
-    ]);
     // Per frame: in the first certificate, the issuer then the subject (TBSCertificate order).
     let (mut frame, mut certs, mut pending) = (0u64, 0u32, None::<&'static str>);
     for line in text.lines() {
@@ -1837,11 +1829,12 @@ fn certflow_name(label: &str) -> Option<String> {
 /// line this long is cut.
 const TSHARK_LABEL_MAX: usize = 239;
 
-/// The search filters tshark shows (its "Filter: " line of each searchRequest, `-V`), in
+/// The search filters tshark shows (its "Filter: " line of each searchRequest in `text`, the
+/// `-V` pass), in
 /// [`ldap_filter`]'s canonical form, at the flows the `-T fields` rows give their frames.
 /// Returns the (flow, frame) of the filters whose line tshark cut.
 fn theirs_filters(
-    path: &Path,
+    text: &str,
     rows: &[Row],
     flows: &BTreeMap<FlowKey, serde_json::Value>,
     s: &mut FactSet,
@@ -1852,14 +1845,6 @@ fn theirs_filters(
         .iter()
         .filter_map(|r| Some((r.frame, flow_of(flows, r.endpoints()?))))
         .collect();
-    let text = common::tshark(&[
-        "-n",
-        "-r",
-        path.to_str().expect("utf-8 path"),
-        "-Y",
-        "ldap.protocolOp == 3",
-        "-V",
-    ]);
     let (mut frame, mut request) = (0u64, None::<usize>);
     for line in text.lines() {
         if let Some(n) = line.strip_prefix("Frame ") {
@@ -2485,9 +2470,19 @@ fn compare_with(
     let mut nested = Nested::new();
     let rows = fields_rows(path);
     let mut theirs = theirs_fields(&rows, &flows, &mut skipped, &mut spans, &mut nested);
-    let mut cut_labels = theirs_filters(path, &rows, &flows, &mut theirs, &mut skipped);
+    // One `-V` pass for what only tshark's tree text shows: search filters and certificate
+    // names.
+    let verbose = common::tshark(&[
+        "-n",
+        "-r",
+        path.to_str().expect("utf-8 path"),
+        "-Y",
+        "ldap.protocolOp == 3 || tls.handshake.type == 11",
+        "-V",
+    ]);
+    let mut cut_labels = theirs_filters(&verbose, &rows, &flows, &mut theirs, &mut skipped);
     cut_labels.extend(theirs_certificates(
-        path,
+        &verbose,
         &rows,
         &flows,
         &mut theirs,
