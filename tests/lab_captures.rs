@@ -928,6 +928,41 @@ fn ldap_search_filters_of_every_kind() {
     assert_eq!(done, 27);
 }
 
+/// captures/lab_ldap_gssapi_security_layers.pcapng (`captures/lab/record.sh ldapsasl`): OpenLDAP's
+/// ldapsearch binds three times with SASL GSSAPI (RFC 4752; AP-REQ at 32, 53, 74, three bind
+/// steps each) and chooses in the last step no security layer (`-O maxssf=0`: the search at 40
+/// is plain LDAP), integrity (61-63: RFC 4121 wrap tokens, the LDAP inside readable, as tshark
+/// shows it) and confidentiality (82 on: sealed).
+#[test]
+fn ldap_gssapi_at_each_security_layer() {
+    let v = flows("lab_ldap_gssapi_security_layers.pcapng");
+    let f = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 389);
+    assert_eq!(f["connections"], 3);
+    let ldap = &f["evidence"]["ldap"];
+    assert_eq!(ldap["malformed"], 0);
+    assert_eq!(facts(&ldap["binds"]), vec![("sasl:GSSAPI".into(), 32)]);
+    assert_eq!(ldap["binds"][0]["count"], 9);
+    assert_eq!(
+        facts(&ldap["bind_krb_spns"]),
+        vec![("ldap/dc1.certflow.lab".into(), 32)]
+    );
+    // The plain search (40) and the one unwrapped from its integrity token (61).
+    assert!(facts(&ldap["operations"]).contains(&("searchRequest".into(), 40)));
+    assert_eq!(
+        ldap["unwrapped"],
+        serde_json::json!({"searchRequest": 1, "searchResEntry": 1, "searchResDone": 1,
+            "unbindRequest": 1})
+    );
+    assert_eq!(
+        facts(&ldap["sasl_protection"]),
+        vec![("integrity".into(), 61), ("privacy".into(), 82)]
+    );
+    assert_eq!(ldap["sasl_buffers"], 6);
+    // The AP-REQ of each bind and the AP-REP of each bindResponse that carries one.
+    let krb = &f["evidence"]["kerberos"];
+    assert_eq!(codes(&krb["msg_types"]), vec![(14, 32), (15, 34)]);
+}
+
 /// captures/lab_kerberos_variants.pcapng (`captures/lab/record.sh krbvariants`): Kerberos as
 /// impacket writes it (its own pyasn1 encoder) and MIT's renewal and FAST, as tshark dissects
 /// them. impacket's TGS-REQs (cifs/dc1 at 50; S4U2Self for CA1$ with PA-FOR-USER at 83; U2U for

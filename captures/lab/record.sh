@@ -1087,6 +1087,24 @@ FILTERS
     log "ldapfilters: $(grep -c '^dn:' "$WORK/ldapfilters.out") entries; $(grep -v '^dn:' "$WORK/ldapfilters.out" | sort -u | tr '\n' ' ' | cut -c1-300)"
 }
 
+# SASL GSSAPI (RFC 4752) from OpenLDAP's ldapsearch with MIT Kerberos, at the three security
+# layers the client may choose in the bind's last step: none (-O maxssf=0: plain LDAP after the
+# bind), integrity only (-O minssf=1,maxssf=1: RFC 4121 wrap tokens without sealing, whose LDAP
+# can be read) and confidentiality (the default: sealed). One search each.
+scn_ldapsasl() {
+    cli_reset
+    echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
+    capture_start "$OUT/lab_ldap_gssapi_security_layers.pcapng"
+    {
+        for o in "maxssf=0" "minssf=1,maxssf=1" "minssf=56"; do
+            cli ldapsearch -LLL -Y GSSAPI -N -O "$o" -H "ldap://dc1.$DOMAIN" \
+                -b "CN=Users,$BASEDN" -s one "(sAMAccountName=alice)" dn
+        done
+    } >"$WORK/ldapsasl.out" 2>&1
+    capture_stop
+    log "ldapsasl: $(tr '\n' ' ' <"$WORK/ldapsasl.out" | cut -c1-400)"
+}
+
 scn_ldapadmin() {
     cli_reset
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
@@ -1453,7 +1471,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ldapfilters ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ldapfilters ldapsasl ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
