@@ -963,6 +963,65 @@ fn ldap_gssapi_at_each_security_layer() {
     assert_eq!(codes(&krb["msg_types"]), vec![(14, 32), (15, 34)]);
 }
 
+/// captures/lab_dcerpc_fragmented_calls.pcapng (`captures/lab/record.sh rpcfrag`, impacket's
+/// `rpc_fragments.py`): LsarLookupNames for 120 names sent in fragments of 256 stub bytes, each
+/// fragment with its own NTLM verifier (C706 12.6.3.1, MS-RPCE 2.2.2.11), as tshark dissects it:
+/// - over TCP 49153 after ept_map (14, 15): at privacy the request is fragments 35-46 (first
+///   with PFC_FIRST_FRAG, last with PFC_LAST_FRAG) and Samba faults it (48, access_denied, as
+///   it does LsarOpenPolicy2 over TCP at 34); then the same at integrity (59-81);
+/// - over SMB 2.1, pipe `lsarpc`: at integrity OpenPolicy2 (116), the 19 fragments of the lookup
+///   from 122 to 158 answered at 163, LsarClose at 165; at privacy the same from 196.
+#[test]
+fn fragmented_dcerpc_requests_with_a_verifier_each() {
+    let v = flows("lab_dcerpc_fragmented_calls.pcapng");
+    let epm = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 135);
+    assert_eq!(maps(epm, "LSARPC"), vec![(49153, 15)]);
+    let tcp = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 49153);
+    assert_eq!(tcp["connections"], 2);
+    let lsa = interface(tcp, "LSARPC");
+    assert_eq!(lsa["auth_level"], "privacy");
+    let rpc = &tcp["evidence"]["dcerpc"];
+    assert_eq!(rpc["malformed"], 0);
+    // Two binds, two OpenPolicy2 and 2 x 19 fragments of the lookup; four faults.
+    assert_eq!(rpc["pdu_types"]["request"], 40);
+    assert_eq!(rpc["pdu_types"]["fault"], 4);
+    assert_eq!(
+        facts(&rpc["faults"]),
+        vec![("0x00000005 access_denied".into(), 34)]
+    );
+    let opnums: Vec<(u64, u64)> = lsa["opnums"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["opnum"].as_u64().unwrap(), o["frame"].as_u64().unwrap()))
+        .collect();
+    // The lookup is one call, dated at its first fragment.
+    assert_eq!(opnums, vec![(14, 35), (44, 32)]);
+    let smb = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 445);
+    assert_eq!(
+        facts(&smb["evidence"]["smb"]["pipes"]),
+        vec![("lsarpc".into(), 106)]
+    );
+    let rpc = &smb["evidence"]["dcerpc"];
+    assert_eq!(rpc["malformed"], 0);
+    assert_eq!(rpc["pdu_types"]["request"], 42);
+    assert_eq!(rpc["pdu_types"]["response"], 6);
+    let lsa = interface(smb, "LSARPC");
+    let calls: Vec<(u64, u64, u64)> = lsa["opnums"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["opnum"].as_u64().unwrap(),
+                o["count"].as_u64().unwrap(),
+                o["frame"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(calls, vec![(0, 2, 165), (14, 2, 122), (44, 2, 116)]);
+}
+
 /// captures/lab_kerberos_variants.pcapng (`captures/lab/record.sh krbvariants`): Kerberos as
 /// impacket writes it (its own pyasn1 encoder) and MIT's renewal and FAST, as tshark dissects
 /// them. impacket's TGS-REQs (cifs/dc1 at 50; S4U2Self for CA1$ with PA-FOR-USER at 83; U2U for

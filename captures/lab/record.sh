@@ -1105,6 +1105,19 @@ scn_ldapsasl() {
     log "ldapsasl: $(tr '\n' ' ' <"$WORK/ldapsasl.out" | cut -c1-400)"
 }
 
+# DCE/RPC requests cut into many fragments, each with its own auth verifier (impacket's
+# rpc_fragments.py: LsarLookupNames for 120 names in fragments of at most 256 bytes of stub),
+# and answers Samba fragments: over TCP after ept_map at privacy and at integrity, and over the
+# SMB2 pipe lsarpc at integrity; NTLM.
+scn_rpcfrag() {
+    cli_reset
+    capture_start "$OUT/lab_dcerpc_fragmented_calls.pcapng"
+    cli env -u KRB5CCNAME "$VENV/bin/python" "$LAB_DIR/rpc_fragments.py" "dc1.$DOMAIN" "$DOMAIN" \
+        alice "$ALICE_PASS" 256 >"$WORK/rpcfrag.out" 2>&1
+    capture_stop
+    log "rpcfrag: $(tr '\n' ' ' <"$WORK/rpcfrag.out" | cut -c1-400)"
+}
+
 scn_ldapadmin() {
     cli_reset
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
@@ -1471,7 +1484,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ldapfilters ldapsasl ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ldapfilters ldapsasl rpcfrag ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
