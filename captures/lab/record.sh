@@ -82,6 +82,13 @@
 #                                                            and TCP 88); Samba's smbclient,
 #                                                            rpcclient and ldbsearch, told to
 #                                                            prefer Kerberos, log on with NTLM
+#   smb1 / smb1nbt / smb1legacy                             SMB1 (captures/README.md 41-43)
+#   ldapfilters lab_ldap_search_filters.pcapng              ldapsearch with 27 filters of every
+#                                                            kind, (&) and (|) included
+#   ldapsasl   lab_ldap_gssapi_security_layers.pcapng       ldapsearch GSSAPI: no layer, integrity,
+#                                                            confidentiality
+#   rpcfrag    lab_dcerpc_fragmented_calls.pcapng           impacket LsarLookupNames in 19
+#                                                            fragments (TCP and an SMB 2.1 pipe)
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
