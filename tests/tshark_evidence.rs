@@ -95,7 +95,9 @@
 //!   faults <-> `dcerpc.cn_status` of fault PDUs; `dcerpc.pdu_type` pdu_types <->
 //!   `dcerpc.pkt_type`, with their counts; `dcerpc.auth_type` <-> `dcerpc.auth_type`;
 //!   `dcerpc.sec_addr` secondary_addresses <-> `dcerpc.cn_sec_addr`;
-//!   `dcerpc.transfer_syntax` <-> `dcerpc.cn_ack_trans_id` of accepted results.
+//!   `dcerpc.transfer_syntax` <-> `dcerpc.cn_ack_trans_id` of accepted results;
+//!   `dcerpc.epm_query` epm_queries <-> the floor-1 interface of an ept_map request's tower
+//!   (`epm.uuid`, `epm.uuid_version`, `epm.ver_min`).
 //!
 //! Packets quoted inside ICMP errors are left out: certflow reads them for the connection's
 //! outcome only (refused), tshark dissects the quoted copy again.
@@ -493,6 +495,9 @@ const FIELDS: &[&str] = &[
     "epm.proto.udp_port",
     "epm.proto.http_port",
     "epm.proto.named_pipe",
+    "epm.uuid",
+    "epm.uuid_version",
+    "epm.ver_min",
     "x509ce.dNSName",
     "ntlmssp.messagetype",
     "ntlmssp.challenge.target_name",
@@ -1466,6 +1471,26 @@ fn theirs_fields(
                 }
             } else if all_of(&[0]) {
                 let ops = r.nums("dcerpc.opnum");
+                // C706 appendix O ept_map (opnum 3): the interface its tower's floor 1 names.
+                // tshark lists the object UUID (when its pointer is not null) and every
+                // floor's UUID as `epm.uuid`, only the floors' versions as `epm.uuid_version`;
+                // it reads a floor's little-endian version numbers (C706 appendix L) as
+                // big-endian (NETLOGON v1.0 is its 256.0), so they are swapped back.
+                let (uuids, majors, minors) = (
+                    r.all("epm.uuid"),
+                    r.nums("epm.uuid_version"),
+                    r.nums("epm.ver_min"),
+                );
+                if ops == [3] && !majors.is_empty() && uuids.len() >= majors.len() {
+                    let floor1 = uuids.len() - majors.len();
+                    if let (Some(u), Some(ma), Some(mi)) =
+                        (uuids.get(floor1), majors.first(), minors.first())
+                    {
+                        let (ma, mi) = ((*ma as u16).swap_bytes(), (*mi as u16).swap_bytes());
+                        let v = format!("{u} v{ma}.{mi}");
+                        add(&mut s, &flow, "dcerpc.epm_query", v, fr);
+                    }
+                }
                 if ops.len() == ctxs.len() {
                     for (c, o) in ctxs.iter().zip(ops) {
                         match contexts.get(&(stream.clone(), fid.clone(), *c)) {
@@ -2365,6 +2390,13 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
         ] {
             for (v, f) in facts(&r[field], text) {
                 add(&mut s, flow, kind, v, f);
+            }
+        }
+        // The interface an ept_map asked for, without its name ("uuid name vM.m").
+        for (v, f) in facts(&r["epm_queries"], text) {
+            let parts: Vec<&str> = v.split(' ').collect();
+            if let (Some(u), Some(ver)) = (parts.first(), parts.last()) {
+                add(&mut s, flow, "dcerpc.epm_query", format!("{u} {ver}"), f);
             }
         }
         // A fault's status without its name ("0x00000005 access_denied").
