@@ -97,7 +97,8 @@
 //!   `dcerpc.sec_addr` secondary_addresses <-> `dcerpc.cn_sec_addr`;
 //!   `dcerpc.transfer_syntax` <-> `dcerpc.cn_ack_trans_id` of accepted results;
 //!   `dcerpc.epm_query` epm_queries <-> the floor-1 interface of an ept_map request's tower
-//!   (`epm.uuid`, `epm.uuid_version`, `epm.ver_min`).
+//!   (`epm.uuid`, `epm.uuid_version`, `epm.ver_min`); `dcerpc.epm_status` <-> a non-zero
+//!   `epm.rc`.
 //!
 //! Packets quoted inside ICMP errors are left out: certflow reads them for the connection's
 //! outcome only (refused), tshark dissects the quoted copy again.
@@ -498,6 +499,7 @@ const FIELDS: &[&str] = &[
     "epm.uuid",
     "epm.uuid_version",
     "epm.ver_min",
+    "epm.rc",
     "x509ce.dNSName",
     "ntlmssp.messagetype",
     "ntlmssp.challenge.target_name",
@@ -1518,6 +1520,17 @@ fn theirs_fields(
                     add(&mut s, &flow, "dcerpc.fault", format!("0x{c:08x}"), fr);
                 }
             } else if all_of(&[2]) {
+                // C706 appendix O: the status of an ept_map / ept_lookup answer, when not 0
+                // (EPT_S_NOT_REGISTERED 0x16c9a0d6).
+                for rc in r.nums("epm.rc").into_iter().filter(|&rc| rc != 0) {
+                    add(
+                        &mut s,
+                        &flow,
+                        "dcerpc.epm_status",
+                        format!("0x{rc:08x}"),
+                        fr,
+                    );
+                }
                 // C706 appendix L tower floors: TCP/UDP/HTTP ports, named pipes.
                 for p in r.all("epm.proto.tcp_port") {
                     add(&mut s, &flow, "epm.tcp_port", p.clone(), fr);
@@ -2391,6 +2404,10 @@ fn ours(flows: &BTreeMap<FlowKey, serde_json::Value>) -> FactSet {
             for (v, f) in facts(&r[field], text) {
                 add(&mut s, flow, kind, v, f);
             }
+        }
+        for (v, f) in facts(&r["epm_status"], text) {
+            let code = v.split(' ').next().unwrap_or_default().to_string();
+            add(&mut s, flow, "dcerpc.epm_status", code, f);
         }
         // The interface an ept_map asked for, without its name ("uuid name vM.m").
         for (v, f) in facts(&r["epm_queries"], text) {
