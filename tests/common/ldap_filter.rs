@@ -1,6 +1,7 @@
 //! LDAP search filters (RFC 4511 4.5.1.7) as certflow writes them (RFC 4515 strings) and as
 //! tshark 4.0 shows them (its "Filter: " line), brought to one canonical form so that the two
-//! can be compared.
+//! can be compared. Only `tests/tshark_evidence.rs` uses it (`#[path]`), so that its unit test
+//! runs once, not in every test that shares `common`.
 //!
 //! How tshark's rendering differs, and what the canonical form does about it:
 //! - tshark nests an `and`/`or` of n elements pairwise, `(&(&(a)(b))(c))`, and writes a
