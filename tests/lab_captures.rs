@@ -1022,6 +1022,33 @@ fn fragmented_dcerpc_requests_with_a_verifier_each() {
     assert_eq!(calls, vec![(0, 2, 165), (14, 2, 122), (44, 2, 116)]);
 }
 
+/// captures/lab_tls13_resumption_early_data.pcapng (`captures/lab/record.sh tls13early`):
+/// OpenSSL's TLS 1.3 full handshake (ClientHello 10, ServerHello 12, then everything sealed,
+/// the NewSessionTicket included), and a resumption whose ClientHello (33) carries
+/// pre_shared_key and early_data, followed in the same frame by a compatibility
+/// change_cipher_spec and the 0-RTT record; ServerHello 35 accepts the key. As tshark counts
+/// them: 4 handshake records, 4 change_cipher_spec and 18 application_data (its opaque type).
+#[test]
+fn tls13_resumption_with_early_data() {
+    let v = flows("lab_tls13_resumption_early_data.pcapng");
+    let f = flow(&v, LAB_CLIENT, "10.77.0.30", "tcp", 4433);
+    assert_eq!(
+        (&f["service"], &f["connections"]),
+        (&"tls".into(), &2.into())
+    );
+    let tls = &f["evidence"]["tls"];
+    assert_eq!(facts(&tls["sni"]), vec![("ces.certflow.lab".into(), 10)]);
+    assert_eq!(facts(&tls["server_version"]), vec![("TLS 1.3".into(), 12)]);
+    assert_eq!(
+        tls["handshake"],
+        serde_json::json!({"client_hello": 2, "server_hello": 2})
+    );
+    assert_eq!(
+        tls["records"],
+        serde_json::json!({"application_data": 18, "change_cipher_spec": 4, "handshake": 4})
+    );
+}
+
 /// captures/lab_kerberos_variants.pcapng (`captures/lab/record.sh krbvariants`): Kerberos as
 /// impacket writes it (its own pyasn1 encoder) and MIT's renewal and FAST, as tshark dissects
 /// them. impacket's TGS-REQs (cifs/dc1 at 50; S4U2Self for CA1$ with PA-FOR-USER at 83; U2U for

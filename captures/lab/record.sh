@@ -89,6 +89,8 @@
 #                                                            confidentiality
 #   rpcfrag    lab_dcerpc_fragmented_calls.pcapng           impacket LsarLookupNames in 19
 #                                                            fragments (TCP and an SMB 2.1 pipe)
+#   tls13early lab_tls13_resumption_early_data.pcapng      OpenSSL TLS 1.3: a full handshake, then
+#                                                            a resumption with 0-RTT early data
 #
 # (captures/lab/record_fragments.sh records the two DNS-in-fragments captures.) The lossy and
 # captureloss scenarios drop packets at random: recording them again changes their frames.
@@ -1125,6 +1127,33 @@ scn_rpcfrag() {
     log "rpcfrag: $(tr '\n' ' ' <"$WORK/rpcfrag.out" | cut -c1-400)"
 }
 
+# TLS 1.3 session resumption with early data (RFC 8446 2.2, 2.3): OpenSSL's s_server with
+# `-early_data` (without `-www`, which refuses it) and two s_client runs: a full handshake that
+# saves the session (NewSessionTicket, encrypted), then a resumption (pre_shared_key, no
+# Certificate) sending a line as 0-RTT data right after its ClientHello.
+scn_tls13early() {
+    cli_reset
+    local pki="$WORK/pki"
+    printf 'hello early\n' >"$WORK/cli/early.txt"
+    : >"$WORK/tls-server.out"
+    : >"$WORK/tls-client.out"
+    capture_start "$OUT/lab_tls13_resumption_early_data.pcapng"
+    (sleep 6 | nsx ces openssl s_server -accept 4433 -naccept 2 -cert "$pki/ces.crt" \
+        -key "$pki/ces.key" -CAfile "$pki/ca.crt" -tls1_3 -early_data \
+        >>"$WORK/tls-server.out" 2>&1) &
+    local pid=$!
+    sleep 0.5
+    (printf 'hi\n'; sleep 1) | cli openssl s_client -connect "ces.$DOMAIN:4433" \
+        -CAfile "$pki/ca.crt" -tls1_3 -servername "ces.$DOMAIN" -sess_out "$WORK/cli/s13" \
+        >>"$WORK/tls-client.out" 2>&1
+    sleep 1 | cli openssl s_client -connect "ces.$DOMAIN:4433" -CAfile "$pki/ca.crt" -tls1_3 \
+        -servername "ces.$DOMAIN" -sess_in "$WORK/cli/s13" -early_data "$WORK/cli/early.txt" \
+        >>"$WORK/tls-client.out" 2>&1
+    wait "$pid" 2>/dev/null
+    capture_stop
+    log "tls13early: $(grep -E '^(New|Reused|Early data)' "$WORK/tls-client.out" | tr '\n' ' ' | cut -c1-400)"
+}
+
 scn_ldapadmin() {
     cli_reset
     echo "$ALICE_PASS" | cli kinit alice@$REALM >/dev/null
@@ -1491,7 +1520,7 @@ main() {
     local scenarios=("$@") set4=() set6=() s
     [ ${#scenarios[@]} = 0 ] && scenarios=(story pinned dynamic blocked regress https pipe vlan variants smallmss
         lossy captureloss snaplen rotated web kpasswdudp ldapntlm rejected ldapops krbvariants
-        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ldapfilters ldapsasl rpcfrag ipv6)
+        dnsvariants smbrpc tlsvariants httpvariants sambaldap impacketrpc starttls hostview adjoin dnsupdate mitkrb tunnel tlsbigcert smbbulk ldapadmin icprkrb webnegotiate krbskew ntlmfallback webntlm smb1 smb1nbt smb1legacy ldapfilters ldapsasl rpcfrag tls13early ipv6)
     for s in "${scenarios[@]}"; do
         case $s in
             ipv6) set6+=("$s") ;;
