@@ -696,15 +696,14 @@ fn is_grease(v: u64) -> bool {
     certflow::proto::tls::parse::is_grease(v as u16)
 }
 
-/// Transfer syntax names (C706 appendix I NDR, MS-RPCE 2.2.4.12 NDR64, 3.3.1.5.3 bind time
-/// feature negotiation, whose last eight bytes are flags), as certflow writes them.
+/// A transfer syntax UUID as certflow names it (its one table: NDR, NDR64, bind time feature
+/// negotiation); a UUID tshark wrote that does not parse is kept as written.
 fn transfer_syntax(uuid: &str) -> String {
-    match uuid {
-        "8a885d04-1ceb-11c9-9fe8-08002b104860" => "ndr".into(),
-        "71710533-beba-4937-8319-b5dbef9ccc36" => "ndr64".into(),
-        u if u.starts_with("6cb71c2c-9812-4540-") => "bind_time_feature_negotiation".into(),
-        u => u.to_string(),
-    }
+    use certflow::proto::dcerpc::pdu::{transfer_syntax_str, Uuid};
+    Uuid::parse(uuid).map_or_else(
+        || uuid.to_string(),
+        |u| transfer_syntax_str(&u).into_owned(),
+    )
 }
 
 /// The names certflow gives these numbers: its one table each (the comparison is of the values
