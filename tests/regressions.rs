@@ -95,3 +95,24 @@ fn tls_joined_after_its_handshake_is_recognised_on_any_port() {
     );
     assert_eq!(f["evidence"]["tls"]["records"]["application_data"], 1324);
 }
+
+/// efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng, 192.168.0.14 -> 162.159.134.233:443:
+/// the capture joins an idle HTTPS connection whose only payload is a TCP keep-alive's one
+/// byte (frame 99; tshark: `-Y frame.number==99` shows Len=1, the server's SACK in 100). The
+/// connection is TLS by its port only. certflow gave the flow an empty `tls` entry, which
+/// says TLS was seen; now the flow has just the note that its content was not recognised.
+#[test]
+fn a_keep_alive_byte_on_443_is_no_tls_entry() {
+    let Some(f) = public_flow("efsrpc_petitpotam_unpatched_dc_ldap_tls_smb.pcapng", |f| {
+        f["first_frame"] == 99
+    }) else {
+        return;
+    };
+    assert_eq!(f["server"], "162.159.134.233");
+    assert_eq!(f["port"], 443);
+    assert!(f["evidence"].get("tls").is_none(), "{}", f["evidence"]);
+    assert_eq!(
+        f["evidence"]["notes"][0]["value"],
+        "no recognisable https content on port 443"
+    );
+}

@@ -67,6 +67,27 @@ pub struct TlsEvidence {
     pub malformed: u64,
 }
 
+impl TlsEvidence {
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.sni.is_empty()
+            && self.alpn.is_empty()
+            && self.alpn_selected.is_empty()
+            && self.offered_versions.is_empty()
+            && self.server_version.is_empty()
+            && self.cipher_suite.is_empty()
+            && self.cert_subject.is_empty()
+            && self.cert_issuer.is_empty()
+            && self.cert_san.is_empty()
+            && self.client_cert_subject.is_empty()
+            && self.handshake.is_empty()
+            && self.records.is_empty()
+            && self.encrypted_records == 0
+            && self.encrypted_bytes == 0
+            && self.malformed == 0
+    }
+}
+
 impl Merge for TlsEvidence {
     fn merge(&mut self, o: Self) {
         self.sni.merge(o.sni);

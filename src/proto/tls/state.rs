@@ -367,8 +367,13 @@ impl Analyzer for TlsAnalyzer {
     }
 
     fn finish(&mut self, sink: &mut Evidence) {
-        // A connection that carried TLS gives its flow a TLS entry even if nothing was read.
         self.flush_records(tls_of(sink));
+        // An entry says TLS was seen. One that nothing was written into goes: a connection
+        // given to TLS by its port (443, midstream) whose bytes held no record header, such
+        // as a keep-alive's single byte, did not show TLS.
+        if sink.tls.as_ref().is_some_and(|t| t.is_empty()) {
+            sink.tls = None;
+        }
     }
 }
 
