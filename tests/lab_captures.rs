@@ -163,6 +163,20 @@ fn full_enrollment_story() {
             "{want:?} in {spns:?}"
         );
     }
+    // The TGS-REQ for a krbtgt ticket at 477 is refused with KRB-ERROR 13 (482), whose sname
+    // has no components (tshark: "sname-string: 0 items"): the error counts, the empty name
+    // is no ticket service principal.
+    let tcp_errors = facts(&krb["evidence"]["kerberos"]["errors"]);
+    assert!(
+        tcp_errors.iter().any(|e| e.1 == 482),
+        "482 in {tcp_errors:?}"
+    );
+    let ticket_spns = facts(&krb["evidence"]["kerberos"]["ticket_spns"]);
+    assert!(!ticket_spns.is_empty());
+    assert!(
+        ticket_spns.iter().all(|(s, _)| !s.is_empty()),
+        "{ticket_spns:?}"
+    );
     // UDP 88: PREAUTH_REQUIRED (frame 34) then RESPONSE_TOO_BIG (44), the switch to TCP.
     let krb_udp = flow(&v, CLIENT, DC, "udp", 88);
     let errors: Vec<u64> = facts(&krb_udp["evidence"]["kerberos"]["errors"])

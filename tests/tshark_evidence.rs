@@ -1619,7 +1619,11 @@ fn snames(v: &serde_json::Value, in_ticket: bool, out: &mut Vec<(bool, String)>)
                 .iter()
                 .filter_map(|p| p.as_str().map(str::to_string))
                 .collect();
-                out.push((in_ticket, parts.join("/")));
+                // A name of no components ("sname-string: 0 items", in Samba's KRB-ERRORs)
+                // names nothing: certflow leaves it out.
+                if !parts.is_empty() {
+                    out.push((in_ticket, parts.join("/")));
+                }
             }
         } else {
             // A ticket is "kerberos.ticket_element", or "kerberos.Ticket_element" among the

@@ -223,11 +223,18 @@ impl KrbEvidence {
         if let Some(c) = &m.client {
             self.client_principals.add_ref(c.as_str(), at);
         }
-        if let Some(s) = &m.sname {
+        // A PrincipalName of no components (Samba's KDC puts one in some KRB-ERRORs; tshark:
+        // "sname-string: 0 items") names nothing and is left out.
+        if let Some(s) = m.sname.as_ref().filter(|s| !s.is_empty()) {
             self.spns.add_ref(&**s, at);
         }
         // Ticket snames, then the error's sname, each distinct value once.
-        let all = || m.ticket_snames.iter().chain(m.error_sname.iter());
+        let all = || {
+            m.ticket_snames
+                .iter()
+                .chain(m.error_sname.iter())
+                .filter(|s| !s.is_empty())
+        };
         for (i, s) in all().enumerate() {
             if !all().take(i).any(|p| p == s) {
                 self.ticket_spns.add_ref(&**s, at);
