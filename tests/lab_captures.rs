@@ -1492,6 +1492,11 @@ fn dcerpc_pdus_cut_by_the_snap_length_give_their_first_fields() {
 /// NetrShareEnum (597) are read. That transceive lies behind a hole too: the DC's ACK at 590
 /// acknowledges past it ("ACKed unseen segment"), so it is read then, before the bind_ack the
 /// DC sends back at 595 (secondary address `\pipe\srvsvc`, NDR accepted), which is read in turn.
+///
+/// A connection's first data segment lost after its SYN was captured is a hole, not a start:
+/// tcp.stream 14 (LDAPS) lost the first 244 bytes of its ClientHello (frame 424 is its tail,
+/// tshark: "Previous segment not captured", "Continuation Data"), and tcp.stream 9 (the CA's
+/// endpoint mapper) the 60-byte bind_ack before the Map response at 303, which is still read.
 #[test]
 fn messages_behind_holes_the_capture_never_fills_keep_their_frames() {
     let v = flows("lab_enroll_capture_loss.pcap");
@@ -1525,6 +1530,17 @@ fn messages_behind_holes_the_capture_never_fills_keep_their_frames() {
     );
     assert_eq!(facts(&rpc["transfer_syntaxes"]), vec![("ndr".into(), 595)]);
     assert_eq!(rpc["pdu_types"]["bind_ack"], 1);
+    let ldaps = flow(&v, LAB_CLIENT, LAB_DC, "tcp", 636);
+    let records = &ldaps["evidence"]["tls"]["records"];
+    assert!(records.get("midstream_start").is_none(), "{records}");
+    assert_eq!(ldaps["evidence"]["tls"]["malformed"], Value::Null);
+    assert_eq!(ldaps["stream_loss"]["gaps"], 4);
+    let epm = flow(&v, LAB_CLIENT, "10.77.0.20", "tcp", 135);
+    assert_eq!(
+        epm["stream_loss"],
+        serde_json::json!({"gaps": 1, "missing_bytes": 60, "overflow_bytes": 0})
+    );
+    assert_eq!(maps(epm, "ICertPassage"), vec![(60178, 290), (60178, 303)]);
 }
 
 /// `captures/lab_enroll_rotated_whole.pcap` and `lab_enroll_rotated_part1..4.pcapng`

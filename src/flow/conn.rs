@@ -380,6 +380,9 @@ impl Conn {
                     _ => {}
                 }
                 work.syn = Some(seq);
+                // A SYN occupies its sequence number: data it carries (TCP Fast Open, RFC
+                // 7413) starts after it.
+                work.seq = seq.wrapping_add(1);
             }
             if flags.rst {
                 self.rst = true;

@@ -47,6 +47,10 @@ pub struct Proven {
 pub struct Dissection {
     transport: Transport,
     server_port: u16,
+    /// TCP: the initial sequence number of each direction's SYN, once seen. It fixes where the
+    /// direction's bytes start (a lost first segment is a hole, not a start), and a direction
+    /// without one may begin mid-message ([`Ctx::midstream`]).
+    isn: [Option<u32>; 2],
     probe_tries: u8,
     chosen: bool,
     analyzer: Option<Box<dyn Analyzer>>,
@@ -62,12 +66,18 @@ impl Dissection {
         Dissection {
             transport,
             server_port,
+            isn: [None; 2],
             probe_tries: 0,
             chosen: false,
             analyzer: None,
             streams: None,
             own: None,
         }
+    }
+
+    /// The contexts of both directions, in [`Dir::index`] order.
+    fn both_ctx(&self, at: FrameRef, ts_ns: i64) -> [Ctx; 2] {
+        [Dir::ToServer, Dir::ToClient].map(|d| self.ctx(at, ts_ns, d))
     }
 
     fn ctx(&self, at: FrameRef, ts_ns: i64, dir: Dir) -> Ctx {
@@ -77,6 +87,7 @@ impl Dissection {
             dir,
             transport: self.transport,
             server_port: self.server_port,
+            midstream: self.transport == Transport::Tcp && self.isn[dir.index()].is_none(),
         }
     }
 
@@ -89,20 +100,13 @@ impl Dissection {
 
     /// Drops this connection's reassembly buffers (see [`Stream::shed`]); returns the bytes freed.
     pub fn shed(&mut self, at: FrameRef, ts_ns: i64) -> usize {
+        let ctxs = self.both_ctx(at, ts_ns);
         let (Some(an), Some(st)) = (self.analyzer.as_mut(), self.streams.as_mut()) else {
             return 0;
         };
         let mut freed = 0;
-        for (i, s) in st.iter_mut().enumerate() {
-            let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
-            let ctx = Ctx {
-                frame: at,
-                ts_ns,
-                dir,
-                transport: self.transport,
-                server_port: self.server_port,
-            };
-            freed += s.shed(an.as_mut(), &ctx);
+        for (s, ctx) in st.iter_mut().zip(&ctxs) {
+            freed += s.shed(an.as_mut(), ctx);
         }
         freed
     }
@@ -125,7 +129,13 @@ impl Dissection {
             self.chosen = false;
         }
         if self.analyzer.is_some() && self.transport == Transport::Tcp {
-            self.streams = Some(Box::default());
+            let mut st: Box<[Stream; 2]> = Box::default();
+            for (s, isn) in st.iter_mut().zip(self.isn) {
+                if let Some(isn) = isn {
+                    s.syn(isn);
+                }
+            }
+            self.streams = Some(st);
         }
     }
 
@@ -147,8 +157,11 @@ impl Dissection {
     /// is written there, else into the connection's own evidence.
     pub fn work(&mut self, w: &Work, at: FrameRef, ts_ns: i64, flow: Option<&mut Evidence>) {
         let i = w.dir.index();
-        if let (Some(seq), Some(s)) = (w.syn, self.streams.as_mut()) {
-            s[i].syn(seq);
+        if let Some(seq) = w.syn {
+            self.isn[i].get_or_insert(seq);
+            if let Some(s) = self.streams.as_mut() {
+                s[i].syn(seq);
+            }
         }
         let acked = self.acked_hole(w);
         if w.payload.is_empty() && acked.is_none() {
@@ -158,6 +171,7 @@ impl Dissection {
             self.choose(w.payload);
         }
         let ctx = self.ctx(at, ts_ns, w.dir);
+        let back = self.ctx(at, ts_ns, w.dir.reverse());
         let ev = match flow {
             Some(ev) => ev,
             None => self.own.get_or_insert_with(Box::default),
@@ -167,10 +181,6 @@ impl Dissection {
         if let (Some(ack), Some(an), Some(st)) =
             (acked, self.analyzer.as_mut(), self.streams.as_mut())
         {
-            let back = Ctx {
-                dir: w.dir.reverse(),
-                ..ctx
-            };
             st[w.dir.reverse().index()].acked(ack, an.as_mut(), ev, &back);
         }
         if w.payload.is_empty() {
@@ -203,15 +213,14 @@ impl Dissection {
             evidence: self.own.take().map(|b| *b).unwrap_or_default(),
             ..Proven::default()
         };
-        let ctx = self.ctx(last, last_ts, Dir::ToServer);
+        let ctxs = self.both_ctx(last, last_ts);
         let Some(an) = self.analyzer.as_mut() else {
             return proven;
         };
         let ev = flow.unwrap_or(&mut proven.evidence);
         if let Some(st) = self.streams.as_mut() {
-            for (i, s) in st.iter_mut().enumerate() {
-                let dir = if i == 0 { Dir::ToServer } else { Dir::ToClient };
-                s.finish(an.as_mut(), ev, &Ctx { dir, ..ctx });
+            for (s, ctx) in st.iter_mut().zip(&ctxs) {
+                s.finish(an.as_mut(), ev, ctx);
                 proven.loss.gaps += s.loss.gaps;
                 proven.loss.missing_bytes += s.loss.missing_bytes;
                 proven.loss.overflow_bytes += s.loss.overflow_bytes;

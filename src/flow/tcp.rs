@@ -311,6 +311,7 @@ mod tests {
             dir: Dir::ToServer,
             transport: Transport::Tcp,
             server_port: 1,
+            midstream: false,
         }
     }
 

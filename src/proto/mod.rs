@@ -87,6 +87,10 @@ pub struct Ctx {
     pub transport: Transport,
     /// The server's port.
     pub server_port: u16,
+    /// TCP: the capture holds no SYN of this direction, so the first bytes it shows may be the
+    /// middle of a message (the capture joined the connection midway, or lost the SYN). False
+    /// for UDP.
+    pub midstream: bool,
 }
 
 /// Per-connection protocol state. One analyzer serves one connection (or one UDP exchange).

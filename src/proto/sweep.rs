@@ -135,6 +135,14 @@ const KNOWN_MALFORMED: &[(&str, &str, u64, &str)] = &[
          Packet (Exception occurred)' after 'Word Count (WCT): 22')",
     ),
     (
+        "SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap",
+        "tls",
+        1,
+        "generated, not real traffic: tcp.stream 34 opens on 443 with its handshake (SYN 308) \
+         and then sends HTTP/2's cleartext preface 'PRI * HTTP/2.0' (frame 311), not a TLS \
+         record (tshark: plain TCP, no TLS)",
+    ),
+    (
         "kerberos_ldap_smb2_drsuapi_ndpi.pcap",
         "kerberos",
         29,

@@ -96,6 +96,7 @@ pub(crate) fn ctx(frame: u64, dir: Dir, transport: Transport, server_port: u16) 
         dir,
         transport,
         server_port,
+        midstream: false,
     }
 }
 
@@ -304,6 +305,11 @@ pub(crate) struct TcpFeeder {
     last_ts: i64,
     /// The server's port (put into every [`Ctx`]).
     pub server_port: u16,
+    /// Captured segments ([`TcpFeeder::seg`]) were fed, and which directions' SYNs were among
+    /// them: a captured direction without its SYN is [`Ctx::midstream`], as in the flow
+    /// tracker. Hand-made bytes start a connection.
+    captured: bool,
+    syn_seen: [bool; 2],
     /// The evidence sink the analyzer writes into (see [`Analyzer`]).
     pub ev: Evidence,
 }
@@ -317,6 +323,8 @@ impl TcpFeeder {
             last_frame: 0,
             last_ts: 0,
             server_port,
+            captured: false,
+            syn_seen: [false; 2],
             ev: Evidence::default(),
         }
     }
@@ -324,6 +332,7 @@ impl TcpFeeder {
     fn ctx(&self, frame: u64, ts_ns: i64, dir: Dir) -> Ctx {
         Ctx {
             ts_ns,
+            midstream: self.captured && !self.syn_seen[dir.index()],
             ..ctx(frame, dir, Transport::Tcp, self.server_port)
         }
     }
@@ -332,6 +341,8 @@ impl TcpFeeder {
     pub fn seg(&mut self, a: &mut dyn Analyzer, dir: Dir, s: &Seg) {
         self.last_frame = self.last_frame.max(s.frame);
         self.last_ts = self.last_ts.max(s.ts_ns);
+        self.captured = true;
+        self.syn_seen[dir.index()] |= s.syn;
         let c = self.ctx(s.frame, s.ts_ns, dir);
         let st = &mut self.streams[dir.index()];
         if s.syn {

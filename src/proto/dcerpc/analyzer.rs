@@ -51,6 +51,10 @@ struct Call {
     stubs: Option<Box<Stubs>>,
     /// The stubs outgrew [`MAX_STUB_LEN`] or lost a fragment: not decoded.
     overflow: bool,
+    /// The request's last fragment was read.
+    request_done: bool,
+    /// A fragment of the response was read.
+    response_started: bool,
 }
 
 /// The reassembled stubs of a call certflow decodes.
@@ -704,6 +708,8 @@ impl DcerpcAnalyzer {
                     ndr64,
                     stubs: want_stub.then(Box::default),
                     overflow: false,
+                    request_done: false,
+                    response_started: false,
                 },
             )
         } else {
@@ -713,6 +719,7 @@ impl DcerpcAnalyzer {
             return;
         };
         call.overflow |= !whole;
+        call.request_done |= h.last_frag();
         append(call, stub, true);
         if !h.last_frag() || call.overflow {
             return;
@@ -752,6 +759,10 @@ impl DcerpcAnalyzer {
         if encrypted {
             call.stubs = None;
         }
+        // A response that does not begin with its first fragment (PFC_FIRST_FRAG, C706 12.6.3.1)
+        // lost its beginning in a hole.
+        call.overflow |= !call.response_started && !h.first_frag();
+        call.response_started = true;
         append(call, stub, false);
         if h.last_frag() {
             let (_, call) = self.calls.0.swap_remove(i);
@@ -1127,9 +1138,16 @@ impl Analyzer for DcerpcAnalyzer {
 
     fn gap(&mut self, dir: Dir) {
         self.resync[dir.index()] = true;
-        // Fragments of calls in progress in this direction are lost: do not decode them.
+        // The calls whose fragments were arriving in this direction may have lost some: do not
+        // decode them. A call whose request is whole is untouched by a hole in the requests,
+        // and one whose response has not begun by a hole in the responses (a response that
+        // then arrives without its first fragment is caught in `response`).
         for (_, c) in &mut self.calls.0 {
-            c.overflow = true;
+            let in_progress = match dir {
+                Dir::ToServer => !c.request_done,
+                Dir::ToClient => c.response_started,
+            };
+            c.overflow |= in_progress;
         }
     }
 
@@ -1763,6 +1781,7 @@ mod tests {
                 dir: Dir::ToClient,
                 transport: Transport::Tcp,
                 server_port: 135,
+                midstream: false,
             };
             assert_eq!(a.stream(&ctx, &b[..n], &mut sink), 0, "prefix {n}");
             assert_eq!(a.stream(&ctx, &b, &mut sink), b.len());

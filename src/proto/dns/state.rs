@@ -340,6 +340,7 @@ mod tests {
             dir: Dir::ToClient,
             transport: t,
             server_port: 53,
+            midstream: false,
         };
         // Cut after the answer (50 of 97 bytes): the rcode, the question and the A record.
         let mut ev = Evidence::default();

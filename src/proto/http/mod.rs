@@ -38,7 +38,7 @@ mod tests {
     use crate::proto::testutil::{
         conn, ctx, finish, frames, hex, packets, run_parts, run_tcp, tcp_conn, TcpFeeder,
     };
-    use crate::proto::Dir;
+    use crate::proto::{Ctx, Dir};
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 103 (tcp 50010 -> 80):
     /// POST /ADPolicyProvider_CEP_Kerberos/service.svc/CEP, Host ca.example.com, 7-byte body.
@@ -240,10 +240,20 @@ mod tests {
         let mut sink = crate::evidence::Evidence::default();
         // Frame 103 without its first 5 bytes ("POST "): a capture that began mid-message.
         let full = hex(CEP_POST_103);
-        let ev = run_quiet(&[(103, Dir::ToServer, full[5..].to_vec())]);
+        let mut a = HttpAnalyzer::new();
+        let joined = Ctx {
+            midstream: true,
+            ..ctx(103, Dir::ToServer, Transport::Tcp, 80)
+        };
+        a.stream(&joined, &full[5..], &mut sink);
+        let ev = *finish(&mut a, std::mem::take(&mut sink)).http.unwrap();
         assert_eq!(ev.malformed, 0);
         assert_eq!(ev.messages.get("midstream_start"), 1);
         assert!(ev.requests.is_empty());
+        // The same bytes first on a connection whose start was captured: malformed.
+        let ev = run_quiet(&[(103, Dir::ToServer, full[5..].to_vec())]);
+        assert_eq!(ev.malformed, 1);
+        assert_eq!(ev.messages.get("midstream_start"), 0);
         // The same after a whole request: malformed.
         let mut two = full.clone();
         two.extend_from_slice(&full[5..]);

@@ -209,9 +209,12 @@ impl HttpAnalyzer {
     }
 
     /// Counts a malformed piece and looks for the next start line after its first byte. Returns
-    /// the bytes to step over (1, so the same bad start is not found again).
-    fn bad(&mut self, i: usize, ev: &mut HttpEvidence) -> usize {
-        if self.synced[i] {
+    /// the bytes to step over (1, so the same bad start is not found again). Before the first
+    /// message of a connection the capture joined midway it is the tail of a message
+    /// ("midstream_start"), not malformed.
+    fn bad(&mut self, ctx: &Ctx, ev: &mut HttpEvidence) -> usize {
+        let i = ctx.dir.index();
+        if self.synced[i] || !ctx.midstream {
             ev.malformed += 1;
         } else {
             ev.messages.add_static("midstream_start", 1);
@@ -248,7 +251,7 @@ impl Analyzer for HttpAnalyzer {
                             pos += len;
                             self.phase[i] = self.on_head(ctx, &h, sink);
                         }
-                        Err(_) => pos += self.bad(i, http_of(sink)),
+                        Err(_) => pos += self.bad(ctx, http_of(sink)),
                     }
                 }
                 Phase::Body(n) | Phase::ChunkData(n) => {
@@ -273,7 +276,7 @@ impl Analyzer for HttpAnalyzer {
                         pos += len;
                         self.phase[i] = Phase::ChunkData(n);
                     }
-                    Err(HttpError::BadChunk) | Err(_) => pos += self.bad(i, http_of(sink)),
+                    Err(HttpError::BadChunk) | Err(_) => pos += self.bad(ctx, http_of(sink)),
                 },
                 Phase::ChunkEnd => match rest {
                     [b'\r', b'\n', ..] => {
@@ -285,11 +288,11 @@ impl Analyzer for HttpAnalyzer {
                         self.phase[i] = Phase::ChunkSize;
                     }
                     [b'\r'] => return pos,
-                    _ => pos += self.bad(i, http_of(sink)),
+                    _ => pos += self.bad(ctx, http_of(sink)),
                 },
                 Phase::Trailer => match chunk_size_line_end(rest) {
                     None if rest.len() >= super::parse::MAX_HEAD_LEN => {
-                        pos += self.bad(i, http_of(sink))
+                        pos += self.bad(ctx, http_of(sink))
                     }
                     None => return pos,
                     Some((len, empty)) => {
@@ -419,6 +422,7 @@ mod tests {
             dir: Dir::ToClient,
             transport: Transport::Tcp,
             server_port: 80,
+            midstream: false,
         };
         let mut ev = Evidence::default();
         let mut a = HttpAnalyzer::new();

@@ -616,8 +616,12 @@ mod tests {
         // statuses ACCESS_DENIED (0xc0000022) twice, OBJECT_NAME_NOT_FOUND (0xc0000034), an
         // interim STATUS_PENDING (0x103, left out) and STATUS_SUCCESS (not a status count).
         let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
-        let up = ctx(1, Dir::ToServer, Transport::Tcp, 445);
-        let down = ctx(2, Dir::ToClient, Transport::Tcp, 445);
+        let joined = |frame, dir| Ctx {
+            midstream: true,
+            ..ctx(frame, dir, Transport::Tcp, 445)
+        };
+        let up = joined(1, Dir::ToServer);
+        let down = joined(2, Dir::ToClient);
         let response = |command: u16, mid: u64, status: u32| {
             let mut m = hdr(command, p::flags::RESPONSE, mid, 0);
             m[8..12].copy_from_slice(&status.to_le_bytes());
@@ -650,6 +654,17 @@ mod tests {
             r#"{"0xc0000022":2,"0xc0000034":1}"#
         );
         assert_eq!(ev.malformed, 0);
+        // The same client bytes on a connection whose start was captured: the junk is
+        // malformed, not the tail of a message.
+        let mut a = SmbAnalyzer::with_pipe_analyzer(445, recorder);
+        let start = ctx(1, Dir::ToServer, Transport::Tcp, 445);
+        assert_eq!(a.stream(&start, &client, &mut sink), client.len());
+        let ev = finish(&mut a, std::mem::take(&mut sink)).smb.unwrap();
+        assert_eq!(ev.malformed, 1);
+        assert_eq!(
+            serde_json::to_string(&ev.commands).unwrap(),
+            r#"{"command_48":1,"echo":2,"smb1":1,"smb1_negotiate":1}"#
+        );
     }
 
     #[test]

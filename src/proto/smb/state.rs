@@ -913,10 +913,12 @@ impl SmbAnalyzer {
         }
     }
 
-    /// Counts junk where a message header should be (not at the start of a capture that began
-    /// mid-connection) and starts looking for the next header.
-    fn out_of_step(&mut self, i: usize, sink: &mut Evidence) {
-        if self.synced[i] {
+    /// Counts junk where a message header should be and starts looking for the next header.
+    /// Before the first header of a connection the capture joined midway it is the tail of a
+    /// message ("midstream_start"), else malformed.
+    fn out_of_step(&mut self, ctx: &Ctx, sink: &mut Evidence) {
+        let i = ctx.dir.index();
+        if self.synced[i] || !ctx.midstream {
             smb_of(sink).malformed += 1;
         } else {
             self.command(MIDSTREAM_START, sink);
@@ -1008,7 +1010,7 @@ impl Analyzer for SmbAnalyzer {
             if kind != 0 {
                 // Other NetBIOS session packets (RFC 1002 4.3: request, responses, keepalive).
                 if !matches!(kind, 0x81..=0x85) || len > p::MAX_PARSE_LEN {
-                    self.out_of_step(i, sink);
+                    self.out_of_step(ctx, sink);
                     self.resync[i] = true;
                     pos += 1;
                     continue;
@@ -1035,7 +1037,7 @@ impl Analyzer for SmbAnalyzer {
             match rest.get(p::NBSS_HEADER_LEN..p::NBSS_HEADER_LEN + 4) {
                 None => return pos,
                 Some(id) if p::protocol(id).is_none() => {
-                    self.out_of_step(i, sink);
+                    self.out_of_step(ctx, sink);
                     self.resync[i] = true;
                     pos += 1;
                     continue;

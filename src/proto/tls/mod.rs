@@ -71,7 +71,7 @@ mod tests {
     use crate::proto::testutil::{
         conn, ctx, feed_tcp, finish, frames, hex, packets, run_tcp, tcp_conn, values, TcpFeeder,
     };
-    use crate::proto::{Analyzer, Dir};
+    use crate::proto::{Analyzer, Ctx, Dir};
 
     /// SYNTHETIC_http_certsrv_cep_ces_mscep_urls.pcap frame 456 (tcp 56006 -> 443): one record
     /// holding a ClientHello with SNI certs.example.com, ciphers 0x1301,0x1302.
@@ -400,7 +400,10 @@ mod tests {
         let mut a = TlsAnalyzer::new(8443);
         let mut data = hex(CLIENT_HELLO_456);
         data.drain(..3);
-        let c = ctx(1, Dir::ToServer, Transport::Tcp, 8443);
+        let c = Ctx {
+            midstream: true,
+            ..ctx(1, Dir::ToServer, Transport::Tcp, 8443)
+        };
         let used = a.stream(&c, &data, &mut sink);
         assert!(used <= data.len());
         let ev = finish(&mut a, std::mem::take(&mut sink)).tls.unwrap();

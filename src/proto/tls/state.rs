@@ -282,7 +282,9 @@ impl Analyzer for TlsAnalyzer {
                 Err(RecordError::Short) => return pos,
                 Err(RecordError::Invalid) => {
                     self.side[i].run = 0;
-                    if self.side[i].synced {
+                    // Before the first header of a connection the capture joined midway: the
+                    // tail of a record. From the connection's start: not a record.
+                    if self.side[i].synced || !ctx.midstream {
                         ev.malformed += 1;
                     } else {
                         ev.records.add_static("midstream_start", 1);
