@@ -47,7 +47,7 @@ pub struct Proven {
 pub struct Dissection {
     transport: Transport,
     server_port: u16,
-    /// TCP: the initial sequence number of each direction's SYN, once seen. It fixes where the
+    /// TCP: the sequence number of each direction's latest SYN, once seen. It fixes where the
     /// direction's bytes start (a lost first segment is a hole, not a start), and a direction
     /// without one may begin mid-message ([`Ctx::midstream`]).
     isn: [Option<u32>; 2],
@@ -158,7 +158,7 @@ impl Dissection {
     pub fn work(&mut self, w: &Work, at: FrameRef, ts_ns: i64, flow: Option<&mut Evidence>) {
         let i = w.dir.index();
         if let Some(seq) = w.syn {
-            self.isn[i].get_or_insert(seq);
+            self.isn[i] = Some(seq);
             if let Some(s) = self.streams.as_mut() {
                 s[i].syn(seq);
             }

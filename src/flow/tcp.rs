@@ -45,6 +45,8 @@ pub struct Stream {
     /// distance from `next`. Each keeps the frame (and time) that carried it.
     ooo: BTreeMap<u32, Held>,
     ooo_bytes: usize,
+    /// `next` came from a SYN and no payload has arrived yet (see [`Stream::segment`]).
+    from_syn: bool,
     /// What could not be delivered.
     pub loss: StreamLoss,
 }
@@ -63,10 +65,12 @@ fn dist(a: u32, b: u32) -> i64 {
 }
 
 impl Stream {
-    /// A SYN with sequence number `isn` was seen: data starts at `isn + 1`.
+    /// A SYN with sequence number `isn` was seen: data starts at `isn + 1`. Until payload
+    /// arrives, a later SYN (another attempt on the same ports) replaces an earlier one.
     pub fn syn(&mut self, isn: u32) {
-        if self.next.is_none() {
+        if self.next.is_none() || self.from_syn {
             self.next = Some(isn.wrapping_add(1));
+            self.from_syn = true;
         }
     }
 
@@ -117,6 +121,15 @@ impl Stream {
     ) {
         if payload.is_empty() {
             return;
+        }
+        // The first payload lies within a window after its SYN (RFC 7323 2.3). One that does
+        // not belongs to another attempt on the same ports (a SYN sent again with a new
+        // sequence number): the stream starts at it instead.
+        if std::mem::take(&mut self.from_syn) {
+            let d = self.next.map_or(0, |n| dist(n, seq));
+            if !(0..=MAX_WINDOW).contains(&d) {
+                self.next = Some(seq);
+            }
         }
         let next = *self.next.get_or_insert(seq);
         let d = dist(next, seq);
@@ -329,6 +342,29 @@ mod tests {
         assert_eq!(a.got, b"abcdefgh");
         assert_eq!(a.gaps, 0);
         assert_eq!(s.buffered(), 2);
+    }
+
+    #[test]
+    fn a_syn_fixes_where_the_bytes_start() {
+        let ev = &mut Evidence::default();
+        // The first data segment after the SYN was lost: a hole of 8 bytes, not a start.
+        let (mut s, mut a) = (Stream::default(), Rec::default());
+        s.syn(999);
+        s.segment(1008, b"ijkl", 0, &mut a, ev, &ctx());
+        assert_eq!(a.got, b"");
+        s.finish(&mut a, ev, &ctx());
+        assert_eq!(a.got, b"ijkl");
+        assert_eq!((a.gaps, s.loss.missing_bytes), (1, 8));
+        // Data before the SYN's sequence number, or more than a window after it, belongs to
+        // another attempt on the same ports: the stream starts at it.
+        for first in [500u32, 999 + (1 << 30) + 2] {
+            let (mut s, mut a) = (Stream::default(), Rec::default());
+            s.syn(999);
+            s.segment(first, b"abcd", 0, &mut a, ev, &ctx());
+            s.segment(first.wrapping_add(4), b"efgh", 0, &mut a, ev, &ctx());
+            assert_eq!(a.got, b"abcdefgh", "first at {first}");
+            assert_eq!(a.gaps, 0);
+        }
     }
 
     #[test]
